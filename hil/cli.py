@@ -1,0 +1,49 @@
+"""``hil``: the command line. Each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from hil.config import ConfigError
+
+
+def print_json_line(payload: dict[str, Any]) -> None:
+    """The machine-readable result: one JSON object, the last line of stdout."""
+    sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from hil import cli_runs, cli_train
+
+    parser = argparse.ArgumentParser(
+        prog="hil",
+        description="spinhil: hardware-in-the-loop learning with spintronic stochastic neurons",
+    )
+    parser.add_argument("--store", help="run store database (default: $SPINHIL_HOME/runs.sqlite "
+                        "or ~/.local/share/spinhil/runs.sqlite)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cli_train.register(commands)
+    cli_runs.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as err:
+        print(f"hil {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hil {args.command}: interrupted; outputs are off", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""``hil runs list | show RUN_ID | export RUN_ID``: read the run store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from hil.config import ConfigError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("runs", help="list, show and export recorded runs")
+    sub = p.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    sub.add_parser("list", help="one line per run").set_defaults(handler=list_runs)
+    show = sub.add_parser("show", help="a run's configuration, metrics and result")
+    show.add_argument("run_id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=show_run)
+    export = sub.add_parser("export", help="a run's per-step data as CSV")
+    export.add_argument("run_id", type=int)
+    export.add_argument("-o", "--output", help="file (default: stdout)")
+    export.set_defaults(handler=export_run)
+
+
+def _store(args):
+    from protocols.store import RunStore
+
+    return RunStore(args.store)
+
+
+def _get(store, run_id: int):
+    try:
+        return store.get_run(run_id)
+    except KeyError as err:
+        raise ConfigError("run_id", str(err.args[0])) from None
+
+
+def list_runs(args: argparse.Namespace) -> int:
+    runs = _store(args).list_runs()
+    print(f"{'id':>5}  {'kind':<14} {'status':<12} {'started':<19} {'seed':>6}  result")
+    for run in runs:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))
+        result = ""
+        if run.result and "hil_accuracy" in run.result:
+            result = f"HIL {run.result['hil_accuracy']:.1%}"
+            if "deployed_accuracy" in run.result:
+                result += f", deployed {run.result['deployed_accuracy']:.1%}"
+        print(f"{run.id:>5}  {run.kind:<14} {run.status:<12} {started:<19} "
+              f"{'' if run.seed is None else run.seed:>6}  {result}")
+    return 0
+
+
+def show_run(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run = _get(store, args.run_id)
+    payload = {
+        "id": run.id, "kind": run.kind, "status": run.status, "seed": run.seed,
+        "code_version": run.code_version, "created": run.created, "updated": run.updated,
+        "config": run.config, "metrics": store.metrics(run.id), "result": run.result,
+    }
+    if args.json:
+        print(json.dumps(payload, sort_keys=True))
+        return 0
+    for key in ("id", "kind", "status", "seed", "code_version"):
+        print(f"{key:>13}: {payload[key]}")
+    print("       config:")
+    for key, value in sorted(run.config.items()):
+        print(f"{'':>15}{key} = {value}")
+    for name, series in payload["metrics"].items():
+        values = ", ".join(f"{v:.4g}" for _, v in series[:12])
+        more = " ..." if len(series) > 12 else ""
+        print(f"{name:>13}: {values}{more}")
+    return 0
+
+
+def export_run(args: argparse.Namespace) -> int:
+    store = _store(args)
+    _get(store, args.run_id)
+    if args.output:
+        with open(args.output, "w", newline="") as out:
+            store.export_csv(args.run_id, out)
+    else:
+        store.export_csv(args.run_id, sys.stdout)
+    return 0

@@ -1,0 +1,174 @@
+"""Training configuration: one dataclass, validated in one place, read from TOML or CLI.
+
+Values are SI inside; TOML and the CLI may give human units ("0.5um") through hil.units.
+Every check names the field and its allowed range, and runs before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hil.units import parse_quantity
+from simulators.presets import WIDTH_RANGE, check_fraction, hall_bar_preset
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+BACKENDS = ("model",)
+CALIBRATIONS = ("nominal", "device")
+PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
+
+
+class ConfigError(ValueError):
+    """Bad input: names the field and what is allowed."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+
+
+@dataclass
+class TrainConfig:
+    """Defaults are paper 002's HIL experiment (Methods 4.6, Fig. 4): four 0.5 um bars,
+    classes 0, 2, 4, 6, four training images per class, T = 100 steps."""
+
+    backend: str = "model"
+    width: float = 0.5e-6  # m
+    eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
+    eta_window: float | None = None  # window variation; None: same as eta
+    calibration: str = "nominal"
+    classes: list[int] | None = field(default_factory=lambda: list(PAPER_CLASSES))
+    train_per_class: int | None = 4
+    test_per_class: int | None = 100
+    steps: int = 100
+    hidden: list[int] = field(default_factory=list)
+    epochs: int = 20
+    lr: float = 0.1
+    momentum: float = 0.9
+    batch_size: int = 16
+    multiplex: int = 1  # logical neurons per physical device (paper 002 SI S12)
+    max_current: float | None = None  # A; clip limit, default the device's safe limit
+    seed: int = 0
+    data: str | None = None
+    compare: bool = True
+
+    def validate(self) -> TrainConfig:
+        if self.backend not in BACKENDS:
+            raise ConfigError("backend", f"{self.backend!r} is not one of {', '.join(BACKENDS)}")
+        try:
+            preset = hall_bar_preset(self.width)
+        except ValueError as err:
+            raise ConfigError("width", str(err)) from None
+        for name in ("eta", "eta_window"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    check_fraction(name, value)
+                except ValueError as err:
+                    raise ConfigError(name, str(err)) from None
+        if self.calibration not in CALIBRATIONS:
+            raise ConfigError("calibration", f"{self.calibration!r} is not one of "
+                              f"{', '.join(CALIBRATIONS)}")
+        if self.classes is not None:
+            if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
+                raise ConfigError("classes", "need at least two distinct classes")
+            for c in self.classes:
+                if not (isinstance(c, int) and 0 <= c <= 9):
+                    raise ConfigError("classes", f"{c!r} is outside the allowed range 0-9")
+        _positive_int("steps", self.steps)
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch_size", self.batch_size)
+        _positive_int("multiplex", self.multiplex)
+        for name in ("train_per_class", "test_per_class"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        for size in self.hidden:
+            if not isinstance(size, int) or not 1 <= size <= 4096:
+                raise ConfigError("hidden", f"layer size {size!r} is outside the range [1, 4096]")
+        if not 0 < self.lr <= 100:
+            raise ConfigError("lr", f"{self.lr:g} is outside the allowed range (0, 100]")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError("momentum", f"{self.momentum:g} is outside the range [0, 1)")
+        if self.max_current is not None and not 0 < self.max_current <= preset.max_current:
+            raise ConfigError(
+                "max_current", f"{self.max_current * 1e3:g} mA is outside the allowed range "
+                f"(0, {preset.max_current * 1e3:g}] mA (the safe limit of a "
+                f"{self.width * 1e6:g} um bar)")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError("seed", f"{self.seed} is outside the allowed range [0, 2^63)")
+        if self.data is not None and not Path(self.data).is_dir():
+            raise ConfigError("data", f"{self.data} is not a folder of MNIST IDX files")
+        return self
+
+    @property
+    def n_classes(self) -> int:
+        return 10 if self.classes is None else len(self.classes)
+
+    def layer_sizes(self) -> list[int]:
+        return [784, *self.hidden, self.n_classes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        return cls(**values)
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(name, f"{value!r} is outside the allowed range [1, inf) (an integer)")
+
+
+KEY_UNITS = {"width": "m", "max_current": "A"}
+FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def coerce(name: str, value: Any) -> Any:
+    """One value from TOML or the CLI into the config's type (units to SI)."""
+    if name in KEY_UNITS and value is not None:
+        default_unit = "um" if name == "width" else "mA"
+        try:
+            return parse_quantity(value, KEY_UNITS[name], default_unit)
+        except ValueError as err:
+            raise ConfigError(name, str(err)) from None
+    if name == "classes" and isinstance(value, str):
+        if value.strip().lower() == "all":
+            return None
+        try:
+            return [int(v) for v in value.replace(" ", "").split(",") if v]
+        except ValueError:
+            raise ConfigError("classes", f"{value!r}: give digits like 0,2,4,6 or 'all'") from None
+    if name == "hidden" and isinstance(value, str):
+        try:
+            return [int(v) for v in value.replace(" ", "").split(",") if v]
+        except ValueError:
+            raise ConfigError("hidden", f"{value!r}: give layer sizes like 400 or 400,100") from None
+    if name == "hidden" and isinstance(value, int):
+        return [value]
+    if name in ("train_per_class", "test_per_class") and value == "all":
+        return None
+    return value
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """A config file's values (coerced), refusing unknown or misspelt keys."""
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except OSError as err:
+        raise ConfigError("config", f"cannot read {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("config", f"{path} is not valid TOML: {err}") from None
+    raw = {k.replace("-", "_"): v for k, v in raw.get("train", raw).items()}
+    unknown = sorted(set(raw) - FIELD_NAMES)
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown key in {path}; allowed keys: "
+                          f"{', '.join(sorted(FIELD_NAMES))}")
+    return {k: coerce(k, v) for k, v in raw.items()}

@@ -1,0 +1,130 @@
+"""Thermally activated switching of paper 002's SOT Hall bars (Ta/CoFeB/MgO).
+
+A write pulse of width t switches a bar with probability
+
+    P_sw(I) = 1 - exp(-t / tau(I)),   tau(I) = tau0 * exp(Delta * (1 - I / I_c0)^n)
+
+(Neel-Brown escape over a barrier lowered by the current). With n = 2 this is the
+escape rate of a uniaxial particle whose effective field (here the damping-like SOT
+field, made deterministic in sign by the in-plane field H_x of paper 002 Fig. 2a)
+lies along the easy axis. The paper's 100 us pulses are eight orders of magnitude
+longer than an LLGS time step, so this closed form replaces dynamics (DESIGN.md).
+
+A device is specified the way a lab sees it, by the 50 % current ``I_bias`` and the
+programming window (0.01 %-99.9 %, paper 002 SI S6) at the calibration pulse width;
+``from_targets`` solves for ``I_c0`` and ``Delta`` exactly. Everything else (the
+curve at other pulse widths, read disturb, retention) then follows from physics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+P_WINDOW_LOW = 1e-4  # paper 002 SI S6: window from 0.01 % ...
+P_WINDOW_HIGH = 0.999  # ... to 99.9 % switching probability
+TAU0 = 1e-9  # s, attempt time, the usual 1 ns for thin-film nanomagnets
+EXPONENT = 2.0  # barrier exponent n (field along the easy axis)
+
+
+def _escape_exponent(p: np.ndarray | float, pulse_width: float, tau0: float) -> np.ndarray:
+    """Barrier height x (in kT) at which a pulse of this width switches with probability p."""
+    return np.log(pulse_width / tau0) - np.log(-np.log1p(-np.asarray(p, dtype=float)))
+
+
+@dataclass(frozen=True)
+class HallBars:
+    """A population of Hall bars, one entry per device (arrays of shape (n,)).
+
+    ``i_c0``: zero-temperature critical current (A); ``delta``: zero-current barrier
+    (units of kT); ``r_ahe``: half the anomalous-Hall step, R(+1) - R(-1) = 2 r_ahe
+    (ohm); ``r_offset``: the Hall cross's geometric offset resistance (ohm).
+    """
+
+    i_c0: np.ndarray
+    delta: np.ndarray
+    r_ahe: np.ndarray
+    r_offset: np.ndarray
+    tau0: float = TAU0
+    exponent: float = EXPONENT
+
+    def __post_init__(self) -> None:
+        for name in ("i_c0", "delta", "r_ahe", "r_offset"):
+            object.__setattr__(self, name, np.atleast_1d(np.asarray(getattr(self, name), float)))
+        if np.any(self.i_c0 <= 0) or np.any(self.delta <= 0):
+            raise ValueError("i_c0 and delta must be positive for every device")
+
+    def __len__(self) -> int:
+        return self.i_c0.shape[0]
+
+    def p_switch(self, currents: np.ndarray, pulse_width: float) -> np.ndarray:
+        """Probability that a pulse of ``currents`` (..., n) moves each device out of the
+        state the current's sign opposes: I > 0 writes -1 -> +1, I < 0 writes +1 -> -1."""
+        magnitude = np.abs(np.asarray(currents, dtype=float))
+        drive = np.clip(1.0 - magnitude / self.i_c0, 0.0, 1.0)
+        barrier = self.delta * drive**self.exponent
+        rate_times_t = (pulse_width / self.tau0) * np.exp(-barrier)
+        return -np.expm1(-rate_times_t)
+
+    def current_at(self, p: float, pulse_width: float) -> np.ndarray:
+        """The write current that switches each device with probability p."""
+        x = _escape_exponent(p, pulse_width, self.tau0)
+        return self.i_c0 * (1.0 - (np.clip(x, 0, None) / self.delta) ** (1.0 / self.exponent))
+
+    def i_bias(self, pulse_width: float) -> np.ndarray:
+        """50 % current (paper 002 Eq. 2)."""
+        return self.current_at(0.5, pulse_width)
+
+    def window(self, pulse_width: float) -> np.ndarray:
+        """Programming window: current span from 0.01 % to 99.9 % switching (SI S6)."""
+        return self.current_at(P_WINDOW_HIGH, pulse_width) - self.current_at(
+            P_WINDOW_LOW, pulse_width
+        )
+
+    def resistance(self, states: np.ndarray) -> np.ndarray:
+        """Anomalous-Hall resistance R_AHE for states +1 / -1 (paper 002 Eq. 6)."""
+        return self.r_offset + self.r_ahe * np.asarray(states, dtype=float)
+
+    def select(self, index: np.ndarray | slice | int) -> HallBars:
+        """A sub-population (e.g. the devices behind some neurons)."""
+        pick = np.atleast_1d(np.arange(len(self))[index])
+        return HallBars(
+            self.i_c0[pick], self.delta[pick], self.r_ahe[pick], self.r_offset[pick],
+            self.tau0, self.exponent,
+        )
+
+    @classmethod
+    def from_targets(
+        cls,
+        i_bias: np.ndarray | float,
+        window: np.ndarray | float,
+        pulse_width: float,
+        r_ahe: np.ndarray | float,
+        r_offset: np.ndarray | float = 0.0,
+        tau0: float = TAU0,
+        exponent: float = EXPONENT,
+    ) -> HallBars:
+        """Devices whose 50 % current and programming window at ``pulse_width`` are the
+        given ones. With a_p = x_p^(1/n) and u = Delta^(-1/n), I_p = I_c0 (1 - u a_p), so
+        window / I_bias = u (a_low - a_high) / (1 - u a_mid) is solved for u in closed form."""
+        i_bias = np.atleast_1d(np.asarray(i_bias, float))
+        window = np.atleast_1d(np.asarray(window, float))
+        x_low, x_mid, x_high = _escape_exponent(
+            [P_WINDOW_LOW, 0.5, P_WINDOW_HIGH], pulse_width, tau0
+        )
+        if x_high <= 0:
+            raise ValueError(
+                f"pulse_width {pulse_width:g} s is too short for a thermally activated "
+                f"window with tau0 = {tau0:g} s (need >= {10 * tau0:g} s)"
+            )
+        a_low, a_mid, a_high = (x ** (1.0 / exponent) for x in (x_low, x_mid, x_high))
+        ratio = window / i_bias
+        u = ratio / (a_low - a_high + ratio * a_mid)
+        delta = u ** (-exponent)
+        i_c0 = i_bias / (1.0 - u * a_mid)
+        n = i_bias.shape[0]
+        return cls(
+            i_c0, delta, np.broadcast_to(r_ahe, n).copy(), np.broadcast_to(r_offset, n).copy(),
+            tau0, exponent,
+        )
