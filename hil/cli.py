@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from hil.config import ConfigError
+from hil.errors import ConfigError
 
 
 def print_json_line(payload: dict[str, Any]) -> None:

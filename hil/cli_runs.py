@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from hil.config import ConfigError
+from hil.errors import ConfigError
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hil.config import ConfigError, TrainConfig, coerce, load_toml
+from hil.config import TrainConfig, coerce, load_toml
+from hil.errors import ConfigError
 
 # Defaults for a net with hidden layers: paper 002's co-design network (Methods 4.5), all
 # training images, T = 50, batches of 100. Without hidden layers the paper's HIL
@@ -92,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
     from hil.train import Trainer
     from protocols.store import RunStore
 
-    store = RunStore(args.store)
     if args.resume is not None:
+        store = RunStore(args.store)
         try:
             stored = store.get_run(args.resume)
         except KeyError as err:
@@ -105,9 +106,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = config_from_args(args)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
-    trainer = Trainer(config, store, progress)
+    trainer = Trainer(config, progress)  # refuses bad data options before the store opens
+    if args.resume is None:
+        store = RunStore(args.store)
     try:
-        result = trainer.run(resume_id=args.resume)
+        result = trainer.run(store, resume_id=args.resume)
     finally:
         if progress is not None:
             progress.close()

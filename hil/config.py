@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.errors import ConfigError
 from hil.units import parse_quantity
-from simulators.presets import WIDTH_RANGE, check_fraction, hall_bar_preset
+from simulators.presets import check_fraction, hall_bar_preset
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,14 +24,6 @@ else:  # pragma: no cover
 BACKENDS = ("model",)
 CALIBRATIONS = ("nominal", "device")
 PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
-
-
-class ConfigError(ValueError):
-    """Bad input: names the field and what is allowed."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
 
 
 @dataclass
@@ -138,23 +131,22 @@ def coerce(name: str, value: Any) -> Any:
             return parse_quantity(value, KEY_UNITS[name], default_unit)
         except ValueError as err:
             raise ConfigError(name, str(err)) from None
-    if name == "classes" and isinstance(value, str):
-        if value.strip().lower() == "all":
-            return None
-        try:
-            return [int(v) for v in value.replace(" ", "").split(",") if v]
-        except ValueError:
-            raise ConfigError("classes", f"{value!r}: give digits like 0,2,4,6 or 'all'") from None
-    if name == "hidden" and isinstance(value, str):
-        try:
-            return [int(v) for v in value.replace(" ", "").split(",") if v]
-        except ValueError:
-            raise ConfigError("hidden", f"{value!r}: give layer sizes like 400 or 400,100") from None
+    if name == "classes" and isinstance(value, str) and value.strip().lower() == "all":
+        return None
+    if name in ("classes", "hidden") and isinstance(value, str):
+        return _int_list(name, value)
     if name == "hidden" and isinstance(value, int):
         return [value]
     if name in ("train_per_class", "test_per_class") and value == "all":
         return None
     return value
+
+
+def _int_list(name: str, value: str) -> list[int]:
+    try:
+        return [int(v) for v in value.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise ConfigError(name, f"{value!r} is not a comma-separated list of integers") from None
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

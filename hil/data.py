@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hil.errors import ConfigError
+
 SPLIT_SEED = 20240501  # fixed: the held-out set must not depend on the run's seed
 HELD_OUT_PER_CLASS = 100
 IDX_NAMES = {
@@ -45,8 +47,8 @@ class DigitSplit:
         chosen = self.classes if classes is None else list(classes)
         for c in chosen:
             if c not in self.classes:
-                raise ValueError(f"classes: {c} is not a class of {self.source} "
-                                 f"(allowed: {self.classes})")
+                raise ConfigError("classes", f"{c} is not a class of {self.source} "
+                                  f"(allowed: {self.classes})")
         train = _first_per_class(self.train_y, chosen, train_per_class, "train_per_class")
         test = _first_per_class(self.test_y, chosen, test_per_class, "test_per_class")
         return DigitSplit(self.train_x[train], self.train_y[train], self.test_x[test],
@@ -59,8 +61,8 @@ def _first_per_class(labels: np.ndarray, classes: list[int], n: int | None, fiel
         where = np.flatnonzero(labels == c)
         if n is not None:
             if not 1 <= n <= where.size:
-                raise ValueError(f"{field} = {n} is outside the allowed range [1, {where.size}] "
-                                 f"(class {c} has {where.size} images)")
+                raise ConfigError(field, f"{n} is outside the allowed range [1, {where.size}] "
+                                  f"(class {c} has {where.size} images)")
             where = where[:n]
         picks.append(where)
     return np.concatenate(picks)
@@ -88,14 +90,14 @@ def read_idx(path: Path) -> np.ndarray:
     with opener(path, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number)")
+        raise ConfigError("data", f"{path}: not an IDX file (bad magic number)")
     ndim = raw[3]
     dims = np.frombuffer(raw, ">u4", count=ndim, offset=4).astype(int)
     dtype = np.dtype(IDX_DTYPES[raw[2]])
     expected = int(np.prod(dims)) * dtype.itemsize
     body = raw[4 + 4 * ndim:]
     if len(body) != expected:
-        raise ValueError(f"{path}: {len(body)} data bytes, header says {expected}")
+        raise ConfigError("data", f"{path}: {len(body)} data bytes, header says {expected}")
     return np.frombuffer(body, dtype).reshape(dims)
 
 
@@ -104,7 +106,7 @@ def _find_idx(folder: Path, part: str, kind: str) -> Path:
         for candidate in (folder / name, folder / f"{name}.gz"):
             if candidate.exists():
                 return candidate
-    raise ValueError(f"data: no {part} {kind} IDX file in {folder} "
+    raise ConfigError("data", f"no {part} {kind} IDX file in {folder} "
                      f"(expected {IDX_NAMES[(part, kind)][0]}[.gz])")
 
 
@@ -112,13 +114,13 @@ def load_idx_folder(folder: str | Path) -> DigitSplit:
     """Standard MNIST IDX files: train-* for training, t10k-* held out."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"data: {folder} is not a folder")
+        raise ConfigError("data", f"{folder} is not a folder")
     arrays = {key: read_idx(_find_idx(folder, *key)) for key in IDX_NAMES}
     out = []
     for part in ("train", "test"):
         images, labels = arrays[(part, "images")], arrays[(part, "labels")]
         if images.shape[0] != labels.shape[0]:
-            raise ValueError(f"data: {part} images and labels differ in count")
+            raise ConfigError("data", f"{part} images and labels differ in count")
         out += [(images.reshape(len(images), -1).astype(np.float32) / 255.0),
                 labels.astype(np.int64)]
     return DigitSplit(*out, source=f"IDX files in {folder}")

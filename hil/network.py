@@ -85,7 +85,8 @@ class SpikingNet(nn.Module):
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"layer sizes {list(sizes)} must be >= 1 with at least two layers")
         self.sizes = list(sizes)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        pairs = zip(sizes[:-1], sizes[1:], strict=True)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
         bound_gen = generator if generator is not None else torch.Generator().manual_seed(0)
         with torch.no_grad():  # nn.Linear's default init, but from our seeded generator
             for layer in self.layers:
@@ -101,7 +102,7 @@ class SpikingNet(nn.Module):
         if len(devices) != len(self.layers):
             raise ValueError(f"need one bank per layer ({len(self.layers)}), got {len(devices)}")
         x = spikes
-        for layer, bank in zip(self.layers[:-1], devices[:-1]):
+        for layer, bank in zip(self.layers[:-1], devices[:-1], strict=True):
             x = _HiddenSpikes.apply(layer(x), bank)
         z = self.layers[-1](x)
         logits, out_spikes = _OutputLogit.apply(z, devices[-1])

@@ -70,14 +70,8 @@ class TrainResult:
 
 
 def prepare_data(config: TrainConfig) -> DigitSplit:
-    try:
-        digits = load_digits(config.data)
-        return digits.select(config.classes, config.train_per_class, config.test_per_class)
-    except ValueError as err:
-        from hil.config import ConfigError
-
-        field_name = str(err).split(":", 1)[0] if ":" in str(err) else "data"
-        raise ConfigError(field_name, str(err).split(": ", 1)[-1]) from None
+    digits = load_digits(config.data)
+    return digits.select(config.classes, config.train_per_class, config.test_per_class)
 
 
 def build_banks(config: TrainConfig) -> list[NeuronBank]:
@@ -128,15 +122,18 @@ def targets(labels: np.ndarray, classes: list[int] | None) -> torch.Tensor:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, store: RunStore, progress: Progress | None = None):
+    """Validates the configuration and loads the data on construction, so bad input fails
+    before anything is written; ``run`` then records everything in the store."""
+
+    def __init__(self, config: TrainConfig, progress: Progress | None = None):
         self.config = config.validate()
-        self.store = store
         self.progress = progress or (lambda *a: None)
         self.data = prepare_data(self.config)
 
     # -- the run ---------------------------------------------------------------------
-    def run(self, resume_id: int | None = None) -> TrainResult:
+    def run(self, store: RunStore, resume_id: int | None = None) -> TrainResult:
         cfg = self.config
+        self.store = store
         start = time.perf_counter()
         if resume_id is None:
             run_id = self.store.create_run("train", cfg.to_dict(), cfg.seed)
@@ -178,12 +175,12 @@ class Trainer:
             net.load_state_dict(state["net"])
             optimiser.load_state_dict(state["optimiser"])
             gen.set_state(state["generator"])
-            for bank, bank_state in zip(banks, state["banks"]):
+            for bank, bank_state in zip(banks, state["banks"], strict=True):
                 bank.set_state(bank_state)
             calibration = [[Calibration(**c) for c in layer] for layer in state["calibration"]]
             history = state["history"]
             first_epoch = checkpoint[0] + 1
-        devices = [DeviceCurrents(b, c) for b, c in zip(banks, calibration)]
+        devices = [DeviceCurrents(b, c) for b, c in zip(banks, calibration, strict=True)]
         for epoch in range(first_epoch, cfg.epochs):
             loss, accuracy = self._epoch(net, optimiser, devices, x, y, gen)
             history["loss"].append(loss)

@@ -1,0 +1,89 @@
+"""The Hall-bar model against its analytic curve and paper 002's trends."""
+
+import numpy as np
+import pytest
+from scipy.stats import linregress
+
+from hil.backends.model import ModelBank, model_bank
+from protocols.fitting import fit_sigmoid, wilson_interval
+from simulators.hallbar import HallBars
+from simulators.presets import BAR_WIDTHS, hall_bar_preset
+
+
+def test_from_targets_reproduces_bias_and_window_exactly():
+    bars = HallBars.from_targets([0.3e-3, 1.2e-3], [0.12e-3, 0.6e-3], 100e-6, 1.5)
+    np.testing.assert_allclose(bars.i_bias(100e-6), [0.3e-3, 1.2e-3], rtol=1e-10)
+    np.testing.assert_allclose(bars.window(100e-6), [0.12e-3, 0.6e-3], rtol=1e-10)
+
+
+def test_neel_brown_limits():
+    bars = hall_bar_preset(0.5e-6).nominal()
+    # zero current: escape time tau0 exp(Delta), years for these bars
+    assert bars.tau0 * np.exp(bars.delta[0]) > 3e7
+    # at and above I_c0 the barrier is gone: certain switching
+    assert bars.p_switch(bars.i_c0, 100e-6)[0] == pytest.approx(1.0)
+    # longer pulses switch at lower current (thermal activation)
+    assert bars.i_bias(1e-3)[0] < bars.i_bias(100e-6)[0] < bars.i_bias(1e-6)[0]
+    # paper 002's 50 uA, 500 ms read does not disturb the state
+    assert bars.p_switch(50e-6, 0.5)[0] < 1e-6
+
+
+def test_model_bank_matches_analytic_curve_within_wilson_bounds():
+    bank = model_bank(4, 0.5e-6, eta=0.25, seed=11)
+    currents = np.linspace(0.22e-3, 0.40e-3, 13)
+    trials = 400
+    grid = np.broadcast_to(currents[:, None], (trials, currents.size, 4))
+    counts = bank.switch(grid).sum(axis=0)  # (currents, devices)
+    exact = bank.p_switch(np.broadcast_to(currents[:, None], (currents.size, 4)))
+    low, high = wilson_interval(counts.ravel(), trials, confidence=0.999)
+    inside = (low <= exact.ravel()) & (exact.ravel() <= high)
+    assert inside.all(), np.argwhere(~inside)
+
+
+def test_negative_write_current_never_switches():
+    bank = model_bank(3, 0.5e-6, eta=0.0, seed=0)
+    assert not bank.switch(np.full((1000, 3), -0.5e-3)).any()
+
+
+def test_device_variation_follows_eq3_bounds():
+    preset = hall_bar_preset(1.0e-6)
+    bars = preset.draw(2000, 0.25, 0.1, np.random.default_rng(5))
+    ratio = bars.i_bias(preset.pulse_width) / preset.i_bias
+    assert ratio.min() >= 0.75 - 1e-9 and ratio.max() <= 1.25 + 1e-9
+    assert ratio.min() < 0.76 and ratio.max() > 1.24  # uniform: reaches the edges
+    window = bars.window(preset.pulse_width) / preset.window
+    assert window.min() >= 0.9 - 1e-9 and window.max() <= 1.1 + 1e-9
+
+
+def test_fitted_bias_and_window_grow_linearly_with_width():
+    """Paper 002 Fig. 3a-b: a 100-cycle sweep per current, sigmoid fit, per width."""
+    rng = np.random.default_rng(3)
+    fitted_bias, fitted_window = [], []
+    for width in BAR_WIDTHS:
+        preset = hall_bar_preset(width)
+        bank = ModelBank(preset.nominal(), preset.pulse_width, [_cal(preset)],
+                         preset.max_current, rng.integers(1 << 30))
+        currents = np.linspace(0.7, 1.3, 25) * preset.i_bias
+        counts = bank.switch(np.broadcast_to(currents[:, None], (100, 25, 1))).sum(0)[:, 0]
+        fit = fit_sigmoid(currents, counts / 100, 100)
+        fitted_bias.append(fit.i_bias)
+        fitted_window.append(fit.window)
+    widths = np.array(BAR_WIDTHS)
+    for values in (fitted_bias, fitted_window):
+        line = linregress(widths, values)
+        assert line.slope > 0 and line.rvalue**2 > 0.995
+    # windows grow with width but stay a fixed fraction of the bias (I_bias / I0 ~ 36)
+    ratio = np.array(fitted_bias) / (np.array(fitted_window) / 16.1)
+    assert np.all((ratio > 25) & (ratio < 50))
+
+
+def _cal(preset):
+    from hil.calibrate import nominal_calibration
+
+    return nominal_calibration(preset)
+
+
+@pytest.mark.parametrize("width", [0.1e-6, 6e-6])
+def test_width_outside_papers_range_refused(width):
+    with pytest.raises(ValueError, match=r"width .* allowed range \[0.3, 5\] um"):
+        hall_bar_preset(width)
