@@ -1,0 +1,297 @@
+"""Batched stochastic LLGS for macrospins, in torch (CPU or CUDA, no code change).
+
+In Landau-Lifshitz form with gamma' = gamma / (1 + alpha^2), a damping-like torque a_J
+along the spin direction sigma and the thermal field inside H:
+
+    dm/dt = -gamma' [ m x A + m (m . B) - B (m . m) ],   A = H - alpha a_J sigma,
+                                                          B = alpha H + a_J sigma
+
+(the Gilbert equation with -gamma a_J m x (m x sigma) solved for dm/dt), which costs one cross
+product per stage. The integrator is RK4 with **one** thermal-field draw per step, held in
+all four stages (a Stratonovich, Wong-Zakai scheme), then |m| is renormalised. Paper 000's
+code draws fresh noise in every stage, which cuts the noise variance to 10/36; Heun at 5 ps
+pumps energy because its amplification on the precession orbit exceeds 1. RK4 is stable for
+omega dt < 2 sqrt(2); ``stability_limit`` reports the dt that allows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from simulators.macrospin import Macrospin
+
+RK4_STABILITY = 2.0 * math.sqrt(2.0)  # |omega dt| bound of classical RK4 on the imaginary axis
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """Trapezoidal current pulse: ``rise`` up, ``width`` at full amplitude, ``fall`` down,
+    then ``relax`` with no current before the state is read."""
+
+    width: float
+    rise: float = 0.0
+    fall: float = 0.0
+    relax: float = 2e-9
+
+    def __post_init__(self) -> None:
+        if not self.width > 0:
+            raise ValueError(
+                f"pulse_width = {self.width:g} s is outside the allowed range (0, inf) s")
+        for name in ("rise", "fall", "relax"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} = {getattr(self, name):g} s must be >= 0")
+
+    @property
+    def duration(self) -> float:
+        return self.rise + self.width + self.fall + self.relax
+
+    def shape(self, t: float) -> float:
+        """Fraction of the amplitude at time t."""
+        if t < self.rise:
+            return t / self.rise
+        t -= self.rise
+        if t <= self.width:
+            return 1.0
+        t -= self.width
+        if t < self.fall:
+            return 1.0 - t / self.fall
+        return 0.0
+
+
+def stability_limit(
+    device: Macrospin, max_current: float = 0.0, gate_voltage: float = 0.0
+) -> float:
+    """Largest dt (s) for which RK4 stays stable: omega_max dt < 2 sqrt(2), with omega_max from
+    the anisotropy, demagnetising, external and torque fields (thermal field at 4 sigma)."""
+    coeff = np.abs(device.field_coefficients(gate_voltage)).max()
+    torque = abs(max_current) * device.torque_per_ampere() * (1 + device.alpha)
+    static = coeff + float(np.linalg.norm(device.h_ext)) + torque
+    gamma_ll = device.gamma / (1 + device.alpha**2)
+    # the thermal field grows as dt^-1/2: solve gamma' (static + 4 u(dt)) dt = bound
+    u1 = device.thermal_field_std(1.0)  # u(dt) = u1 / sqrt(dt)
+    bound = RK4_STABILITY / gamma_ll
+    s = (-4 * u1 + math.sqrt(16 * u1 * u1 + 4 * static * bound)) / (2 * static)
+    return s * s
+
+
+def thermal_initial_states(
+    device: Macrospin, n: int, generator: torch.Generator, gate_voltage: float = 0.0,
+    dtype: torch.dtype = torch.float32, device_name: str | torch.device = "cpu",
+) -> torch.Tensor:
+    """(3, n) unit vectors from the Boltzmann distribution of the reset well, exp(Delta m_z^2)
+    on the hemisphere about the reset direction (exact for N_x = N_y), uniform azimuth."""
+    delta = device.barrier(gate_voltage)
+    grid = np.linspace(0.0, 1.0, 20001)
+    density = np.exp(delta * (grid**2 - 1.0))
+    cdf = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2)])
+    cdf /= cdf[-1]
+    u = torch.rand(n, generator=generator, dtype=torch.float64).numpy()
+    phi = torch.rand(n, generator=generator, dtype=torch.float64).numpy() * 2 * np.pi
+    cos_t = np.interp(u, cdf, grid)
+    sin_t = np.sqrt(np.clip(1 - cos_t**2, 0, None))
+    sign = float(device.reset_direction[2])
+    m = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), sign * cos_t])
+    return torch.as_tensor(m, dtype=dtype, device=device_name)
+
+
+CHUNK_STEPS = 4  # RK4 steps fused into one compiled kernel call (compile cost grows with it)
+
+
+def _rk4_chunk(mx, my, mz, noise, shape, amp, sign, cz, params):
+    """``noise.shape[0]`` RK4 steps, elementwise on the components of m (so a compiler fuses
+    them into one loop). noise: (K, 3, n) thermal field, tesla; shape: (K, 3) pulse fraction at
+    t, t + dt/2, t + dt; amp: (n,) a_J at full pulse; cz: (n,) z field coefficient.
+    params: gamma', alpha, dt, c_x, c_y, sigma_x, sigma_y, sigma_z, P^2 (0: constant eta),
+    field-like ratio, h_ext x, y, z. Returns the new components and max | |m| - 1 | before
+    renormalisation."""
+    (gamma_ll, alpha, dt, cx, cy, sx, sy, sz, p2, fl, hx0, hy0, hz0) = params.unbind(0)
+    worst = torch.zeros((), dtype=mx.dtype, device=mx.device)
+
+    def rate(x, y, z, hx, hy, hz, a):
+        hx = hx + cx * x
+        hy = hy + cy * y
+        hz = hz + cz * z
+        a = a / (1.0 + p2 * sign * (x * sx + y * sy + z * sz))
+        ax, ay, az = hx - alpha * a * sx, hy - alpha * a * sy, hz - alpha * a * sz
+        bx, by, bz = alpha * hx + a * sx, alpha * hy + a * sy, alpha * hz + a * sz
+        mdotb = x * bx + y * by + z * bz
+        mm = x * x + y * y + z * z
+        return (-gamma_ll * (y * az - z * ay + x * mdotb - bx * mm),
+                -gamma_ll * (z * ax - x * az + y * mdotb - by * mm),
+                -gamma_ll * (x * ay - y * ax + z * mdotb - bz * mm))
+
+    for k in range(noise.shape[0]):
+        a0, ah, a1 = amp * shape[k, 0], amp * shape[k, 1], amp * shape[k, 2]
+        hx = noise[k, 0] + hx0 + fl * ah * sx
+        hy = noise[k, 1] + hy0 + fl * ah * sy
+        hz = noise[k, 2] + hz0 + fl * ah * sz
+        h2 = dt / 2
+        k1 = rate(mx, my, mz, hx, hy, hz, a0)
+        k2 = rate(mx + h2 * k1[0], my + h2 * k1[1], mz + h2 * k1[2], hx, hy, hz, ah)
+        k3 = rate(mx + h2 * k2[0], my + h2 * k2[1], mz + h2 * k2[2], hx, hy, hz, ah)
+        k4 = rate(mx + dt * k3[0], my + dt * k3[1], mz + dt * k3[2], hx, hy, hz, a1)
+        w = dt / 6
+        mx = mx + w * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+        my = my + w * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+        mz = mz + w * (k1[2] + 2 * k2[2] + 2 * k3[2] + k4[2])
+        norm = torch.sqrt(mx * mx + my * my + mz * mz)
+        worst = torch.maximum(worst, (norm - 1.0).abs().max())
+        mx, my, mz = mx / norm, my / norm, mz / norm
+    return mx, my, mz, worst
+
+
+_COMPILED = {}
+
+
+def _chunk_function(compiled: bool):
+    """The fused chunk (torch.compile; set SPINHIL_LLGS_COMPILE=0 for eager torch)."""
+    import os
+
+    if not compiled or os.environ.get("SPINHIL_LLGS_COMPILE", "1") == "0":
+        return _rk4_chunk
+    if "fn" not in _COMPILED:
+        _COMPILED["fn"] = torch.compile(_rk4_chunk, dynamic=True, fullgraph=True)
+    return _COMPILED["fn"]
+
+
+class LLGSIntegrator:
+    """Integrates a batch of independent trajectories of one device design.
+
+    ``currents`` (n,) and optional per-trajectory ``gate_voltages`` (n,) fix the drive; the
+    state is a (3, n) tensor. ``compiled`` fuses ``CHUNK_STEPS`` steps into one kernel with
+    torch.compile (the first call compiles, once per process)."""
+
+    def __init__(
+        self, device: Macrospin, dt: float = 5e-12, dtype: torch.dtype = torch.float32,
+        device_name: str | torch.device = "cpu", compiled: bool = True,
+    ) -> None:
+        if not dt > 0:
+            raise ValueError(f"dt = {dt:g} s is outside the allowed range (0, inf)")
+        self.device = device
+        self.dt = dt
+        self.dtype = dtype
+        self.torch_device = torch.device(device_name)
+        self.u = device.thermal_field_std(dt)
+        self.chunk = _chunk_function(compiled)
+
+    def _tensor(self, x) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x, float), dtype=self.dtype, device=self.torch_device)
+
+    def check_dt(self, currents: np.ndarray, gate_voltages: np.ndarray | None) -> None:
+        gates = [0.0] if gate_voltages is None else np.unique(gate_voltages)
+        i_max = float(np.abs(currents).max()) if currents.size else 0.0
+        limit = min(stability_limit(self.device, i_max, g) for g in gates)
+        if self.dt > limit:
+            raise ValueError(
+                f"dt = {self.dt * 1e12:g} ps exceeds the RK4 stability limit of "
+                f"{limit * 1e12:.3g} ps for {self.device.name} at {i_max * 1e6:g} uA; "
+                f"allowed range (0, {limit * 1e12:.3g}] ps")
+
+    def _params(self) -> torch.Tensor:
+        dev = self.device
+        c = dev.field_coefficients(0.0)
+        sigma = dev.spin_direction
+        angular = dev.torque == "stt" and dev.stt_efficiency == "angular"
+        return self._tensor([
+            dev.gamma / (1 + dev.alpha**2), dev.alpha, self.dt, c[0], c[1], *sigma,
+            dev.polarisation**2 if angular else 0.0, dev.field_like_ratio, *dev.h_ext,
+        ])
+
+    def run(
+        self, m: torch.Tensor, currents: np.ndarray, pulse: Pulse,
+        generator: torch.Generator, gate_voltages: np.ndarray | None = None,
+    ) -> tuple[torch.Tensor, float]:
+        """Integrate every trajectory through ``pulse``; returns (final m (3, n), the largest
+        | |m| - 1 | met before any renormalisation)."""
+        currents = np.asarray(currents, float)
+        self.check_dt(currents, gate_voltages)
+        dev = self.device
+        n = currents.size
+        if gate_voltages is None:
+            cz = np.full(n, dev.field_coefficients(0.0)[2])
+        else:
+            cz = np.array([dev.field_coefficients(v)[2] for v in np.asarray(gate_voltages, float)])
+        amp = self._tensor(currents * dev.torque_per_ampere())
+        sign = torch.sign(amp)
+        cz_t, params = self._tensor(cz), self._params()
+        # whole chunks only (the tail relaxes a little longer): one compiled graph for all
+        n_steps = CHUNK_STEPS * max(1, int(math.ceil(pulse.duration / self.dt / CHUNK_STEPS)))
+        times = np.arange(n_steps) * self.dt
+        shapes = np.array([[pulse.shape(t), pulse.shape(t + self.dt / 2), pulse.shape(t + self.dt)]
+                           for t in times])
+        shapes_t = self._tensor(shapes)
+        mx, my, mz = (c.contiguous() for c in m.to(self.dtype).unbind(0))
+        worst = torch.zeros((), dtype=self.dtype, device=self.torch_device)
+        for start in range(0, n_steps, CHUNK_STEPS):
+            noise = torch.randn((CHUNK_STEPS, 3, n), generator=generator, dtype=self.dtype,
+                                device=self.torch_device).mul_(self.u)
+            mx, my, mz, w = self.chunk(mx, my, mz, noise, shapes_t[start:start + CHUNK_STEPS],
+                                       amp, sign, cz_t, params)
+            worst = torch.maximum(worst, w)
+        return torch.stack([mx, my, mz]), float(worst)
+
+
+@dataclass(frozen=True)
+class SwitchingCurve:
+    """Switch counts per current from ``trials`` independent pulses, and the cost."""
+
+    currents: np.ndarray
+    counts: np.ndarray
+    trials: int
+    seconds: float
+    junction_steps: int
+
+    @property
+    def p_switch(self) -> np.ndarray:
+        return self.counts / self.trials
+
+    @property
+    def junction_steps_per_s(self) -> float:
+        return self.junction_steps / self.seconds
+
+
+def simulate_psw(
+    preset: str | Macrospin, currents: np.ndarray, pulse_width: float, trials: int,
+    dt: float = 5e-12, seed: int | None = 0, device_name: str = "cpu",
+    gate_voltage: float = 0.0, rise: float = 0.0, fall: float = 0.0,
+) -> SwitchingCurve:
+    """P_sw(I) of a preset (paper 000 App. A: ``trials`` runs per current), one batch."""
+    import time
+
+    from simulators.macrospin import macrospin_preset
+
+    device = macrospin_preset(preset) if isinstance(preset, str) else preset
+    pulse = Pulse(pulse_width, rise, fall)
+    currents = np.asarray(currents, float)
+    start = time.perf_counter()
+    counts = simulate_switching(device, currents, pulse, trials, dt, seed, device_name,
+                                gate_voltage)
+    seconds = time.perf_counter() - start
+    steps = CHUNK_STEPS * max(1, int(math.ceil(pulse.duration / dt / CHUNK_STEPS)))
+    return SwitchingCurve(currents, counts, trials, seconds, steps * currents.size * trials)
+
+
+def simulate_switching(
+    device: Macrospin, currents: np.ndarray, pulse: Pulse, trials: int, dt: float = 5e-12,
+    seed: int | None = 0, device_name: str = "cpu", gate_voltage: float = 0.0,
+    dtype: torch.dtype = torch.float32,
+) -> np.ndarray:
+    """Switch counts (len(currents),): ``trials`` independent write pulses per current, each from
+    a thermal reset state; switched = ended in the opposite hemisphere."""
+    currents = np.asarray(currents, float)
+    if not isinstance(trials, int | np.integer) or trials <= 0:
+        raise ValueError(f"trials = {trials} is outside the allowed range [1, inf)")
+    generator = torch.Generator(device=device_name)
+    generator.manual_seed(0 if seed is None else seed)
+    integrator = LLGSIntegrator(device, dt, dtype, device_name)
+    drive = np.repeat(currents, trials)
+    gates = None if gate_voltage == 0 else np.full(drive.size, gate_voltage)
+    m0 = thermal_initial_states(device, drive.size, generator, gate_voltage, dtype, device_name)
+    m, _ = integrator.run(m0, drive, pulse, generator, gates)
+    reset = float(device.reset_direction[2])
+    switched = (m[2] * reset < 0).reshape(currents.size, trials)
+    return switched.sum(1).cpu().numpy()
