@@ -101,6 +101,11 @@ def thermal_initial_states(
 CHUNK_STEPS = 4  # RK4 steps fused into one compiled kernel call (compile cost grows with it)
 
 
+def chunked_steps(duration: float, dt: float) -> int:
+    """Steps that cover ``duration``, rounded up to whole chunks (tolerant of rounding)."""
+    return CHUNK_STEPS * max(1, math.ceil(duration / dt / CHUNK_STEPS - 1e-9))
+
+
 def _rk4_chunk(mx, my, mz, noise, shape, amp, sign, cz, params):
     """``noise.shape[0]`` RK4 steps, elementwise on the components of m (so a compiler fuses
     them into one loop). noise: (K, 3, n) thermal field, tesla; shape: (K, 3) pulse fraction at
@@ -219,7 +224,7 @@ class LLGSIntegrator:
         sign = torch.sign(amp)
         cz_t, params = self._tensor(cz), self._params()
         # whole chunks only (the tail relaxes a little longer): one compiled graph for all
-        n_steps = CHUNK_STEPS * max(1, int(math.ceil(pulse.duration / self.dt / CHUNK_STEPS)))
+        n_steps = chunked_steps(pulse.duration, self.dt)
         times = np.arange(n_steps) * self.dt
         shapes = np.array([[pulse.shape(t), pulse.shape(t + self.dt / 2), pulse.shape(t + self.dt)]
                            for t in times])
@@ -271,7 +276,7 @@ def simulate_psw(
     counts = simulate_switching(device, currents, pulse, trials, dt, seed, device_name,
                                 gate_voltage)
     seconds = time.perf_counter() - start
-    steps = CHUNK_STEPS * max(1, int(math.ceil(pulse.duration / dt / CHUNK_STEPS)))
+    steps = chunked_steps(pulse.duration, dt)
     return SwitchingCurve(currents, counts, trials, seconds, steps * currents.size * trials)
 
 
