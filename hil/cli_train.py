@@ -17,7 +17,10 @@ from hil.errors import ConfigError
 HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
 
 FLAGS: list[tuple[str, dict[str, Any]]] = [
-    ("--backend", {"help": "neuron bank: model (simulated Hall bars)"}),
+    ("--backend", {"help": "neuron bank: model (simulated Hall bars, default) or llgs "
+                   "(stochastic LLGS macrospins)"}),
+    ("--preset", {"help": "LLGS preset (hil simulate presets; default mtj-000)"}),
+    ("--pulse-width", {"help": "write pulse of the LLGS backend (default 30ns)"}),
     ("--width", {"help": "Hall-bar width, 0.3-5 um (default 0.5um)"}),
     ("--eta", {"type": float, "help": "device-to-device I_bias variation, [0, 1) "
                "(paper 002 Eq. 3; default 0.25, its worst case)"}),
@@ -159,9 +162,10 @@ def _print_table(config: TrainConfig, result, classes: list[int], plot: Path) ->
     labels = np.asarray(result.hil.labels)
     dep_pred = None if result.deployed is None else np.asarray(result.deployed.predictions)
     layers = " x ".join(str(s) for s in config.layer_sizes())
-    print(f"run {result.run_id}: {layers} net, {config.width * 1e6:g} um bars, "
-          f"eta = {config.eta:g}, {config.calibration} calibration, T = {config.steps}, "
-          f"{config.epochs} epochs, seed {config.seed}")
+    devices = (f"{config.preset} macrospins (LLGS)" if config.backend == "llgs"
+               else f"{config.width * 1e6:g} um bars, eta = {config.eta:g}")
+    print(f"run {result.run_id}: {layers} net, {devices}, {config.calibration} calibration, "
+          f"T = {config.steps}, {config.epochs} epochs, seed {config.seed}")
     header = f"{'class':>7} {'held-out':>9} {'HIL':>8}"
     header += f" {'deployed':>9}" if dep_pred is not None else ""
     print(header)

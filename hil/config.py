@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BACKENDS = ("model",)
+BACKENDS = ("model", "llgs")
 CALIBRATIONS = ("nominal", "device")
 PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
 
@@ -32,6 +32,8 @@ class TrainConfig:
     classes 0, 2, 4, 6, four training images per class, T = 100 steps."""
 
     backend: str = "model"
+    preset: str = "mtj-000"  # LLGS backend: macrospin preset (simulators.macrospin)
+    pulse_width: float | None = None  # s; default: 100 us (Hall bars), 30 ns (LLGS)
     width: float = 0.5e-6  # m
     eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
     eta_window: float | None = None  # window variation; None: same as eta
@@ -54,6 +56,15 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         if self.backend not in BACKENDS:
             raise ConfigError("backend", f"{self.backend!r} is not one of {', '.join(BACKENDS)}")
+        if self.backend == "llgs":
+            from simulators.macrospin import PRESETS
+
+            if self.preset not in PRESETS:
+                raise ConfigError("preset", f"{self.preset!r} is unknown; allowed: "
+                                  f"{', '.join(PRESETS)}")
+        if self.pulse_width is not None and not 1e-10 <= self.pulse_width <= 1e-2:
+            raise ConfigError("pulse_width", f"{self.pulse_width:g} s is outside the allowed "
+                              "range [100 ps, 10 ms]")
         try:
             preset = hall_bar_preset(self.width)
         except ValueError as err:
@@ -119,14 +130,14 @@ def _positive_int(name: str, value: Any) -> None:
         raise ConfigError(name, f"{value!r} is outside the allowed range [1, inf) (an integer)")
 
 
-KEY_UNITS = {"width": "m", "max_current": "A"}
+KEY_UNITS = {"width": "m", "max_current": "A", "pulse_width": "s"}
 FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
 
 
 def coerce(name: str, value: Any) -> Any:
     """One value from TOML or the CLI into the config's type (units to SI)."""
     if name in KEY_UNITS and value is not None:
-        default_unit = "um" if name == "width" else "mA"
+        default_unit = {"width": "um", "max_current": "mA", "pulse_width": "us"}[name]
         try:
             return parse_quantity(value, KEY_UNITS[name], default_unit)
         except ValueError as err:

@@ -79,10 +79,15 @@ def build_banks(config: TrainConfig) -> list[NeuronBank]:
     banks: list[NeuronBank] = []
     for layer, size in enumerate(config.layer_sizes()[1:]):
         devices = -(-size // config.multiplex)
-        bank: NeuronBank = model_bank(
-            devices, config.width, config.eta, config.eta_window,
-            seed=np.random.SeedSequence([config.seed, layer]),
-        )
+        seed = np.random.SeedSequence([config.seed, layer])
+        bank: NeuronBank
+        if config.backend == "llgs":
+            from hil.backends.llgs import LLGSBank
+
+            bank = LLGSBank(config.preset, devices, config.pulse_width or 30e-9,
+                            seed=int(seed.generate_state(1)[0]))
+        else:
+            bank = model_bank(devices, config.width, config.eta, config.eta_window, seed=seed)
         if config.multiplex > 1:
             bank = _FirstNeurons(MultiplexedBank(bank, config.multiplex), size)
         banks.append(bank)
