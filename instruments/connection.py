@@ -1,0 +1,190 @@
+"""Connecting the lab: roles -> VISA resources, *RST/*CLS at connect, outputs off on exit.
+
+A lab file (TOML) names each role's resource and the VISA library::
+
+    visa_library = "@py"          # pyvisa-py
+    [roles]
+    pulse = "GPIB0::12::INSTR"     # Keithley 6221
+    voltmeter = "GPIB0::16::INSTR" # Keithley 2000
+    field = "GPIB0::24::INSTR"     # Keithley 2400 (optional)
+    [limits]
+    max_pulse_current = 0.75e-3
+
+or ``virtual = true``, which starts the virtual lab in this process. Whatever happens, normal
+end, exception, Ctrl-C or interpreter exit, every source output is switched off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import weakref
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from pyvisa.errors import VisaIOError
+
+from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource
+from instruments.limits import SafetyLimits
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DRIVERS = {"pulse": PulseSource, "voltmeter": HallVoltmeter, "field": FieldSupply}
+REQUIRED_ROLES = ("pulse", "voltmeter")
+_OPEN_LABS: weakref.WeakSet[Lab] = weakref.WeakSet()
+
+
+class LabConnectionError(RuntimeError):
+    """An instrument could not be reached; names the role and the address."""
+
+
+@dataclass
+class LabFile:
+    roles: dict[str, str] = field(default_factory=dict)
+    visa_library: str = "@py"
+    virtual: bool = False
+    limits: SafetyLimits = field(default_factory=SafetyLimits)
+    timeout_ms: int = 2000
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabFile:
+        try:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        except OSError as err:
+            raise ValueError(f"lab file: cannot read {path}: {err.strerror}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"lab file: {path} is not valid TOML: {err}") from None
+        allowed = {"roles", "visa_library", "virtual", "limits", "timeout_ms"}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise ValueError(f"lab file: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
+        roles = raw.get("roles", {})
+        for role in roles:
+            if role not in DRIVERS:
+                raise ValueError(f"lab file: role {role!r} is not one of {sorted(DRIVERS)}")
+        limit_names = {f.name for f in fields(SafetyLimits)}
+        bad = sorted(set(raw.get("limits", {})) - limit_names)
+        if bad:
+            raise ValueError(f"lab file: limit {bad[0]!r} unknown; allowed: {sorted(limit_names)}")
+        lab = cls(roles, raw.get("visa_library", "@py"), bool(raw.get("virtual", False)),
+                  SafetyLimits(**raw.get("limits", {})), int(raw.get("timeout_ms", 2000)))
+        if not lab.virtual:
+            missing = [r for r in REQUIRED_ROLES if r not in roles]
+            if missing:
+                raise ValueError(f"lab file: role {missing[0]!r} has no resource")
+        return lab
+
+
+class Lab:
+    """Open instruments by role. Use as a context manager."""
+
+    def __init__(self, roles: dict[str, str], visa_library: str = "@py",
+                 limits: SafetyLimits | None = None, timeout_ms: int = 2000) -> None:
+        self.roles = dict(roles)
+        self.visa_library = visa_library
+        self.limits = limits or SafetyLimits()
+        self.timeout_ms = timeout_ms
+        self.instruments: dict[str, Any] = {}
+        self.virtual_lab = None
+        _OPEN_LABS.add(self)
+
+    @classmethod
+    def from_file(cls, lab_file: LabFile, **virtual_options) -> Lab:
+        if lab_file.virtual:
+            return cls.virtual(limits=lab_file.limits, **virtual_options)
+        return cls(lab_file.roles, lab_file.visa_library, lab_file.limits, lab_file.timeout_ms)
+
+    @classmethod
+    def virtual(cls, limits: SafetyLimits | None = None, lab=None, **chip_options) -> Lab:
+        """Start the virtual lab in this process and point the roles at it."""
+        from simulators.lab.chip import build_chip
+        from simulators.lab.server import VirtualLab
+
+        if lab is None:
+            lab = VirtualLab(build_chip(chip_options.get("devices", 4),
+                                        chip_options.get("width", 0.5e-6),
+                                        chip_options.get("seed", 0))).start()
+        connection = cls({r: v["resource"] for r, v in lab.resources.items()}, "@py", limits)
+        connection.virtual_lab = lab
+        return connection
+
+    def open(self, role: str):
+        address = self.roles[role]
+        try:
+            instrument = DRIVERS[role](address, limits=self.limits, visa_library=self.visa_library,
+                                       read_termination="\n", write_termination="\n",
+                                       timeout=self.timeout_ms)
+            instrument.write("*RST;*CLS")
+            instrument.check_errors()
+        except (OSError, VisaIOError, ValueError) as err:
+            raise LabConnectionError(f"{role} at {address}: {err}") from None
+        self.instruments[role] = instrument
+        return instrument
+
+    def reconnect(self, role: str):
+        """Close and reopen one instrument (after a dropped connection or a timeout)."""
+        old = self.instruments.pop(role, None)
+        if old is not None:
+            try:
+                old.adapter.close()
+            except Exception:  # noqa: BLE001 - the connection is already broken
+                pass
+        return self.open(role)
+
+    def __getitem__(self, role: str):
+        return self.instruments[role] if role in self.instruments else self.open(role)
+
+    def connect(self) -> Lab:
+        for role in self.roles:
+            self.open(role)
+        return self
+
+    def outputs_off(self) -> None:
+        """Every source off; keeps going past a failing instrument, then reports."""
+        failures = []
+        for role, instrument in list(self.instruments.items()):
+            if role in ("pulse", "field"):
+                try:
+                    instrument.shutdown()
+                except Exception as err:  # noqa: BLE001
+                    try:  # a fresh connection to switch the output off
+                        self.reconnect(role).shutdown()
+                    except Exception:  # noqa: BLE001
+                        failures.append(f"{role}: {err}")
+        if failures:
+            raise LabConnectionError("could not switch off: " + "; ".join(failures))
+
+    def close(self) -> None:
+        try:
+            self.outputs_off()
+        finally:
+            for instrument in self.instruments.values():
+                try:
+                    instrument.adapter.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            self.instruments.clear()
+            if self.virtual_lab is not None:
+                self.virtual_lab.stop()
+                self.virtual_lab = None
+
+    def __enter__(self) -> Lab:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@atexit.register
+def _switch_everything_off() -> None:
+    """Interpreter exit: no lab is left with an output on."""
+    for lab in list(_OPEN_LABS):
+        try:
+            lab.close()
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,124 @@
+"""Paper 002's reset-write-read cycle (Fig. 2a, SI S3b) on a connected lab.
+
+Reset pulse (large, negative) -> read -> write pulse -> read. The switched flag compares
+R_AHE = V / I_read (Eq. 6) with a threshold halfway between the calibrated -1 and +1 levels.
+A cycle interrupted by a lost or late or garbled reply is repeated on a fresh connection (a
+reading is never guessed); an error in an instrument's queue, an instrument that reset
+itself, or a reset that does not reset stops the run (outputs go off in ``Lab.close``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyvisa.errors import VisaIOError
+
+from instruments.connection import Lab
+from instruments.keithley import InstrumentError
+
+
+class ProtocolError(RuntimeError):
+    """The run cannot go on safely; the message says why."""
+
+
+@dataclass(frozen=True)
+class CycleSettings:
+    """Paper 002 Methods 4.3 and Fig. 2a: 100 us pulses, 50 uA read."""
+
+    reset_current: float = -0.6e-3  # A
+    reset_width: float = 100e-6  # s
+    write_width: float = 100e-6  # s
+    read_current: float = 50e-6  # A
+    read_nplc: float = 1.0
+    verify_reset: bool = True
+
+
+class ResetWriteRead:
+    def __init__(self, lab: Lab, settings: CycleSettings | None = None, retries: int = 3):
+        self.lab = lab
+        self.settings = settings or CycleSettings()
+        self.retries = retries
+        self.threshold: float | None = None
+        self.levels: tuple[float, float] | None = None
+        self.repeats = 0  # cycles repeated after a communication fault
+
+    def configure(self) -> None:
+        s = self.settings
+        pulse, meter = self.lab["pulse"], self.lab["voltmeter"]
+        self.lab.limits.read_current(s.read_current)
+        self.lab.limits.pulse_current(s.reset_current)
+        meter.voltage_nplc = s.read_nplc
+        pulse.source_compliance = self.lab.limits.compliance_voltage
+        for instrument in (pulse, meter):
+            instrument.check_errors()
+
+    def read_resistance(self) -> float:
+        pulse, meter = self.lab["pulse"], self.lab["voltmeter"]
+        pulse.set_read_current(self.settings.read_current)
+        pulse.enable_source()
+        pulse.ask("*OPC?")  # the current flows before the 2000 integrates
+        try:
+            voltage = meter.read_voltage()
+        finally:
+            pulse.disable_source()
+        return voltage / self.settings.read_current
+
+    def calibrate(self, repeats: int = 3, write_current: float | None = None) -> float:
+        """The -1 and +1 levels (after a reset, after a strong write) and their midpoint."""
+        self.configure()
+        s = self.settings
+        strong = write_current if write_current is not None else abs(s.reset_current)
+        low, high = [], []
+        for _ in range(repeats):
+            self.lab["pulse"].pulse(s.reset_current, s.reset_width)
+            low.append(self.read_resistance())
+            self.lab["pulse"].pulse(strong, s.write_width)
+            high.append(self.read_resistance())
+        r_low, r_high = sum(low) / repeats, sum(high) / repeats
+        spread = max(max(low) - min(low), max(high) - min(high))
+        if r_high - r_low < 5 * max(spread, 1e-9):
+            raise ProtocolError(
+                f"R_AHE levels not separated: -1 at {r_low:.4g} ohm, +1 at {r_high:.4g} ohm "
+                "(no switching, or a device stuck in one state)")
+        self.levels = (r_low, r_high)
+        self.threshold = (r_low + r_high) / 2
+        return self.threshold
+
+    def _once(self, write_current: float) -> bool:
+        s = self.settings
+        pulse = self.lab["pulse"]
+        pulse.pulse(s.reset_current, s.reset_width)
+        if s.verify_reset and self.read_resistance() > self.threshold:
+            raise ProtocolError("the reset pulse did not reset the device (R_AHE above the "
+                                "threshold after reset)")
+        pulse.pulse(write_current, s.write_width)
+        switched = self.read_resistance() > self.threshold
+        for role in ("pulse", "voltmeter"):
+            instrument = self.lab[role]
+            if instrument.power_on_flag():
+                raise ProtocolError(f"the {role} instrument reset itself during the cycle; "
+                                    "its settings are lost")
+            instrument.check_errors()
+        return switched
+
+    def cycle(self, write_current: float) -> bool:
+        """One reset-write-read; True if the device switched."""
+        if self.threshold is None:
+            raise ProtocolError("calibrate() first: the switching threshold is unknown")
+        self.lab.limits.pulse_current(write_current)
+        for attempt in range(self.retries + 1):
+            try:
+                return self._once(write_current)
+            except (VisaIOError, OSError, ConnectionError) as err:
+                failure = err
+            except InstrumentError as err:
+                if "garbled" not in str(err) and "unreadable" not in str(err):
+                    raise ProtocolError(str(err)) from None
+                failure = err
+            if attempt == self.retries:
+                raise ProtocolError(f"cycle failed {self.retries + 1} times: {failure}")
+            self.repeats += 1
+            for role in ("pulse", "voltmeter"):
+                self.lab.reconnect(role)
+            self.configure()
+        raise AssertionError("unreachable")

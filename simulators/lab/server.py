@@ -1,0 +1,161 @@
+"""The virtual lab: the three emulators on their own 127.0.0.1 TCP ports (raw SCPI sockets,
+``TCPIP0::127.0.0.1::PORT::SOCKET`` for pyvisa-py), sharing one chip and one clock.
+
+Faults can be injected per run: after ``after`` lines an instrument drops the connection,
+answers too late, garbles its reply, finds an error in its queue, resets itself, or a device
+sticks in one state.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+import time
+from dataclasses import dataclass, field
+
+from simulators.lab.chip import Chip, LabClock, build_chip
+from simulators.lab.emulators import (
+    Keithley2000Emulator,
+    Keithley2400Emulator,
+    Keithley6221Emulator,
+    LabInstrument,
+)
+
+FAULT_KINDS = ("drop", "late", "garble", "error", "reset", "stuck")
+MODELS = {"pulse": "6221", "voltmeter": "2000", "field": "2400"}
+
+
+@dataclass
+class Fault:
+    kind: str
+    role: str
+    after: int  # trigger on the line after this many lines to that instrument
+    delay: float = 3.0  # "late": seconds before the reply
+    device: int = 0  # "stuck": which device, and in which state
+    state: int = -1
+    fired: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind {self.kind!r} is not one of {', '.join(FAULT_KINDS)}")
+        if self.role not in MODELS:
+            raise ValueError(f"fault role {self.role!r} is not one of {', '.join(MODELS)}")
+
+
+def _quick(sock: socket.socket) -> None:
+    """Answer at once: no Nagle delay on replies, no delayed ACK of the client's writes."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if hasattr(socket, "TCP_QUICKACK"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        lab: VirtualLab = self.server.lab  # type: ignore[attr-defined]
+        role: str = self.server.role  # type: ignore[attr-defined]
+        while True:
+            _quick(self.connection)
+            raw = self.rfile.readline()
+            if not raw:
+                return
+            line = raw.decode("ascii", "replace").strip()
+            if not line:
+                continue
+            with lab.lock:
+                lab.lines[role] += 1
+                fault = lab.due_fault(role)
+                if fault is not None and fault.kind == "drop":
+                    return  # connection closed without a reply
+                if fault is not None and fault.kind == "reset":
+                    lab.instruments[role].power_on_reset()
+                if fault is not None and fault.kind == "error":
+                    lab.instruments[role].push_error(-221, "injected fault")
+                if fault is not None and fault.kind == "stuck":
+                    lab.chip.stuck[fault.device] = fault.state
+                reply = lab.instruments[role].handle(line)
+            if reply is None:
+                continue
+            if fault is not None and fault.kind == "late":
+                time.sleep(fault.delay)
+            if fault is not None and fault.kind == "garble":
+                reply = "#$%" + reply[::-1][:7] + "\x07"
+            try:
+                self.wfile.write((reply + "\n").encode("ascii", "replace"))
+            except OSError:
+                return
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class VirtualLab:
+    """Start with ``start()`` (or as a context manager); ``resources`` maps role -> VISA
+    resource string."""
+
+    def __init__(self, chip: Chip | None = None, clock: LabClock | None = None,
+                 faults: list[Fault] | None = None, coil_constant: float = 0.01) -> None:
+        self.chip = chip if chip is not None else build_chip(4, 0.5e-6, 0)
+        self.clock = clock if clock is not None else LabClock()
+        pulse = Keithley6221Emulator(self.chip, self.clock)
+        voltmeter = Keithley2000Emulator(self.chip, self.clock)
+        voltmeter.source = pulse
+        self.instruments: dict[str, LabInstrument] = {
+            "pulse": pulse, "voltmeter": voltmeter,
+            "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
+        }
+        self.faults = list(faults or [])
+        self.lines = {role: 0 for role in self.instruments}
+        self.lock = threading.RLock()
+        self._servers: dict[str, _Server] = {}
+
+    def due_fault(self, role: str) -> Fault | None:
+        for fault in self.faults:
+            if not fault.fired and fault.role == role and self.lines[role] > fault.after:
+                fault.fired = True
+                return fault
+        return None
+
+    def start(self, port: int = 0) -> VirtualLab:
+        for offset, role in enumerate(self.instruments):
+            server = _Server(("127.0.0.1", port + offset if port else 0), _Handler)
+            server.lab = self  # type: ignore[attr-defined]
+            server.role = role  # type: ignore[attr-defined]
+            threading.Thread(target=server.serve_forever, daemon=True,
+                             name=f"virtual-{role}").start()
+            self._servers[role] = server
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    def __enter__(self) -> VirtualLab:
+        return self.start() if not self._servers else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def port(self, role: str) -> int:
+        return self._servers[role].server_address[1]
+
+    @property
+    def resources(self) -> dict[str, dict[str, str]]:
+        return {role: {"model": MODELS[role],
+                       "resource": f"TCPIP0::127.0.0.1::{self.port(role)}::SOCKET"}
+                for role in self._servers}
+
+
+def wait_until_listening(port: int, timeout: float = 2.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.01)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")

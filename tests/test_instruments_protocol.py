@@ -1,0 +1,98 @@
+"""Exact SCPI of every command our drivers add (pymeasure's expected_protocol)."""
+
+import pytest
+from pymeasure.test import expected_protocol
+
+from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource
+from instruments.limits import LimitError, SafetyLimits
+
+
+def test_6221_trigger_count_and_config_buffer_fix():
+    with expected_protocol(PulseSource, [(":TRIG:COUN 64", None), (":TRIG:COUN?", "64")]) as k:
+        k.trigger_count = 64
+        assert k.trigger_count == 64
+
+
+def test_6221_sweep_list():
+    with expected_protocol(PulseSource, [
+        (":SOUR:SWE:SPAC LIST", None),
+        (":SOUR:LIST:CURR -0.0006,0.0003", None),
+        (":SOUR:LIST:DEL 0.001,0.001", None),
+        (":SOUR:LIST:CURR?", "-6.000000E-04,3.000000E-04"),
+        (":SOUR:SWE:ARM", None),
+        (":SOUR:SWE:ABOR", None),
+    ]) as k:
+        k.load_list([-0.6e-3, 0.3e-3], [1e-3, 1e-3])
+        assert k.list_currents == [-0.6e-3, 0.3e-3]
+        k.arm_sweep()
+        k.abort_sweep()
+
+
+def test_6221_pulse_as_one_shot_arbitrary_waveform():
+    with expected_protocol(PulseSource, [
+        (":SOUR:WAVE:ARB:DATA 1, 0", None),
+        (":SOUR:WAVE:ARB:COPY 1", None),
+        (":SOUR:WAVE:FUNC ARB1", None),
+        (":SOUR:WAVE:FREQ 5000", None),
+        (":SOUR:WAVE:OFFS 0", None),
+        (":SOUR:WAVE:DUR:CYCL 1", None),
+        (":SOUR:WAVE:AMPL 0.0003", None),
+        (":SOUR:WAVE:ARM", None),
+        (":SOUR:WAVE:INIT", None),
+        ("*OPC?", "1"),
+        (":SOUR:WAVE:AMPL 0.00035", None),  # same shape: only the amplitude is re-sent
+        (":SOUR:WAVE:ARM", None),
+        (":SOUR:WAVE:INIT", None),
+        ("*OPC?", "1"),
+    ]) as k:
+        k.pulse(0.3e-3, 100e-6)
+        k.pulse(0.35e-3, 100e-6)
+
+
+def test_limits_refuse_before_anything_is_sent():
+    limits = SafetyLimits(max_pulse_current=0.5e-3, max_pulse_width=1e-3)
+    with expected_protocol(PulseSource, [], limits=limits) as k:
+        with pytest.raises(LimitError, match=r"pulse current = 0.0006 A is outside the allowed"
+                                             r" range \[-0.0005, 0.0005\] A"):
+            k.pulse(0.6e-3, 100e-6)
+        with pytest.raises(LimitError, match="pulse width"):
+            k.pulse(0.3e-3, 5e-3)
+        with pytest.raises(LimitError, match="pulse current"):
+            k.source_current = 1e-3  # pymeasure's own property goes through the same check
+        with pytest.raises(LimitError, match="read current"):
+            k.set_read_current(200e-6)
+
+
+def test_2000_added_controls_and_ac_range_fix():
+    with expected_protocol(HallVoltmeter, [
+        (":TRIG:SOUR TLIN", None),
+        (":SAMP:COUN 100", None),
+        (":INIT:CONT 0", None),
+        (":SYST:AZER:STAT 0", None),
+        (":DISP:ENAB 0", None),
+        (":SENS:VOLT:NPLC 0.01", None),
+        (":INIT", None),
+        (":FETC?", "1.0E-05,-2.0E-05"),
+        (":SENS:VOLT:AC:RANG:AUTO 0;:SENS:VOLT:AC:RANG 10", None),
+    ]) as k:
+        k.trigger_source = "tlink"
+        k.sample_count = 100
+        k.continuous_initiation = False
+        k.autozero_enabled = False
+        k.display_enabled = False
+        k.voltage_nplc = 0.01
+        k.initiate()
+        assert k.fetch() == [1e-5, -2e-5]
+        k.voltage_ac_range = 10
+
+
+def test_2000_nplc_validator():
+    with expected_protocol(HallVoltmeter, []) as k, pytest.raises(ValueError):
+        k.voltage_nplc = 20
+
+
+def test_2400_field_limit():
+    init = [(":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)]
+    with expected_protocol(FieldSupply, init, limits=SafetyLimits(max_field=0.05)) as k:
+        with pytest.raises(LimitError, match="field"):
+            k.set_field(0.08)
