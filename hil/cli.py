@@ -18,7 +18,7 @@ def print_json_line(payload: dict[str, Any]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hil import cli_runs, cli_simulate, cli_train
+    from hil import cli_lab, cli_runs, cli_simulate, cli_train
 
     parser = argparse.ArgumentParser(
         prog="hil",
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_train.register(commands)
     cli_runs.register(commands)
     cli_simulate.register(commands)
+    cli_lab.register(commands)
     return parser
 
 

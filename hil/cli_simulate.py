@@ -64,7 +64,8 @@ def list_presets(args: argparse.Namespace) -> int:
     if args.json:
         print_json_line({"presets": rows})
         return 0
-    print(f"{'preset':<15} {'torque':<6} {'Delta (kT)':>10} {'H_k (T)':>8} {'I_c0 (uA)':>10}  about")
+    print(f"{'preset':<15} {'torque':<6} {'Delta (kT)':>10} {'H_k (T)':>8} "
+          f"{'I_c0 (uA)':>10}  about")
     for r in rows:
         print(f"{r['name']:<15} {r['torque']:<6} {r['barrier_kT']:>10.1f} {r['h_k']:>8.3f} "
               f"{r['i_c0'] * 1e6:>10.2f}  {r['description']}")

@@ -17,6 +17,7 @@ end, exception, Ctrl-C or interpreter exit, every source output is switched off.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import sys
 import weakref
 from dataclasses import dataclass, field, fields
@@ -130,11 +131,20 @@ class Lab:
         """Close and reopen one instrument (after a dropped connection or a timeout)."""
         old = self.instruments.pop(role, None)
         if old is not None:
-            try:
+            with contextlib.suppress(Exception):  # the connection is already broken
                 old.adapter.close()
-            except Exception:  # noqa: BLE001 - the connection is already broken
-                pass
         return self.open(role)
+
+    def wait(self, seconds: float) -> None:
+        """A deliberate pause: counted on the virtual lab's clock, slept on real hardware."""
+        if seconds <= 0:
+            return
+        if self.virtual_lab is not None:
+            self.virtual_lab.clock.advance(seconds)
+        else:
+            import time
+
+            time.sleep(seconds)
 
     def __getitem__(self, role: str):
         return self.instruments[role] if role in self.instruments else self.open(role)
@@ -164,10 +174,8 @@ class Lab:
             self.outputs_off()
         finally:
             for instrument in self.instruments.values():
-                try:
+                with contextlib.suppress(Exception):
                     instrument.adapter.close()
-                except Exception:  # noqa: BLE001
-                    pass
             self.instruments.clear()
             if self.virtual_lab is not None:
                 self.virtual_lab.stop()
@@ -184,7 +192,5 @@ class Lab:
 def _switch_everything_off() -> None:
     """Interpreter exit: no lab is left with an output on."""
     for lab in list(_OPEN_LABS):
-        try:
+        with contextlib.suppress(Exception):
             lab.close()
-        except Exception:  # noqa: BLE001
-            pass

@@ -64,7 +64,8 @@ class SafeWriteMixin:
                 if int(float(code)) == 0:
                     break
             except ValueError:
-                raise InstrumentError(f"{self.name}: unreadable error-queue reply {reply!r}")
+                raise InstrumentError(
+                    f"{self.name}: unreadable error-queue reply {reply!r}") from None
             errors.append(reply)
         if errors:
             raise InstrumentError(f"{self.name} reported: {'; '.join(errors)}")

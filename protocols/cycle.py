@@ -30,6 +30,8 @@ class CycleSettings:
     write_width: float = 100e-6  # s
     read_current: float = 50e-6  # A
     read_nplc: float = 1.0
+    autozero: bool = True
+    interval: float = 0.0  # s, wait after each pulse (paper 002 Fig. 2a: 2 s)
     verify_reset: bool = True
 
 
@@ -48,6 +50,7 @@ class ResetWriteRead:
         self.lab.limits.read_current(s.read_current)
         self.lab.limits.pulse_current(s.reset_current)
         meter.voltage_nplc = s.read_nplc
+        meter.autozero_enabled = s.autozero
         pulse.source_compliance = self.lab.limits.compliance_voltage
         for instrument in (pulse, meter):
             instrument.check_errors()
@@ -88,10 +91,12 @@ class ResetWriteRead:
         s = self.settings
         pulse = self.lab["pulse"]
         pulse.pulse(s.reset_current, s.reset_width)
+        self.lab.wait(s.interval)
         if s.verify_reset and self.read_resistance() > self.threshold:
             raise ProtocolError("the reset pulse did not reset the device (R_AHE above the "
                                 "threshold after reset)")
         pulse.pulse(write_current, s.write_width)
+        self.lab.wait(s.interval)
         switched = self.read_resistance() > self.threshold
         for role in ("pulse", "voltmeter"):
             instrument = self.lab[role]

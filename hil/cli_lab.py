@@ -1,0 +1,92 @@
+"""``hil lab serve | devices``: the virtual lab on loopback, and its ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from hil.errors import ConfigError
+from hil.units import parse_quantity
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("lab", help="the virtual lab: emulated Keithley 6221/2000/2400")
+    sub = p.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+    for name, handler, text in (("serve", serve, "serve the emulators until Ctrl-C"),
+                                ("devices", devices, "the true parameters of the devices")):
+        q = sub.add_parser(name, help=text)
+        q.add_argument("--devices", type=int, default=4, help="Hall bars on the chip (1-64)")
+        q.add_argument("--width", default="0.5um", help="bar width, 0.3-5 um")
+        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--json", action="store_true")
+        q.set_defaults(handler=handler)
+    sub.choices["serve"].add_argument("--port", type=int, default=0,
+                                      help="first port (the next instruments on P+1, P+2); "
+                                      "0: free ports")
+
+
+def _chip(args):
+    from simulators.lab.chip import build_chip
+
+    if not 1 <= args.devices <= 64:
+        raise ConfigError("devices", f"{args.devices} is outside the allowed range [1, 64]")
+    try:
+        width = parse_quantity(args.width, "m", "um")
+        return build_chip(args.devices, width, args.seed)
+    except ValueError as err:
+        raise ConfigError("width", str(err)) from None
+
+
+def serve(args: argparse.Namespace) -> int:
+    from hil.cli import print_json_line
+    from simulators.lab.server import VirtualLab
+
+    if not (args.port == 0 or 1024 <= args.port <= 65533):
+        raise ConfigError("port", f"{args.port} is outside the allowed range [1024, 65533]")
+    lab = VirtualLab(_chip(args)).start(args.port)
+    try:
+        if args.json:
+            print_json_line(lab.resources)
+        else:
+            for role, entry in lab.resources.items():
+                print(f"{role:>10}: Keithley {entry['model']} at {entry['resource']}", flush=True)
+            print("serving; Ctrl-C stops", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        lab.stop()
+
+
+def devices(args: argparse.Namespace) -> int:
+    from hil.cli import print_json_line
+    from protocols.fitting import fit_sigmoid
+    from simulators.presets import CALIBRATION_PULSE_WIDTH
+
+    chip = _chip(args)
+    rows = []
+    width = CALIBRATION_PULSE_WIDTH
+    for j in range(len(chip.devices)):
+        device = chip.devices.select(j)
+        lo, hi = device.current_at(1e-5, width)[0], device.current_at(1 - 1e-5, width)[0]
+        grid = np.linspace(lo, hi, 201)
+        fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0])
+        rows.append({
+            "id": j, "i_bias": float(device.i_bias(width)[0]), "i0": fit.i0,
+            "i_bias_sigmoid": fit.i_bias, "window": float(device.window(width)[0]),
+            "i_c0": float(device.i_c0[0]), "delta": float(device.delta[0]),
+            "r_up": float(device.resistance(1)[0]), "r_down": float(device.resistance(-1)[0]),
+            "pulse_width": width,
+        })
+    if args.json:
+        print_json_line({"devices": rows})
+        return 0
+    print(f"{'id':>3} {'I_bias (mA)':>12} {'I0 (uA)':>8} {'window (mA)':>12} {'R+ (ohm)':>9} "
+          f"{'R- (ohm)':>9}")
+    for r in rows:
+        print(f"{r['id']:>3} {r['i_bias'] * 1e3:>12.4f} {r['i0'] * 1e6:>8.3f} "
+              f"{r['window'] * 1e3:>12.4f} {r['r_up']:>9.3f} {r['r_down']:>9.3f}")
+    return 0
