@@ -35,6 +35,17 @@ class LabInstrument(ScpiInstrument):
     def _set(self, name: str, value) -> None:
         setattr(self, name, value)
 
+    def _generic(self, key: str):
+        """A setting kept verbatim (accepted, echoed back, no effect on the physics)."""
+
+        def handler(args: str, query: bool):
+            if query:
+                return self.generic.get(key, "0")
+            self.generic[key] = args
+            return None
+
+        return handler
+
     def power_on_reset(self) -> None:
         """Fault injection: the instrument reset itself (power glitch): defaults, PON set."""
         self.reset()
@@ -89,15 +100,6 @@ class Keithley6221Emulator(LabInstrument):
     def flowing(self) -> float:
         """Current through the device now (A)."""
         return self.current if self.output else 0.0
-
-    def _generic(self, key: str):
-        def handler(args: str, query: bool):
-            if query:
-                return self.generic.get(key, "0")
-            self.generic[key] = args
-            return None
-
-        return handler
 
     def _arb_data(self, args: str, query: bool):
         if query:
@@ -255,21 +257,6 @@ class Keithley2000Emulator(LabInstrument):
     def _configure(self, args: str, query: bool):
         return f'"{self.function}"' if query else None
 
-    def _nplc(self, args: str, query: bool):
-        if query:
-            return fmt(self.nplc)
-        self.nplc = number(args, 0.01, 10)
-        return None
-
-    def _generic(self, key: str):
-        def handler(args: str, query: bool):
-            if query:
-                return self.generic.get(key, "0")
-            self.generic[key] = args
-            return None
-
-        return handler
-
     def commands(self):
         return {
             ":READ": self._read,
@@ -279,7 +266,8 @@ class Keithley2000Emulator(LabInstrument):
             ":MEASure:VOLTage[:DC]": self._read,
             ":CONFigure[:VOLTage][:DC]": self._configure,
             "[:SENSe]:FUNCtion": self._configure,
-            "[:SENSe]:VOLTage[:DC]:NPLCycles": self._nplc,
+            "[:SENSe]:VOLTage[:DC]:NPLCycles": self._setting(
+                "nplc", lambda a: number(a, 0.01, 10), fmt),
             "[:SENSe]:VOLTage[:DC]:RANGe:AUTO": self._setting(
                 "auto_range", boolean, lambda v: str(int(v))),
             "[:SENSe]:VOLTage[:DC]:RANGe[:UPPer]": self._setting(
@@ -350,15 +338,6 @@ class Keithley2400Emulator(LabInstrument):
         voltage = current * self.coil_resistance
         self.clock.advance(1.0 / self.clock.line_frequency)
         return ",".join(fmt(v) for v in (voltage, current, 9.91e37, self.clock.seconds, 0))
-
-    def _generic(self, key: str):
-        def handler(args: str, query: bool):
-            if query:
-                return self.generic.get(key, "0")
-            self.generic[key] = args
-            return None
-
-        return handler
 
     def commands(self):
         return {
