@@ -271,9 +271,11 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         self.apply_current(compliance_voltage=compliance)
         self.source_current = field / self.coil_constant
         self.enable_source()
+        self.check_errors()  # also waits until the instrument has taken the settings
 
     def set_bias_voltage(self, voltage: float, compliance_current: float = 1e-4) -> None:
         self.limits.compliance(abs(voltage))
         self.apply_voltage(compliance_current=compliance_current)
         self.source_voltage = voltage
         self.enable_source()
+        self.check_errors()

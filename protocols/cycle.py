@@ -69,6 +69,9 @@ class ResetWriteRead:
     def calibrate(self, repeats: int = 3, write_current: float | None = None) -> float:
         """The -1 and +1 levels (after a reset, after a strong write) and their midpoint."""
         self.configure()
+        return self._with_retries(lambda: self._calibrate(repeats, write_current))
+
+    def _calibrate(self, repeats: int, write_current: float | None) -> float:
         s = self.settings
         strong = write_current if write_current is not None else abs(s.reset_current)
         low, high = [], []
@@ -111,9 +114,14 @@ class ResetWriteRead:
         if self.threshold is None:
             raise ProtocolError("calibrate() first: the switching threshold is unknown")
         self.lab.limits.pulse_current(write_current)
+        return self._with_retries(lambda: self._once(write_current))
+
+    def _with_retries(self, step):
+        """Run ``step``; after a lost, late or garbled reply reconnect and run it again (a
+        reading is never guessed); any other instrument error stops the run."""
         for attempt in range(self.retries + 1):
             try:
-                return self._once(write_current)
+                return step()
             except (VisaIOError, OSError, ConnectionError) as err:
                 failure = err
             except InstrumentError as err:
@@ -121,7 +129,7 @@ class ResetWriteRead:
                     raise ProtocolError(str(err)) from None
                 failure = err
             if attempt == self.retries:
-                raise ProtocolError(f"cycle failed {self.retries + 1} times: {failure}")
+                raise ProtocolError(f"failed {self.retries + 1} times: {failure}")
             self.repeats += 1
             for role in ("pulse", "voltmeter"):
                 self.lab.reconnect(role)

@@ -13,7 +13,8 @@ from simulators.lab.chip import build_chip
 from simulators.lab.server import VirtualLab
 
 CLIENT = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as the hil CLI does
 from instruments.connection import Lab
 with Lab(json.loads(sys.argv[1])) as lab:
     lab["pulse"].set_read_current(50e-6)
