@@ -19,7 +19,7 @@ def print_json_line(payload: dict[str, Any]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hil import cli_lab, cli_runs, cli_simulate, cli_train
+    from hil import cli_characterise, cli_lab, cli_runs, cli_simulate, cli_train
 
     parser = argparse.ArgumentParser(
         prog="hil",
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_runs.register(commands)
     cli_simulate.register(commands)
     cli_lab.register(commands)
+    cli_characterise.register(commands)
     return parser
 
 

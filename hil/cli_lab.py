@@ -71,12 +71,13 @@ def devices(args: argparse.Namespace) -> int:
     width = CALIBRATION_PULSE_WIDTH
     for j in range(len(chip.devices)):
         device = chip.devices.select(j)
-        lo, hi = device.current_at(1e-5, width)[0], device.current_at(1 - 1e-5, width)[0]
-        grid = np.linspace(lo, hi, 201)
-        fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0])
+        # the sigmoid an ideal sweep fits: the measurable region, binomially weighted
+        lo, hi = device.current_at(0.005, width)[0], device.current_at(0.995, width)[0]
+        grid = np.linspace(lo, hi, 41)
+        fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0], 10_000)
         rows.append({
-            "id": j, "i_bias": float(device.i_bias(width)[0]), "i0": fit.i0,
-            "i_bias_sigmoid": fit.i_bias, "window": float(device.window(width)[0]),
+            "id": j, "i_bias": fit.i_bias, "i0": fit.i0,
+            "i_bias_50": float(device.i_bias(width)[0]), "window": float(device.window(width)[0]),
             "i_c0": float(device.i_c0[0]), "delta": float(device.delta[0]),
             "r_up": float(device.resistance(1)[0]), "r_down": float(device.resistance(-1)[0]),
             "pulse_width": width,

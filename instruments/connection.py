@@ -7,6 +7,7 @@ A lab file (TOML) names each role's resource and the VISA library::
     pulse = "GPIB0::12::INSTR"     # Keithley 6221
     voltmeter = "GPIB0::16::INSTR" # Keithley 2000
     field = "GPIB0::24::INSTR"     # Keithley 2400 (optional)
+    switch = "GPIB0::7::INSTR"     # Keithley 7001 switch card (optional)
     [limits]
     max_pulse_current = 0.75e-3
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from pyvisa.errors import VisaIOError
 
-from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource
+from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource, SwitchCard
 from instruments.limits import SafetyLimits
 
 if sys.version_info >= (3, 11):
@@ -34,7 +35,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DRIVERS = {"pulse": PulseSource, "voltmeter": HallVoltmeter, "field": FieldSupply}
+DRIVERS = {"pulse": PulseSource, "voltmeter": HallVoltmeter, "field": FieldSupply,
+           "switch": SwitchCard}
 REQUIRED_ROLES = ("pulse", "voltmeter")
 _OPEN_LABS: weakref.WeakSet[Lab] = weakref.WeakSet()
 
@@ -91,6 +93,7 @@ class Lab:
         self.limits = limits or SafetyLimits()
         self.timeout_ms = timeout_ms
         self.instruments: dict[str, Any] = {}
+        self.identities: dict[str, str] = {}
         self.virtual_lab = None
         _OPEN_LABS.add(self)
 
@@ -122,6 +125,7 @@ class Lab:
                                        timeout=self.timeout_ms)
             instrument.write("*RST;*CLS")
             instrument.check_errors()
+            self.identities[role] = instrument.ask("*IDN?").strip()
         except (OSError, VisaIOError, ValueError) as err:
             raise LabConnectionError(f"{role} at {address}: {err}") from None
         self.instruments[role] = instrument
@@ -134,6 +138,13 @@ class Lab:
             with contextlib.suppress(Exception):  # the connection is already broken
                 old.adapter.close()
         return self.open(role)
+
+    def select_device(self, device: int) -> None:
+        """Route ``device`` through the switch card; without one only device 0 exists."""
+        if "switch" in self.roles:
+            self["switch"].select(device)
+        elif device != 0:
+            raise ValueError(f"device = {device}: this lab has no switch card (allowed: 0)")
 
     def wait(self, seconds: float) -> None:
         """A deliberate pause: counted on the virtual lab's clock, slept on real hardware."""
@@ -158,7 +169,7 @@ class Lab:
         """Every source off; keeps going past a failing instrument, then reports."""
         failures = []
         for role, instrument in list(self.instruments.items()):
-            if role in ("pulse", "field"):
+            if role in ("pulse", "field", "switch"):
                 try:
                     instrument.shutdown()
                 except Exception as err:  # noqa: BLE001

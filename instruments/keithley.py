@@ -279,3 +279,26 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         self.source_voltage = voltage
         self.enable_source()
         self.check_errors()
+
+
+class SwitchCard(SafeWriteMixin, Instrument):
+    """Keithley 7001-style switch card routing one device at a time (card 1)."""
+
+    def __init__(self, adapter, limits: SafetyLimits | None = None, channels: int = 40,
+                 **kwargs) -> None:
+        self.limits = limits or SafetyLimits()
+        self.channels = channels
+        super().__init__(adapter, "Keithley 7001 switch", includeSCPI=False, **kwargs)
+
+    closed_channels = Instrument.measurement(":ROUT:CLOS?", """Get the closed channel list.""",
+                                             get_process=lambda v: str(v))
+
+    def select(self, device: int) -> None:
+        """Route device ``device`` (0-based): open everything, then close its channel."""
+        strict_range(device, [0, self.channels - 1])
+        self.write(f":ROUT:OPEN ALL;:ROUT:CLOS (@1!{device + 1})")
+        self.check_errors()
+
+    def shutdown(self) -> None:
+        self.write(":ROUT:OPEN ALL")
+        super().shutdown()

@@ -35,6 +35,17 @@ class CycleSettings:
     verify_reset: bool = True
 
 
+@dataclass(frozen=True)
+class CycleReading:
+    """The raw result of one cycle: R_AHE after the reset (None if not read) and after the
+    write, and the verdict."""
+
+    write_current: float
+    r_after_reset: float | None
+    r_after_write: float
+    switched: bool
+
+
 class ResetWriteRead:
     def __init__(self, lab: Lab, settings: CycleSettings | None = None, retries: int = 3):
         self.lab = lab
@@ -90,27 +101,31 @@ class ResetWriteRead:
         self.threshold = (r_low + r_high) / 2
         return self.threshold
 
-    def _once(self, write_current: float) -> bool:
+    def _once(self, write_current: float) -> CycleReading:
         s = self.settings
         pulse = self.lab["pulse"]
         pulse.pulse(s.reset_current, s.reset_width)
         self.lab.wait(s.interval)
-        if s.verify_reset and self.read_resistance() > self.threshold:
+        r_reset = self.read_resistance() if s.verify_reset else None
+        if r_reset is not None and r_reset > self.threshold:
             raise ProtocolError("the reset pulse did not reset the device (R_AHE above the "
                                 "threshold after reset)")
         pulse.pulse(write_current, s.write_width)
         self.lab.wait(s.interval)
-        switched = self.read_resistance() > self.threshold
+        r_write = self.read_resistance()
         for role in ("pulse", "voltmeter"):
             instrument = self.lab[role]
             if instrument.power_on_flag():
                 raise ProtocolError(f"the {role} instrument reset itself during the cycle; "
                                     "its settings are lost")
             instrument.check_errors()
-        return switched
+        return CycleReading(write_current, r_reset, r_write, r_write > self.threshold)
 
     def cycle(self, write_current: float) -> bool:
         """One reset-write-read; True if the device switched."""
+        return self.cycle_reading(write_current).switched
+
+    def cycle_reading(self, write_current: float) -> CycleReading:
         if self.threshold is None:
             raise ProtocolError("calibrate() first: the switching threshold is unknown")
         self.lab.limits.pulse_current(write_current)

@@ -19,11 +19,12 @@ from simulators.lab.emulators import (
     Keithley2000Emulator,
     Keithley2400Emulator,
     Keithley6221Emulator,
+    Keithley7001Emulator,
     LabInstrument,
 )
 
 FAULT_KINDS = ("drop", "late", "garble", "error", "reset", "stuck")
-MODELS = {"pulse": "6221", "voltmeter": "2000", "field": "2400"}
+MODELS = {"pulse": "6221", "voltmeter": "2000", "field": "2400", "switch": "7001"}
 
 
 @dataclass
@@ -105,6 +106,7 @@ class VirtualLab:
         self.instruments: dict[str, LabInstrument] = {
             "pulse": pulse, "voltmeter": voltmeter,
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
+            "switch": Keithley7001Emulator(self.chip, self.clock),
         }
         self.faults = list(faults or [])
         self.lines = {role: 0 for role in self.instruments}

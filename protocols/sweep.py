@@ -1,0 +1,98 @@
+"""Switching-probability sweep (paper 002 SI S3, S6): currents x N reset-write-read cycles,
+P with Wilson 95 % intervals, sigmoid fit -> I_bias, I0, window, k, c with uncertainties.
+
+Without a current range the sweep finds the switching region itself: a coarse pass of few
+cycles per current over the safe range, then the fine sweep across the 2 %-98 % region.
+Each cycle's raw readings go to the run store as soon as the cycle ends, so a killed sweep
+keeps them and ``resume`` only runs the cycles still missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from protocols.cycle import ResetWriteRead
+from protocols.fitting import SigmoidFit, fit_sigmoid, wilson_interval
+
+Recorder = Callable[[dict], None]
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SweepResult:
+    device: int
+    currents: np.ndarray
+    counts: np.ndarray
+    trials: np.ndarray
+    fit: SigmoidFit
+    lab_seconds: float | None
+
+    @property
+    def p_switch(self) -> np.ndarray:
+        return self.counts / self.trials
+
+    def wilson(self) -> tuple[np.ndarray, np.ndarray]:
+        return wilson_interval(self.counts, self.trials)
+
+    def summary(self) -> dict:
+        low, high = self.wilson()
+        return {"device": self.device, "currents": self.currents.tolist(),
+                "counts": self.counts.tolist(), "trials": self.trials.tolist(),
+                "p_switch": self.p_switch.tolist(), "ci_low": low.tolist(),
+                "ci_high": high.tolist(), "lab_seconds": self.lab_seconds, **self.fit.as_dict()}
+
+
+def find_switching_region(rwr: ResetWriteRead, low: float, high: float, points: int = 16,
+                          cycles: int = 8) -> tuple[float, float]:
+    """Coarse pass: the currents where P leaves 0 and reaches 1 (a margin either side)."""
+    currents = np.linspace(low, high, points)
+    p = np.array([np.mean([rwr.cycle(i) for _ in range(cycles)]) for i in currents])
+    if p[-1] < 0.5:
+        raise RuntimeError(f"the device switches below 50 % even at {high * 1e3:.4g} mA, the "
+                           "top of its safe range")
+    first = int(np.argmax(p > 0))
+    last = int(np.argmax(p >= 1.0)) if (p >= 1.0).any() else points - 1
+    step = currents[1] - currents[0]
+    return max(low, currents[first] - step), min(high, currents[last] + step)
+
+
+def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
+                 iterations: int, record: Recorder | None = None,
+                 done: dict[tuple[int, int], bool] | None = None,
+                 progress: Progress | None = None, points: int = 15) -> SweepResult:
+    """Sweep one (already routed and calibrated) device. ``done`` maps (current index,
+    iteration) -> switched for cycles a killed run already recorded."""
+    if iterations < 1:
+        raise ValueError(f"iterations = {iterations} is outside the allowed range [1, inf)")
+    clock = rwr.lab.virtual_lab.clock if rwr.lab.virtual_lab is not None else None
+    start = clock.seconds if clock is not None else None
+    if currents is None:
+        low, high = find_switching_region(rwr, 0.0, rwr.lab.limits.max_pulse_current)
+        currents = np.linspace(low, high, points)
+    currents = np.asarray(currents, float)
+    done = dict(done or {})
+    total = currents.size * iterations
+    for k, current in enumerate(currents):
+        for n in range(iterations):
+            if (k, n) in done:
+                continue
+            reading = rwr.cycle_reading(float(current))
+            done[(k, n)] = reading.switched
+            if record is not None:
+                record({"device": device, "index": k, "iteration": n, "current": float(current),
+                        "r_after_reset": reading.r_after_reset,
+                        "r_after_write": reading.r_after_write,
+                        "switched": bool(reading.switched), "t": time.time(),
+                        "lab_t": None if clock is None else clock.seconds})
+            if progress is not None:
+                progress(len(done), total)
+    counts = np.array([sum(done[(k, n)] for n in range(iterations))
+                       for k in range(currents.size)])
+    trials = np.full(currents.size, iterations)
+    fit = fit_sigmoid(currents, counts / trials, trials)
+    lab_seconds = None if clock is None else clock.seconds - start
+    return SweepResult(device, currents, counts, trials, fit, lab_seconds)
