@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hil.errors import ConfigError
+from instruments.limits import LimitError
 
 
 def print_json_line(payload: dict[str, Any]) -> None:
@@ -46,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except ConfigError as err:
         print(f"hil {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except LimitError as err:
+        print(f"hil {args.command}: refused: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"hil {args.command}: interrupted; outputs are off", file=sys.stderr)

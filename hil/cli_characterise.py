@@ -29,6 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_sweep(args: argparse.Namespace) -> int:
     from hil.cli import print_json_line
     from hil.cli_simulate import parse_current_range
+    from instruments.keithley import InstrumentError
     from protocols.cycle import ResetWriteRead
     from protocols.store import RunStore
     from protocols.sweep import sweep_device
@@ -59,8 +60,13 @@ def run_sweep(args: argparse.Namespace) -> int:
     with lab:
         try:
             lab.select_device(config["device"])
-        except ValueError as err:
+        except (ValueError, InstrumentError) as err:
             raise ConfigError("device", str(err)) from None
+        for current in config["currents"] or []:
+            try:
+                lab.limits.pulse_current(current)
+            except ValueError as err:
+                raise ConfigError("currents", str(err)) from None
         if args.resume is None:
             config["instruments"] = lab.identities
             run_id = store.create_run("sweep", config, config["lab"].get("seed"))

@@ -71,10 +71,13 @@ def devices(args: argparse.Namespace) -> int:
     width = CALIBRATION_PULSE_WIDTH
     for j in range(len(chip.devices)):
         device = chip.devices.select(j)
-        # the sigmoid an ideal sweep fits: the measurable region, binomially weighted
+        # the sigmoid an ideal sweep fits: the grid rule of protocols.sweep (I_bias +- 5 I0),
+        # binomially weighted, on the exact curve (which is not quite a logistic)
         lo, hi = device.current_at(0.005, width)[0], device.current_at(0.995, width)[0]
         grid = np.linspace(lo, hi, 41)
-        fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0], 10_000)
+        for _ in range(3):
+            fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0], 10_000)
+            grid = np.linspace(fit.i_bias - 5 * fit.i0, fit.i_bias + 5 * fit.i0, 41)
         rows.append({
             "id": j, "i_bias": fit.i_bias, "i0": fit.i0,
             "i_bias_50": float(device.i_bias(width)[0]), "window": float(device.window(width)[0]),

@@ -15,12 +15,17 @@ from hil.errors import ConfigError
 # training images, T = 50, batches of 100. Without hidden layers the paper's HIL
 # experiment (Methods 4.6) is TrainConfig's own default.
 HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
+# Through instruments every activation costs T reset-write-read cycles: paper 002's own
+# experiment tests one image per class and trains a few epochs.
+LAB_DEFAULTS = {"test_per_class": 1, "epochs": 5}
 
 FLAGS: list[tuple[str, dict[str, Any]]] = [
-    ("--backend", {"help": "neuron bank: model (simulated Hall bars, default) or llgs "
-                   "(stochastic LLGS macrospins)"}),
+    ("--backend", {"help": "neuron bank: model (simulated Hall bars, default), llgs "
+                   "(stochastic LLGS macrospins) or lab (instruments: virtual lab or --lab)"}),
     ("--preset", {"help": "LLGS preset (hil simulate presets; default mtj-000)"}),
     ("--pulse-width", {"help": "write pulse of the LLGS backend (default 30ns)"}),
+    ("--lab", {"help": "lab backend: lab file of real instruments (default: the virtual "
+               "lab of --width and --seed)"}),
     ("--width", {"help": "Hall-bar width, 0.3-5 um (default 0.5um)"}),
     ("--eta", {"type": float, "help": "device-to-device I_bias variation, [0, 1) "
                "(paper 002 Eq. 3; default 0.25, its worst case)"}),
@@ -78,6 +83,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values = dataclasses.asdict(TrainConfig())
     if given.get("hidden"):
         values.update(HIDDEN_NET_DEFAULTS)
+    if given.get("backend") == "lab":
+        values.update(LAB_DEFAULTS)
     values.update(given)
     for name in ("train_per_class", "test_per_class"):
         if isinstance(values[name], str) and values[name] != "all":
@@ -123,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
     write_training_figure(result, classes, plot)
     summary = result.summary(config)
     summary["figure"] = str(plot)
+    lab_seconds = [b.lab_seconds for b in result.banks if getattr(b, "lab_seconds", None)]
+    if lab_seconds:
+        summary["lab_seconds"] = sum(lab_seconds)
+        print(f"the instruments would have taken {sum(lab_seconds) / 3600:.2f} h of lab time "
+              "(virtual clock)")
     _print_table(config, result, classes, plot)
     if args.json:
         from hil.cli import print_json_line

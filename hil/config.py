@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BACKENDS = ("model", "llgs")
+BACKENDS = ("model", "llgs", "lab")
 CALIBRATIONS = ("nominal", "device")
 PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
 
@@ -34,6 +34,7 @@ class TrainConfig:
     backend: str = "model"
     preset: str = "mtj-000"  # LLGS backend: macrospin preset (simulators.macrospin)
     pulse_width: float | None = None  # s; default: 100 us (Hall bars), 30 ns (LLGS)
+    lab: str | None = None  # lab backend: lab file (TOML); None: the virtual lab
     width: float = 0.5e-6  # m
     eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
     eta_window: float | None = None  # window variation; None: same as eta
@@ -62,6 +63,11 @@ class TrainConfig:
             if self.preset not in PRESETS:
                 raise ConfigError("preset", f"{self.preset!r} is unknown; allowed: "
                                   f"{', '.join(PRESETS)}")
+        if self.backend == "lab" and self.hidden:
+            raise ConfigError("hidden", "the lab backend drives paper 002's 784 x C hardware "
+                              "net: one device per output neuron (no hidden layers)")
+        if self.backend == "lab" and self.lab is not None and not Path(self.lab).is_file():
+            raise ConfigError("lab", f"{self.lab} is not a lab file")
         if self.pulse_width is not None and not 1e-10 <= self.pulse_width <= 1e-2:
             raise ConfigError("pulse_width", f"{self.pulse_width:g} s is outside the allowed "
                               "range [100 ps, 10 ms]")

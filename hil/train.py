@@ -21,12 +21,13 @@ import torch.nn.functional as F
 
 from hil.backends.model import model_bank
 from hil.bank import Calibration, MultiplexedBank, NeuronBank
-from hil.calibrate import calibrations_from_fits, characterise
+from hil.calibrate import calibrations_from_fits, characterise, nominal_calibration
 from hil.config import TrainConfig
 from hil.data import DigitSplit, load_digits
 from hil.encoding import poisson_spikes
 from hil.network import DeviceCurrents, SpikingNet, predict
 from protocols.store import RunStore
+from simulators.presets import hall_bar_preset
 
 EVAL_CHUNK = 200  # images per evaluation batch (bounds memory at T x 200 x 784)
 Progress = Callable[[str, int, int, dict[str, float]], None]
@@ -81,7 +82,9 @@ def build_banks(config: TrainConfig) -> list[NeuronBank]:
         devices = -(-size // config.multiplex)
         seed = np.random.SeedSequence([config.seed, layer])
         bank: NeuronBank
-        if config.backend == "llgs":
+        if config.backend == "lab":
+            bank = lab_bank(config, devices)
+        elif config.backend == "llgs":
             from hil.backends.llgs import LLGSBank
 
             bank = LLGSBank(config.preset, devices, config.pulse_width or 30e-9,
@@ -95,6 +98,22 @@ def build_banks(config: TrainConfig) -> list[NeuronBank]:
         for bank in banks:
             bank.max_current = np.minimum(bank.max_current, config.max_current)
     return banks
+
+
+def lab_description(config: TrainConfig, devices: int) -> dict:
+    if config.lab is not None:
+        return {"lab_file": config.lab}
+    return {"virtual": True, "devices": devices, "width": config.width, "seed": config.seed}
+
+
+def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
+    """Devices 0..n-1 of the lab (the virtual one built from width and seed by default)."""
+    from hil.backends.keithley import KeithleyBank
+    from hil.lab_session import open_lab
+
+    lab = open_lab(lab_description(config, devices)).connect()
+    nominal = nominal_calibration(hall_bar_preset(config.width))
+    return KeithleyBank(lab, list(range(devices)), [nominal] * devices)
 
 
 class _FirstNeurons(NeuronBank):
@@ -214,6 +233,11 @@ class Trainer:
         out = []
         for i, bank in enumerate(banks):
             self.progress("characterise", i + 1, len(banks), {})
+            if hasattr(bank, "measure_calibration"):  # lab devices: sweeps in the run store
+                bank.measure_calibration(self.store, lab_description(self.config,
+                                                                     bank.n_neurons))
+                out.append(list(bank.calibration))
+                continue
             fits = characterise(bank, bank.calibration)
             out.append(calibrations_from_fits(fits, bank.calibration[0].pulse_width))
         return out

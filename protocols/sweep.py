@@ -2,7 +2,9 @@
 P with Wilson 95 % intervals, sigmoid fit -> I_bias, I0, window, k, c with uncertainties.
 
 Without a current range the sweep finds the switching region itself: a coarse pass of few
-cycles per current over the safe range, then the fine sweep across the 2 %-98 % region.
+cycles per current over the safe range brackets it, a quick pass fits a first sigmoid, and
+the fine sweep covers I_bias +- 5 I0 (0.7 %-99.3 %), the region a fit of the whole curve
+weighs, so the result does not depend on how far the grid reaches into the saturated tails.
 Each cycle's raw readings go to the run store as soon as the cycle ends, so a killed sweep
 keeps them and ``resume`` only runs the cycles still missing.
 """
@@ -60,6 +62,18 @@ def find_switching_region(rwr: ResetWriteRead, low: float, high: float, points: 
     return max(low, currents[first] - step), min(high, currents[last] + step)
 
 
+def auto_range(rwr: ResetWriteRead, points: int, quick: int = 20) -> np.ndarray:
+    limit = rwr.lab.limits.max_pulse_current
+    low, high = find_switching_region(rwr, 0.0, limit)
+    grid = np.linspace(low, high, points)
+    counts = np.array([sum(rwr.cycle(i) for _ in range(quick)) for i in grid])
+    first = fit_sigmoid(grid, counts / quick, quick)
+    centre, half = first.i_bias, 5 * first.i0
+    if not (low <= centre <= high) or not 0 < half < high - low:
+        return grid  # the quick fit is unreliable: keep the bracket
+    return np.linspace(max(0.0, centre - half), min(limit, centre + half), points)
+
+
 def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
                  iterations: int, record: Recorder | None = None,
                  done: dict[tuple[int, int], bool] | None = None,
@@ -71,8 +85,7 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     clock = rwr.lab.virtual_lab.clock if rwr.lab.virtual_lab is not None else None
     start = clock.seconds if clock is not None else None
     if currents is None:
-        low, high = find_switching_region(rwr, 0.0, rwr.lab.limits.max_pulse_current)
-        currents = np.linspace(low, high, points)
+        currents = auto_range(rwr, points)
     currents = np.asarray(currents, float)
     done = dict(done or {})
     total = currents.size * iterations

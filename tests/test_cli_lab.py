@@ -21,7 +21,7 @@ def test_lab_serve_is_ready_fast_and_answers_pyvisa():
                                 write_termination="\n", timeout=2000)
         assert "MODEL 6221" in inst.query("*IDN?")
         inst.close()
-        assert {r["model"] for r in roles.values()} == {"6221", "2000", "2400"}
+        assert {r["model"] for r in roles.values()} == {"6221", "2000", "2400", "7001"}
         assert ready < 2.0, ready
     finally:
         proc.send_signal(signal.SIGINT)
