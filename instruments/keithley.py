@@ -82,6 +82,13 @@ class SafeWriteMixin:
             raise InstrumentError(f"{self.name}: no valid reading ({reply!r}) to {command}")
         return value
 
+    def confirm_output_off(self) -> None:
+        """Read the output state back: 'off' is a fact only once the instrument says so."""
+        state = self.ask(":OUTP?").strip()
+        if state not in ("0", "OFF"):
+            raise InstrumentError(f"{self.name}: output still on after switching it off "
+                                  f"(OUTP? -> {state!r})")
+
     def power_on_flag(self) -> bool:
         """True if the instrument reset itself since the last check (*ESR? bit 7, PON)."""
         return bool(int(self.read_float("*ESR?")) & 128)
@@ -183,6 +190,7 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         try:
             self.write(":SOUR:WAVE:ABOR")
             self.write("OUTPUT OFF")
+            self.confirm_output_off()
         finally:
             super().shutdown()
 
@@ -272,6 +280,11 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         self.source_current = field / self.coil_constant
         self.enable_source()
         self.check_errors()  # also waits until the instrument has taken the settings
+
+    def shutdown(self) -> None:
+        """Source back to zero and output off (pymeasure's ramp), then confirmed."""
+        super().shutdown()
+        self.confirm_output_off()
 
     def set_bias_voltage(self, voltage: float, compliance_current: float = 1e-4) -> None:
         self.limits.compliance(abs(voltage))

@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from hil.cli import main
 from protocols.store import RunStore

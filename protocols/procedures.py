@@ -1,0 +1,114 @@
+"""Characterisation procedures built on the reset-write-read primitives (paper 002 Fig. 2b,
+SI S1, S4, S5, Fig. 3a-b). Each takes a calibrated ``ResetWriteRead`` on a routed device and
+an optional ``record`` callback that receives every raw reading as it is taken."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import curve_fit
+
+from protocols.cycle import ResetWriteRead
+
+Recorder = Callable[[dict], None] | None
+
+
+def _emit(record: Recorder, **reading) -> None:
+    if record is not None:
+        record(reading)
+
+
+def hysteresis(rwr: ResetWriteRead, currents: np.ndarray, record: Recorder = None) -> dict:
+    """R_AHE after each write pulse, sweeping up then down from a reset state, no reset in
+    between (Fig. 2b)."""
+    pulse, s = rwr.lab["pulse"], rwr.settings
+    pulse.pulse(s.reset_current, s.reset_width)
+    up = np.asarray(currents, float)
+    path = np.concatenate([up, up[::-1] * -1])
+    resistance = []
+    for i, current in enumerate(path):
+        rwr.lab.limits.pulse_current(current)
+        pulse.pulse(float(current), s.write_width)
+        r = rwr.read_resistance()
+        resistance.append(r)
+        _emit(record, step=i, current=float(current), r_ahe=r)
+    return {"currents": path.tolist(), "r_ahe": resistance}
+
+
+def endurance(rwr: ResetWriteRead, current: float, cycles: int, record: Recorder = None,
+              windows: tuple[int, ...] = (100, 1000)) -> dict:
+    """``cycles`` reset-write-read cycles at one current, with moving averages (SI S5)."""
+    if cycles < 1:
+        raise ValueError(f"cycles = {cycles} is outside the allowed range [1, inf)")
+    switched = np.zeros(cycles, dtype=bool)
+    for n in range(cycles):
+        switched[n] = rwr.cycle(current)
+        _emit(record, cycle=n, current=current, switched=bool(switched[n]))
+    averages = {w: np.convolve(switched, np.ones(w) / w, mode="valid").tolist()
+                for w in windows if w <= cycles}
+    return {"current": current, "switches": int(switched.sum()), "cycles": cycles,
+            "p_switch": float(switched.mean()), "moving_averages": averages}
+
+
+def anisotropy_model(h_x: np.ndarray, r0: float, h_an: float) -> np.ndarray:
+    """Paper 002 Eq. S2: R_AHE / R0 = 1 - (H_x / H_an)^2 / 2."""
+    return r0 * (1.0 - 0.5 * (np.asarray(h_x) / h_an) ** 2)
+
+
+@dataclass
+class AnisotropyFit:
+    h_an: float  # T
+    h_an_err: float
+    r0: float
+    fields: list[float]
+    r_ahe: list[float]
+
+
+def anisotropy_field(rwr: ResetWriteRead, fields: np.ndarray,
+                     record: Recorder = None) -> AnisotropyFit:
+    """R_AHE against the coil's in-plane field; fit Eq. S2 -> H_an (SI S1). At each field both
+    states are read and R_AHE = (R(+1) - R(-1)) / 2, which removes the Hall cross's offset
+    resistance (it would otherwise scale the fitted H_an). Eq. S2 expands
+    m_z = sqrt(1 - (H_x / H_an)^2) to second order: keep |H_x| below about H_an / 3."""
+    supply, pulse, s = rwr.lab["field"], rwr.lab["pulse"], rwr.settings
+    resistance = []
+    try:
+        for i, field in enumerate(np.asarray(fields, float)):
+            supply.set_field(float(field))
+            pulse.pulse(-s.reset_current, s.write_width)
+            r_up = rwr.read_resistance()
+            pulse.pulse(s.reset_current, s.reset_width)
+            r_down = rwr.read_resistance()
+            resistance.append((r_up - r_down) / 2)
+            _emit(record, step=i, field=float(field), r_up=r_up, r_down=r_down)
+    finally:
+        supply.shutdown()
+    fields = np.asarray(fields, float)
+    r = np.asarray(resistance)
+    guess = (float(r[np.argmin(np.abs(fields))]), 2.0 * float(np.abs(fields).max()))
+    (r0, h_an), cov = curve_fit(anisotropy_model, fields, r, p0=guess)
+    return AnisotropyFit(float(abs(h_an)), float(np.sqrt(cov[1, 1])), float(r0),
+                         fields.tolist(), r.tolist())
+
+
+def persistence(first: dict, second: dict) -> dict:
+    """Compare two sweeps of the same device taken apart in time (SI S4)."""
+    shift = second["i_bias"] - first["i_bias"]
+    error = float(np.hypot(first["i_bias_err"], second["i_bias_err"]))
+    return {"i_bias_first": first["i_bias"], "i_bias_second": second["i_bias"],
+            "shift": shift, "relative_shift": shift / first["i_bias"],
+            "sigma": abs(shift) / error if error > 0 else float("inf")}
+
+
+def survey_table(fits: list[dict]) -> dict:
+    """Device-to-device statistics of a chip (Fig. 3a-b): mean, spread and range of I_bias
+    and the window, as paper 002's percentage variation."""
+    bias = np.array([f["i_bias"] for f in fits])
+    window = np.array([f["window"] for f in fits])
+    return {"devices": len(fits), "i_bias_mean": float(bias.mean()),
+            "i_bias_variation": float((bias.max() - bias.min()) / 2 / bias.mean()),
+            "window_mean": float(window.mean()),
+            "window_variation": float((window.max() - window.min()) / 2 / window.mean()),
+            "fits": fits}
