@@ -25,6 +25,190 @@ def register(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--json", action="store_true")
     sweep.set_defaults(handler=run_sweep)
 
+    hyst = sub.add_parser("hysteresis", help="R_AHE vs write current, up and down (Fig. 2b)")
+    endur = sub.add_parser("endurance", help="N cycles at one current, moving averages (S5)")
+    aniso = sub.add_parser("anisotropy", help="R_AHE vs in-plane field, Eq. S2 fit (S1)")
+    survey = sub.add_parser("survey", help="sweep every device: I_bias, window, variation")
+    for q in (hyst, endur, aniso, survey):
+        add_lab_options(q)
+        q.add_argument("--json", action="store_true")
+    for q in (hyst, endur, aniso):
+        q.add_argument("--device", type=int, default=0, help="device id (default 0)")
+    hyst.add_argument("--max-current", default="0.6mA")
+    hyst.add_argument("--points", type=int, default=12)
+    hyst.set_defaults(handler=run_hysteresis)
+    endur.add_argument("--current", required=True, help="write current, e.g. 0.3mA (the "
+                       "device's 50 %% point)")
+    endur.add_argument("--cycles", type=int, default=10000, help="paper 002 SI S5: 10,000")
+    endur.set_defaults(handler=run_endurance)
+    aniso.add_argument("--max-field", default="0.2T", help="keep below H_an / 3 (Eq. S2)")
+    aniso.add_argument("--points", type=int, default=15)
+    aniso.add_argument("--coil-constant", type=float, default=0.5, help="T per A of coil current")
+    aniso.set_defaults(handler=run_anisotropy)
+    survey.add_argument("--iterations", type=int, default=100)
+    survey.set_defaults(handler=run_survey)
+    persist = sub.add_parser("persistence", help="compare two recorded sweeps of a device (S4)")
+    persist.add_argument("first", type=int, help="run id of the earlier sweep")
+    persist.add_argument("second", type=int, help="run id of the later sweep")
+    persist.add_argument("--json", action="store_true")
+    persist.set_defaults(handler=run_persistence)
+
+
+def _quantity(field: str, text: str, unit: str, default_unit: str) -> float:
+    from hil.units import parse_quantity
+
+    try:
+        return parse_quantity(text, unit, default_unit)
+    except ValueError as err:
+        raise ConfigError(field, str(err)) from None
+
+
+def _recorded(args, kind: str, config: dict, body, limits=None,
+              check=None) -> tuple[int, dict]:
+    """Open the lab, record a ``kind`` run with every reading as it comes, finish it."""
+    from instruments.keithley import InstrumentError
+    from protocols.cycle import ResetWriteRead
+    from protocols.store import RunStore
+
+    store = RunStore(args.store)
+    lab = open_lab(config["lab"])
+    if limits is not None:
+        lab.limits = limits
+    with lab:
+        try:
+            lab.select_device(config.get("device", 0))
+        except (ValueError, InstrumentError) as err:
+            raise ConfigError("device", str(err)) from None
+        if check is not None:
+            check(lab.limits)  # bad input is refused before any pulse and any record
+        run_id = store.create_run(kind, {**config, "instruments": lab.identities},
+                                  config["lab"].get("seed"))
+        try:
+            rwr = ResetWriteRead(lab)
+            rwr.calibrate()
+            summary = body(rwr, lambda r: store.append_readings(run_id, [r]))
+        except BaseException as err:
+            store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
+                         {"error": repr(err)})
+            raise
+        clock = lab.virtual_lab.clock.seconds if lab.virtual_lab is not None else None
+    summary = {"run_id": run_id, **summary, "lab_seconds": clock}
+    store.finish(run_id, "finished", summary)
+    return run_id, summary
+
+
+def _report(args, title: str, summary: dict, lines: list[str]) -> int:
+    from hil.cli import print_json_line
+
+    print(title)
+    for line in lines:
+        print(line)
+    if args.json:
+        print_json_line(summary)
+    return 0
+
+
+def run_hysteresis(args: argparse.Namespace) -> int:
+    from protocols.procedures import hysteresis
+
+    top = _quantity("max_current", args.max_current, "A", "mA")
+    if not 2 <= args.points <= 200:
+        raise ConfigError("points", f"{args.points} is outside the allowed range [2, 200]")
+    config = {"lab": lab_description(args), "device": args.device, "max_current": top,
+              "points": args.points}
+    currents = np.linspace(top / args.points, top, args.points)
+    run_id, summary = _recorded(args, "hysteresis", config,
+                                lambda rwr, rec: hysteresis(rwr, currents, rec),
+                                check=lambda limits: limits.pulse_current(top))
+    rows = [f"{i * 1e3:>9.4f} mA  {r:>8.4f} ohm"
+            for i, r in zip(summary["currents"], summary["r_ahe"], strict=True)]
+    return _report(args, f"run {run_id}: hysteresis of device {args.device}", summary, rows)
+
+
+def run_endurance(args: argparse.Namespace) -> int:
+    from protocols.procedures import endurance
+
+    current = _quantity("current", args.current, "A", "mA")
+    if args.cycles < 1:
+        raise ConfigError("cycles", f"{args.cycles} is outside the allowed range [1, inf)")
+    config = {"lab": lab_description(args), "device": args.device, "current": current,
+              "cycles": args.cycles}
+    run_id, summary = _recorded(args, "endurance", config,
+                                lambda rwr, rec: endurance(rwr, current, args.cycles, rec),
+                                check=lambda limits: limits.pulse_current(current))
+    line = (f"{summary['switches']} switches in {summary['cycles']} cycles "
+            f"(P = {summary['p_switch']:.4f})")
+    summary.pop("moving_averages") if not args.json else None
+    return _report(args, f"run {run_id}: endurance of device {args.device}", summary, [line])
+
+
+def run_anisotropy(args: argparse.Namespace) -> int:
+    from dataclasses import asdict, replace
+
+    from protocols.procedures import anisotropy_field
+
+    top = _quantity("max_field", args.max_field, "T", "T")
+    config = {"lab": lab_description(args), "device": args.device, "max_field": top,
+              "points": args.points, "coil_constant": args.coil_constant}
+    fields = np.linspace(-top, top, args.points)
+    from instruments.limits import SafetyLimits
+
+    limits = replace(SafetyLimits(), max_field=max(SafetyLimits().max_field, top))
+
+    def body(rwr, rec):
+        rwr.lab["field"].coil_constant = args.coil_constant
+        if rwr.lab.virtual_lab is not None:
+            rwr.lab.virtual_lab.instruments["field"].coil_constant = args.coil_constant
+        return asdict(anisotropy_field(rwr, fields, rec))
+
+    run_id, summary = _recorded(args, "anisotropy", config, body, limits)
+    line = (f"H_an = {summary['h_an']:.4f} +- {summary['h_an_err']:.4f} T "
+            f"({summary['h_an'] / 4e-7 / np.pi:.3g} A/m; paper 002 SI S1: 5.8e5 A/m)")
+    return _report(args, f"run {run_id}: anisotropy field of device {args.device}", summary,
+                   [line])
+
+
+def run_survey(args: argparse.Namespace) -> int:
+    from protocols.procedures import survey_table
+    from protocols.sweep import sweep_device
+
+    config = {"lab": lab_description(args), "iterations": args.iterations}
+
+    def body(rwr, rec):
+        fits = []
+        for device in range(config["lab"].get("devices", 1)):
+            rwr.lab.select_device(device)
+            rwr.calibrate()
+            fits.append(sweep_device(rwr, device, None, args.iterations, rec).summary())
+        return survey_table(fits)
+
+    run_id, summary = _recorded(args, "survey", config, body)
+    rows = [f"{f['device']:>3} {f['i_bias'] * 1e3:>10.4f} {f['window'] * 1e3:>10.4f}"
+            for f in summary["fits"]]
+    rows.append(f"I_bias variation {summary['i_bias_variation']:.1%}, window variation "
+                f"{summary['window_variation']:.1%}")
+    return _report(args, f"run {run_id}: survey (device, I_bias mA, window mA)", summary, rows)
+
+
+def run_persistence(args: argparse.Namespace) -> int:
+    from protocols.procedures import persistence
+    from protocols.store import RunStore
+
+    store = RunStore(args.store)
+    results = []
+    for run_id in (args.first, args.second):
+        try:
+            run = store.get_run(run_id)
+        except KeyError as err:
+            raise ConfigError("run", str(err.args[0])) from None
+        if run.kind != "sweep" or run.status != "finished":
+            raise ConfigError("run", f"run {run_id} is not a finished sweep")
+        results.append(run.result)
+    summary = persistence(*results)
+    line = (f"I_bias {summary['i_bias_first'] * 1e3:.4f} -> {summary['i_bias_second'] * 1e3:.4f}"
+            f" mA: {summary['relative_shift']:+.2%} ({summary['sigma']:.1f} sigma)")
+    return _report(args, f"persistence: sweeps {args.first} and {args.second}", summary, [line])
+
 
 def run_sweep(args: argparse.Namespace) -> int:
     from hil.cli import print_json_line
@@ -70,6 +254,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         if args.resume is None:
             config["instruments"] = lab.identities
             run_id = store.create_run("sweep", config, config["lab"].get("seed"))
+        progress = _Progress()
         try:
             rwr = ResetWriteRead(lab)
             rwr.calibrate()
@@ -79,15 +264,15 @@ def run_sweep(args: argparse.Namespace) -> int:
             result = sweep_device(
                 rwr, config["device"], currents, config["iterations"],
                 record=lambda r: store.append_readings(run_id, [r]), done=done,
-                progress=None if args.json else _progress)
+                progress=progress)
         except BaseException as err:
             store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
                          {"error": repr(err)})
             raise
+        finally:
+            progress.close()
     summary = {"run_id": run_id, **result.summary()}
     store.finish(run_id, "finished", summary)
-    if not args.json:
-        sys.stderr.write("\n")
     low, high = result.wilson()
     print(f"run {run_id}: device {result.device}, {config['iterations']} cycles per current")
     print(f"{'I (mA)':>9} {'P_sw':>6} {'95% CI':>15}")
@@ -104,9 +289,22 @@ def run_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(done: int, total: int) -> None:
-    sys.stderr.write(f"\r  cycles {done}/{total}")
-    sys.stderr.flush()
+class _Progress:
+    """A tqdm bar of cycles, on stderr (off when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="cycles", file=sys.stderr, disable=None)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _plot(result, path: str) -> None:

@@ -276,7 +276,9 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         """Source the coil current for an in-plane field (T)."""
         self.limits.field(field)
         self.limits.compliance(compliance)
-        self.apply_current(compliance_voltage=compliance)
+        self.source_mode = "current"
+        self.compliance_voltage = compliance
+        self.source_current_range_auto_enabled = True
         self.source_current = field / self.coil_constant
         self.enable_source()
         self.check_errors()  # also waits until the instrument has taken the settings
@@ -288,7 +290,9 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
 
     def set_bias_voltage(self, voltage: float, compliance_current: float = 1e-4) -> None:
         self.limits.compliance(abs(voltage))
-        self.apply_voltage(compliance_current=compliance_current)
+        self.source_mode = "voltage"
+        self.compliance_current = compliance_current
+        self.source_voltage_range_auto_enabled = True
         self.source_voltage = voltage
         self.enable_source()
         self.check_errors()

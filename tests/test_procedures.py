@@ -62,3 +62,33 @@ def test_survey_reports_device_variation(rig):
     truth = virtual.chip.devices.i_bias(100e-6)
     assert table["i_bias_mean"] == pytest.approx(truth.mean(), rel=0.03)
     assert 0 < table["i_bias_variation"] < 0.3
+
+
+def test_characterise_commands_record_their_runs(capsys):
+    import json
+
+    from hil.cli import main
+    from protocols.store import RunStore
+
+    def last():
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    assert main(["characterise", "hysteresis", "--points", "5", "--json"]) == 0
+    r_ahe = last()["r_ahe"]
+    assert r_ahe[0] < 0 < max(r_ahe) and r_ahe[-1] < 0  # up, switched, and back down
+    assert main(["characterise", "endurance", "--current", "0.7mA", "--cycles", "30",
+                 "--json"]) == 0
+    assert last()["switches"] == 30  # far above I_bias: every cycle switches
+    assert main(["characterise", "anisotropy", "--points", "9", "--json"]) == 0
+    fit = last()
+    assert fit["h_an"] == pytest.approx(H_ANISOTROPY, rel=0.05)
+    for _ in range(2):
+        assert main(["characterise", "sweep", "--iterations", "20", "--json"]) == 0
+        capsys.readouterr()
+    assert main(["characterise", "persistence", "4", "5", "--json"]) == 0
+    assert abs(last()["relative_shift"]) < 0.02
+    kinds = [r.kind for r in RunStore().list_runs()]
+    assert kinds == ["hysteresis", "endurance", "anisotropy", "sweep", "sweep"]
+    assert all(len(RunStore().readings(i)) > 0 for i in range(1, 6))
+    assert main(["characterise", "endurance", "--current", "2mA"]) == 2  # beyond the limit
+    assert len(RunStore().list_runs()) == 5  # refused before any pulse: nothing recorded
