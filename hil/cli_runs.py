@@ -21,6 +21,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     export = sub.add_parser("export", help="a run's per-step data as CSV")
     export.add_argument("run_id", type=int)
     export.add_argument("-o", "--output", help="file (default: stdout)")
+    export.add_argument("--format", choices=["csv", "pymeasure"], default="csv",
+                        help="plain CSV, or pymeasure's Results file (needs -o)")
     export.set_defaults(handler=export_run)
 
 
@@ -77,7 +79,17 @@ def show_run(args: argparse.Namespace) -> int:
 
 def export_run(args: argparse.Namespace) -> int:
     store = _store(args)
-    _get(store, args.run_id)
+    run = _get(store, args.run_id)
+    if args.format == "pymeasure":
+        from protocols.pymeasure_export import export_pymeasure
+
+        if not args.output:
+            raise ConfigError("output", "the pymeasure format is written to a file: give -o")
+        readings = store.readings(run.id)
+        if not readings:
+            raise ConfigError("run_id", f"run {run.id} ({run.kind}) has no raw readings")
+        export_pymeasure(run, readings, args.output)
+        return 0
     if args.output:
         with open(args.output, "w", newline="") as out:
             store.export_csv(args.run_id, out)

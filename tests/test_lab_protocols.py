@@ -53,3 +53,65 @@ def test_train_through_the_virtual_lab(capsys):
 def test_lab_backend_refuses_hidden_layers(capsys):
     assert main(["train", "--backend", "lab", "--hidden", "10"]) == 2
     assert "hidden" in capsys.readouterr().err
+
+
+def test_sweep_killed_with_sigkill_keeps_its_readings_and_resumes(tmp_path):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "SPINHIL_HOME": str(tmp_path / "home")}
+    options = ["characterise", "sweep", "--currents", "0.26mA:0.36mA:8", "--iterations", "60",
+               "--seed", "0", "--json"]
+    victim = subprocess.Popen([sys.executable, "-m", "hil.cli", *options], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tmp_path / "home" / "runs.sqlite"
+    kept, deadline = 0, time.time() + 120
+    while kept < 150 and time.time() < deadline:
+        time.sleep(0.05)
+        if db.exists():
+            with sqlite3.connect(db) as con:
+                try:
+                    (kept,) = con.execute("SELECT COUNT(*) FROM readings").fetchone()
+                except sqlite3.OperationalError:
+                    kept = 0
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    store = RunStore(db)
+    run = store.list_runs()[0]
+    before = store.readings(run.id)
+    assert run.status == "interrupted" and 150 <= len(before) < 480
+    resumed = subprocess.run([sys.executable, "-m", "hil.cli", "characterise", "sweep",
+                              "--resume", str(run.id), "--json"], env=env, text=True,
+                             capture_output=True, check=True)
+    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    after = store.readings(run.id)
+    assert after[: len(before)] == before  # nothing kept was rewritten
+    assert sorted((r["index"], r["iteration"]) for r in after) == \
+        [(k, n) for k in range(8) for n in range(60)]  # every cycle exactly once
+    assert result["trials"] == [60] * 8 and sum(result["counts"]) == \
+        sum(r["switched"] for r in after)
+    assert store.get_run(run.id).status == "finished"
+    # the uninterrupted sweep on the same virtual lab: statistically the same curve
+    full = subprocess.run([sys.executable, "-m", "hil.cli", *options], env=env, text=True,
+                          capture_output=True, check=True)
+    reference = json.loads(full.stdout.strip().splitlines()[-1])
+    assert abs(result["i_bias"] - reference["i_bias"]) < 3 * np.hypot(
+        result["i_bias_err"], reference["i_bias_err"])
+
+
+def test_export_in_pymeasure_results_format(tmp_path, capsys):
+    from pymeasure.experiment import Results
+
+    assert main(["characterise", "sweep", "--iterations", "10", "--currents",
+                 "0.27mA:0.34mA:8", "--json"]) == 0
+    run_id = _last_json(capsys)["run_id"]
+    path = tmp_path / "sweep.csv"
+    assert main(["runs", "export", str(run_id), "--format", "pymeasure", "-o", str(path)]) == 0
+    loaded = Results.load(str(path))
+    assert loaded.procedure.device == 0 and loaded.procedure.iterations == 10
+    assert len(loaded.data) == 80
+    assert set(loaded.data["Switched"].unique()) <= {0, 1}
