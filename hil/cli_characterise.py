@@ -9,6 +9,7 @@ import numpy as np
 
 from hil.errors import ConfigError
 from hil.lab_session import add_lab_options, lab_description, open_lab
+from hil.units import parse_field
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -52,15 +53,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     persist.add_argument("second", type=int, help="run id of the later sweep")
     persist.add_argument("--json", action="store_true")
     persist.set_defaults(handler=run_persistence)
-
-
-def _quantity(field: str, text: str, unit: str, default_unit: str) -> float:
-    from hil.units import parse_quantity
-
-    try:
-        return parse_quantity(text, unit, default_unit)
-    except ValueError as err:
-        raise ConfigError(field, str(err)) from None
 
 
 def _recorded(args, kind: str, config: dict, body, limits=None,
@@ -111,7 +103,7 @@ def _report(args, title: str, summary: dict, lines: list[str]) -> int:
 def run_hysteresis(args: argparse.Namespace) -> int:
     from protocols.procedures import hysteresis
 
-    top = _quantity("max_current", args.max_current, "A", "mA")
+    top = parse_field("max_current", args.max_current, "A", "mA")
     if not 2 <= args.points <= 200:
         raise ConfigError("points", f"{args.points} is outside the allowed range [2, 200]")
     config = {"lab": lab_description(args), "device": args.device, "max_current": top,
@@ -128,7 +120,7 @@ def run_hysteresis(args: argparse.Namespace) -> int:
 def run_endurance(args: argparse.Namespace) -> int:
     from protocols.procedures import endurance
 
-    current = _quantity("current", args.current, "A", "mA")
+    current = parse_field("current", args.current, "A", "mA")
     if args.cycles < 1:
         raise ConfigError("cycles", f"{args.cycles} is outside the allowed range [1, inf)")
     config = {"lab": lab_description(args), "device": args.device, "current": current,
@@ -147,7 +139,7 @@ def run_anisotropy(args: argparse.Namespace) -> int:
 
     from protocols.procedures import anisotropy_field
 
-    top = _quantity("max_field", args.max_field, "T", "T")
+    top = parse_field("max_field", args.max_field, "T", "T")
     config = {"lab": lab_description(args), "device": args.device, "max_field": top,
               "points": args.points, "coil_constant": args.coil_constant}
     fields = np.linspace(-top, top, args.points)

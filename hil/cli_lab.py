@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from hil.errors import ConfigError
-from hil.units import parse_quantity
+from hil.units import parse_field
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -32,8 +32,8 @@ def _chip(args):
 
     if not 1 <= args.devices <= 64:
         raise ConfigError("devices", f"{args.devices} is outside the allowed range [1, 64]")
+    width = parse_field("width", args.width, "m", "um")
     try:
-        width = parse_quantity(args.width, "m", "um")
         return build_chip(args.devices, width, args.seed)
     except ValueError as err:
         raise ConfigError("width", str(err)) from None

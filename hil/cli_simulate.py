@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from hil.errors import ConfigError
-from hil.units import parse_quantity
+from hil.units import parse_field
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,19 +30,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     psw.set_defaults(handler=run_psw)
 
 
-def _quantity(field: str, text: str, unit: str, default_unit: str) -> float:
-    try:
-        return parse_quantity(text, unit, default_unit)
-    except ValueError as err:
-        raise ConfigError(field, str(err)) from None
-
-
 def parse_current_range(text: str) -> np.ndarray:
     parts = text.split(":")
     if len(parts) != 3:
         raise ConfigError("currents", f"{text!r} is not START:STOP:N (e.g. 5uA:25uA:21)")
-    start = _quantity("currents", parts[0], "A", "uA")
-    stop = _quantity("currents", parts[1], "A", "uA")
+    start = parse_field("currents", parts[0], "A", "uA")
+    stop = parse_field("currents", parts[1], "A", "uA")
     try:
         n = int(parts[2])
     except ValueError:
@@ -82,9 +75,9 @@ def run_psw(args: argparse.Namespace) -> int:
         device = macrospin_preset(args.preset)
     except ValueError as err:
         raise ConfigError("preset", str(err).split(": ", 1)[-1]) from None
-    width = _quantity("pulse_width", args.pulse_width, "s", "ns")
-    dt = _quantity("dt", args.dt, "s", "ps")
-    gate = _quantity("gate_voltage", args.gate_voltage, "V", "V")
+    width = parse_field("pulse_width", args.pulse_width, "s", "ns")
+    dt = parse_field("dt", args.dt, "s", "ps")
+    gate = parse_field("gate_voltage", args.gate_voltage, "V", "V")
     currents = (parse_current_range(args.currents) if args.currents
                 else device.critical_current() * np.linspace(0.2, 1.5, 21))
     if args.trials <= 0:

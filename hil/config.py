@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.errors import ConfigError
-from hil.units import parse_quantity
+from hil.units import parse_field
 from simulators.presets import check_fraction, hall_bar_preset
 
 if sys.version_info >= (3, 11):
@@ -144,10 +144,7 @@ def coerce(name: str, value: Any) -> Any:
     """One value from TOML or the CLI into the config's type (units to SI)."""
     if name in KEY_UNITS and value is not None:
         default_unit = {"width": "um", "max_current": "mA", "pulse_width": "us"}[name]
-        try:
-            return parse_quantity(value, KEY_UNITS[name], default_unit)
-        except ValueError as err:
-            raise ConfigError(name, str(err)) from None
+        return parse_field(name, value, KEY_UNITS[name], default_unit)
     if name == "classes" and isinstance(value, str) and value.strip().lower() == "all":
         return None
     if name in ("classes", "hidden") and isinstance(value, str):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from hil.errors import ConfigError
-from hil.units import parse_quantity
+from hil.units import parse_field
 
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
@@ -20,15 +20,8 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
 def lab_description(args: argparse.Namespace) -> dict:
     if args.lab:
         return {"lab_file": str(args.lab)}
-    return {"virtual": True, "devices": args.devices, "width": _width(args.width),
-            "seed": args.seed}
-
-
-def _width(text) -> float:
-    try:
-        return parse_quantity(text, "m", "um")
-    except ValueError as err:
-        raise ConfigError("width", str(err)) from None
+    width = parse_field("width", args.width, "m", "um")
+    return {"virtual": True, "devices": args.devices, "width": width, "seed": args.seed}
 
 
 def open_lab(description: dict):

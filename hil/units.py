@@ -33,3 +33,13 @@ def parse_quantity(value: Any, si_unit: str, default_unit: str) -> float:
         return float(quantity.to(si_unit).magnitude)
     except Exception:
         raise ValueError(f"{value!r} is not in units of {si_unit}") from None
+
+
+def parse_field(field: str, value: Any, si_unit: str, default_unit: str) -> float:
+    """``parse_quantity`` for user input: a bad value names the field (ConfigError)."""
+    from hil.errors import ConfigError
+
+    try:
+        return parse_quantity(value, si_unit, default_unit)
+    except ValueError as err:
+        raise ConfigError(field, str(err)) from None
