@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_simulate.register(commands)
     cli_lab.register(commands)
     cli_characterise.register(commands)
+    gui = commands.add_parser("gui", help="the device-characterisation window")
+    gui.set_defaults(handler=lambda args: __import__("hil.gui.window", fromlist=["run_gui"])
+                     .run_gui(args.store))
     return parser
 
 

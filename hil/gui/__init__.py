@@ -1,0 +1,1 @@
+"""The device-characterisation window (PyQt6 + pyqtgraph)."""
