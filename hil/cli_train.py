@@ -16,8 +16,8 @@ from hil.errors import ConfigError
 # experiment (Methods 4.6) is TrainConfig's own default.
 HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
 # Through instruments every activation costs T reset-write-read cycles: paper 002's own
-# experiment tests one image per class and trains a few epochs.
-LAB_DEFAULTS = {"test_per_class": 1, "epochs": 5}
+# experiment tests one image per class.
+LAB_DEFAULTS = {"test_per_class": 1}
 
 FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--backend", {"help": "neuron bank: model (simulated Hall bars, default), llgs "
