@@ -96,3 +96,62 @@ def test_2400_field_limit():
     limits = SafetyLimits(max_field=0.05)
     with expected_protocol(FieldSupply, init, limits=limits) as k, pytest.raises(LimitError):
         k.set_field(0.08)
+
+
+def test_6221_trigger_delay_list_compliances_and_ranging():
+    with expected_protocol(PulseSource, [
+        (":TRIG:DEL 0.001", None),
+        (":SOUR:LIST:COMP 10,10", None),
+        (":SOUR:SWE:RANG FIX", None),
+        (":SOUR:SWE:RANG?", "BEST"),
+    ]) as k:
+        k.trigger_delay = 1e-3
+        k.list_compliances = [10, 10]
+        k.sweep_ranging = "fixed"
+        assert k.sweep_ranging == "best"
+
+
+def test_switch_card_routes_one_device():
+    from instruments.keithley import SwitchCard
+
+    with expected_protocol(SwitchCard, [
+        (":ROUT:OPEN ALL;:ROUT:CLOS (@1!3)", None),
+        ("SYST:ERR?", '0,"No error"'),
+        (":ROUT:CLOS?", "(@1!3)"),
+    ]) as card:
+        card.select(2)
+        assert card.closed_channels == "(@1!3)"
+        with pytest.raises(ValueError):
+            card.select(40)
+
+
+def test_2400_coil_field_sequence():
+    init = [(":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)]
+    with expected_protocol(FieldSupply, init + [
+        (":SOURCE:FUNCTION CURR", None),
+        (":SENSE:VOLTAGE:PROTECTION 5", None),
+        (":SOURCE:CURRENT:RANGE:AUTO 1", None),
+        (":SOURCE:CURRENT 0.2", None),
+        ("OUTPUT 1", None),
+        ("SYST:ERR?", '0,"No error"'),
+    ], coil_constant=0.1) as supply:
+        supply.set_field(0.02, compliance=5)
+
+
+def test_emulators_queue_scpi_errors_like_the_instruments():
+    import pyvisa
+
+    from simulators.lab.chip import build_chip
+    from simulators.lab.server import VirtualLab
+
+    with VirtualLab(build_chip(2, 0.5e-6, 0)) as lab:
+        rm = pyvisa.ResourceManager("@py")
+        source = rm.open_resource(lab.resources["pulse"]["resource"], read_termination="\n",
+                                  write_termination="\n", timeout=2000)
+        source.write(":SOUR:BOGUS 1")
+        assert source.query("SYST:ERR?").startswith('-113,"Undefined header')
+        source.write(":SOUR:CURR 1")  # beyond the 6221's 105 mA
+        assert source.query("SYST:ERR?").startswith('-222,"Data out of range')
+        assert source.query("SYST:ERR?") == '0,"No error"'
+        assert float(source.query(":SOUR:CURR?")) == 0.0  # the bad value was not taken
+        source.close()
