@@ -139,6 +139,12 @@ class Lab:
                 old.adapter.close()
         return self.open(role)
 
+    def set_limits(self, limits: SafetyLimits) -> None:
+        """New limits for the lab and every instrument already open."""
+        self.limits = limits
+        for instrument in self.instruments.values():
+            instrument.limits = limits
+
     def select_device(self, device: int) -> None:
         """Route ``device`` through the switch card; without one only device 0 exists."""
         if "switch" in self.roles:

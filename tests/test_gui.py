@@ -92,3 +92,38 @@ def test_window_stays_responsive_during_a_sweep(window, qtbot):
     timer.stop()
     assert len(lateness) > 20
     assert max(lateness) < 0.100, max(lateness)
+
+
+@pytest.mark.parametrize("kind", ["single cycle", "hysteresis", "endurance", "anisotropy",
+                                  "survey"])
+def test_procedure_panels_run_plot_and_record(window, qtbot, kind):
+    _connect(window)
+    _short_sweep(window)
+    window.procedure.setCurrentText(kind)
+    window.procedure_current.setValue(0.7)
+    window.procedure_cycles.setValue(200 if kind == "endurance" else 1000)
+    window.run_procedure()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=60000)
+    run = window.store.get_run(window.last_run_id)
+    assert run.status == "finished" and run.kind == kind.replace(" ", "_")
+    assert window.procedure_result.text() != ""
+    if kind == "anisotropy":
+        assert window.last_procedure["h_an"] == pytest.approx(0.729, rel=0.05)
+    if kind == "endurance":
+        x, y = window.proc_curve.getData()
+        assert len(x) == 101 and y[-1] == 1.0  # 0.7 mA: every cycle switches
+    if kind == "survey":
+        assert len(window.last_procedure["fits"]) == 4  # every device of the chip
+    assert window.lab.virtual_lab.instruments["pulse"].output is False
+
+
+def test_run_browser_exports_csv_and_png(window, qtbot, tmp_path):
+    _connect(window)
+    _short_sweep(window, points=4, iterations=5)
+    window.start_sweep()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=60000)
+    assert window.runs.count() == 1
+    window.export_run(window.last_run_id, str(tmp_path / "run.csv"), str(tmp_path / "run.png"))
+    rows = (tmp_path / "run.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 4 * 5 and "current" in rows[0]
+    assert (tmp_path / "run.png").read_bytes()[:4] == b"\x89PNG"

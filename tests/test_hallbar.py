@@ -87,3 +87,13 @@ def _cal(preset):
 def test_width_outside_papers_range_refused(width):
     with pytest.raises(ValueError, match=r"width .* allowed range \[0.3, 5\] um"):
         hall_bar_preset(width)
+
+
+def test_wilson_interval_matches_scipy():
+    from scipy.stats import binomtest
+
+    counts = np.array([0, 1, 7, 50, 93, 100])
+    low, high = wilson_interval(counts, 100, confidence=0.95)
+    for k, lo, hi in zip(counts, low, high, strict=True):
+        ci = binomtest(int(k), 100).proportion_ci(confidence_level=0.95, method="wilson")
+        assert lo == pytest.approx(ci.low, abs=1e-12) and hi == pytest.approx(ci.high, abs=1e-12)

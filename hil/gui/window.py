@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt, QThread
+from PyQt6.QtCore import Qt, QThread, QTimer
 from PyQt6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,7 +26,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from hil.gui.worker import SweepWorker
+from hil.gui.worker import ProcedureWorker, SweepWorker
 from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
 from protocols.fitting import fit_sigmoid, sigmoid, wilson_interval
@@ -61,6 +63,7 @@ class MainWindow(QMainWindow):
         controls.addWidget(self._connection_panel())
         controls.addWidget(self._limits_panel())
         controls.addWidget(self._sweep_panel())
+        controls.addWidget(self._procedures_panel())
         controls.addWidget(self._runs_panel())
         controls.addStretch(1)
         layout.addLayout(controls, 1)
@@ -69,6 +72,11 @@ class MainWindow(QMainWindow):
         self.resize(1280, 760)
         self._validate()
         self.refresh_runs()
+        self._dirty = False
+        self._fit_due = False
+        self.redraw_timer = QTimer(self)  # plots redraw at most 20 times a second
+        self.redraw_timer.timeout.connect(self._redraw)
+        self.redraw_timer.start(50)
 
     # -- panels -------------------------------------------------------------------------
     def _connection_panel(self) -> QGroupBox:
@@ -149,8 +157,35 @@ class MainWindow(QMainWindow):
         self.runs = QListWidget()
         overlay = QPushButton("Overlay selected sweep")
         overlay.clicked.connect(self.overlay_selected)
+        export = QPushButton("Export selected (CSV) / plots (PNG)")
+        export.clicked.connect(self._export_dialog)
         layout.addWidget(self.runs)
         layout.addWidget(overlay)
+        layout.addWidget(export)
+        return box
+
+    def _procedures_panel(self) -> QGroupBox:
+        box = QGroupBox("Other procedures")
+        form = QFormLayout(box)
+        self.procedure = QComboBox()
+        self.procedure.addItems(["single cycle", "hysteresis", "endurance", "anisotropy",
+                                 "survey"])
+        self.procedure_current = _spin(0.0, 100.0, 0.30, 4, " mA")
+        self.procedure_current.valueChanged.connect(self._validate)
+        self.procedure_cycles = QSpinBox()
+        self.procedure_cycles.setRange(1, 1_000_000)
+        self.procedure_cycles.setValue(1000)
+        self.max_field = _spin(0.001, 1.0, 0.2, 3, " T")
+        self.run_procedure_button = QPushButton("Run")
+        self.run_procedure_button.clicked.connect(self.run_procedure)
+        self.procedure_result = QLabel("")
+        self.procedure_result.setWordWrap(True)
+        form.addRow("procedure", self.procedure)
+        form.addRow("current (cycle, endurance)", self.procedure_current)
+        form.addRow("cycles (endurance; survey: per current)", self.procedure_cycles)
+        form.addRow("max in-plane field (anisotropy)", self.max_field)
+        form.addRow(self.run_procedure_button)
+        form.addRow(self.procedure_result)
         return box
 
     def _plots(self) -> QVBoxLayout:
@@ -173,8 +208,15 @@ class MainWindow(QMainWindow):
         self.fit_table.setVerticalHeaderLabels(["I_bias (mA)", "I0 (uA)", "window (mA)",
                                                 "k (1/mA)", "c (mA)"])
         self.fit_table.setMinimumHeight(180)
+        self.proc_plot = pg.PlotWidget(title="procedure")
+        self.proc_plot.addLegend()
+        self.proc_curve = self.proc_plot.plot([], [], pen=pg.mkPen("c"), symbol="o",
+                                              symbolSize=4)
+        lower = QHBoxLayout()
+        lower.addWidget(self.r_plot, 1)
+        lower.addWidget(self.proc_plot, 1)
         layout.addWidget(self.psw_plot, 3)
-        layout.addWidget(self.r_plot, 2)
+        layout.addLayout(lower, 2)
         layout.addWidget(self.fit_table, 1)
         return layout
 
@@ -182,14 +224,17 @@ class MainWindow(QMainWindow):
     def _limits_changed(self) -> None:
         self.limits = SafetyLimits(max_pulse_current=self.max_pulse.value() * 1e-3)
         if self.lab is not None:
-            self.lab.limits = self.limits
+            self.lab.set_limits(self.limits)
         self._validate()
 
     def _validate(self) -> bool:
         """Refuse entries beyond a limit in the form, with the reason."""
         reasons = []
         limit = self.limits.max_pulse_current * 1e3
-        for name, box in (("start", self.start_current), ("stop", self.stop_current)):
+        boxes = [("start", self.start_current), ("stop", self.stop_current)]
+        if hasattr(self, "procedure_current"):
+            boxes.append(("procedure current", self.procedure_current))
+        for name, box in boxes:
             if box.value() > limit:
                 reasons.append(f"{name} {box.value():.4g} mA is above the device's safe limit "
                                f"of {limit:.4g} mA")
@@ -197,7 +242,10 @@ class MainWindow(QMainWindow):
             reasons.append("stop must be above start")
         self.reason.setText("; ".join(reasons))
         ok = not reasons
-        self.start_button.setEnabled(ok and self.lab is not None and self.worker is None)
+        idle = self.lab is not None and self.worker is None
+        self.start_button.setEnabled(ok and idle)
+        if hasattr(self, "run_procedure_button"):
+            self.run_procedure_button.setEnabled(ok and idle)
         return ok
 
     def toggle_connection(self) -> None:
@@ -242,20 +290,94 @@ class MainWindow(QMainWindow):
         self._points.clear()
         self._r_ahe.clear()
         self.fit_curve.setData([], [])
+        worker = SweepWorker(self.lab, self.store.path, config)
+        self._start(worker, self._on_reading, self._on_finished)
+        worker.point.connect(self._on_point)
+        worker.progress.connect(self._on_progress)
+        self.thread.start()
+
+    def _start(self, worker: ProcedureWorker, on_reading, on_finished) -> None:
+        """Move a worker to its own thread, then listen to it. Every slot is a method of
+        this window, so Qt queues each signal into the GUI thread."""
         self.thread = QThread(self)
-        self.worker = SweepWorker(self.lab, self.store.path, config)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.reading.connect(self._on_reading)
-        self.worker.point.connect(self._on_point)
-        self.worker.progress.connect(self._on_progress)
-        for signal in (self.worker.finished, self.worker.failed, self.worker.aborted):
+        self.worker = worker
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+        worker.reading.connect(on_reading)
+        worker.finished.connect(on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.aborted.connect(self._on_aborted)
+        for signal in (worker.finished, worker.failed, worker.aborted):
             signal.connect(self._on_end)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(lambda message: self.reason.setText(f"failed: {message}"))
-        self.worker.aborted.connect(lambda run_id: self.remaining.setText(
-            f"run {run_id} aborted; outputs off"))
         self.start_button.setEnabled(False)
+        self.run_procedure_button.setEnabled(False)
+
+    def _on_failed(self, message: str) -> None:
+        self.reason.setText(f"failed: {message}")
+
+    def _on_aborted(self, run_id: int) -> None:
+        self.remaining.setText(f"run {run_id} aborted; outputs off")
+
+    def run_procedure(self) -> None:
+        """Single cycle, hysteresis, endurance, anisotropy or survey in the worker."""
+        from protocols.procedures import anisotropy_field, endurance, hysteresis, survey_table
+        from protocols.sweep import sweep_device
+
+        if self.lab is None or self.worker is not None or not self._validate():
+            return
+        kind = self.procedure.currentText()
+        current = self.procedure_current.value() * 1e-3
+        cycles = self.procedure_cycles.value()
+        top = self.limits.max_pulse_current
+        config = {"lab": self.lab_description(), "device": self.device.value(),
+                  "current": current, "cycles": cycles}
+        self.proc_plot.clear()
+        self.proc_plot.addLegend()
+        self.proc_curve = self.proc_plot.plot([], [], pen=pg.mkPen("c"), symbol="o",
+                                              symbolSize=4)
+        self._proc_x, self._proc_y = [], []
+        if kind == "single cycle":
+            def body(rwr, record):
+                reading = rwr.cycle_reading(current)
+                record({"current": current, "r_after_reset": reading.r_after_reset,
+                        "r_after_write": reading.r_after_write, "switched": reading.switched})
+                return {"switched": reading.switched, "r_after_write": reading.r_after_write}
+        elif kind == "hysteresis":
+            def body(rwr, record):
+                return hysteresis(rwr, np.linspace(top / 12, top, 12), record)
+        elif kind == "endurance":
+            def body(rwr, record):
+                result = endurance(rwr, current, cycles, record)
+                result.pop("moving_averages")
+                return result
+        elif kind == "anisotropy":
+            fields = np.linspace(-self.max_field.value(), self.max_field.value(), 15)
+            self.lab.set_limits(SafetyLimits(
+                max_pulse_current=top, max_field=max(self.limits.max_field, fields.max())))
+
+            def body(rwr, record):
+                rwr.lab["field"].coil_constant = 0.5
+                if rwr.lab.virtual_lab is not None:
+                    rwr.lab.virtual_lab.instruments["field"].coil_constant = 0.5
+                fit = anisotropy_field(rwr, fields, record)
+                return {"h_an": fit.h_an, "h_an_err": fit.h_an_err, "r0": fit.r0}
+        else:  # survey: every device of the chip
+            devices = self.devices.value() if not self.lab_file.text().strip() else 1
+
+            def body(rwr, record):
+                fits = []
+                for device in range(devices):
+                    rwr.lab.select_device(device)
+                    rwr.calibrate()
+                    start, stop = self.start_current.value(), self.stop_current.value()
+                    fits.append(sweep_device(rwr, device, None if devices > 1 else np.linspace(
+                        start * 1e-3, stop * 1e-3, 12), max(10, cycles // 100),
+                        record).summary())
+                return survey_table(fits)
+        self._procedure_kind = kind
+        worker = ProcedureWorker(self.lab, self.store.path, kind.replace(" ", "_"), config,
+                                 body)
+        self._start(worker, self._on_procedure_reading, self._on_procedure_done)
         self.thread.start()
 
     def toggle_pause(self) -> None:
@@ -274,10 +396,21 @@ class MainWindow(QMainWindow):
 
     def _on_reading(self, reading: dict) -> None:
         self._r_ahe.append(reading["r_after_write"])
-        self.r_curve.setData(np.arange(len(self._r_ahe)), np.array(self._r_ahe))
+        self._dirty = True
 
     def _on_point(self, index: int, current: float, switches: int, cycles: int) -> None:
         self._points[index] = (current, switches, cycles)
+        self._dirty = True
+        self._fit_due = self._fit_due or cycles == self.iterations.value()
+
+    def _redraw(self) -> None:
+        """Draw what arrived since the last frame; refit when a point was completed."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.r_curve.setData(np.arange(len(self._r_ahe)), np.array(self._r_ahe))
+        if not self._points:
+            return
         data = np.array([self._points[k] for k in sorted(self._points)], dtype=float)
         currents, counts, trials = data[:, 0], data[:, 1], data[:, 2]
         p = counts / trials
@@ -285,7 +418,8 @@ class MainWindow(QMainWindow):
         self.psw_points.setData(currents, p)
         self.psw_errors.setData(x=currents, y=p, top=high - p, bottom=p - low)
         complete = trials >= trials.max()
-        if cycles == trials.max() and complete.sum() >= 4 and 0 < p.mean() < 1:
+        if self._fit_due and complete.sum() >= 4 and 0 < p.mean() < 1:
+            self._fit_due = False
             try:  # the fit settles as the points arrive
                 fit = fit_sigmoid(currents, p, trials)
             except (RuntimeError, ValueError):
@@ -302,12 +436,88 @@ class MainWindow(QMainWindow):
                 f"{fit[name + '_err'] * scale[name]:.2g}"))
         self.last_fit = fit
 
+    def _on_procedure_reading(self, reading: dict) -> None:
+        kind = self._procedure_kind
+        if kind == "hysteresis":
+            self._proc_x.append(reading["current"])
+            self._proc_y.append(reading["r_ahe"])
+            self.proc_plot.setLabel("bottom", "write current", units="A")
+            self.proc_plot.setLabel("left", "R_AHE", units="ohm")
+        elif kind == "endurance":
+            self._proc_y.append(float(reading["switched"]))
+            window = min(100, len(self._proc_y))
+            average = np.convolve(self._proc_y, np.ones(window) / window, mode="valid")
+            self.proc_curve.setData(np.arange(average.size) + window, average)
+            self.proc_plot.setLabel("bottom", "cycle")
+            self.proc_plot.setLabel("left", f"P_sw (moving average of {window})")
+            return
+        elif kind == "anisotropy":
+            self._proc_x.append(reading["field"])
+            self._proc_y.append((reading["r_up"] - reading["r_down"]) / 2)
+            self.proc_plot.setLabel("bottom", "in-plane field", units="T")
+            self.proc_plot.setLabel("left", "R_AHE", units="ohm")
+        elif kind == "survey":
+            self._proc_x.append(reading["current"])
+            self._proc_y.append(float(reading["switched"]))
+            return
+        else:
+            self._proc_x.append(len(self._proc_x))
+            self._proc_y.append(reading["r_after_write"])
+        self.proc_curve.setData(np.array(self._proc_x), np.array(self._proc_y))
+
+    def _on_procedure_done(self, summary: dict) -> None:
+        kind = self._procedure_kind
+        if kind == "anisotropy":
+            grid = np.linspace(min(self._proc_x), max(self._proc_x), 100)
+            from protocols.procedures import anisotropy_model
+
+            self.proc_plot.plot(grid, anisotropy_model(grid, summary["r0"], summary["h_an"]),
+                                pen=pg.mkPen("r", width=2), name="Eq. S2 fit")
+            text = f"H_an = {summary['h_an']:.4f} +- {summary['h_an_err']:.4f} T"
+        elif kind == "endurance":
+            text = f"{summary['switches']} switches in {summary['cycles']} cycles"
+        elif kind == "survey":
+            colours = ["y", "g", "m", "c", "w", "r"]
+            for n, fit in enumerate(summary["fits"]):  # overlay of every device
+                self.proc_plot.plot(fit["currents"], fit["p_switch"], pen=None, symbol="o",
+                                    symbolBrush=colours[n % 6], name=f"device {fit['device']}")
+            self.proc_plot.setLabel("bottom", "write current", units="A")
+            self.proc_plot.setLabel("left", "P_sw")
+            text = (f"I_bias variation {summary['i_bias_variation']:.1%}, window variation "
+                    f"{summary['window_variation']:.1%}")
+        elif kind == "single cycle":
+            text = f"switched: {summary['switched']} (R_AHE {summary['r_after_write']:.3f} ohm)"
+        else:
+            text = f"run {summary['run_id']} finished"
+        self.procedure_result.setText(text)
+        self.last_run_id = summary["run_id"]
+        self.last_procedure = summary
+
+    def export_run(self, run_id: int, csv_path: str, png_path: str | None = None) -> None:
+        """The run's readings as CSV and, optionally, the window's plots as PNG."""
+        with open(csv_path, "w", newline="") as out:
+            self.store.export_csv(run_id, out)
+        if png_path:
+            self.centralWidget().grab().save(png_path)
+
+    def _export_dialog(self) -> None:
+        item = self.runs.currentItem()
+        if item is None:
+            return
+        run_id = item.data(Qt.ItemDataRole.UserRole)
+        path, _ = QFileDialog.getSaveFileName(self, "Export run", f"run-{run_id}.csv",
+                                              "CSV (*.csv)")
+        if path:
+            self.export_run(run_id, path, path.rsplit(".", 1)[0] + ".png")
+
     def _on_progress(self, done: int, total: int, remaining: float) -> None:
         self.progress.setMaximum(total)
         self.progress.setValue(done)
         self.remaining.setText(f"{done}/{total} cycles, about {remaining:.1f} lab s to go")
 
     def _on_finished(self, summary: dict) -> None:
+        self._dirty = True
+        self._redraw()
         self._show_fit(summary)
         self.last_run_id = summary["run_id"]
 

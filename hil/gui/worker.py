@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from instruments.connection import Lab
 from protocols.cycle import ResetWriteRead
@@ -21,19 +22,23 @@ class Aborted(Exception):
     """The user pressed Abort."""
 
 
-class SweepWorker(QObject):
-    reading = pyqtSignal(dict)  # every cycle: current, switched, R after write, ...
-    point = pyqtSignal(int, float, int, int)  # index, current, switches so far, cycles so far
-    progress = pyqtSignal(int, int, float)  # cycles done, total, remaining lab seconds
+class ProcedureWorker(QObject):
+    """Runs ``body(rwr, record)`` on a routed, calibrated device; every reading is stored,
+    then emitted; between readings the worker honours pause and abort."""
+
+    reading = pyqtSignal(dict)
     finished = pyqtSignal(dict)
     failed = pyqtSignal(str)
     aborted = pyqtSignal(int)
 
-    def __init__(self, lab: Lab, store_path, config: dict) -> None:
+    def __init__(self, lab: Lab, store_path, kind: str, config: dict,
+                 body: Callable[[ResetWriteRead, Callable[[dict], None]], dict]) -> None:
         super().__init__()
         self.lab = lab
         self.store_path = store_path  # SQLite connections belong to one thread: open in run()
+        self.kind = kind
         self.config = config
+        self.body = body
         self._abort = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -48,7 +53,12 @@ class SweepWorker(QObject):
     def resume(self) -> None:
         self._running.set()
 
+    def on_reading(self, reading: dict) -> None:
+        """Subclasses publish more per reading."""
+
+    @pyqtSlot()
     def run(self) -> None:
+        """Runs in the worker's thread (a declared slot, so Qt calls it there)."""
         try:
             self.store = RunStore(self.store_path)
         except Exception as err:  # noqa: BLE001
@@ -60,36 +70,24 @@ class SweepWorker(QObject):
             self.store.close()
 
     def _run(self) -> None:
-        config, lab = self.config, self.lab
-        run_id = self.store.create_run("sweep", {**config, "instruments": lab.identities},
-                                       config["lab"].get("seed"))
-        currents = np.linspace(config["start"], config["stop"], config["points"])
-        counts = np.zeros(currents.size, int)
-        trials = np.zeros(currents.size, int)
-        clock = lab.virtual_lab.clock if lab.virtual_lab is not None else None
-        started = time.perf_counter()
-        lab_start = clock.seconds if clock is not None else 0.0
+        lab = self.lab
+        run_id = self.store.create_run(self.kind, {**self.config,
+                                                   "instruments": lab.identities},
+                                       self.config["lab"].get("seed"))
 
-        def record(r: dict) -> None:
-            self.store.append_readings(run_id, [r])
-            k = r["index"]
-            counts[k] += r["switched"]
-            trials[k] += 1
-            self.reading.emit(r)
-            self.point.emit(k, float(currents[k]), int(counts[k]), int(trials[k]))
-            done, total = int(trials.sum()), currents.size * config["iterations"]
-            spent = (clock.seconds - lab_start) if clock is not None else (
-                time.perf_counter() - started)
-            self.progress.emit(done, total, spent / done * (total - done))
+        def record(reading: dict) -> None:
+            self.store.append_readings(run_id, [reading])
+            self.reading.emit(reading)
+            self.on_reading(reading)
             self._running.wait()
             if self._abort.is_set():
                 raise Aborted
 
         try:
-            lab.select_device(config["device"])
+            lab.select_device(self.config.get("device", 0))
             rwr = ResetWriteRead(lab)
             rwr.calibrate()
-            result = sweep_device(rwr, config["device"], currents, config["iterations"], record)
+            summary = self.body(rwr, record)
         except Aborted:
             lab.outputs_off()
             self.store.finish(run_id, "aborted", {"error": "aborted by the user"})
@@ -102,6 +100,34 @@ class SweepWorker(QObject):
                 self.store.finish(run_id, "failed", {"error": repr(err)})
             self.failed.emit(str(err))
             return
-        summary = {"run_id": run_id, **result.summary()}
+        summary = {"run_id": run_id, **summary}
         self.store.finish(run_id, "finished", summary)
         self.finished.emit(summary)
+
+
+class SweepWorker(ProcedureWorker):
+    """A switching-probability sweep that also publishes each point and the remaining time."""
+
+    point = pyqtSignal(int, float, int, int)  # index, current, switches so far, cycles so far
+    progress = pyqtSignal(int, int, float)  # cycles done, total, remaining lab seconds
+
+    def __init__(self, lab: Lab, store_path, config: dict) -> None:
+        super().__init__(lab, store_path, "sweep", config, self._sweep)  # QObject first
+        self.currents = np.linspace(config["start"], config["stop"], config["points"])
+        self.counts = np.zeros(self.currents.size, int)
+        self.trials = np.zeros(self.currents.size, int)
+        self.clock = lab.virtual_lab.clock if lab.virtual_lab is not None else None
+        self.started = (self.clock.seconds if self.clock is not None else time.perf_counter())
+
+    def _sweep(self, rwr: ResetWriteRead, record) -> dict:
+        return sweep_device(rwr, self.config["device"], self.currents,
+                            self.config["iterations"], record).summary()
+
+    def on_reading(self, reading: dict) -> None:
+        k = reading["index"]
+        self.counts[k] += reading["switched"]
+        self.trials[k] += 1
+        self.point.emit(k, float(self.currents[k]), int(self.counts[k]), int(self.trials[k]))
+        done, total = int(self.trials.sum()), self.currents.size * self.config["iterations"]
+        now = self.clock.seconds if self.clock is not None else time.perf_counter()
+        self.progress.emit(done, total, (now - self.started) / done * (total - done))
