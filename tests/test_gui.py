@@ -71,6 +71,12 @@ def test_entry_beyond_a_limit_is_refused_with_the_reason(window):
     assert "above the device's safe limit of 0.5 mA" in window.reason.text()
     window.stop_current.setValue(0.45)
     assert window.start_button.isEnabled() and window.reason.text() == ""
+    window.max_field.setValue(0.3)  # the anisotropy panel's field, beyond the 0.1 T limit
+    assert not window.run_procedure_button.isEnabled()
+    assert "above the limit of 0.1 T" in window.reason.text()
+    window.max_field_limit.setValue(0.4)
+    assert window.run_procedure_button.isEnabled()
+    assert window.lab.limits.max_field == pytest.approx(0.4)  # the lab takes the new limits
 
 
 def test_window_stays_responsive_during_a_sweep(window, qtbot):
@@ -99,6 +105,8 @@ def test_window_stays_responsive_during_a_sweep(window, qtbot):
 def test_procedure_panels_run_plot_and_record(window, qtbot, kind):
     _connect(window)
     _short_sweep(window)
+    window.max_field_limit.setValue(0.25)
+    window.max_field.setValue(0.2)
     window.procedure.setCurrentText(kind)
     window.procedure_current.setValue(0.7)
     window.procedure_cycles.setValue(200 if kind == "endurance" else 1000)

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from hil.cli import main
 from protocols.store import RunStore
@@ -115,3 +116,44 @@ def test_export_in_pymeasure_results_format(tmp_path, capsys):
     assert loaded.procedure.device == 0 and loaded.procedure.iterations == 10
     assert len(loaded.data) == 80
     assert set(loaded.data["Switched"].unique()) <= {0, 1}
+
+
+@pytest.mark.parametrize("kind", ["drop", "garble", "late"])
+def test_faults_during_a_sweep_and_training_never_store_a_wrong_reading(tmp_path, kind):
+    from hil.backends.keithley import KeithleyBank
+    from hil.bank import Calibration
+    from instruments.connection import Lab
+    from protocols.cycle import ResetWriteRead
+    from protocols.sweep import sweep_device
+    from simulators.lab.chip import build_chip
+    from simulators.lab.server import Fault, VirtualLab
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    with VirtualLab(build_chip(2, 0.5e-6, 4)) as virtual:
+        with Lab.virtual(lab=virtual) as lab:
+            lab.timeout_ms = 1000
+            for role in ("pulse", "voltmeter"):
+                lab.reconnect(role)
+            rwr = ResetWriteRead(lab)
+            rwr.calibrate()
+            low, high = rwr.levels
+            virtual.faults.append(Fault(kind, "voltmeter", virtual.lines["voltmeter"] + 30,
+                                        delay=2.0))
+            run_id = store.create_run("sweep", {"fault": kind}, 4)
+            result = sweep_device(rwr, 0, np.linspace(0.26e-3, 0.36e-3, 5), 12,
+                                  record=lambda r: store.append_readings(run_id, [r]))
+            assert rwr.repeats >= 1  # the fault struck and the cycle was repeated
+            readings = store.readings(run_id)
+            assert len(readings) == 60 and sum(result.counts) == sum(
+                r["switched"] for r in readings)
+            for r in readings:  # every stored reading is one of the two real levels
+                assert min(abs(r["r_after_write"] - low), abs(r["r_after_write"] - high)) < 0.05
+
+            # training through the same lab: a fault inside a batch of cycles
+            bank = KeithleyBank(lab, [0, 1], [Calibration(0.3e-3, 8e-6, 100e-6)] * 2)
+            virtual.faults.append(Fault(kind, "voltmeter", virtual.lines["voltmeter"] + 40,
+                                        delay=2.0))
+            switched = bank.switch(np.full((20, 2), 0.7e-3))
+            assert switched.all()  # far above I_bias: every cycle switches, none guessed
+            bank.close()
+        assert virtual.instruments["pulse"].output is False

@@ -109,9 +109,18 @@ class MainWindow(QMainWindow):
         self.device = QSpinBox()
         self.device.setRange(0, 63)
         self.max_pulse = _spin(0.01, 100.0, self.limits.max_pulse_current * 1e3, 3, " mA")
-        self.max_pulse.valueChanged.connect(self._limits_changed)
+        self.max_read = _spin(1.0, 1000.0, self.limits.max_read_current * 1e6, 1, " uA")
+        self.max_width = _spin(0.001, 1000.0, self.limits.max_pulse_width * 1e3, 3, " ms")
+        self.max_compliance = _spin(0.1, 105.0, self.limits.compliance_voltage, 1, " V")
+        self.max_field_limit = _spin(0.001, 2.0, self.limits.max_field, 3, " T")
         form.addRow("device", self.device)
-        form.addRow("max pulse current", self.max_pulse)
+        for label, box_ in (("max pulse current", self.max_pulse),
+                            ("max read current", self.max_read),
+                            ("max pulse width", self.max_width),
+                            ("compliance", self.max_compliance),
+                            ("max in-plane field", self.max_field_limit)):
+            box_.valueChanged.connect(self._limits_changed)
+            form.addRow(label, box_)
         return box
 
     def _sweep_panel(self) -> QGroupBox:
@@ -175,7 +184,8 @@ class MainWindow(QMainWindow):
         self.procedure_cycles = QSpinBox()
         self.procedure_cycles.setRange(1, 1_000_000)
         self.procedure_cycles.setValue(1000)
-        self.max_field = _spin(0.001, 1.0, 0.2, 3, " T")
+        self.max_field = _spin(0.001, 1.0, 0.1, 3, " T")
+        self.max_field.valueChanged.connect(self._validate)
         self.run_procedure_button = QPushButton("Run")
         self.run_procedure_button.clicked.connect(self.run_procedure)
         self.procedure_result = QLabel("")
@@ -222,7 +232,12 @@ class MainWindow(QMainWindow):
 
     # -- behaviour ------------------------------------------------------------------------
     def _limits_changed(self) -> None:
-        self.limits = SafetyLimits(max_pulse_current=self.max_pulse.value() * 1e-3)
+        self.limits = SafetyLimits(
+            max_pulse_current=self.max_pulse.value() * 1e-3,
+            max_read_current=self.max_read.value() * 1e-6,
+            max_pulse_width=self.max_width.value() * 1e-3,
+            compliance_voltage=self.max_compliance.value(),
+            max_field=self.max_field_limit.value())
         if self.lab is not None:
             self.lab.set_limits(self.limits)
         self._validate()
@@ -238,6 +253,9 @@ class MainWindow(QMainWindow):
             if box.value() > limit:
                 reasons.append(f"{name} {box.value():.4g} mA is above the device's safe limit "
                                f"of {limit:.4g} mA")
+        if hasattr(self, "max_field") and self.max_field.value() > self.limits.max_field:
+            reasons.append(f"in-plane field {self.max_field.value():.4g} T is above the limit "
+                           f"of {self.limits.max_field:.4g} T")
         if self.stop_current.value() <= self.start_current.value():
             reasons.append("stop must be above start")
         self.reason.setText("; ".join(reasons))
@@ -352,8 +370,6 @@ class MainWindow(QMainWindow):
                 return result
         elif kind == "anisotropy":
             fields = np.linspace(-self.max_field.value(), self.max_field.value(), 15)
-            self.lab.set_limits(SafetyLimits(
-                max_pulse_current=top, max_field=max(self.limits.max_field, fields.max())))
 
             def body(rwr, record):
                 rwr.lab["field"].coil_constant = 0.5
