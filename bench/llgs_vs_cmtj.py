@@ -126,7 +126,19 @@ def throughput(n: int, dt: float = 5e-12, width: float = 2e-9) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--converge", action="store_true",
+                        help="only the I50 of both codes at decreasing dt (do they agree?)")
     args = parser.parse_args()
+    if args.converge:
+        m0 = initial_states(1)
+        for name, run, steps in (("ours", ours_curve, (4e-12, 2e-12, 1e-12)),
+                                 ("cmtj", cmtj_curve, (1e-12, 0.5e-12))):
+            for dt in steps:
+                counts, seconds, _ = run(dt, m0)
+                centre, err = i50(counts)
+                print(f"{name} dt = {dt * 1e12:g} ps: I50 = {centre * 1e6:.3f} +- "
+                      f"{err * 1e6:.3f} uA ({seconds:.1f} s)", flush=True)
+        return
     target = boltzmann_transverse(DEVICE.barrier())
     print(f"device mtj-000 (constant STT efficiency), Delta = {DEVICE.barrier():.1f} kT, "
           f"Boltzmann <mx^2+my^2> = {target:.4f}; torch threads {torch.get_num_threads()}")
