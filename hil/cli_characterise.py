@@ -22,6 +22,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                        "found by a coarse search)")
     sweep.add_argument("--iterations", type=int, default=100, help="cycles per current")
     sweep.add_argument("--resume", type=int, metavar="RUN_ID", help="finish a killed sweep")
+    sweep.add_argument("--hardware-timed", action="store_true",
+                       help="time each current's cycles in the instruments (6221 waveform, "
+                       "2000 on the trigger link); needs the trigger-link cable")
     sweep.add_argument("--plot", help="figure path (PNG)")
     sweep.add_argument("--json", action="store_true")
     sweep.set_defaults(handler=run_sweep)
@@ -230,7 +233,7 @@ def run_sweep(args: argparse.Namespace) -> int:
                               "[1, inf)")
         currents = parse_current_range(args.currents) if args.currents else None
         config = {"lab": lab_description(args), "device": args.device,
-                  "iterations": args.iterations,
+                  "iterations": args.iterations, "hardware_timed": args.hardware_timed,
                   "currents": None if currents is None else currents.tolist()}
     lab = open_lab(config["lab"])
     with lab:
@@ -256,7 +259,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             result = sweep_device(
                 rwr, config["device"], currents, config["iterations"],
                 record=lambda r: store.append_readings(run_id, [r]), done=done,
-                progress=progress)
+                progress=progress, hardware_timed=config.get("hardware_timed", False))
         except BaseException as err:
             store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
                          {"error": repr(err)})

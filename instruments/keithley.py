@@ -181,6 +181,35 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         self.waveform_start()
         self.ask("*OPC?")
 
+    CYCLE_POINTS = 7  # reset, 0, write, 0, read x3 (the 2000 integrates inside the reads)
+    MARKER_POINT = 4
+
+    def play_cycles(self, reset: float, write: float, read: float, width: float,
+                    cycles: int) -> None:
+        """``cycles`` reset-write-read cycles timed by the instrument: a 7-point arbitrary
+        waveform (each point ``width`` long) repeated, its phase marker on the trigger link at
+        the start of the read window, so the 2000 takes one reading per cycle into its buffer."""
+        for value in (reset, write):
+            self.limits.pulse_current(value)
+        self.limits.read_current(read)
+        self.limits.pulse_width(width)
+        strict_range(cycles, [1, 1024])
+        amplitude = max(abs(reset), abs(write), abs(read))
+        points = [reset, 0.0, write, 0.0, read, read, read]
+        self.define_arbitary_waveform([v / amplitude for v in points], location=2)
+        self.waveform_frequency = 1.0 / (self.CYCLE_POINTS * width)
+        self.waveform_offset = 0.0
+        self.waveform_amplitude = amplitude
+        self.waveform_duration_cycles = cycles
+        phase = 360.0 * self.MARKER_POINT / self.CYCLE_POINTS
+        self.waveform_phasemarker_phase = phase - 360.0 if phase > 180 else phase  # -180..180
+        self.waveform_phasemarker_line = 1
+        self.waveform_use_phasemarker = True
+        self._pulse_shape = None  # location 2 is selected now: the next pulse redefines
+        self.waveform_arm()
+        self.waveform_start()
+        self.ask("*OPC?")
+
     def set_read_current(self, current: float) -> None:
         self.limits.read_current(current)
         self.source_current = current
@@ -254,6 +283,19 @@ class HallVoltmeter(SafeWriteMixin, Keithley2000):
 
     def read_voltage(self) -> float:
         return self.read_float(":READ?")
+
+    def arm_link_buffer(self, readings: int) -> None:
+        """Wait for ``readings`` trigger-link pulses, one reading each, into the buffer."""
+        strict_range(readings, [1, 1024])
+        self.continuous_initiation = False
+        self.trigger_source = "tlink"
+        self.sample_count = 1
+        self.trigger_count = readings
+        self.initiate()
+
+    def immediate_triggering(self) -> None:
+        self.trigger_source = "immediate"
+        self.trigger_count = 1
 
 
 class FieldSupply(SafeWriteMixin, Keithley2400):

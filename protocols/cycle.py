@@ -131,6 +131,38 @@ class ResetWriteRead:
         self.lab.limits.pulse_current(write_current)
         return self._with_retries(lambda: self._once(write_current))
 
+    def hardware_cycles(self, write_current: float, cycles: int) -> list[CycleReading]:
+        """``cycles`` cycles at one current timed by the instruments (6221 waveform, 2000
+        on the trigger link): no bus transaction between cycles. The reset is not read back
+        cycle by cycle; a batch in which any write reads below the threshold at a current that
+        should switch is still judged by its readings alone."""
+        if self.threshold is None:
+            raise ProtocolError("calibrate() first: the switching threshold is unknown")
+        self.lab.limits.pulse_current(write_current)
+        s = self.settings
+
+        def batch() -> list[CycleReading]:
+            meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
+            meter.voltage_nplc = 0.01
+            meter.autozero_enabled = False
+            meter.arm_link_buffer(cycles)
+            try:
+                pulse.play_cycles(s.reset_current, write_current, s.read_current,
+                                  max(s.reset_width, s.write_width), cycles)
+                voltages = meter.fetch()
+            finally:
+                meter.immediate_triggering()
+                meter.voltage_nplc = s.read_nplc
+                meter.autozero_enabled = s.autozero
+            if len(voltages) != cycles:
+                raise ProtocolError(f"the 2000 returned {len(voltages)} of {cycles} readings")
+            for role in ("pulse", "voltmeter"):
+                self.lab[role].check_errors()
+            return [CycleReading(write_current, None, v / s.read_current,
+                                 v / s.read_current > self.threshold) for v in voltages]
+
+        return self._with_retries(batch)
+
     def _with_retries(self, step):
         """Run ``step``; after a lost, late or garbled reply reconnect and run it again (a
         reading is never guessed); any other instrument error stops the run."""

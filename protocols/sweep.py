@@ -77,7 +77,8 @@ def auto_range(rwr: ResetWriteRead, points: int, quick: int = 20) -> np.ndarray:
 def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
                  iterations: int, record: Recorder | None = None,
                  done: dict[tuple[int, int], bool] | None = None,
-                 progress: Progress | None = None, points: int = 15) -> SweepResult:
+                 progress: Progress | None = None, points: int = 15,
+                 hardware_timed: bool = False) -> SweepResult:
     """Sweep one (already routed and calibrated) device. ``done`` maps (current index,
     iteration) -> switched for cycles a killed run already recorded."""
     if iterations < 1:
@@ -90,10 +91,13 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     done = dict(done or {})
     total = currents.size * iterations
     for k, current in enumerate(currents):
-        for n in range(iterations):
-            if (k, n) in done:
-                continue
-            reading = rwr.cycle_reading(float(current))
+        missing = [n for n in range(iterations) if (k, n) not in done]
+        batches: list = []
+        if hardware_timed:  # the instruments time whole batches (<= 1024 readings each)
+            for start in range(0, len(missing), 1024):
+                batches += rwr.hardware_cycles(float(current), len(missing[start:start + 1024]))
+        for j, n in enumerate(missing):
+            reading = batches[j] if hardware_timed else rwr.cycle_reading(float(current))
             done[(k, n)] = reading.switched
             if record is not None:
                 record({"device": device, "index": k, "iteration": n, "current": float(current),

@@ -157,3 +157,26 @@ def test_faults_during_a_sweep_and_training_never_store_a_wrong_reading(tmp_path
             assert switched.all()  # far above I_bias: every cycle switches, none guessed
             bank.close()
         assert virtual.instruments["pulse"].output is False
+
+
+def test_hardware_timed_sweep_matches_the_model_and_the_software_path(capsys):
+    from simulators.lab.chip import build_chip
+
+    device = build_chip(2, 0.5e-6, 7).devices.select(0)
+    centre = float(device.i_bias(100e-6)[0])
+    results = {}
+    for flag in ([], ["--hardware-timed"]):
+        assert main(["characterise", "sweep", "--devices", "2", "--seed", "7", "--json",
+                     "--currents", f"{centre - 15e-6}:{centre + 15e-6}:7", "--iterations",
+                     "200", *flag]) == 0
+        results[bool(flag)] = _last_json(capsys)
+    hardware, software = results[True], results[False]
+    exact = device.p_switch(np.array(hardware["currents"])[:, None], 100e-6)[:, 0]
+    from protocols.fitting import wilson_interval
+
+    low, high = wilson_interval(np.array(hardware["counts"]), 200, confidence=0.999)
+    assert np.all((low <= exact) & (exact <= high))  # the model's P, cycle by cycle
+    assert abs(hardware["i_bias"] - software["i_bias"]) < 3 * np.hypot(
+        hardware["i_bias_err"], software["i_bias_err"])
+    # the instruments time the cycles: far less lab time than one SCPI exchange per step
+    assert hardware["lab_seconds"] < software["lab_seconds"] / 10

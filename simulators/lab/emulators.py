@@ -79,6 +79,9 @@ class Keithley6221Emulator(LabInstrument):
         self.arb_copy: dict[int, list[float]] = {}
         self.trigger_output = "NONE"
         self.trigger_line = 1
+        self.marker_phase = 0.0
+        self.marker_on = False
+        self.marker_line = 1
         self.display = True
         self.shield = "OLOW"
         self.low_to_earth = False
@@ -98,6 +101,8 @@ class Keithley6221Emulator(LabInstrument):
         if name in ("output", "current"):
             self._flush()
         setattr(self, name, value)
+
+    trigger_link = None  # the 2000's trigger-link input, wired by the virtual lab
 
     def flowing(self) -> float:
         """Current through the device now (A)."""
@@ -138,9 +143,14 @@ class Keithley6221Emulator(LabInstrument):
         cycles = self.wave_cycles if self.wave_cycles != float("inf") else (
             self.wave_time * self.wave_frequency if self.wave_time != float("inf") else 1.0)
         step = 1.0 / (len(points) * self.wave_frequency)
+        marker = (round((self.marker_phase % 360.0) / 360.0 * len(points)) % len(points)
+                  if self.marker_on else -1)
         for _ in range(max(1, round(cycles))):
-            for value in points:
-                self.chip.drive(self.wave_offset + self.wave_amplitude * value, step)
+            for i, value in enumerate(points):
+                current = self.wave_offset + self.wave_amplitude * value
+                if i == marker and self.trigger_link is not None:
+                    self.trigger_link(current, self.clock.seconds)  # phase marker -> link
+                self.chip.drive(current, step)
                 self.clock.advance(step)
         self.wave_armed = False
         self._on_since = self.clock.seconds
@@ -194,9 +204,12 @@ class Keithley6221Emulator(LabInstrument):
             "[:SOURce]:WAVE:ARM": self._wave_arm,
             "[:SOURce]:WAVE:INITiate": self._wave_init,
             "[:SOURce]:WAVE:ABORt": self._wave_abort,
-            "[:SOURce]:WAVE:PMARker[:LEVel]": self._generic("pmar"),
-            "[:SOURce]:WAVE:PMARker:STATe": self._generic("pmar_state"),
-            "[:SOURce]:WAVE:PMARker:OLINe": self._generic("pmar_line"),
+            "[:SOURce]:WAVE:PMARker:STATe": self._setting(
+                "marker_on", boolean, lambda v: str(int(v))),
+            "[:SOURce]:WAVE:PMARker:OLINe": self._setting(
+                "marker_line", lambda a: int(number(a, 1, 6)), str),
+            "[:SOURce]:WAVE:PMARker[:LEVel]": self._setting(
+                "marker_phase", lambda a: number(a, -180, 180), fmt),
             "[:SOURce]:SWEep:COUNt": self._setting(
                 "sweep_count", lambda a: int(number(a, 1, 9999)), str),
             "[:SOURce]:SWEep:ABORt": lambda a, q: None,
@@ -219,6 +232,7 @@ class Keithley2000Emulator(LabInstrument):
     source: Keithley6221Emulator | None = None
 
     def reset(self) -> None:
+        self.armed = False
         self.function = "VOLT:DC"
         self.nplc = 1.0
         self.autozero = True
@@ -253,8 +267,24 @@ class Keithley2000Emulator(LabInstrument):
         return ",".join(fmt(v) for v in self.buffer)
 
     def _init(self, args: str, query: bool):
+        if self.trigger_source == "TLIN":  # wait for trigger-link pulses (hardware-timed)
+            if self.sample_count * self.trigger_count > 1024:
+                raise ScpiError(-221, "more readings than the 1024-reading buffer")
+            self.buffer = []
+            self.armed = True
+            return None
         self.buffer = [self._measure() for _ in range(self.sample_count * self.trigger_count)]
         return None
+
+    def link_trigger(self, current: float, when: float) -> None:
+        """A trigger-link pulse: one reading of the current flowing now (its integration
+        lies inside the waveform's read window)."""
+        if not getattr(self, "armed", False):
+            return
+        for _ in range(self.sample_count):
+            self.buffer.append(self.chip.hall_voltage(current, self.nplc))
+        if len(self.buffer) >= self.sample_count * self.trigger_count:
+            self.armed = False
 
     def _configure(self, args: str, query: bool):
         return f'"{self.function}"' if query else None

@@ -103,6 +103,7 @@ class VirtualLab:
         pulse = Keithley6221Emulator(self.chip, self.clock)
         voltmeter = Keithley2000Emulator(self.chip, self.clock)
         voltmeter.source = pulse
+        pulse.trigger_link = voltmeter.link_trigger  # the trigger-link cable
         self.instruments: dict[str, LabInstrument] = {
             "pulse": pulse, "voltmeter": voltmeter,
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
