@@ -61,6 +61,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         p.add_argument(flag, default=None, **kwargs)
     p.add_argument("--compare", action=argparse.BooleanOptionalAction, default=None,
                    help="also train in software and deploy on the same devices (default on)")
+    p.add_argument("--hardware-timed", action="store_true", default=None,
+                   help="lab backend: time each neuron's cycles in the instruments")
     p.add_argument("--config", help="TOML file with the same options (keys as the flags, "
                    "with _ or -)")
     p.add_argument("--resume", type=int, metavar="RUN_ID", help="continue a killed run")
@@ -80,6 +82,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             given[name] = coerce(name, value)
     if args.compare is not None:
         given["compare"] = args.compare
+    if args.hardware_timed:
+        given["hardware_timed"] = True
     values = dataclasses.asdict(TrainConfig())
     if given.get("hidden"):
         values.update(HIDDEN_NET_DEFAULTS)

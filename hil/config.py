@@ -35,6 +35,7 @@ class TrainConfig:
     preset: str = "mtj-000"  # LLGS backend: macrospin preset (simulators.macrospin)
     pulse_width: float | None = None  # s; default: 100 us (Hall bars), 30 ns (LLGS)
     lab: str | None = None  # lab backend: lab file (TOML); None: the virtual lab
+    hardware_timed: bool = False  # lab backend: batches timed by the instruments
     width: float = 0.5e-6  # m
     eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
     eta_window: float | None = None  # window variation; None: same as eta

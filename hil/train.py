@@ -113,7 +113,8 @@ def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
 
     lab = open_lab(lab_description(config, devices)).connect()
     nominal = nominal_calibration(hall_bar_preset(config.width))
-    return KeithleyBank(lab, list(range(devices)), [nominal] * devices)
+    return KeithleyBank(lab, list(range(devices)), [nominal] * devices,
+                        hardware_timed=config.hardware_timed)
 
 
 class _FirstNeurons(NeuronBank):

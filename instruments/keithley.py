@@ -210,6 +210,40 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         self.waveform_start()
         self.ask("*OPC?")
 
+    LIST_POINTS = 10  # per cycle: reset, 0, 0, write, 0, read x3, 0, 0 -> 1 ms at 100 us
+
+    def play_cycle_list(self, reset: float, writes, read: float, width: float) -> None:
+        """One waveform holding every cycle with its own write current (up to 6,553 cycles),
+        uploaded 100 points a command (ARB:DATA, then ARB:APPend), played once; its phase
+        marker at the start arms the 2000, which then samples on its own timer."""
+        writes = [float(w) for w in writes]
+        for value in (reset, *writes):
+            self.limits.pulse_current(value)
+        self.limits.read_current(read)
+        self.limits.pulse_width(width)
+        strict_range(len(writes), [1, 65536 // self.LIST_POINTS])
+        amplitude = max(abs(reset), abs(read), *(abs(w) for w in writes))
+        data = []
+        for w in writes:
+            data += [reset, 0.0, 0.0, w, 0.0, read, read, read, 0.0, 0.0]
+        scaled = [f"{v / amplitude:.6g}" for v in data]
+        self.write(":SOUR:WAVE:ARB:DATA " + ",".join(scaled[:100]))
+        for start in range(100, len(scaled), 100):
+            self.write(":SOUR:WAVE:ARB:APP " + ",".join(scaled[start:start + 100]))
+        self.write(":SOUR:WAVE:ARB:COPY 3")
+        self.waveform_function = "arbitrary3"
+        self.waveform_frequency = 1.0 / (len(data) * width)
+        self.waveform_offset = 0.0
+        self.waveform_amplitude = amplitude
+        self.waveform_duration_cycles = 1
+        self.waveform_phasemarker_phase = 0.0
+        self.waveform_phasemarker_line = 1
+        self.waveform_use_phasemarker = True
+        self._pulse_shape = None
+        self.waveform_arm()
+        self.waveform_start()
+        self.ask("*OPC?")
+
     def set_read_current(self, current: float) -> None:
         self.limits.read_current(current)
         self.source_current = current
@@ -293,7 +327,21 @@ class HallVoltmeter(SafeWriteMixin, Keithley2000):
         self.trigger_count = readings
         self.initiate()
 
+    def arm_timed_buffer(self, readings: int, interval: float, delay: float) -> None:
+        """Armed by one trigger-link pulse, then ``readings`` readings ``interval`` apart
+        (the 2000's timer: 1 ms at the least), the first after ``delay``."""
+        strict_range(readings, [1, 1024])
+        strict_range(interval, [1e-3, 999999.999])
+        self.continuous_initiation = False
+        self.write(":ARM:SOUR TLIN")
+        self.trigger_source = "timer"
+        self.write(f":TRIG:TIM {interval:g};:TRIG:DEL {delay:g}")
+        self.sample_count = 1
+        self.trigger_count = readings
+        self.initiate()
+
     def immediate_triggering(self) -> None:
+        self.write(":ARM:SOUR IMM;:TRIG:DEL 0")
         self.trigger_source = "immediate"
         self.trigger_count = 1
 

@@ -163,6 +163,40 @@ class ResetWriteRead:
 
         return self._with_retries(batch)
 
+    def hardware_cycle_list(self, write_currents) -> list[CycleReading]:
+        """Cycles with a different write current each, timed by the instruments: one 6221
+        waveform (10 points of the pulse width per cycle), the 2000 armed over the trigger link
+        and sampling the middle of each cycle's read window on its timer."""
+        if self.threshold is None:
+            raise ProtocolError("calibrate() first: the switching threshold is unknown")
+        currents = [float(c) for c in write_currents]
+        for current in currents:
+            self.lab.limits.pulse_current(current)
+        s = self.settings
+        width = max(s.reset_width, s.write_width)
+
+        def batch() -> list[CycleReading]:
+            meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
+            meter.voltage_nplc = 0.01
+            meter.autozero_enabled = False
+            meter.arm_timed_buffer(len(currents), 10 * width, 6.5 * width)
+            try:
+                pulse.play_cycle_list(s.reset_current, currents, s.read_current, width)
+                voltages = meter.fetch()
+            finally:
+                meter.immediate_triggering()
+                meter.voltage_nplc = s.read_nplc
+                meter.autozero_enabled = s.autozero
+            if len(voltages) != len(currents):
+                raise ProtocolError(f"the 2000 returned {len(voltages)} of {len(currents)} "
+                                    "readings")
+            for role in ("pulse", "voltmeter"):
+                self.lab[role].check_errors()
+            return [CycleReading(c, None, v / s.read_current, v / s.read_current > self.threshold)
+                    for c, v in zip(currents, voltages, strict=True)]
+
+        return self._with_retries(batch)
+
     def _with_retries(self, step):
         """Run ``step``; after a lost, late or garbled reply reconnect and run it again (a
         reading is never guessed); any other instrument error stops the run."""

@@ -180,3 +180,15 @@ def test_hardware_timed_sweep_matches_the_model_and_the_software_path(capsys):
         hardware["i_bias_err"], software["i_bias_err"])
     # the instruments time the cycles: far less lab time than one SCPI exchange per step
     assert hardware["lab_seconds"] < software["lab_seconds"] / 10
+
+
+def test_hardware_timed_training_through_the_virtual_lab(capsys):
+    args = ["train", "--backend", "lab", "--classes", "0,2", "--train-per-class", "2",
+            "--steps", "10", "--epochs", "2", "--json", "--no-progress", "--seed", "3"]
+    assert main([*args, "--hardware-timed"]) == 0
+    hardware = _last_json(capsys)
+    assert main(args) == 0
+    software = _last_json(capsys)
+    assert np.isfinite(hardware["loss_history"]).all()
+    # one waveform per neuron and batch instead of ~30 SCPI exchanges per cycle
+    assert hardware["lab_seconds"] < software["lab_seconds"] / 5

@@ -2,8 +2,10 @@
 
 Neuron j is device ``devices[j]`` behind the switch card; each ``switch`` call runs one
 reset-write-read cycle per neuron and time step, neuron by neuron (one switch-card move per
-neuron), software-timed. Its calibration comes from each device's latest finished sweep in
-the run store, or from a sweep run now and recorded there. ``close`` turns every output off.
+neuron): software-timed, or hardware-timed (the neuron's cycles as one 6221 waveform,
+read by the 2000 on its timer into its buffer). Its calibration comes from each device's
+latest finished sweep in the run store, or from a sweep run now and recorded there.
+``close`` turns every output off.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def latest_sweeps(store: RunStore, lab_description: dict) -> dict[int, dict]:
 
 class KeithleyBank(NeuronBank):
     def __init__(self, lab: Lab, devices: list[int], calibration: list[Calibration],
-                 settings: CycleSettings | None = None) -> None:
+                 settings: CycleSettings | None = None, hardware_timed: bool = False) -> None:
         if len(devices) != len(calibration):
             raise ValueError("one calibration per device is needed")
         super().__init__(calibration, lab.limits.max_pulse_current)
@@ -38,6 +40,7 @@ class KeithleyBank(NeuronBank):
         # fast reads: at 0.01 PLC the 2000's noise (~2 uV) is far below the +-70 uV Hall step
         self.settings = settings or CycleSettings(read_nplc=0.01, autozero=False)
         self.calibrated = False  # True when the calibration was measured on these devices
+        self.hardware_timed = hardware_timed  # batches as one waveform + the 2000's buffer
         self._cycles: dict[int, ResetWriteRead] = {}
         self._final_lab_seconds: float | None = None
 
@@ -81,6 +84,11 @@ class KeithleyBank(NeuronBank):
         out = np.zeros(flat.shape, dtype=bool)
         for j, device in enumerate(self.devices):
             rwr = self.cycle_for(device)
+            if self.hardware_timed:
+                for start in range(0, flat.shape[0], 1024):  # the 2000's buffer
+                    readings = rwr.hardware_cycle_list(flat[start:start + 1024, j])
+                    out[start:start + len(readings), j] = [r.switched for r in readings]
+                continue
             for k in range(flat.shape[0]):
                 out[k, j] = rwr.cycle(float(flat[k, j]))
         return out.reshape(currents.shape)

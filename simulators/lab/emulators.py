@@ -103,6 +103,7 @@ class Keithley6221Emulator(LabInstrument):
         setattr(self, name, value)
 
     trigger_link = None  # the 2000's trigger-link input, wired by the virtual lab
+    sampler = None  # the 2000 sampling on its own timer during a waveform
 
     def flowing(self) -> float:
         """Current through the device now (A)."""
@@ -111,9 +112,16 @@ class Keithley6221Emulator(LabInstrument):
     def _arb_data(self, args: str, query: bool):
         if query:
             return ",".join(fmt(v) for v in self.arb[0])
-        self.arb[0] = numbers(args, -1.0, 1.0, 65536)
+        self.arb[0] = numbers(args, -1.0, 1.0, 100)
         if len(self.arb[0]) < 2:
             raise ScpiError(-222, "an arbitrary waveform needs at least 2 points")
+        return None
+
+    def _arb_append(self, args: str, query: bool):
+        points = numbers(args, -1.0, 1.0, 100)
+        if len(self.arb[0]) + len(points) > 65536:
+            raise ScpiError(-222, "an arbitrary waveform holds at most 65,536 points")
+        self.arb[0] = self.arb[0] + points
         return None
 
     def _arb_copy(self, args: str, query: bool):
@@ -150,6 +158,8 @@ class Keithley6221Emulator(LabInstrument):
                 current = self.wave_offset + self.wave_amplitude * value
                 if i == marker and self.trigger_link is not None:
                     self.trigger_link(current, self.clock.seconds)  # phase marker -> link
+                if self.sampler is not None:  # a timer-triggered 2000 reads this point?
+                    self.sampler(self.clock.seconds, self.clock.seconds + step, current)
                 self.chip.drive(current, step)
                 self.clock.advance(step)
         self.wave_armed = False
@@ -200,6 +210,7 @@ class Keithley6221Emulator(LabInstrument):
             "[:SOURce]:WAVE:RANGing": self._setting(
                 "wave_ranging", lambda a: choice(a, {"BEST": "BEST", "FIXed": "FIX"})),
             "[:SOURce]:WAVE:ARBitrary:DATA": self._arb_data,
+            "[:SOURce]:WAVE:ARBitrary:APPend": self._arb_append,
             "[:SOURce]:WAVE:ARBitrary:COPY": self._arb_copy,
             "[:SOURce]:WAVE:ARM": self._wave_arm,
             "[:SOURce]:WAVE:INITiate": self._wave_init,
@@ -233,6 +244,9 @@ class Keithley2000Emulator(LabInstrument):
 
     def reset(self) -> None:
         self.armed = False
+        self.arm_source = "IMM"
+        self.timer = 0.1
+        self.trigger_delay = 0.0
         self.function = "VOLT:DC"
         self.nplc = 1.0
         self.autozero = True
@@ -261,12 +275,31 @@ class Keithley2000Emulator(LabInstrument):
         self.buffer = [self._measure() for _ in range(self.sample_count * self.trigger_count)]
         return ",".join(fmt(v) for v in self.buffer)
 
+    def timed_sample(self, start: float, end: float, current: float) -> None:
+        """Readings whose timer instant falls in [start, end) see ``current``."""
+        times = getattr(self, "sample_times", None)
+        if not getattr(self, "armed", False) or not times:
+            return
+        while times and times[0] < end - 1e-15:
+            if times[0] >= start - 1e-15:
+                self.buffer.append(self.chip.hall_voltage(current, self.nplc))
+            times.pop(0)
+        if not times:
+            self.armed = False
+
     def _fetch(self, args: str, query: bool):
         if not self.buffer:
             raise ScpiError(-221, "no reading to fetch")
         return ",".join(fmt(v) for v in self.buffer)
 
     def _init(self, args: str, query: bool):
+        if self.arm_source == "TLIN" and self.trigger_source == "TIM":
+            if self.sample_count * self.trigger_count > 1024:
+                raise ScpiError(-221, "more readings than the 1024-reading buffer")
+            self.buffer = []
+            self.armed = True
+            self.sample_times: list[float] = []
+            return None
         if self.trigger_source == "TLIN":  # wait for trigger-link pulses (hardware-timed)
             if self.sample_count * self.trigger_count > 1024:
                 raise ScpiError(-221, "more readings than the 1024-reading buffer")
@@ -278,8 +311,14 @@ class Keithley2000Emulator(LabInstrument):
 
     def link_trigger(self, current: float, when: float) -> None:
         """A trigger-link pulse: one reading of the current flowing now (its integration
-        lies inside the waveform's read window)."""
+        lies inside the waveform's read window), or, armed on the link with the timer as
+        trigger, the start of timed sampling."""
         if not getattr(self, "armed", False):
+            return
+        if self.arm_source == "TLIN" and self.trigger_source == "TIM":
+            count = self.sample_count * self.trigger_count
+            self.sample_times = [when + self.trigger_delay + k * self.timer
+                                 for k in range(count)]
             return
         for _ in range(self.sample_count):
             self.buffer.append(self.chip.hall_voltage(current, self.nplc))
@@ -312,7 +351,13 @@ class Keithley2000Emulator(LabInstrument):
                 "BUS": "BUS", "TLINk": "TLIN"})),
             ":TRIGger[:SEQuence]:COUNt": self._setting(
                 "trigger_count", lambda a: int(number(a, 1, 9999)), str),
-            ":TRIGger[:SEQuence]:DELay": self._generic("trig_delay"),
+            ":TRIGger[:SEQuence]:DELay": self._setting(
+                "trigger_delay", lambda a: number(a, 0, 999999.999), fmt),
+            ":TRIGger[:SEQuence]:TIMer": self._setting(
+                "timer", lambda a: number(a, 1e-3, 999999.999), fmt),
+            ":ARM[:SEQuence][:LAYer]:SOURce": self._setting("arm_source", lambda a: choice(a, {
+                "IMMediate": "IMM", "EXTernal": "EXT", "TIMer": "TIM", "MANual": "MAN",
+                "BUS": "BUS", "TLINk": "TLIN"})),
             ":SAMPle:COUNt": self._setting(
                 "sample_count", lambda a: int(number(a, 1, 1024)), str),
             ":DISPlay:ENABle": self._setting("display", boolean, lambda v: str(int(v))),

@@ -104,6 +104,7 @@ class VirtualLab:
         voltmeter = Keithley2000Emulator(self.chip, self.clock)
         voltmeter.source = pulse
         pulse.trigger_link = voltmeter.link_trigger  # the trigger-link cable
+        pulse.sampler = voltmeter.timed_sample  # what the 2000 sees while it samples
         self.instruments: dict[str, LabInstrument] = {
             "pulse": pulse, "voltmeter": voltmeter,
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
