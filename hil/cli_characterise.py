@@ -22,6 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                        "found by a coarse search)")
     sweep.add_argument("--iterations", type=int, default=100, help="cycles per current")
     sweep.add_argument("--resume", type=int, metavar="RUN_ID", help="finish a killed sweep")
+    sweep.add_argument("--read-current", default="50uA",
+                       help="read current (paper 002: 50 uA); refused above the read limit")
     sweep.add_argument("--hardware-timed", action="store_true",
                        help="time each current's cycles in the instruments (6221 waveform, "
                        "2000 on the trigger link); needs the trigger-link cable")
@@ -209,7 +211,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     from hil.cli import print_json_line
     from hil.cli_simulate import parse_current_range
     from instruments.keithley import InstrumentError
-    from protocols.cycle import ResetWriteRead
+    from protocols.cycle import CycleSettings, ResetWriteRead
     from protocols.store import RunStore
     from protocols.sweep import sweep_device
 
@@ -234,6 +236,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         currents = parse_current_range(args.currents) if args.currents else None
         config = {"lab": lab_description(args), "device": args.device,
                   "iterations": args.iterations, "hardware_timed": args.hardware_timed,
+                  "read_current": parse_field("read_current", args.read_current, "A", "uA"),
                   "currents": None if currents is None else currents.tolist()}
     lab = open_lab(config["lab"])
     with lab:
@@ -246,12 +249,18 @@ def run_sweep(args: argparse.Namespace) -> int:
                 lab.limits.pulse_current(current)
             except ValueError as err:
                 raise ConfigError("currents", str(err)) from None
+        try:
+            lab.limits.read_current(config.get("read_current", 50e-6))
+        except ValueError as err:
+            raise ConfigError("read_current", f"{err}; above it a 500 ms read may switch the "
+                              "device (0.5 um bar: P = 5e-7 at 100 uA, 0.17 at 200 uA)") from None
         if args.resume is None:
             config["instruments"] = lab.identities
             run_id = store.create_run("sweep", config, config["lab"].get("seed"))
         progress = _Progress()
         try:
-            rwr = ResetWriteRead(lab)
+            rwr = ResetWriteRead(lab, CycleSettings(read_current=config.get("read_current",
+                                                                              50e-6)))
             rwr.calibrate()
             currents = None if config["currents"] is None else np.array(config["currents"])
             if currents is None and done:

@@ -36,6 +36,8 @@ def test_bad_sweep_input_refused_before_any_pulse(capsys):
     assert main(["characterise", "sweep", "--currents", "0.2mA:2mA:5"]) == 2
     assert "pulse current" in capsys.readouterr().err
     assert main(["characterise", "sweep", "--device", "9", "--devices", "4"]) == 2
+    assert main(["characterise", "sweep", "--read-current", "200uA"]) == 2
+    assert "read_current" in capsys.readouterr().err
     assert RunStore().list_runs() == []
 
 
