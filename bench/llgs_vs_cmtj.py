@@ -95,7 +95,7 @@ def cmtj_curve(dt: float, m0: np.ndarray) -> tuple[np.ndarray, float, int]:
     return counts, seconds, int(round(PULSE / dt)) * drive.size
 
 
-def ours_curve(dt: float, m0: np.ndarray, n_batch: int | None = None):
+def ours_curve(dt: float, m0: np.ndarray):
     drive = np.repeat(CURRENTS, TRIALS)
     integrator = LLGSIntegrator(DEVICE, dt)
     gen = torch.Generator().manual_seed(11)

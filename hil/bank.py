@@ -52,13 +52,6 @@ class NeuronBank(abc.ABC):
     def n_neurons(self) -> int:
         return len(self.calibration)
 
-    def calibration_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(i_bias, i0) of every neuron, as arrays of shape (n_neurons,)."""
-        return (
-            np.array([c.i_bias for c in self.calibration]),
-            np.array([c.i0 for c in self.calibration]),
-        )
-
     def switch(self, currents: np.ndarray) -> np.ndarray:
         """Reset, write ``currents`` (..., n_neurons) in amperes, read: True where switched.
 

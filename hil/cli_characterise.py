@@ -153,9 +153,7 @@ def run_anisotropy(args: argparse.Namespace) -> int:
     limits = replace(SafetyLimits(), max_field=max(SafetyLimits().max_field, top))
 
     def body(rwr, rec):
-        rwr.lab["field"].coil_constant = args.coil_constant
-        if rwr.lab.virtual_lab is not None:
-            rwr.lab.virtual_lab.instruments["field"].coil_constant = args.coil_constant
+        rwr.lab.set_coil_constant(args.coil_constant)
         return asdict(anisotropy_field(rwr, fields, rec))
 
     run_id, summary = _recorded(args, "anisotropy", config, body, limits)

@@ -145,6 +145,12 @@ class Lab:
         for instrument in self.instruments.values():
             instrument.limits = limits
 
+    def set_coil_constant(self, tesla_per_ampere: float) -> None:
+        """The coil's field per ampere, for the field supply (and the virtual lab's coil)."""
+        self["field"].coil_constant = tesla_per_ampere
+        if self.virtual_lab is not None:
+            self.virtual_lab.instruments["field"].coil_constant = tesla_per_ampere
+
     def select_device(self, device: int) -> None:
         """Route ``device`` through the switch card; without one only device 0 exists."""
         if "switch" in self.roles:

@@ -183,46 +183,51 @@ class PulseSource(SafeWriteMixin, Keithley6221):
 
     CYCLE_POINTS = 7  # reset, 0, write, 0, read x3 (the 2000 integrates inside the reads)
     MARKER_POINT = 4
+    LIST_POINTS = 10  # per cycle: reset, 0, 0, write, 0, read x3, 0, 0 -> 1 ms at 100 us
+
+    def _cycle_amplitude(self, reset: float, writes: list[float], read: float,
+                         width: float) -> float:
+        """Check every level against the limits; the waveform's peak amplitude."""
+        for value in (reset, *writes):
+            self.limits.pulse_current(value)
+        self.limits.read_current(read)
+        self.limits.pulse_width(width)
+        return max(abs(reset), abs(read), *(abs(w) for w in writes))
+
+    def _play(self, frequency: float, amplitude: float, cycles: int, phase: float) -> None:
+        """Play the selected arbitrary waveform ``cycles`` times, the phase marker (on the
+        trigger link) at ``phase`` degrees, and wait until it has played."""
+        self.waveform_frequency = frequency
+        self.waveform_offset = 0.0
+        self.waveform_amplitude = amplitude
+        self.waveform_duration_cycles = cycles
+        self.waveform_phasemarker_phase = phase - 360.0 if phase > 180 else phase  # -180..180
+        self.waveform_phasemarker_line = 1
+        self.waveform_use_phasemarker = True
+        self._pulse_shape = None  # another location is selected now: the next pulse redefines
+        self.waveform_arm()
+        self.waveform_start()
+        self.ask("*OPC?")
 
     def play_cycles(self, reset: float, write: float, read: float, width: float,
                     cycles: int) -> None:
         """``cycles`` reset-write-read cycles timed by the instrument: a 7-point arbitrary
         waveform (each point ``width`` long) repeated, its phase marker on the trigger link at
         the start of the read window, so the 2000 takes one reading per cycle into its buffer."""
-        for value in (reset, write):
-            self.limits.pulse_current(value)
-        self.limits.read_current(read)
-        self.limits.pulse_width(width)
+        amplitude = self._cycle_amplitude(reset, [write], read, width)
         strict_range(cycles, [1, 1024])
-        amplitude = max(abs(reset), abs(write), abs(read))
         points = [reset, 0.0, write, 0.0, read, read, read]
         self.define_arbitary_waveform([v / amplitude for v in points], location=2)
-        self.waveform_frequency = 1.0 / (self.CYCLE_POINTS * width)
-        self.waveform_offset = 0.0
-        self.waveform_amplitude = amplitude
-        self.waveform_duration_cycles = cycles
-        phase = 360.0 * self.MARKER_POINT / self.CYCLE_POINTS
-        self.waveform_phasemarker_phase = phase - 360.0 if phase > 180 else phase  # -180..180
-        self.waveform_phasemarker_line = 1
-        self.waveform_use_phasemarker = True
-        self._pulse_shape = None  # location 2 is selected now: the next pulse redefines
-        self.waveform_arm()
-        self.waveform_start()
-        self.ask("*OPC?")
-
-    LIST_POINTS = 10  # per cycle: reset, 0, 0, write, 0, read x3, 0, 0 -> 1 ms at 100 us
+        self._play(1.0 / (self.CYCLE_POINTS * width), amplitude, cycles,
+                   360.0 * self.MARKER_POINT / self.CYCLE_POINTS)
 
     def play_cycle_list(self, reset: float, writes, read: float, width: float) -> None:
         """One waveform holding every cycle with its own write current (up to 6,553 cycles),
         uploaded 100 points a command (ARB:DATA, then ARB:APPend), played once; its phase
         marker at the start arms the 2000, which then samples on its own timer."""
         writes = [float(w) for w in writes]
-        for value in (reset, *writes):
-            self.limits.pulse_current(value)
-        self.limits.read_current(read)
-        self.limits.pulse_width(width)
+        amplitude = self._cycle_amplitude(reset, writes, read, width)
         strict_range(len(writes), [1, 65536 // self.LIST_POINTS])
-        amplitude = max(abs(reset), abs(read), *(abs(w) for w in writes))
         data = []
         for w in writes:
             data += [reset, 0.0, 0.0, w, 0.0, read, read, read, 0.0, 0.0]
@@ -232,17 +237,7 @@ class PulseSource(SafeWriteMixin, Keithley6221):
             self.write(":SOUR:WAVE:ARB:APP " + ",".join(scaled[start:start + 100]))
         self.write(":SOUR:WAVE:ARB:COPY 3")
         self.waveform_function = "arbitrary3"
-        self.waveform_frequency = 1.0 / (len(data) * width)
-        self.waveform_offset = 0.0
-        self.waveform_amplitude = amplitude
-        self.waveform_duration_cycles = 1
-        self.waveform_phasemarker_phase = 0.0
-        self.waveform_phasemarker_line = 1
-        self.waveform_use_phasemarker = True
-        self._pulse_shape = None
-        self.waveform_arm()
-        self.waveform_start()
-        self.ask("*OPC?")
+        self._play(1.0 / (len(data) * width), amplitude, 1, 0.0)
 
     def set_read_current(self, current: float) -> None:
         self.limits.read_current(current)

@@ -133,55 +133,45 @@ class ResetWriteRead:
 
     def hardware_cycles(self, write_current: float, cycles: int) -> list[CycleReading]:
         """``cycles`` cycles at one current timed by the instruments (6221 waveform, 2000
-        on the trigger link): no bus transaction between cycles. The reset is not read back
-        cycle by cycle; a batch in which any write reads below the threshold at a current that
-        should switch is still judged by its readings alone."""
-        if self.threshold is None:
-            raise ProtocolError("calibrate() first: the switching threshold is unknown")
-        self.lab.limits.pulse_current(write_current)
+        on the trigger link): no bus transaction between cycles, and no read after each
+        reset; every verdict comes from the reading after the write."""
         s = self.settings
-
-        def batch() -> list[CycleReading]:
-            meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
-            meter.voltage_nplc = 0.01
-            meter.autozero_enabled = False
-            meter.arm_link_buffer(cycles)
-            try:
-                pulse.play_cycles(s.reset_current, write_current, s.read_current,
-                                  max(s.reset_width, s.write_width), cycles)
-                voltages = meter.fetch()
-            finally:
-                meter.immediate_triggering()
-                meter.voltage_nplc = s.read_nplc
-                meter.autozero_enabled = s.autozero
-            if len(voltages) != cycles:
-                raise ProtocolError(f"the 2000 returned {len(voltages)} of {cycles} readings")
-            for role in ("pulse", "voltmeter"):
-                self.lab[role].check_errors()
-            return [CycleReading(write_current, None, v / s.read_current,
-                                 v / s.read_current > self.threshold) for v in voltages]
-
-        return self._with_retries(batch)
+        width = max(s.reset_width, s.write_width)
+        return self._hardware_batch(
+            [write_current] * cycles,
+            lambda meter: meter.arm_link_buffer(cycles),
+            lambda pulse: pulse.play_cycles(s.reset_current, write_current, s.read_current,
+                                            width, cycles))
 
     def hardware_cycle_list(self, write_currents) -> list[CycleReading]:
         """Cycles with a different write current each, timed by the instruments: one 6221
         waveform (10 points of the pulse width per cycle), the 2000 armed over the trigger link
         and sampling the middle of each cycle's read window on its timer."""
+        s = self.settings
+        width = max(s.reset_width, s.write_width)
+        currents = [float(c) for c in write_currents]
+        return self._hardware_batch(
+            currents,
+            lambda meter: meter.arm_timed_buffer(len(currents), 10 * width, 6.5 * width),
+            lambda pulse: pulse.play_cycle_list(s.reset_current, currents, s.read_current,
+                                                width))
+
+    def _hardware_batch(self, currents: list[float], arm, play) -> list[CycleReading]:
+        """Arm the 2000 (fast reads into its buffer), play the 6221 waveform, fetch one
+        reading per cycle, restore the software-timed settings, check both error queues."""
         if self.threshold is None:
             raise ProtocolError("calibrate() first: the switching threshold is unknown")
-        currents = [float(c) for c in write_currents]
         for current in currents:
             self.lab.limits.pulse_current(current)
         s = self.settings
-        width = max(s.reset_width, s.write_width)
 
         def batch() -> list[CycleReading]:
             meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
             meter.voltage_nplc = 0.01
             meter.autozero_enabled = False
-            meter.arm_timed_buffer(len(currents), 10 * width, 6.5 * width)
+            arm(meter)
             try:
-                pulse.play_cycle_list(s.reset_current, currents, s.read_current, width)
+                play(pulse)
                 voltages = meter.fetch()
             finally:
                 meter.immediate_triggering()

@@ -39,7 +39,6 @@ class KeithleyBank(NeuronBank):
         self.devices = list(devices)
         # fast reads: at 0.01 PLC the 2000's noise (~2 uV) is far below the +-70 uV Hall step
         self.settings = settings or CycleSettings(read_nplc=0.01, autozero=False)
-        self.calibrated = False  # True when the calibration was measured on these devices
         self.hardware_timed = hardware_timed  # batches as one waveform + the 2000's buffer
         self._cycles: dict[int, ResetWriteRead] = {}
         self._final_lab_seconds: float | None = None
@@ -71,7 +70,6 @@ class KeithleyBank(NeuronBank):
             fit = known[device]
             calibration.append(Calibration(fit["i_bias"], fit["i0"], self.settings.write_width))
         self.calibration = calibration
-        self.calibrated = True
 
     @property
     def lab_seconds(self) -> float | None:

@@ -372,9 +372,7 @@ class MainWindow(QMainWindow):
             fields = np.linspace(-self.max_field.value(), self.max_field.value(), 15)
 
             def body(rwr, record):
-                rwr.lab["field"].coil_constant = 0.5
-                if rwr.lab.virtual_lab is not None:
-                    rwr.lab.virtual_lab.instruments["field"].coil_constant = 0.5
+                rwr.lab.set_coil_constant(0.5)
                 fit = anisotropy_field(rwr, fields, record)
                 return {"h_an": fit.h_an, "h_an_err": fit.h_an_err, "r0": fit.r0}
         else:  # survey: every device of the chip

@@ -12,8 +12,6 @@ import re
 from simulators.lab.chip import Chip, LabClock
 from simulators.lab.scpi import ScpiError, ScpiInstrument, boolean, choice, fmt, number, numbers
 
-ARB_POINTS = 100  # the 6221's arbitrary waveform through pymeasure's helper
-
 
 class LabInstrument(ScpiInstrument):
     def __init__(self, chip: Chip, clock: LabClock) -> None:

@@ -152,14 +152,3 @@ class VirtualLab:
         return {role: {"model": MODELS[role],
                        "resource": f"TCPIP0::127.0.0.1::{self.port(role)}::SOCKET"}
                 for role in self._servers}
-
-
-def wait_until_listening(port: int, timeout: float = 2.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.01)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
