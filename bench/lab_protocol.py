@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from lab_cycle import SETTINGS, lab_seconds_per_cycle  # noqa: E402
@@ -25,13 +27,18 @@ from simulators.lab.server import VirtualLab  # noqa: E402
 EPOCH_CYCLES = 16 * 100 * 4
 
 
-def hardware_seconds_per_cycle(batch: int, latency: float) -> float:
+def hardware_seconds_per_cycle(batch: int, latency: float, one_current: bool) -> float:
+    """Lab seconds per cycle of ``batch`` hardware-timed cycles, the reset check after
+    the batch included: at one write current (sweeps) or a new one every cycle (training)."""
     clock = LabClock(bus_latency=latency)
     with VirtualLab(build_chip(4, 0.5e-6, 0), clock) as virtual, Lab.virtual(lab=virtual) as lab:
-        rwr = ResetWriteRead(lab)
+        rwr = ResetWriteRead(lab, timing="hardware")
         rwr.calibrate()
+        currents = np.full(batch, 0.3e-3) if one_current else np.linspace(0.25e-3, 0.35e-3,
+                                                                           batch)
         start = clock.seconds
-        rwr.hardware_cycles(0.3e-3, batch)
+        for _ in rwr.batches(currents):
+            pass
         return (clock.seconds - start) / batch
 
 
@@ -46,8 +53,10 @@ def main() -> None:
                                                                          args.latency),
         "software-timed (one SCPI exchange per step)": lab_seconds_per_cycle(fast_settings,
                                                                              20, args.latency),
-        f"hardware-timed ({args.batch}-cycle batches)": hardware_seconds_per_cycle(
-            args.batch, args.latency),
+        f"hardware-timed, one current ({args.batch}-cycle batches)":
+            hardware_seconds_per_cycle(args.batch, args.latency, True),
+        f"hardware-timed, a current per cycle ({args.batch})":
+            hardware_seconds_per_cycle(args.batch, args.latency, False),
     }
     floor = 100e-6 + 100e-6 + 0.01 / 50  # two 100 us pulses + one 0.01 PLC read (50 Hz)
     paper = next(iter(rows.values()))
@@ -58,9 +67,9 @@ def main() -> None:
         epoch_text = f"{epoch / 3600:.2f} h" if epoch > 3600 else f"{epoch:.1f} s"
         print(f"{name:<48} {seconds * 1e3:>9.3f} ms {epoch_text:>12} {seconds / floor:>8.1f} "
               f"{paper / seconds:>8.0f}x")
-    print("hardware-timed rows: cycles at one write current (sweeps); training with a new "
-          "current every cycle uses 10-point cycles on the 2000's 1 ms timer (about 1.2 ms "
-          "per cycle, see bench/RESULTS.md)")
+    print("hardware-timed rows include the reset check after each batch; one current: the "
+          "7-point cycle repeated (sweeps, endurance); a current per cycle: 10-point cycles "
+          "uploaded as one waveform, the 2000 on its 1 ms timer (training)")
 
 
 if __name__ == "__main__":

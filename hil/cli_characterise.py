@@ -10,6 +10,7 @@ import numpy as np
 from hil.errors import ConfigError
 from hil.lab_session import add_lab_options, lab_description, open_lab
 from hil.units import parse_field
+from protocols.timing import TIMINGS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,9 +25,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--resume", type=int, metavar="RUN_ID", help="finish a killed sweep")
     sweep.add_argument("--read-current", default="50uA",
                        help="read current (paper 002: 50 uA); refused above the read limit")
-    sweep.add_argument("--hardware-timed", action="store_true",
-                       help="time each current's cycles in the instruments (6221 waveform, "
-                       "2000 on the trigger link); needs the trigger-link cable")
     sweep.add_argument("--plot", help="figure path (PNG)")
     sweep.add_argument("--json", action="store_true")
     sweep.set_defaults(handler=run_sweep)
@@ -40,6 +38,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         q.add_argument("--json", action="store_true")
     for q in (hyst, endur, aniso):
         q.add_argument("--device", type=int, default=0, help="device id (default 0)")
+    for q in (sweep, endur, survey):
+        q.add_argument("--timing", choices=TIMINGS, default="auto",
+                       help="auto (default): cycles timed by the instruments (6221 waveform, "
+                       "2000 on the trigger link) when they allow it, else by software; the "
+                       "same pulses and, on the virtual lab, the same results either way")
     hyst.add_argument("--max-current", default="0.6mA")
     hyst.add_argument("--points", type=int, default=12)
     hyst.set_defaults(handler=run_hysteresis)
@@ -60,6 +63,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     persist.set_defaults(handler=run_persistence)
 
 
+def _timing(lab, requested: str) -> str:
+    from protocols.cycle import ProtocolError
+    from protocols.timing import choose_timing
+
+    try:
+        return choose_timing(lab, requested)
+    except ProtocolError as err:
+        raise ConfigError("timing", str(err)) from None
+
+
 def _recorded(args, kind: str, config: dict, body, limits=None,
               check=None) -> tuple[int, dict]:
     """Open the lab, record a ``kind`` run with every reading as it comes, finish it."""
@@ -78,12 +91,14 @@ def _recorded(args, kind: str, config: dict, body, limits=None,
             raise ConfigError("device", str(err)) from None
         if check is not None:
             check(lab.limits)  # bad input is refused before any pulse and any record
-        run_id = store.create_run(kind, {**config, "instruments": lab.identities},
-                                  config["lab"].get("seed"))
+        timing = _timing(lab, getattr(args, "timing", "software"))
+        run_id = store.create_run(kind, {**config, "instruments": lab.identities,
+                                         "timing": timing}, config["lab"].get("seed"))
         try:
-            rwr = ResetWriteRead(lab)
+            rwr = ResetWriteRead(lab, timing=timing)
             rwr.calibrate()
-            summary = body(rwr, lambda r: store.append_readings(run_id, [r]))
+            summary = body(rwr, lambda rows: store.append_readings(run_id, rows,
+                                                                   lab.device_state()))
         except BaseException as err:
             store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
                          {"error": repr(err)})
@@ -233,7 +248,7 @@ def run_sweep(args: argparse.Namespace) -> int:
                               "[1, inf)")
         currents = parse_current_range(args.currents) if args.currents else None
         config = {"lab": lab_description(args), "device": args.device,
-                  "iterations": args.iterations, "hardware_timed": args.hardware_timed,
+                  "iterations": args.iterations, "timing": args.timing,
                   "read_current": parse_field("read_current", args.read_current, "A", "uA"),
                   "currents": None if currents is None else currents.tolist()}
     lab = open_lab(config["lab"])
@@ -252,31 +267,40 @@ def run_sweep(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise ConfigError("read_current", f"{err}; above it a 500 ms read may switch the "
                               "device (0.5 um bar: P = 5e-7 at 100 uA, 0.17 at 200 uA)") from None
+        timing = _timing(lab, config.get("timing", "software"))
         if args.resume is None:
             config["instruments"] = lab.identities
             run_id = store.create_run("sweep", config, config["lab"].get("seed"))
         progress = _Progress()
+
+        def currents_fixed(found: np.ndarray) -> None:  # a resumed run sweeps the same grid
+            config["currents"] = found.tolist()
+            store.update_config(run_id, config, lab.device_state())
+
         try:
             rwr = ResetWriteRead(lab, CycleSettings(read_current=config.get("read_current",
-                                                                              50e-6)))
+                                                                              50e-6)),
+                                 timing=timing)
             rwr.calibrate()
+            resumed_state = store.lab_state(run_id) if args.resume is not None else None
+            if resumed_state is not None and lab.virtual_lab is not None:
+                lab.virtual_lab.restore_device(resumed_state)  # where the killed run stopped
             currents = None if config["currents"] is None else np.array(config["currents"])
-            if currents is None and done:
-                raise ConfigError("resume", "the killed sweep had not fixed its currents yet")
             result = sweep_device(
                 rwr, config["device"], currents, config["iterations"],
-                record=lambda r: store.append_readings(run_id, [r]), done=done,
-                progress=progress, hardware_timed=config.get("hardware_timed", False))
+                record=lambda rows: store.append_readings(run_id, rows, lab.device_state()),
+                done=done, progress=progress, fixed=currents_fixed)
         except BaseException as err:
             store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
                          {"error": repr(err)})
             raise
         finally:
             progress.close()
-    summary = {"run_id": run_id, **result.summary()}
+    summary = {"run_id": run_id, "timing": timing, **result.summary()}
     store.finish(run_id, "finished", summary)
     low, high = result.wilson()
-    print(f"run {run_id}: device {result.device}, {config['iterations']} cycles per current")
+    print(f"run {run_id}: device {result.device}, {config['iterations']} cycles per current, "
+          f"{timing}-timed")
     print(f"{'I (mA)':>9} {'P_sw':>6} {'95% CI':>15}")
     for i, p, lo, hi in zip(result.currents, result.p_switch, low, high, strict=True):
         print(f"{i * 1e3:>9.4f} {p:>6.2f} [{lo:.2f}, {hi:.2f}]")

@@ -25,6 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.choices["serve"].add_argument("--port", type=int, default=0,
                                       help="first port (the next instruments on P+1, P+2); "
                                       "0: free ports")
+    sub.choices["serve"].add_argument("--no-trigger-link", action="store_true",
+                                      help="no trigger-link cable between the 6221 and the "
+                                      "2000 (cycles can then only be timed by software)")
 
 
 def _chip(args):
@@ -45,7 +48,7 @@ def serve(args: argparse.Namespace) -> int:
 
     if not (args.port == 0 or 1024 <= args.port <= 65533):
         raise ConfigError("port", f"{args.port} is outside the allowed range [1024, 65533]")
-    lab = VirtualLab(_chip(args)).start(args.port)
+    lab = VirtualLab(_chip(args), trigger_link=not args.no_trigger_link).start(args.port)
     try:
         if args.json:
             print_json_line(lab.resources)
@@ -71,13 +74,14 @@ def devices(args: argparse.Namespace) -> int:
     width = CALIBRATION_PULSE_WIDTH
     for j in range(len(chip.devices)):
         device = chip.devices.select(j)
-        # the sigmoid an ideal sweep fits: the grid rule of protocols.sweep (I_bias +- 5 I0),
-        # binomially weighted, on the exact curve (which is not quite a logistic)
+        # the sigmoid a sweep's fit converges to: the grid rule of protocols.sweep (15
+        # currents, I_bias +- 5 I0), the binomial likelihood's maximum on the exact curve
+        # (which is not quite a logistic: its own I0 depends on how the tails are weighed)
         lo, hi = device.current_at(0.005, width)[0], device.current_at(0.995, width)[0]
-        grid = np.linspace(lo, hi, 41)
-        for _ in range(3):
-            fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0], 10_000)
-            grid = np.linspace(fit.i_bias - 5 * fit.i0, fit.i_bias + 5 * fit.i0, 41)
+        grid = np.linspace(lo, hi, 15)
+        for _ in range(4):
+            fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0], 100)
+            grid = np.linspace(fit.i_bias - 5 * fit.i0, fit.i_bias + 5 * fit.i0, 15)
         rows.append({
             "id": j, "i_bias": fit.i_bias, "i0": fit.i0,
             "i_bias_50": float(device.i_bias(width)[0]), "window": float(device.window(width)[0]),

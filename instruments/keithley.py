@@ -209,6 +209,13 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         self.waveform_start()
         self.ask("*OPC?")
 
+    def mark_trigger_link(self) -> None:
+        """One pulse on the trigger link and no current: a 2-point waveform of zeros (2 pA
+        full scale) played once with its phase marker on. Proves the cable to the 2000
+        without driving the device."""
+        self.define_arbitary_waveform([0.0, 0.0], location=4)
+        self._play(1e3, 2e-12, 1, 0.0)
+
     def play_cycles(self, reset: float, write: float, read: float, width: float,
                     cycles: int) -> None:
         """``cycles`` reset-write-read cycles timed by the instrument: a 7-point arbitrary
@@ -321,6 +328,7 @@ class HallVoltmeter(SafeWriteMixin, Keithley2000):
         self.sample_count = 1
         self.trigger_count = readings
         self.initiate()
+        self.check_errors()  # a query: the 2000 has taken :INIT before the 6221 plays
 
     def arm_timed_buffer(self, readings: int, interval: float, delay: float) -> None:
         """Armed by one trigger-link pulse, then ``readings`` readings ``interval`` apart
@@ -334,6 +342,7 @@ class HallVoltmeter(SafeWriteMixin, Keithley2000):
         self.sample_count = 1
         self.trigger_count = readings
         self.initiate()
+        self.check_errors()  # a query: the 2000 has taken :INIT before the 6221 plays
 
     def immediate_triggering(self) -> None:
         self.write(":ARM:SOUR IMM;:TRIG:DEL 0")

@@ -5,16 +5,24 @@ R_AHE = V / I_read (Eq. 6) with a threshold halfway between the calibrated -1 an
 A cycle interrupted by a lost or late or garbled reply is repeated on a fresh connection (a
 reading is never guessed); an error in an instrument's queue, an instrument that reset
 itself, or a reset that does not reset stops the run (outputs go off in ``Lab.close``).
+
+``batches`` runs a list of cycles on either path, software-timed (one SCPI exchange per
+step) or hardware-timed (``protocols/timing.py`` picks it when the instruments allow), and
+yields what each path completes at once: one cycle, or one instrument batch.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
 from instruments.keithley import InstrumentError
+
+log = logging.getLogger(__name__)
 
 
 class ProtocolError(RuntimeError):
@@ -46,11 +54,18 @@ class CycleReading:
     switched: bool
 
 
+BUFFER_READINGS = 1024  # the Keithley 2000's reading buffer
+
+
 class ResetWriteRead:
-    def __init__(self, lab: Lab, settings: CycleSettings | None = None, retries: int = 3):
+    def __init__(self, lab: Lab, settings: CycleSettings | None = None, retries: int = 3,
+                 timing: str = "software"):
+        if timing not in ("software", "hardware"):
+            raise ValueError(f"timing = {timing!r} is not one of 'software', 'hardware'")
         self.lab = lab
         self.settings = settings or CycleSettings()
         self.retries = retries
+        self.timing = timing
         self.threshold: float | None = None
         self.levels: tuple[float, float] | None = None
         self.repeats = 0  # cycles repeated after a communication fault
@@ -131,10 +146,31 @@ class ResetWriteRead:
         self.lab.limits.pulse_current(write_current)
         return self._with_retries(lambda: self._once(write_current))
 
+    def batches(self, write_currents: Iterable[float]) -> Iterator[list[CycleReading]]:
+        """One cycle per current, in order, on this protocol's timing. Software-timed: each
+        cycle as it ends. Hardware-timed: up to 1024 cycles per instrument batch (the 2000's
+        buffer), one current per batch as a repeated waveform or a list of currents as one
+        long waveform, each batch followed by a reset and a read that prove the reset still
+        resets (``verify_reset``; else the batch is refused). Both paths send the same
+        pulses, so on the virtual lab they switch the devices identically."""
+        currents = [float(c) for c in write_currents]
+        if self.timing == "software":
+            for current in currents:
+                yield [self.cycle_reading(current)]
+            return
+        for start in range(0, len(currents), BUFFER_READINGS):
+            chunk = currents[start:start + BUFFER_READINGS]
+            if all(c == chunk[0] for c in chunk):
+                readings = self.hardware_cycles(chunk[0], len(chunk))
+            else:
+                readings = self.hardware_cycle_list(chunk)
+            yield readings
+
     def hardware_cycles(self, write_current: float, cycles: int) -> list[CycleReading]:
         """``cycles`` cycles at one current timed by the instruments (6221 waveform, 2000
-        on the trigger link): no bus transaction between cycles, and no read after each
-        reset; every verdict comes from the reading after the write."""
+        on the trigger link): no bus transaction between cycles and no read after each
+        reset (one reset check ends the batch); every verdict comes from the reading after
+        the write."""
         s = self.settings
         width = max(s.reset_width, s.write_width)
         return self._hardware_batch(
@@ -158,7 +194,8 @@ class ResetWriteRead:
 
     def _hardware_batch(self, currents: list[float], arm, play) -> list[CycleReading]:
         """Arm the 2000 (fast reads into its buffer), play the 6221 waveform, fetch one
-        reading per cycle, restore the software-timed settings, check both error queues."""
+        reading per cycle, check the reset with one more reset and fast read, restore the
+        software-timed settings, check both error queues."""
         if self.threshold is None:
             raise ProtocolError("calibrate() first: the switching threshold is unknown")
         for current in currents:
@@ -175,8 +212,14 @@ class ResetWriteRead:
                 voltages = meter.fetch()
             finally:
                 meter.immediate_triggering()
+            try:  # one reset and one fast read: did the last reset of the batch still work?
+                resets = not s.verify_reset or self._reset_resets()
+            finally:
                 meter.voltage_nplc = s.read_nplc
                 meter.autozero_enabled = s.autozero
+            if not resets:
+                raise ProtocolError("the reset pulse did not reset the device (R_AHE above the "
+                                    "threshold after reset); the batch before it is refused")
             if len(voltages) != len(currents):
                 raise ProtocolError(f"the 2000 returned {len(voltages)} of {len(currents)} "
                                     "readings")
@@ -186,6 +229,12 @@ class ResetWriteRead:
                     for c, v in zip(currents, voltages, strict=True)]
 
         return self._with_retries(batch)
+
+    def _reset_resets(self) -> bool:
+        s = self.settings
+        self.lab["pulse"].pulse(s.reset_current, s.reset_width)
+        self.lab.wait(s.interval)
+        return self.read_resistance() <= self.threshold
 
     def _with_retries(self, step):
         """Run ``step``; after a lost, late or garbled reply reconnect and run it again (a
@@ -202,6 +251,7 @@ class ResetWriteRead:
             if attempt == self.retries:
                 raise ProtocolError(f"failed {self.retries + 1} times: {failure}")
             self.repeats += 1
+            log.warning("repeating after a communication fault: %s", failure)
             for role in ("pulse", "voltmeter"):
                 self.lab.reconnect(role)
             self.configure()

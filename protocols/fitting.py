@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import curve_fit
+from scipy.optimize import curve_fit, minimize
 from scipy.special import expit, logit
 from scipy.stats import norm
 
@@ -82,26 +82,75 @@ class SigmoidFit:
 def fit_sigmoid(
     currents: np.ndarray, p_switch: np.ndarray, trials: np.ndarray | int | None = None
 ) -> SigmoidFit:
-    """Least-squares sigmoid fit. With ``trials`` the points are weighted by their binomial
-    standard error (with the (k+1)/(n+2) estimate so 0 and 1 keep a finite weight) and the
-    uncertainties are absolute; without, the curve is taken as exact (a model's curve)."""
+    """The sigmoid through measured switching probabilities. With ``trials`` the counts
+    are binomial and the fit is their maximum likelihood (logistic regression), with
+    uncertainties from the Fisher information; where the likelihood has no maximum (a
+    curve that jumps from 0 to 1 between two currents) it falls back to least squares
+    weighted by binomial errors. Without ``trials`` the curve is taken as exact (a model's
+    curve) and fitted by least squares."""
     currents = np.asarray(currents, float)
     p_switch = np.asarray(p_switch, float)
     if currents.shape != p_switch.shape or currents.size < 3:
         raise ValueError("fit_sigmoid needs at least 3 (current, probability) points")
     order = np.argsort(currents)
     currents, p_switch = currents[order], p_switch[order]
+    n = None if trials is None else np.broadcast_to(np.asarray(trials, float),
+                                                    p_switch.shape)[order]
     i_guess = float(np.interp(0.5, np.maximum.accumulate(p_switch), currents))
-    span = float(currents[-1] - currents[0])
+    i0_guess = float(currents[-1] - currents[0]) / 10.0
+    if n is not None:
+        fit = _maximum_likelihood(currents, p_switch * n, n, i_guess, i0_guess)
+        if fit is not None:
+            return fit
+    return _least_squares(currents, p_switch, n, i_guess, i0_guess)
+
+
+def _least_squares(currents: np.ndarray, p_switch: np.ndarray, n: np.ndarray | None,
+                   i_guess: float, i0_guess: float) -> SigmoidFit:
     sigma = None
-    if trials is not None:
-        n = np.broadcast_to(np.asarray(trials, float), p_switch.shape)[order]
+    if n is not None:  # (k+1)/(n+2) so that 0 and 1 keep a finite weight
         p_tilde = (p_switch * n + 1.0) / (n + 2.0)
         sigma = np.sqrt(p_tilde * (1.0 - p_tilde) / n)
     params, cov = curve_fit(
-        sigmoid, currents, p_switch, p0=(i_guess, span / 10.0), sigma=sigma,
-        absolute_sigma=trials is not None, bounds=([-np.inf, 1e-15], [np.inf, np.inf]),
+        sigmoid, currents, p_switch, p0=(i_guess, i0_guess), sigma=sigma,
+        absolute_sigma=n is not None, bounds=([-np.inf, 1e-15], [np.inf, np.inf]),
         maxfev=10000,
     )
     errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     return SigmoidFit(float(params[0]), float(params[1]), float(errors[0]), float(errors[1]))
+
+
+def _maximum_likelihood(currents: np.ndarray, counts: np.ndarray, n: np.ndarray,
+                        i_guess: float, i0_guess: float) -> SigmoidFit | None:
+    """Binomial logistic regression logit P = a + b x on standardised currents x."""
+    centre, scale = float(currents.mean()), float(np.ptp(currents)) or 1.0
+    x = (currents - centre) / scale
+    design = np.column_stack([np.ones_like(x), x])
+
+    def negative_log_likelihood(beta):
+        eta = design @ beta
+        return float(np.sum(n * np.logaddexp(0.0, eta) - counts * eta))
+
+    def gradient(beta):
+        return design.T @ (n * expit(design @ beta) - counts)
+
+    def hessian(beta):
+        mu = expit(design @ beta)
+        return design.T @ ((n * mu * (1.0 - mu))[:, None] * design)
+
+    b0 = scale / i0_guess
+    guess = np.array([(centre - i_guess) / i0_guess, b0])
+    result = minimize(negative_log_likelihood, guess, jac=gradient, hess=hessian,
+                      method="trust-exact")
+    a, b = result.x
+    if not result.success or not 0 < b < 1e4 * max(b0, 1.0):
+        return None  # no finite maximum (separated data)
+    try:
+        cov_ab = np.linalg.inv(hessian(result.x))
+    except np.linalg.LinAlgError:
+        return None
+    i0, i_bias = scale / b, centre - a * scale / b
+    jacobian = np.array([[-scale / b, a * scale / b**2], [0.0, -scale / b**2]])
+    cov = jacobian @ cov_ab @ jacobian.T
+    errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return SigmoidFit(float(i_bias), float(i0), float(errors[0]), float(errors[1]))

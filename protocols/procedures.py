@@ -1,6 +1,7 @@
 """Characterisation procedures built on the reset-write-read primitives (paper 002 Fig. 2b,
 SI S1, S4, S5, Fig. 3a-b). Each takes a calibrated ``ResetWriteRead`` on a routed device and
-an optional ``record`` callback that receives every raw reading as it is taken."""
+an optional ``record`` callback that receives the raw readings as they are taken (a list:
+one reading, or a batch the instruments timed)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from scipy.optimize import curve_fit
 
 from protocols.cycle import ResetWriteRead
 
-Recorder = Callable[[dict], None] | None
+Recorder = Callable[[list[dict]], None] | None
 
 
 def _emit(record: Recorder, **reading) -> None:
     if record is not None:
-        record(reading)
+        record([reading])
 
 
 def hysteresis(rwr: ResetWriteRead, currents: np.ndarray, record: Recorder = None) -> dict:
@@ -43,9 +44,16 @@ def endurance(rwr: ResetWriteRead, current: float, cycles: int, record: Recorder
     if cycles < 1:
         raise ValueError(f"cycles = {cycles} is outside the allowed range [1, inf)")
     switched = np.zeros(cycles, dtype=bool)
-    for n in range(cycles):
-        switched[n] = rwr.cycle(current)
-        _emit(record, cycle=n, current=current, switched=bool(switched[n]))
+    n = 0
+    for batch in rwr.batches([current] * cycles):  # on the protocol's timing
+        rows = []
+        for reading in batch:
+            switched[n] = reading.switched
+            rows.append({"cycle": n, "current": current, "r_after_write": reading.r_after_write,
+                         "switched": bool(reading.switched)})
+            n += 1
+        if record is not None:
+            record(rows)
     averages = {w: np.convolve(switched, np.ones(w) / w, mode="valid").tolist()
                 for w in windows if w <= cycles}
     return {"current": current, "switches": int(switched.sum()), "cycles": cycles,

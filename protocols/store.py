@@ -3,7 +3,9 @@
 A run row is created before the first measurement; metrics, readings and checkpoints are
 committed one transaction each, so a run killed at any moment keeps everything up to the
 last completed step (DESIGN.md: "a crash loses at most the cycle in flight"). A run whose
-process died without finishing reads back as ``interrupted``.
+process died without finishing reads back as ``interrupted``. On the virtual lab the
+devices' state (``lab_states``) is committed with each batch of readings, so a resumed run
+continues from exactly where the recorded one stopped.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ CREATE TABLE IF NOT EXISTS readings (
     t REAL NOT NULL,
     data TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS lab_states (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    data TEXT NOT NULL
 );
 """
 FINAL_STATUSES = ("finished", "failed", "aborted")
@@ -156,7 +162,9 @@ class RunStore:
             )
             db.execute("UPDATE runs SET updated=? WHERE id=?", (now, run_id))
 
-    def append_readings(self, run_id: int, readings: Iterable[dict[str, Any]]) -> None:
+    def append_readings(self, run_id: int, readings: Iterable[dict[str, Any]],
+                        lab_state: dict[str, Any] | None = None) -> None:
+        """Readings, and the lab's state after them, in one transaction."""
         now = time.time()
         with self._transaction() as db:
             (start,) = db.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM readings WHERE run_id=?",
@@ -164,6 +172,21 @@ class RunStore:
             db.executemany("INSERT INTO readings VALUES (?,?,?,?)",
                            [(run_id, start + i, r.get("t", now), json.dumps(r))
                             for i, r in enumerate(readings)])
+            self._put_lab_state(db, run_id, lab_state)
+
+    def update_config(self, run_id: int, config: dict[str, Any],
+                      lab_state: dict[str, Any] | None = None) -> None:
+        """A setting fixed while the run goes (a sweep's currents), with the lab's state."""
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET config=?, updated=? WHERE id=?",
+                       (json.dumps(config, sort_keys=True), time.time(), run_id))
+            self._put_lab_state(db, run_id, lab_state)
+
+    @staticmethod
+    def _put_lab_state(db: sqlite3.Connection, run_id: int, state: dict | None) -> None:
+        if state is not None:
+            db.execute("INSERT OR REPLACE INTO lab_states VALUES (?, ?)",
+                       (run_id, json.dumps(state)))
 
     def finish(self, run_id: int, status: str, result: dict[str, Any] | None = None) -> None:
         if status not in FINAL_STATUSES:
@@ -204,6 +227,11 @@ class RunStore:
             (run_id,),
         ).fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def lab_state(self, run_id: int) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT data FROM lab_states WHERE run_id=?",
+                               (run_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     def readings(self, run_id: int) -> list[dict[str, Any]]:
         return [json.loads(d) for (d,) in self._db.execute(

@@ -20,7 +20,7 @@ import numpy as np
 from protocols.cycle import ResetWriteRead
 from protocols.fitting import SigmoidFit, fit_sigmoid, wilson_interval
 
-Recorder = Callable[[dict], None]
+Recorder = Callable[[list[dict]], None]
 Progress = Callable[[int, int], None]
 
 
@@ -48,11 +48,18 @@ class SweepResult:
                 "ci_high": high.tolist(), "lab_seconds": self.lab_seconds, **self.fit.as_dict()}
 
 
+def _counts(rwr: ResetWriteRead, currents: np.ndarray, cycles: int) -> np.ndarray:
+    """Switches in ``cycles`` cycles at each current (one list of cycles, either timing)."""
+    plan = np.repeat(np.asarray(currents, float), cycles)
+    switched = [r.switched for batch in rwr.batches(plan) for r in batch]
+    return np.asarray(switched).reshape(len(currents), cycles).sum(axis=1)
+
+
 def find_switching_region(rwr: ResetWriteRead, low: float, high: float, points: int = 16,
                           cycles: int = 8) -> tuple[float, float]:
     """Coarse pass: the currents where P leaves 0 and reaches 1 (a margin either side)."""
     currents = np.linspace(low, high, points)
-    p = np.array([np.mean([rwr.cycle(i) for _ in range(cycles)]) for i in currents])
+    p = _counts(rwr, currents, cycles) / cycles
     if p[-1] < 0.5:
         raise RuntimeError(f"the device switches below 50 % even at {high * 1e3:.4g} mA, the "
                            "top of its safe range")
@@ -66,8 +73,7 @@ def auto_range(rwr: ResetWriteRead, points: int, quick: int = 20) -> np.ndarray:
     limit = rwr.lab.limits.max_pulse_current
     low, high = find_switching_region(rwr, 0.0, limit)
     grid = np.linspace(low, high, points)
-    counts = np.array([sum(rwr.cycle(i) for _ in range(quick)) for i in grid])
-    first = fit_sigmoid(grid, counts / quick, quick)
+    first = fit_sigmoid(grid, _counts(rwr, grid, quick) / quick, quick)
     centre, half = first.i_bias, 5 * first.i0
     if not (low <= centre <= high) or not 0 < half < high - low:
         return grid  # the quick fit is unreliable: keep the bracket
@@ -78,33 +84,37 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
                  iterations: int, record: Recorder | None = None,
                  done: dict[tuple[int, int], bool] | None = None,
                  progress: Progress | None = None, points: int = 15,
-                 hardware_timed: bool = False) -> SweepResult:
-    """Sweep one (already routed and calibrated) device. ``done`` maps (current index,
-    iteration) -> switched for cycles a killed run already recorded."""
+                 fixed: Callable[[np.ndarray], None] | None = None) -> SweepResult:
+    """Sweep one (already routed and calibrated) device on ``rwr``'s timing. ``done`` maps
+    (current index, iteration) -> switched for cycles a killed run already recorded;
+    ``record`` gets the readings of each completed batch (one cycle, or one instrument
+    batch) at once; ``fixed`` hears the currents once a coarse search has found them."""
     if iterations < 1:
         raise ValueError(f"iterations = {iterations} is outside the allowed range [1, inf)")
     clock = rwr.lab.virtual_lab.clock if rwr.lab.virtual_lab is not None else None
     start = clock.seconds if clock is not None else None
     if currents is None:
         currents = auto_range(rwr, points)
+        if fixed is not None:
+            fixed(currents)
     currents = np.asarray(currents, float)
     done = dict(done or {})
     total = currents.size * iterations
     for k, current in enumerate(currents):
         missing = [n for n in range(iterations) if (k, n) not in done]
-        batches: list = []
-        if hardware_timed:  # the instruments time whole batches (<= 1024 readings each)
-            for start in range(0, len(missing), 1024):
-                batches += rwr.hardware_cycles(float(current), len(missing[start:start + 1024]))
-        for j, n in enumerate(missing):
-            reading = batches[j] if hardware_timed else rwr.cycle_reading(float(current))
-            done[(k, n)] = reading.switched
+        pending = iter(missing)
+        for batch in rwr.batches([float(current)] * len(missing)):
+            rows = []
+            for reading in batch:
+                n = next(pending)
+                done[(k, n)] = reading.switched
+                rows.append({"device": device, "index": k, "iteration": n,
+                             "current": float(current), "r_after_reset": reading.r_after_reset,
+                             "r_after_write": reading.r_after_write,
+                             "switched": bool(reading.switched), "t": time.time(),
+                             "lab_t": None if clock is None else clock.seconds})
             if record is not None:
-                record({"device": device, "index": k, "iteration": n, "current": float(current),
-                        "r_after_reset": reading.r_after_reset,
-                        "r_after_write": reading.r_after_write,
-                        "switched": bool(reading.switched), "t": time.time(),
-                        "lab_t": None if clock is None else clock.seconds})
+                record(rows)
             if progress is not None:
                 progress(len(done), total)
     counts = np.array([sum(done[(k, n)] for n in range(iterations))

@@ -58,14 +58,16 @@ class HallBars:
     def __len__(self) -> int:
         return self.i_c0.shape[0]
 
+    def switch_rate(self, currents: np.ndarray) -> np.ndarray:
+        """Escape rate 1/tau(I) (1/s) out of the state the current's sign opposes."""
+        magnitude = np.abs(np.asarray(currents, dtype=float))
+        drive = np.clip(1.0 - magnitude / self.i_c0, 0.0, 1.0)
+        return np.exp(-self.delta * drive**self.exponent) / self.tau0
+
     def p_switch(self, currents: np.ndarray, pulse_width: float) -> np.ndarray:
         """Probability that a pulse of ``currents`` (..., n) moves each device out of the
         state the current's sign opposes: I > 0 writes -1 -> +1, I < 0 writes +1 -> -1."""
-        magnitude = np.abs(np.asarray(currents, dtype=float))
-        drive = np.clip(1.0 - magnitude / self.i_c0, 0.0, 1.0)
-        barrier = self.delta * drive**self.exponent
-        rate_times_t = (pulse_width / self.tau0) * np.exp(-barrier)
-        return -np.expm1(-rate_times_t)
+        return -np.expm1(-pulse_width * self.switch_rate(currents))
 
     def current_at(self, p: float, pulse_width: float) -> np.ndarray:
         """The write current that switches each device with probability p."""

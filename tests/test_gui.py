@@ -45,6 +45,7 @@ def test_sweep_plots_points_fit_and_stores_the_run(window, qtbot):
     assert fx is not None and len(fx) == 200 and fy[0] < 0.5 < fy[-1]
     run = window.store.get_run(window.last_run_id)
     assert run.status == "finished" and len(window.store.readings(run.id)) == 6 * 15
+    assert run.config["timing"] == "hardware"  # auto: the virtual lab has the trigger link
     assert abs(window.last_fit["i_bias"] - run.result["i_bias"]) < 1e-12
     assert window.fit_table.item(0, 0).text() != ""
 
@@ -52,6 +53,7 @@ def test_sweep_plots_points_fit_and_stores_the_run(window, qtbot):
 def test_abort_turns_outputs_off_and_keeps_the_run_as_aborted(window, qtbot):
     _connect(window)
     _short_sweep(window, points=10, iterations=200)
+    window.timing.setCurrentText("software")  # long enough to abort halfway
     emulator = window.lab.virtual_lab.instruments["pulse"]
     window.start_sweep()
     qtbot.waitUntil(lambda: window.progress.value() > 20, timeout=30000)
@@ -82,6 +84,7 @@ def test_entry_beyond_a_limit_is_refused_with_the_reason(window):
 def test_window_stays_responsive_during_a_sweep(window, qtbot):
     _connect(window)
     _short_sweep(window, points=8, iterations=40)
+    window.timing.setCurrentText("software")  # a reading at a time: the busiest signal flow
     lateness = []
     last = [time.perf_counter()]
 

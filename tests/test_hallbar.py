@@ -97,3 +97,31 @@ def test_wilson_interval_matches_scipy():
     for k, lo, hi in zip(counts, low, high, strict=True):
         ci = binomtest(int(k), 100).proportion_ci(confidence_level=0.95, method="wilson")
         assert lo == pytest.approx(ci.low, abs=1e-12) and hi == pytest.approx(ci.high, abs=1e-12)
+
+
+def test_sigmoid_fit_intervals_cover_the_curve_it_converges_to_95_percent_of_the_time():
+    """The sweep's fit (binomial maximum likelihood) on 100-cycle sweeps of three emulated
+    devices: its 95 % intervals hold the sigmoid ``hil lab devices`` reports (the fit's
+    limit on the exact, not quite logistic, curve) in 95 % of sweeps, with no bias."""
+    from scipy.stats import binomtest
+
+    from simulators.lab.chip import build_chip
+
+    rng = np.random.default_rng(11)
+    devices = build_chip(3, 0.5e-6, 0).devices
+    hits, trials, z_i0 = 0, 0, []
+    for j in range(3):
+        device = devices.select(j)
+        grid = np.linspace(*[device.current_at(p, 100e-6)[0] for p in (0.005, 0.995)], 15)
+        for _ in range(4):
+            truth = fit_sigmoid(grid, device.p_switch(grid[:, None], 100e-6)[:, 0], 100)
+            grid = np.linspace(truth.i_bias - 5 * truth.i0, truth.i_bias + 5 * truth.i0, 15)
+        exact = device.p_switch(grid[:, None], 100e-6)[:, 0]
+        for _ in range(200):
+            fit = fit_sigmoid(grid, rng.binomial(100, exact) / 100, 100)
+            hits += abs(fit.i_bias - truth.i_bias) < 1.96 * fit.i_bias_err
+            hits += abs(fit.i0 - truth.i0) < 1.96 * fit.i0_err
+            trials += 2
+            z_i0.append((fit.i0 - truth.i0) / fit.i0_err)
+    assert binomtest(hits, trials, 0.95).pvalue > 0.001
+    assert abs(np.mean(z_i0)) < 4 / np.sqrt(len(z_i0))  # unbiased within 4 standard errors

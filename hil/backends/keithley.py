@@ -2,8 +2,9 @@
 
 Neuron j is device ``devices[j]`` behind the switch card; each ``switch`` call runs one
 reset-write-read cycle per neuron and time step, neuron by neuron (one switch-card move per
-neuron): software-timed, or hardware-timed (the neuron's cycles as one 6221 waveform,
-read by the 2000 on its timer into its buffer). Its calibration comes from each device's
+neuron): hardware-timed when the instruments allow it (the neuron's cycles as one 6221
+waveform, read by the 2000 on its timer into its buffer), else software-timed; both send
+the same pulses (``ResetWriteRead.batches``). Its calibration comes from each device's
 latest finished sweep in the run store, or from a sweep run now and recorded there.
 ``close`` turns every output off.
 """
@@ -17,6 +18,7 @@ from instruments.connection import Lab
 from protocols.cycle import CycleSettings, ResetWriteRead
 from protocols.store import RunStore
 from protocols.sweep import sweep_device
+from protocols.timing import choose_timing
 
 
 def latest_sweeps(store: RunStore, lab_description: dict) -> dict[int, dict]:
@@ -31,7 +33,7 @@ def latest_sweeps(store: RunStore, lab_description: dict) -> dict[int, dict]:
 
 class KeithleyBank(NeuronBank):
     def __init__(self, lab: Lab, devices: list[int], calibration: list[Calibration],
-                 settings: CycleSettings | None = None, hardware_timed: bool = False) -> None:
+                 settings: CycleSettings | None = None, timing: str = "auto") -> None:
         if len(devices) != len(calibration):
             raise ValueError("one calibration per device is needed")
         super().__init__(calibration, lab.limits.max_pulse_current)
@@ -39,14 +41,14 @@ class KeithleyBank(NeuronBank):
         self.devices = list(devices)
         # fast reads: at 0.01 PLC the 2000's noise (~2 uV) is far below the +-70 uV Hall step
         self.settings = settings or CycleSettings(read_nplc=0.01, autozero=False)
-        self.hardware_timed = hardware_timed  # batches as one waveform + the 2000's buffer
+        self.timing = choose_timing(lab, timing)  # "software" or "hardware"
         self._cycles: dict[int, ResetWriteRead] = {}
         self._final_lab_seconds: float | None = None
 
     def cycle_for(self, device: int) -> ResetWriteRead:
         self.lab.select_device(device)
         if device not in self._cycles:
-            rwr = ResetWriteRead(self.lab, self.settings)
+            rwr = ResetWriteRead(self.lab, self.settings, timing=self.timing)
             rwr.calibrate()
             self._cycles[device] = rwr
         return self._cycles[device]
@@ -64,7 +66,7 @@ class KeithleyBank(NeuronBank):
                                                     "instruments": self.lab.identities},
                                           lab_description.get("seed"))
                 result = sweep_device(rwr, device, None, iterations,
-                                      record=lambda r, i=run_id: store.append_readings(i, [r]))
+                                      record=lambda rows, i=run_id: store.append_readings(i, rows))
                 store.finish(run_id, "finished", {"run_id": run_id, **result.summary()})
                 known[device] = result.summary()
             fit = known[device]
@@ -82,13 +84,7 @@ class KeithleyBank(NeuronBank):
         out = np.zeros(flat.shape, dtype=bool)
         for j, device in enumerate(self.devices):
             rwr = self.cycle_for(device)
-            if self.hardware_timed:
-                for start in range(0, flat.shape[0], 1024):  # the 2000's buffer
-                    readings = rwr.hardware_cycle_list(flat[start:start + 1024, j])
-                    out[start:start + len(readings), j] = [r.switched for r in readings]
-                continue
-            for k in range(flat.shape[0]):
-                out[k, j] = rwr.cycle(float(flat[k, j]))
+            out[:, j] = [r.switched for batch in rwr.batches(flat[:, j]) for r in batch]
         return out.reshape(currents.shape)
 
     def close(self) -> None:

@@ -113,7 +113,12 @@ class MainWindow(QMainWindow):
         self.max_width = _spin(0.001, 1000.0, self.limits.max_pulse_width * 1e3, 3, " ms")
         self.max_compliance = _spin(0.1, 105.0, self.limits.compliance_voltage, 1, " V")
         self.max_field_limit = _spin(0.001, 2.0, self.limits.max_field, 3, " T")
+        self.timing = QComboBox()
+        self.timing.addItems(["auto", "software", "hardware"])
+        self.timing.setToolTip("auto: cycles timed by the instruments (6221 waveform, 2000 on "
+                               "the trigger link) when they allow it, else by software")
         form.addRow("device", self.device)
+        form.addRow("timing", self.timing)
         for label, box_ in (("max pulse current", self.max_pulse),
                             ("max read current", self.max_read),
                             ("max pulse width", self.max_width),
@@ -304,7 +309,7 @@ class MainWindow(QMainWindow):
                   "start": self.start_current.value() * 1e-3,
                   "stop": self.stop_current.value() * 1e-3,
                   "points": self.points.value(), "iterations": self.iterations.value(),
-                  "currents": None}
+                  "currents": None, "timing": self.timing.currentText()}
         self._points.clear()
         self._r_ahe.clear()
         self.fit_curve.setData([], [])
@@ -348,7 +353,7 @@ class MainWindow(QMainWindow):
         cycles = self.procedure_cycles.value()
         top = self.limits.max_pulse_current
         config = {"lab": self.lab_description(), "device": self.device.value(),
-                  "current": current, "cycles": cycles}
+                  "current": current, "cycles": cycles, "timing": self.timing.currentText()}
         self.proc_plot.clear()
         self.proc_plot.addLegend()
         self.proc_curve = self.proc_plot.plot([], [], pen=pg.mkPen("c"), symbol="o",
@@ -357,8 +362,8 @@ class MainWindow(QMainWindow):
         if kind == "single cycle":
             def body(rwr, record):
                 reading = rwr.cycle_reading(current)
-                record({"current": current, "r_after_reset": reading.r_after_reset,
-                        "r_after_write": reading.r_after_write, "switched": reading.switched})
+                record([{"current": current, "r_after_reset": reading.r_after_reset,
+                         "r_after_write": reading.r_after_write, "switched": reading.switched}])
                 return {"switched": reading.switched, "r_after_write": reading.r_after_write}
         elif kind == "hysteresis":
             def body(rwr, record):

@@ -16,6 +16,7 @@ from instruments.connection import Lab
 from protocols.cycle import ResetWriteRead
 from protocols.store import RunStore
 from protocols.sweep import sweep_device
+from protocols.timing import choose_timing
 
 
 class Aborted(Exception):
@@ -23,8 +24,10 @@ class Aborted(Exception):
 
 
 class ProcedureWorker(QObject):
-    """Runs ``body(rwr, record)`` on a routed, calibrated device; every reading is stored,
-    then emitted; between readings the worker honours pause and abort."""
+    """Runs ``body(rwr, record)`` on a routed, calibrated device, timed by the instruments
+    when they allow it (``protocols/timing.py``); every reading is stored, then emitted;
+    between batches of readings (one cycle, or one instrument batch) the worker honours
+    pause and abort."""
 
     reading = pyqtSignal(dict)
     finished = pyqtSignal(dict)
@@ -32,7 +35,7 @@ class ProcedureWorker(QObject):
     aborted = pyqtSignal(int)
 
     def __init__(self, lab: Lab, store_path, kind: str, config: dict,
-                 body: Callable[[ResetWriteRead, Callable[[dict], None]], dict]) -> None:
+                 body: Callable[[ResetWriteRead, Callable[[list[dict]], None]], dict]) -> None:
         super().__init__()
         self.lab = lab
         self.store_path = store_path  # SQLite connections belong to one thread: open in run()
@@ -71,21 +74,28 @@ class ProcedureWorker(QObject):
 
     def _run(self) -> None:
         lab = self.lab
-        run_id = self.store.create_run(self.kind, {**self.config,
+        try:
+            lab.select_device(self.config.get("device", 0))
+            timing = choose_timing(lab, self.config.get("timing", "auto"))
+        except Exception as err:  # noqa: BLE001 - shown to the user before any run exists
+            lab.outputs_off()
+            self.failed.emit(str(err))
+            return
+        run_id = self.store.create_run(self.kind, {**self.config, "timing": timing,
                                                    "instruments": lab.identities},
                                        self.config["lab"].get("seed"))
 
-        def record(reading: dict) -> None:
-            self.store.append_readings(run_id, [reading])
-            self.reading.emit(reading)
-            self.on_reading(reading)
+        def record(readings: list[dict]) -> None:
+            self.store.append_readings(run_id, readings, lab.device_state())
+            for reading in readings:
+                self.reading.emit(reading)
+                self.on_reading(reading)
             self._running.wait()
             if self._abort.is_set():
                 raise Aborted
 
         try:
-            lab.select_device(self.config.get("device", 0))
-            rwr = ResetWriteRead(lab)
+            rwr = ResetWriteRead(lab, timing=timing)
             rwr.calibrate()
             summary = self.body(rwr, record)
         except Aborted:

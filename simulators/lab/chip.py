@@ -36,10 +36,20 @@ class LabClock:
 
 @dataclass
 class Chip:
-    """Hall bars on one chip; ``selected`` is the device the router connects."""
+    """Hall bars on one chip; ``selected`` is the device the router connects.
+
+    Switching is thermal activation as a Poisson process: on entering a state each device
+    draws a budget E ~ Exp(1) from its own generator and switches when the accumulated
+    hazard, the integral of 1/tau(I(t)) dt over the currents that push it out (the
+    Neel-Brown tau of simulators/hallbar.py), exceeds E. That is the Hall-bar model's
+    P_sw = 1 - exp(-t/tau) for any pulse, and the outcome does not depend on how a current
+    is cut into segments: the same pulses give the same switches whether a protocol is
+    timed by software or by the instruments, and a device's state (``snapshot``) can be
+    saved and restored exactly.
+    """
 
     devices: HallBars
-    rng: np.random.Generator
+    seed: np.random.SeedSequence
     states: np.ndarray = field(init=False)
     selected: int = 0
     field_x: float = 0.0  # T, in-plane field from the coil
@@ -48,7 +58,13 @@ class Chip:
     hall_offset: float = HALL_OFFSET
 
     def __post_init__(self) -> None:
-        self.states = -np.ones(len(self.devices), dtype=int)
+        n = len(self.devices)
+        switching, noise = self.seed.spawn(2)
+        self._switch_rngs = [np.random.default_rng(s) for s in switching.spawn(n)]
+        self._noise_rngs = [np.random.default_rng(s) for s in noise.spawn(n)]
+        self._bars = [self.devices.select(j) for j in range(n)]
+        self.states = -np.ones(n, dtype=int)
+        self.budgets = np.array([rng.exponential() for rng in self._switch_rngs])
 
     def drive(self, current: float, duration: float) -> None:
         """A current through the selected device for ``duration`` seconds."""
@@ -61,9 +77,10 @@ class Chip:
         target = 1 if current > 0 else -1
         if self.states[j] == target:
             return
-        p = float(self.devices.select(j).p_switch(np.array([abs(current)]), duration)[0])
-        if self.rng.random() < p:
+        self.budgets[j] -= duration * float(self._bars[j].switch_rate(np.array([current]))[0])
+        if self.budgets[j] <= 0:
             self.states[j] = target
+            self.budgets[j] = self._switch_rngs[j].exponential()
 
     def hall_resistance(self) -> float:
         j = self.selected
@@ -71,8 +88,23 @@ class Chip:
         return float(self.devices.r_offset[j] + self.devices.r_ahe[j] * self.states[j] * tilt)
 
     def hall_voltage(self, current: float, nplc: float) -> float:
-        noise = self.read_noise / np.sqrt(max(nplc, 1e-3)) * self.rng.standard_normal()
+        rng = self._noise_rngs[self.selected]
+        noise = self.read_noise / np.sqrt(max(nplc, 1e-3)) * rng.standard_normal()
         return self.hall_resistance() * current + self.hall_offset + noise
+
+    def snapshot(self, device: int) -> dict:
+        """One device's state, budget and generators (JSON-ready)."""
+        return {"device": device, "state": int(self.states[device]),
+                "budget": float(self.budgets[device]),
+                "switch_rng": self._switch_rngs[device].bit_generator.state,
+                "noise_rng": self._noise_rngs[device].bit_generator.state}
+
+    def restore(self, snapshot: dict) -> None:
+        j = int(snapshot["device"])
+        self.states[j] = int(snapshot["state"])
+        self.budgets[j] = float(snapshot["budget"])
+        self._switch_rngs[j].bit_generator.state = snapshot["switch_rng"]
+        self._noise_rngs[j].bit_generator.state = snapshot["noise_rng"]
 
 
 def build_chip(n_devices: int, width: float, seed: int | None, eta: float = 0.25) -> Chip:
@@ -82,4 +114,4 @@ def build_chip(n_devices: int, width: float, seed: int | None, eta: float = 0.25
     preset = hall_bar_preset(width)
     device_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
     devices = preset.draw(n_devices, eta, eta, np.random.default_rng(device_seed))
-    return Chip(devices, np.random.default_rng(noise_seed))
+    return Chip(devices, noise_seed)

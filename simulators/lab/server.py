@@ -75,6 +75,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 if fault is not None and fault.kind == "stuck":
                     lab.chip.stuck[fault.device] = fault.state
                 reply = lab.instruments[role].handle(line)
+                if reply is None and fault is not None and fault.kind in ("late", "garble"):
+                    fault.fired = False  # it strikes the next reply
+                    fault.after = lab.lines[role]
             if reply is None:
                 continue
             if fault is not None and fault.kind == "late":
@@ -97,14 +100,16 @@ class VirtualLab:
     resource string."""
 
     def __init__(self, chip: Chip | None = None, clock: LabClock | None = None,
-                 faults: list[Fault] | None = None, coil_constant: float = 0.01) -> None:
+                 faults: list[Fault] | None = None, coil_constant: float = 0.01,
+                 trigger_link: bool = True) -> None:
         self.chip = chip if chip is not None else build_chip(4, 0.5e-6, 0)
         self.clock = clock if clock is not None else LabClock()
         pulse = Keithley6221Emulator(self.chip, self.clock)
         voltmeter = Keithley2000Emulator(self.chip, self.clock)
         voltmeter.source = pulse
-        pulse.trigger_link = voltmeter.link_trigger  # the trigger-link cable
-        pulse.sampler = voltmeter.timed_sample  # what the 2000 sees while it samples
+        if trigger_link:  # the trigger-link cable between the 6221 and the 2000
+            pulse.trigger_link = voltmeter.link_trigger
+            pulse.sampler = voltmeter.timed_sample  # what the 2000 sees while it samples
         self.instruments: dict[str, LabInstrument] = {
             "pulse": pulse, "voltmeter": voltmeter,
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
@@ -114,6 +119,16 @@ class VirtualLab:
         self.lines = {role: 0 for role in self.instruments}
         self.lock = threading.RLock()
         self._servers: dict[str, _Server] = {}
+
+    def device_state(self) -> dict:
+        """The routed device's state, switching budget and generators (JSON-ready)."""
+        with self.lock:
+            return self.chip.snapshot(self.chip.selected)
+
+    def restore_device(self, state: dict) -> None:
+        """Put a device back as ``device_state`` found it (a resumed run goes on exactly)."""
+        with self.lock:
+            self.chip.restore(state)
 
     def due_fault(self, role: str) -> Fault | None:
         for fault in self.faults:

@@ -1,0 +1,59 @@
+"""Which path times the cycles: the instruments when they can, software otherwise.
+
+Hardware timing (one 6221 waveform per batch, the 2000 triggered over the trigger link
+into its buffer) needs a 6221 (the 6220 plays no arbitrary waveform), a 2000 and the
+trigger-link cable between them. ``choose_timing`` checks the identities and then proves
+the cable: a waveform of zero current marks the link once and the 2000, armed on the link,
+must take one reading. The device sees no current, so the check is safe on any rig.
+"""
+
+from __future__ import annotations
+
+from pyvisa.errors import VisaIOError
+
+from instruments.connection import Lab
+from instruments.keithley import InstrumentError
+from protocols.cycle import ProtocolError
+
+TIMINGS = ("auto", "software", "hardware")
+PROBE_TIMEOUT_MS = 1000
+
+
+def hardware_timing_unavailable(lab: Lab) -> str | None:
+    """Why the instruments cannot time the cycles, or None when they can."""
+    pulse, meter = lab["pulse"], lab["voltmeter"]
+    if "6221" not in lab.identities.get("pulse", ""):
+        return f"the pulse source is not a 6221 ({lab.identities.get('pulse', '?')})"
+    if not any(m in lab.identities.get("voltmeter", "") for m in ("MODEL 2000", "MODEL 2010")):
+        return f"the voltmeter is not a 2000 ({lab.identities.get('voltmeter', '?')})"
+    timeout = meter.adapter.connection.timeout
+    try:
+        meter.arm_link_buffer(1)
+        pulse.mark_trigger_link()
+        meter.adapter.connection.timeout = PROBE_TIMEOUT_MS
+        meter.fetch()
+    except (VisaIOError, InstrumentError, OSError):
+        lab.reconnect("voltmeter")  # drop a late reply; *RST leaves the link disarmed
+        return "no reading arrived over the trigger link (is the cable connected?)"
+    finally:
+        if "voltmeter" in lab.instruments:
+            lab["voltmeter"].adapter.connection.timeout = timeout
+    meter.immediate_triggering()
+    for instrument in (pulse, meter):
+        instrument.check_errors()
+    return None
+
+
+def choose_timing(lab: Lab, requested: str = "auto") -> str:
+    """``software`` or ``hardware``: ``auto`` takes hardware timing when the instruments
+    allow it; asking for ``hardware`` on a rig without it is an error naming the reason."""
+    if requested not in TIMINGS:
+        raise ValueError(f"timing = {requested!r} is not one of {', '.join(TIMINGS)}")
+    if requested == "software":
+        return "software"
+    reason = hardware_timing_unavailable(lab)
+    if reason is None:
+        return "hardware"
+    if requested == "hardware":
+        raise ProtocolError(f"hardware timing is not available: {reason}")
+    return "software"
