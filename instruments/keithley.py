@@ -176,7 +176,7 @@ class PulseSource(SafeWriteMixin, Keithley6221):
             self.waveform_offset = 0.0
             self.waveform_duration_cycles = 1
             self._pulse_shape = (sign, width)
-        self.waveform_amplitude = max(abs(current), 2e-12)
+        self.waveform_amplitude = max(self.programmed(abs(current)), 2e-12)
         self.waveform_arm()
         self.waveform_start()
         self.ask("*OPC?")
@@ -185,6 +185,14 @@ class PulseSource(SafeWriteMixin, Keithley6221):
     MARKER_POINT = 4
     LIST_POINTS = 10  # per cycle: reset, 0, 0, write, 0, read x3, 0, 0 -> 1 ms at 100 us
 
+    @staticmethod
+    def programmed(current: float) -> float:
+        """A level as the instrument is told it: pymeasure writes amplitudes with %g (six
+        significant digits). A waveform's points are sent in full as programmed level /
+        programmed amplitude, so a cycle inside a waveform gets the very current a single
+        pulse of the same level gets, to the last bit."""
+        return float(f"{current:g}")
+
     def _cycle_amplitude(self, reset: float, writes: list[float], read: float,
                          width: float) -> float:
         """Check every level against the limits; the waveform's peak amplitude."""
@@ -192,7 +200,7 @@ class PulseSource(SafeWriteMixin, Keithley6221):
             self.limits.pulse_current(value)
         self.limits.read_current(read)
         self.limits.pulse_width(width)
-        return max(abs(reset), abs(read), *(abs(w) for w in writes))
+        return self.programmed(max(abs(reset), abs(read), *(abs(w) for w in writes)))
 
     def _play(self, frequency: float, amplitude: float, cycles: int, phase: float) -> None:
         """Play the selected arbitrary waveform ``cycles`` times, the phase marker (on the
@@ -224,7 +232,8 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         amplitude = self._cycle_amplitude(reset, [write], read, width)
         strict_range(cycles, [1, 1024])
         points = [reset, 0.0, write, 0.0, read, read, read]
-        self.define_arbitary_waveform([v / amplitude for v in points], location=2)
+        self.define_arbitary_waveform([self.programmed(v) / amplitude for v in points],
+                                      location=2)
         self._play(1.0 / (self.CYCLE_POINTS * width), amplitude, cycles,
                    360.0 * self.MARKER_POINT / self.CYCLE_POINTS)
 
@@ -238,7 +247,7 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         data = []
         for w in writes:
             data += [reset, 0.0, 0.0, w, 0.0, read, read, read, 0.0, 0.0]
-        scaled = [f"{v / amplitude:.6g}" for v in data]
+        scaled = [repr(self.programmed(v) / amplitude) for v in data]
         self.write(":SOUR:WAVE:ARB:DATA " + ",".join(scaled[:100]))
         for start in range(100, len(scaled), 100):
             self.write(":SOUR:WAVE:ARB:APP " + ",".join(scaled[start:start + 100]))

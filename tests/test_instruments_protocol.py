@@ -155,3 +155,17 @@ def test_emulators_queue_scpi_errors_like_the_instruments():
         assert source.query("SYST:ERR?") == '0,"No error"'
         assert float(source.query(":SOUR:CURR?")) == 0.0  # the bad value was not taken
         source.close()
+
+
+def test_a_cycle_inside_a_waveform_gets_the_current_a_single_pulse_gets():
+    """Amplitude sent with %g (pymeasure), points in full: amplitude x point, as the 6221
+    computes it, is the single pulse's %g current to the last bit, so hardware- and
+    software-timed cycles drive the same current."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for write in rng.uniform(0.2e-3, 0.45e-3, 2000):
+        amplitude = float(f"{PulseSource.programmed(max(0.6e-3, write)):g}")  # as sent
+        point = float(repr(PulseSource.programmed(write) / amplitude))  # as sent
+        single = float(f"{PulseSource.programmed(write):g}")  # a pulse's amplitude, as sent
+        assert amplitude * point == pytest.approx(single, rel=4e-16)
