@@ -25,6 +25,7 @@ from hil.calibrate import calibrations_from_fits, characterise, nominal_calibrat
 from hil.config import TrainConfig
 from hil.data import DigitSplit, load_digits
 from hil.encoding import poisson_spikes
+from hil.errors import ConfigError
 from hil.network import DeviceCurrents, SpikingNet, predict
 from protocols.store import RunStore
 from simulators.presets import hall_bar_preset
@@ -110,10 +111,16 @@ def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
     """Devices 0..n-1 of the lab (the virtual one built from width and seed by default)."""
     from hil.backends.keithley import KeithleyBank
     from hil.lab_session import open_lab
+    from protocols.cycle import ProtocolError
 
     lab = open_lab(lab_description(config, devices)).connect()
     nominal = nominal_calibration(hall_bar_preset(config.width))
-    return KeithleyBank(lab, list(range(devices)), [nominal] * devices, timing=config.timing)
+    try:
+        return KeithleyBank(lab, list(range(devices)), [nominal] * devices,
+                            timing=config.timing)
+    except ProtocolError as err:
+        lab.close()
+        raise ConfigError("timing", str(err)) from None
 
 
 class _FirstNeurons(NeuronBank):

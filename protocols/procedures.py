@@ -1,10 +1,11 @@
 """Characterisation procedures built on the reset-write-read primitives (paper 002 Fig. 2b,
 SI S1, S4, S5, Fig. 3a-b). Each takes a calibrated ``ResetWriteRead`` on a routed device and
-an optional ``record`` callback that receives the raw readings as they are taken (a list:
-one reading, or a batch the instruments timed)."""
+an optional ``record`` callback that receives the raw readings as they are taken, each with
+its timestamp (a list: one reading, or a batch the instruments timed)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ Recorder = Callable[[list[dict]], None] | None
 
 def _emit(record: Recorder, **reading) -> None:
     if record is not None:
-        record([reading])
+        record([{**reading, "t": time.time()}])
 
 
 def hysteresis(rwr: ResetWriteRead, currents: np.ndarray, record: Recorder = None) -> dict:
@@ -50,7 +51,7 @@ def endurance(rwr: ResetWriteRead, current: float, cycles: int, record: Recorder
         for reading in batch:
             switched[n] = reading.switched
             rows.append({"cycle": n, "current": current, "r_after_write": reading.r_after_write,
-                         "switched": bool(reading.switched)})
+                         "switched": bool(reading.switched), "t": time.time()})
             n += 1
         if record is not None:
             record(rows)

@@ -216,7 +216,7 @@ def test_hardware_timed_training_through_the_virtual_lab(capsys):
     assert hardware["lab_seconds"] < software["lab_seconds"] / 5
 
 
-def test_timing_falls_back_to_software_without_the_trigger_link():
+def test_timing_falls_back_to_software_without_the_trigger_link(tmp_path, capsys):
     from instruments.connection import Lab
     from protocols.cycle import ProtocolError
     from protocols.timing import choose_timing
@@ -232,6 +232,18 @@ def test_timing_falls_back_to_software_without_the_trigger_link():
                 choose_timing(lab, "hardware")
             assert virtual.device_state()["state"] == state["state"]  # no current flowed
             assert lab["voltmeter"].read_voltage() == pytest.approx(0.0, abs=1e-4)  # usable
+        assert virtual.instruments["pulse"].output is False
+    # the same rig served, from a lab file: the CLI refuses hardware timing with the reason
+    with VirtualLab(build_chip(2, 0.5e-6, 1), trigger_link=False) as virtual:
+        rig = tmp_path / "rig.toml"
+        rig.write_text("[roles]\n" + "".join(f'{role} = "{entry["resource"]}"\n'
+                                              for role, entry in virtual.resources.items()))
+        for command in (["characterise", "sweep"], ["train", "--backend", "lab"]):
+            assert main([*command, "--lab", str(rig), "--timing", "hardware"]) == 2
+            assert "timing: hardware timing is not available" in capsys.readouterr().err
+        assert main(["characterise", "sweep", "--lab", str(rig), "--currents",
+                     "0.26mA:0.36mA:4", "--iterations", "5", "--json"]) == 0
+        assert _last_json(capsys)["timing"] == "software"  # auto fell back
         assert virtual.instruments["pulse"].output is False
     with VirtualLab(build_chip(2, 0.5e-6, 1)) as virtual, Lab.virtual(lab=virtual) as lab:
         assert choose_timing(lab, "auto") == "hardware"

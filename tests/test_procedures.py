@@ -90,5 +90,6 @@ def test_characterise_commands_record_their_runs(capsys):
     kinds = [r.kind for r in RunStore().list_runs()]
     assert kinds == ["hysteresis", "endurance", "anisotropy", "sweep", "sweep"]
     assert all(len(RunStore().readings(i)) > 0 for i in range(1, 6))
+    assert all("t" in r for i in range(1, 6) for r in RunStore().readings(i))  # timestamped
     assert main(["characterise", "endurance", "--current", "2mA"]) == 2  # beyond the limit
     assert len(RunStore().list_runs()) == 5  # refused before any pulse: nothing recorded
