@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from hil.errors import ConfigError
+from instruments.errors import LabConnectionError
 from instruments.limits import LimitError
+from protocols.errors import ProtocolError
 
 
 def print_json_line(payload: dict[str, Any]) -> None:
@@ -54,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LimitError as err:
         print(f"hil {args.command}: refused: {err}", file=sys.stderr)
         return 2
+    except (ProtocolError, LabConnectionError) as err:  # the run stopped; outputs are off
+        print(f"hil {args.command}: stopped: {err}; outputs are off", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"hil {args.command}: interrupted; outputs are off", file=sys.stderr)
         return 130

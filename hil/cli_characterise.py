@@ -8,7 +8,14 @@ import sys
 import numpy as np
 
 from hil.errors import ConfigError
-from hil.lab_session import add_lab_options, lab_description, open_lab
+from hil.lab_session import (
+    add_cycle_options,
+    add_lab_options,
+    check_cycle_limits,
+    cycle_settings,
+    lab_description,
+    open_lab,
+)
 from hil.units import parse_field
 from protocols.timing import TIMINGS
 
@@ -23,8 +30,6 @@ def register(commands: argparse._SubParsersAction) -> None:
                        "found by a coarse search)")
     sweep.add_argument("--iterations", type=int, default=100, help="cycles per current")
     sweep.add_argument("--resume", type=int, metavar="RUN_ID", help="finish a killed sweep")
-    sweep.add_argument("--read-current", default="50uA",
-                       help="read current (paper 002: 50 uA); refused above the read limit")
     sweep.add_argument("--plot", help="figure path (PNG)")
     sweep.add_argument("--json", action="store_true")
     sweep.set_defaults(handler=run_sweep)
@@ -36,6 +41,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     for q in (hyst, endur, aniso, survey):
         add_lab_options(q)
         q.add_argument("--json", action="store_true")
+    for q in (sweep, hyst, endur, aniso, survey):
+        add_cycle_options(q)
     for q in (hyst, endur, aniso):
         q.add_argument("--device", type=int, default=0, help="device id (default 0)")
     for q in (sweep, endur, survey):
@@ -46,8 +53,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     hyst.add_argument("--max-current", default="0.6mA")
     hyst.add_argument("--points", type=int, default=12)
     hyst.set_defaults(handler=run_hysteresis)
-    endur.add_argument("--current", required=True, help="write current, e.g. 0.3mA (the "
-                       "device's 50 %% point)")
+    endur.add_argument("--current", help="write current, e.g. 0.3mA (default: the device's "
+                       "50 %% point, I_bias of its latest finished sweep on this lab)")
     endur.add_argument("--cycles", type=int, default=10000, help="paper 002 SI S5: 10,000")
     endur.set_defaults(handler=run_endurance)
     aniso.add_argument("--max-field", default="0.2T", help="keep below H_an / 3 (Eq. S2)")
@@ -63,12 +70,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     persist.set_defaults(handler=run_persistence)
 
 
-def _timing(lab, requested: str) -> str:
+def _timing(lab, requested: str, settings) -> str:
     from protocols.cycle import ProtocolError
     from protocols.timing import choose_timing
 
     try:
-        return choose_timing(lab, requested)
+        return choose_timing(lab, requested, settings)
     except ProtocolError as err:
         raise ConfigError("timing", str(err)) from None
 
@@ -77,9 +84,11 @@ def _recorded(args, kind: str, config: dict, body, limits=None,
               check=None) -> tuple[int, dict]:
     """Open the lab, record a ``kind`` run with every reading as it comes, finish it."""
     from instruments.keithley import InstrumentError
-    from protocols.cycle import ResetWriteRead
+    from protocols.cycle import CycleSettings, ResetWriteRead
     from protocols.store import RunStore
 
+    config = {**config, "cycle": cycle_settings(args)}
+    settings = CycleSettings(**config["cycle"])
     store = RunStore(args.store)
     lab = open_lab(config["lab"])
     if limits is not None:
@@ -89,13 +98,14 @@ def _recorded(args, kind: str, config: dict, body, limits=None,
             lab.select_device(config.get("device", 0))
         except (ValueError, InstrumentError) as err:
             raise ConfigError("device", str(err)) from None
+        check_cycle_limits(config["cycle"], lab.limits)
         if check is not None:
             check(lab.limits)  # bad input is refused before any pulse and any record
-        timing = _timing(lab, getattr(args, "timing", "software"))
+        timing = _timing(lab, getattr(args, "timing", "software"), settings)
         run_id = store.create_run(kind, {**config, "instruments": lab.identities,
                                          "timing": timing}, config["lab"].get("seed"))
         try:
-            rwr = ResetWriteRead(lab, timing=timing)
+            rwr = ResetWriteRead(lab, settings, timing=timing)
             rwr.calibrate()
             summary = body(rwr, lambda rows: store.append_readings(run_id, rows,
                                                                    lab.device_state()))
@@ -138,9 +148,19 @@ def run_hysteresis(args: argparse.Namespace) -> int:
 
 
 def run_endurance(args: argparse.Namespace) -> int:
+    from hil.backends.keithley import latest_sweeps
     from protocols.procedures import endurance
+    from protocols.store import RunStore
 
-    current = parse_field("current", args.current, "A", "mA")
+    if args.current is not None:
+        current = parse_field("current", args.current, "A", "mA")
+    else:  # paper 002 SI S5: cycles at the 50 % current
+        sweep = latest_sweeps(RunStore(args.store), lab_description(args)).get(args.device)
+        if sweep is None:
+            raise ConfigError("current", f"no finished sweep of device {args.device} on this "
+                              "lab gives its 50 % current: give --current, or run hil "
+                              "characterise sweep first")
+        current = sweep["i_bias"]
     if args.cycles < 1:
         raise ConfigError("cycles", f"{args.cycles} is outside the allowed range [1, inf)")
     config = {"lab": lab_description(args), "device": args.device, "current": current,
@@ -221,6 +241,8 @@ def run_persistence(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from hil.cli import print_json_line
     from hil.cli_simulate import parse_current_range
     from instruments.keithley import InstrumentError
@@ -249,8 +271,11 @@ def run_sweep(args: argparse.Namespace) -> int:
         currents = parse_current_range(args.currents) if args.currents else None
         config = {"lab": lab_description(args), "device": args.device,
                   "iterations": args.iterations, "timing": args.timing,
-                  "read_current": parse_field("read_current", args.read_current, "A", "uA"),
+                  "cycle": cycle_settings(args),
                   "currents": None if currents is None else currents.tolist()}
+    # runs recorded before the cycle settings were kept name only the read current
+    cycle = config.get("cycle") or {"read_current": config.get("read_current", 50e-6)}
+    settings = CycleSettings(**cycle)
     lab = open_lab(config["lab"])
     with lab:
         try:
@@ -262,25 +287,19 @@ def run_sweep(args: argparse.Namespace) -> int:
                 lab.limits.pulse_current(current)
             except ValueError as err:
                 raise ConfigError("currents", str(err)) from None
-        try:
-            lab.limits.read_current(config.get("read_current", 50e-6))
-        except ValueError as err:
-            raise ConfigError("read_current", f"{err}; above it a 500 ms read may switch the "
-                              "device (0.5 um bar: P = 5e-7 at 100 uA, 0.17 at 200 uA)") from None
-        timing = _timing(lab, config.get("timing", "software"))
+        check_cycle_limits(asdict(settings), lab.limits)
+        timing = _timing(lab, config.get("timing", "software"), settings)
         if args.resume is None:
             config["instruments"] = lab.identities
             run_id = store.create_run("sweep", config, config["lab"].get("seed"))
-        progress = _Progress()
+        progress = _Progress(lab.virtual_lab.clock if lab.virtual_lab is not None else None)
 
         def currents_fixed(found: np.ndarray) -> None:  # a resumed run sweeps the same grid
             config["currents"] = found.tolist()
             store.update_config(run_id, config, lab.device_state())
 
         try:
-            rwr = ResetWriteRead(lab, CycleSettings(read_current=config.get("read_current",
-                                                                              50e-6)),
-                                 timing=timing)
+            rwr = ResetWriteRead(lab, settings, timing=timing)
             rwr.calibrate()
             resumed_state = store.lab_state(run_id) if args.resume is not None else None
             if resumed_state is not None and lab.virtual_lab is not None:
@@ -316,16 +335,24 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """A tqdm bar of cycles, on stderr (off when stderr is not a terminal)."""
+    """A tqdm bar of cycles on stderr (off when stderr is not a terminal); on the virtual
+    lab it also tells the instrument time left (on real instruments that is tqdm's own
+    estimate)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock=None) -> None:
         self.bar = None
+        self.clock = clock
+        self.start: tuple[int, float] | None = None
 
     def __call__(self, done: int, total: int) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
             self.bar = tqdm(total=total, desc="cycles", file=sys.stderr, disable=None)
+            self.start = (done, self.clock.seconds if self.clock is not None else 0.0)
+        if self.clock is not None and done > self.start[0]:
+            rate = (self.clock.seconds - self.start[1]) / (done - self.start[0])
+            self.bar.set_postfix_str(f"{rate * (total - done):.1f} lab s left", refresh=False)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from pyvisa.errors import VisaIOError
 
+from instruments.errors import LabConnectionError
 from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource, SwitchCard
 from instruments.limits import SafetyLimits
 
@@ -39,10 +40,6 @@ DRIVERS = {"pulse": PulseSource, "voltmeter": HallVoltmeter, "field": FieldSuppl
            "switch": SwitchCard}
 REQUIRED_ROLES = ("pulse", "voltmeter")
 _OPEN_LABS: weakref.WeakSet[Lab] = weakref.WeakSet()
-
-
-class LabConnectionError(RuntimeError):
-    """An instrument could not be reached; names the role and the address."""
 
 
 @dataclass

@@ -21,12 +21,9 @@ from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
 from instruments.keithley import InstrumentError
+from protocols.errors import ProtocolError
 
 log = logging.getLogger(__name__)
-
-
-class ProtocolError(RuntimeError):
-    """The run cannot go on safely; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +59,13 @@ class ResetWriteRead:
                  timing: str = "software"):
         if timing not in ("software", "hardware"):
             raise ValueError(f"timing = {timing!r} is not one of 'software', 'hardware'")
+        settings = settings or CycleSettings()
+        if timing == "hardware" and (settings.interval > 0
+                                     or settings.reset_width != settings.write_width):
+            raise ValueError("hardware timing needs no interval and one width for reset and "
+                             "write (protocols/timing.py)")
         self.lab = lab
-        self.settings = settings or CycleSettings()
+        self.settings = settings
         self.retries = retries
         self.timing = timing
         self.threshold: float | None = None
@@ -110,8 +112,9 @@ class ResetWriteRead:
         spread = max(max(low) - min(low), max(high) - min(high))
         if r_high - r_low < 5 * max(spread, 1e-9):
             raise ProtocolError(
-                f"R_AHE levels not separated: -1 at {r_low:.4g} ohm, +1 at {r_high:.4g} ohm "
-                "(no switching, or a device stuck in one state)")
+                f"R_AHE levels not separated: {r_low:.4g} ohm after {s.reset_current * 1e3:g} "
+                f"mA resets, {r_high:.4g} ohm after {strong * 1e3:g} mA writes: the device "
+                "does not switch (pulses too weak, or a device stuck in one state)")
         self.levels = (r_low, r_high)
         self.threshold = (r_low + r_high) / 2
         return self.threshold

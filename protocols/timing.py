@@ -2,7 +2,8 @@
 
 Hardware timing (one 6221 waveform per batch, the 2000 triggered over the trigger link
 into its buffer) needs a 6221 (the 6220 plays no arbitrary waveform), a 2000 and the
-trigger-link cable between them. ``choose_timing`` checks the identities and then proves
+trigger-link cable between them, and cycles a waveform can hold (no wait after a pulse, one
+width for reset and write). ``choose_timing`` checks those and the identities, then proves
 the cable: a waveform of zero current marks the link once and the 2000, armed on the link,
 must take one reading. The device sees no current, so the check is safe on any rig.
 """
@@ -13,14 +14,19 @@ from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
 from instruments.keithley import InstrumentError
-from protocols.cycle import ProtocolError
+from protocols.cycle import CycleSettings, ProtocolError
 
 TIMINGS = ("auto", "software", "hardware")
 PROBE_TIMEOUT_MS = 1000
 
 
-def hardware_timing_unavailable(lab: Lab) -> str | None:
-    """Why the instruments cannot time the cycles, or None when they can."""
+def hardware_timing_unavailable(lab: Lab, settings: CycleSettings | None = None) -> str | None:
+    """Why the instruments cannot time these cycles, or None when they can."""
+    settings = settings or CycleSettings()
+    if settings.interval > 0:
+        return "a wait after each pulse (interval) is timed by software"
+    if settings.reset_width != settings.write_width:
+        return "the waveform's points are one pulse width: reset and write widths must match"
     pulse, meter = lab["pulse"], lab["voltmeter"]
     if "6221" not in lab.identities.get("pulse", ""):
         return f"the pulse source is not a 6221 ({lab.identities.get('pulse', '?')})"
@@ -44,14 +50,15 @@ def hardware_timing_unavailable(lab: Lab) -> str | None:
     return None
 
 
-def choose_timing(lab: Lab, requested: str = "auto") -> str:
+def choose_timing(lab: Lab, requested: str = "auto",
+                  settings: CycleSettings | None = None) -> str:
     """``software`` or ``hardware``: ``auto`` takes hardware timing when the instruments
     allow it; asking for ``hardware`` on a rig without it is an error naming the reason."""
     if requested not in TIMINGS:
         raise ValueError(f"timing = {requested!r} is not one of {', '.join(TIMINGS)}")
     if requested == "software":
         return "software"
-    reason = hardware_timing_unavailable(lab)
+    reason = hardware_timing_unavailable(lab, settings)
     if reason is None:
         return "hardware"
     if requested == "hardware":

@@ -40,7 +40,19 @@ def test_bad_sweep_input_refused_before_any_pulse(capsys):
     assert main(["characterise", "sweep", "--device", "9", "--devices", "4"]) == 2
     assert main(["characterise", "sweep", "--read-current", "200uA"]) == 2
     assert "read_current" in capsys.readouterr().err
+    for flags, field in ((["--reset-current=0.5mA"], "reset_current"),
+                         (["--reset-current=-2mA"], "reset_current"),
+                         (["--reset-width", "1s"], "reset_width"),
+                         (["--read-nplc", "20"], "read_nplc"),
+                         (["--interval", "2s", "--timing", "hardware"], "timing")):
+        assert main(["characterise", "sweep", *flags]) == 2
+        assert f"error: {field}" in capsys.readouterr().err
     assert RunStore().list_runs() == []
+    # a reset too weak to reset: found from the readings, the run stops with outputs off
+    assert main(["characterise", "sweep", "--reset-current=-0.2mA", "--currents",
+                 "0.3mA:0.4mA:4"]) == 1
+    assert "does not switch" in capsys.readouterr().err
+    assert [r.status for r in RunStore().list_runs()] == ["failed"]
 
 
 def test_train_through_the_virtual_lab(capsys):

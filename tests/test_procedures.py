@@ -93,3 +93,10 @@ def test_characterise_commands_record_their_runs(capsys):
     assert all("t" in r for i in range(1, 6) for r in RunStore().readings(i))  # timestamped
     assert main(["characterise", "endurance", "--current", "2mA"]) == 2  # beyond the limit
     assert len(RunStore().list_runs()) == 5  # refused before any pulse: nothing recorded
+    assert main(["characterise", "endurance", "--seed", "9"]) == 2  # no sweep on that lab
+    assert "error: current" in capsys.readouterr().err
+    # by default at the 50 % current of the device's latest sweep on this lab (SI S5)
+    assert main(["characterise", "endurance", "--cycles", "300", "--json"]) == 0
+    result = last()
+    assert result["current"] == RunStore().get_run(5).result["i_bias"]
+    assert 0.25 < result["p_switch"] < 0.75

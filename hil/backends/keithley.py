@@ -41,7 +41,7 @@ class KeithleyBank(NeuronBank):
         self.devices = list(devices)
         # fast reads: at 0.01 PLC the 2000's noise (~2 uV) is far below the +-70 uV Hall step
         self.settings = settings or CycleSettings(read_nplc=0.01, autozero=False)
-        self.timing = choose_timing(lab, timing)  # "software" or "hardware"
+        self.timing = choose_timing(lab, timing, self.settings)  # software or hardware
         self._cycles: dict[int, ResetWriteRead] = {}
         self._final_lab_seconds: float | None = None
 
