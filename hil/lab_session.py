@@ -57,8 +57,8 @@ def add_cycle_options(parser: argparse.ArgumentParser) -> None:
                         help="wait after each pulse (paper 002: 2s; default 0s); a wait "
                         "needs software timing")
     parser.add_argument("--no-reset-read", action="store_true",
-                        help="skip the read after each reset (the reset is then checked "
-                        "once per batch only)")
+                        help="skip the read after each reset (software timing) and the "
+                        "reset check after each batch (hardware timing)")
 
 
 def cycle_settings(args: argparse.Namespace) -> dict:
