@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 
 import numpy as np
 
@@ -71,7 +72,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _timing(lab, requested: str, settings) -> str:
-    from protocols.cycle import ProtocolError
+    from protocols.errors import ProtocolError
     from protocols.timing import choose_timing
 
     try:
@@ -80,15 +81,33 @@ def _timing(lab, requested: str, settings) -> str:
         raise ConfigError("timing", str(err)) from None
 
 
-def _recorded(args, kind: str, config: dict, body, limits=None,
-              check=None) -> tuple[int, dict]:
-    """Open the lab, record a ``kind`` run with every reading as it comes, finish it."""
+class _Recording:
+    """A run being recorded: call it with a batch of readings (stored with the virtual
+    devices' state, in one transaction); ``fix`` writes a setting found on the way."""
+
+    def __init__(self, store, run_id: int, lab, config: dict) -> None:
+        self.store, self.run_id, self.lab, self.config = store, run_id, lab, config
+
+    def __call__(self, rows: list[dict]) -> None:
+        self.store.append_readings(self.run_id, rows, self.lab.device_state())
+
+    def fix(self, **settings) -> None:  # a resumed run goes on with the same settings
+        self.config.update(settings)
+        self.store.update_config(self.run_id, self.config, self.lab.device_state())
+
+
+def _recorded(args, kind: str, config: dict, body, limits=None, check=None,
+              resume: int | None = None) -> tuple[int, dict]:
+    """Open the lab, record a ``kind`` run (or go on with run ``resume``) with every
+    reading as it comes, finish it. Bad input is refused before any pulse and any record;
+    ``body(rwr, recording)`` runs on a routed, calibrated device."""
     from instruments.keithley import InstrumentError
     from protocols.cycle import CycleSettings, ResetWriteRead
     from protocols.store import RunStore
 
-    config = {**config, "cycle": cycle_settings(args)}
-    settings = CycleSettings(**config["cycle"])
+    # runs recorded before the cycle settings were kept name only the read current
+    cycle = config.get("cycle") or {"read_current": config.get("read_current", 50e-6)}
+    settings = CycleSettings(**cycle)
     store = RunStore(args.store)
     lab = open_lab(config["lab"])
     if limits is not None:
@@ -98,23 +117,29 @@ def _recorded(args, kind: str, config: dict, body, limits=None,
             lab.select_device(config.get("device", 0))
         except (ValueError, InstrumentError) as err:
             raise ConfigError("device", str(err)) from None
-        check_cycle_limits(config["cycle"], lab.limits)
+        check_cycle_limits(asdict(settings), lab.limits)
         if check is not None:
-            check(lab.limits)  # bad input is refused before any pulse and any record
-        timing = _timing(lab, getattr(args, "timing", "software"), settings)
-        run_id = store.create_run(kind, {**config, "instruments": lab.identities,
-                                         "timing": timing}, config["lab"].get("seed"))
+            check(lab.limits)
+        timing = _timing(lab, config.get("timing", "software"), settings)
+        if resume is None:
+            config = {**config, "instruments": lab.identities, "timing": timing}
+            run_id = store.create_run(kind, config, config["lab"].get("seed"))
+        else:
+            run_id = resume
+            store.claim(run_id)
         try:
             rwr = ResetWriteRead(lab, settings, timing=timing)
             rwr.calibrate()
-            summary = body(rwr, lambda rows: store.append_readings(run_id, rows,
-                                                                   lab.device_state()))
+            state = store.lab_state(run_id) if resume is not None else None
+            if state is not None and lab.virtual_lab is not None:
+                lab.virtual_lab.restore_device(state)  # where the killed run stopped
+            summary = body(rwr, _Recording(store, run_id, lab, config))
         except BaseException as err:
             store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
                          {"error": repr(err)})
             raise
         clock = lab.virtual_lab.clock.seconds if lab.virtual_lab is not None else None
-    summary = {"run_id": run_id, **summary, "lab_seconds": clock}
+    summary = {"run_id": run_id, "timing": timing, "lab_seconds": clock, **summary}
     store.finish(run_id, "finished", summary)
     return run_id, summary
 
@@ -137,7 +162,7 @@ def run_hysteresis(args: argparse.Namespace) -> int:
     if not 2 <= args.points <= 200:
         raise ConfigError("points", f"{args.points} is outside the allowed range [2, 200]")
     config = {"lab": lab_description(args), "device": args.device, "max_current": top,
-              "points": args.points}
+              "points": args.points, "cycle": cycle_settings(args)}
     currents = np.linspace(top / args.points, top, args.points)
     run_id, summary = _recorded(args, "hysteresis", config,
                                 lambda rwr, rec: hysteresis(rwr, currents, rec),
@@ -164,7 +189,7 @@ def run_endurance(args: argparse.Namespace) -> int:
     if args.cycles < 1:
         raise ConfigError("cycles", f"{args.cycles} is outside the allowed range [1, inf)")
     config = {"lab": lab_description(args), "device": args.device, "current": current,
-              "cycles": args.cycles}
+              "cycles": args.cycles, "cycle": cycle_settings(args), "timing": args.timing}
     run_id, summary = _recorded(args, "endurance", config,
                                 lambda rwr, rec: endurance(rwr, current, args.cycles, rec),
                                 check=lambda limits: limits.pulse_current(current))
@@ -175,13 +200,14 @@ def run_endurance(args: argparse.Namespace) -> int:
 
 
 def run_anisotropy(args: argparse.Namespace) -> int:
-    from dataclasses import asdict, replace
+    from dataclasses import replace
 
     from protocols.procedures import anisotropy_field
 
     top = parse_field("max_field", args.max_field, "T", "T")
     config = {"lab": lab_description(args), "device": args.device, "max_field": top,
-              "points": args.points, "coil_constant": args.coil_constant}
+              "points": args.points, "coil_constant": args.coil_constant,
+              "cycle": cycle_settings(args)}
     fields = np.linspace(-top, top, args.points)
     from instruments.limits import SafetyLimits
 
@@ -202,7 +228,8 @@ def run_survey(args: argparse.Namespace) -> int:
     from protocols.procedures import survey_table
     from protocols.sweep import sweep_device
 
-    config = {"lab": lab_description(args), "iterations": args.iterations}
+    config = {"lab": lab_description(args), "iterations": args.iterations,
+              "cycle": cycle_settings(args), "timing": args.timing}
 
     def body(rwr, rec):
         fits = []
@@ -241,18 +268,14 @@ def run_persistence(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     from hil.cli import print_json_line
     from hil.cli_simulate import parse_current_range
-    from instruments.keithley import InstrumentError
-    from protocols.cycle import CycleSettings, ResetWriteRead
     from protocols.store import RunStore
-    from protocols.sweep import sweep_device
+    from protocols.sweep import SweepResult, sweep_device
 
-    store = RunStore(args.store)
     done: dict[tuple[int, int], bool] = {}
     if args.resume is not None:
+        store = RunStore(args.store)
         try:
             run = store.get_run(args.resume)
         except KeyError as err:
@@ -262,8 +285,6 @@ def run_sweep(args: argparse.Namespace) -> int:
         config = run.config
         for r in store.readings(run.id):
             done[(r["index"], r["iteration"])] = r["switched"]
-        run_id = run.id
-        store.claim(run_id)
     else:
         if args.iterations < 1:
             raise ConfigError("iterations", f"{args.iterations} is outside the allowed range "
@@ -273,53 +294,35 @@ def run_sweep(args: argparse.Namespace) -> int:
                   "iterations": args.iterations, "timing": args.timing,
                   "cycle": cycle_settings(args),
                   "currents": None if currents is None else currents.tolist()}
-    # runs recorded before the cycle settings were kept name only the read current
-    cycle = config.get("cycle") or {"read_current": config.get("read_current", 50e-6)}
-    settings = CycleSettings(**cycle)
-    lab = open_lab(config["lab"])
-    with lab:
-        try:
-            lab.select_device(config["device"])
-        except (ValueError, InstrumentError) as err:
-            raise ConfigError("device", str(err)) from None
+
+    def check(limits) -> None:
         for current in config["currents"] or []:
             try:
-                lab.limits.pulse_current(current)
+                limits.pulse_current(current)
             except ValueError as err:
                 raise ConfigError("currents", str(err)) from None
-        check_cycle_limits(asdict(settings), lab.limits)
-        timing = _timing(lab, config.get("timing", "software"), settings)
-        if args.resume is None:
-            config["instruments"] = lab.identities
-            run_id = store.create_run("sweep", config, config["lab"].get("seed"))
+
+    found: list[SweepResult] = []
+
+    def body(rwr, recording) -> dict:
+        lab = rwr.lab
         progress = _Progress(lab.virtual_lab.clock if lab.virtual_lab is not None else None)
-
-        def currents_fixed(found: np.ndarray) -> None:  # a resumed run sweeps the same grid
-            config["currents"] = found.tolist()
-            store.update_config(run_id, config, lab.device_state())
-
+        currents = None if config["currents"] is None else np.array(config["currents"])
         try:
-            rwr = ResetWriteRead(lab, settings, timing=timing)
-            rwr.calibrate()
-            resumed_state = store.lab_state(run_id) if args.resume is not None else None
-            if resumed_state is not None and lab.virtual_lab is not None:
-                lab.virtual_lab.restore_device(resumed_state)  # where the killed run stopped
-            currents = None if config["currents"] is None else np.array(config["currents"])
-            result = sweep_device(
-                rwr, config["device"], currents, config["iterations"],
-                record=lambda rows: store.append_readings(run_id, rows, lab.device_state()),
-                done=done, progress=progress, fixed=currents_fixed)
-        except BaseException as err:
-            store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
-                         {"error": repr(err)})
-            raise
+            found.append(sweep_device(
+                rwr, config["device"], currents, config["iterations"], record=recording,
+                done=done, progress=progress,
+                fixed=lambda grid: recording.fix(currents=grid.tolist())))
         finally:
             progress.close()
-    summary = {"run_id": run_id, "timing": timing, **result.summary()}
-    store.finish(run_id, "finished", summary)
+        return found[0].summary()
+
+    run_id, summary = _recorded(args, "sweep", config, body, check=check,
+                                resume=args.resume)
+    result = found[0]
     low, high = result.wilson()
     print(f"run {run_id}: device {result.device}, {config['iterations']} cycles per current, "
-          f"{timing}-timed")
+          f"{summary['timing']}-timed")
     print(f"{'I (mA)':>9} {'P_sw':>6} {'95% CI':>15}")
     for i, p, lo, hi in zip(result.currents, result.p_switch, low, high, strict=True):
         print(f"{i * 1e3:>9.4f} {p:>6.2f} [{lo:.2f}, {hi:.2f}]")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hil.config import TrainConfig, coerce, load_toml
+from hil.config import TIMINGS, TrainConfig, coerce, load_toml
 from hil.errors import ConfigError
 
 # Defaults for a net with hidden layers: paper 002's co-design network (Methods 4.5), all
@@ -45,7 +45,7 @@ FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--multiplex", {"type": int, "help": "logical neurons per device (paper 002 SI S12)"}),
     ("--max-current", {"help": "clip write currents below this, e.g. 0.6mA "
                        "(default: the device's safe limit)"}),
-    ("--timing", {"choices": ["auto", "software", "hardware"],
+    ("--timing", {"choices": TIMINGS,
                   "help": "lab backend: auto (default) times each neuron's cycles in the "
                   "instruments when they allow it (6221 + 2000 + trigger link), else by "
                   "software"}),

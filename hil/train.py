@@ -111,7 +111,7 @@ def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
     """Devices 0..n-1 of the lab (the virtual one built from width and seed by default)."""
     from hil.backends.keithley import KeithleyBank
     from hil.lab_session import open_lab
-    from protocols.cycle import ProtocolError
+    from protocols.errors import ProtocolError
 
     lab = open_lab(lab_description(config, devices)).connect()
     nominal = nominal_calibration(hall_bar_preset(config.width))

@@ -189,8 +189,8 @@ class PulseSource(SafeWriteMixin, Keithley6221):
     def programmed(current: float) -> float:
         """A level as the instrument is told it: pymeasure writes amplitudes with %g (six
         significant digits). A waveform's points are sent in full as programmed level /
-        programmed amplitude, so a cycle inside a waveform gets the very current a single
-        pulse of the same level gets, to the last bit."""
+        programmed amplitude, so a cycle inside a waveform gets the current a single pulse
+        of the same level gets, within one floating-point rounding."""
         return float(f"{current:g}")
 
     def _cycle_amplitude(self, reset: float, writes: list[float], read: float,

@@ -52,6 +52,17 @@ class CycleReading:
 
 
 BUFFER_READINGS = 1024  # the Keithley 2000's reading buffer
+NOT_RESET = "the reset pulse did not reset the device (R_AHE above the threshold after reset)"
+
+
+def waveform_misfit(settings: CycleSettings) -> str | None:
+    """Why a 6221 waveform cannot hold these cycles (its points are one pulse width long,
+    with no room for a wait), or None."""
+    if settings.interval > 0:
+        return "a wait after each pulse (interval) is timed by software"
+    if settings.reset_width != settings.write_width:
+        return "the waveform's points are one pulse width: reset and write widths must match"
+    return None
 
 
 class ResetWriteRead:
@@ -60,10 +71,8 @@ class ResetWriteRead:
         if timing not in ("software", "hardware"):
             raise ValueError(f"timing = {timing!r} is not one of 'software', 'hardware'")
         settings = settings or CycleSettings()
-        if timing == "hardware" and (settings.interval > 0
-                                     or settings.reset_width != settings.write_width):
-            raise ValueError("hardware timing needs no interval and one width for reset and "
-                             "write (protocols/timing.py)")
+        if timing == "hardware" and waveform_misfit(settings):
+            raise ValueError(f"hardware timing: {waveform_misfit(settings)}")
         self.lab = lab
         self.settings = settings
         self.retries = retries
@@ -121,14 +130,10 @@ class ResetWriteRead:
 
     def _once(self, write_current: float) -> CycleReading:
         s = self.settings
-        pulse = self.lab["pulse"]
-        pulse.pulse(s.reset_current, s.reset_width)
-        self.lab.wait(s.interval)
-        r_reset = self.read_resistance() if s.verify_reset else None
+        r_reset = self._reset(read=s.verify_reset)
         if r_reset is not None and r_reset > self.threshold:
-            raise ProtocolError("the reset pulse did not reset the device (R_AHE above the "
-                                "threshold after reset)")
-        pulse.pulse(write_current, s.write_width)
+            raise ProtocolError(NOT_RESET)
+        self.lab["pulse"].pulse(write_current, s.write_width)
         self.lab.wait(s.interval)
         r_write = self.read_resistance()
         for role in ("pulse", "voltmeter"):
@@ -164,12 +169,12 @@ class ResetWriteRead:
         for start in range(0, len(currents), BUFFER_READINGS):
             chunk = currents[start:start + BUFFER_READINGS]
             if all(c == chunk[0] for c in chunk):
-                readings = self.hardware_cycles(chunk[0], len(chunk))
+                readings = self._hardware_cycles(chunk[0], len(chunk))
             else:
-                readings = self.hardware_cycle_list(chunk)
+                readings = self._hardware_cycle_list(chunk)
             yield readings
 
-    def hardware_cycles(self, write_current: float, cycles: int) -> list[CycleReading]:
+    def _hardware_cycles(self, write_current: float, cycles: int) -> list[CycleReading]:
         """``cycles`` cycles at one current timed by the instruments (6221 waveform, 2000
         on the trigger link): no bus transaction between cycles and no read after each
         reset (one reset check ends the batch); every verdict comes from the reading after
@@ -182,7 +187,7 @@ class ResetWriteRead:
             lambda pulse: pulse.play_cycles(s.reset_current, write_current, s.read_current,
                                             width, cycles))
 
-    def hardware_cycle_list(self, write_currents) -> list[CycleReading]:
+    def _hardware_cycle_list(self, write_currents) -> list[CycleReading]:
         """Cycles with a different write current each, timed by the instruments: one 6221
         waveform (10 points of the pulse width per cycle), the 2000 armed over the trigger link
         and sampling the middle of each cycle's read window on its timer."""
@@ -216,13 +221,12 @@ class ResetWriteRead:
             finally:
                 meter.immediate_triggering()
             try:  # one reset and one fast read: did the last reset of the batch still work?
-                resets = not s.verify_reset or self._reset_resets()
+                resets = not s.verify_reset or self._reset(read=True) <= self.threshold
             finally:
                 meter.voltage_nplc = s.read_nplc
                 meter.autozero_enabled = s.autozero
             if not resets:
-                raise ProtocolError("the reset pulse did not reset the device (R_AHE above the "
-                                    "threshold after reset); the batch before it is refused")
+                raise ProtocolError(f"{NOT_RESET}; the batch before it is refused")
             if len(voltages) != len(currents):
                 raise ProtocolError(f"the 2000 returned {len(voltages)} of {len(currents)} "
                                     "readings")
@@ -233,11 +237,12 @@ class ResetWriteRead:
 
         return self._with_retries(batch)
 
-    def _reset_resets(self) -> bool:
+    def _reset(self, read: bool) -> float | None:
+        """The reset pulse, the wait, and (``read``) R_AHE after it."""
         s = self.settings
         self.lab["pulse"].pulse(s.reset_current, s.reset_width)
         self.lab.wait(s.interval)
-        return self.read_resistance() <= self.threshold
+        return self.read_resistance() if read else None
 
     def _with_retries(self, step):
         """Run ``step``; after a lost, late or garbled reply reconnect and run it again (a

@@ -14,7 +14,8 @@ from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
 from instruments.keithley import InstrumentError
-from protocols.cycle import CycleSettings, ProtocolError
+from protocols.cycle import CycleSettings, waveform_misfit
+from protocols.errors import ProtocolError
 
 TIMINGS = ("auto", "software", "hardware")
 PROBE_TIMEOUT_MS = 1000
@@ -22,11 +23,9 @@ PROBE_TIMEOUT_MS = 1000
 
 def hardware_timing_unavailable(lab: Lab, settings: CycleSettings | None = None) -> str | None:
     """Why the instruments cannot time these cycles, or None when they can."""
-    settings = settings or CycleSettings()
-    if settings.interval > 0:
-        return "a wait after each pulse (interval) is timed by software"
-    if settings.reset_width != settings.write_width:
-        return "the waveform's points are one pulse width: reset and write widths must match"
+    misfit = waveform_misfit(settings or CycleSettings())
+    if misfit is not None:
+        return misfit
     pulse, meter = lab["pulse"], lab["voltmeter"]
     if "6221" not in lab.identities.get("pulse", ""):
         return f"the pulse source is not a 6221 ({lab.identities.get('pulse', '?')})"

@@ -158,14 +158,27 @@ def test_emulators_queue_scpi_errors_like_the_instruments():
 
 
 def test_a_cycle_inside_a_waveform_gets_the_current_a_single_pulse_gets():
-    """Amplitude sent with %g (pymeasure), points in full: amplitude x point, as the 6221
-    computes it, is the single pulse's %g current to the last bit, so hardware- and
-    software-timed cycles drive the same current."""
+    """Through the wire to the emulated 6221: the write levels of a cycle-list waveform
+    (amplitude x point, as the instrument computes them) equal the current of a single
+    pulse at each level within one rounding, so both timings drive the same currents."""
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    for write in rng.uniform(0.2e-3, 0.45e-3, 2000):
-        amplitude = float(f"{PulseSource.programmed(max(0.6e-3, write)):g}")  # as sent
-        point = float(repr(PulseSource.programmed(write) / amplitude))  # as sent
-        single = float(f"{PulseSource.programmed(write):g}")  # a pulse's amplitude, as sent
-        assert amplitude * point == pytest.approx(single, rel=4e-16)
+    from instruments.connection import Lab
+    from simulators.lab.chip import build_chip
+    from simulators.lab.server import VirtualLab
+
+    writes = list(np.random.default_rng(0).uniform(0.2e-3, 0.45e-3, 40))
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual:
+        with Lab.virtual(lab=virtual) as lab:
+            emulator = virtual.instruments["pulse"]
+            singles = []
+            for write in writes:
+                lab["pulse"].pulse(write, 100e-6)
+                singles.append(emulator.wave_amplitude * emulator.arb_copy[1][0])
+            lab["pulse"].play_cycle_list(-0.6e-3, writes, 50e-6, 100e-6)
+            points = emulator.arb_copy[3]
+            in_waveform = [emulator.wave_amplitude * points[10 * k + 3]
+                           for k in range(len(writes))]
+    assert len(set(singles)) == len(writes)  # forty different levels
+    for level, single in zip(in_waveform, singles, strict=True):
+        assert level == pytest.approx(single, rel=4e-16, abs=0)

@@ -31,6 +31,7 @@ from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
 from protocols.fitting import fit_sigmoid, sigmoid, wilson_interval
 from protocols.store import RunStore
+from protocols.timing import TIMINGS
 
 FIT_ROWS = ("i_bias", "i0", "window", "k", "c")
 
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         self.max_compliance = _spin(0.1, 105.0, self.limits.compliance_voltage, 1, " V")
         self.max_field_limit = _spin(0.001, 2.0, self.limits.max_field, 3, " T")
         self.timing = QComboBox()
-        self.timing.addItems(["auto", "software", "hardware"])
+        self.timing.addItems(TIMINGS)
         self.timing.setToolTip("auto: cycles timed by the instruments (6221 waveform, 2000 on "
                                "the trigger link) when they allow it, else by software")
         form.addRow("device", self.device)
