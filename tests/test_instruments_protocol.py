@@ -168,17 +168,16 @@ def test_a_cycle_inside_a_waveform_gets_the_current_a_single_pulse_gets():
     from simulators.lab.server import VirtualLab
 
     writes = list(np.random.default_rng(0).uniform(0.2e-3, 0.45e-3, 40))
-    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual:
-        with Lab.virtual(lab=virtual) as lab:
-            emulator = virtual.instruments["pulse"]
-            singles = []
-            for write in writes:
-                lab["pulse"].pulse(write, 100e-6)
-                singles.append(emulator.wave_amplitude * emulator.arb_copy[1][0])
-            lab["pulse"].play_cycle_list(-0.6e-3, writes, 50e-6, 100e-6)
-            points = emulator.arb_copy[3]
-            in_waveform = [emulator.wave_amplitude * points[10 * k + 3]
-                           for k in range(len(writes))]
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, Lab.virtual(lab=virtual) as lab:
+        emulator = virtual.instruments["pulse"]
+        singles = []
+        for write in writes:
+            lab["pulse"].pulse(write, 100e-6)
+            singles.append(emulator.wave_amplitude * emulator.arb_copy[1][0])
+        lab["pulse"].play_cycle_list(-0.6e-3, writes, 50e-6, 100e-6)
+        points = emulator.arb_copy[3]
+        in_waveform = [emulator.wave_amplitude * points[10 * k + 3]
+                       for k in range(len(writes))]
     assert len(set(singles)) == len(writes)  # forty different levels
     for level, single in zip(in_waveform, singles, strict=True):
         assert level == pytest.approx(single, rel=4e-16, abs=0)

@@ -14,14 +14,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from simulators.lab.base import LabInstrument
 from simulators.lab.chip import Chip, LabClock, build_chip
-from simulators.lab.emulators import (
-    Keithley2000Emulator,
-    Keithley2400Emulator,
-    Keithley6221Emulator,
-    Keithley7001Emulator,
-    LabInstrument,
-)
+from simulators.lab.k2000 import Keithley2000Emulator
+from simulators.lab.k2400 import Keithley2400Emulator
+from simulators.lab.k6221 import Keithley6221Emulator
+from simulators.lab.k7001 import Keithley7001Emulator
 
 FAULT_KINDS = ("drop", "late", "garble", "error", "reset", "stuck")
 MODELS = {"pulse": "6221", "voltmeter": "2000", "field": "2400", "switch": "7001"}
