@@ -1,9 +1,30 @@
-"""The one place where human units (mA, us, um, Oe) become SI, via pint."""
+"""The one place where human units (mA, us, um, Oe) become SI, via pint.
+
+Every current, field and time a user types carries its unit: a bare number is refused
+with a message naming the expected unit (``0.3`` might be mA, uA or A: a unit slip must
+never become a calibration). Limit errors are given back in the unit the user typed.
+"""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
+
+# "30ns", "8 uA", "0V": a number, an SI prefix and the SI unit itself need no unit registry
+# (importing pint and building one costs about a second of a command's start)
+_PREFIXES = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "\u00b5": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3,
+             "M": 1e6, "G": 1e9}
+_PLAIN = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+                    r"([pnu\u00b5mkMG]?)([A-Za-z]+)\s*")
+
+
+def _plain_si(value: str, si_unit: str) -> float | None:
+    """The value of a plain prefixed-SI string (same arithmetic as pint), else None."""
+    match = _PLAIN.fullmatch(value)
+    if match is None or match.group(3) != si_unit:
+        return None
+    return float(match.group(1)) * _PREFIXES[match.group(2)]
 
 
 @lru_cache(maxsize=1)
@@ -13,13 +34,20 @@ def _registry():
     return pint.UnitRegistry()
 
 
-def parse_quantity(value: Any, si_unit: str, default_unit: str) -> float:
-    """``value`` in SI ``si_unit``: a number is taken in ``default_unit``; a string may carry
-    its own unit ("0.5um", "30 ns", "5uA"). Refuses a unit of the wrong dimension."""
+def parse_quantity(value: Any, si_unit: str, default_unit: str,
+                   require_unit: bool = False) -> float:
+    """``value`` in SI ``si_unit``: a string may carry its own unit ("0.5um", "30 ns",
+    "5uA"); a bare number is taken in ``default_unit`` unless ``require_unit``, when it is
+    refused. Refuses a unit of the wrong dimension."""
+    if isinstance(value, str) and (plain := _plain_si(value, si_unit)) is not None:
+        return plain
     ureg = _registry()
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a quantity")
     if isinstance(value, int | float):
+        if require_unit:
+            raise ValueError(f"{value!r} has no unit: write it with one, e.g. "
+                             f"'{value}{default_unit}'")
         return float(ureg.Quantity(value, default_unit).to(si_unit).magnitude)
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a quantity")
@@ -28,7 +56,14 @@ def parse_quantity(value: Any, si_unit: str, default_unit: str) -> float:
     except Exception:
         raise ValueError(f"{value!r} is not a quantity like '0.5{default_unit}'") from None
     if quantity.dimensionless:
+        if require_unit:
+            raise ValueError(f"{value!r} has no unit: write it with one, e.g. "
+                             f"'{value.strip()}{default_unit}'")
         quantity = ureg.Quantity(float(quantity.magnitude), default_unit)
+    if si_unit == "T" and quantity.check("[current] / [length]"):  # H in A/m -> mu0 H
+        quantity = quantity * ureg.mu_0
+    if si_unit == "T" and str(quantity.units).endswith("oersted"):  # Gaussian H: 1 Oe ~ 0.1 mT
+        quantity = ureg.Quantity(float(quantity.to("oersted").magnitude) * 1e-4, "T")
     try:
         return float(quantity.to(si_unit).magnitude)
     except Exception:
@@ -36,10 +71,43 @@ def parse_quantity(value: Any, si_unit: str, default_unit: str) -> float:
 
 
 def parse_field(field: str, value: Any, si_unit: str, default_unit: str) -> float:
-    """``parse_quantity`` for user input: a bad value names the field (ConfigError)."""
+    """``parse_quantity`` for user input (a unit required): a bad value names the field
+    (ConfigError)."""
     from hil.errors import ConfigError
 
     try:
-        return parse_quantity(value, si_unit, default_unit)
+        return parse_quantity(value, si_unit, default_unit, require_unit=True)
     except ValueError as err:
         raise ConfigError(field, str(err)) from None
+
+
+def typed_unit(value: Any, default_unit: str) -> str:
+    """The unit a user wrote ("700uA" -> "uA"), or ``default_unit``."""
+    if isinstance(value, str):
+        try:
+            quantity = _registry().Quantity(value.strip())
+        except Exception:
+            return default_unit
+        if not quantity.dimensionless:
+            return format(quantity.units, "~").replace("µ", "u")
+    return default_unit
+
+
+def in_unit(value_si: float, si_unit: str, unit: str) -> float:
+    """An SI value expressed in ``unit`` (for messages and tables)."""
+    ureg = _registry()
+    return float(ureg.Quantity(value_si, si_unit).to(unit.replace("u", "µ", 1)
+                                                   if unit.startswith("u") else unit).magnitude)
+
+
+def check_range(field: str, typed: Any, value_si: float, low: float, high: float,
+                si_unit: str, default_unit: str) -> float:
+    """Refuse ``value_si`` outside [low, high] with the range in the unit the user typed."""
+    from instruments.limits import LimitError
+
+    if not low <= value_si <= high:
+        unit = typed_unit(typed, default_unit)
+        shown = [in_unit(v, si_unit, unit) for v in (value_si, low, high)]
+        raise LimitError(f"{field} = {shown[0]:g} {unit} is outside the allowed range "
+                         f"[{shown[1]:g}, {shown[2]:g}] {unit} (safety limit)")
+    return value_si

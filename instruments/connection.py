@@ -3,6 +3,8 @@
 A lab file (TOML) names each role's resource and the VISA library::
 
     visa_library = "@py"          # pyvisa-py
+    chip = "wafer 7, die 3"        # optional: names the sample (part of the lab's identity)
+    devices = [0, 1, 2, 3]         # optional: the devices wired to the switch card
     [roles]
     pulse = "GPIB0::12::INSTR"     # Keithley 6221
     voltmeter = "GPIB0::16::INSTR" # Keithley 2000
@@ -10,24 +12,35 @@ A lab file (TOML) names each role's resource and the VISA library::
     switch = "GPIB0::7::INSTR"     # Keithley 7001 switch card (optional)
     [limits]
     max_pulse_current = 0.75e-3
+    [wiring]
+    trigger_line = 1               # 6221 trigger-link output line -> 2000 EXT TRIG
+    bus = "gpib"                   # gpib, usb or lan: the virtual lab's clock charges its cost
 
-or ``virtual = true``, which starts the virtual lab in this process. Whatever happens, normal
-end, exception, Ctrl-C or interpreter exit, every source output is switched off.
+or ``virtual = true``, which asks the caller (``hil.session``) to start the virtual lab in
+this process. Whatever happens, normal end, exception, Ctrl-C, SIGTERM, SIGHUP, SIGQUIT or
+interpreter exit, every source output is switched off, and "off" is what ``OUTP?`` answers, not
+a guess. kill -9 cannot be caught, so the first connection to a lab switches every source output
+it lists off before it sends anything else. This layer knows no simulator: whoever builds an
+emulated lab hands its resources and its :class:`Clock` to :class:`Lab`.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import signal
 import sys
+import threading
+import time
 import weakref
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pyvisa.errors import VisaIOError
 
-from instruments.errors import LabConnectionError
+from instruments import outputs
+from instruments.errors import InstrumentError, LabConnectionError, OutputsOnError, StopSignal
 from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource, SwitchCard
 from instruments.limits import SafetyLimits
 
@@ -39,7 +52,106 @@ else:  # pragma: no cover
 DRIVERS = {"pulse": PulseSource, "voltmeter": HallVoltmeter, "field": FieldSupply,
            "switch": SwitchCard}
 REQUIRED_ROLES = ("pulse", "voltmeter")
+BUS_KINDS = ("gpib", "usb", "lan")  # the interfaces a lab file may name
+SOURCE_ROLES = ("pulse", "field")  # the roles with an output that drives current
+# Settings read back from each instrument for a run's snapshot (as QCoDeS's station
+# snapshot does): the queries of the commands each manual documents (6221 manual section
+# 3 (current source), 2000 manual section 3 / SENSe, 2400 manual section 18, 7001 ROUTe).
+SNAPSHOT_QUERIES = {
+    "pulse": {"output": ":OUTP?", "current": ":SOUR:CURR?", "compliance": ":SOUR:CURR:COMP?",
+              "range": ":SOUR:CURR:RANG?", "range_auto": ":SOUR:CURR:RANG:AUTO?",
+              "delay": ":SOUR:DEL?"},
+    "voltmeter": {"nplc": ":SENS:VOLT:NPLC?", "range": ":SENS:VOLT:RANG?",
+                  "range_auto": ":SENS:VOLT:RANG:AUTO?", "autozero": ":SYST:AZER?",
+                  "trigger_source": ":TRIG:SOUR?", "continuous": ":INIT:CONT?"},
+    "field": {"output": ":OUTP?", "source_function": ":SOUR:FUNC?",
+              "current": ":SOUR:CURR?", "voltage_compliance": ":SENS:VOLT:PROT?"},
+    "switch": {"closed_channels": ":ROUT:CLOS:STAT?"},
+}
 _OPEN_LABS: weakref.WeakSet[Lab] = weakref.WeakSet()
+EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+                     if hasattr(signal, name))
+
+
+class _ExitSignals:
+    """While a lab is open, SIGTERM, SIGHUP and SIGQUIT stop the program the way Ctrl-C does:
+    a ``StopSignal`` (a KeyboardInterrupt) raised in the main thread, so every ``with`` and
+    ``finally`` on the way out switches the outputs off. A signal that comes while outputs
+    are being switched off waits until they are. Handlers someone else installed, and a
+    signal the shell told us to ignore (``nohup``), are left alone."""
+
+    def __init__(self) -> None:
+        self.holders = 0
+        self.previous: dict[int, object] = {}
+        self.switching_off = 0
+        self.pending: int | None = None
+
+    def hold(self) -> bool:
+        if threading.current_thread() is not threading.main_thread():
+            return False  # only the main thread may install handlers; its owner decides
+        if self.holders == 0:
+            for signum in EXIT_SIGNALS:
+                current = signal.getsignal(signum)
+                ours = (current is signal.default_int_handler if signum == signal.SIGINT
+                        else current == signal.SIG_DFL)
+                if ours:
+                    self.previous[signum] = current
+                    signal.signal(signum, self._stop)
+        self.holders += 1
+        return True
+
+    def release(self) -> None:
+        self.holders -= 1
+        if self.holders == 0 and threading.current_thread() is threading.main_thread():
+            for signum, handler in self.previous.items():
+                signal.signal(signum, handler)
+            self.previous.clear()
+
+    def _stop(self, signum: int, frame) -> None:
+        if self.switching_off:
+            self.pending = signum
+            return
+        raise StopSignal(signum)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Outputs are being switched off: a signal now is acted on afterwards (raised
+        then, unless an exception is already on its way out)."""
+        signum = None
+        self.switching_off += 1
+        try:
+            yield
+        finally:
+            self.switching_off -= 1
+            if self.switching_off == 0:
+                signum, self.pending = self.pending, None
+        if signum is not None:
+            raise StopSignal(signum)
+
+
+_EXIT_SIGNALS = _ExitSignals()
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where the lab's time comes from: the wall on real instruments, a counter on an
+    emulated lab (which jumps instead of sleeping)."""
+
+    @property
+    def seconds(self) -> float: ...
+
+    def advance(self, seconds: float) -> None: ...
+
+
+class WallClock:
+    """Real time: ``advance`` sleeps."""
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter()
+
+    def advance(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 @dataclass
@@ -49,6 +161,10 @@ class LabFile:
     virtual: bool = False
     limits: SafetyLimits = field(default_factory=SafetyLimits)
     timeout_ms: int = 2000
+    trigger_line: int = 1  # [wiring]: the 6221 trigger-link line cabled to the 2000's EXT TRIG
+    bus: str = "gpib"  # [wiring]: the interface the instruments are on
+    chip: str | None = None
+    devices: list[int] | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> LabFile:
@@ -59,7 +175,8 @@ class LabFile:
             raise ValueError(f"lab file: cannot read {path}: {err.strerror}") from None
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"lab file: {path} is not valid TOML: {err}") from None
-        allowed = {"roles", "visa_library", "virtual", "limits", "timeout_ms"}
+        allowed = {"roles", "visa_library", "virtual", "limits", "timeout_ms", "wiring", "chip",
+                   "devices"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise ValueError(f"lab file: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
@@ -67,12 +184,16 @@ class LabFile:
         for role in roles:
             if role not in DRIVERS:
                 raise ValueError(f"lab file: role {role!r} is not one of {sorted(DRIVERS)}")
-        limit_names = {f.name for f in fields(SafetyLimits)}
-        bad = sorted(set(raw.get("limits", {})) - limit_names)
-        if bad:
-            raise ValueError(f"lab file: limit {bad[0]!r} unknown; allowed: {sorted(limit_names)}")
+        limits = SafetyLimits.from_mapping(raw.get("limits", {}), f"lab file {path}")
+        devices = raw.get("devices")
+        if devices is not None and (not isinstance(devices, list) or not devices or not all(
+                isinstance(d, int) and d >= 0 for d in devices)):
+            raise ValueError("lab file: devices must be a list of device numbers (0, 1, ...)")
+        chip = raw.get("chip")
+        trigger_line, bus = _wiring(raw.get("wiring", {}))
         lab = cls(roles, raw.get("visa_library", "@py"), bool(raw.get("virtual", False)),
-                  SafetyLimits(**raw.get("limits", {})), int(raw.get("timeout_ms", 2000)))
+                  limits, int(raw.get("timeout_ms", 2000)), trigger_line, bus,
+                  None if chip is None else str(chip), devices)
         if not lab.virtual:
             missing = [r for r in REQUIRED_ROLES if r not in roles]
             if missing:
@@ -80,53 +201,99 @@ class LabFile:
         return lab
 
 
+def _wiring(wiring: dict) -> tuple[int, str]:
+    """``[wiring]``: ``trigger_line``, which of the 6221's six trigger-link output lines
+    (Reference Manual, trigger link; WAVE:PMARker:OLINe 1-6) reaches the 2000's EXT TRIG
+    (a trigger-link-to-BNC cable); ``bus``, the interface (gpib, usb, lan)."""
+    unknown = sorted(set(wiring) - {"trigger_line", "bus"})
+    if unknown:
+        raise ValueError(f"lab file: wiring key {unknown[0]!r} unknown; allowed: "
+                         "['bus', 'trigger_line']")
+    line = wiring.get("trigger_line", 1)
+    if not isinstance(line, int) or isinstance(line, bool) or not 1 <= line <= 6:
+        raise ValueError(f"lab file: wiring trigger_line = {line!r} is outside the allowed "
+                         "range [1, 6] (6221 trigger-link output lines)")
+    bus = wiring.get("bus", "gpib")
+    if bus not in BUS_KINDS:
+        raise ValueError(f"lab file: wiring bus = {bus!r} is not one of {list(BUS_KINDS)}")
+    return line, bus
+
+
 class Lab:
     """Open instruments by role. Use as a context manager."""
 
     def __init__(self, roles: dict[str, str], visa_library: str = "@py",
-                 limits: SafetyLimits | None = None, timeout_ms: int = 2000) -> None:
+                 limits: SafetyLimits | None = None, timeout_ms: int = 2000,
+                 clock: Clock | None = None) -> None:
+        """``clock``: an emulated lab's clock (its waits are counted, not slept); None on
+        real instruments, which wait on the wall."""
         self.roles = dict(roles)
         self.visa_library = visa_library
         self.limits = limits or SafetyLimits()
         self.timeout_ms = timeout_ms
+        self.clock = clock
         self.instruments: dict[str, Any] = {}
         self.identities: dict[str, str] = {}
-        self.virtual_lab = None
+        self.trigger_line = 1  # 6221 trigger-link line wired to the 2000's EXT TRIG
+        self._sources_checked = False  # every source output switched off at first contact
+        self._holds_signals = False
         _OPEN_LABS.add(self)
 
     @classmethod
-    def from_file(cls, lab_file: LabFile, **virtual_options) -> Lab:
+    def from_file(cls, lab_file: LabFile) -> Lab:
         if lab_file.virtual:
-            return cls.virtual(limits=lab_file.limits, **virtual_options)
-        return cls(lab_file.roles, lab_file.visa_library, lab_file.limits, lab_file.timeout_ms)
+            raise ValueError("lab file: virtual = true is opened by hil.session.open_lab")
+        lab = cls(lab_file.roles, lab_file.visa_library, lab_file.limits, lab_file.timeout_ms)
+        lab.trigger_line = lab_file.trigger_line
+        return lab
 
-    @classmethod
-    def virtual(cls, limits: SafetyLimits | None = None, lab=None, **chip_options) -> Lab:
-        """Start the virtual lab in this process and point the roles at it."""
-        from simulators.lab.chip import build_chip
-        from simulators.lab.server import VirtualLab
-
-        if lab is None:
-            lab = VirtualLab(build_chip(chip_options.get("devices", 4),
-                                        chip_options.get("width", 0.5e-6),
-                                        chip_options.get("seed", 0))).start()
-        connection = cls({r: v["resource"] for r, v in lab.resources.items()}, "@py", limits)
-        connection.virtual_lab = lab
-        return connection
+    def output_name(self, role: str) -> str:
+        return f"the {role} output ({self.roles[role]})"
 
     def open(self, role: str):
+        """Connect ``role``. The first connection of this lab switches every source output
+        it lists off first (a program killed with -9 may have left one on); a source's first
+        bytes on the wire are its OUTP? check and, if on, its switch-off."""
+        if not self._holds_signals:
+            self._holds_signals = _EXIT_SIGNALS.hold()
+        if not self._sources_checked:
+            self._sources_checked = True
+            for source in SOURCE_ROLES:
+                if source != role and source in self.roles and source not in self.instruments:
+                    self.open(source)
         address = self.roles[role]
+        instrument = None
+        if role in SOURCE_ROLES:
+            outputs.in_use(self.output_name(role))
         try:
             instrument = DRIVERS[role](address, limits=self.limits, visa_library=self.visa_library,
                                        read_termination="\n", write_termination="\n",
                                        timeout=self.timeout_ms)
+            if role in SOURCE_ROLES:
+                self._switch_off_if_on(instrument)
             instrument.write("*RST;*CLS")
             instrument.check_errors()
-            self.identities[role] = instrument.ask("*IDN?").strip()
-        except (OSError, VisaIOError, ValueError) as err:
+            self.identities[role] = instrument.query("*IDN?", "identity").strip()
+        except (OSError, VisaIOError, ValueError, InstrumentError) as err:
+            if instrument is not None:
+                with contextlib.suppress(Exception):
+                    instrument.adapter.close()
+            if role in SOURCE_ROLES:
+                outputs.may_be_on(self.output_name(role), f"connection failed: {err}")
             raise LabConnectionError(f"{role} at {address}: {err}") from None
         self.instruments[role] = instrument
         return instrument
+
+    @staticmethod
+    def _switch_off_if_on(instrument) -> None:
+        """An output found on at connection (a killed run's) is switched off, confirmed."""
+        with _EXIT_SIGNALS.deferred():
+            try:
+                on = instrument.output_enabled()
+            except InstrumentError:  # an unreadable state counts as on
+                on = True
+            if on:
+                instrument.shutdown()
 
     def reconnect(self, role: str):
         """Close and reopen one instrument (after a dropped connection or a timeout)."""
@@ -143,10 +310,8 @@ class Lab:
             instrument.limits = limits
 
     def set_coil_constant(self, tesla_per_ampere: float) -> None:
-        """The coil's field per ampere, for the field supply (and the virtual lab's coil)."""
+        """The coil's field per ampere, for the field supply."""
         self["field"].coil_constant = tesla_per_ampere
-        if self.virtual_lab is not None:
-            self.virtual_lab.instruments["field"].coil_constant = tesla_per_ampere
 
     def select_device(self, device: int) -> None:
         """Route ``device`` through the switch card; without one only device 0 exists."""
@@ -155,57 +320,91 @@ class Lab:
         elif device != 0:
             raise ValueError(f"device = {device}: this lab has no switch card (allowed: 0)")
 
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        """Every open instrument's identity, address and settings, as read back now (a
+        setting an instrument refuses to report is recorded as its error)."""
+        out: dict[str, dict[str, str]] = {}
+        for role, instrument in self.instruments.items():
+            entry = {"idn": self.identities.get(role, ""), "resource": self.roles[role]}
+            for name, query in SNAPSHOT_QUERIES.get(role, {}).items():
+                try:
+                    entry[name] = str(instrument.ask(query)).strip()
+                    instrument.check_errors()
+                except Exception as err:  # noqa: BLE001 - recorded, the run goes on
+                    entry[name] = f"unavailable: {err}"
+            out[role] = entry
+        return out
+
     def device_state(self) -> dict | None:
-        """The virtual lab's routed device (state, switching budget, generators), stored
-        with each batch of readings so a resumed run goes on exactly; None on real
-        instruments, whose devices keep their own state."""
-        return None if self.virtual_lab is None else self.virtual_lab.device_state()
+        """The routed device's state, stored with each batch of readings so a resumed run
+        goes on exactly; None on real instruments, whose devices keep their own state (an
+        emulated lab's connection overrides this)."""
+        return None
+
+    def restore_device(self, state: dict) -> None:
+        """Put the routed device back where a killed run left it; real devices keep their
+        own state, so nothing to do here (an emulated lab's connection overrides this)."""
 
     def wait(self, seconds: float) -> None:
-        """A deliberate pause: counted on the virtual lab's clock, slept on real hardware."""
-        if seconds <= 0:
-            return
-        if self.virtual_lab is not None:
-            self.virtual_lab.clock.advance(seconds)
-        else:
-            import time
-
-            time.sleep(seconds)
+        """A deliberate pause: counted on an emulated lab's clock, slept on real hardware."""
+        if seconds > 0:
+            (self.clock or WallClock()).advance(seconds)
 
     def __getitem__(self, role: str):
         return self.instruments[role] if role in self.instruments else self.open(role)
 
     def connect(self) -> Lab:
-        for role in self.roles:
-            self.open(role)
+        try:
+            for role in self.roles:
+                if role not in self.instruments:
+                    self.open(role)
+        except BaseException:  # a role that cannot be reached: the others are switched off
+            self.close()
+            raise
         return self
 
     def outputs_off(self) -> None:
-        """Every source off; keeps going past a failing instrument, then reports."""
-        failures = []
+        """Every source off, confirmed by OUTP?, and the switch card open; keeps going past
+        a failing instrument (a fresh connection to it is tried once), then raises
+        OutputsOnError naming each output that may still be on."""
+        maybe_on, failures = {}, []
         for role, instrument in list(self.instruments.items()):
-            if role in ("pulse", "field", "switch"):
+            if role not in (*SOURCE_ROLES, "switch"):
+                continue
+            try:
                 try:
                     instrument.shutdown()
-                except Exception as err:  # noqa: BLE001
-                    try:  # a fresh connection to switch the output off
-                        self.reconnect(role).shutdown()
-                    except Exception:  # noqa: BLE001
-                        failures.append(f"{role}: {err}")
+                except Exception:  # noqa: BLE001
+                    self.reconnect(role).shutdown()  # a fresh connection
+            except Exception as err:  # noqa: BLE001
+                if role in SOURCE_ROLES:
+                    maybe_on[self.output_name(role)] = str(err)
+                    outputs.may_be_on(self.output_name(role), f"switching off failed: {err}")
+                else:
+                    failures.append(f"{role}: {err}")
+            else:
+                if role in SOURCE_ROLES:
+                    outputs.confirmed_off(self.output_name(role))
+        if maybe_on:
+            raise OutputsOnError(maybe_on)
         if failures:
-            raise LabConnectionError("could not switch off: " + "; ".join(failures))
+            raise LabConnectionError("could not open the switch card: " + "; ".join(failures))
 
     def close(self) -> None:
-        try:
-            self.outputs_off()
-        finally:
-            for instrument in self.instruments.values():
-                with contextlib.suppress(Exception):
-                    instrument.adapter.close()
-            self.instruments.clear()
-            if self.virtual_lab is not None:
-                self.virtual_lab.stop()
-                self.virtual_lab = None
+        """Outputs off (a signal meanwhile waits, and is raised once they are), connections
+        closed."""
+        with _EXIT_SIGNALS.deferred():  # until every connection is closed too
+            try:
+                self.outputs_off()
+            finally:
+                for instrument in self.instruments.values():
+                    with contextlib.suppress(Exception):
+                        instrument.adapter.close()
+                self.instruments.clear()
+                self._sources_checked = False
+                if self._holds_signals:
+                    self._holds_signals = False
+                    _EXIT_SIGNALS.release()
 
     def __enter__(self) -> Lab:
         return self.connect()
@@ -218,5 +417,5 @@ class Lab:
 def _switch_everything_off() -> None:
     """Interpreter exit: no lab is left with an output on."""
     for lab in list(_OPEN_LABS):
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception, KeyboardInterrupt):  # exiting already
             lab.close()

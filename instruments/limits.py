@@ -1,8 +1,17 @@
-"""Safety limits of the devices under test, checked before anything is sent."""
+"""Safety limits of the devices under test, checked before anything is sent.
+
+The limits themselves are checked when made: a number (or a quantity with units, from a lab
+file), positive, finite and inside the instrument that enforces it (Keithley 6221 +-105 mA and
+its longest hardware-timed pulse, two ARB points at 1 mHz = 500 s; Keithley 2400 +-210 V).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any
 
 
 class LimitError(ValueError):
@@ -18,6 +27,34 @@ class SafetyLimits:
     max_pulse_width: float = 10e-3  # s
     compliance_voltage: float = 10.0  # V
     max_field: float = 0.1  # T, coil
+
+    def __post_init__(self) -> None:
+        for name, (high, unit) in LIMIT_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise LimitError(f"{name} = {value!r} is not a number in {unit}")
+            if not (math.isfinite(value) and 0 < value <= high):
+                raise LimitError(f"{name} = {value:g} {unit} is outside the allowed range "
+                                 f"(0, {high:g}] {unit} ({LIMIT_SOURCES[name]})")
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], where: str = "lab file") -> SafetyLimits:
+        """Limits from a lab file's [limits] table: numbers in SI units, or strings with
+        their own units ("0.75 mA", "10 ms"); every field named in the error."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - names)
+        if unknown:
+            raise LimitError(f"{where}: limit {unknown[0]!r} unknown; allowed: {sorted(names)}")
+        values = {}
+        for name, value in raw.items():
+            try:
+                values[name] = _si(value, LIMIT_RANGES[name][1])
+            except ValueError as err:
+                raise LimitError(f"{where}: {name} = {value!r}: {err}") from None
+        try:
+            return cls(**values)
+        except LimitError as err:
+            raise LimitError(f"{where}: {err}") from None
 
     def check(self, field: str, value: float, high: float, low: float | None = None,
               unit: str = "") -> float:
@@ -41,3 +78,40 @@ class SafetyLimits:
 
     def field(self, value: float) -> float:
         return self.check("field", value, self.max_field, unit="T")
+
+
+LIMIT_RANGES = {"max_pulse_current": (0.105, "A"), "max_read_current": (0.105, "A"),
+                "max_pulse_width": (500.0, "s"), "compliance_voltage": (210.0, "V"),
+                "max_field": (2.0, "T")}
+LIMIT_SOURCES = {"max_pulse_current": "Keithley 6221: +-105 mA",
+                 "max_read_current": "Keithley 6221: +-105 mA",
+                 "max_pulse_width": "Keithley 6221: longest hardware-timed pulse",
+                 "compliance_voltage": "Keithley 6221 105 V, 2400 210 V",
+                 "max_field": "coil supply"}
+
+
+@cache
+def _units():
+    import pint
+
+    return pint.UnitRegistry()
+
+
+def _si(value: Any, unit: str) -> float:
+    """A lab-file number (already SI) or a quantity string, in SI ``unit``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a number or a quantity in {unit}")
+    if not isinstance(value, str):
+        return float(value)
+    registry = _units()
+    try:
+        quantity = registry.Quantity(value.strip())
+    except Exception:
+        raise ValueError(f"not a quantity like '0.75 m{unit}'") from None
+    if quantity.dimensionless:
+        raise ValueError(f"no unit: write it with its unit, e.g. '{value.strip()} {unit}'")
+    try:
+        return float(quantity.to({"A": "ampere", "s": "second", "V": "volt",
+                                  "T": "tesla"}[unit]).magnitude)
+    except Exception:
+        raise ValueError(f"not in units of {unit}") from None

@@ -9,11 +9,32 @@ itself, or a reset that does not reset stops the run (outputs go off in ``Lab.cl
 ``batches`` runs a list of cycles on either path, software-timed (one SCPI exchange per
 step) or hardware-timed (``protocols/timing.py`` picks it when the instruments allow), and
 yields what each path completes at once: one cycle, or one instrument batch.
+
+Hardware timing uses only what the manuals document, on a rig wired as the lab file says
+(``[wiring] trigger_line``: the 6221 trigger-link output line that drives the 2000's EXT
+TRIG). Two routes:
+
+- one write current (sweeps, endurance): the 6221 repeats one cycle as an arbitrary
+  waveform; its phase marker pulses the trigger link at each cycle's read window; the 2000
+  on EXTernal takes one reading per pulse into its buffer. Every reading is tied to its own
+  cycle by a hardware edge, so nothing can drift; the 2000 accepts at most 400 external
+  triggers a second (Model 2000 data sheet), so a cycle lasts at least 2.5 ms.
+- a write current per cycle (training): all the cycles in one waveform, played once; one
+  phase-marker pulse starts a burst of readings on the 2000 (sample count = cycles), the
+  trigger delay making the readings one cycle period apart (the sample loop of Fig. 4-11
+  runs delay -> reading); at 0.01 PLC a reading takes 0.5 ms (2000 readings/s), so a cycle
+  lasts at least 0.5 ms. A burst is paced by the 2000's own reading period, not by an edge
+  per cycle, so every reading is also checked to lie between the calibrated levels.
+
+The 2000's timer cannot help: its first pass starts at :INIT over the bus, with no arm layer
+to start it from the trigger link. When the buffer holds fewer readings than cycles sent
+(triggers missed), the batch is refused, never stored shifted, and played again slower.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -24,6 +45,10 @@ from instruments.keithley import InstrumentError
 from protocols.errors import ProtocolError
 
 log = logging.getLogger(__name__)
+
+
+class MissedTriggers(ProtocolError):
+    """The 2000 holds fewer readings than the cycles sent (or a burst drifted)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +76,14 @@ class CycleReading:
     switched: bool
 
 
-BUFFER_READINGS = 1024  # the Keithley 2000's reading buffer
+BUFFER_READINGS = 1024  # the Keithley 2000's reading buffer (TRACe:POINts 2-1024)
+ARB_POINTS = 65536  # points in one 6221 arbitrary waveform (Reference Manual, ARB:APPend)
+EXTERNAL_TRIGGER_RATE = 400.0  # /s, Model 2000 data sheet: maximum external trigger rate
+BURST_READING_RATE = 2000.0  # /s, Model 2000 data sheet: 0.01 PLC readings into memory
+FAST_NPLC = 0.01  # the 2000's shortest integration (SENSe:VOLTage:NPLCycles 0.01-10)
+RATE_MARGIN = 1.02  # stay 2 % under a data-sheet rate (the two instruments' clocks differ)
+SLOWER = 1.5  # a batch whose triggers were missed is played again this much slower
+LINK_LATENCY = 10e-6  # s, trigger link to the start of the integration, autozero off
 NOT_RESET = "the reset pulse did not reset the device (R_AHE above the threshold after reset)"
 
 
@@ -80,6 +112,9 @@ class ResetWriteRead:
         self.threshold: float | None = None
         self.levels: tuple[float, float] | None = None
         self.repeats = 0  # cycles repeated after a communication fault
+        self.missed_batches = 0  # hardware batches refused for missed triggers
+        self.slowdown = 1.0  # hardware cycle periods stretched after missed triggers
+        self.line_frequency: float | None = None  # Hz, asked of the 2000 once
 
     def configure(self) -> None:
         s = self.settings
@@ -166,44 +201,83 @@ class ResetWriteRead:
             for current in currents:
                 yield [self.cycle_reading(current)]
             return
-        for start in range(0, len(currents), BUFFER_READINGS):
+        start = 0
+        while start < len(currents):
             chunk = currents[start:start + BUFFER_READINGS]
             if all(c == chunk[0] for c in chunk):
                 readings = self._hardware_cycles(chunk[0], len(chunk))
-            else:
+            else:  # as many cycles as one waveform holds (lead points included)
+                layout = self.route(False, self.line_frequency or 50.0)
+                fits = (ARB_POINTS - layout["lead_points"]) // layout["points"]
+                chunk = chunk[:max(1, fits)]
                 readings = self._hardware_cycle_list(chunk)
+            start += len(chunk)
             yield readings
 
-    def _hardware_cycles(self, write_current: float, cycles: int) -> list[CycleReading]:
-        """``cycles`` cycles at one current timed by the instruments (6221 waveform, 2000
-        on the trigger link): no bus transaction between cycles and no read after each
-        reset (one reset check ends the batch); every verdict comes from the reading after
-        the write."""
+    def route(self, one_current: bool, line_frequency: float = 50.0) -> dict:
+        """The waveform layout of a hardware-timed batch: points per cycle (each one pulse
+        width), read points, the cycle period and, for a burst, the 2000's trigger delay in
+        points. One current: >= 1/400 s per cycle (external triggers); a current per
+        cycle: >= 1/2000 s (burst readings); both at least the pulses and the read window."""
         s = self.settings
         width = max(s.reset_width, s.write_width)
-        return self._hardware_batch(
-            [write_current] * cycles,
-            lambda meter: meter.arm_link_buffer(cycles),
-            lambda pulse: pulse.play_cycles(s.reset_current, write_current, s.read_current,
-                                            width, cycles))
+        integration = FAST_NPLC / line_frequency
+        reading = max(1 / BURST_READING_RATE, integration)
+        if one_current:
+            pace = RATE_MARGIN * self.slowdown / EXTERNAL_TRIGGER_RATE
+        else:
+            pace = RATE_MARGIN * self.slowdown * reading
+        read_points = math.ceil((integration + LINK_LATENCY) / width - 1e-9)
+        while True:
+            points = max(4 + read_points, math.ceil(pace / width - 1e-9))
+            delay = points * width - reading  # burst: reading k + 1 one period after k
+            lead_points = math.floor(delay / width + 1e-9)
+            offset = 0.0 if one_current else delay - lead_points * width
+            if offset + integration + LINK_LATENCY <= read_points * width + 1e-12:
+                break
+            read_points += 1  # the burst's first reading starts inside the first point
+        return {"width": width, "points": points, "read_points": read_points,
+                "period": points * width, "delay": delay, "lead_points": lead_points}
+
+    def _hardware_cycles(self, write_current: float, cycles: int) -> list[CycleReading]:
+        """``cycles`` cycles at one current timed by the instruments (a 6221 waveform of
+        one cycle repeated, its phase marker on the trigger link, the 2000 on EXTernal):
+        no bus transaction between cycles and no read after each reset (one reset check
+        ends the batch); every verdict comes from the reading after the write."""
+        s = self.settings
+
+        def arm(meter, layout):
+            meter.arm_external_buffer(cycles)
+
+        def play(pulse, layout):
+            pulse.play_cycles(s.reset_current, write_current, s.read_current, layout["width"],
+                              cycles, layout["points"], layout["read_points"])
+
+        return self._hardware_batch([write_current] * cycles, True, arm, play)
 
     def _hardware_cycle_list(self, write_currents) -> list[CycleReading]:
         """Cycles with a different write current each, timed by the instruments: one 6221
-        waveform (10 points of the pulse width per cycle), the 2000 armed over the trigger link
-        and sampling the middle of each cycle's read window on its timer."""
+        waveform holding them all, its phase marker starting the 2000's burst of readings,
+        one per cycle period (trigger delay = period - reading time)."""
         s = self.settings
-        width = max(s.reset_width, s.write_width)
         currents = [float(c) for c in write_currents]
-        return self._hardware_batch(
-            currents,
-            lambda meter: meter.arm_timed_buffer(len(currents), 10 * width, 6.5 * width),
-            lambda pulse: pulse.play_cycle_list(s.reset_current, currents, s.read_current,
-                                                width))
 
-    def _hardware_batch(self, currents: list[float], arm, play) -> list[CycleReading]:
-        """Arm the 2000 (fast reads into its buffer), play the 6221 waveform, fetch one
-        reading per cycle, check the reset with one more reset and fast read, restore the
-        software-timed settings, check both error queues."""
+        def arm(meter, layout):
+            meter.arm_external_buffer(1, samples=len(currents), delay=layout["delay"])
+
+        def play(pulse, layout):
+            pulse.play_cycle_list(s.reset_current, currents, s.read_current, layout["width"],
+                                  layout["points"], layout["read_points"],
+                                  layout["lead_points"])
+
+        return self._hardware_batch(currents, False, arm, play)
+
+    def _hardware_batch(self, currents: list[float], one_current: bool, arm,
+                        play) -> list[CycleReading]:
+        """Arm the 2000 (fast reads into its buffer), play the 6221 waveform, read the
+        buffer, check the reset with one more reset and fast read, restore the
+        software-timed settings, check both error queues. Fewer readings than cycles
+        (missed triggers): the batch is refused and played again slower."""
         if self.threshold is None:
             raise ProtocolError("calibrate() first: the switching threshold is unknown")
         for current in currents:
@@ -212,12 +286,16 @@ class ResetWriteRead:
 
         def batch() -> list[CycleReading]:
             meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
-            meter.voltage_nplc = 0.01
+            pulse.trigger_line = self.lab.trigger_line
+            if self.line_frequency is None:
+                self.line_frequency = meter.line_frequency()
+            layout = self.route(one_current, self.line_frequency)
+            meter.voltage_nplc = FAST_NPLC
             meter.autozero_enabled = False
-            arm(meter)
+            arm(meter, layout)
             try:
-                play(pulse)
-                voltages = meter.fetch()
+                play(pulse, layout)
+                voltages = meter.buffer_readings()
             finally:
                 meter.immediate_triggering()
             try:  # one reset and one fast read: did the last reset of the batch still work?
@@ -227,15 +305,36 @@ class ResetWriteRead:
                 meter.autozero_enabled = s.autozero
             if not resets:
                 raise ProtocolError(f"{NOT_RESET}; the batch before it is refused")
-            if len(voltages) != len(currents):
-                raise ProtocolError(f"the 2000 returned {len(voltages)} of {len(currents)} "
-                                    "readings")
             for role in ("pulse", "voltmeter"):
                 self.lab[role].check_errors()
-            return [CycleReading(c, None, v / s.read_current, v / s.read_current > self.threshold)
-                    for c, v in zip(currents, voltages, strict=True)]
+            if len(voltages) != len(currents):
+                raise MissedTriggers(f"the 2000 took {len(voltages)} readings for "
+                                     f"{len(currents)} cycles (triggers missed)")
+            resistances = [v / s.read_current for v in voltages]
+            if not all(self._plausible(r) for r in resistances):
+                raise MissedTriggers("a burst reading fell outside its read window "
+                                     "(R_AHE outside the calibrated levels)")
+            return [CycleReading(c, None, r, r > self.threshold)
+                    for c, r in zip(currents, resistances, strict=True)]
 
-        return self._with_retries(batch)
+        for attempt in range(self.retries + 1):
+            try:
+                return self._with_retries(batch)
+            except MissedTriggers as err:
+                if attempt == self.retries:
+                    raise ProtocolError(f"{err}; refused {self.retries + 1} times, even "
+                                        f"{self.slowdown:g}x slower") from None
+                self.missed_batches += 1
+                self.slowdown *= SLOWER
+                log.warning("%s: the batch is refused and played again %gx slower", err,
+                            self.slowdown)
+        raise AssertionError("unreachable")
+
+    def _plausible(self, resistance: float) -> bool:
+        """A reading taken inside a read window lies near the calibrated levels."""
+        low, high = self.levels
+        margin = 0.5 * (high - low)
+        return low - margin <= resistance <= high + margin
 
     def _reset(self, read: bool) -> float | None:
         """The reset pulse, the wait, and (``read``) R_AHE after it."""

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import curve_fit, minimize
-from scipy.special import expit, logit
-from scipy.stats import norm
+from scipy.special import expit, logit, ndtri
 
 WINDOW_LOGIT_SPAN = float(logit(0.999) - logit(1e-4))  # window = 16.1 * I0
 
@@ -29,7 +28,7 @@ def wilson_interval(
     tests check the two agree). Fast enough to redraw error bars on every reading."""
     counts = np.atleast_1d(np.asarray(counts, float))
     n = np.broadcast_to(np.asarray(trials, float), counts.shape)
-    z = norm.ppf(0.5 + confidence / 2)
+    z = ndtri(0.5 + confidence / 2)  # the normal quantile (scipy.stats costs a second to import)
     p = counts / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -154,3 +153,51 @@ def _maximum_likelihood(currents: np.ndarray, counts: np.ndarray, n: np.ndarray,
     cov = jacobian @ cov_ab @ jacobian.T
     errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     return SigmoidFit(float(i_bias), float(i0), float(errors[0]), float(errors[1]))
+
+
+# A fit is a calibration only if the data pin it down. The thresholds, and why:
+GRADE_COVER_LOW = 0.2  # the lowest point at P <= 0.2 and the highest at P >= 0.8: the
+GRADE_COVER_HIGH = 0.8  # sweep saw both tails, so I0 is measured, not extrapolated
+GRADE_MAX_I_BIAS_REL_ERR = 0.05  # I_bias known to 5 % (paper 002 Eq. 3 variation is 25 %)
+GRADE_MAX_I0_REL_ERR = 0.5  # I0 (the slope) known to within a factor of about 1.5
+
+
+@dataclass(frozen=True)
+class FitGrade:
+    """Whether a switching-probability fit may serve as a calibration, and if not why."""
+
+    usable: bool
+    reason: str = ""
+
+    def as_dict(self) -> dict:
+        return {"usable": self.usable, "reason": self.reason}
+
+
+def grade_fit(currents: np.ndarray, counts: np.ndarray, trials: np.ndarray | int,
+              fit: SigmoidFit | None) -> FitGrade:
+    """Grade a sweep's fit, first failed rule wins: the measured curve crosses 50 %; it
+    covers enough of 0-1 (``GRADE_COVER_LOW`` / ``GRADE_COVER_HIGH``); I_bias lies inside
+    the swept range; I_bias and I0 have bounded relative errors
+    (``GRADE_MAX_I_BIAS_REL_ERR``, ``GRADE_MAX_I0_REL_ERR``)."""
+    currents = np.asarray(currents, float)
+    counts = np.atleast_1d(np.asarray(counts, float))
+    p = counts / np.broadcast_to(np.asarray(trials, float), counts.shape)
+    if p.size == 0 or not (p.min() < 0.5 < p.max() or (p == 0.5).any()):
+        return FitGrade(False, f"never crossed 50 % (P from {p.min():.2f} to {p.max():.2f})")
+    if p.min() > GRADE_COVER_LOW or p.max() < GRADE_COVER_HIGH:
+        return FitGrade(False, f"covers only P = {p.min():.2f}-{p.max():.2f} (needs "
+                        f"<= {GRADE_COVER_LOW} and >= {GRADE_COVER_HIGH})")
+    if fit is None:
+        return FitGrade(False, "the sigmoid fit failed")
+    if not currents.min() <= fit.i_bias <= currents.max():
+        return FitGrade(False, "I_bias lies outside the swept currents")
+    values = (fit.i_bias, fit.i0, fit.i_bias_err, fit.i0_err)
+    if not (np.all(np.isfinite(values)) and fit.i0 > 0 and fit.i_bias != 0):
+        return FitGrade(False, "the fit's uncertainties are not finite")
+    if fit.i_bias_err / abs(fit.i_bias) > GRADE_MAX_I_BIAS_REL_ERR:
+        return FitGrade(False, f"I_bias uncertain by {100 * fit.i_bias_err / abs(fit.i_bias):.0f}"
+                        f" % (> {100 * GRADE_MAX_I_BIAS_REL_ERR:.0f} %)")
+    if fit.i0_err / fit.i0 > GRADE_MAX_I0_REL_ERR:
+        return FitGrade(False, f"I0 uncertain by {100 * fit.i0_err / fit.i0:.0f} % "
+                        f"(> {100 * GRADE_MAX_I0_REL_ERR:.0f} %)")
+    return FitGrade(True)

@@ -90,7 +90,7 @@ def anisotropy_field(rwr: ResetWriteRead, fields: np.ndarray,
             r_up = rwr.read_resistance()
             pulse.pulse(s.reset_current, s.reset_width)
             r_down = rwr.read_resistance()
-            resistance.append((r_up - r_down) / 2)
+            resistance.append(abs(r_up - r_down) / 2)  # H_x's sign sets which pulse writes +1
             _emit(record, step=i, field=float(field), r_up=r_up, r_down=r_down)
     finally:
         supply.shutdown()
@@ -102,8 +102,29 @@ def anisotropy_field(rwr: ResetWriteRead, fields: np.ndarray,
                          fields.tolist(), r.tolist())
 
 
+def lab_identity(config: dict) -> dict:
+    """What makes two recorded sweeps the same device: the lab (lab file and the chip it
+    names, or the virtual chip's devices, width and seed), the instruments' identities and
+    the device number."""
+    return {"lab": config.get("lab"), "instruments": config.get("instruments"),
+            "device": config.get("device", 0)}
+
+
+def identity_mismatch(first: dict, second: dict) -> str | None:
+    """Why two run configs are not sweeps of one device (None when they are)."""
+    a, b = lab_identity(first), lab_identity(second)
+    if a["lab"] != b["lab"]:
+        return f"they were taken on different labs or chips ({a['lab']} vs {b['lab']})"
+    if a["instruments"] != b["instruments"]:
+        return "they were taken with different instruments (*IDN? differs)"
+    if a["device"] != b["device"]:
+        return f"they are of different devices ({a['device']} vs {b['device']})"
+    return None
+
+
 def persistence(first: dict, second: dict) -> dict:
-    """Compare two sweeps of the same device taken apart in time (SI S4)."""
+    """Compare two sweeps of the same device taken apart in time (SI S4); the caller
+    checks with ``identity_mismatch`` that they are of one device."""
     shift = second["i_bias"] - first["i_bias"]
     error = float(np.hypot(first["i_bias_err"], second["i_bias_err"]))
     return {"i_bias_first": first["i_bias"], "i_bias_second": second["i_bias"],
@@ -113,10 +134,15 @@ def persistence(first: dict, second: dict) -> dict:
 
 def survey_table(fits: list[dict]) -> dict:
     """Device-to-device statistics of a chip (Fig. 3a-b): mean, spread and range of I_bias
-    and the window, as paper 002's percentage variation."""
-    bias = np.array([f["i_bias"] for f in fits])
-    window = np.array([f["window"] for f in fits])
-    return {"devices": len(fits), "i_bias_mean": float(bias.mean()),
+    and the window, as paper 002's percentage variation, over the devices whose fit is
+    usable (the others are listed in ``unusable``; with none usable the statistics are NaN)."""
+    usable = [f for f in fits if f.get("usable", True)]
+    bias = np.array([f["i_bias"] for f in usable] or [np.nan])
+    window = np.array([f["window"] for f in usable] or [np.nan])
+    return {"devices": len(fits), "usable_devices": len(usable),
+            "unusable": {str(f["device"]): f.get("reason", "") for f in fits
+                         if not f.get("usable", True)},
+            "i_bias_mean": float(bias.mean()),
             "i_bias_variation": float((bias.max() - bias.min()) / 2 / bias.mean()),
             "window_mean": float(window.mean()),
             "window_variation": float((window.max() - window.min()) / 2 / window.mean()),

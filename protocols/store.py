@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,14 +63,28 @@ CREATE TABLE IF NOT EXISTS lab_states (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id),
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS provenance (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    data TEXT NOT NULL
+);
 """
-FINAL_STATUSES = ("finished", "failed", "aborted")
+FINAL_STATUSES = ("finished", "unusable", "failed", "aborted")  # unusable: a graded-bad fit
 KEEP_CHECKPOINTS = 2
 
 
+class StoreError(RuntimeError):
+    """The run store cannot be opened (a bad path, or a file that is not a run store)."""
+
+
 def default_store_path() -> Path:
-    base = os.environ.get("SPINHIL_HOME") or Path.home() / ".local" / "share" / "spinhil"
-    return Path(base) / "runs.sqlite"
+    """``$SPINHIL_HOME/runs.sqlite``, else the platform's user data directory
+    (platformdirs: ``$XDG_DATA_HOME/spinhil`` or ``~/.local/share/spinhil`` on Linux)."""
+    home = os.environ.get("SPINHIL_HOME")
+    if home:
+        return Path(home) / "runs.sqlite"
+    from platformdirs import user_data_path
+
+    return user_data_path("spinhil", appauthor=False) / "runs.sqlite"
 
 
 def code_version() -> str:
@@ -79,6 +94,34 @@ def code_version() -> str:
         return version("spinhil")
     except PackageNotFoundError:
         return "unknown"
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The checkout's commit (``+dirty`` with uncommitted changes) when the code runs from
+    a git checkout; None from an installed package."""
+    import subprocess
+
+    source = Path(__file__).resolve().parent.parent
+    if not (source / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"],
+                                capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(["git", "-C", str(source), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def provenance() -> dict[str, Any]:
+    """What code made a run: package version, git commit (from a checkout), Python."""
+    import platform
+
+    return {"version": code_version(), "git_commit": git_commit(),
+            "python": platform.python_version()}
 
 
 @dataclass(frozen=True)
@@ -96,12 +139,27 @@ class Run:
 
 class RunStore:
     def __init__(self, path: str | Path | None = None) -> None:
+        """Open (or create) the store; a path that cannot hold it, or a file that is not
+        a run store, is refused with ``StoreError`` and never overwritten."""
         self.path = Path(path) if path is not None else default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"cannot create the folder {self.path.parent}: "
+                             f"{err.strerror}") from None
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open {self.path}: {err}") from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as err:
+            self._db.close()
+            raise StoreError(f"{self.path} is not a spinhil run store ({err}); it was left "
+                             "as it is: give another --store or SPINHIL_HOME, or move it "
+                             "away") from None
 
     def close(self) -> None:
         self._db.close()
@@ -132,7 +190,25 @@ class RunStore:
                 (kind, now, now, seed, code_version(), socket.gethostname(), os.getpid(),
                  json.dumps(config, sort_keys=True)),
             )
-            return int(cur.lastrowid)
+            run_id = int(cur.lastrowid)
+            db.execute("INSERT INTO provenance VALUES (?, ?)",
+                       (run_id, json.dumps(provenance(), sort_keys=True)))
+            return run_id
+
+    def record_snapshot(self, run_id: int, snapshot: dict[str, Any]) -> None:
+        """Every instrument's settings at the run's start (``Lab.snapshot``)."""
+        with self._transaction() as db:
+            (data,) = db.execute("SELECT COALESCE((SELECT data FROM provenance WHERE "
+                                 "run_id=?), '{}')", (run_id,)).fetchone()
+            info = {**json.loads(data), "instruments": snapshot}
+            db.execute("INSERT OR REPLACE INTO provenance VALUES (?, ?)",
+                       (run_id, json.dumps(info, sort_keys=True)))
+
+    def provenance(self, run_id: int) -> dict[str, Any]:
+        """Version, git commit and the instruments' snapshot of a run ({} for old runs)."""
+        row = self._db.execute("SELECT data FROM provenance WHERE run_id=?",
+                               (run_id,)).fetchone()
+        return {} if row is None else json.loads(row[0])
 
     def claim(self, run_id: int) -> None:
         """Mark a run as running again in this process (resume)."""

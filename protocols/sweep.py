@@ -7,6 +7,9 @@ the fine sweep covers I_bias +- 5 I0 (0.7 %-99.3 %), the region a fit of the who
 weighs, so the result does not depend on how far the grid reaches into the saturated tails.
 Each cycle's raw readings go to the run store as soon as the cycle ends, so a killed sweep
 keeps them and ``resume`` only runs the cycles still missing.
+
+Every fit is graded (``protocols.fitting.grade_fit``); a sweep whose fit fails is stored
+with the status ``unusable`` and its reason, and nothing takes a calibration from it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from protocols.cycle import ResetWriteRead
-from protocols.fitting import SigmoidFit, fit_sigmoid, wilson_interval
+from protocols.fitting import FitGrade, SigmoidFit, fit_sigmoid, grade_fit, wilson_interval
 
 Recorder = Callable[[list[dict]], None]
 Progress = Callable[[int, int], None]
@@ -32,6 +35,12 @@ class SweepResult:
     trials: np.ndarray
     fit: SigmoidFit
     lab_seconds: float | None
+    grade: FitGrade = FitGrade(True)
+
+    @property
+    def status(self) -> str:
+        """The run store's status for this sweep: finished, or unusable (see ``grade``)."""
+        return "finished" if self.grade.usable else "unusable"
 
     @property
     def p_switch(self) -> np.ndarray:
@@ -45,7 +54,8 @@ class SweepResult:
         return {"device": self.device, "currents": self.currents.tolist(),
                 "counts": self.counts.tolist(), "trials": self.trials.tolist(),
                 "p_switch": self.p_switch.tolist(), "ci_low": low.tolist(),
-                "ci_high": high.tolist(), "lab_seconds": self.lab_seconds, **self.fit.as_dict()}
+                "ci_high": high.tolist(), "lab_seconds": self.lab_seconds, **self.fit.as_dict(),
+                **self.grade.as_dict()}
 
 
 def _counts(rwr: ResetWriteRead, currents: np.ndarray, cycles: int) -> np.ndarray:
@@ -91,7 +101,7 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     batch) at once; ``fixed`` hears the currents once a coarse search has found them."""
     if iterations < 1:
         raise ValueError(f"iterations = {iterations} is outside the allowed range [1, inf)")
-    clock = rwr.lab.virtual_lab.clock if rwr.lab.virtual_lab is not None else None
+    clock = rwr.lab.clock
     start = clock.seconds if clock is not None else None
     if currents is None:
         currents = auto_range(rwr, points)
@@ -100,6 +110,8 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     currents = np.asarray(currents, float)
     done = dict(done or {})
     total = currents.size * iterations
+    if progress is not None:
+        progress(len(done), total)  # the sweep starts now
     for k, current in enumerate(currents):
         missing = [n for n in range(iterations) if (k, n) not in done]
         pending = iter(missing)
@@ -120,6 +132,31 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     counts = np.array([sum(done[(k, n)] for n in range(iterations))
                        for k in range(currents.size)])
     trials = np.full(currents.size, iterations)
-    fit = fit_sigmoid(currents, counts / trials, trials)
+    fit, grade = fit_and_grade(currents, counts, trials)
     lab_seconds = None if clock is None else clock.seconds - start
-    return SweepResult(device, currents, counts, trials, fit, lab_seconds)
+    return SweepResult(device, currents, counts, trials, fit, lab_seconds, grade)
+
+
+def fit_and_grade(currents: np.ndarray, counts: np.ndarray,
+                  trials: np.ndarray) -> tuple[SigmoidFit, FitGrade]:
+    """The sigmoid fit and its grade; a fit that cannot be made is graded unusable."""
+    try:
+        fit = fit_sigmoid(currents, counts / trials, trials)
+    except (RuntimeError, ValueError):
+        nan = float("nan")
+        return SigmoidFit(nan, nan, nan, nan), grade_fit(currents, counts, trials, None)
+    return fit, grade_fit(currents, counts, trials, fit)
+
+
+def grade_summary(result: dict | None) -> FitGrade:
+    """Grade a stored sweep result again from its own counts (a sweep recorded before
+    fits were graded, or one edited by hand, is held to the same rules)."""
+    if not result or "counts" not in result or "i_bias" not in result:
+        return FitGrade(False, "no fit recorded")
+    fit = SigmoidFit(*(float(result.get(k, float("nan")))
+                       for k in ("i_bias", "i0", "i_bias_err", "i0_err")))
+    stored = FitGrade(bool(result.get("usable", True)), result.get("reason", ""))
+    if not stored.usable:
+        return stored
+    return grade_fit(np.asarray(result["currents"]), np.asarray(result["counts"]),
+                     np.asarray(result["trials"]), fit)

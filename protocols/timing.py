@@ -1,11 +1,12 @@
 """Which path times the cycles: the instruments when they can, software otherwise.
 
-Hardware timing (one 6221 waveform per batch, the 2000 triggered over the trigger link
-into its buffer) needs a 6221 (the 6220 plays no arbitrary waveform), a 2000 and the
-trigger-link cable between them, and cycles a waveform can hold (no wait after a pulse, one
-width for reset and write). ``choose_timing`` checks those and the identities, then proves
-the cable: a waveform of zero current marks the link once and the 2000, armed on the link,
-must take one reading. The device sees no current, so the check is safe on any rig.
+Hardware timing (one 6221 waveform per batch, its phase marker on the trigger-link line the
+lab file names, cabled to the 2000's EXT TRIG; the 2000 on EXTernal triggering into its
+buffer) needs a 6221 (the 6220 plays no arbitrary waveform), a 2000 and that cable, and
+cycles a waveform can hold (no wait after a pulse, one width for reset and write).
+``choose_timing`` checks those and the identities, then proves the cable: a waveform of zero
+current marks the link once and the 2000, waiting on EXTernal, must hold one reading. The
+device sees no current, so the check is safe on any rig.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from protocols.cycle import CycleSettings, waveform_misfit
 from protocols.errors import ProtocolError
 
 TIMINGS = ("auto", "software", "hardware")
-PROBE_TIMEOUT_MS = 1000
 
 
 def hardware_timing_unavailable(lab: Lab, settings: CycleSettings | None = None) -> str | None:
@@ -31,19 +31,19 @@ def hardware_timing_unavailable(lab: Lab, settings: CycleSettings | None = None)
         return f"the pulse source is not a 6221 ({lab.identities.get('pulse', '?')})"
     if not any(m in lab.identities.get("voltmeter", "") for m in ("MODEL 2000", "MODEL 2010")):
         return f"the voltmeter is not a 2000 ({lab.identities.get('voltmeter', '?')})"
-    timeout = meter.adapter.connection.timeout
+    pulse.trigger_line = lab.trigger_line
     try:
-        meter.arm_link_buffer(1)
+        meter.arm_external_buffer(1)
         pulse.mark_trigger_link()
-        meter.adapter.connection.timeout = PROBE_TIMEOUT_MS
-        meter.fetch()
+        readings = meter.buffer_readings()
     except (VisaIOError, InstrumentError, OSError):
-        lab.reconnect("voltmeter")  # drop a late reply; *RST leaves the link disarmed
-        return "no reading arrived over the trigger link (is the cable connected?)"
-    finally:
-        if "voltmeter" in lab.instruments:
-            lab["voltmeter"].adapter.connection.timeout = timeout
+        readings = []
+        lab.reconnect("voltmeter")  # drop a late reply; *RST leaves the 2000 idle
+        meter = lab["voltmeter"]
     meter.immediate_triggering()
+    if len(readings) != 1:
+        return (f"no reading arrived over the trigger link (is 6221 trigger-link line "
+                f"{lab.trigger_line} cabled to the 2000's EXT TRIG?)")
     for instrument in (pulse, meter):
         instrument.check_errors()
     return None

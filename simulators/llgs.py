@@ -17,65 +17,14 @@ omega dt < 2 sqrt(2); ``stability_limit`` reports the dt that allows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+# the pulse, the step bound and the P_sw entry point are backend-neutral (no torch there)
+from simulators.llgs_pulse import RK4_STABILITY, Pulse, check_dt, stability_limit  # noqa: F401
 from simulators.macrospin import Macrospin
-
-RK4_STABILITY = 2.0 * math.sqrt(2.0)  # |omega dt| bound of classical RK4 on the imaginary axis
-
-
-@dataclass(frozen=True)
-class Pulse:
-    """Trapezoidal current pulse: ``rise`` up, ``width`` at full amplitude, ``fall`` down,
-    then ``relax`` with no current before the state is read."""
-
-    width: float
-    rise: float = 0.0
-    fall: float = 0.0
-    relax: float = 2e-9
-
-    def __post_init__(self) -> None:
-        if not self.width > 0:
-            raise ValueError(
-                f"pulse_width = {self.width:g} s is outside the allowed range (0, inf) s")
-        for name in ("rise", "fall", "relax"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} = {getattr(self, name):g} s must be >= 0")
-
-    @property
-    def duration(self) -> float:
-        return self.rise + self.width + self.fall + self.relax
-
-    def shape(self, t: float) -> float:
-        """Fraction of the amplitude at time t."""
-        if t < self.rise:
-            return t / self.rise
-        t -= self.rise
-        if t <= self.width:
-            return 1.0
-        t -= self.width
-        if t < self.fall:
-            return 1.0 - t / self.fall
-        return 0.0
-
-
-def stability_limit(
-    device: Macrospin, max_current: float = 0.0, gate_voltage: float = 0.0
-) -> float:
-    """Largest dt (s) for which RK4 stays stable: omega_max dt < 2 sqrt(2), with omega_max from
-    the anisotropy, demagnetising, external and torque fields (thermal field at 4 sigma)."""
-    coeff = np.abs(device.field_coefficients(gate_voltage)).max()
-    torque = abs(max_current) * device.torque_per_ampere() * (1 + device.alpha)
-    static = coeff + float(np.linalg.norm(device.h_ext)) + torque
-    gamma_ll = device.gamma / (1 + device.alpha**2)
-    # the thermal field grows as dt^-1/2: solve gamma' (static + 4 u(dt)) dt = bound
-    u1 = device.thermal_field_std(1.0)  # u(dt) = u1 / sqrt(dt)
-    bound = RK4_STABILITY / gamma_ll
-    s = (-4 * u1 + math.sqrt(16 * u1 * u1 + 4 * static * bound)) / (2 * static)
-    return s * s
+from simulators.psw import SwitchingCurve, simulate_psw  # noqa: F401
 
 
 def thermal_initial_states(
@@ -89,8 +38,11 @@ def thermal_initial_states(
     density = np.exp(delta * (grid**2 - 1.0))
     cdf = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2)])
     cdf /= cdf[-1]
-    u = torch.rand(n, generator=generator, dtype=torch.float64).numpy()
-    phi = torch.rand(n, generator=generator, dtype=torch.float64).numpy() * 2 * np.pi
+    # drawn where the generator lives (a CUDA generator cannot feed a CPU tensor)
+    u = torch.rand(n, generator=generator, dtype=torch.float64,
+                   device=generator.device).cpu().numpy()
+    phi = torch.rand(n, generator=generator, dtype=torch.float64,
+                     device=generator.device).cpu().numpy() * 2 * np.pi
     cos_t = np.interp(u, cdf, grid)
     sin_t = np.sqrt(np.clip(1 - cos_t**2, 0, None))
     sign = float(device.reset_direction[2])
@@ -171,9 +123,10 @@ class LLGSIntegrator:
     torch.compile (the first call compiles, once per process)."""
 
     def __init__(
-        self, device: Macrospin, dt: float = 5e-12, dtype: torch.dtype = torch.float32,
+        self, device: Macrospin, dt: float | None = None, dtype: torch.dtype = torch.float32,
         device_name: str | torch.device = "cpu", compiled: bool = True,
     ) -> None:
+        dt = device.default_dt if dt is None else dt  # the preset's Boltzmann-checked step
         if not dt > 0:
             raise ValueError(f"dt = {dt:g} s is outside the allowed range (0, inf)")
         self.device = device
@@ -187,14 +140,7 @@ class LLGSIntegrator:
         return torch.as_tensor(np.asarray(x, float), dtype=self.dtype, device=self.torch_device)
 
     def check_dt(self, currents: np.ndarray, gate_voltages: np.ndarray | None) -> None:
-        gates = [0.0] if gate_voltages is None else np.unique(gate_voltages)
-        i_max = float(np.abs(currents).max()) if currents.size else 0.0
-        limit = min(stability_limit(self.device, i_max, g) for g in gates)
-        if self.dt > limit:
-            raise ValueError(
-                f"dt = {self.dt * 1e12:g} ps exceeds the RK4 stability limit of "
-                f"{limit * 1e12:.3g} ps for {self.device.name} at {i_max * 1e6:g} uA; "
-                f"allowed range (0, {limit * 1e12:.3g}] ps")
+        check_dt(self.device, self.dt, currents, gate_voltages)
 
     def _params(self) -> torch.Tensor:
         dev = self.device
@@ -240,53 +186,15 @@ class LLGSIntegrator:
         return torch.stack([mx, my, mz]), float(worst)
 
 
-@dataclass(frozen=True)
-class SwitchingCurve:
-    """Switch counts per current from ``trials`` independent pulses, and the cost."""
-
-    currents: np.ndarray
-    counts: np.ndarray
-    trials: int
-    seconds: float
-    junction_steps: int
-
-    @property
-    def p_switch(self) -> np.ndarray:
-        return self.counts / self.trials
-
-    @property
-    def junction_steps_per_s(self) -> float:
-        return self.junction_steps / self.seconds
-
-
-def simulate_psw(
-    preset: str | Macrospin, currents: np.ndarray, pulse_width: float, trials: int,
-    dt: float = 5e-12, seed: int | None = 0, device_name: str = "cpu",
-    gate_voltage: float = 0.0, rise: float = 0.0, fall: float = 0.0,
-) -> SwitchingCurve:
-    """P_sw(I) of a preset (paper 000 App. A: ``trials`` runs per current), one batch."""
-    import time
-
-    from simulators.macrospin import macrospin_preset
-
-    device = macrospin_preset(preset) if isinstance(preset, str) else preset
-    pulse = Pulse(pulse_width, rise, fall)
-    currents = np.asarray(currents, float)
-    start = time.perf_counter()
-    counts = simulate_switching(device, currents, pulse, trials, dt, seed, device_name,
-                                gate_voltage)
-    seconds = time.perf_counter() - start
-    steps = chunked_steps(pulse.duration, dt)
-    return SwitchingCurve(currents, counts, trials, seconds, steps * currents.size * trials)
-
-
 def simulate_switching(
-    device: Macrospin, currents: np.ndarray, pulse: Pulse, trials: int, dt: float = 5e-12,
+    device: Macrospin, currents: np.ndarray, pulse: Pulse, trials: int, dt: float | None = None,
     seed: int | None = 0, device_name: str = "cpu", gate_voltage: float = 0.0,
     dtype: torch.dtype = torch.float32,
 ) -> np.ndarray:
     """Switch counts (len(currents),): ``trials`` independent write pulses per current, each from
-    a thermal reset state; switched = ended in the opposite hemisphere."""
+    a thermal reset state; switched = ended in the opposite hemisphere. The reference
+    implementation (torch, one noise tensor per 4 steps); simulate_psw picks a fused kernel
+    when it can."""
     currents = np.asarray(currents, float)
     if not isinstance(trials, int | np.integer) or trials <= 0:
         raise ValueError(f"trials = {trials} is outside the allowed range [1, inf)")

@@ -48,6 +48,12 @@ class Macrospin:
     oxide_thickness: float = 1.0e-9  # m, MgO (VCMA: dK_i = -xi V / t_ox)
     temperature: float = 300.0  # K
     gamma: float = GAMMA
+    # s, LLGS step that keeps Boltzmann within 2 % (equilibrium.py): the precession angle per
+    # step, gamma H_k dt, kept near mtj-000's 0.34 at 2.5 ps (0.7 % cold; 5 ps: 9 %)
+    default_dt: float = 2.5e-12
+    paper: str = "000"  # the source paper (shared/papers) the preset follows
+    pillar: tuple[float, float] | None = None  # m, elliptical footprint when larger than V*
+    reference_axis: str = "z"  # readout: the reference layer's magnetisation axis
 
     def __post_init__(self) -> None:
         if self.torque not in ("stt", "sot"):
@@ -165,17 +171,33 @@ SOT_000 = dataclasses.replace(
     description="three-terminal SOT variant of paper 000 (its Fig. 8): sigma along +y from a "
     "Ta strip (theta_SH = 0.12, 15 nm x 5 nm), H_x = 20 mT (paper 002's 200 Oe), K for 40 kT",
     torque="sot", spin_hall_angle=0.12, hm_width=15e-9, hm_thickness=5e-9,
-    h_ext=(0.02, 0.0, 0.0),
+    h_ext=(0.02, 0.0, 0.0), default_dt=2e-12,
 )
 
+# Paper 004 (Cai et al.): CoFeB 1.62 nm / MgO 0.8 nm, a 210 x 60 nm elliptical pillar with an
+# in-plane reference layer, mu0 H_K1 = 56 mT at 0 V falling 34 mT/V, xi = 26 fJ/(V m). The two
+# VCMA numbers agree only for mu0 M_s = 2 xi mu0 / (t t_ox 34 mT/V) = 1.483 T, used here. The
+# pillar switches as an activation volume V* (its Eq. 1), a 27.8 nm square whose barrier with
+# H_K1 = 56 mT is 10 kT: telegraphic on the paper's time scale (1000 reads in 2 min).
+VCMA_004_MS = 2 * 26e-15 / (1.62e-9 * 0.8e-9 * 0.034)  # A/m
 VCMA_004 = Macrospin(
     name="vcma-004",
-    description="low-barrier VCMA MTJ after paper 004: perpendicular anisotropy nearly "
-    "compensating the demagnetising field (Delta ~ 8 kT), xi = 26 fJ/(V m), 0.8 nm MgO",
-    ms=1.58 / MU0, alpha=0.01, thickness=1.62e-9, length_x=15e-9, length_y=15e-9,
-    k_bulk=0.0, k_interface=1.286e-3, torque="stt", polarisation=0.4,
-    vcma_xi=26e-15, oxide_thickness=0.8e-9,
+    description="paper 004's telegraphic VCMA MTJ: CoFeB 1.62 nm / MgO 0.8 nm, 210 x 60 nm "
+    "ellipse, in-plane reference; H_K1 = 56 mT, -34 mT/V (xi = 26 fJ/(V m)); activation "
+    "volume 27.8 nm square, 10 kT at 0 V",
+    ms=VCMA_004_MS, alpha=0.01, thickness=1.62e-9, length_x=27.82e-9, length_y=27.82e-9,
+    k_bulk=0.0, k_interface=1.18816e-3, torque="stt", polarisation=0.4,
+    vcma_xi=26e-15, oxide_thickness=0.8e-9, paper="004", pillar=(210e-9, 60e-9),
+    reference_axis="x", default_dt=5e-12,
 )
+
+# Paper 000's trainable neuron: its 15 kT MTJ with a VCMA gate (paper 004's xi = 26 fJ/(V m)
+# through 0.8 nm MgO) so that the gate voltage moves the barrier, and with it the shift c.
+MTJ_000_VCMA = dataclasses.replace(
+    MTJ_000.with_barrier(15.0, "mtj-000-vcma"),
+    description="paper 000's 15 kT MTJ with a VCMA gate (xi = 26 fJ/(V m), 0.8 nm MgO): "
+    "pulse width sets the slope k, gate voltage the shift c (trainable activation)",
+    vcma_xi=26e-15, oxide_thickness=0.8e-9)
 
 PRESETS: dict[str, Macrospin] = {
     p.name: p
@@ -184,7 +206,8 @@ PRESETS: dict[str, Macrospin] = {
         MTJ_000.with_barrier(15.0, "mtj-000-15kT"),
         MTJ_000.with_barrier(7.5, "mtj-000-7.5kT"),
         SOT_000,
-        VCMA_004.with_barrier(8.0, "vcma-004"),
+        MTJ_000_VCMA,
+        VCMA_004,
     )
 }
 

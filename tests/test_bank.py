@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from hil.backends.model import model_bank
-from hil.bank import MultiplexedBank, NeuronBank
-from hil.calibrate import characterise
+from hil.banks.base import MultiplexedBank, NeuronBank
+from hil.banks.calibration import characterise
+from hil.banks.model import model_bank
 
 
 def test_switch_is_batched_over_leading_axes():

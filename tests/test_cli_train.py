@@ -79,10 +79,12 @@ def test_bad_toml_refused(tmp_path, text, field, capsys):
 
 def test_runs_list_show_export(tmp_path, capsys):
     assert main(["train", "--epochs", "2", "--test-per-class", "5", "--no-compare"]) == 0
-    capsys.readouterr()
+    table = capsys.readouterr().out
+    assert "held-out accuracy, 95 % interval: HIL" in table and "of 20 [" in table
+    assert "too few to tell networks apart" in table  # 20 images: said so
     assert main(["runs", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "train" in listing and "finished" in listing
+    assert "train" in listing and "finished" in listing and "of 20 [" in listing
     assert main(["runs", "show", "1", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["config"]["epochs"] == 2 and len(shown["metrics"]["loss"]) == 2
@@ -108,9 +110,8 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
 
     victim = _hil(*options, env=env)
     db = tmp_path / "home" / "runs.sqlite"
-    deadline = time.time() + 120
     checkpoints = 0
-    while time.time() < deadline and checkpoints < 3:
+    while victim.poll() is None and checkpoints < 3:  # no clock: a loaded machine waits
         time.sleep(0.02)
         if db.exists():
             with sqlite3.connect(db) as con:

@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from hil.data import load_digits, load_idx_folder, read_idx
+from hil.learn.data import load_digits, load_idx_folder, read_idx
 
 
 def _write_idx(path, array, compress):

@@ -3,7 +3,7 @@ import pytest
 import torch
 from scipy.stats import binom
 
-from hil.encoding import poisson_spikes
+from hil.learn.encoding import poisson_spikes
 
 
 def test_spike_rates_within_binomial_bounds():

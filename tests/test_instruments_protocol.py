@@ -65,8 +65,8 @@ def test_limits_refuse_before_anything_is_sent():
 
 def test_2000_added_controls_and_ac_range_fix():
     with expected_protocol(HallVoltmeter, [
-        (":TRIG:SOUR TLIN", None),
-        (":SAMP:COUN 100", None),
+        (":TRIG:SOUR EXT", None),
+        (":SAMP:COUN 2", None),
         (":INIT:CONT 0", None),
         (":SYST:AZER:STAT 0", None),
         (":DISP:ENAB 0", None),
@@ -75,14 +75,14 @@ def test_2000_added_controls_and_ac_range_fix():
         (":FETC?", "1.0E-05,-2.0E-05"),
         (":SENS:VOLT:AC:RANG:AUTO 0;:SENS:VOLT:AC:RANG 10", None),
     ]) as k:
-        k.trigger_source = "tlink"
-        k.sample_count = 100
+        k.trigger_source = "external"
+        k.sample_count = 2
         k.continuous_initiation = False
         k.autozero_enabled = False
         k.display_enabled = False
         k.voltage_nplc = 0.01
         k.initiate()
-        assert k.fetch() == [1e-5, -2e-5]
+        assert k.fetch(2) == [1e-5, -2e-5]
         k.voltage_ac_range = 10
 
 
@@ -117,7 +117,7 @@ def test_switch_card_routes_one_device():
     with expected_protocol(SwitchCard, [
         (":ROUT:OPEN ALL;:ROUT:CLOS (@1!3)", None),
         ("SYST:ERR?", '0,"No error"'),
-        (":ROUT:CLOS?", "(@1!3)"),
+        (":ROUT:CLOS:STAT?", "(@1!3)"),
     ]) as card:
         card.select(2)
         assert card.closed_channels == "(@1!3)"
@@ -163,20 +163,20 @@ def test_a_cycle_inside_a_waveform_gets_the_current_a_single_pulse_gets():
     pulse at each level within one rounding, so both timings drive the same currents."""
     import numpy as np
 
-    from instruments.connection import Lab
+    from hil.session.lab import connect_virtual
     from simulators.lab.chip import build_chip
     from simulators.lab.server import VirtualLab
 
     writes = list(np.random.default_rng(0).uniform(0.2e-3, 0.45e-3, 40))
-    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, Lab.virtual(lab=virtual) as lab:
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, connect_virtual(lab=virtual) as lab:
         emulator = virtual.instruments["pulse"]
         singles = []
         for write in writes:
             lab["pulse"].pulse(write, 100e-6)
             singles.append(emulator.wave_amplitude * emulator.arb_copy[1][0])
-        lab["pulse"].play_cycle_list(-0.6e-3, writes, 50e-6, 100e-6)
+        lab["pulse"].play_cycle_list(-0.6e-3, writes, 50e-6, 100e-6, 8, 4, 3)
         points = emulator.arb_copy[3]
-        in_waveform = [emulator.wave_amplitude * points[10 * k + 3]
+        in_waveform = [emulator.wave_amplitude * points[8 * k + 2]
                        for k in range(len(writes))]
     assert len(set(singles)) == len(writes)  # forty different levels
     for level, single in zip(in_waveform, singles, strict=True):

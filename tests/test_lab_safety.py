@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from hil.session.lab import connect_virtual
 from instruments.connection import Lab, LabConnectionError, LabFile
 from simulators.lab.chip import build_chip
 from simulators.lab.server import VirtualLab
@@ -40,13 +41,13 @@ def test_ctrl_c_in_a_client_leaves_the_output_off():
             resources["pulse"], read_termination="\n", write_termination="\n", timeout=2000)
         assert probe.query("OUTP?").strip() == "1"
         client.send_signal(signal.SIGINT)
-        client.wait(timeout=20)
+        client.wait()  # no clock: a loaded machine waits
         time.sleep(0.2)
         assert probe.query("OUTP?").strip() == "0"
         probe.close()
     finally:
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
+        server.wait()
 
 
 def test_unreachable_instrument_names_role_and_address():
@@ -72,7 +73,7 @@ def test_lab_file(tmp_path):
 
 def test_coil_sets_the_in_plane_field():
     chip = build_chip(2, 0.5e-6, 0)
-    with VirtualLab(chip, coil_constant=0.05) as virtual, Lab.virtual(lab=virtual) as lab:
+    with VirtualLab(chip, coil_constant=0.05) as virtual, connect_virtual(lab=virtual) as lab:
         lab["field"].coil_constant = 0.05  # T/A, as the emulated coil
         lab["field"].set_field(0.02, compliance=10)
         assert chip.field_x == pytest.approx(0.02)

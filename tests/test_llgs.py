@@ -55,7 +55,7 @@ def test_zero_temperature_threshold_matches_analytic_critical_current(efficiency
     assert abs(threshold / analytic - 1) < 0.10, (threshold, analytic)
 
 
-@pytest.mark.parametrize(("dt", "tolerance"), [(5e-12, 0.10), (2.5e-12, 0.03)])
+@pytest.mark.parametrize(("dt", "tolerance"), [(2.5e-12, 0.02)])  # mtj-000's default dt
 def test_thermal_equilibrium_obeys_boltzmann(dt, tolerance):
     """Zero current, Delta = 34: start cold along +z, thermalise 5 ns, average 20 ns."""
     integrator = LLGSIntegrator(MTJ, dt)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from instruments.connection import Lab
+from hil.session.lab import connect_virtual
 from instruments.limits import SafetyLimits
 from protocols.cycle import ResetWriteRead
 from protocols.procedures import anisotropy_field, endurance, hysteresis, survey_table
@@ -17,7 +17,7 @@ from simulators.lab.server import VirtualLab
 def rig():
     limits = SafetyLimits(max_field=0.4)  # paper 002 SI S1 sweeps well into H_an
     with VirtualLab(build_chip(3, 0.5e-6, 1), coil_constant=0.5) as virtual, \
-            Lab.virtual(lab=virtual, limits=limits) as lab:
+            connect_virtual(lab=virtual, limits=limits) as lab:
         lab["field"].coil_constant = 0.5
         lab.select_device(0)
         rwr = ResetWriteRead(lab)

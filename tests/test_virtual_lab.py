@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pymeasure.instruments.keithley import Keithley2000, Keithley2400, Keithley6221
 
-from instruments.connection import Lab
+from hil.session.lab import connect_virtual
 from instruments.limits import LimitError, SafetyLimits
 from protocols.cycle import CycleSettings, ProtocolError, ResetWriteRead
 from protocols.fitting import wilson_interval
@@ -56,7 +56,7 @@ def test_our_cycle_switches_with_the_models_probability(lab):
     device = lab.chip.devices.select(0)
     current = float(device.i_bias(100e-6)[0]) * 1.01
     expected = float(device.p_switch(np.array([current]), 100e-6)[0])
-    with Lab.virtual(lab=lab) as connection:
+    with connect_virtual(lab=lab) as connection:
         rwr = ResetWriteRead(connection)
         rwr.calibrate()
         switched = sum(rwr.cycle(current) for _ in range(150))
@@ -67,7 +67,7 @@ def test_our_cycle_switches_with_the_models_probability(lab):
 
 
 def test_limit_refused_before_anything_is_sent(lab):
-    with Lab.virtual(lab=lab, limits=SafetyLimits(max_pulse_current=0.5e-3)) as connection:
+    with connect_virtual(lab=lab, limits=SafetyLimits(max_pulse_current=0.5e-3)) as connection:
         rwr = ResetWriteRead(connection, CycleSettings(reset_current=-0.45e-3))
         rwr.calibrate(write_current=0.45e-3)
         sent = len(lab.instruments["pulse"].log)
@@ -78,7 +78,7 @@ def test_limit_refused_before_anything_is_sent(lab):
 
 def test_exception_mid_sequence_leaves_output_off(lab):
     emulator = lab.instruments["pulse"]
-    with pytest.raises(RuntimeError, match="boom"), Lab.virtual(lab=lab) as connection:
+    with pytest.raises(RuntimeError, match="boom"), connect_virtual(lab=lab) as connection:
         connection["pulse"].set_read_current(50e-6)
         connection["pulse"].enable_source()
         connection["pulse"].ask("*OPC?")
@@ -91,7 +91,7 @@ def test_exception_mid_sequence_leaves_output_off(lab):
 def test_communication_faults_repeat_the_cycle_never_a_wrong_reading(kind):
     chip = build_chip(4, 0.5e-6, 3)
     with VirtualLab(chip) as virtual:
-        with Lab.virtual(lab=virtual, limits=SafetyLimits()) as connection:
+        with connect_virtual(lab=virtual, limits=SafetyLimits()) as connection:
             connection.timeout_ms = 1000
             for role in ("pulse", "voltmeter"):
                 connection.reconnect(role)
@@ -114,7 +114,7 @@ def test_faults_that_stop_the_run_with_outputs_off(kind, role, message):
     chip = build_chip(4, 0.5e-6, 3)
     fault = Fault(kind, role, after=0, device=0, state=1)
     with VirtualLab(chip) as virtual:
-        with pytest.raises(ProtocolError, match=message), Lab.virtual(lab=virtual) as lab:
+        with pytest.raises(ProtocolError, match=message), connect_virtual(lab=virtual) as lab:
             rwr = ResetWriteRead(lab)
             rwr.calibrate()
             fault.after = virtual.lines[role] + 3

@@ -27,7 +27,8 @@ from PyQt6.QtWidgets import (
 )
 
 from hil.gui.worker import ProcedureWorker, SweepWorker
-from instruments.connection import Lab, LabFile
+from hil.session.lab import connect_virtual, lab_from_file
+from instruments.connection import Lab
 from instruments.limits import SafetyLimits
 from protocols.fitting import fit_sigmoid, sigmoid, wilson_interval
 from protocols.store import RunStore
@@ -234,6 +235,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.psw_plot, 3)
         layout.addLayout(lower, 2)
         layout.addWidget(self.fit_table, 1)
+        self.fit_grade = QLabel("")  # usable, or unusable and why (protocols.fitting)
+        self.fit_grade.setWordWrap(True)
+        layout.addWidget(self.fit_grade)
         return layout
 
     # -- behaviour ------------------------------------------------------------------------
@@ -284,9 +288,9 @@ class MainWindow(QMainWindow):
             return
         path = self.lab_file.text().strip()
         if path:
-            self.lab = Lab.from_file(LabFile.load(path))
+            self.lab = lab_from_file(path)
         else:
-            self.lab = Lab.virtual(devices=self.devices.value(), seed=self.seed.value())
+            self.lab = connect_virtual(devices=self.devices.value(), seed=self.seed.value())
         self.lab.limits = self.limits
         self.lab.connect()
         for role, light in self.status.items():
@@ -298,8 +302,10 @@ class MainWindow(QMainWindow):
 
     def lab_description(self) -> dict:
         path = self.lab_file.text().strip()
-        if path:
-            return {"lab_file": path}
+        if path:  # as the CLI names it (hil.session), so both find the same sweeps
+            from hil.session.session import lab_description
+
+            return lab_description(path)
         return {"virtual": True, "devices": self.devices.value(), "width": 0.5e-6,
                 "seed": self.seed.value()}
 
@@ -381,12 +387,20 @@ class MainWindow(QMainWindow):
                 rwr.lab.set_coil_constant(0.5)
                 fit = anisotropy_field(rwr, fields, record)
                 return {"h_an": fit.h_an, "h_an_err": fit.h_an_err, "r0": fit.r0}
-        else:  # survey: every device of the chip
-            devices = self.devices.value() if not self.lab_file.text().strip() else 1
+        else:  # survey: every routed device (the chip's, or the lab file's list)
+            from hil.errors import ConfigError
+            from hil.session.session import routed_devices
+
+            try:
+                routed = routed_devices(self.lab_description())
+            except ConfigError as err:
+                self.reason.setText(str(err))
+                return
+            devices = len(routed)
 
             def body(rwr, record):
                 fits = []
-                for device in range(devices):
+                for device in routed:
                     rwr.lab.select_device(device)
                     rwr.calibrate()
                     start, stop = self.start_current.value(), self.stop_current.value()
@@ -536,10 +550,19 @@ class MainWindow(QMainWindow):
         self.remaining.setText(f"{done}/{total} cycles, about {remaining:.1f} lab s to go")
 
     def _on_finished(self, summary: dict) -> None:
+        """Show the fit; a usable one becomes the procedures' current (its 50 % point,
+        paper 002 SI S5), an unusable one is shown with its reason and taken nowhere."""
         self._dirty = True
         self._redraw()
         self._show_fit(summary)
         self.last_run_id = summary["run_id"]
+        if summary.get("usable", True):
+            self.procedure_current.setValue(summary["i_bias"] * 1e3)
+            self.fit_grade.setText(f"run {summary['run_id']}: usable; procedures use its "
+                                   "I_bias")
+        else:
+            self.fit_grade.setText(f"run {summary['run_id']} is unusable: {summary['reason']}"
+                                   "; it gives no calibration")
 
     def _on_end(self, *_: object) -> None:
         if self.thread is not None:
@@ -555,7 +578,9 @@ class MainWindow(QMainWindow):
         self.runs.clear()
         for run in self.store.list_runs():
             item = f"{run.id}: {run.kind} {run.status}"
-            if run.kind == "sweep" and run.result and "i_bias" in run.result:
+            if run.status == "unusable" and run.result:
+                item += f": {run.result.get('reason', '')}"
+            elif run.kind == "sweep" and run.result and "i_bias" in run.result:
                 item += f", I_bias {run.result['i_bias'] * 1e3:.4f} mA"
             self.runs.addItem(item)
             self.runs.item(self.runs.count() - 1).setData(Qt.ItemDataRole.UserRole, run.id)

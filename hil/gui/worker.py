@@ -12,14 +12,14 @@ from collections.abc import Callable
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
+from hil.session.runner import RunAborted, record_run
 from instruments.connection import Lab
 from protocols.cycle import ResetWriteRead
 from protocols.store import RunStore
 from protocols.sweep import sweep_device
-from protocols.timing import choose_timing
 
 
-class Aborted(Exception):
+class Aborted(RunAborted):
     """The user pressed Abort."""
 
 
@@ -73,45 +73,32 @@ class ProcedureWorker(QObject):
             self.store.close()
 
     def _run(self) -> None:
+        """One recorded run through the session's runner; pause and abort between batches."""
         lab = self.lab
-        try:
-            lab.select_device(self.config.get("device", 0))
-            timing = choose_timing(lab, self.config.get("timing", "auto"))
-        except Exception as err:  # noqa: BLE001 - shown to the user before any run exists
-            lab.outputs_off()
-            self.failed.emit(str(err))
-            return
-        run_id = self.store.create_run(self.kind, {**self.config, "timing": timing,
-                                                   "instruments": lab.identities},
-                                       self.config["lab"].get("seed"))
+        started: list[int] = []
 
-        def record(readings: list[dict]) -> None:
-            self.store.append_readings(run_id, readings, lab.device_state())
-            for reading in readings:
-                self.reading.emit(reading)
-                self.on_reading(reading)
+        def body(rwr: ResetWriteRead, recording) -> dict:
+            started.append(recording.run_id)
+            return self.body(rwr, recording)
+
+        def between_batches() -> None:
             self._running.wait()
             if self._abort.is_set():
                 raise Aborted
 
         try:
-            rwr = ResetWriteRead(lab, timing=timing)
-            rwr.calibrate()
-            summary = self.body(rwr, record)
+            _, summary = record_run(self.store, lab, self.kind,
+                                    {"timing": "auto", **self.config}, body,
+                                    subscribers=[self.reading.emit, self.on_reading],
+                                    between_batches=between_batches)
         except Aborted:
             lab.outputs_off()
-            self.store.finish(run_id, "aborted", {"error": "aborted by the user"})
-            self.aborted.emit(run_id)
+            self.aborted.emit(started[0])
             return
-        except Exception as err:  # noqa: BLE001 - shown to the user, run kept as failed
-            try:
-                lab.outputs_off()
-            finally:
-                self.store.finish(run_id, "failed", {"error": repr(err)})
+        except Exception as err:  # noqa: BLE001 - shown to the user; a started run is failed
+            lab.outputs_off()
             self.failed.emit(str(err))
             return
-        summary = {"run_id": run_id, **summary}
-        self.store.finish(run_id, "finished", summary)
         self.finished.emit(summary)
 
 
@@ -126,8 +113,11 @@ class SweepWorker(ProcedureWorker):
         self.currents = np.linspace(config["start"], config["stop"], config["points"])
         self.counts = np.zeros(self.currents.size, int)
         self.trials = np.zeros(self.currents.size, int)
-        self.clock = lab.virtual_lab.clock if lab.virtual_lab is not None else None
+        self.clock = lab.clock
         self.started = (self.clock.seconds if self.clock is not None else time.perf_counter())
+        self._last: tuple[int, float] | None = None  # readings done, clock at the last one
+        self._first_batch: tuple[int, float] | None = None
+        self._end: float | None = None  # the clock when the sweep should end
 
     def _sweep(self, rwr: ResetWriteRead, record) -> dict:
         return sweep_device(rwr, self.config["device"], self.currents,
@@ -140,4 +130,20 @@ class SweepWorker(ProcedureWorker):
         self.point.emit(k, float(self.currents[k]), int(self.counts[k]), int(self.trials[k]))
         done, total = int(self.trials.sum()), self.currents.size * self.config["iterations"]
         now = self.clock.seconds if self.clock is not None else time.perf_counter()
-        self.progress.emit(done, total, (now - self.started) / done * (total - done))
+        self.progress.emit(done, total, self._time_left(done, total, now))
+
+    def _time_left(self, done: int, total: int, now: float) -> float:
+        """Seconds to go, from the cost of the batches after the first (the first carries
+        the connection and calibration). A batch's readings arrive together, after the
+        clock has been charged for all of them: the rate counts whole batches only."""
+        if self._last is not None and now != self._last[1]:  # a new batch was charged
+            if self._first_batch is None:
+                self._first_batch = self._last  # the end of the first batch
+            elif self._last[0] > self._first_batch[0]:
+                rate = (self._last[1] - self._first_batch[1]) / (
+                    self._last[0] - self._first_batch[0])
+                self._end = self._last[1] + rate * (total - self._last[0])
+        self._last = (done, now)
+        if self._end is not None:
+            return max(self._end - now, 0.0)
+        return (now - self.started) / done * (total - done)

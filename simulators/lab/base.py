@@ -1,8 +1,9 @@
-"""The common part of the virtual lab's emulators: chip, clock and verbatim settings."""
+"""The common part of the virtual lab's emulators: chip, clock, bus cost and settings."""
 
 from __future__ import annotations
 
-from simulators.lab.chip import Chip, LabClock
+from simulators.lab.chip import Chip
+from simulators.lab.clock import LabClock
 from simulators.lab.scpi import ScpiInstrument
 
 
@@ -13,8 +14,12 @@ class LabInstrument(ScpiInstrument):
         super().__init__()
 
     def handle(self, line: str) -> str | None:
-        self.clock.advance(self.clock.bus_latency)
-        return super().handle(line)
+        """One line over the bus: the transaction's latency and the bytes both ways."""
+        self.clock.advance(self.clock.bus_latency + self.clock.transfer(len(line) + 1))
+        reply = super().handle(line)
+        if reply is not None:
+            self.clock.advance(self.clock.transfer(len(reply) + 1))
+        return reply
 
     def _setting(self, name: str, parse, fmt_out=str):
         def handler(args: str, query: bool):

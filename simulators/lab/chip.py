@@ -1,10 +1,13 @@
-"""The physical side of the virtual lab: a chip of Hall bars, the coil, and the clock.
+"""The physical side of the virtual lab: a chip of Hall bars and the coil.
 
 Every current the emulated 6221 drives goes through the routed device for as long as it
-flows in virtual time, and switches it with the Hall-bar model's probability (paper 002:
-I > 0 writes -1 -> +1, I < 0 resets). The 2000 reads V = R_AHE(state, H_x) * I + offset +
-noise (paper 002 Eq. 6). H_x from the 2400-driven coil tilts the magnetisation and lowers
-R_AHE as Eq. S2 describes.
+flows in virtual time, and switches it with the Hall-bar model's probability towards the
+state sign(I * H_x): switching needs the in-plane field, and its sign sets the polarity
+(simulators/hallbar.py; paper 002: at +200 Oe, I > 0 writes -1 -> +1, I < 0 resets).
+H_x is the coil's field while the 2400 drives it, and otherwise the setup's standing
+in-plane field (paper 002 Fig. 2a: 200 Oe along the current for every cycle).
+The 2000 reads V = R_AHE(state, H_x) * I + offset + noise (paper 002 Eq. 6); H_x tilts
+the magnetisation and lowers R_AHE as Eq. S2 describes.
 """
 
 from __future__ import annotations
@@ -13,25 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulators.hallbar import HallBars
+from simulators.hallbar import OPERATING_FIELD, HallBars, switch_target
+from simulators.lab.clock import LabClock  # noqa: F401  (the clock lives in clock.py)
 from simulators.presets import hall_bar_preset
 
 H_ANISOTROPY = 4e-7 * np.pi * 5.8e5  # T, paper 002 SI S1 (H_an = 5.8e5 A/m)
 READ_NOISE = 2e-7  # V rms at 1 NPLC (Keithley 2000 on its 100 mV range, order of magnitude)
 HALL_OFFSET = 5e-6  # V, thermal EMF and misalignment of the voltage arms
-GPIB_LATENCY = 1e-3  # s per bus transaction, a typical GPIB figure
-
-
-@dataclass
-class LabClock:
-    """Virtual time: what the real instruments would have taken."""
-
-    seconds: float = 0.0
-    bus_latency: float = GPIB_LATENCY
-    line_frequency: float = 50.0
-
-    def advance(self, dt: float) -> None:
-        self.seconds += dt
 
 
 @dataclass
@@ -53,6 +44,7 @@ class Chip:
     states: np.ndarray = field(init=False)
     selected: int = 0
     field_x: float = 0.0  # T, in-plane field from the coil
+    bias_field: float = OPERATING_FIELD  # T, standing in-plane field when the coil is off
     stuck: dict[int, int] = field(default_factory=dict)  # fault injection: device -> state
     read_noise: float = READ_NOISE
     hall_offset: float = HALL_OFFSET
@@ -74,17 +66,24 @@ class Chip:
         if j in self.stuck:
             self.states[j] = self.stuck[j]
             return
-        target = 1 if current > 0 else -1
-        if self.states[j] == target:
+        field = self.in_plane_field
+        target = switch_target(current, field)
+        if target == 0 or self.states[j] == target:  # no field: the torque has no polarity
             return
-        self.budgets[j] -= duration * float(self._bars[j].switch_rate(np.array([current]))[0])
+        rate = self._bars[j].switch_rate(np.array([current]), field)[0]
+        self.budgets[j] -= duration * float(rate)
         if self.budgets[j] <= 0:
             self.states[j] = target
             self.budgets[j] = self._switch_rngs[j].exponential()
 
+    @property
+    def in_plane_field(self) -> float:
+        """H_x (T) at the device: the coil's while it is driven, else the standing field."""
+        return self.field_x if self.field_x != 0.0 else self.bias_field
+
     def hall_resistance(self) -> float:
         j = self.selected
-        tilt = np.sqrt(max(0.0, 1.0 - (self.field_x / H_ANISOTROPY) ** 2))
+        tilt = np.sqrt(max(0.0, 1.0 - (self.in_plane_field / H_ANISOTROPY) ** 2))
         return float(self.devices.r_offset[j] + self.devices.r_ahe[j] * self.states[j] * tilt)
 
     def hall_voltage(self, current: float, nplc: float) -> float:
@@ -113,5 +112,5 @@ def build_chip(n_devices: int, width: float, seed: int | None, eta: float = 0.25
         raise ValueError(f"devices = {n_devices} is outside the allowed range [1, 64]")
     preset = hall_bar_preset(width)
     device_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
-    devices = preset.draw(n_devices, eta, eta, np.random.default_rng(device_seed))
+    devices = preset.draw(n_devices, eta, 0.0, np.random.default_rng(device_seed))
     return Chip(devices, noise_seed)

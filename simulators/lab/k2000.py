@@ -1,14 +1,76 @@
-"""Emulator of the Keithley 2000 multimeter (Model 2000 User's Manual)."""
+"""Emulator of the Keithley 2000 multimeter (Model 2000 User's Manual, 2000-900-01).
+
+Command table: the manual's SCPI reference (section 5: signal-oriented commands, SENSe,
+SYSTem, TRACe, TRIGger, SAMPle, FORMat, DISPlay, STATus tables) for what a Hall-voltage
+measurement uses; anything else is -113 "Undefined header". The trigger model is the one of
+section 4, Fig. 4-11 (remote operation): idle -> control source (IMMediate, EXTernal,
+TIMer, MANual, BUS; no TLINk source and no arm layer) -> delay -> device action (one
+reading) -> output trigger -> another sample? (the sample counter loops back to the delay,
+bypassing the control source) -> another trigger? (back to the control source).
+EXTernal is the EXT TRIG input of the trigger link (or *TRG / GET over the bus).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simulators.lab.base import LabInstrument
-from simulators.lab.scpi import ScpiError, boolean, choice, fmt, number
+from simulators.lab.scpi import ScpiError, boolean, choice, number
 
 if TYPE_CHECKING:
     from simulators.lab.k6221 import Keithley6221Emulator
+
+BUFFER_SIZE = 1024  # TRACe:POINts 2-1024, SAMPle:COUNt 1-1024 (section 5, TRACe / SAMPle)
+TRIGGER_COUNT_MAX = 9999  # TRIGger:COUNt 1-9999 or INF (section 5, Trigger subsystem)
+SOURCES = {"IMMediate": "IMM", "EXTernal": "EXT", "TIMer": "TIM", "MANual": "MAN", "BUS": "BUS"}
+
+
+@dataclass(frozen=True)
+class K2000Timing:
+    """What each operation of a 2000 costs, every number from the Model 2000 data sheet
+    ("System speeds", sample count 1024, autozero off, display off) or manual, one place.
+
+    Readings into memory: 10 PLC 5/s, 1 PLC 50/s, 0.1 PLC 500/s, 0.01 PLC 2000/s: at 50 Hz
+    the reading period is the integration time, down to the maximum internal trigger rate of
+    2000/s. Autozero on takes a zero reference with every reading (section 3, "Autozero"):
+    twice the integration. External triggers at most 400/s (data sheet, "triggering and
+    memory"; an older sheet says 500/s); a trigger-link trigger reaches the device action
+    in microseconds with autozero off, about 1 ms with autozero on (comparable 2002 data
+    sheet). Range changes 50/s, function changes 45/s. Timer from 1 ms (TRIGger:TIMer)."""
+
+    max_internal_rate: float = 2000.0  # readings/s
+    max_external_rate: float = 400.0  # triggers/s
+    range_change: float = 1 / 50  # s
+    function_change: float = 1 / 45  # s
+    trigger_latency: float = 2e-6  # s, autozero off
+    trigger_latency_autozero: float = 1e-3  # s, autozero on
+    timer_min: float = 1e-3  # s
+
+    def integration(self, nplc: float, line_frequency: float, autozero: bool) -> float:
+        return nplc / line_frequency * (2.0 if autozero else 1.0)
+
+    def reading(self, nplc: float, line_frequency: float, autozero: bool) -> float:
+        """The device action: one reading conversion, paced by the internal rate limit."""
+        return max(self.integration(nplc, line_frequency, autozero), 1 / self.max_internal_rate)
+
+    def latency(self, autozero: bool) -> float:
+        return self.trigger_latency_autozero if autozero else self.trigger_latency
+
+
+TIMING = K2000Timing()
+
+
+def _fmt(value: float) -> str:
+    """The 2000's ASCII reading (FORMat:DATA ASCii, ELEMents READing): sign, 8 decimals."""
+    return f"{value:+.8E}"
+
+
+def _count(args: str, high: int) -> int:
+    text = args.strip().upper()
+    if text in ("INF", "INFINITY"):
+        return -1  # infinite (TRIGger:COUNt INF)
+    return int(number(args, 1, high))
 
 
 class Keithley2000Emulator(LabInstrument):
@@ -16,132 +78,299 @@ class Keithley2000Emulator(LabInstrument):
 
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2000,1234567,A20  /A02  "
     source: Keithley6221Emulator | None = None
+    timing = TIMING
 
     def reset(self) -> None:
-        self.armed = False
-        self.arm_source = "IMM"
-        self.timer = 0.1
-        self.trigger_delay = 0.0
+        """*RST defaults (section 5, Table 5-2 and the subsystem tables, *RST column)."""
         self.function = "VOLT:DC"
         self.nplc = 1.0
         self.autozero = True
         self.auto_range = True
         self.volt_range = 1000.0
+        self.digits = 7
+        self.average = False
         self.trigger_source = "IMM"
         self.trigger_count = 1
+        self.trigger_delay = 0.0
+        self.delay_auto = True
+        self.timer = 0.1
         self.sample_count = 1
-        self.continuous = True
+        self.continuous = False  # *RST: one-shot (SYSTem:PRESet turns it on)
         self.display = True
-        self.buffer: list[float] = []
-        self.generic: dict[str, str] = {}
+        self.beeper = True
+        self.format = "ASC"
+        self.trace_points = 100
+        self.trace_feed = "SENS"
+        self.trace_control = "NEV"
+        self.trace: list[float] = []
+        self.readings: list[float] = []
+        self.waiting = False  # in the trigger model, waiting at the control source
+        self.triggers_left = 0
+        self.ready_at = 0.0  # when the 2000 is back at the control source
+        self.missed_triggers = 0  # triggers that came too soon (ignored: no reading)
+        self._pending: list[list[float]] = []  # [start, end, charge] of integrations running
 
-    def _measure(self) -> float:
+    # -- the device action --------------------------------------------------------------
+    def _delay(self) -> float:
+        return 0.0 if self.delay_auto else self.trigger_delay
+
+    def _store(self, value: float) -> None:
+        self.readings.append(value)
+        if self.trace_control == "NEXT" and self.trace_feed == "SENS":
+            self.trace.append(value)
+            if len(self.trace) >= self.trace_points:
+                self.trace_control = "NEV"  # buffer full: storage stops (TRACe:FEED:CONTrol)
+
+    def _measure_now(self) -> None:
+        """One delay + device action now, with the 6221's DC current flowing."""
+        t = self.timing
+        self.clock.advance(self._delay())
         current = self.source.flowing() if self.source is not None else 0.0
         if self.source is not None:
             self.source._flush()
-        integration = self.nplc / self.clock.line_frequency * (2.0 if self.autozero else 1.0)
-        value = self.chip.hall_voltage(current, self.nplc)
-        self.clock.advance(integration)
+        self.clock.advance(t.reading(self.nplc, self.clock.line_frequency, self.autozero))
         if self.source is not None:
             self.source._flush()  # the read current flowed during the integration
-        return value
+        self._store(self.chip.hall_voltage(current, self.nplc))
 
-    def _read(self, args: str, query: bool):
-        self.buffer = [self._measure() for _ in range(self.sample_count * self.trigger_count)]
-        return ",".join(fmt(v) for v in self.buffer)
-
-    def timed_sample(self, start: float, end: float, current: float) -> None:
-        """Readings whose timer instant falls in [start, end) see ``current``."""
-        times = getattr(self, "sample_times", None)
-        if not getattr(self, "armed", False) or not times:
+    def _start(self) -> None:
+        """Leave idle (INITiate): immediate and timer sources run now; external and bus
+        sources wait at the control source for their triggers."""
+        self.readings = []
+        self._pending = []
+        self.triggers_left = self.trigger_count
+        if self.trigger_source in ("EXT", "BUS", "MAN"):
+            self.waiting = True
+            self.ready_at = self.clock.seconds
             return
-        while times and times[0] < end - 1e-15:
-            if times[0] >= start - 1e-15:
-                self.buffer.append(self.chip.hall_voltage(current, self.nplc))
-            times.pop(0)
-        if not times:
-            self.armed = False
+        if self.trigger_count < 0 or self.sample_count * self.trigger_count > BUFFER_SIZE:
+            raise ScpiError(-221, "readings beyond the 1024-reading memory")
+        for k in range(self.trigger_count):
+            start = self.clock.seconds
+            for _ in range(self.sample_count):
+                self._measure_now()
+            if self.trigger_source == "TIM" and k + 1 < self.trigger_count:
+                self.clock.until(start + max(self.timer, self.timing.timer_min))
 
-    def _fetch(self, args: str, query: bool):
-        if not self.buffer:
-            raise ScpiError(-221, "no reading to fetch")
-        return ",".join(fmt(v) for v in self.buffer)
+    # -- triggers --------------------------------------------------------------------
+    def external_trigger(self, when: float) -> None:
+        """A pulse on EXT TRIG (from the 6221's trigger link) at virtual time ``when``.
 
-    def _init(self, args: str, query: bool):
-        if self.arm_source == "TLIN" and self.trigger_source == "TIM":
-            if self.sample_count * self.trigger_count > 1024:
-                raise ScpiError(-221, "more readings than the 1024-reading buffer")
-            self.buffer = []
-            self.armed = True
-            self.sample_times: list[float] = []
-            return None
-        if self.trigger_source == "TLIN":  # wait for trigger-link pulses (hardware-timed)
-            if self.sample_count * self.trigger_count > 1024:
-                raise ScpiError(-221, "more readings than the 1024-reading buffer")
-            self.buffer = []
-            self.armed = True
-            return None
-        self.buffer = [self._measure() for _ in range(self.sample_count * self.trigger_count)]
+        Event detection happens only while operation waits at the control source (Fig.
+        4-11); a trigger that arrives during the delay or device action of the previous one,
+        or sooner than the maximum external trigger rate allows, finds no control source
+        waiting and is lost: no reading (``missed_triggers`` counts them)."""
+        if not self.waiting or self.trigger_source != "EXT":
+            return
+        self._accept_trigger(when)
+
+    def _accept_trigger(self, when: float) -> None:
+        t = self.timing
+        if when < self.ready_at - 1e-12:
+            self.missed_triggers += 1
+            return
+        integration = t.integration(self.nplc, self.clock.line_frequency, self.autozero)
+        reading = t.reading(self.nplc, self.clock.line_frequency, self.autozero)
+        begin = when + t.latency(self.autozero)
+        for k in range(self.sample_count):
+            start = begin + (k + 1) * self._delay() + k * reading
+            self._pending.append([start, start + integration, 0.0])
+        end = begin + self.sample_count * (self._delay() + reading)
+        self.ready_at = max(end, when + 1 / t.max_external_rate)
+        if self.triggers_left > 0:
+            self.triggers_left -= 1
+            if self.triggers_left == 0:
+                self.waiting = False
+
+    def observe(self, start: float, end: float, current: float) -> None:
+        """The 6221 drives ``current`` over [start, end): integrations running then see it;
+        each finished integration becomes a reading (its mean current times R_AHE)."""
+        pending = self._pending  # in time order, one integration after the other
+        while pending and pending[0][1] <= start:
+            self._finish(pending.pop(0))  # ended before this point began (no current)
+        for window in pending:
+            if window[0] >= end:
+                break
+            window[2] += current * (min(end, window[1]) - max(start, window[0]))
+        while pending and pending[0][1] <= end + 1e-15:
+            self._finish(pending.pop(0))
+
+    def _finish(self, window: list[float]) -> None:
+        mean = window[2] / (window[1] - window[0])
+        self._store(self.chip.hall_voltage(mean, self.nplc))
+
+    def settle(self) -> None:
+        """Integrations still running when the 6221's waveform ends see the DC level."""
+        if self._pending:
+            current = self.source.flowing() if self.source is not None else 0.0
+            self.observe(self.clock.seconds, max(w[1] for w in self._pending), current)
+
+    def bus_trigger(self) -> None:
+        if self.waiting and self.trigger_source in ("EXT", "BUS"):
+            self._accept_trigger(self.clock.seconds)
+            self.clock.until(self.ready_at)
+            self.settle()
+
+    def operation_complete(self) -> None:
+        self.settle()
+
+    # -- commands ---------------------------------------------------------------------
+    def _initiate(self, args: str, query: bool):
+        if query:
+            raise ScpiError(-113, "INIT?")
+        if self.waiting:
+            raise ScpiError(-213, "already initiated")
+        self._start()
         return None
 
-    def link_trigger(self, current: float, when: float) -> None:
-        """A trigger-link pulse: one reading of the current flowing now (its integration
-        lies inside the waveform's read window), or, armed on the link with the timer as
-        trigger, the start of timed sampling."""
-        if not getattr(self, "armed", False):
-            return
-        if self.arm_source == "TLIN" and self.trigger_source == "TIM":
-            count = self.sample_count * self.trigger_count
-            self.sample_times = [when + self.trigger_delay + k * self.timer
-                                 for k in range(count)]
-            return
-        for _ in range(self.sample_count):
-            self.buffer.append(self.chip.hall_voltage(current, self.nplc))
-        if len(self.buffer) >= self.sample_count * self.trigger_count:
-            self.armed = False
+    def _abort(self, args: str, query: bool):
+        self.settle()
+        self.waiting = False
+        self.triggers_left = 0
+        return None
+
+    def _read(self, args: str, query: bool):
+        """READ? = ABORt, INITiate, FETCh? (section 5, signal-oriented commands). With the
+        external or bus source the reading never comes: the query times out, as on the
+        bench."""
+        if self.continuous:
+            raise ScpiError(-213, "READ? with continuous initiation on")
+        self._abort("", False)
+        self._start()
+        if self.waiting:
+            return None
+        return self._fetch("", True)
+
+    def _fetch(self, args: str, query: bool):
+        if not query:
+            raise ScpiError(-113, "FETC")
+        self.settle()
+        if not self.readings:
+            raise ScpiError(-230, "no reading to fetch")
+        return ",".join(_fmt(v) for v in self.readings)
+
+    def _trace_data(self, args: str, query: bool):
+        if not query:
+            raise ScpiError(-113, "TRAC:DATA")
+        self.settle()
+        return ",".join(_fmt(v) for v in self.trace)
+
+    def _trace_clear(self, args: str, query: bool):
+        if self.trace_control == "NEXT" and self.waiting:
+            raise ScpiError(-221, "buffer storing")
+        self.trace = []
+        return None
+
+    def _trace_free(self, args: str, query: bool):
+        used = 16 * len(self.trace)
+        return f"{16 * BUFFER_SIZE - used},{used}"
+
+    def _function(self, args: str, query: bool):
+        if query:
+            return f'"{self.function}"'
+        name = choice(args, {"VOLTage[:DC]": "VOLT:DC", "VOLTage:AC": "VOLT:AC",
+                             "CURRent[:DC]": "CURR:DC", "CURRent:AC": "CURR:AC",
+                             "RESistance": "RES", "FRESistance": "FRES",
+                             "FREQuency": "FREQ", "PERiod": "PER", "TEMPerature": "TEMP",
+                             "DIODe": "DIOD", "CONTinuity": "CONT"})
+        if name != "VOLT:DC":
+            raise ScpiError(-221, f"{name}: only DC volts are wired to the Hall bar")
+        self._change_function(name)
+        return None
+
+    def _change_function(self, name: str) -> None:
+        if name != self.function:
+            self.clock.advance(self.timing.function_change)
+        self.function = name
 
     def _configure(self, args: str, query: bool):
-        return f'"{self.function}"' if query else None
+        if query:
+            return f'"{self.function}"'
+        self._change_function("VOLT:DC")
+        return None
+
+    def _range(self, args: str, query: bool):
+        if query:
+            return _fmt(self.volt_range)
+        value = number(args, 0, 1010)
+        upper = next(r for r in (0.1, 1.0, 10.0, 100.0, 1000.0) if value <= r * 1.01)
+        if upper != self.volt_range:
+            self.clock.advance(self.timing.range_change)
+        self.volt_range = upper
+        self.auto_range = False
+        return None
+
+    def _measure(self, args: str, query: bool):
+        if not query:
+            raise ScpiError(-113, "MEAS")
+        self._change_function("VOLT:DC")
+        return self._read(args, query)
 
     def commands(self):
+        onoff = lambda v: str(int(v))  # noqa: E731
         return {
+            # signal-oriented commands (section 5)
             ":READ": self._read,
             ":FETCh": self._fetch,
-            ":INITiate[:IMMediate]": self._init,
-            ":INITiate:CONTinuous": self._setting("continuous", boolean, lambda v: str(int(v))),
-            ":MEASure:VOLTage[:DC]": self._read,
-            ":CONFigure[:VOLTage][:DC]": self._configure,
-            "[:SENSe]:FUNCtion": self._configure,
-            "[:SENSe]:VOLTage[:DC]:NPLCycles": self._setting(
-                "nplc", lambda a: number(a, 0.01, 10), fmt),
-            "[:SENSe]:VOLTage[:DC]:RANGe:AUTO": self._setting(
-                "auto_range", boolean, lambda v: str(int(v))),
-            "[:SENSe]:VOLTage[:DC]:RANGe[:UPPer]": self._setting(
-                "volt_range", lambda a: number(a, 0, 1010), fmt),
-            "[:SENSe]:VOLTage[:DC]:AVERage[:STATe]": self._generic("aver"),
-            "[:SENSe]:VOLTage[:DC]:DIGits": self._generic("digits"),
-            ":SYSTem:AZERo[:STATe]": self._setting("autozero", boolean, lambda v: str(int(v))),
-            ":TRIGger[:SEQuence]:SOURce": self._setting("trigger_source", lambda a: choice(a, {
-                "IMMediate": "IMM", "EXTernal": "EXT", "TIMer": "TIM", "MANual": "MAN",
-                "BUS": "BUS", "TLINk": "TLIN"})),
+            ":MEASure:VOLTage[:DC]": self._measure,
+            ":CONFigure:VOLTage[:DC]": self._configure,
+            ":CONFigure": self._configure,
+            # trigger model (section 4 Fig. 4-11; section 5 Trigger subsystem)
+            ":INITiate[:IMMediate]": self._initiate,
+            ":INITiate:CONTinuous": self._setting("continuous", boolean, onoff),
+            ":ABORt": self._abort,
+            ":TRIGger[:SEQuence]:SOURce": self._setting(
+                "trigger_source", lambda a: choice(a, SOURCES)),
             ":TRIGger[:SEQuence]:COUNt": self._setting(
-                "trigger_count", lambda a: int(number(a, 1, 9999)), str),
-            ":TRIGger[:SEQuence]:DELay": self._setting(
-                "trigger_delay", lambda a: number(a, 0, 999999.999), fmt),
+                "trigger_count", lambda a: _count(a, TRIGGER_COUNT_MAX),
+                lambda v: "9.9E37" if v < 0 else str(v)),
+            ":TRIGger[:SEQuence]:DELay": self._delay_setting,
+            ":TRIGger[:SEQuence]:DELay:AUTO": self._setting("delay_auto", boolean, onoff),
             ":TRIGger[:SEQuence]:TIMer": self._setting(
-                "timer", lambda a: number(a, 1e-3, 999999.999), fmt),
-            ":ARM[:SEQuence][:LAYer]:SOURce": self._setting("arm_source", lambda a: choice(a, {
-                "IMMediate": "IMM", "EXTernal": "EXT", "TIMer": "TIM", "MANual": "MAN",
-                "BUS": "BUS", "TLINk": "TLIN"})),
+                "timer", lambda a: number(a, TIMING.timer_min, 999999.999), _fmt),
+            ":TRIGger[:SEQuence]:SIGNal": lambda a, q: self.bus_trigger(),
             ":SAMPle:COUNt": self._setting(
-                "sample_count", lambda a: int(number(a, 1, 1024)), str),
-            ":DISPlay:ENABle": self._setting("display", boolean, lambda v: str(int(v))),
-            ":SYSTem:REMote": lambda a, q: None,
+                "sample_count", lambda a: int(number(a, 1, BUFFER_SIZE)), str),
+            # SENSe (section 5, Table 5-6)
+            "[:SENSe]:FUNCtion": self._function,
+            "[:SENSe]:VOLTage[:DC]:NPLCycles": self._setting(
+                "nplc", lambda a: number(a, 0.01, 10), _fmt),
+            "[:SENSe]:VOLTage[:DC]:RANGe[:UPPer]": self._range,
+            "[:SENSe]:VOLTage[:DC]:RANGe:AUTO": self._setting("auto_range", boolean, onoff),
+            "[:SENSe]:VOLTage[:DC]:DIGits": self._setting(
+                "digits", lambda a: int(number(a, 4, 7)), str),
+            "[:SENSe]:VOLTage[:DC]:AVERage[:STATe]": self._setting("average", boolean, onoff),
+            # SYSTem (section 5, Table 5-8)
+            ":SYSTem:AZERo[:STATe]": self._setting("autozero", boolean, onoff),
+            ":SYSTem:BEEPer[:STATe]": self._setting("beeper", boolean, onoff),
+            ":SYSTem:LFRequency": lambda a, q: str(int(self.clock.line_frequency)),
+            ":SYSTem:VERSion": lambda a, q: "1991.0",
+            ":SYSTem:REMote": lambda a, q: None,  # RS-232 only, accepted on any interface
             ":SYSTem:LOCal": lambda a, q: None,
-            ":SYSTem:BEEPer[:STATe]": self._generic("beep"),
-            ":TRACe:CLEar": lambda a, q: None,
-            ":TRACe:POINts": self._generic("trace_points"),
-            ":TRACe:FEED": self._generic("trace_feed"),
-            ":TRACe:FEED:CONTrol": self._generic("trace_control"),
-            ":STATus:*": lambda a, q: "0" if q else None,
+            # TRACe: the 1024-reading buffer (section 5, Table 5-9)
+            ":TRACe:CLEar": self._trace_clear,
+            ":TRACe:FREE": self._trace_free,
+            ":TRACe:POINts": self._setting(
+                "trace_points", lambda a: int(number(a, 2, BUFFER_SIZE)), str),
+            ":TRACe:FEED": self._setting("trace_feed", lambda a: choice(
+                a, {"SENSe[1]": "SENS", "CALCulate[1]": "CALC", "NONE": "NONE"})),
+            ":TRACe:FEED:CONTrol": self._setting("trace_control", lambda a: choice(
+                a, {"NEXT": "NEXT", "NEVer": "NEV"})),
+            ":TRACe:DATA": self._trace_data,
+            # FORMat (section 5, Table 5-5): ASCII readings
+            ":FORMat[:DATA]": self._setting("format", lambda a: choice(a, {"ASCii": "ASC"})),
+            # DISPlay, STATus
+            ":DISPlay:ENABle": self._setting("display", boolean, onoff),
+            ":STATus:MEASurement[:EVENt]": lambda a, q: "0",
+            ":STATus:OPERation[:EVENt]": lambda a, q: "0",
+            ":STATus:QUEStionable[:EVENt]": lambda a, q: "0",
+            ":STATus:PRESet": lambda a, q: None,
+            ":STATus:QUEue:CLEar": lambda a, q: self.errors.clear(),
         }
+
+    def _delay_setting(self, args: str, query: bool):
+        if query:
+            return _fmt(self.trigger_delay)
+        self.trigger_delay = number(args, 0, 999999.999)
+        self.delay_auto = False  # a delay sent turns auto delay off (section 5, DELay)
+        return None

@@ -1,9 +1,43 @@
-"""Emulator of the Keithley 6221 current source (Model 6220/6221 Reference Manual)."""
+"""Emulator of the Keithley 6221 current source (Model 6220/6221 Reference Manual,
+622x-901-01).
+
+Command table: the manual's SCPI tables (section 14) for the DC source, the waveform
+functions (section 11: SOURce:WAVE, arbitrary waveforms, phase marker) and the trigger link
+(section 10); anything else is -113 "Undefined header". A waveform plays on the virtual
+clock point by point: every point drives the device for its duration, the 2000's running
+integrations see it, and the phase marker pulses the trigger-link line it is set to at its
+point, which reaches the 2000's EXT TRIG when the lab wires that line to it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from simulators.lab.base import LabInstrument
 from simulators.lab.scpi import ScpiError, boolean, choice, fmt, number, numbers
+
+
+@dataclass(frozen=True)
+class K6221Timing:
+    """The 6221's limits and costs, one place (Reference Manual; pymeasure's Keithley6221
+    validators agree): source delay from 1 ms (SOURce:DELay, so a list or software sweep
+    steps at <= 1 kHz); waveforms 1 mHz-100 kHz (SOURce:WAVE:FREQuency), DURation:TIME
+    from 100 ns; arbitrary waveforms of 2-65,536 points, sent 100 points a command
+    (ARB:DATA, ARB:APPend), 4 user slots (ARB:COPY 1-4); trigger-link lines 1-6 for the
+    output trigger and the phase marker (TRIGger:OLINe, WAVE:PMARker:OLINe)."""
+
+    source_delay_min: float = 1e-3
+    frequency_min: float = 1e-3
+    frequency_max: float = 1e5
+    duration_min: float = 100e-9
+    arb_points_max: int = 65536
+    arb_points_per_command: int = 100
+    arb_slots: int = 4
+    trigger_lines: int = 6
+
+
+TIMING = K6221Timing()
 
 
 class Keithley6221Emulator(LabInstrument):
@@ -37,6 +71,11 @@ class Keithley6221Emulator(LabInstrument):
         self.shield = "OLOW"
         self.low_to_earth = False
         self.sweep_count = 1
+        self.sweep_spacing = "LIN"
+        self.sweep_ranging = "BEST"
+        self.list_currents: list[float] = [0.0]
+        self.list_delays: list[float] = [TIMING.source_delay_min]
+        self.list_compliances: list[float] = [10.0]
         self.trace_points = 1
         self.generic: dict[str, str] = {}
         self._on_since = self.clock.seconds if hasattr(self, "clock") else 0.0
@@ -53,8 +92,10 @@ class Keithley6221Emulator(LabInstrument):
             self._flush()
         setattr(self, name, value)
 
-    trigger_link = None  # the 2000's trigger-link input, wired by the virtual lab
-    sampler = None  # the 2000 sampling on its own timer during a waveform
+    # wired by the virtual lab: trigger-link line -> the receiver of its pulses (the 2000's
+    # EXT TRIG), and the instruments that see the current (the 2000 integrating)
+    trigger_link: dict[int, Callable[[float], None]] = {}
+    observers: tuple = ()
 
     def flowing(self) -> float:
         """Current through the device now (A)."""
@@ -63,21 +104,31 @@ class Keithley6221Emulator(LabInstrument):
     def _arb_data(self, args: str, query: bool):
         if query:
             return ",".join(fmt(v) for v in self.arb[0])
-        self.arb[0] = numbers(args, -1.0, 1.0, 100)
+        self.arb[0] = numbers(args, -1.0, 1.0, TIMING.arb_points_per_command)
         if len(self.arb[0]) < 2:
             raise ScpiError(-222, "an arbitrary waveform needs at least 2 points")
         return None
 
     def _arb_append(self, args: str, query: bool):
-        points = numbers(args, -1.0, 1.0, 100)
-        if len(self.arb[0]) + len(points) > 65536:
+        points = numbers(args, -1.0, 1.0, TIMING.arb_points_per_command)
+        if len(self.arb[0]) + len(points) > TIMING.arb_points_max:
             raise ScpiError(-222, "an arbitrary waveform holds at most 65,536 points")
         self.arb[0] = self.arb[0] + points
         return None
 
     def _arb_copy(self, args: str, query: bool):
-        self.arb_copy[int(number(args, 1, 4))] = list(self.arb[0])
+        self.arb_copy[int(number(args, 1, TIMING.arb_slots))] = list(self.arb[0])
         return None
+
+    def _list(self, name: str, low: float, high: float):
+        """A sweep list of 1-100 points (SOURce:LIST:CURRent, DELay, COMPliance)."""
+        def handler(args: str, query: bool):
+            if query:
+                return ",".join(fmt(v) for v in getattr(self, name))
+            setattr(self, name, numbers(args, low, high, 100))
+            return None
+
+        return handler
 
     def _wave_arm(self, args: str, query: bool):
         if self.wave_function.startswith("ARB") and int(self.wave_function[3]) not in (
@@ -104,18 +155,34 @@ class Keithley6221Emulator(LabInstrument):
         step = 1.0 / (len(points) * self.wave_frequency)
         marker = (round((self.marker_phase % 360.0) / 360.0 * len(points)) % len(points)
                   if self.marker_on else -1)
+        link = self.trigger_link.get(self.marker_line) if self.marker_on else None
+        segments = self._segments(points, marker)
         for _ in range(max(1, round(cycles))):
-            for i, value in enumerate(points):
+            for value, count, marked in segments:
                 current = self.wave_offset + self.wave_amplitude * value
-                if i == marker and self.trigger_link is not None:
-                    self.trigger_link(current, self.clock.seconds)  # phase marker -> link
-                if self.sampler is not None:  # a timer-triggered 2000 reads this point?
-                    self.sampler(self.clock.seconds, self.clock.seconds + step, current)
-                self.chip.drive(current, step)
-                self.clock.advance(step)
+                start = self.clock.seconds
+                if marked and link is not None:
+                    link(start)  # the phase marker's pulse on its trigger-link line
+                for observer in self.observers:
+                    observer.observe(start, start + count * step, current)
+                self.chip.drive(current, count * step)
+                self.clock.advance(count * step)
+        for observer in self.observers:
+            observer.settle()
         self.wave_armed = False
         self._on_since = self.clock.seconds
         return None
+
+    @staticmethod
+    def _segments(points: list[float], marker: int) -> list[tuple[float, int, bool]]:
+        """Runs of equal points (value, length, starts at the marker point)."""
+        segments: list[tuple[float, int, bool]] = []
+        for i, value in enumerate(points):
+            if segments and segments[-1][0] == value and i != marker:
+                segments[-1] = (value, segments[-1][1] + 1, segments[-1][2])
+            else:
+                segments.append((value, 1, i == marker))
+        return segments
 
     def _wave_abort(self, args: str, query: bool):
         self.wave_armed = False
@@ -141,13 +208,14 @@ class Keithley6221Emulator(LabInstrument):
             "[:SOURce]:CURRent:RANGe": self._setting(
                 "source_range", lambda a: number(a, 2e-9, 0.105), fmt),
             "[:SOURce]:DELay": self._setting(
-                "source_delay", lambda a: number(a, 1e-3, 999999.999), fmt),
+                "source_delay", lambda a: number(a, TIMING.source_delay_min, 999999.999), fmt),
             "[:SOURce]:WAVE:FUNCtion": self._setting("wave_function", lambda a: choice(a, {
                 "SINe": "SIN", "SQUare": "SQU", "RAMP": "RAMP", "ARBitrary0": "ARB0",
                 "ARBitrary1": "ARB1", "ARBitrary2": "ARB2", "ARBitrary3": "ARB3",
                 "ARBitrary4": "ARB4"})),
             "[:SOURce]:WAVE:FREQuency": self._setting(
-                "wave_frequency", lambda a: number(a, 1e-3, 1e5), fmt),
+                "wave_frequency", lambda a: number(a, TIMING.frequency_min,
+                                                   TIMING.frequency_max), fmt),
             "[:SOURce]:WAVE:AMPLitude": self._setting(
                 "wave_amplitude", lambda a: number(a, 2e-12, 0.105), fmt),
             "[:SOURce]:WAVE:OFFSet": self._setting("wave_offset", amps, fmt),
@@ -157,7 +225,8 @@ class Keithley6221Emulator(LabInstrument):
                 "wave_cycles", lambda a: number(a, 1e-3, 99999999999, {"INF": float("inf")}),
                 fmt),
             "[:SOURce]:WAVE:DURation:TIME": self._setting(
-                "wave_time", lambda a: number(a, 1e-6, 999999.999, {"INF": float("inf")}), fmt),
+                "wave_time", lambda a: number(a, TIMING.duration_min, 999999.999,
+                                             {"INF": float("inf")}), fmt),
             "[:SOURce]:WAVE:RANGing": self._setting(
                 "wave_ranging", lambda a: choice(a, {"BEST": "BEST", "FIXed": "FIX"})),
             "[:SOURce]:WAVE:ARBitrary:DATA": self._arb_data,
@@ -169,19 +238,33 @@ class Keithley6221Emulator(LabInstrument):
             "[:SOURce]:WAVE:PMARker:STATe": self._setting(
                 "marker_on", boolean, lambda v: str(int(v))),
             "[:SOURce]:WAVE:PMARker:OLINe": self._setting(
-                "marker_line", lambda a: int(number(a, 1, 6)), str),
+                "marker_line", lambda a: int(number(a, 1, TIMING.trigger_lines)), str),
             "[:SOURce]:WAVE:PMARker[:LEVel]": self._setting(
                 "marker_phase", lambda a: number(a, -180, 180), fmt),
+            # custom sweep lists (section 14, SOURce:LIST; kept, a sweep is not played)
+            "[:SOURce]:SWEep:SPACing": self._setting("sweep_spacing", lambda a: choice(
+                a, {"LINear": "LIN", "LOGarithmic": "LOG", "LIST": "LIST"})),
+            "[:SOURce]:SWEep:RANGing": self._setting("sweep_ranging", lambda a: choice(
+                a, {"BEST": "BEST", "FIXed": "FIX"})),
+            "[:SOURce]:LIST:CURRent": self._list("list_currents", -0.105, 0.105),
+            "[:SOURce]:LIST:DELay": self._list("list_delays", TIMING.source_delay_min,
+                                               999999.999),
+            "[:SOURce]:LIST:COMPliance": self._list("list_compliances", 0.1, 105),
+            "[:SOURce]:SWEep:ARM": lambda a, q: None,
             "[:SOURce]:SWEep:COUNt": self._setting(
                 "sweep_count", lambda a: int(number(a, 1, 9999)), str),
             "[:SOURce]:SWEep:ABORt": lambda a, q: None,
             ":TRIGger:OUTPut": self._trigger_output,
-            ":TRIGger:OLINe": self._setting("trigger_line", lambda a: int(number(a, 1, 6)), str),
+            ":TRIGger:OLINe": self._setting(
+                "trigger_line", lambda a: int(number(a, 1, TIMING.trigger_lines)), str),
             ":DISPlay:ENABle": self._setting("display", boolean, lambda v: str(int(v))),
             ":OUTPut:ISHield": self._setting("shield", lambda a: choice(
                 a, {"OLOW": "OLOW", "GUARd": "GUAR"})),
             ":OUTPut:LTEarth": self._setting("low_to_earth", boolean, lambda v: str(int(v))),
             ":TRACe:POINts": self._setting("trace_points", lambda a: int(number(a, 1, 65536)),
                                            str),
-            ":STATus:*": lambda a, q: "0" if q else None,
+            ":STATus:MEASurement[:EVENt]": lambda a, q: "0",
+            ":STATus:OPERation[:EVENt]": lambda a, q: "0",
+            ":STATus:QUEStionable[:EVENt]": lambda a, q: "0",
+            ":STATus:PRESet": lambda a, q: None,
         }

@@ -1,39 +1,105 @@
-"""Emulator of a Keithley 7001-style switch card."""
+"""Emulator of a Keithley 7001 switch system with a card in slot 1, one channel per device.
+
+From the Model 7001 Instruction Manual, section 4 "IEEE-488 reference": the ROUTe subsystem
+(``:CLOSe <list>``, ``:CLOSe? <list>`` answering 1/0 per channel, ``:CLOSe:STATe?`` the list
+of closed channels, ``:OPEN <list>|ALL``, ``:OPEN? <list>``, ``:OPEN:ALL``,
+``:CONFigure:BBMake``), channel lists ``(@ slot!channel, slot!a:slot!b)`` with slots 1-2,
+SYSTem and STATus, and the common commands; *RST opens every channel. Anything else queues
+the manual's SCPI error (-113 "Undefined header", -222 "Parameter data out of range" for a
+channel the card lacks, -224 "Illegal parameter value" for a list that is not one). The card
+has as many channels as the chip has devices (slot 2 is empty): channel n (1-based) connects
+device n-1 to the source and the voltmeter.
+"""
 
 from __future__ import annotations
 
 import re
 
-from simulators.lab.base import LabInstrument
-from simulators.lab.scpi import ScpiError
+import instruments.scpi as scpi
+from simulators.lab.strict import Refused, StrictInstrument, _bool, _num
 
 
-class Keithley7001Emulator(LabInstrument):
-    """A 7001-style switch card: ``ROUT:CLOS (@1!n)`` routes device n (1-based) to the source
-    and the voltmeter; one channel at a time (break before make)."""
+def channel_list(text: str, count: int) -> list[tuple[int, int]]:
+    """``(@ 1!3, 1!5:1!7)`` -> [(1, 3), (1, 5), (1, 6), (1, 7)], on a card of ``count``
+    channels in slot 1."""
+    match = re.fullmatch(r"\(\s*@\s*(.*?)\s*\)", text.strip())
+    if match is None:
+        raise Refused(-224)
+    channels: list[tuple[int, int]] = []
+    for item in (i.strip() for i in match.group(1).split(",")):
+        ends = [re.fullmatch(r"(\d+)\s*!\s*(\d+)", end.strip()) for end in item.split(":")]
+        if not item or len(ends) > 2 or not all(ends):
+            raise Refused(-224)
+        (first_slot, first), (last_slot, last) = [(int(e.group(1)), int(e.group(2)))
+                                                  for e in (ends[0], ends[-1])]
+        if first_slot != last_slot or last < first:
+            raise Refused(-224)
+        for channel in range(first, last + 1):
+            if first_slot != 1 or not 1 <= channel <= count:
+                raise Refused(-222)
+            channels.append((first_slot, channel))
+    return channels
+
+
+class Keithley7001Emulator(StrictInstrument):
+    """A 7001 switch system: ``ROUT:CLOS (@1!n)`` routes device n (1-based)."""
 
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 7001,1234567,B06 /A02"
 
     def reset(self) -> None:
-        self.closed: int | None = None
+        self.settings = {"bbmake": True, "beeper": True, "display": True, "settling": 0.0}
+        self.closed_set: set[tuple[int, int]] = set()
 
-    def _close(self, args: str, query: bool):
-        if query:
-            return "(@)" if self.closed is None else f"(@1!{self.closed + 1})"
-        match = re.fullmatch(r"\(@\s*1!(\d+)\s*\)", args.strip())
-        if not match:
-            raise ScpiError(-104, args)
-        channel = int(match.group(1))
-        if not 1 <= channel <= len(self.chip.devices):
-            raise ScpiError(-222, f"channel {channel} outside 1-{len(self.chip.devices)}")
-        self.closed = channel - 1
-        self.chip.selected = self.closed
+    @property
+    def closed(self) -> int | None:
+        """The routed device (0-based), or None when no device channel is closed."""
+        return min(c - 1 for _, c in self.closed_set) if self.closed_set else None
+
+    def _apply(self) -> None:
+        if self.closed is not None:
+            self.chip.selected = self.closed
+
+    def _close(self, unit: scpi.Unit) -> str | None:
+        channels = channel_list(self._one(unit, str), len(self.chip.devices))
+        if unit.query:
+            return ",".join(str(int(c in self.closed_set)) for c in channels)
+        self.closed_set |= set(channels)
         return None
 
-    def _open(self, args: str, query: bool):
-        self.closed = None
+    def _open(self, unit: scpi.Unit) -> str | None:
+        text = self._one(unit, str)
+        if unit.query:
+            return ",".join(str(int(c not in self.closed_set))
+                            for c in channel_list(text, len(self.chip.devices)))
+        if text.strip().upper() == "ALL":
+            self.closed_set.clear()
+        else:
+            self.closed_set -= set(channel_list(text, len(self.chip.devices)))
         return None
 
-    def commands(self):
-        return {":ROUTe:CLOSe": self._close, ":ROUTe:OPEN[:ALL]": self._open,
-                ":ROUTe:OPEN:ALL": self._open}
+    def _closed_state(self) -> str:
+        return "(@" + ",".join(f"{s}!{c}" for s, c in sorted(self.closed_set)) + ")"
+
+    def _build_table(self):
+        s = self._setting
+        status = self._status_register()
+        return [
+            (":ROUTe:CLOSe", self._close),
+            (":ROUTe:CLOSe:STATe", self._query_only(self._closed_state)),
+            (":ROUTe:OPEN", self._open),
+            (":ROUTe:OPEN:ALL", self._command_only(lambda u: self.closed_set.clear())),
+            (":ROUTe:CONFigure:BBMake", s("bbmake", _bool)),
+            (":SYSTem:ERRor[:NEXT]", self._system_error("NEXT")),
+            (":SYSTem:PRESet", self._command_only(lambda u: self.reset())),
+            (":SYSTem:VERSion", self._query_only(lambda: "1991.0")),
+            (":SYSTem:BEEPer[:STATe]", s("beeper", _bool)),
+            (":STATus:OPERation[:EVENt]", status), (":STATus:OPERation:ENABle", status),
+            (":STATus:OPERation:CONDition", status),
+            (":STATus:QUEStionable[:EVENt]", status),
+            (":STATus:QUEStionable:ENABle", status),
+            (":STATus:QUEStionable:CONDition", status),
+            (":STATus:PRESet", self._command_only(lambda u: None)),
+            (":STATus:QUEue[:NEXT]", self._system_error("NEXT")),
+            (":DISPlay:ENABle", s("display", _bool)),
+            (":ROUTe:CONFigure:SLOT[1]:STIMe", s("settling", _num(0, 99999.999, 0.0))),
+        ]

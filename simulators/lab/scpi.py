@@ -5,8 +5,10 @@ Headers are declared the way instrument manuals print them, e.g.
 its long form, case-insensitively; bracketed nodes are optional. Messages may be chained with
 ``;`` (a chained header without a leading colon continues at the previous level, as
 pymeasure's ``:ARM:SOUR BUS;:TRIG:SOUR BUS;`` does not need, but a user may send).
-Errors go to the queue the way Keithley instruments report them: -113 undefined header,
--222 data out of range, -221 settings conflict, -102/-104 syntax and data type.
+Errors go to the queue the way Keithley instruments report them, number and the standard
+SCPI message and nothing else (IEEE 488.2 / SCPI error list, e.g. Model 2000 User's Manual
+Appendix B, Model 6220/6221 Reference Manual Appendix B): -113 undefined header, -222 data out
+of range, -221 settings conflict, -141 invalid character data, -102/-104 syntax and data type.
 """
 
 from __future__ import annotations
@@ -20,11 +22,17 @@ ERRORS = {
     -100: "Command error",
     -102: "Syntax error",
     -104: "Data type error",
+    -109: "Missing parameter",
     -113: "Undefined header",
+    -141: "Invalid character data",
+    -213: "Init ignored",
     -221: "Settings conflict",
     -222: "Data out of range",
+    -230: "Data corrupt or stale",
     -350: "Queue overflow",
 }
+COMMON = ("*IDN", "*RST", "*CLS", "*OPC", "*ESR", "*ESE", "*SRE", "*STB", "*TRG", "*TST",
+          "*WAI", "*OPT", "*SAV", "*RCL")  # IEEE-488.2 common commands of all three manuals
 QUEUE_SIZE = 10
 
 
@@ -87,13 +95,22 @@ class ScpiInstrument:
     def reset(self) -> None:
         """*RST: the instrument's default settings."""
 
+    def operation_complete(self) -> None:
+        """*OPC, *OPC? and *WAI: wait until pending operations have ended."""
+
+    def bus_trigger(self) -> None:
+        """*TRG (and GET): a bus trigger."""
+
     # -- error queue ----------------------------------------------------------------
     def push_error(self, code: int, detail: str = "") -> None:
+        """Queue an error; the instrument reports the standard message only (``detail``
+        is for the emulator's log, as a real box adds nothing to the text)."""
         if len(self.errors) >= QUEUE_SIZE:
             self.errors[-1] = (-350, ERRORS[-350])
             return
-        message = ERRORS.get(code, "Error") + (f"; {detail}" if detail else "")
-        self.errors.append((code, message))
+        self.errors.append((code, ERRORS.get(code, "Error")))
+        if detail:
+            self.log.append(f"! {code} {detail}")
         self.esr |= 32 if code <= -100 and code > -200 else 16  # CME or EXE
 
     def _system_error(self) -> str:
@@ -128,7 +145,8 @@ class ScpiInstrument:
             return common
         for command in self._table:
             if command.pattern.match(header):
-                return command.handler(args, query)
+                reply = command.handler(args, query)
+                return reply if query else None  # only a query is answered
         raise ScpiError(-113, header)
 
     def _common(self, header: str, query: bool, args: str) -> str | None | bool:
@@ -142,12 +160,29 @@ class ScpiInstrument:
             self.esr = 0
             return None
         if header == "*OPC":
+            self.operation_complete()
             return "1" if query else None
+        if header == "*WAI" and not query:
+            self.operation_complete()
+            return None
+        if header == "*TRG" and not query:
+            self.bus_trigger()
+            return None
         if header == "*ESR" and query:
             value, self.esr = self.esr, 0
             return str(value)
-        if header in ("*WAI", "*TRG", "*SRE", "*ESE"):
+        if header in ("*SRE", "*ESE"):
             return "0" if query else None
+        if header == "*STB" and query:
+            return str((4 if self.errors else 0) | (32 if self.esr else 0))
+        if header == "*TST" and query:
+            return "0"
+        if header == "*OPT" and query:
+            return "0"
+        if header in ("*SAV", "*RCL") and not query:
+            return None
+        if header.startswith("*"):
+            raise ScpiError(-113, header)
         if header in (":SYST:ERR", "SYST:ERR", ":SYSTEM:ERROR", "SYSTEM:ERROR",
                       ":SYST:ERR:NEXT", "SYST:ERR:NEXT") and query:
             return self._system_error()
@@ -180,12 +215,15 @@ def boolean(args: str) -> bool:
 
 
 def choice(args: str, options: dict[str, str]) -> str:
-    """Match a character argument by short or long form; returns the canonical name."""
+    """Match a character argument by short or long form; returns the canonical name. A word
+    not in the list is -141 "Invalid character data" (SCPI); no argument is -109."""
     text = args.strip().strip("\"'").upper()
+    if not text:
+        raise ScpiError(-109, "no parameter")
     for spec, canonical in options.items():
         if compile_header(spec).match(text):
             return canonical
-    raise ScpiError(-222, args)
+    raise ScpiError(-141, args)
 
 
 def numbers(args: str, low: float, high: float, max_points: int) -> list[float]:

@@ -2,12 +2,15 @@
 ``TCPIP0::127.0.0.1::PORT::SOCKET`` for pyvisa-py), sharing one chip and one clock.
 
 Faults can be injected per run: after ``after`` lines an instrument drops the connection,
-answers too late, garbles its reply, finds an error in its queue, resets itself, or a device
-sticks in one state.
+finds an error in its queue, resets itself, or a device sticks in one state; or its next
+reply (to ``command``, if given) comes too late or corrupted: garbled, binary bytes, empty,
+cut short, the value twice, with units, NaN, infinity, the overflow number +9.9E37, or a
+list one value short. Each is a reply a driver must refuse, never turn into a reading.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import socketserver
 import threading
@@ -15,14 +18,20 @@ import time
 from dataclasses import dataclass, field
 
 from simulators.lab.base import LabInstrument
-from simulators.lab.chip import Chip, LabClock, build_chip
+from simulators.lab.chip import Chip, build_chip
+from simulators.lab.clock import LabClock
 from simulators.lab.k2000 import Keithley2000Emulator
 from simulators.lab.k2400 import Keithley2400Emulator
 from simulators.lab.k6221 import Keithley6221Emulator
 from simulators.lab.k7001 import Keithley7001Emulator
 
-FAULT_KINDS = ("drop", "late", "garble", "error", "reset", "stuck")
+CORRUPTIONS = ("garble", "binary", "empty", "partial", "multiple", "unit", "nan", "inf",
+               "overflow", "count")
+REPLY_FAULTS = ("late", *CORRUPTIONS)  # they strike a reply, not a line
+FAULT_KINDS = ("drop", "error", "reset", "stuck", *REPLY_FAULTS)
 MODELS = {"pulse": "6221", "voltmeter": "2000", "field": "2400", "switch": "7001"}
+UNITS = {"pulse": "ADC", "voltmeter": "VDC", "field": "ADC", "switch": "CHAN"}
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?", re.I)
 
 
 @dataclass
@@ -33,13 +42,45 @@ class Fault:
     delay: float = 3.0  # "late": seconds before the reply
     device: int = 0  # "stuck": which device, and in which state
     state: int = -1
+    command: str | None = None  # reply faults: only a reply to this header (e.g. ":READ?")
     fired: bool = field(default=False, init=False)
+    line: str | None = field(default=None, init=False)  # what a reply fault struck:
+    reply: str | None = field(default=None, init=False)  # the line, the true reply,
+    sent: bytes | None = field(default=None, init=False)  # and the bytes sent instead
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"fault kind {self.kind!r} is not one of {', '.join(FAULT_KINDS)}")
         if self.role not in MODELS:
             raise ValueError(f"fault role {self.role!r} is not one of {', '.join(MODELS)}")
+        if self.command is not None and self.kind not in REPLY_FAULTS:
+            raise ValueError(f"fault command: only a reply fault ({', '.join(REPLY_FAULTS)}) "
+                             "strikes one command")
+
+    def strikes(self, line: str) -> bool:
+        return self.command is None or line.strip().upper().startswith(self.command.upper())
+
+    def corrupt(self, reply: str) -> bytes:
+        """The reply as this fault sends it (without the terminator); never the true one."""
+        fields = reply.split(",")
+
+        def numbers(value: str) -> str:  # each number replaced, or the whole reply
+            changed = [_NUMBER.sub(value, f, count=1) for f in fields]
+            return ",".join(changed) if changed != fields else value
+
+        corrupted = {
+            "garble": lambda: "#$%" + reply[::-1][:7] + "\x07",
+            "binary": lambda: "\x00\x80\xff" + reply,
+            "empty": lambda: "",
+            "partial": lambda: reply[: len(reply) // 2],
+            "multiple": lambda: reply + "," + reply,
+            "unit": lambda: ",".join(f + UNITS[self.role] for f in fields),
+            "nan": lambda: numbers("NaN"),
+            "inf": lambda: numbers("-INF"),
+            "overflow": lambda: numbers("+9.9E37"),
+            "count": lambda: ",".join(fields[:-1]) if len(fields) > 1 else reply + "," + reply,
+        }[self.kind]()
+        return corrupted.encode("latin-1")
 
 
 def _quick(sock: socket.socket) -> None:
@@ -63,7 +104,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 continue
             with lab.lock:
                 lab.lines[role] += 1
-                fault = lab.due_fault(role)
+                fault = lab.due_fault(role, line)
                 if fault is not None and fault.kind == "drop":
                     return  # connection closed without a reply
                 if fault is not None and fault.kind == "reset":
@@ -73,17 +114,19 @@ class _Handler(socketserver.StreamRequestHandler):
                 if fault is not None and fault.kind == "stuck":
                     lab.chip.stuck[fault.device] = fault.state
                 reply = lab.instruments[role].handle(line)
-                if reply is None and fault is not None and fault.kind in ("late", "garble"):
+                if reply is None and fault is not None and fault.kind in REPLY_FAULTS:
                     fault.fired = False  # it strikes the next reply
                     fault.after = lab.lines[role]
             if reply is None:
                 continue
+            payload = reply.encode("ascii", "replace")
             if fault is not None and fault.kind == "late":
                 time.sleep(fault.delay)
-            if fault is not None and fault.kind == "garble":
-                reply = "#$%" + reply[::-1][:7] + "\x07"
+            if fault is not None and fault.kind in CORRUPTIONS:
+                payload = fault.corrupt(reply)
+                fault.line, fault.reply, fault.sent = line, reply, payload
             try:
-                self.wfile.write((reply + "\n").encode("ascii", "replace"))
+                self.wfile.write(payload + b"\n")
             except OSError:
                 return
 
@@ -99,15 +142,16 @@ class VirtualLab:
 
     def __init__(self, chip: Chip | None = None, clock: LabClock | None = None,
                  faults: list[Fault] | None = None, coil_constant: float = 0.01,
-                 trigger_link: bool = True) -> None:
+                 trigger_link: bool = True, trigger_line: int = 1) -> None:
         self.chip = chip if chip is not None else build_chip(4, 0.5e-6, 0)
         self.clock = clock if clock is not None else LabClock()
         pulse = Keithley6221Emulator(self.chip, self.clock)
         voltmeter = Keithley2000Emulator(self.chip, self.clock)
         voltmeter.source = pulse
-        if trigger_link:  # the trigger-link cable between the 6221 and the 2000
-            pulse.trigger_link = voltmeter.link_trigger
-            pulse.sampler = voltmeter.timed_sample  # what the 2000 sees while it samples
+        pulse.observers = (voltmeter,)  # the 2000 integrates what the 6221 drives
+        if trigger_link:  # 6221 trigger-link line -> 2000 EXT TRIG (a link-to-BNC cable)
+            pulse.trigger_link = {trigger_line: voltmeter.external_trigger}
+        self.trigger_line = trigger_line if trigger_link else None
         self.instruments: dict[str, LabInstrument] = {
             "pulse": pulse, "voltmeter": voltmeter,
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
@@ -128,9 +172,10 @@ class VirtualLab:
         with self.lock:
             self.chip.restore(state)
 
-    def due_fault(self, role: str) -> Fault | None:
+    def due_fault(self, role: str, line: str = "") -> Fault | None:
         for fault in self.faults:
-            if not fault.fired and fault.role == role and self.lines[role] > fault.after:
+            if (not fault.fired and fault.role == role and self.lines[role] > fault.after
+                    and fault.strikes(line)):
                 fault.fired = True
                 return fault
         return None

@@ -1,0 +1,126 @@
+"""``KeithleyBank``: neurons on real devices (or the virtual lab) through the protocols.
+
+Neuron j is device ``devices[j]`` behind the switch card; each ``switch`` call runs one
+reset-write-read cycle per neuron and time step, neuron by neuron (one switch-card move per
+neuron): hardware-timed when the instruments allow it (the neuron's cycles as one 6221
+waveform, read by the 2000 on its timer into its buffer), else software-timed; both send
+the same pulses (``ResetWriteRead.batches``). Its calibration comes from each device's
+latest finished sweep in the run store, or from a sweep run now and recorded there.
+``close`` turns every output off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hil.banks.base import Calibration, NeuronBank
+from hil.banks.calibration import nominal_calibration
+from hil.errors import ConfigError
+from hil.session.runner import record_run
+from hil.session.session import latest_sweeps
+from instruments.connection import Lab
+from protocols.cycle import CycleSettings, ResetWriteRead
+from protocols.errors import ProtocolError
+from protocols.store import RunStore
+from protocols.sweep import sweep_device
+from protocols.timing import choose_timing
+from simulators.presets import hall_bar_preset
+
+if TYPE_CHECKING:
+    from hil.session.session import Session
+
+__all__ = ["KeithleyBank", "LabBank", "latest_sweeps"]
+
+
+class KeithleyBank(NeuronBank):
+    def __init__(self, lab: Lab, devices: list[int], calibration: list[Calibration],
+                 settings: CycleSettings | None = None, timing: str = "auto") -> None:
+        if len(devices) != len(calibration):
+            raise ValueError("one calibration per device is needed")
+        super().__init__(calibration, lab.limits.max_pulse_current)
+        self.lab = lab
+        self.devices = list(devices)
+        # fast reads: at 0.01 PLC the 2000's noise (~2 uV) is far below the +-70 uV Hall step
+        self.settings = settings or CycleSettings(read_nplc=0.01, autozero=False)
+        self.timing = choose_timing(lab, timing, self.settings)  # software or hardware
+        self._cycles: dict[int, ResetWriteRead] = {}
+        self._final_lab_seconds: float | None = None
+
+    @classmethod
+    def from_session(cls, session: Session, devices: list[int], calibration: str = "store",
+                     timing: str = "auto", iterations: int = 100) -> KeithleyBank:
+        """A bank on a session's ``devices``: ``calibration="store"`` takes each device's
+        latest finished sweep (sweeping, and recording, devices without); ``"nominal"``
+        the bar width's nominal device. Closing the bank closes the session's lab."""
+        if calibration not in ("store", "nominal"):
+            raise ConfigError("calibration", f"{calibration!r} is not one of store, nominal")
+        session.connect()
+        width = session.description.get("width", 0.5e-6)
+        nominal = nominal_calibration(hall_bar_preset(width))
+        bank = cls(session.lab, list(devices), [nominal] * len(devices), timing=timing)
+        if calibration == "store":
+            bank.measure_calibration(session.store, session.description, iterations)
+        return bank
+
+    def cycle_for(self, device: int) -> ResetWriteRead:
+        self.lab.select_device(device)
+        if device not in self._cycles:
+            rwr = ResetWriteRead(self.lab, self.settings, timing=self.timing)
+            rwr.calibrate()
+            self._cycles[device] = rwr
+        return self._cycles[device]
+
+    def prepare(self) -> None:
+        """Route and calibrate every device's cycle now, so the epochs that follow cost
+        only their cycles (and the first one tells the lab time of the rest)."""
+        for device in self.devices:
+            self.cycle_for(device)
+
+    def measure_calibration(self, store: RunStore, lab_description: dict,
+                            iterations: int = 100) -> None:
+        """Per-device calibration from the store, sweeping (and recording) devices without."""
+        known = latest_sweeps(store, lab_description)
+        calibration = []
+        for device in self.devices:
+            if device not in known:  # a sweep recorded by the one runner
+                config = {"lab": lab_description, "device": device, "iterations": iterations,
+                          "currents": None, "timing": self.timing,
+                          "cycle": asdict(self.settings)}
+                _, known[device] = record_run(
+                    store, self.lab, "sweep", config,
+                    lambda rwr, rec, d=device: sweep_device(rwr, d, None, iterations,
+                                                            record=rec).summary())
+                if not known[device].get("usable", True):
+                    raise ProtocolError(
+                        f"device {device}: its calibration sweep (run {known[device]['run_id']}) "
+                        f"is unusable: {known[device].get('reason', '')}; no calibration is "
+                        "taken from it")
+            fit = known[device]
+            calibration.append(Calibration(fit["i_bias"], fit["i0"], self.settings.write_width))
+        self.calibration = calibration
+
+    @property
+    def lab_seconds(self) -> float | None:
+        """Virtual-clock seconds the instruments took (None on real hardware)."""
+        clock = self.lab.clock
+        return self._final_lab_seconds if clock is None else clock.seconds
+
+    def _switch(self, currents: np.ndarray) -> np.ndarray:
+        flat = currents.reshape(-1, self.n_neurons)
+        out = np.zeros(flat.shape, dtype=bool)
+        for j, device in enumerate(self.devices):
+            rwr = self.cycle_for(device)
+            out[:, j] = [r.switched for batch in rwr.batches(flat[:, j]) for r in batch]
+        return out.reshape(currents.shape)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._final_lab_seconds = self.lab_seconds
+            self.lab.close()
+        super().close()
+
+
+LabBank = KeithleyBank  # the lab's devices as neurons, whatever the instruments

@@ -1,0 +1,93 @@
+"""``LLGSBank``: neurons on macrospins integrated with the stochastic LLGS (papers 000, 002).
+
+Every ``switch`` call runs one write pulse per requested neuron-pulse from a fresh thermal
+reset state, all of them in one batched integration.
+
+Device-to-device variation (``eta``) is drawn once per bank, seeded, as paper 002 Eq. 3 draws
+it for the Hall bars: neuron i's spin-torque efficiency (polarisation, or the current density
+its area gives) is 1 / (1 + eta x_i), x_i ~ U[-1, 1], so its critical current, I_bias and
+window all scale by 1 + eta x_i. One factor moves both, so a separate window variation cannot be
+realised and is refused."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+from hil.banks.base import Calibration, NeuronBank
+from protocols.fitting import fit_sigmoid
+from simulators.equilibrium import warn_if_off_temperature
+from simulators.llgs import LLGSIntegrator, Pulse, simulate_psw, thermal_initial_states
+from simulators.llgs_kernels import resolve_device
+from simulators.macrospin import Macrospin, macrospin_preset
+
+MAX_CURRENT_PER_IC0 = 3.0  # safe limit of the write current, in units of I_c0
+
+
+def draw_current_scale(n_neurons: int, eta: float, seed: int | None) -> np.ndarray:
+    """Per-neuron factor 1 + eta x, x ~ U[-1, 1] (paper 002 Eq. 3), from its own seed."""
+    if not 0 <= eta < 1:
+        raise ValueError(f"eta = {eta:g} is outside the allowed range [0, 1)")
+    rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else seed, 3]))
+    return 1.0 + eta * rng.uniform(-1.0, 1.0, n_neurons)
+
+
+@lru_cache(maxsize=16)
+def preset_calibration(name: str, pulse_width: float, dt: float, trials: int = 200) -> Calibration:
+    """The preset's sigmoid at this pulse width, from a simulated sweep (fixed seed)."""
+    device = macrospin_preset(name)
+    i_c0 = device.critical_current()
+    coarse = simulate_psw(device, i_c0 * np.linspace(0.05, 2.0, 40), pulse_width, 50, dt, seed=1)
+    lo = coarse.currents[np.argmax(coarse.p_switch > 0.02)] if (coarse.p_switch > 0.02).any() \
+        else coarse.currents[0]
+    hi = coarse.currents[np.argmax(coarse.p_switch > 0.98)] if (coarse.p_switch > 0.98).any() \
+        else coarse.currents[-1]
+    span = hi - lo
+    fine = simulate_psw(device, np.linspace(lo - 0.2 * span, hi + 0.2 * span, 25).clip(0),
+                        pulse_width, trials, dt, seed=2)
+    fit = fit_sigmoid(fine.currents, fine.p_switch, trials)
+    return Calibration(fit.i_bias, fit.i0, pulse_width)
+
+
+class LLGSBank(NeuronBank):
+    def __init__(
+        self, preset: str | Macrospin, n_neurons: int, pulse_width: float = 30e-9,
+        dt: float | None = None, seed: int | None = 0, device_name: str = "cpu",
+        eta: float = 0.0, eta_window: float | None = None,
+    ) -> None:
+        self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
+        if n_neurons < 1:
+            raise ValueError(f"n_neurons = {n_neurons} is outside the allowed range [1, inf)")
+        if eta_window is not None and eta_window != eta:
+            raise ValueError(
+                f"eta_window = {eta_window:g}: an LLGS neuron's window scales with its critical "
+                f"current, so its variation equals eta = {eta:g}; allowed: {eta:g} or unset")
+        self.current_scale = draw_current_scale(n_neurons, eta, seed)
+        self.pulse = Pulse(pulse_width)
+        dt = self.device.default_dt if dt is None else dt
+        warn_if_off_temperature(self.device, dt)
+        self.dt = dt
+        device_name = resolve_device(device_name)  # "auto": CUDA when present
+        self.integrator = LLGSIntegrator(self.device, dt, device_name=device_name)
+        self.generator = torch.Generator(device=device_name)
+        self.generator.manual_seed(0 if seed is None else int(seed) % (2**63))
+        calibration = preset_calibration(self.device.name, pulse_width, dt)
+        max_current = MAX_CURRENT_PER_IC0 * self.device.critical_current() * self.current_scale
+        super().__init__([calibration] * n_neurons, max_current)
+
+    def _switch(self, currents: np.ndarray) -> np.ndarray:
+        flat = (currents / self.current_scale).reshape(-1)  # each device's own efficiency
+        m0 = thermal_initial_states(self.device, flat.size, self.generator,
+                                    device_name=self.integrator.torch_device)
+        m, _ = self.integrator.run(m0, flat, self.pulse, self.generator)
+        reset = float(self.device.reset_direction[2])
+        return (m[2] * reset < 0).cpu().numpy().reshape(currents.shape)
+
+    def get_state(self) -> Any:
+        return self.generator.get_state()
+
+    def set_state(self, state: Any) -> None:
+        self.generator.set_state(state)

@@ -1,0 +1,76 @@
+"""``ModelBank``: neurons on simulated Hall bars (thermally activated model, paper 002).
+
+Each call resets every device, writes one pulse and reads it: the device switches with the
+model's probability, drawn from the bank's own seeded generator. Cycle-to-cycle randomness
+comes only from this thermal draw; device-to-device variation is fixed when the devices are
+drawn (simulators.presets).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hil.banks.base import Calibration, NeuronBank
+from hil.banks.calibration import nominal_calibration
+from simulators.hallbar import HallBars
+from simulators.presets import hall_bar_preset
+
+
+class ModelBank(NeuronBank):
+    def __init__(
+        self,
+        devices: HallBars,
+        pulse_width: float,
+        calibration: list[Calibration],
+        max_current: np.ndarray | float,
+        seed: int | np.random.SeedSequence | None = None,
+    ) -> None:
+        if len(calibration) != len(devices):
+            raise ValueError("one calibration per device is needed")
+        if pulse_width <= 0:
+            raise ValueError(f"pulse_width = {pulse_width:g} s is outside the range (0, inf) s")
+        super().__init__(calibration, max_current)
+        self.devices = devices
+        self.pulse_width = pulse_width
+        self.rng = np.random.default_rng(seed)
+
+    def p_switch(self, currents: np.ndarray) -> np.ndarray:
+        """The exact switching probability of each device (the ground truth)."""
+        return self.devices.p_switch(np.abs(currents), self.pulse_width)
+
+    def _switch(self, currents: np.ndarray) -> np.ndarray:
+        # A negative write pulse pushes towards the reset state: it cannot switch.
+        p = np.where(currents > 0, self.p_switch(currents), 0.0)
+        return self.rng.random(p.shape) < p
+
+    def get_state(self) -> Any:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: Any) -> None:
+        self.rng.bit_generator.state = state
+
+
+def model_bank(
+    n_neurons: int,
+    width: float,
+    eta: float,
+    eta_window: float | None = None,
+    seed: int | np.random.SeedSequence | None = None,
+) -> ModelBank:
+    """A bank of ``n_neurons`` Hall bars of one width with paper 002's variation, calibrated
+    with the nominal device (what the software knows before characterisation)."""
+    if n_neurons < 1:
+        raise ValueError(f"n_neurons = {n_neurons} is outside the allowed range [1, inf)")
+    preset = hall_bar_preset(width)
+    seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    device_seed, noise_seed = seeds.spawn(2)
+    devices = preset.draw(
+        n_neurons, eta, 0.0 if eta_window is None else eta_window,
+        np.random.default_rng(device_seed),
+    )
+    nominal = nominal_calibration(preset)
+    return ModelBank(
+        devices, preset.pulse_width, [nominal] * n_neurons, preset.max_current, noise_seed
+    )

@@ -1,0 +1,129 @@
+"""``hil lab serve | devices``: the virtual lab on loopback, and its ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from hil.errors import ConfigError
+from hil.units import parse_field
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("lab", help="the virtual lab: emulated Keithley 6221/2000/2400")
+    sub = p.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+    for name, handler, text in (("serve", serve, "serve the emulators until Ctrl-C"),
+                                ("devices", devices, "the true parameters of the devices")):
+        q = sub.add_parser(name, help=text)
+        q.add_argument("--devices", type=int, default=4, help="Hall bars on the chip (1-64)")
+        q.add_argument("--width", default="0.5um", help="bar width, 0.3-5 um")
+        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--json", action="store_true")
+        q.set_defaults(handler=handler)
+    sub.choices["serve"].add_argument("--port", type=int, default=0,
+                                      help="first port (the next instruments on P+1, P+2); "
+                                      "0: free ports")
+    sub.choices["serve"].add_argument("--write-lab", metavar="FILE",
+                                      help="write a lab file for these instruments (roles, "
+                                      "chip, devices) to use with --lab FILE")
+    sub.choices["serve"].add_argument("--no-trigger-link", action="store_true",
+                                      help="no trigger-link cable between the 6221 and the "
+                                      "2000 (cycles can then only be timed by software)")
+
+
+def _chip(args):
+    from simulators.lab.chip import build_chip
+
+    if not 1 <= args.devices <= 64:
+        raise ConfigError("devices", f"{args.devices} is outside the allowed range [1, 64]")
+    width = parse_field("width", args.width, "m", "um")
+    try:
+        return build_chip(args.devices, width, args.seed)
+    except ValueError as err:
+        raise ConfigError("width", str(err)) from None
+
+
+def serve(args: argparse.Namespace) -> int:
+    from hil.cli.common import print_json_line
+    from simulators.lab.server import VirtualLab
+
+    if not (args.port == 0 or 1024 <= args.port <= 65533):
+        raise ConfigError("port", f"{args.port} is outside the allowed range [1024, 65533]")
+    chip = _chip(args)
+    lab = VirtualLab(chip, trigger_link=not args.no_trigger_link).start(args.port)
+    try:
+        if args.write_lab:
+            write_lab_file(args.write_lab, lab.resources, args)
+        if args.json:
+            print_json_line(lab.resources)
+        else:
+            for role, entry in lab.resources.items():
+                print(f"{role:>10}: Keithley {entry['model']} at {entry['resource']}", flush=True)
+            if args.write_lab:
+                print(f"lab file {args.write_lab}: give --lab {args.write_lab}", flush=True)
+            print("serving; Ctrl-C stops", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        lab.stop()
+
+
+def lab_file_text(resources: dict[str, dict[str, str]], args: argparse.Namespace) -> str:
+    """A lab file (instruments.connection.LabFile) naming the served instruments, the chip
+    (so its sweeps are never mixed with another chip's) and every routed device."""
+    chip = f"virtual: {args.devices} x {args.width} bars, seed {args.seed}"
+    lines = ["# written by hil lab serve --write-lab; valid while that server runs",
+             'visa_library = "@py"', f"chip = {chip!r}".replace("'", '"'),
+             f"devices = {list(range(args.devices))}", "", "[roles]"]
+    lines += [f'{role} = "{entry["resource"]}"  # Keithley {entry["model"]}'
+              for role, entry in resources.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_lab_file(path: str, resources: dict, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    try:
+        Path(path).write_text(lab_file_text(resources, args))
+    except OSError as err:
+        raise ConfigError("write_lab", f"cannot write {path}: {err.strerror}") from None
+
+
+def devices(args: argparse.Namespace) -> int:
+    from hil.cli.common import print_json_line
+    from protocols.fitting import fit_sigmoid
+    from simulators.presets import CALIBRATION_PULSE_WIDTH
+
+    chip = _chip(args)
+    rows = []
+    width = CALIBRATION_PULSE_WIDTH
+    for j in range(len(chip.devices)):
+        device = chip.devices.select(j)
+        # the sigmoid a sweep's fit converges to: the grid rule of protocols.sweep (15
+        # currents, I_bias +- 5 I0), the binomial likelihood's maximum on the exact curve
+        # (which is not quite a logistic: its own I0 depends on how the tails are weighed)
+        lo, hi = device.current_at(0.005, width)[0], device.current_at(0.995, width)[0]
+        grid = np.linspace(lo, hi, 15)
+        for _ in range(4):
+            fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0], 100)
+            grid = np.linspace(fit.i_bias - 5 * fit.i0, fit.i_bias + 5 * fit.i0, 15)
+        rows.append({
+            "id": j, "i_bias": fit.i_bias, "i0": fit.i0,
+            "i_bias_50": float(device.i_bias(width)[0]), "window": float(device.window(width)[0]),
+            "i_c0": float(device.i_c0[0]), "delta": float(device.delta[0]),
+            "r_up": float(device.resistance(1)[0]), "r_down": float(device.resistance(-1)[0]),
+            "pulse_width": width,
+        })
+    if args.json:
+        print_json_line({"devices": rows})
+        return 0
+    print(f"{'id':>3} {'I_bias (mA)':>12} {'I0 (uA)':>8} {'window (mA)':>12} {'R+ (ohm)':>9} "
+          f"{'R- (ohm)':>9}")
+    for r in rows:
+        print(f"{r['id']:>3} {r['i_bias'] * 1e3:>12.4f} {r['i0'] * 1e6:>8.3f} "
+              f"{r['window'] * 1e3:>12.4f} {r['r_up']:>9.3f} {r['r_down']:>9.3f}")
+    return 0

@@ -1,0 +1,128 @@
+"""``--plot FILE`` figures of the characterisation procedures and ``hil simulate psw``:
+each takes the summary the command prints (SI units) and writes one PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+def _figure(path: str | Path, draw: Callable, size: tuple[float, float] = (6.4, 4.2)) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=size)
+    draw(ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_hysteresis(summary: dict, path: str | Path, title: str) -> Path:
+    """R_AHE against write current, up then down (paper 002 Fig. 2b)."""
+    currents = np.asarray(summary["currents"]) * 1e3
+    r = np.asarray(summary["r_ahe"])
+    half = currents.size // 2
+
+    def draw(ax):
+        ax.plot(currents[:half], r[:half], "o-", label="positive pulses (from reset)")
+        ax.plot(currents[half:], r[half:], "s-", label="negative pulses")
+        ax.set(xlabel="write current (mA)", ylabel="R_AHE (ohm)", title=title)
+        ax.legend()
+
+    return _figure(path, draw)
+
+
+def plot_endurance(summary: dict, path: str | Path, title: str) -> Path:
+    """Moving averages of the switching outcome over the cycles (paper 002 SI S5)."""
+    def draw(ax):
+        for window, values in sorted(summary["moving_averages"].items(), key=lambda kv:
+                                     int(kv[0])):
+            values = np.asarray(values)
+            start = int(window)
+            ax.plot(np.arange(start, start + values.size), values, lw=1,
+                    label=f"moving average of {int(window):,} cycles")
+        ax.axhline(summary["p_switch"], color="k", ls="--", lw=1,
+                   label=f"P over all cycles = {summary['p_switch']:.3f}")
+        ax.set(xlabel="cycle", ylabel="P_sw", ylim=(-0.02, 1.02),
+               title=f"{title} at {summary['current'] * 1e3:.4g} mA")
+        ax.legend(fontsize=8)
+
+    return _figure(path, draw)
+
+
+def plot_anisotropy(summary: dict, path: str | Path, title: str) -> Path:
+    """R_AHE against the in-plane field with the Eq. S2 fit (paper 002 SI S1)."""
+    from protocols.procedures import anisotropy_model
+
+    fields = np.asarray(summary["fields"])
+    grid = np.linspace(fields.min(), fields.max(), 200)
+
+    def draw(ax):
+        ax.plot(fields * 1e3, summary["r_ahe"], "o", label="measured")
+        ax.plot(grid * 1e3, anisotropy_model(grid, summary["r0"], summary["h_an"]), "-",
+                label=f"Eq. S2: H_an = {summary['h_an']:.3f} +- {summary['h_an_err']:.3f} T")
+        ax.set(xlabel="in-plane field mu0 H_x (mT)", ylabel="R_AHE (ohm)", title=title)
+        ax.legend()
+
+    return _figure(path, draw)
+
+
+def plot_survey(summary: dict, path: str | Path, title: str) -> Path:
+    """I_bias and programming window of every device with one-sigma bars (paper 002
+    Fig. 3a-b); devices whose fit is unusable are drawn hollow and named."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fits = summary["fits"]
+    devices = np.array([f["device"] for f in fits])
+    usable = np.array([f.get("usable", True) for f in fits])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.4), layout="constrained")
+    for ax, name, label in ((axes[0], "i_bias", "I_bias (mA)"),
+                            (axes[1], "window", "window 0.01-99.9 % (mA)")):
+        value = np.array([f[name] for f in fits]) * 1e3
+        error = np.array([f[f"{name}_err"] for f in fits]) * 1e3
+        ax.errorbar(devices[usable], value[usable], yerr=error[usable], fmt="o", capsize=3,
+                    label="usable")
+        if (~usable).any():
+            ax.errorbar(devices[~usable], value[~usable], yerr=error[~usable], fmt="o",
+                        mfc="none", capsize=3, label="unusable")
+        mean = summary[f"{name}_mean"] * 1e3
+        ax.axhline(mean, color="k", ls="--", lw=1, label=f"mean {mean:.4g} mA, variation "
+                   f"{summary[f'{name}_variation']:.1%}")
+        ax.set(xlabel="device", ylabel=label, xticks=devices)
+        ax.margins(x=0.15, y=0.15)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_psw(currents: np.ndarray, p_switch: np.ndarray, low: np.ndarray, high: np.ndarray,
+             fit, path: str | Path, title: str) -> Path:
+    """Simulated switching probability with Wilson 95 % bars and the sigmoid fit."""
+    currents = np.asarray(currents)
+    grid = np.linspace(currents.min(), currents.max(), 300)
+
+    def draw(ax):
+        bars = np.clip([p_switch - low, high - p_switch], 0.0, None)  # rounding: never < 0
+        ax.errorbar(currents * 1e6, p_switch, yerr=bars, fmt="o",
+                    capsize=2, label="simulated (95 % Wilson)")
+        ax.plot(grid * 1e6, fit.p_switch(grid), label=f"sigmoid: I_bias = "
+                f"{fit.i_bias * 1e6:.2f} uA, I0 = {fit.i0 * 1e6:.2f} uA")
+        ax.set(xlabel="write current (uA)", ylabel="P_sw", ylim=(-0.02, 1.02), title=title)
+        ax.legend(fontsize=8)
+
+    return _figure(path, draw)

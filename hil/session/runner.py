@@ -1,0 +1,161 @@
+"""The one recording runner: every procedure on a lab, from the CLI, the GUI, a script or a
+lab bank's calibration, runs through :func:`record_run`.
+
+Its lifecycle: route the device, check the cycle and the procedure's setpoints against the
+lab's limits before any pulse, choose the timing, create the run (or claim a killed one),
+record each batch of readings as it comes with the devices' state, finish the run with its
+status (``finished``, ``failed``, or ``aborted`` on Ctrl-C) and its summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from hil.errors import ConfigError
+from instruments.connection import Lab
+from instruments.keithley import InstrumentError
+from protocols.cycle import CycleSettings, ResetWriteRead
+from protocols.errors import ProtocolError
+from protocols.store import RunStore
+from protocols.timing import choose_timing
+
+Body = Callable[[ResetWriteRead, "Recording"], dict]
+
+# the cycle's settings a caller may give, with their allowed ranges (paper 002 Fig. 2a,
+# Methods 4.3; the 6221's pulse widths; the 2000's integration times)
+CYCLE_DEFAULTS = {"reset_current": -0.6e-3, "reset_width": 100e-6, "write_width": 100e-6,
+                  "read_current": 50e-6, "read_nplc": 1.0, "interval": 0.0,
+                  "verify_reset": True}
+
+
+def cycle_config(**values: Any) -> dict:
+    """The reset-write-read cycle's settings (SI), defaults filled in, each refused with its
+    field and range before any instrument is touched; the dict a run's config keeps."""
+    unknown = sorted(set(values) - set(CYCLE_DEFAULTS))
+    if unknown:
+        raise ConfigError(unknown[0], f"not a cycle setting; allowed: {sorted(CYCLE_DEFAULTS)}")
+    settings = {**CYCLE_DEFAULTS, **values}
+    settings["read_nplc"] = float(settings["read_nplc"])
+    settings["verify_reset"] = bool(settings["verify_reset"])
+    if settings["reset_current"] >= 0:
+        raise ConfigError("reset_current", f"{settings['reset_current'] * 1e3:g} mA: a reset "
+                          "pulse is negative (I < 0 resets, paper 002)")
+    for name in ("reset_width", "write_width"):
+        if not 5e-6 <= settings[name] <= 500.0:
+            raise ConfigError(name, f"{settings[name]:g} s is outside the allowed range "
+                              "[5 us, 500 s] (the 6221's pulse)")
+    if not 0.01 <= settings["read_nplc"] <= 10:
+        raise ConfigError("read_nplc", f"{settings['read_nplc']:g} is outside the allowed "
+                          "range [0.01, 10]")
+    if not 0 <= settings["interval"] <= 3600:
+        raise ConfigError("interval", f"{settings['interval']:g} s is outside the allowed "
+                          "range [0, 3600] s")
+    if settings["read_current"] <= 0:
+        raise ConfigError("read_current", f"{settings['read_current'] * 1e6:g} uA: the read "
+                          "current must be positive")
+    return settings
+
+
+def check_cycle_limits(settings: dict, limits) -> None:
+    """The cycle's currents and widths against the lab's limits, before any pulse."""
+    for name, check in (("reset_current", limits.pulse_current),
+                        ("reset_width", limits.pulse_width),
+                        ("write_width", limits.pulse_width)):
+        try:
+            check(settings[name])
+        except ValueError as err:
+            raise ConfigError(name, str(err)) from None
+    try:
+        limits.read_current(settings["read_current"])
+    except ValueError as err:
+        raise ConfigError("read_current", f"{err}; above it a 500 ms read may switch the "
+                          "device (0.5 um bar: P = 5e-7 at 100 uA, 0.17 at 200 uA)") from None
+
+
+def choose(lab: Lab, requested: str, settings: CycleSettings) -> str:
+    """Software or hardware timing for ``requested`` (auto, software, hardware)."""
+    try:
+        return choose_timing(lab, requested, settings)
+    except ProtocolError as err:
+        raise ConfigError("timing", str(err)) from None
+
+
+class RunAborted(Exception):
+    """Raised between two batches of readings to stop a run on the user's request (the run
+    is kept, with status ``aborted``)."""
+
+
+class Recording:
+    """A run being recorded: call it with a batch of readings (stored with the virtual
+    devices' state, in one transaction, then handed to each subscriber, e.g. a Qt signal);
+    ``between_batches`` runs after each batch: the place to pause, or to raise
+    :class:`RunAborted`. ``fix`` writes a setting found on the way."""
+
+    def __init__(self, store: RunStore, run_id: int, lab: Lab, config: dict,
+                 subscribers: Sequence[Callable[[dict], None]] = (),
+                 between_batches: Callable[[], None] | None = None) -> None:
+        self.store, self.run_id, self.lab, self.config = store, run_id, lab, config
+        self.subscribers = list(subscribers)
+        self.between_batches = between_batches
+
+    def __call__(self, rows: list[dict]) -> None:
+        self.store.append_readings(self.run_id, rows, self.lab.device_state())
+        for row in rows:
+            for subscriber in self.subscribers:
+                subscriber(row)
+        if self.between_batches is not None:
+            self.between_batches()
+
+    def fix(self, **settings) -> None:  # a resumed run goes on with the same settings
+        self.config.update(settings)
+        self.store.update_config(self.run_id, self.config, self.lab.device_state())
+
+
+def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
+               check: Callable[[Any], None] | None = None,
+               resume: int | None = None,
+               subscribers: Sequence[Callable[[dict], None]] = (),
+               between_batches: Callable[[], None] | None = None) -> tuple[int, dict]:
+    """Record a ``kind`` run of ``body(rwr, recording)`` on the open ``lab`` (or go on with
+    the killed run ``resume``) and finish it. Bad input is refused before any pulse and any
+    record; ``body`` runs on a routed, calibrated device and returns the run's summary.
+    ``subscribers`` hear every stored reading; ``between_batches`` runs after each batch."""
+    # runs recorded before the cycle settings were kept name only the read current
+    cycle = config.get("cycle") or {"read_current": config.get("read_current", 50e-6)}
+    settings = CycleSettings(**cycle)
+    try:
+        lab.select_device(config.get("device", 0))
+    except (ValueError, InstrumentError) as err:
+        raise ConfigError("device", str(err)) from None
+    check_cycle_limits(asdict(settings), lab.limits)
+    if check is not None:
+        check(lab.limits)
+    timing = choose(lab, config.get("timing", "software"), settings)
+    if resume is None:
+        config = {**config, "instruments": lab.identities, "timing": timing}
+        run_id = store.create_run(kind, config, config["lab"].get("seed"))
+    else:
+        run_id = resume
+        store.claim(run_id)
+    try:
+        rwr = ResetWriteRead(lab, settings, timing=timing)
+        rwr.calibrate()
+        store.record_snapshot(run_id, lab.snapshot())  # the settings it starts from
+        state = store.lab_state(run_id) if resume is not None else None
+        if state is not None:
+            lab.restore_device(state)  # where the killed run stopped
+        summary = body(rwr, Recording(store, run_id, lab, config, subscribers,
+                                      between_batches))
+    except RunAborted:
+        store.finish(run_id, "aborted", {"error": "aborted by the user"})
+        raise
+    except BaseException as err:
+        store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
+                     {"error": repr(err)})
+        raise
+    seconds = lab.clock.seconds if lab.clock is not None else None
+    summary = {"run_id": run_id, "timing": timing, "lab_seconds": seconds, **summary}
+    store.finish(run_id, "finished" if summary.get("usable", True) else "unusable", summary)
+    return run_id, summary

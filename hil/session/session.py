@@ -1,0 +1,312 @@
+"""A lab session for scripts: open a lab, run the characterisation procedures, build a bank
+of its devices. Every procedure is recorded in the run store through the one runner and
+returns a :class:`ProcedureResult` with the run id and the fit; the session turns every output
+off when it ends, whatever ends it.
+
+    with hil.open_lab(devices=2, store="runs.sqlite") as lab:
+        fit = lab.sweep(device=0, iterations=50).fit
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hil.errors import ConfigError
+from hil.session.lab import open_lab as connect
+from hil.session.runner import cycle_config, record_run
+from instruments.connection import Lab, LabFile
+from instruments.limits import SafetyLimits
+from protocols import procedures
+from protocols.fitting import SigmoidFit
+from protocols.store import RunStore
+from protocols.sweep import SweepResult, grade_summary, sweep_device
+
+TIMINGS = ("auto", "software", "hardware")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ProcedureResult:
+    """A recorded procedure: its run id, its summary as stored, and its fit (a
+    :class:`~protocols.fitting.SigmoidFit` for a sweep; the summary's fitted numbers else)."""
+
+    run_id: int
+    kind: str
+    summary: dict[str, Any]
+    fit: Any = None
+    sweep: SweepResult | None = field(default=None, repr=False)
+
+
+def lab_description(lab_file: str | Path | None = None, devices: int = 4,
+                    width: float = 0.5e-6, seed: int | None = 0) -> dict:
+    """What a run's config keeps of its lab (enough to open it again for ``--resume``)."""
+    if lab_file is not None:
+        chip = _lab_file(lab_file).chip
+        return {"lab_file": str(lab_file), **({"chip": chip} if chip is not None else {})}
+    return {"virtual": True, "devices": devices, "width": width, "seed": seed}
+
+
+def _lab_file(path: str | Path) -> LabFile:
+    try:
+        return LabFile.load(path)
+    except ValueError as err:
+        raise ConfigError("lab", str(err)) from None
+
+
+def routed_devices(description: dict) -> list[int]:
+    """Every device a survey must cover: the virtual chip's, the lab file's ``devices``
+    list, or device 0 on a lab without a switch card. With the instruments' identities
+    and the device, the description is the identity two sweeps must share to be compared
+    or used together."""
+    if "lab_file" not in description:
+        return list(range(description["devices"]))
+    lab_file = _lab_file(description["lab_file"])
+    if lab_file.devices is not None:
+        return list(lab_file.devices)
+    if lab_file.virtual:
+        return list(range(4))  # connect_virtual's default chip
+    if "switch" in lab_file.roles:
+        raise ConfigError("lab", f"{description['lab_file']} routes devices through a switch "
+                          "card but does not say which: add devices = [0, 1, ...] to it")
+    return [0]
+
+
+def latest_sweeps(store: RunStore, description: dict) -> dict[int, dict]:
+    """device -> result of the newest usable sweep on the same lab. A sweep graded
+    unusable (status ``unusable``), or a finished one whose stored counts fail the grade
+    now, is never a calibration: an older usable sweep, or none, is taken instead."""
+    found: dict[int, dict] = {}
+    for run in store.list_runs():
+        if run.kind == "sweep" and run.status == "finished" and \
+                run.config.get("lab") == description and grade_summary(run.result).usable:
+            found[run.config["device"]] = {"run_id": run.id, **run.result}
+    return found
+
+
+class Session:
+    """An open lab and a run store. Use as a context manager (outputs off on exit)."""
+
+    def __init__(self, description: dict, store: RunStore | str | Path | None = None,
+                 limits: SafetyLimits | None = None) -> None:
+        self.description = dict(description)
+        self.store = store if isinstance(store, RunStore) else RunStore(store)
+        self.lab: Lab = connect(self.description)
+        if limits is not None:
+            self.lab.set_limits(limits)
+        self._connected = False
+
+    # -- the lab ---------------------------------------------------------------------
+    def connect(self) -> Session:
+        if not self._connected:
+            try:
+                self.lab.connect()
+            except BaseException:
+                self.lab.close()
+                raise
+            self._connected = True
+        return self
+
+    def close(self) -> None:
+        """Every output off, every connection closed (the virtual lab stopped)."""
+        self.lab.close()
+        self._connected = False
+
+    def __enter__(self) -> Session:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def devices(self) -> int:
+        """How many devices a survey sweeps (every routed device)."""
+        return len(routed_devices(self.description))
+
+    def _run(self, kind: str, config: dict, body, check=None, resume=None):
+        self.connect()
+        return record_run(self.store, self.lab, kind, {"lab": self.description, **config},
+                          body, check=check, resume=resume)
+
+    # -- procedures ------------------------------------------------------------------
+    def sweep(self, device: int = 0, currents: Sequence[float] | None = None,
+              iterations: int = 100, timing: str = "auto", cycle: dict | None = None,
+              progress: Progress | None = None, resume: int | None = None) -> ProcedureResult:
+        """Switching probability vs write current and its sigmoid fit (paper 002 SI S3).
+        ``currents``: None finds the switching region by a coarse search first. ``resume``:
+        finish a killed sweep run (its own settings are kept)."""
+        done: dict[tuple[int, int], bool] = {}
+        if resume is not None:
+            config = self._claimable(resume, "sweep")
+            for r in self.store.readings(resume):
+                done[(r["index"], r["iteration"])] = r["switched"]
+        else:
+            _check_timing(timing)
+            if iterations < 1:
+                raise ConfigError("iterations", f"{iterations} is outside the allowed range "
+                                  "[1, inf)")
+            config = {"device": device, "iterations": iterations, "timing": timing,
+                      "cycle": cycle_config(**(cycle or {})),
+                      "currents": None if currents is None else [float(i) for i in currents]}
+
+        def check(limits) -> None:
+            for current in config["currents"] or []:
+                try:
+                    limits.pulse_current(current)
+                except ValueError as err:
+                    raise ConfigError("currents", str(err)) from None
+
+        found: list[SweepResult] = []
+
+        def body(rwr, recording) -> dict:
+            grid = None if config["currents"] is None else np.array(config["currents"])
+            found.append(sweep_device(
+                rwr, config["device"], grid, config["iterations"], record=recording,
+                done=done, progress=progress,
+                fixed=lambda g: recording.fix(currents=g.tolist())))
+            summary = found[0].summary()
+            estimate = getattr(progress, "estimate", None)  # the first lab-time estimate
+            if estimate is not None:
+                summary["lab_seconds_estimate"] = estimate
+            return summary
+
+        config = {k: v for k, v in config.items() if k not in ("lab", "instruments")}
+        run_id, summary = self._run("sweep", config, body, check, resume)
+        return ProcedureResult(run_id, "sweep", summary, found[0].fit, found[0])
+
+    def hysteresis(self, device: int = 0, max_current: float = 0.6e-3, points: int = 12,
+                   cycle: dict | None = None) -> ProcedureResult:
+        """R_AHE vs write current, up and down (paper 002 Fig. 2b)."""
+        if not 2 <= points <= 200:
+            raise ConfigError("points", f"{points} is outside the allowed range [2, 200]")
+        config = {"device": device, "max_current": max_current, "points": points,
+                  "cycle": cycle_config(**(cycle or {}))}
+        currents = np.linspace(max_current / points, max_current, points)
+        run_id, summary = self._run(
+            "hysteresis", config, lambda rwr, rec: procedures.hysteresis(rwr, currents, rec),
+            check=lambda limits: limits.pulse_current(max_current))
+        return ProcedureResult(run_id, "hysteresis", summary)
+
+    def endurance(self, device: int = 0, current: float | None = None, cycles: int = 10000,
+                  timing: str = "auto", cycle: dict | None = None) -> ProcedureResult:
+        """``cycles`` cycles at one current and their moving averages (paper 002 SI S5);
+        ``current`` None: the device's 50 % current from its latest finished sweep."""
+        _check_timing(timing)
+        if current is None:
+            sweep = latest_sweeps(self.store, self.description).get(device)
+            if sweep is None:
+                raise ConfigError("current", f"no usable sweep of device {device} on this "
+                                  "lab gives its 50 % current (hil runs list shows why a "
+                                  "sweep is unusable): give a current, or sweep the device "
+                                  "first")
+            current, source = sweep["i_bias"], sweep["run_id"]
+        else:
+            source = None
+        if cycles < 1:
+            raise ConfigError("cycles", f"{cycles} is outside the allowed range [1, inf)")
+        config = {"device": device, "current": current, "cycles": cycles,
+                  "cycle": cycle_config(**(cycle or {})), "timing": timing,
+                  "current_from_sweep": source}
+        run_id, summary = self._run(
+            "endurance", config,
+            lambda rwr, rec: procedures.endurance(rwr, current, cycles, rec),
+            check=lambda limits: limits.pulse_current(current))
+        return ProcedureResult(run_id, "endurance", summary, summary["p_switch"])
+
+    def anisotropy(self, device: int = 0, max_field: float = 0.2, points: int = 15,
+                   coil_constant: float = 0.5, cycle: dict | None = None) -> ProcedureResult:
+        """R_AHE vs in-plane field and the Eq. S2 fit of H_an (paper 002 SI S1)."""
+        config = {"device": device, "max_field": max_field, "points": points,
+                  "coil_constant": coil_constant, "cycle": cycle_config(**(cycle or {}))}
+        fields = np.linspace(-max_field, max_field, points)
+        limits = self.lab.limits
+        self.lab.set_limits(replace(limits, max_field=max(limits.max_field, max_field)))
+
+        def body(rwr, rec):
+            rwr.lab.set_coil_constant(coil_constant)
+            return asdict(procedures.anisotropy_field(rwr, fields, rec))
+
+        try:
+            run_id, summary = self._run("anisotropy", config, body)
+        finally:
+            self.lab.set_limits(limits)
+        return ProcedureResult(run_id, "anisotropy", summary, summary["h_an"])
+
+    def survey(self, iterations: int = 100, timing: str = "auto", cycle: dict | None = None,
+               devices: Sequence[int] | None = None,
+               progress: Progress | None = None) -> ProcedureResult:
+        """A sweep of every device (or of ``devices``): I_bias, window and their variation."""
+        _check_timing(timing)
+        if iterations < 1:
+            raise ConfigError("iterations", f"{iterations} is outside the allowed range "
+                              "[1, inf)")
+        chosen = routed_devices(self.description) if devices is None else list(devices)
+        config = {"iterations": iterations, "cycle": cycle_config(**(cycle or {})),
+                  "timing": timing, "devices": chosen}
+        fits: list[SigmoidFit] = []
+
+        def body(rwr, rec):
+            rows = []
+            for device in chosen:
+                rwr.lab.select_device(device)
+                rwr.calibrate()
+                result = sweep_device(rwr, device, None, iterations, rec, progress=progress)
+                fits.append(result.fit)
+                rows.append(result.summary())
+            return procedures.survey_table(rows)
+
+        run_id, summary = self._run("survey", config, body)
+        return ProcedureResult(run_id, "survey", summary, fits)
+
+    def persistence(self, first: int, second: int) -> ProcedureResult:
+        """Two recorded sweeps of a device compared (paper 002 SI S4); nothing is pulsed."""
+        return persistence(self.store, first, second)
+
+    def _claimable(self, run_id: int, kind: str) -> dict:
+        try:
+            run = self.store.get_run(run_id)
+        except KeyError as err:
+            raise ConfigError("resume", str(err.args[0])) from None
+        if run.kind != kind or run.status in ("finished", "unusable"):
+            raise ConfigError("resume", f"run {run_id} is a {run.status} {run.kind} run")
+        return run.config
+
+
+def persistence(store: RunStore, first: int, second: int) -> ProcedureResult:
+    """Two recorded sweeps of a device compared (paper 002 SI S4)."""
+    results = []
+    for run_id in (first, second):
+        try:
+            run = store.get_run(run_id)
+        except KeyError as err:
+            raise ConfigError("run", str(err.args[0])) from None
+        if run.kind != "sweep" or run.status != "finished":
+            raise ConfigError("run", f"run {run_id} is not a finished sweep ({run.status} "
+                              f"{run.kind})")
+        grade = grade_summary(run.result)
+        if not grade.usable:
+            raise ConfigError("run", f"sweep {run_id} is unusable: {grade.reason}")
+        results.append(run)
+    mismatch = procedures.identity_mismatch(results[0].config, results[1].config)
+    if mismatch is not None:
+        raise ConfigError("run", f"sweeps {first} and {second} cannot be compared: {mismatch}")
+    summary = procedures.persistence(results[0].result, results[1].result)
+    return ProcedureResult(0, "persistence", summary, summary["relative_shift"])
+
+
+def _check_timing(timing: str) -> None:
+    if timing not in TIMINGS:
+        raise ConfigError("timing", f"{timing!r} is not one of {', '.join(TIMINGS)}")
+
+
+def open_lab(lab_file: str | Path | None = None, *, devices: int = 4, width: float = 0.5e-6,
+             seed: int | None = 0, store: RunStore | str | Path | None = None,
+             limits: SafetyLimits | None = None) -> Session:
+    """A session on real instruments (``lab_file``) or on the virtual lab of ``devices``
+    Hall bars of ``width`` (seeded by ``seed``), recording into ``store`` (default: the
+    user's run store). Use as a context manager: outputs are off when it ends."""
+    return Session(lab_description(lab_file, devices, width, seed), store, limits)

@@ -1,0 +1,142 @@
+"""The sweep engine: a grid of independent points run as tasks on dask.distributed.
+
+A sweep is a run in the run store (kind, shared settings, the list of points). Every point
+is one task; each finished point is written to the store as one reading the moment it
+completes, so a killed sweep keeps everything it finished and ``resume`` recomputes
+nothing that finished. A task that raises is retried (``retries``) and, if it still fails,
+recorded with its error and reported: the run then ends ``failed``, never silently short.
+
+The cluster is a ``LocalCluster`` with one single-threaded worker process per core by
+default, or an existing cluster given by its scheduler address (``dask scheduler`` +
+``dask worker ADDRESS``). A task is a module-level function ``task(point, **shared)``
+that returns a dict of numbers; its randomness must come from the point (a seed in it),
+so the same points give the same numbers on any cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from protocols.store import RunStore
+
+Task = Callable[..., dict[str, Any]]
+
+
+@dataclass
+class Sweep:
+    """``kind`` names the run; ``settings`` are shared and JSON-ready; ``points`` are the
+    grid (JSON-ready dicts); ``shared`` are large read-only objects (weights, images) sent
+    to each worker once."""
+
+    kind: str
+    task: Task
+    settings: dict[str, Any]
+    points: list[dict[str, Any]]
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SweepResult:
+    run_id: int
+    rows: list[dict[str, Any]]  # one per finished point, in grid order
+    failed: list[dict[str, Any]]  # points that failed after their retries, with the error
+    computed: int  # points computed in this call (the rest came from the store)
+
+
+def local_workers() -> int:
+    """Every core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _client(scheduler: str | None, workers: int | None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        return Client(scheduler), None
+    cluster = LocalCluster(n_workers=workers or local_workers(), threads_per_worker=1,
+                           processes=True, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def _finished(store: RunStore, run_id: int) -> dict[int, dict[str, Any]]:
+    return {int(r["index"]): r for r in store.readings(run_id) if "error" not in r}
+
+
+def run_sweep(
+    sweep: Sweep,
+    store: RunStore,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    resume: int | None = None,
+    retries: int = 2,
+    progress: bool = True,
+) -> SweepResult:
+    """Run (or resume) a sweep; returns every finished point of the run."""
+    if resume is None:
+        run_id = store.create_run(sweep.kind, {**sweep.settings, "points": sweep.points},
+                                  sweep.settings.get("seed"))
+        done: dict[int, dict[str, Any]] = {}
+    else:
+        run = store.get_run(resume)
+        if run.kind != sweep.kind or run.config.get("points") != sweep.points:
+            raise ValueError(f"resume: run {resume} is not this {sweep.kind} sweep "
+                             "(its kind or grid differs)")
+        run_id = resume
+        store.claim(run_id)
+        done = _finished(store, run_id)
+    todo = [i for i in range(len(sweep.points)) if i not in done]
+    failed: list[dict[str, Any]] = []
+    try:
+        if todo:
+            failed = _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress)
+    except BaseException as err:
+        status = "aborted" if isinstance(err, KeyboardInterrupt) else "failed"
+        store.finish(run_id, status, {"error": repr(err)})
+        raise
+    done = _finished(store, run_id)
+    rows = [done[i] for i in sorted(done)]
+    summary = {"points": len(sweep.points), "finished": len(rows), "failed": failed}
+    store.finish(run_id, "failed" if failed else "finished", summary)
+    return SweepResult(run_id, rows, failed, len(todo) - len(failed))
+
+
+def _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress):
+    from dask.distributed import as_completed
+    from tqdm import tqdm
+
+    client, cluster = _client(scheduler, workers)
+    failed = []
+    try:
+        shared = {k: client.scatter(v, broadcast=True) for k, v in sweep.shared.items()}
+        futures = {}
+        for i in todo:
+            future = client.submit(sweep.task, sweep.points[i], **shared, retries=retries,
+                                   pure=False, key=f"{sweep.kind}-{run_id}-{i}")
+            futures[future] = i
+        bar = tqdm(total=len(todo), desc=f"{sweep.kind:>12}", unit="point", file=sys.stderr,
+                   disable=not progress or None)
+        with bar:
+            for future in as_completed(futures):
+                i = futures[future]
+                if future.status == "error":
+                    error = repr(future.exception())
+                    failed.append({"index": i, **sweep.points[i], "error": error})
+                    store.append_readings(run_id, [failed[-1]])
+                else:
+                    row = {"index": i, **sweep.points[i], **future.result()}
+                    store.append_readings(run_id, [row])
+                bar.update(1)
+                future.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return sorted(failed, key=lambda f: f["index"])

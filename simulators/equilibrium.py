@@ -1,0 +1,100 @@
+"""The Boltzmann check of an LLGS time step: does the integrator hold a device at the
+temperature it was given?
+
+RK4 with one thermal draw per step runs cold as dt grows (the discrete map damps the
+fluctuations it is fed), which moves every thermally activated switching current: paper
+000's 5 ps left mtj-000 9 % cold. The reference is the exact average of m_x^2 + m_y^2 over
+the Boltzmann distribution exp(-E / kT) on the whole sphere, E = -M_s V (c . m^2 / 2 + h . m)
+with the device's anisotropy-plus-demagnetising coefficients c and external field h; it equals
+the one-well average when E is even in m_z (no field along z), which the simulation can then
+start in either well.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from simulators.macrospin import KB, Macrospin
+
+BOLTZMANN_TOLERANCE = 0.02  # relative error of <m_x^2 + m_y^2> a step may leave
+
+
+def boltzmann_transverse_average(device: Macrospin, gate_voltage: float = 0.0) -> float:
+    """Exact <m_x^2 + m_y^2> at zero current, by quadrature on a (cos theta, phi) grid
+    (uniform measure on the sphere)."""
+    z = np.linspace(-1.0, 1.0, 20001)  # the wells are 1 / (2 Delta) wide in m_z
+    phi = np.linspace(0.0, 2 * np.pi, 181)[:-1]  # periodic: the trapezoid rule is spectral
+    zz, pp = np.meshgrid(z, phi, indexing="ij")
+    s = np.sqrt(1 - zz**2)
+    m = (s * np.cos(pp), s * np.sin(pp), zz)
+    c = device.field_coefficients(gate_voltage)
+    energy = sum(c[i] * m[i] ** 2 / 2 + device.h_ext[i] * m[i] for i in range(3))
+    scale = device.ms * device.volume / (KB * device.temperature)
+    log_w = scale * energy
+    w = np.exp(log_w - log_w.max())
+    transverse = (1 - zz**2) * w
+    return float(np.trapezoid(transverse.sum(1), z) / np.trapezoid(w.sum(1), z))
+
+
+@dataclass(frozen=True)
+class BoltzmannCheck:
+    """Simulated against exact <m_x^2 + m_y^2>, with the simulation's standard error."""
+
+    dt: float
+    simulated: float
+    simulated_err: float
+    exact: float
+
+    @property
+    def relative_error(self) -> float:
+        return self.simulated / self.exact - 1
+
+    @property
+    def passes(self) -> bool:
+        return abs(self.relative_error) <= BOLTZMANN_TOLERANCE
+
+
+def measure_boltzmann(
+    device: Macrospin, dt: float, trajectories: int = 2000, settle: float = 5e-9,
+    average: float = 20e-9, seed: int = 1,
+) -> BoltzmannCheck:
+    """Zero current from the thermal reset state: settle, then average m_x^2 + m_y^2 once per
+    nanosecond over ``average`` (the 1 ns samples give the standard error)."""
+    from simulators.llgs import LLGSIntegrator, Pulse, thermal_initial_states
+
+    integrator = LLGSIntegrator(device, dt)
+    gen = torch.Generator().manual_seed(seed)
+    zero = np.zeros(trajectories)
+    m = thermal_initial_states(device, trajectories, gen)
+    m, _ = integrator.run(m, zero, Pulse(settle, relax=0.0), gen)
+    samples = []
+    for _ in range(max(2, round(average / 1e-9))):
+        m, _ = integrator.run(m, zero, Pulse(1e-9, relax=0.0), gen)
+        samples.append(float((m[0] ** 2 + m[1] ** 2).mean()))
+    err = float(np.std(samples, ddof=1) / np.sqrt(len(samples)))
+    return BoltzmannCheck(dt, float(np.mean(samples)), err, boltzmann_transverse_average(device))
+
+
+@lru_cache(maxsize=64)
+def _cached_check(device: Macrospin, dt: float) -> BoltzmannCheck:
+    return measure_boltzmann(device, dt, trajectories=1000, settle=3e-9, average=8e-9)
+
+
+def warn_if_off_temperature(device: Macrospin, dt: float) -> BoltzmannCheck | None:
+    """A dt other than the device's default is checked once per process (a short zero-current
+    run); one that misses Boltzmann by more than 2 % gets a warning with the measured error."""
+    if dt == device.default_dt:
+        return None
+    check = _cached_check(device, dt)
+    if not check.passes:
+        warnings.warn(
+            f"dt = {dt * 1e12:g} ps holds {device.name} {check.relative_error:+.1%} off its "
+            f"temperature (<m_x^2 + m_y^2> = {check.simulated:.4g} against Boltzmann "
+            f"{check.exact:.4g}; allowed +-{BOLTZMANN_TOLERANCE:.0%}); its default dt = "
+            f"{device.default_dt * 1e12:g} ps passes", stacklevel=3)
+    return check

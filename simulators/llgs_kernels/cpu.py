@@ -1,0 +1,214 @@
+"""The fused LLGS kernel for CPUs, compiled by numba (cached on disk, so a second process
+loads machine code instead of compiling).
+
+One call integrates a whole pulse. Threads take blocks of BLOCK trajectories (prange); inside
+a block the steps run in order and each step is one loop over the block's trajectories, which
+LLVM turns into SIMD lanes: the state, the Philox rounds and the Box-Muller transform stay in
+registers and L1, nothing per step goes to memory but the block's state. log, sin and cos are
+short polynomials (libm calls would keep the loop scalar); error_model="numpy" drops the
+zero-division branches and unsigned indices the negative-index ones, both of which would stop
+LLVM's vectoriser. Physics and noise keying are those of simulators/llgs.py and
+simulators/llgs_kernels/philox.py. SPINHIL_NUMBA_CACHE=0 compiles afresh (no disk cache).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+from simulators.llgs_kernels.philox import (
+    KEY_A,
+    KEY_B,
+    ROUND_A,
+    ROUND_B,
+    ROUNDS,
+    SHIFT32,
+    STREAM_THERMAL_FIELD,
+)
+
+CACHE = os.environ.get("SPINHIL_NUMBA_CACHE", "1") != "0"
+BLOCK = 256  # trajectories per SIMD block: state and parameters fit in L1
+
+F32 = np.float32
+ZERO, ONE, TWO, HALF = F32(0.0), F32(1.0), F32(2.0), F32(0.5)
+SQRT2 = F32(math.sqrt(2.0))
+LN2 = F32(math.log(2.0))
+HALF_PI = F32(math.pi / 2)
+TWO_M24 = F32(2.0**-24)
+# 2 atanh(s) = log((1 + s) / (1 - s)): 2 s + 2 s^3 / 3 + ..., |s| <= 0.172 on [sqrt(1/2), sqrt(2))
+L3, L5, L7, L9 = F32(2 / 3), F32(2 / 5), F32(2 / 7), F32(2 / 9)
+# Taylor coefficients of sin and cos on [0, pi/2] (errors below 4e-8)
+S3, S5, S7, S9, S11 = (F32((-1) ** k / math.factorial(2 * k + 1)) for k in range(1, 6))
+C2, C4, C6, C8, C10, C12 = (F32((-1) ** k / math.factorial(2 * k)) for k in range(1, 7))
+U32, U64 = np.uint32, np.uint64
+STREAM = U32(STREAM_THERMAL_FIELD)
+U32_ZERO, U32_ONE, U32_EIGHT = U32(0), U32(1), U32(8)
+KEY_A32, KEY_B32 = U32(KEY_A), U32(KEY_B)
+# numba widens uint32 arithmetic to 64 bits; every result is cast back to uint32 so that LLVM
+# keeps 32-bit lanes (eight per AVX2 register) and vectorises the loop
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    """The IEEE bits of a float32 as int32 (an LLVM bitcast, free and vectorisable)."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _bits_float(typingctx, x):
+    if x != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _log(u):
+    """Natural log of a positive float32 (relative error ~1e-7): exponent from the bits,
+    2 atanh series on the mantissa folded into [sqrt(1/2), sqrt(2))."""
+    bits = _float_bits(u)
+    exponent = F32(np.int32((bits >> 23) & 0xFF) - np.int32(127))
+    mantissa = _bits_float(np.int32((bits & 0x007FFFFF) | 0x3F800000))
+    big = mantissa > SQRT2
+    mantissa = mantissa * HALF if big else mantissa
+    exponent = exponent + ONE if big else exponent
+    f = mantissa - ONE
+    s = f / (TWO + f)
+    s2 = s * s
+    return exponent * LN2 + s * (TWO + s2 * (L3 + s2 * (L5 + s2 * (L7 + s2 * L9))))
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _sin_cos(x):
+    """sin and cos of x in [0, pi/2]."""
+    x2 = x * x
+    s = x * (ONE + x2 * (S3 + x2 * (S5 + x2 * (S7 + x2 * (S9 + x2 * S11)))))
+    c = ONE + x2 * (C2 + x2 * (C4 + x2 * (C6 + x2 * (C8 + x2 * (C10 + x2 * C12)))))
+    return s, c
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _uniform(word):
+    """Top 24 bits of a 32-bit word as a float32 in (0, 1)."""
+    return (F32(np.int32(word >> U32_EIGHT)) + HALF) * TWO_M24
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _gaussian_pair(radius_word, angle_word):
+    """Box-Muller: radius sqrt(-2 ln u), angle in [0, pi/2) from 24 bits and its quadrant
+    from the word's two low bits (independent of the top 24)."""
+    r = math.sqrt(-TWO * _log(_uniform(radius_word)))
+    s, c = _sin_cos(_uniform(angle_word) * HALF_PI)
+    sign_c = ONE - TWO * F32(np.int32(angle_word & U32_ONE))
+    sign_s = ONE - TWO * F32(np.int32(U32(angle_word >> U32_ONE) & U32_ONE))
+    return r * c * sign_c, r * s * sign_s
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _philox(c0, c1, c2, c3, k0, k1):
+    """philox.philox4x32_10 on uint32 scalars."""
+    for _ in range(ROUNDS):
+        p0 = ROUND_A * U64(c0)
+        p1 = ROUND_B * U64(c2)
+        c0, c1, c2, c3 = U32(U32(p1 >> SHIFT32) ^ c1 ^ k0), U32(p1), \
+            U32(U32(p0 >> SHIFT32) ^ c3 ^ k1), U32(p0)
+        k0 = U32(k0 + KEY_A32)
+        k1 = U32(k1 + KEY_B32)
+    return c0, c1, c2, c3
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _rate(x, y, z, hx, hy, hz, a, gamma_ll, alpha, cx, cy, cz, p2s, sx, sy, sz):
+    """dm/dt = -gamma' [m x A + m (m.B) - B (m.m)], A = H - alpha a sigma, B = alpha H + a sigma
+    (simulators/llgs.py), with the angular STT efficiency folded into a."""
+    hx = hx + cx * x
+    hy = hy + cy * y
+    hz = hz + cz * z
+    a = a / (ONE + p2s * (x * sx + y * sy + z * sz))
+    ax, ay, az = hx - alpha * a * sx, hy - alpha * a * sy, hz - alpha * a * sz
+    bx, by, bz = alpha * hx + a * sx, alpha * hy + a * sy, alpha * hz + a * sz
+    mdotb = x * bx + y * by + z * bz
+    mm = x * x + y * y + z * z
+    return (-gamma_ll * (y * az - z * ay + x * mdotb - bx * mm),
+            -gamma_ll * (z * ax - x * az + y * mdotb - by * mm),
+            -gamma_ll * (x * ay - y * ax + z * mdotb - bz * mm))
+
+
+@njit(fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
+def _block_step(m, params, shared, k0, k1, trajectory0, step, lo, hi, f0, fh, f1, h, worst):
+    """One RK4 step of trajectories lo..hi-1: a loop LLVM vectorises across trajectories."""
+    sx, sy, sz, hx0, hy0, hz0 = (shared[0], shared[1], shared[2], shared[3], shared[4],
+                                 shared[5])
+    h2 = h * HALF
+    w6 = h / F32(6.0)
+    for j in range(lo, hi):
+        i = U64(j)  # unsigned: no negative-index wraparound, which would stop vectorisation
+        w0, w1, w2, w3 = _philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)
+        n0, n1 = _gaussian_pair(w0, w1)
+        n2, _ = _gaussian_pair(w2, w3)
+        g = params[0, i]
+        alpha = params[1, i]
+        cx = params[2, i]
+        cy = params[3, i]
+        cz = params[4, i]
+        aj = params[5, i]
+        u = params[6, i]
+        p2s = params[7, i]
+        fl = params[8, i]
+        a0, ah, a1 = aj * f0, aj * fh, aj * f1
+        hx = u * n0 + hx0 + fl * ah * sx
+        hy = u * n1 + hy0 + fl * ah * sy
+        hz = u * n2 + hz0 + fl * ah * sz
+        x, y, z = m[0, i], m[1, i], m[2, i]
+        k1x, k1y, k1z = _rate(x, y, z, hx, hy, hz, a0, g, alpha, cx, cy, cz, p2s, sx, sy, sz)
+        k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, hx, hy, hz, ah,
+                              g, alpha, cx, cy, cz, p2s, sx, sy, sz)
+        k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, hx, hy, hz, ah,
+                              g, alpha, cx, cy, cz, p2s, sx, sy, sz)
+        k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, hx, hy, hz, a1,
+                              g, alpha, cx, cy, cz, p2s, sx, sy, sz)
+        x = x + w6 * (k1x + TWO * k2x + TWO * k3x + k4x)
+        y = y + w6 * (k1y + TWO * k2y + TWO * k3y + k4y)
+        z = z + w6 * (k1z + TWO * k2z + TWO * k3z + k4z)
+        norm = math.sqrt(x * x + y * y + z * z)
+        worst[i] = max(worst[i], abs(norm - ONE))
+        inv = ONE / norm
+        m[0, i] = x * inv
+        m[1, i] = y * inv
+        m[2, i] = z * inv
+
+
+@njit(parallel=True, fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
+def integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, worst):
+    """Advance m (3, n) float32 in place by one RK4 step of dt per row of ``shapes``
+    (n_steps, 3): the pulse fraction at t, t + dt/2 and t + dt of each step. params (9, n) and
+    shared (6,) as in junctions.py; the thermal field of trajectory ``trajectory0 + k`` at
+    step ``step0 + s`` is Philox(counter = (trajectory, step, 0, 0), key = (key0, key1)).
+    worst (n,) receives the largest | |m| - 1 | met before renormalising."""
+    n = m.shape[1]
+    h = F32(dt)
+    k0 = U32(key0)
+    k1 = U32(key1)
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    for b in prange(n_blocks):
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
+        for i in range(lo, hi):
+            worst[i] = ZERO
+        for s in range(shapes.shape[0]):
+            _block_step(m, params, shared, k0, k1, trajectory0, U32(step0 + s), lo, hi,
+                        shapes[s, 0], shapes[s, 1], shapes[s, 2], h, worst)

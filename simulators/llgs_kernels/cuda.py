@@ -1,0 +1,129 @@
+"""The fused LLGS kernel for CUDA, in Triton: one program per BLOCK trajectories, the state in
+registers for the whole pulse, the thermal field from Philox inside the kernel. Physics, noise
+keying and the Box-Muller layout are those of simulators/llgs_kernels/cpu.py, so the two
+backends integrate the same noise (tested under TRITON_INTERPRET=1 where no GPU is present).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import triton
+import triton.language as tl
+from triton.language.random import philox_impl
+
+BLOCK = 128  # trajectories per program
+
+
+@triton.jit
+def _uniform(word):
+    """Top 24 bits of a uint32 word as a float32 in (0, 1)."""
+    return ((word >> 8).to(tl.int32).to(tl.float32) + 0.5) * 5.9604644775390625e-08
+
+
+@triton.jit
+def _gaussian_pair(radius_word, angle_word):
+    r = tl.sqrt(-2.0 * tl.log(_uniform(radius_word)))
+    angle = _uniform(angle_word) * 1.5707963267948966
+    sign_c = 1.0 - 2.0 * (angle_word & 1).to(tl.float32)
+    sign_s = 1.0 - 2.0 * ((angle_word >> 1) & 1).to(tl.float32)
+    return r * tl.cos(angle) * sign_c, r * tl.sin(angle) * sign_s
+
+
+@triton.jit
+def _rate(x, y, z, hx, hy, hz, a, gamma_ll, alpha, cx, cy, cz, p2s, sx, sy, sz):
+    hx = hx + cx * x
+    hy = hy + cy * y
+    hz = hz + cz * z
+    a = a / (1.0 + p2s * (x * sx + y * sy + z * sz))
+    ax = hx - alpha * a * sx
+    ay = hy - alpha * a * sy
+    az = hz - alpha * a * sz
+    bx = alpha * hx + a * sx
+    by = alpha * hy + a * sy
+    bz = alpha * hz + a * sz
+    mdotb = x * bx + y * by + z * bz
+    mm = x * x + y * y + z * z
+    return (-gamma_ll * (y * az - z * ay + x * mdotb - bx * mm),
+            -gamma_ll * (z * ax - x * az + y * mdotb - by * mm),
+            -gamma_ll * (x * ay - y * ax + z * mdotb - bz * mm))
+
+
+@triton.jit
+def _llgs_pulse(m_ptr, params_ptr, shared_ptr, shapes_ptr, worst_ptr, n, n_steps, key0, key1,
+                trajectory0, step0, dt, BLOCK_SIZE: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    live = offs < n
+    x = tl.load(m_ptr + offs, mask=live, other=0.0)
+    y = tl.load(m_ptr + n + offs, mask=live, other=0.0)
+    z = tl.load(m_ptr + 2 * n + offs, mask=live, other=1.0)
+    g = tl.load(params_ptr + offs, mask=live, other=0.0)
+    alpha = tl.load(params_ptr + n + offs, mask=live, other=0.0)
+    cx = tl.load(params_ptr + 2 * n + offs, mask=live, other=0.0)
+    cy = tl.load(params_ptr + 3 * n + offs, mask=live, other=0.0)
+    cz = tl.load(params_ptr + 4 * n + offs, mask=live, other=0.0)
+    aj = tl.load(params_ptr + 5 * n + offs, mask=live, other=0.0)
+    u = tl.load(params_ptr + 6 * n + offs, mask=live, other=0.0)
+    p2s = tl.load(params_ptr + 7 * n + offs, mask=live, other=0.0)
+    fl = tl.load(params_ptr + 8 * n + offs, mask=live, other=0.0)
+    sx = tl.load(shared_ptr)
+    sy = tl.load(shared_ptr + 1)
+    sz = tl.load(shared_ptr + 2)
+    hx0 = tl.load(shared_ptr + 3)
+    hy0 = tl.load(shared_ptr + 4)
+    hz0 = tl.load(shared_ptr + 5)
+    trajectory = (offs + trajectory0).to(tl.uint32)
+    zero = trajectory * 0
+    k0 = (zero + key0).to(tl.uint32)
+    k1 = (zero + key1).to(tl.uint32)
+    h = dt * 1.0
+    h2 = h * 0.5
+    w6 = h / 6.0
+    worst = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
+    for s in range(n_steps):
+        f0 = tl.load(shapes_ptr + 3 * s)
+        fh = tl.load(shapes_ptr + 3 * s + 1)
+        f1 = tl.load(shapes_ptr + 3 * s + 2)
+        w0, w1, w2, w3 = philox_impl(trajectory, zero + (step0 + s).to(tl.uint32), zero, zero,
+                                     k0, k1)
+        n0, n1 = _gaussian_pair(w0, w1)
+        n2, _ = _gaussian_pair(w2, w3)
+        a0 = aj * f0
+        ah = aj * fh
+        a1 = aj * f1
+        hx = u * n0 + hx0 + fl * ah * sx
+        hy = u * n1 + hy0 + fl * ah * sy
+        hz = u * n2 + hz0 + fl * ah * sz
+        k1x, k1y, k1z = _rate(x, y, z, hx, hy, hz, a0, g, alpha, cx, cy, cz, p2s, sx, sy, sz)
+        k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, hx, hy, hz, ah, g,
+                              alpha, cx, cy, cz, p2s, sx, sy, sz)
+        k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, hx, hy, hz, ah, g,
+                              alpha, cx, cy, cz, p2s, sx, sy, sz)
+        k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, hx, hy, hz, a1, g,
+                              alpha, cx, cy, cz, p2s, sx, sy, sz)
+        x = x + w6 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x)
+        y = y + w6 * (k1y + 2.0 * k2y + 2.0 * k3y + k4y)
+        z = z + w6 * (k1z + 2.0 * k2z + 2.0 * k3z + k4z)
+        norm = tl.sqrt(x * x + y * y + z * z)
+        worst = tl.maximum(worst, tl.abs(norm - 1.0))
+        x = x / norm
+        y = y / norm
+        z = z / norm
+    tl.store(m_ptr + offs, x, mask=live)
+    tl.store(m_ptr + n + offs, y, mask=live)
+    tl.store(m_ptr + 2 * n + offs, z, mask=live)
+    tl.store(worst_ptr + offs, worst, mask=live)
+
+
+def integrate(m: torch.Tensor, params: torch.Tensor, shared: torch.Tensor, shapes: torch.Tensor,
+              key0: int, key1: int, trajectory0: int, step0: int, dt: float,
+              worst: torch.Tensor) -> None:
+    """cpu.integrate's contract on torch tensors (CUDA, or CPU under TRITON_INTERPRET=1):
+    m (3, n) advanced in place through the (n_steps, 3) pulse fractions ``shapes``."""
+    n = m.shape[1]
+    if n == 0:
+        return
+    grid = (math.ceil(n / BLOCK),)
+    _llgs_pulse[grid](m, params, shared, shapes, worst, n, shapes.shape[0], key0, key1,
+                      trajectory0, step0, dt, BLOCK_SIZE=BLOCK)

@@ -1,0 +1,86 @@
+"""The write pulse and the RK4 step bound shared by every LLGS backend (no torch here, so the
+command line reaches the fused kernels without importing it)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulators.macrospin import Macrospin
+
+RK4_STABILITY = 2.0 * math.sqrt(2.0)  # |omega dt| bound of classical RK4 on the imaginary axis
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """Trapezoidal current pulse: ``rise`` up, ``width`` at full amplitude, ``fall`` down,
+    then ``relax`` with no current before the state is read."""
+
+    width: float
+    rise: float = 0.0
+    fall: float = 0.0
+    relax: float = 2e-9
+
+    def __post_init__(self) -> None:
+        if not self.width > 0:
+            raise ValueError(
+                f"pulse_width = {self.width:g} s is outside the allowed range (0, inf) s")
+        for name in ("rise", "fall", "relax"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} = {getattr(self, name):g} s must be >= 0")
+
+    @property
+    def duration(self) -> float:
+        return self.rise + self.width + self.fall + self.relax
+
+    def shape(self, t: float) -> float:
+        """Fraction of the amplitude at time t."""
+        if t < self.rise:
+            return t / self.rise
+        t -= self.rise
+        if t <= self.width:
+            return 1.0
+        t -= self.width
+        if t < self.fall:
+            return 1.0 - t / self.fall
+        return 0.0
+
+
+def steps_for(duration: float, dt: float) -> int:
+    """Whole steps that cover ``duration`` (tolerant of rounding)."""
+    return max(1, math.ceil(duration / dt - 1e-9))
+
+
+def stability_limit(
+    device: Macrospin, max_current: float = 0.0, gate_voltage: float = 0.0
+) -> float:
+    """Largest dt (s) for which RK4 stays stable: omega_max dt < 2 sqrt(2), with omega_max from
+    the anisotropy, demagnetising, external and torque fields (thermal field at 4 sigma)."""
+    coeff = np.abs(device.field_coefficients(gate_voltage)).max()
+    torque = abs(max_current) * device.torque_per_ampere() * (1 + device.alpha)
+    static = coeff + float(np.linalg.norm(device.h_ext)) + torque
+    gamma_ll = device.gamma / (1 + device.alpha**2)
+    # the thermal field grows as dt^-1/2: solve gamma' (static + 4 u(dt)) dt = bound
+    u1 = device.thermal_field_std(1.0)  # u(dt) = u1 / sqrt(dt)
+    bound = RK4_STABILITY / gamma_ll
+    s = (-4 * u1 + math.sqrt(16 * u1 * u1 + 4 * static * bound)) / (2 * static)
+    return s * s
+
+
+def check_dt(
+    device: Macrospin, dt: float, currents: np.ndarray, gate_voltages: np.ndarray | None = None
+) -> None:
+    """Refuse a dt beyond the RK4 stability limit at the largest current of the batch."""
+    if not dt > 0:
+        raise ValueError(f"dt = {dt:g} s is outside the allowed range (0, inf)")
+    gates = [0.0] if gate_voltages is None else np.unique(gate_voltages)
+    currents = np.asarray(currents, float)
+    i_max = float(np.abs(currents).max()) if currents.size else 0.0
+    limit = min(stability_limit(device, i_max, g) for g in gates)
+    if dt > limit:
+        raise ValueError(
+            f"dt = {dt * 1e12:g} ps exceeds the RK4 stability limit of "
+            f"{limit * 1e12:.3g} ps for {device.name} at {i_max * 1e6:g} uA; "
+            f"allowed range (0, {limit * 1e12:.3g}] ps")

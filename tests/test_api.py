@@ -1,0 +1,87 @@
+"""The public API, used as a script would: only names from ``hil.__all__``."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import hil
+
+
+def test_public_names_resolve_and_nothing_else_does():
+    assert sorted(hil.__all__) == sorted(set(hil.__all__))
+    for name in hil.__all__:
+        assert getattr(hil, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        hil.Nope  # noqa: B018
+    importlib.import_module("hil.learn.train")  # a submodule must not shadow the function
+    assert callable(hil.train) and hil.train.__module__ == "hil.learn.api"
+
+
+def test_importing_the_cli_loads_neither_torch_nor_qt():
+    code = "import sys, hil.cli; print('torch' in sys.modules, 'PyQt6' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def _evaluate_on_a_fresh_lab(net, store, seed: int, config) -> list[int]:
+    """Held-out predictions of ``net`` through devices 0 and 1 of a freshly started virtual
+    lab (its devices' draws start from the seed): the same weights, the same predictions."""
+    with hil.open_lab(devices=2, seed=seed, store=store) as lab:
+        bank = hil.LabBank.from_session(lab, [0, 1])
+        trainer = hil.Trainer(config, banks=[bank])
+        return trainer.evaluate_banks(net, [bank]).predictions
+
+
+def test_scripted_session_end_to_end_on_the_virtual_lab(tmp_path):
+    store = hil.RunStore(tmp_path / "runs.sqlite")
+    config = hil.TrainConfig(backend="lab", classes=[0, 1], train_per_class=2,
+                             test_per_class=3, steps=6, epochs=2, compare=False,
+                             optimizer="adam", lr=0.05, timing="hardware")
+    with hil.open_lab(devices=2, seed=3, store=store) as lab:
+        sweeps = [lab.sweep(device=d, iterations=30, timing="hardware") for d in (0, 1)]
+        for d, sweep in enumerate(sweeps):
+            assert sweep.kind == "sweep" and sweep.summary["device"] == d
+            assert 0.2e-3 < sweep.fit.i_bias < 0.6e-3  # a 0.5 um bar (paper 002 Fig. 2)
+            assert store.get_run(sweep.run_id).status == "finished"
+        bank = hil.LabBank.from_session(lab, [0, 1])
+        # the bank is calibrated from the two sweeps just recorded, no new sweep
+        assert [c.i_bias for c in bank.calibration] == [s.fit.i_bias for s in sweeps]
+        assert [r.kind for r in store.list_runs()] == ["sweep", "sweep"]
+        result = hil.Trainer(config, banks=[bank]).run(store)
+        assert store.get_run(result.run_id).status == "finished"
+        assert len(result.loss_history) == 2
+        assert lab.lab.instruments["pulse"].ask("OUTP?").strip() == "0"
+    # the session is closed: the virtual lab stopped, every output off
+    pt, npz = hil.export_weights(store, result.run_id, tmp_path / "weights")
+    arrays = np.load(npz)
+    np.testing.assert_array_equal(arrays["hil/layers.0.weight"],
+                                  result.net.layers[0].weight.detach().numpy())
+    reloaded = hil.load_net(pt)
+    for a, b in zip(reloaded.parameters(), result.net.parameters(), strict=True):
+        assert torch.equal(a, b)
+    first = _evaluate_on_a_fresh_lab(result.net, store, 3, config)
+    again = _evaluate_on_a_fresh_lab(reloaded, store, 3, config)
+    assert first == again and len(first) == 6
+    from_store = hil.load_net(store, result.run_id)
+    assert torch.equal(from_store.layers[0].weight, reloaded.layers[0].weight)
+
+
+def test_a_bad_procedure_setting_is_refused_before_any_record(tmp_path):
+    store = hil.RunStore(tmp_path / "runs.sqlite")
+    with hil.open_lab(devices=1, store=store) as lab:
+        with pytest.raises(hil.ConfigError, match="iterations"):
+            lab.sweep(iterations=0)
+        with pytest.raises(hil.ConfigError, match="reset_width"):
+            lab.sweep(cycle={"reset_width": 1e-6})
+        with pytest.raises(hil.ConfigError, match="currents"):
+            lab.sweep(currents=[0.3e-3, 5e-3])  # above the safe pulse current
+        with pytest.raises(hil.ConfigError, match="timing"):
+            lab.survey(timing="sometimes")
+    assert store.list_runs() == []

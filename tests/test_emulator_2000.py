@@ -1,0 +1,284 @@
+"""The emulated Keithley 2000 against its manual: refusals, *RST defaults and ranges, what
+each operation costs on the virtual clock, external triggers too fast for it, and the
+protocol noticing what a real rig would do."""
+
+import numpy as np
+import pytest
+
+from simulators.lab.chip import build_chip
+from simulators.lab.clock import LabClock
+from simulators.lab.k2000 import TIMING, Keithley2000Emulator
+
+
+@pytest.fixture
+def meter():
+    return Keithley2000Emulator(build_chip(1, 0.5e-6, 0), LabClock())
+
+
+def send(meter, line):
+    reply = meter.handle(line)
+    return reply
+
+
+def error(meter):
+    return meter.handle("SYST:ERR?")
+
+
+# commands a Model 2000 does not have (no TLINk source, no arm layer, no source), values
+# outside the manual's ranges, and words outside its lists
+REFUSED = [
+    (":TRIG:SOUR TLIN", -141, "Invalid character data"),
+    (":TRIGGER:SOURCE TLINK", -141, "Invalid character data"),
+    (":ARM:SOUR TLIN", -113, "Undefined header"),
+    (":ARM:SOUR IMM", -113, "Undefined header"),
+    (":ARM:LAY2:SOUR BUS", -113, "Undefined header"),
+    (":ARM:COUN 1", -113, "Undefined header"),
+    (":SOUR:CURR 0.001", -113, "Undefined header"),
+    (":OUTP ON", -113, "Undefined header"),
+    (":FOO:BAR 1", -113, "Undefined header"),
+    ("*FOO", -113, "Undefined header"),
+    (":SENS:VOLT:NPLC 20", -222, "Data out of range"),
+    (":SENS:VOLT:NPLC 0.001", -222, "Data out of range"),
+    (":SAMP:COUN 1025", -222, "Data out of range"),
+    (":SAMP:COUN 0", -222, "Data out of range"),
+    (":TRAC:POIN 1025", -222, "Data out of range"),
+    (":TRAC:POIN 1", -222, "Data out of range"),
+    (":TRIG:TIM 0.0005", -222, "Data out of range"),
+    (":TRIG:COUN 10000", -222, "Data out of range"),
+    (":TRIG:DEL -1", -222, "Data out of range"),
+    (":TRIG:SOUR", -109, "Missing parameter"),
+    (":TRIG:SOUR HOLD", -141, "Invalid character data"),
+    (":SENS:VOLT:NPLC fast", -104, "Data type error"),
+    (":TRAC:FEED:CONT ALW", -141, "Invalid character data"),
+]
+
+
+@pytest.mark.parametrize(("line", "code", "message"), REFUSED)
+def test_commands_absent_from_the_manual_are_refused_with_its_error(meter, line, code,
+                                                                     message):
+    before = {k: v for k, v in vars(meter).items() if k not in ("log", "errors", "esr")}
+    assert send(meter, line) is None
+    assert error(meter) == f'{code},"{message}"'  # the standard text, nothing added
+    assert error(meter) == '0,"No error"'
+    after = {k: v for k, v in vars(meter).items() if k not in ("log", "errors", "esr")}
+    assert after == before  # nothing taken
+
+
+def test_trigger_link_source_refused_over_the_wire():
+    import pyvisa
+
+    from simulators.lab.server import VirtualLab
+
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as lab:
+        rm = pyvisa.ResourceManager("@py")
+        dmm = rm.open_resource(lab.resources["voltmeter"]["resource"], read_termination="\n",
+                               write_termination="\n", timeout=2000)
+        dmm.write(":TRIG:SOUR TLIN")
+        assert dmm.query("SYST:ERR?") == '-141,"Invalid character data"'
+        dmm.write(":ARM:SOUR TLIN")
+        assert dmm.query("SYST:ERR?") == '-113,"Undefined header"'
+        assert dmm.query(":TRIG:SOUR?") == "IMM"
+        dmm.close()
+
+
+def test_reset_defaults_and_documented_ranges_accepted(meter):
+    send(meter, "*RST")
+    assert send(meter, ":TRIG:SOUR?") == "IMM"
+    assert send(meter, ":TRIG:COUN?") == "1"
+    assert send(meter, ":SAMP:COUN?") == "1"
+    assert send(meter, ":INIT:CONT?") == "0"
+    assert float(send(meter, ":SENS:VOLT:NPLC?")) == 1.0
+    assert send(meter, ":SYST:AZER:STAT?") == "1"
+    for word, canonical in [("IMMediate", "IMM"), ("EXT", "EXT"), ("TIMER", "TIM"),
+                            ("man", "MAN"), ("BUS", "BUS")]:
+        send(meter, f":TRIG:SOUR {word}")
+        assert send(meter, ":TRIGger:SEQuence:SOURce?") == canonical
+    for line, query, value in [(":SAMP:COUN 1024", ":SAMP:COUN?", "1024"),
+                               (":TRAC:POIN 1024", ":TRAC:POIN?", "1024"),
+                               (":TRAC:POIN 2", ":TRAC:POIN?", "2"),
+                               (":TRIG:COUN 9999", ":TRIG:COUN?", "9999"),
+                               (":TRIG:COUN INF", ":TRIG:COUN?", "9.9E37")]:
+        send(meter, line)
+        assert send(meter, query) == value
+    send(meter, ":TRIG:TIM 0.001")
+    assert float(send(meter, ":TRIG:TIM?")) == 0.001
+    send(meter, ":SENS:VOLT:NPLC 0.01")
+    send(meter, ":SENS:VOLT:NPLC MAX")
+    assert float(send(meter, ":SENS:VOLT:NPLC?")) == 10
+    assert error(meter) == '0,"No error"'
+
+
+def bus(meter, line, reply):
+    clock = meter.clock
+    return clock.bus_latency + clock.transfer(len(line) + 1) + (
+        clock.transfer(len(reply) + 1) if reply is not None else 0.0)
+
+
+@pytest.mark.parametrize(("nplc", "autozero", "seconds"), [
+    (10, False, 0.2),  # data sheet: 10 PLC 5 readings/s (50 Hz)
+    (1, False, 0.02),  # 1 PLC 50/s
+    (0.1, False, 0.002),  # 0.1 PLC 500/s
+    (0.01, False, 0.0005),  # 0.01 PLC 2000/s: the internal rate, not the 0.2 ms aperture
+    (1, True, 0.04),  # autozero: a zero reference with each reading
+])
+def test_a_reading_costs_its_documented_time(meter, nplc, autozero, seconds):
+    send(meter, f":SENS:VOLT:NPLC {nplc}")
+    send(meter, f":SYST:AZER {int(autozero)}")
+    start = meter.clock.seconds
+    reply = send(meter, ":READ?")
+    cost = meter.clock.seconds - start - bus(meter, ":READ?", reply)
+    assert cost == pytest.approx(seconds, rel=1e-9)
+    assert reply.startswith(("+", "-")) and "E" in reply  # +1.23456789E-06
+
+
+def test_range_change_and_timer_cost_their_documented_time(meter):
+    start = meter.clock.seconds
+    send(meter, ":SENS:VOLT:RANG 0.1")
+    assert meter.clock.seconds - start - bus(meter, ":SENS:VOLT:RANG 0.1", None) == \
+        pytest.approx(1 / 50)  # range change 50/s
+    start = meter.clock.seconds
+    send(meter, ":SENS:VOLT:RANG 0.1")  # the same range: no change, no cost
+    assert meter.clock.seconds - start == pytest.approx(bus(meter, ":SENS:VOLT:RANG 0.1", None))
+    for line in (":SENS:VOLT:NPLC 0.01", ":SYST:AZER 0", ":TRIG:SOUR TIM", ":TRIG:TIM 0.01",
+                 ":TRIG:COUN 5"):
+        send(meter, line)
+    start = meter.clock.seconds
+    send(meter, ":INIT")
+    # first pass immediate, then one reading per timer interval (Fig. 4-11, TIMer)
+    expected = 4 * 0.01 + 0.0005
+    assert meter.clock.seconds - start - bus(meter, ":INIT", None) == pytest.approx(expected)
+    assert len(send(meter, ":FETC?").split(",")) == 5
+
+
+def arm_external(meter, triggers, samples=1, delay=0.0):
+    for line in (":SENS:VOLT:NPLC 0.01", ":SYST:AZER 0", ":TRIG:SOUR EXT",
+                 f":TRIG:DEL {delay}", f":SAMP:COUN {samples}", f":TRIG:COUN {triggers}",
+                 ":TRAC:CLE", f":TRAC:POIN {max(2, triggers * samples)}",
+                 ":TRAC:FEED SENS", ":TRAC:FEED:CONT NEXT", ":INIT"):
+        send(meter, line)
+    assert error(meter) == '0,"No error"'
+
+
+def drive(meter, until, current=50e-6, step=1e-4):
+    t = meter.clock.seconds
+    while t < until:
+        meter.observe(t, t + step, current)
+        t += step
+    meter.clock.until(until)
+
+
+@pytest.mark.parametrize(("spacing", "taken"), [
+    (1 / 400, 10),  # the maximum external rate: every trigger read
+    (1e-3, 4),  # 1,000/s: only triggers >= 2.5 ms after an accepted one (0, 3, 6, 9 ms)
+    (0.5e-3, 2),  # 2,000/s: 0 and 2.5 ms
+])
+def test_external_triggers_faster_than_400_per_second_are_missed(meter, spacing, taken):
+    arm_external(meter, 10)
+    t0 = meter.clock.seconds
+    for k in range(10):
+        meter.external_trigger(t0 + k * spacing)
+        drive(meter, t0 + (k + 1) * spacing)
+    send(meter, "*OPC?")
+    readings = send(meter, ":TRAC:DATA?").split(",")
+    assert len(readings) == taken
+    assert meter.missed_triggers == 10 - taken
+    assert error(meter) == '0,"No error"'  # a missed trigger is lost silently
+
+
+def test_one_trigger_starts_a_burst_paced_by_the_delay(meter):
+    arm_external(meter, 1, samples=4, delay=0.002)
+    t0 = meter.clock.seconds
+    meter.external_trigger(t0)
+    assert [round((w[0] - t0) * 1e6) for w in meter._pending] == [
+        round((TIMING.trigger_latency + (k + 1) * 0.002 + k * 0.0005) * 1e6) for k in range(4)]
+    drive(meter, t0 + 0.02)
+    send(meter, "*OPC?")
+    assert len(send(meter, ":TRAC:DATA?").split(",")) == 4
+    meter.external_trigger(t0 + 0.03)  # trigger count done: back in idle, ignored
+    assert len(send(meter, ":TRAC:DATA?").split(",")) == 4
+
+
+def test_bus_trigger_satisfies_the_external_source_and_read_waits(meter):
+    arm_external(meter, 2)
+    send(meter, "*TRG")
+    assert len(send(meter, ":TRAC:DATA?").split(",")) == 1
+    assert send(meter, ":INIT") is None
+    assert error(meter) == '-213,"Init ignored"'  # still waiting for the second trigger
+    send(meter, ":ABOR")
+    send(meter, ":TRIG:SOUR EXT")
+    assert send(meter, ":READ?") is None  # no trigger comes: the query times out
+
+
+def test_buffer_stops_at_its_size(meter):
+    arm_external(meter, 5)
+    send(meter, ":TRAC:POIN 3")
+    t0 = meter.clock.seconds
+    for k in range(5):
+        meter.external_trigger(t0 + k * 0.003)
+        drive(meter, t0 + (k + 1) * 0.003)
+    assert len(send(meter, ":TRAC:DATA?").split(",")) == 3
+
+
+# -- the protocol notices ----------------------------------------------------------------
+def _lab():
+    from hil.session.lab import connect_virtual
+    from simulators.lab.server import VirtualLab
+
+    virtual = VirtualLab(build_chip(2, 0.5e-6, 3)).start()
+    return virtual, connect_virtual(lab=virtual)
+
+
+def test_missed_triggers_refuse_the_batch_and_replay_it_slower(monkeypatch):
+    """A route that pulses the trigger link at 1,000/s: the 2000 misses most triggers, the
+    batch is refused (never stored shifted), played again 1.5x slower until every cycle
+    has its reading."""
+    import protocols.cycle as cycle
+    from protocols.cycle import ResetWriteRead
+
+    monkeypatch.setattr(cycle, "EXTERNAL_TRIGGER_RATE", 1000.0)
+    virtual, lab = _lab()
+    with lab:
+        rwr = ResetWriteRead(lab, timing="hardware")
+        rwr.calibrate()
+        batches = list(rwr.batches(np.full(60, 0.3e-3)))
+        meter = virtual.instruments["voltmeter"]
+        assert meter.missed_triggers > 0
+    assert [len(b) for b in batches] == [60]
+    assert rwr.missed_batches == 3  # 1.0, 1.5, 2.25x too fast; 3.375x: 3.4 ms per cycle
+    assert rwr.slowdown == pytest.approx(1.5 ** 3)
+
+
+def test_missed_triggers_never_yield_a_batch(monkeypatch):
+    import protocols.cycle as cycle
+    from protocols.cycle import ResetWriteRead
+    from protocols.errors import ProtocolError
+
+    monkeypatch.setattr(cycle, "EXTERNAL_TRIGGER_RATE", 4000.0)
+    virtual, lab = _lab()
+    with lab:
+        rwr = ResetWriteRead(lab, timing="hardware", retries=1)
+        rwr.calibrate()
+        stored = []
+        with pytest.raises(ProtocolError, match="triggers missed"):
+            for batch in rwr.batches(np.full(40, 0.3e-3)):
+                stored.extend(batch)
+    assert stored == []
+
+
+def test_a_burst_out_of_step_with_the_cycles_is_refused(monkeypatch):
+    """If the 2000's readings were not one cycle apart (a reading period other than the
+    data sheet's), readings would fall outside the read windows: refused, never stored."""
+    import protocols.cycle as cycle
+    from protocols.cycle import ResetWriteRead
+    from protocols.errors import ProtocolError
+
+    monkeypatch.setattr(cycle, "BURST_READING_RATE", 1000.0)  # assumes 1 ms per reading
+    virtual, lab = _lab()
+    with lab:
+        rwr = ResetWriteRead(lab, timing="hardware", retries=1)
+        rwr.calibrate()
+        stored = []
+        with pytest.raises(ProtocolError, match="outside its read window"):
+            for batch in rwr.batches(np.linspace(0.2e-3, 0.4e-3, 40)):
+                stored.extend(batch)
+    assert stored == []

@@ -1,0 +1,184 @@
+"""The emulated Keithley 6221 against its reference manual: refusals, *RST defaults and
+ranges, what a waveform and an upload cost on the virtual clock, the phase marker on the
+trigger-link line it is set to, and driver timeouts sized from a waveform's duration."""
+
+import pytest
+
+from simulators.lab.chip import build_chip
+from simulators.lab.clock import LabClock
+from simulators.lab.k6221 import TIMING, Keithley6221Emulator
+
+
+@pytest.fixture
+def source():
+    return Keithley6221Emulator(build_chip(1, 0.5e-6, 0), LabClock())
+
+
+def error(source):
+    return source.handle("SYST:ERR?")
+
+
+REFUSED = [
+    (":SOUR:CURR 0.2", -222, "Data out of range"),  # +-105 mA
+    (":SOUR:CURR:COMP 0.05", -222, "Data out of range"),  # compliance 0.1-105 V
+    (":SOUR:DEL 0.0005", -222, "Data out of range"),  # source delay from 1 ms
+    (":SOUR:WAVE:FREQ 2e5", -222, "Data out of range"),  # waveforms to 100 kHz
+    (":SOUR:WAVE:FREQ 0.0001", -222, "Data out of range"),  # from 1 mHz
+    (":SOUR:WAVE:DUR:TIME 5e-8", -222, "Data out of range"),  # from 100 ns
+    (":SOUR:WAVE:ARB:COPY 5", -222, "Data out of range"),  # 4 user slots
+    (":SOUR:WAVE:ARB:DATA 0.5", -222, "Data out of range"),  # at least 2 points
+    (":SOUR:WAVE:ARB:DATA " + ",".join(["0.1"] * 101), -222, "Data out of range"),
+    (":SOUR:WAVE:ARB:DATA 1.5,0", -222, "Data out of range"),  # points in [-1, 1]
+    (":SOUR:WAVE:PMAR:OLIN 7", -222, "Data out of range"),  # trigger-link lines 1-6
+    (":TRIG:OLIN 0", -222, "Data out of range"),
+    (":SOUR:WAVE:FUNC ARB5", -141, "Invalid character data"),
+    (":SOUR:WAVE:FUNC TRIANGLE", -141, "Invalid character data"),
+    (":SENS:VOLT:NPLC 1", -113, "Undefined header"),  # a current source, no DMM
+    (":TRIG:SOUR TLINK;:TRIG:TIM 1", -113, "Undefined header"),
+    (":ARM:SOUR TLIN", -113, "Undefined header"),
+    (":SAMP:COUN 10", -113, "Undefined header"),
+    (":FOO:BAR 1", -113, "Undefined header"),
+    ("*BOGUS", -113, "Undefined header"),
+    (":OUTP MAYBE", -104, "Data type error"),
+    (":SOUR:LIST:DEL 0.0005,0.001", -222, "Data out of range"),  # list delays from 1 ms
+    (":SOUR:LIST:CURR " + ",".join(["0.001"] * 101), -222, "Data out of range"),  # 100 points
+]
+
+
+@pytest.mark.parametrize(("line", "code", "message"), REFUSED)
+def test_commands_absent_from_the_manual_are_refused_with_its_error(source, line, code,
+                                                                     message):
+    source.handle(line)
+    assert error(source) == f'{code},"{message}"'
+    assert error(source) in ('0,"No error"', f'{code},"{message}"')  # chained: one each
+    assert source.handle(":SOUR:CURR?") == "0.000000E+00"
+    assert source.handle(":OUTP?") == "0"
+
+
+def test_reset_defaults_and_documented_ranges_accepted(source):
+    source.handle("*RST")
+    assert source.handle(":OUTP?") == "0"
+    assert float(source.handle(":SOUR:DEL?")) == TIMING.source_delay_min
+    for line in (":SOUR:CURR 0.105", ":SOUR:CURR -0.105", ":SOUR:CURR:COMP 105",
+                 ":SOUR:DEL 0.001", ":SOUR:WAVE:FREQ 1e5", ":SOUR:WAVE:FREQ 1e-3",
+                 ":SOUR:WAVE:DUR:TIME 1e-7", ":SOUR:WAVE:PMAR:OLIN 6", ":TRIG:OLIN 1",
+                 ":SOUR:WAVE:FUNC ARB4", ":SOUR:WAVE:ARB:COPY 4", ":SOUR:SWE:SPAC LIST",
+                 ":SOUR:LIST:CURR -0.0006,0.0003", ":SOUR:LIST:DEL 0.001,0.001",
+                 ":SOUR:SWE:RANG FIX", ":SOUR:SWE:ARM"):
+        source.handle(line)
+        assert error(source) == '0,"No error"', line
+    source.handle(":SOUR:WAVE:ARB:DATA " + ",".join(["0.5"] * 100))
+    for _ in range(TIMING.arb_points_max // 100 - 1):
+        source.handle(":SOUR:WAVE:ARB:APP " + ",".join(["0.5"] * 100))
+    source.handle(":SOUR:WAVE:ARB:APP " + ",".join(["0.5"] * 36))  # 65,536 points
+    assert error(source) == '0,"No error"'
+    assert source.handle(":SOUR:LIST:CURR?") == "-6.000000E-04,3.000000E-04"
+    assert len(source.arb[0]) == 65536
+    source.handle(":SOUR:WAVE:ARB:APP 0.5")  # one more
+    assert error(source) == '-222,"Data out of range"'
+
+
+def test_a_waveform_plays_for_its_duration_and_uploads_cost_their_bytes(source):
+    clock = source.clock
+    line = ":SOUR:WAVE:ARB:DATA " + ",".join(["0.25"] * 100)
+    start = clock.seconds
+    source.handle(line)
+    assert clock.seconds - start == pytest.approx(clock.bus_latency + clock.transfer(len(line)
+                                                                                   + 1))
+    for command in (":SOUR:WAVE:ARB:COPY 2", ":SOUR:WAVE:FUNC ARB2", ":SOUR:WAVE:FREQ 100",
+                    ":SOUR:WAVE:AMPL 1e-6", ":SOUR:WAVE:DUR:CYCL 30", ":SOUR:WAVE:ARM"):
+        source.handle(command)
+    start = clock.seconds
+    source.handle(":SOUR:WAVE:INIT")
+    assert clock.seconds - start == pytest.approx(
+        30 / 100 + clock.bus_latency + clock.transfer(len(":SOUR:WAVE:INIT") + 1))
+    assert source.handle("*OPC?") == "1"
+    assert error(source) == '0,"No error"'
+
+
+@pytest.mark.parametrize(("marker_line", "pulses"), [(1, 3), (2, 0)])
+def test_phase_marker_pulses_its_trigger_link_line_at_its_point(source, marker_line,
+                                                                 pulses):
+    received = []
+    source.trigger_link = {1: received.append}  # only line 1 is cabled
+    for command in (":SOUR:WAVE:ARB:DATA " + ",".join(["0"] * 10), ":SOUR:WAVE:ARB:COPY 1",
+                    ":SOUR:WAVE:FUNC ARB1", ":SOUR:WAVE:FREQ 1000", ":SOUR:WAVE:AMPL 1e-6",
+                    ":SOUR:WAVE:DUR:CYCL 3", ":SOUR:WAVE:PMAR 36", ":SOUR:WAVE:PMAR:STAT ON",
+                    f":SOUR:WAVE:PMAR:OLIN {marker_line}", ":SOUR:WAVE:ARM"):
+        source.handle(command)
+    source.handle(":SOUR:WAVE:INIT")
+    end = source.clock.seconds
+    assert len(received) == pulses
+    if pulses:
+        start = end - 3e-3
+        assert [round((t - start) * 1e4) for t in received] == [1, 11, 21]  # 0.1 ms + k ms
+
+
+def test_the_driver_waits_for_a_long_waveform_under_a_timeout_sized_from_it():
+    """A 1,024-cycle batch lasts longer than the lab's 2 s VISA timeout: the driver raises
+    the timeout for its *OPC? from the waveform's own duration, then restores it."""
+    from hil.session.lab import connect_virtual
+    from simulators.lab.server import VirtualLab
+
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, connect_virtual(lab=virtual) as lab:
+        pulse = lab["pulse"]
+        start = virtual.clock.seconds
+        pulse.play_cycles(-0.6e-3, 0.3e-3, 50e-6, 100e-6, 1000, 30, 4)  # 3 ms per cycle
+        assert virtual.clock.seconds - start > 3.0
+        assert pulse.last_opc_timeout_ms >= 3000 + 1000 * pulse.OPC_MARGIN_S
+        assert pulse.adapter.connection.timeout == 2000
+
+
+def test_lab_file_names_the_trigger_line_wired_to_the_2000(tmp_path):
+    from hil.session.lab import lab_from_file
+    from instruments.connection import LabFile
+    from simulators.lab.clock import BUSES
+
+    path = tmp_path / "lab.toml"
+    roles = '[roles]\npulse = "GPIB0::12::INSTR"\nvoltmeter = "GPIB0::16::INSTR"\n'
+    path.write_text(roles + "[wiring]\ntrigger_line = 3\n")
+    assert LabFile.load(path).trigger_line == 3
+    path.write_text(roles)
+    assert LabFile.load(path).trigger_line == 1
+    path.write_text("virtual = true\n[wiring]\ntrigger_line = 2\nbus = \"lan\"\n")
+    with lab_from_file(path) as lab:  # the virtual lab wired as the file says
+        assert lab.virtual_lab.trigger_line == 2 and lab.trigger_line == 2
+        assert lab.virtual_lab.clock.bus_latency == BUSES["lan"][0]
+    for bad in ("trigger_line = 7", "trigger_line = \"1\"", "link = 1", "bus = \"rs232\""):
+        path.write_text(roles + f"[wiring]\n{bad}\n")
+        with pytest.raises(ValueError, match="wiring"):
+            LabFile.load(path)
+
+
+def test_hardware_timing_follows_the_wired_line():
+    """A virtual rig cabled on line 4: a lab told line 4 proves the cable; told line 1, the
+    marker pulses an unconnected line and timing falls back with a message naming it."""
+    from hil.session.lab import connect_virtual
+    from protocols.timing import hardware_timing_unavailable
+    from simulators.lab.server import VirtualLab
+
+    with VirtualLab(build_chip(1, 0.5e-6, 0), trigger_line=4) as virtual, \
+            connect_virtual(lab=virtual) as lab:
+        assert lab.trigger_line == 4
+        assert hardware_timing_unavailable(lab) is None
+        lab.trigger_line = 1
+        assert "line 1" in hardware_timing_unavailable(lab)
+
+
+def test_a_current_per_cycle_is_cut_into_waveforms_the_6221_can_hold(monkeypatch):
+    """Cycles beyond one arbitrary waveform's points go into the next batch (here the
+    limit is lowered to 70 points: 9 cycles of 7 points after 2 lead points)."""
+    import numpy as np
+
+    import protocols.cycle as cycle
+    from hil.session.lab import connect_virtual
+    from protocols.cycle import ResetWriteRead
+    from simulators.lab.server import VirtualLab
+
+    monkeypatch.setattr(cycle, "ARB_POINTS", 70)
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, connect_virtual(lab=virtual) as lab:
+        rwr = ResetWriteRead(lab, timing="hardware")
+        rwr.calibrate()
+        sizes = [len(b) for b in rwr.batches(np.linspace(0.2e-3, 0.3e-3, 20))]
+        assert len(virtual.instruments["pulse"].arb_copy[3]) == 7 * 2  # the last batch
+    assert sizes == [9, 9, 2]

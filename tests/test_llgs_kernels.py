@@ -1,0 +1,368 @@
+"""The fused LLGS kernels (numba on CPU, Triton on CUDA) against Philox's published vectors,
+against each other and against the torch reference's physics (papers 000 and 002 SI Eq. S3).
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numba
+import numpy as np
+import pytest
+from numba import njit
+
+from protocols.fitting import fit_sigmoid, wilson_interval
+from simulators.analytic import boltzmann_transverse, brown_mean_first_passage, neel_time
+from simulators.llgs_kernels import (
+    FusedLLGS,
+    choose_backend,
+    cuda_present,
+    resolve_device,
+    triton_present,
+)
+from simulators.llgs_kernels import cpu as cpu_kernel
+from simulators.llgs_kernels.junctions import junction_arrays, kernel_supports
+from simulators.llgs_kernels.philox import philox4x32_10, seed_key, uniform_open, words
+from simulators.llgs_pulse import Pulse
+from simulators.macrospin import Macrospin, macrospin_preset
+from simulators.psw import simulate_psw
+
+MTJ = macrospin_preset("mtj-000")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _along_z(n, tilt_deg=0.0):
+    t = np.deg2rad(tilt_deg)
+    return np.ascontiguousarray(np.tile([[np.sin(t)], [0.0], [np.cos(t)]], (1, n)), np.float32)
+
+
+# -- the generator ------------------------------------------------------------------------
+# Random123's known-answer vectors for Philox4x32-10 (kat_vectors: counter, key -> output)
+KAT = [
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF, 0xFFFFFFFF), (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+]
+
+
+@pytest.mark.parametrize(("counter", "key", "expected"), KAT)
+def test_philox_matches_published_vectors(counter, key, expected):
+    out = philox4x32_10(*(np.uint64(c) for c in counter), *(np.uint64(k) for k in key))
+    assert tuple(int(w) for w in out) == expected
+
+
+@njit
+def _numba_words(c0, c1, k0, k1):
+    out = np.empty((4, c0.size), np.uint32)
+    for i in range(c0.size):
+        w = cpu_kernel._philox(np.uint32(c0[i]), np.uint32(c1), cpu_kernel.STREAM,
+                               cpu_kernel.U32_ZERO, np.uint32(k0), np.uint32(k1))
+        out[0, i], out[1, i], out[2, i], out[3, i] = w
+    return out
+
+
+def test_kernel_philox_is_the_reference_philox():
+    trajectories = np.arange(0, 2**32, 2**32 // 1000 + 7, dtype=np.uint64)
+    expected = np.array(words(0xDEADBEEF12345, trajectories, 123456, 0))
+    got = _numba_words(trajectories, 123456, *seed_key(0xDEADBEEF12345))
+    assert np.array_equal(got, expected.astype(np.uint32))
+
+
+def test_uniforms_are_open_and_uniform():
+    w = words(3, np.arange(200_000), 0, 0)
+    u = uniform_open(w[0])
+    assert u.min() > 0 and u.max() < 1
+    counts, _ = np.histogram(u, bins=20, range=(0, 1))
+    chi2 = ((counts - u.size / 20) ** 2 / (u.size / 20)).sum()
+    assert chi2 < 43.8  # chi^2 with 19 dof, p = 0.001
+
+
+# -- keying: a trajectory's noise is its own ------------------------------------------------
+def test_results_do_not_depend_on_batch_or_chunking():
+    n = 600
+    currents = np.linspace(0.0, 25e-6, n)
+    whole = FusedLLGS(MTJ, 5e-12, seed=11)
+    m_whole, _ = whole.run(whole.initial_states(n), currents, Pulse(1e-9, relax=0.0))
+    part = FusedLLGS(MTJ, 5e-12, seed=11)  # trajectories 200..399 alone
+    m_part, _ = part.run(part.initial_states(200, trajectory0=200), currents[200:400],
+                         Pulse(1e-9, relax=0.0), trajectory0=200)
+    assert np.array_equal(m_part, m_whole[:, 200:400])
+    relax = FusedLLGS(MTJ, 5e-12, seed=4)  # zero current: one 2 ns run == two 1 ns runs
+    once, _ = relax.run(_along_z(300), np.zeros(300), Pulse(2e-9, relax=0.0))
+    twice = FusedLLGS(MTJ, 5e-12, seed=4)
+    m = twice.run(_along_z(300), np.zeros(300), Pulse(1e-9, relax=0.0))[0]
+    m = twice.run(m, np.zeros(300), Pulse(1e-9, relax=0.0))[0]
+    assert np.array_equal(once, m)
+    other = FusedLLGS(MTJ, 5e-12, seed=5).run(_along_z(300), np.zeros(300),
+                                               Pulse(2e-9, relax=0.0))[0]
+    assert not np.allclose(other, once, atol=1e-3)  # the seed matters
+
+
+def test_thermal_field_has_the_fluctuation_dissipation_variance():
+    """One step from +z at zero current moves m by gamma' u dt times a unit normal (to first
+    order), independently in x and y: the kernel's Box-Muller draws are N(0, 1)."""
+    device = dataclasses.replace(MTJ, k_bulk=0.0, k_interface=0.0)  # no anisotropy
+    n, dt = 100_000, 1e-13
+    runner = FusedLLGS(device, dt, seed=9)
+    m, _ = runner.run(_along_z(n), np.zeros(n), Pulse(dt / 2, relax=0.0))
+    gamma_ll = device.gamma / (1 + device.alpha**2)
+    scale = gamma_ll * device.thermal_field_std(dt) * dt
+    for component in (m[0] / scale, m[1] / scale):
+        assert abs(component.mean()) < 4 / np.sqrt(n)
+        assert abs(component.std() - 1) < 0.015
+        kurtosis = np.mean(component**4) / np.mean(component**2) ** 2
+        assert abs(kurtosis - 3) < 0.1  # Gaussian, not a few-point distribution
+
+
+def test_per_trajectory_junctions_are_each_their_own():
+    """Device-to-device variation: a batch mixing two junctions gives each trajectory the
+    result it gets in a batch of its own junction (the noise is keyed by trajectory)."""
+    soft = dataclasses.replace(MTJ, k_bulk=MTJ.k_bulk * 0.9, name="soft")
+    devices = [MTJ, soft] * 100
+    currents = np.full(200, 18e-6)
+    mixed = FusedLLGS(devices, 5e-12, seed=2)
+    m_mixed, _ = mixed.run(mixed.initial_states(200), currents, Pulse(2e-9, relax=0.0))
+    for device, offset in ((MTJ, 0), (soft, 1)):
+        alone = FusedLLGS(device, 5e-12, seed=2)
+        m0 = alone.initial_states(200)
+        m_alone, _ = alone.run(m0, currents, Pulse(2e-9, relax=0.0))
+        assert np.array_equal(m_mixed[:, offset::2], m_alone[:, offset::2])
+
+
+# -- physics: the reference's analytic limits, now through the kernel ----------------------
+def test_norm_stays_one():
+    runner = FusedLLGS(MTJ, 5e-12, seed=0)
+    m, worst = runner.run(_along_z(500), np.full(500, 20e-6), Pulse(10e-9, relax=0.0))
+    assert np.abs(np.linalg.norm(m, axis=0) - 1).max() < 1e-5
+    assert 0 < worst < 1e-3
+
+
+@pytest.mark.parametrize("efficiency", ["constant", "angular"])
+def test_zero_temperature_threshold_matches_analytic_critical_current(efficiency):
+    device = dataclasses.replace(MTJ, temperature=1e-9, stt_efficiency=efficiency)
+    analytic = device.critical_current()
+    currents = analytic * np.linspace(0.8, 1.2, 41)
+    m, _ = FusedLLGS(device, 5e-12).run(_along_z(currents.size, 2.0), currents, Pulse(200e-9))
+    switched = m[2] < 0
+    assert not switched[0] and switched[-1]
+    assert np.all(np.diff(switched.astype(int)) >= 0)  # one threshold, no re-entry
+    threshold = currents[np.argmax(switched)]
+    assert abs(threshold / analytic - 1) < 0.10, (threshold, analytic)
+
+
+@pytest.mark.parametrize(("dt", "tolerance"), [(5e-12, 0.12), (2.5e-12, 0.03)])
+def test_thermal_equilibrium_obeys_boltzmann(dt, tolerance):
+    """Held-noise RK4 runs cold at 5 ps (the reference: 0.91 x Boltzmann, bench/RESULTS.md)
+    and converges as dt shrinks; the kernel shares the scheme and its bias."""
+    n = 2000
+    runner = FusedLLGS(MTJ, dt, seed=1)
+    m, _ = runner.run(_along_z(n), np.zeros(n), Pulse(5e-9, relax=0.0))
+    samples = []
+    for _ in range(20):
+        m, _ = runner.run(m, np.zeros(n), Pulse(1e-9, relax=0.0))
+        samples.append(float((m[0] ** 2 + m[1] ** 2).mean()))
+    expected = boltzmann_transverse(MTJ.barrier())
+    assert abs(np.mean(samples) / expected - 1) < tolerance, (np.mean(samples), expected)
+
+
+def test_initial_states_are_boltzmann():
+    runner = FusedLLGS(MTJ, 5e-12, seed=3)
+    m = runner.initial_states(100_000)
+    transverse = m[0] ** 2 + m[1] ** 2
+    expected = boltzmann_transverse(MTJ.barrier())
+    assert abs(transverse.mean() / expected - 1) < 4 * transverse.std() / expected / 316
+    assert (m[2] > 0).all()
+
+
+def test_low_barrier_mean_first_passage_matches_brown():
+    """Delta = 5, axially symmetric: mean time from m_z = 1 to the equator, looking every 4
+    steps with the Brownian-bridge correction of tests/test_llgs.py. Thousands of 4-step
+    calls: one thread, so that no call waits for a second one on a busy machine."""
+    numba.set_num_threads(1)
+    try:
+        _brown_first_passage()
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def _brown_first_passage():
+    device = dataclasses.replace(MTJ.with_barrier(5.0, "low"), alpha=0.1)
+    expected = brown_mean_first_passage(device.barrier(), neel_time(device))
+    runner = FusedLLGS(device, 5e-12, seed=2)
+    rng = np.random.default_rng(2)
+    segment = Pulse(4 * 5e-12, relax=0.0)
+    n = 4000
+    at_top = _along_z(n, 90.0)
+    moved, _ = runner.run(at_top, np.zeros(n), segment)
+    s2 = float((moved[2] ** 2).mean())
+    m = _along_z(n)
+    z_before = m[2].copy()
+    passage = np.full(n, np.nan)
+    t = 0.0
+    while np.isnan(passage).any() and t < 15 * expected:
+        m, _ = runner.run(m, np.zeros(n), segment)
+        t += segment.duration
+        z = m[2]
+        bridge = np.exp(-2 * np.clip(z_before, 0, None) * np.clip(z, 0, None) / s2)
+        crossed = np.isnan(passage) & ((z < 0) | (rng.random(n) < bridge))
+        passage[crossed] = t - segment.duration / 2
+        z_before = z.copy()
+    assert np.isnan(passage).mean() < 1e-3
+    assert abs(np.nanmean(passage) / expected - 1) < 0.05, (np.nanmean(passage), expected)
+
+
+def test_psw_curve_agrees_with_the_torch_reference(monkeypatch):
+    """One P_sw curve (paper 000 Fig. 1b's 15 kT junction, 30 ns) from the kernel and from the
+    eager torch reference: the 99 % Wilson intervals overlap at every current and the
+    sigmoid centres agree within 3 sigma."""
+    monkeypatch.setenv("SPINHIL_LLGS_COMPILE", "0")
+    device = macrospin_preset("mtj-000-15kT")
+    currents = device.critical_current() * np.linspace(0.3, 1.2, 13)
+    trials = 200
+    fused = simulate_psw(device, currents, 30e-9, trials, seed=1, backend="numba")
+    reference = simulate_psw(device, currents, 30e-9, trials, seed=1, backend="torch")
+    assert fused.backend == "numba" and reference.backend == "torch"
+    lo_f, hi_f = wilson_interval(fused.counts, trials, 0.99)
+    lo_r, hi_r = wilson_interval(reference.counts, trials, 0.99)
+    assert np.all((lo_f <= hi_r) & (lo_r <= hi_f)), (fused.counts, reference.counts)
+    a = fit_sigmoid(currents, fused.p_switch, trials)
+    b = fit_sigmoid(currents, reference.p_switch, trials)
+    assert abs(a.i_bias - b.i_bias) < 3 * np.hypot(a.i_bias_err, b.i_bias_err)
+    assert 0.05 < fused.p_switch[6] < 0.95  # the window is inside the sweep
+
+
+# -- dispatch and devices --------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _TwoPolariserMacrospin(Macrospin):
+    """Stands for physics the kernels lack (a subclass may change the torques)."""
+
+    second_polariser: float = 0.0
+
+
+def test_physics_the_kernels_lack_falls_back_to_the_reference():
+    assert kernel_supports(MTJ)
+    exotic = _TwoPolariserMacrospin(**{f.name: getattr(MTJ, f.name)
+                                       for f in dataclasses.fields(MTJ)})
+    assert not kernel_supports(exotic)
+    assert choose_backend("cpu", exotic) == "torch"
+    assert choose_backend("cpu", MTJ) == "numba"
+    with pytest.raises(ValueError, match="backend = 'numba' lacks physics"):
+        choose_backend("cpu", exotic, "numba")
+    with pytest.raises(ValueError, match="backend = 'fast' is not one of"):
+        choose_backend("cpu", MTJ, "fast")
+    with pytest.raises(ValueError, match="has physics the fused kernels lack"):
+        junction_arrays(exotic, np.zeros(2), 5e-12)
+
+
+def test_device_selection():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if cuda_present() else "cpu")
+    with pytest.raises(ValueError, match="device = 'tpu' is not one of auto, cpu, cuda"):
+        resolve_device("tpu")
+    if not cuda_present():
+        with pytest.raises(ValueError, match="device = 'cuda': no CUDA device is present"):
+            resolve_device("cuda")
+
+
+def test_bad_input_is_refused_with_the_field():
+    with pytest.raises(ValueError, match="seed = -1 is outside the allowed range"):
+        FusedLLGS(MTJ, 5e-12, seed=-1)
+    with pytest.raises(ValueError, match=r"dt = .* exceeds the RK4 stability limit"):
+        FusedLLGS(MTJ, 1e-10).run(_along_z(2), np.full(2, 20e-6), Pulse(1e-9))
+    with pytest.raises(ValueError, match="trials = 0 is outside"):
+        simulate_psw(MTJ, [10e-6], 30e-9, 0)
+
+
+def test_cli_curve_runs_without_torch():
+    """``hil simulate psw`` imports neither torch nor the lab's modules (a fast start)."""
+    code = textwrap.dedent("""
+        import sys
+        from hil.cli import main
+        code = main(["simulate", "psw", "--preset", "mtj-000", "--pulse-width", "5ns",
+                     "--currents", "10uA:30uA:3", "--trials", "20", "--json"])
+        heavy = [m for m in ("torch", "pymeasure", "pyvisa", "scipy.stats") if m in sys.modules]
+        print(heavy)
+        sys.exit(code)
+    """)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.splitlines()
+    assert out[-1] == "[]"
+    payload = json.loads(out[-2])
+    assert payload["backend"] == "numba" and payload["device"] in ("cpu", "cuda")
+    assert payload["p_switch"][0] < payload["p_switch"][-1]
+
+
+# -- the Triton kernel -----------------------------------------------------------------------
+TRITON_VS_NUMBA = textwrap.dedent("""
+    import json, numpy as np
+    from simulators.llgs_kernels import FusedLLGS
+    from simulators.llgs_pulse import Pulse
+    from simulators.macrospin import macrospin_preset
+    device = macrospin_preset("{preset}")
+    n = 160  # two Triton programs, the second partly masked
+    currents = np.linspace(5e-6, 30e-6, n)
+    pulse = Pulse({width}, rise=10e-12, fall=10e-12, relax=0.0)
+    cpu = FusedLLGS(device, 5e-12, seed=21, backend="numba")
+    m_cpu, w_cpu = cpu.run(cpu.initial_states(n, 5), currents, pulse, trajectory0=5)
+    gpu = FusedLLGS(device, 5e-12, seed=21, device_name="{device}", backend="triton")
+    m_gpu, w_gpu = gpu.run(gpu.initial_states(n, 5), currents, pulse, trajectory0=5)
+    print(json.dumps({{"diff": float(np.abs(m_gpu.cpu().numpy() - m_cpu).max()),
+                       "worst": [w_cpu, w_gpu]}}))
+""")
+
+
+def _triton_against_numba(device: str, preset: str, width: float, interpret: bool) -> dict:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    if interpret:
+        env["TRITON_INTERPRET"] = "1"
+    script = TRITON_VS_NUMBA.format(preset=preset, width=width, device=device)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, check=True).stdout.splitlines()
+    return json.loads(out[-1])
+
+
+@pytest.mark.skipif(not triton_present(), reason="triton is not installed")
+@pytest.mark.parametrize("preset", ["mtj-000", "sot-000"])
+def test_triton_kernel_draws_the_numba_kernels_noise_interpreted(preset):
+    """Under TRITON_INTERPRET=1 (no GPU needed) the Triton kernel integrates the same Philox
+    noise as the CPU kernel: 12 steps through a trapezoid agree to float32 rounding."""
+    result = _triton_against_numba("cpu", preset, 40e-12, interpret=True)
+    assert result["diff"] < 2e-5, result
+    assert result["worst"][1] == pytest.approx(result["worst"][0], abs=1e-5)
+
+
+@pytest.mark.skipif(not cuda_present(), reason="no CUDA device on this machine")
+def test_triton_kernel_on_the_gpu_matches_the_cpu_kernel():
+    result = _triton_against_numba("cuda", "mtj-000", 0.5e-9, interpret=False)
+    assert result["diff"] < 1e-3, result  # 100 steps: rounding of GPU log/sin/cos only
+
+
+@pytest.mark.skipif(not cuda_present(), reason="no CUDA device on this machine")
+def test_gpu_psw_and_reference_generator_on_cuda():
+    import torch
+
+    from simulators.llgs import thermal_initial_states
+
+    generator = torch.Generator(device="cuda").manual_seed(0)
+    m = thermal_initial_states(MTJ, 1000, generator, device_name="cuda")
+    assert m.device.type == "cuda"
+    device = macrospin_preset("mtj-000-15kT")
+    currents = device.critical_current() * np.linspace(0.3, 1.2, 13)
+    gpu = simulate_psw(device, currents, 30e-9, 200, seed=1, device_name="cuda")
+    cpu = simulate_psw(device, currents, 30e-9, 200, seed=1, device_name="cpu")
+    assert gpu.backend == "triton"
+    assert np.abs(gpu.counts - cpu.counts).max() <= 6  # same noise: few trajectories differ
+
+
+@pytest.mark.skipif(cuda_present(), reason="checks the refusal where no GPU is present")
+def test_cli_refuses_cuda_without_a_gpu(capsys):
+    from hil.cli import main
+
+    code = main(["simulate", "psw", "--preset", "mtj-000", "--device", "cuda", "--trials", "5"])
+    assert code == 2
+    assert "device = 'cuda': no CUDA device is present; allowed: cpu" in capsys.readouterr().err
