@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hil.cli.common import resumed_config
 from hil.errors import ConfigError
 
 
@@ -97,10 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     store = RunStore(args.store)
     if args.resume is not None:
-        try:
-            saved = store.get_run(args.resume).config
-        except KeyError as err:
-            raise ConfigError("resume", str(err.args[0])) from None
+        saved = resumed_config(store, args.resume)
         options = options_from(args, saved)
         weights_run = saved["weights_run"]
         weights = stored_weights(store, weights_run)

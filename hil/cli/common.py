@@ -48,6 +48,14 @@ def parse_current_range(text: str, example_unit: str = "uA") -> np.ndarray:
     return parse_range("currents", text, "A", example)
 
 
+def resumed_config(store, run_id: int) -> dict:
+    """The stored configuration of run ``run_id``, which ``--resume`` goes on with."""
+    try:
+        return store.get_run(run_id).config
+    except KeyError as err:
+        raise ConfigError("resume", str(err.args[0])) from None
+
+
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lab", help="lab file (TOML) for real instruments; default: the "
                         "virtual lab")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hil.cli.common import resumed_config
 from hil.errors import ConfigError
 
 EXPERIMENTS = ("paper", "784-400-10")
@@ -49,10 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     store = RunStore(args.store)
     if args.resume is not None:
-        try:
-            saved = store.get_run(args.resume).config
-        except KeyError as err:
-            raise ConfigError("resume", str(err.args[0])) from None
+        saved = resumed_config(store, args.resume)
         args.experiment, etas = saved["experiment"], saved["etas"]
         seeds, nonidealities = saved["seeds"], saved["nonidealities"]
     else:
