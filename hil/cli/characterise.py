@@ -15,7 +15,7 @@ from hil.cli.common import (
     parse_current_range,
     print_json_line,
 )
-from hil.errors import ConfigError
+from hil.session.runner import stored_run
 from hil.units import parse_field
 from protocols.fitting import wilson_interval
 from protocols.timing import TIMINGS
@@ -201,10 +201,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     from protocols.store import RunStore
 
     if args.resume is not None:
-        try:
-            stored = RunStore(args.store).get_run(args.resume)
-        except KeyError as err:
-            raise ConfigError("resume", str(err.args[0])) from None
+        stored = stored_run(RunStore(args.store), args.resume, "resume")
         description, iterations = stored.config["lab"], stored.config["iterations"]
         kwargs: dict = {"resume": args.resume}
     else:

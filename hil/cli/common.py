@@ -50,10 +50,9 @@ def parse_current_range(text: str, example_unit: str = "uA") -> np.ndarray:
 
 def resumed_config(store, run_id: int) -> dict:
     """The stored configuration of run ``run_id``, which ``--resume`` goes on with."""
-    try:
-        return store.get_run(run_id).config
-    except KeyError as err:
-        raise ConfigError("resume", str(err.args[0])) from None
+    from hil.session.runner import stored_run
+
+    return stored_run(store, run_id, "resume").config
 
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:

@@ -39,10 +39,9 @@ def _store(args):
 
 
 def _get(store, run_id: int):
-    try:
-        return store.get_run(run_id)
-    except KeyError as err:
-        raise ConfigError("run_id", str(err.args[0])) from None
+    from hil.session.runner import stored_run
+
+    return stored_run(store, run_id, "run_id")
 
 
 def _result_text(run) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from hil.errors import ConfigError
 from hil.learn.config import OPTIMIZERS, SCHEDULERS, TIMINGS, TrainConfig, coerce, load_toml
+from hil.session.runner import stored_run
 
 # Defaults for a net with hidden layers: paper 002's co-design network (Methods 4.5), all
 # training images, T = 50, batches of 100. Without hidden layers the paper's HIL
@@ -134,10 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume is not None:
         store = RunStore(args.store)
-        try:
-            stored = store.get_run(args.resume)
-        except KeyError as err:
-            raise ConfigError("resume", str(err.args[0])) from None
+        stored = stored_run(store, args.resume, "resume")
         if stored.kind != "train" or stored.status == "finished":
             raise ConfigError("resume", f"run {args.resume} is a {stored.status} {stored.kind} "
                               "run; only an unfinished training run can be resumed")

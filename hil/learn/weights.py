@@ -12,6 +12,7 @@ import torch
 
 from hil.errors import ConfigError
 from hil.nn.network import SpikingNet
+from hil.session.runner import stored_run
 from protocols.store import RunStore
 
 MODELS = ("hil", "software")
@@ -20,10 +21,7 @@ MODELS = ("hil", "software")
 def trained_models(store: RunStore, run_id: int) -> dict:
     """``{"hil": state dict, "software": state dict or None, "layer_sizes": [...]}`` of a
     finished training run."""
-    try:
-        run = store.get_run(run_id)
-    except KeyError as err:
-        raise ConfigError("run_id", str(err.args[0])) from None
+    run = stored_run(store, run_id, "run_id")
     if run.kind != "train" or run.status != "finished":
         raise ConfigError("run_id", f"run {run_id} is a {run.status} {run.kind} run; only a "
                           "finished training run has trained weights")

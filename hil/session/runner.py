@@ -159,3 +159,11 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
     summary = {"run_id": run_id, "timing": timing, "lab_seconds": seconds, **summary}
     store.finish(run_id, "finished" if summary.get("usable", True) else "unusable", summary)
     return run_id, summary
+
+
+def stored_run(store: RunStore, run_id: int, field: str):
+    """Run ``run_id`` of ``store``; an unknown id is bad input in ``field``."""
+    try:
+        return store.get_run(run_id)
+    except KeyError as err:
+        raise ConfigError(field, str(err.args[0])) from None

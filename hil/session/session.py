@@ -18,7 +18,7 @@ import numpy as np
 
 from hil.errors import ConfigError
 from hil.session.lab import open_lab as connect
-from hil.session.runner import cycle_config, record_run
+from hil.session.runner import cycle_config, record_run, stored_run
 from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
 from protocols import procedures
@@ -267,10 +267,7 @@ class Session:
         return persistence(self.store, first, second)
 
     def _claimable(self, run_id: int, kind: str) -> dict:
-        try:
-            run = self.store.get_run(run_id)
-        except KeyError as err:
-            raise ConfigError("resume", str(err.args[0])) from None
+        run = stored_run(self.store, run_id, "resume")
         if run.kind != kind or run.status in ("finished", "unusable"):
             raise ConfigError("resume", f"run {run_id} is a {run.status} {run.kind} run")
         return run.config
@@ -280,10 +277,7 @@ def persistence(store: RunStore, first: int, second: int) -> ProcedureResult:
     """Two recorded sweeps of a device compared (paper 002 SI S4)."""
     results = []
     for run_id in (first, second):
-        try:
-            run = store.get_run(run_id)
-        except KeyError as err:
-            raise ConfigError("run", str(err.args[0])) from None
+        run = stored_run(store, run_id, "run")
         if run.kind != "sweep" or run.status != "finished":
             raise ConfigError("run", f"run {run_id} is not a finished sweep ({run.status} "
                               f"{run.kind})")
