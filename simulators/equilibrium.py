@@ -59,30 +59,47 @@ class BoltzmannCheck:
         return abs(self.relative_error) <= BOLTZMANN_TOLERANCE
 
 
+def relaxation_time(device: Macrospin, gate_voltage: float = 0.0) -> float:
+    """Time (s) in which damping relaxes m in its well: (1 + alpha^2) / (alpha gamma H_k).
+    A low-damping, low-anisotropy device (vcma-004: alpha = 0.01, 56 mT) needs 10 ns."""
+    return (1 + device.alpha**2) / (device.alpha * device.gamma * device.h_k(gate_voltage))
+
+
 def measure_boltzmann(
-    device: Macrospin, dt: float, trajectories: int = 2000, settle: float = 5e-9,
-    average: float = 20e-9, seed: int = 1,
+    device: Macrospin, dt: float, trajectories: int = 2000, settle: float | None = None,
+    average: float | None = None, seed: int = 1,
 ) -> BoltzmannCheck:
-    """Zero current from the thermal reset state: settle, then average m_x^2 + m_y^2 once per
-    nanosecond over ``average`` (the 1 ns samples give the standard error)."""
+    """Zero current from the thermal reset state: settle (default five relaxation times, at
+    least 5 ns, so that what the start state gets wrong for a non-axial device is gone),
+    then sample m_x^2 + m_y^2 once per nanosecond over ``average`` (default three relaxation
+    times, at least 20 ns). The standard error is that of the trajectories' own time
+    averages, which are independent (successive samples of one trajectory are not)."""
     from simulators.llgs import LLGSIntegrator, Pulse, thermal_initial_states
 
+    tau = relaxation_time(device)
+    settle = max(5e-9, 5 * tau) if settle is None else settle
+    average = max(20e-9, 3 * tau) if average is None else average
     integrator = LLGSIntegrator(device, dt)
     gen = torch.Generator().manual_seed(seed)
     zero = np.zeros(trajectories)
     m = thermal_initial_states(device, trajectories, gen)
     m, _ = integrator.run(m, zero, Pulse(settle, relax=0.0), gen)
-    samples = []
-    for _ in range(max(2, round(average / 1e-9))):
+    total = torch.zeros(trajectories, dtype=torch.float64)
+    samples = max(2, round(average / 1e-9))
+    for _ in range(samples):
         m, _ = integrator.run(m, zero, Pulse(1e-9, relax=0.0), gen)
-        samples.append(float((m[0] ** 2 + m[1] ** 2).mean()))
-    err = float(np.std(samples, ddof=1) / np.sqrt(len(samples)))
-    return BoltzmannCheck(dt, float(np.mean(samples)), err, boltzmann_transverse_average(device))
+        total += (m[0] ** 2 + m[1] ** 2).to(torch.float64)
+    per_trajectory = (total / samples).numpy()
+    err = float(per_trajectory.std(ddof=1) / np.sqrt(trajectories))
+    return BoltzmannCheck(dt, float(per_trajectory.mean()), err,
+                          boltzmann_transverse_average(device))
 
 
 @lru_cache(maxsize=64)
 def _cached_check(device: Macrospin, dt: float) -> BoltzmannCheck:
-    return measure_boltzmann(device, dt, trajectories=1000, settle=3e-9, average=8e-9)
+    tau = relaxation_time(device)
+    return measure_boltzmann(device, dt, trajectories=1000, settle=max(3e-9, 5 * tau),
+                             average=max(8e-9, tau))
 
 
 def warn_if_off_temperature(device: Macrospin, dt: float) -> BoltzmannCheck | None:

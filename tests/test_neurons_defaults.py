@@ -14,6 +14,7 @@ from simulators.equilibrium import (
     BOLTZMANN_TOLERANCE,
     boltzmann_transverse_average,
     measure_boltzmann,
+    relaxation_time,
 )
 from simulators.llgs import simulate_psw
 from simulators.macrospin import PRESETS, macrospin_preset
@@ -26,13 +27,12 @@ def test_quadrature_reference_matches_the_axial_formula():
         boltzmann_transverse(MTJ.barrier()), rel=1e-4)
 
 
-# vcma-004 (Delta = 10, H_k = 56 mT, alpha = 0.01) runs 2.0-2.2 % cold at 10 ps and at 5 ps
-# alike: a bias that does not shrink with dt, so no default step can cure it; it stays here,
-# failing strictly, until the integrator does.
-KNOWN_COLD = pytest.mark.xfail(strict=True, reason="vcma-004: LLGS 2 % cold at any dt")
+# vcma-004 (alpha = 0.01, H_k = 56 mT) relaxes in 10 ns and integrates on the torch reference:
+# its full check is slow; the short sibling below runs it with fewer trajectories.
+SLOW = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=KNOWN_COLD) if n == "vcma-004" else n
+@pytest.mark.parametrize("name", [pytest.param(n, marks=SLOW) if n == "vcma-004" else n
                                   for n in PRESETS])
 def test_boltzmann_within_two_percent_at_each_presets_default_dt(name):
     device = PRESETS[name]
@@ -40,6 +40,19 @@ def test_boltzmann_within_two_percent_at_each_presets_default_dt(name):
     # the tolerance must exceed the measurement's own noise for the test to mean anything
     assert 2 * check.simulated_err / check.exact < BOLTZMANN_TOLERANCE
     assert abs(check.relative_error) < BOLTZMANN_TOLERANCE, (name, check)
+
+
+def test_vcma004_boltzmann_short():
+    """The slow check's short sibling: 300 trajectories, the 2 % bound widened by the
+    measurement's own two standard errors. Settling for five relaxation times matters: a
+    5 ns settle (half of one) left vcma-004 2 % cold at every dt."""
+    device = PRESETS["vcma-004"]
+    assert relaxation_time(device) == pytest.approx(
+        1 / (device.alpha * device.gamma * device.h_k()), rel=1e-3)
+    assert 9e-9 < relaxation_time(device) < 11e-9
+    check = measure_boltzmann(device, device.default_dt, trajectories=300)
+    assert abs(check.relative_error) < (BOLTZMANN_TOLERANCE
+                                        + 2 * check.simulated_err / check.exact), check
 
 
 def test_the_old_5ps_step_is_measurably_cold_and_warned_about():
@@ -104,3 +117,19 @@ def test_llgs_bank_devices_differ_by_their_critical_current():
     assert p[strong] - p[weak] > 5 * sigma, (p[strong], p[weak])
     with pytest.raises(ValueError, match="eta_window = 0.1: .* allowed: 0.5 or unset"):
         LLGSBank("mtj-000-7.5kT", 4, pulse_width=5e-9, eta=0.5, eta_window=0.1)
+
+
+def test_preset_calibration_reports_progress_and_does_not_depend_on_it():
+    """A calibration is a wait of seconds to a minute: it reports pulses done, rising to the
+    total, and gives the same sigmoid whether anyone watches or not."""
+    from hil.banks.llgs import _CALIBRATIONS, preset_calibration
+
+    seen: list[tuple[int, int]] = []
+    watched = preset_calibration("mtj-000-7.5kT", 5e-9, 2.5e-12, trials=40,
+                                 progress=lambda done, total: seen.append((done, total)))
+    _CALIBRATIONS.clear()
+    unwatched = preset_calibration("mtj-000-7.5kT", 5e-9, 2.5e-12, trials=40)
+    done = [d for d, _ in seen]
+    assert len(seen) >= 10 and done == sorted(done)
+    assert {t for _, t in seen} == {done[-1]} and done[-1] == 40 * 50 + 25 * 40
+    assert watched == unwatched

@@ -11,7 +11,7 @@ realised and is refused."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,21 +35,55 @@ def draw_current_scale(n_neurons: int, eta: float, seed: int | None) -> np.ndarr
     return 1.0 + eta * rng.uniform(-1.0, 1.0, n_neurons)
 
 
-@lru_cache(maxsize=16)
-def preset_calibration(name: str, pulse_width: float, dt: float, trials: int = 200) -> Calibration:
-    """The preset's sigmoid at this pulse width, from a simulated sweep (fixed seed)."""
+CalibrationProgress = Callable[[int, int], None]  # pulses simulated, pulses in all
+_CALIBRATIONS: dict[tuple, Calibration] = {}
+_COARSE, _FINE = 40, 25  # currents of the bracketing and the fitted sweep
+_COARSE_TRIALS = 50
+_GROUP = 5  # currents simulated per call, so progress moves every few seconds
+
+
+def _sweep(device: Macrospin, currents: np.ndarray, pulse_width: float, trials: int,
+           dt: float, seed: int, done: int, total: int,
+           progress: CalibrationProgress | None) -> np.ndarray:
+    """P_sw over ``currents`` in fixed groups of currents (each group its own seed, so the
+    result does not depend on whether anyone watches), reporting pulses done."""
+    p = np.empty(currents.size)
+    for k in range(0, currents.size, _GROUP):
+        part = currents[k:k + _GROUP]
+        p[k:k + _GROUP] = simulate_psw(device, part, pulse_width, trials, dt,
+                                       seed=seed * 1000 + k).p_switch
+        done += part.size * trials
+        if progress is not None:
+            progress(done, total)
+    return p
+
+
+def preset_calibration(name: str, pulse_width: float, dt: float, trials: int = 200,
+                       progress: CalibrationProgress | None = None) -> Calibration:
+    """The preset's sigmoid at this pulse width, from two simulated sweeps (fixed seeds): a
+    coarse one that brackets the switching range, a fine one that is fitted. Cached per
+    process; ``progress(done, total)`` counts simulated pulses (a wait of seconds to a
+    minute, paper 000's presets at their default step)."""
+    key = (name, pulse_width, dt, trials)
+    if key in _CALIBRATIONS:
+        return _CALIBRATIONS[key]
     device = macrospin_preset(name)
     i_c0 = device.critical_current()
-    coarse = simulate_psw(device, i_c0 * np.linspace(0.05, 2.0, 40), pulse_width, 50, dt, seed=1)
-    lo = coarse.currents[np.argmax(coarse.p_switch > 0.02)] if (coarse.p_switch > 0.02).any() \
-        else coarse.currents[0]
-    hi = coarse.currents[np.argmax(coarse.p_switch > 0.98)] if (coarse.p_switch > 0.98).any() \
-        else coarse.currents[-1]
+    total = _COARSE * _COARSE_TRIALS + _FINE * trials
+    coarse_currents = i_c0 * np.linspace(0.05, 2.0, _COARSE)
+    coarse = _sweep(device, coarse_currents, pulse_width, _COARSE_TRIALS, dt, 1, 0, total,
+                    progress)
+    lo = coarse_currents[np.argmax(coarse > 0.02)] if (coarse > 0.02).any() \
+        else coarse_currents[0]
+    hi = coarse_currents[np.argmax(coarse > 0.98)] if (coarse > 0.98).any() \
+        else coarse_currents[-1]
     span = hi - lo
-    fine = simulate_psw(device, np.linspace(lo - 0.2 * span, hi + 0.2 * span, 25).clip(0),
-                        pulse_width, trials, dt, seed=2)
-    fit = fit_sigmoid(fine.currents, fine.p_switch, trials)
-    return Calibration(fit.i_bias, fit.i0, pulse_width)
+    fine_currents = np.linspace(lo - 0.2 * span, hi + 0.2 * span, _FINE).clip(0)
+    fine = _sweep(device, fine_currents, pulse_width, trials, dt, 2,
+                  _COARSE * _COARSE_TRIALS, total, progress)
+    fit = fit_sigmoid(fine_currents, fine, trials)
+    _CALIBRATIONS[key] = Calibration(fit.i_bias, fit.i0, pulse_width)
+    return _CALIBRATIONS[key]
 
 
 class LLGSBank(NeuronBank):
@@ -57,6 +91,7 @@ class LLGSBank(NeuronBank):
         self, preset: str | Macrospin, n_neurons: int, pulse_width: float = 30e-9,
         dt: float | None = None, seed: int | None = 0, device_name: str = "cpu",
         eta: float = 0.0, eta_window: float | None = None,
+        progress: CalibrationProgress | None = None,
     ) -> None:
         self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
         if n_neurons < 1:
@@ -74,7 +109,7 @@ class LLGSBank(NeuronBank):
         self.integrator = LLGSIntegrator(self.device, dt, device_name=device_name)
         self.generator = torch.Generator(device=device_name)
         self.generator.manual_seed(0 if seed is None else int(seed) % (2**63))
-        calibration = preset_calibration(self.device.name, pulse_width, dt)
+        calibration = preset_calibration(self.device.name, pulse_width, dt, progress=progress)
         max_current = MAX_CURRENT_PER_IC0 * self.device.critical_current() * self.current_scale
         super().__init__([calibration] * n_neurons, max_current)
 

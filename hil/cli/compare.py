@@ -21,7 +21,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--etas", default="0,0.1,0.25")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--nonidealities", default="none,drift",
-                   help="comma-separated: none, drift (SI S4: +-0.5 %% after characterisation)")
+                   help="comma-separated: none, drift (SI S4: +-0.5 %% after characterisation), joule "
+                   "(used with 100 ns reset-to-write gaps, characterised with slow cycles)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler")
     p.add_argument("--workers", type=int, help="local cluster size (default: every core)")
     p.add_argument("--resume", type=int, metavar="RUN_ID")
@@ -38,7 +39,7 @@ def experiment(name: str):
         return Experiment()
     return Experiment(classes=tuple(range(10)), hidden=(400,), train_per_class=40,
                       validation_per_class=20, test_per_class=100, steps=50, epochs=5,
-                      lrs=(0.1, 0.5), batches=(100, 20))
+                      lrs=(0.1, 0.5), batches=(20,))
 
 
 def run(args: argparse.Namespace) -> int:

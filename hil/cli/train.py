@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,12 +142,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = config_from_args(args)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
-    if config.backend == "llgs":  # waits worth announcing (on stderr)
-        compiled = os.environ.get("SPINHIL_LLGS_COMPILE", "1") != "0"
-        print(f"LLGS: calibrating {config.preset}'s sigmoid (two simulated sweeps, 7,000 "
-              "pulses)" + ("; the kernel is compiled on first use (about a minute on two "
-                           "cores, then cached on disk; SPINHIL_LLGS_COMPILE=0 runs it "
-                           "eagerly)" if compiled else ""), file=sys.stderr, flush=True)
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
     if args.resume is None:
         store = RunStore(args.store)

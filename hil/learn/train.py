@@ -124,8 +124,9 @@ def make_scheduler(config: TrainConfig, optimiser: torch.optim.Optimizer) -> Any
     return None
 
 
-def build_banks(config: TrainConfig) -> list[NeuronBank]:
-    """One bank per layer; with ``multiplex`` > 1 each device serves several neurons."""
+def build_banks(config: TrainConfig, progress: Progress | None = None) -> list[NeuronBank]:
+    """One bank per layer; with ``multiplex`` > 1 each device serves several neurons.
+    ``progress`` hears the LLGS preset's calibration as stage ``calibration``."""
     banks: list[NeuronBank] = []
     for layer, size in enumerate(config.layer_sizes()[1:]):
         devices = -(-size // config.multiplex)
@@ -138,7 +139,9 @@ def build_banks(config: TrainConfig) -> list[NeuronBank]:
 
             bank = LLGSBank(config.preset, devices, config.pulse_width or 30e-9,
                             seed=int(seed.generate_state(1)[0]), eta=config.eta,
-                            eta_window=config.eta_window)
+                            eta_window=config.eta_window,
+                            progress=None if progress is None else
+                            (lambda done, total: progress("calibration", done, total, {})))
         elif config.backend == "telegraph":
             from hil.banks.telegraph import TelegraphBank
 
@@ -273,7 +276,7 @@ class Trainer:
     def _run(self, run_id: int, start: float) -> TrainResult:
         if self.given_banks is not None:
             return self._train_and_evaluate(run_id, start, self.given_banks)
-        banks = build_banks(self.config)
+        banks = build_banks(self.config, self.progress)
         try:
             return self._train_and_evaluate(run_id, start, banks)
         finally:

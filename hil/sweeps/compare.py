@@ -19,6 +19,11 @@ Non-idealities a calibration cannot capture, each optional:
 - ``drift``: every device's switching-current scale moves by up to ``DRIFT`` (uniform,
   +-0.5 %) between characterisation and use: paper 002 SI S4 measures ~0.5 % shift of
   I_bias after a week. HIL trains on the drifted devices; deployment uses the stale fit.
+- ``joule``: characterised with slow cycles (a pulse width or more between reset and write:
+  the bar is back at room temperature), used with fast ones: the write starts ``FAST_GAP``
+  = 100 ns after the reset pulse, while the bar still holds part of the reset's Joule heat
+  (simulators/joule.py: 7 K at 0.5 um), which lowers every barrier and so every I_bias
+  (by about 0.5 I0 at 0.5 um). HIL trains on the warm devices; deployment uses the cold fit.
 - non-logistic tails are always present: the devices are the thermally activated Hall-bar
   model (simulators/hallbar.py), whose curve is not a logistic, while every calibration is
   a logistic fit (Eq. 2).
@@ -41,10 +46,13 @@ from hil.learn.data import load_digits
 from hil.learn.encoding import poisson_spikes
 from hil.nn.network import DeviceCurrents, SpikingNet, predict
 from simulators.hallbar import HallBars
+from simulators.joule import heated, residual_heating
+from simulators.presets import hall_bar_preset
 
 METHODS = ("deployed-nominal", "deployed-device", "hil")
 DRIFT = 0.005  # paper 002 SI S4: ~0.5 % I_bias shift after a week
-NON_IDEALITIES = ("none", "drift")
+FAST_GAP = 100e-9  # s, reset-to-write gap of the fast cycles of ``joule``
+NON_IDEALITIES = ("none", "drift", "joule")
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,11 @@ def compare_point(point: dict[str, Any], exp: Experiment, data: tuple) -> dict[s
         rng = np.random.default_rng([seed, 77])
         for b in banks:
             drifted(b, DRIFT, rng)
+    if point["nonideality"] == "joule":
+        preset = hall_bar_preset(exp.width)
+        rise = residual_heating(preset.reset_current, exp.width, preset.pulse_width, FAST_GAP)
+        for b in banks:
+            b.devices = heated(b.devices, rise)
     calibrations: dict[str, list[list[Calibration]]] = {
         "deployed-nominal": nominal, "deployed-device": fitted, "hil": fitted}
     devices = {m: [DeviceCurrents(b, c) for b, c in zip(banks, cal, strict=True)]
