@@ -82,9 +82,11 @@ class TwoPolariserBank:
             raise ValueError(f"read_noise = {read_noise:g} is outside the allowed range [0, 1]")
         if not 0 <= eta < 1:
             raise ValueError(f"eta = {eta:g} is outside the allowed range [0, 1)")
-        if not in_plane_h_k(self.device) > 0:
-            raise ValueError(f"preset = {self.device.name!r} has no easy axis in the x-z plane "
-                             "(c_z - c_x <= 0); allowed: a two-polariser preset such as mtj-003")
+        c = self.device.field_coefficients()
+        if not c[2] > c[0] > c[1]:
+            raise ValueError(f"preset = {self.device.name!r} does not hold its layer in the x-z "
+                             "plane (needs easy z, hard y: c_z > c_x > c_y); allowed: a "
+                             "two-polariser preset such as mtj-003")
         self.n_neurons, self.samples, self.read_noise, self.eta = n_neurons, samples, read_noise, eta
         self.h_k = in_plane_h_k(self.device)
         self.u_grid = np.linspace(-SPAN, SPAN, TABLE_POINTS)
