@@ -170,7 +170,7 @@ def test_bank_refuses_unsafe_or_malformed_currents_and_bad_settings(nominal):
         args = {"n_neurons": 2, **kwargs}
         with pytest.raises(ValueError, match=rf"{field} = .* outside the allowed range"):
             TwoPolariserBank(**args)
-    with pytest.raises(ValueError, match="preset = 'mtj-000' does not hold its layer in the x-z plane"):
+    with pytest.raises(ValueError, match="preset = 'mtj-000' does not hold its layer in the"):
         TwoPolariserBank(2, preset="mtj-000")
     bank = TwoPolariserBank(1)
     with bank:

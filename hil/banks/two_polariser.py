@@ -87,7 +87,8 @@ class TwoPolariserBank:
             raise ValueError(f"preset = {self.device.name!r} does not hold its layer in the x-z "
                              "plane (needs easy z, hard y: c_z > c_x > c_y); allowed: a "
                              "two-polariser preset such as mtj-003")
-        self.n_neurons, self.samples, self.read_noise, self.eta = n_neurons, samples, read_noise, eta
+        self.n_neurons, self.samples = n_neurons, samples
+        self.read_noise, self.eta = read_noise, eta
         self.h_k = in_plane_h_k(self.device)
         self.u_grid = np.linspace(-SPAN, SPAN, TABLE_POINTS)
         fields = tuple((self.u_grid * self.h_k).tolist())
