@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--conditions", default=None,
+                        help="ETA:NOISE,... (default: 0:0,0.1:0,0.25:0,0:0.1,0.25:0.1)")
     parser.add_argument("--json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -55,7 +57,9 @@ def main() -> None:
     ideal = [train_two_polariser(split, "ideal", lr=lr["ideal"], seed=s, **common).test_accuracy
              for s in seeds]
     print(f"ideal tanh: {mean_se(ideal)[0]:.4f} +- {mean_se(ideal)[1]:.4f}", flush=True)
-    for eta, noise in CONDITIONS:
+    conditions = CONDITIONS if args.conditions is None else [
+        tuple(float(v) for v in pair.split(":")) for pair in args.conditions.split(",")]
+    for eta, noise in conditions:
         acc = {mode: [train_two_polariser(split, mode, eta=eta, read_noise=noise,
                                           lr=lr[mode], seed=s, **common).test_accuracy
                       for s in seeds] for mode in ("device", "software")}

@@ -220,3 +220,49 @@ def test_device_and_software_derivatives_train_alike_over_five_seeds(digits):
             - train_two_polariser(digits, "software", hidden=16, epochs=3, lr=3e-3, seed=s,
                                   eta=0.1).test_accuracy for s in range(5)]
     assert abs(np.mean(diff)) < 0.05
+
+
+# -- command line ----------------------------------------------------------------------------
+
+def _json_line(capsys):
+    import json
+
+    out = capsys.readouterr().out.strip().splitlines()
+    return json.loads(out[-1]), out
+
+
+def test_simulate_two_polariser_prints_both_curves_and_their_fits(capsys):
+    from hil.cli import main
+
+    assert main(["simulate", "presets", "--json"]) == 0
+    rows = {r["name"]: r for r in _json_line(capsys)[0]["presets"]}
+    assert rows["mtj-003"]["paper"] == "003"
+    assert main(["simulate", "two-polariser", "--currents=-6mA:6mA:13", "--json"]) == 0
+    payload, lines = _json_line(capsys)
+    assert payload["currents"] == pytest.approx(np.linspace(-6e-3, 6e-3, 13))
+    mx, mz2 = np.array(payload["mx"]), np.array(payload["mz2"])
+    assert np.all(np.diff(mx) > 0) and mz2[6] == pytest.approx(mz2.max())
+    assert payload["sech2_slope"] == pytest.approx(payload["tanh_slope"], rel=0.05)
+    assert any(line.startswith("activation: ") for line in lines)
+    assert main(["simulate", "two-polariser", "--preset", "mtj-000"]) == 2
+    assert "does not hold its layer in the x-z plane" in capsys.readouterr().err
+
+
+def test_train_backend_two_polariser_runs_both_derivatives_and_refuses_bad_options(capsys):
+    from hil.cli import main
+
+    base = ["train", "--backend", "two-polariser", "--classes", "0,1,2,3",
+            "--train-per-class", "40", "--test-per-class", "25", "--validation-per-class", "10",
+            "--hidden", "8", "--epochs", "2", "--read-noise", "0.05", "--seed", "3"]
+    assert main([*base, "--json"]) == 0
+    payload, lines = _json_line(capsys)
+    runs = {r["mode"]: r for r in payload["runs"]}
+    assert set(runs) == {"device", "software"}
+    for run in runs.values():
+        assert run["read_noise"] == 0.05 and run["hidden"] == 8 and run["seed"] == 3
+        assert run["test_accuracy"] > 0.4  # chance: 0.25
+    for extra, message in ((["--optimizer", "sgd"], "allowed: adam"),
+                           (["--preset", "mtj-000"], "has no second polariser"),
+                           (["--read-noise", "2"], "read_noise")):
+        assert main([*base, *extra]) == 2
+        assert message in capsys.readouterr().err
