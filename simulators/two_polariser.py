@@ -10,6 +10,10 @@ layers see are those of the Boltzmann distribution of the layer's energy; this m
 them two ways: exact quadrature on the sphere (the fast model the bank uses) and the LLGS
 (the check of that model), plus the tanh and sech^2 fits.
 
+The reference layers only read: the spin torque of the read current is left out, which holds
+for reads well below I_c0 ~ 12 uA (a read at I lifts the layer's effective temperature by
+about I / I_c0, so 0.25 uA costs 2 %); the LLGS here applies no current.
+
 The derivative read is the mean of the squared m_z samples (a sample-and-square periphery):
 squaring a time-averaged m_z would give <m_z>^2, which misses sech^2 by twice as much
 (0.075 against 0.037 at the preset's 8 kT, by quadrature).
