@@ -72,6 +72,9 @@ class TrainConfig:
         if not 0 <= self.read_noise <= 1:
             raise ConfigError("read_noise", f"{self.read_noise:g} is outside the allowed range "
                               "[0, 1]")
+        if self.read_noise and self.backend != "two-polariser":
+            raise ConfigError("read_noise", f"{self.read_noise:g}: read noise is a setting of "
+                              "the two-polariser backend; allowed here: 0")
         if self.backend in ("llgs", "telegraph", "two-polariser"):
             from simulators.macrospin import PRESETS
 
