@@ -155,9 +155,12 @@ class LLGSIntegrator:
     def run(
         self, m: torch.Tensor, currents: np.ndarray, pulse: Pulse,
         generator: torch.Generator, gate_voltages: np.ndarray | None = None,
+        fields: np.ndarray | None = None,
     ) -> tuple[torch.Tensor, float]:
         """Integrate every trajectory through ``pulse``; returns (final m (3, n), the largest
-        | |m| - 1 | met before any renormalisation)."""
+        | |m| - 1 | met before any renormalisation). ``fields`` (3, n), tesla: a constant
+        applied field per trajectory on top of the device's ``h_ext`` (a field line's input,
+        paper 003), held like the thermal field."""
         currents = np.asarray(currents, float)
         self.check_dt(currents, gate_voltages)
         dev = self.device
@@ -175,11 +178,14 @@ class LLGSIntegrator:
         shapes = np.array([[pulse.shape(t), pulse.shape(t + self.dt / 2), pulse.shape(t + self.dt)]
                            for t in times])
         shapes_t = self._tensor(shapes)
+        applied = None if fields is None else self._tensor(fields).reshape(1, 3, n)
         mx, my, mz = (c.contiguous() for c in m.to(self.dtype).unbind(0))
         worst = torch.zeros((), dtype=self.dtype, device=self.torch_device)
         for start in range(0, n_steps, CHUNK_STEPS):
             noise = torch.randn((CHUNK_STEPS, 3, n), generator=generator, dtype=self.dtype,
                                 device=self.torch_device).mul_(self.u)
+            if applied is not None:
+                noise.add_(applied)
             mx, my, mz, w = self.chunk(mx, my, mz, noise, shapes_t[start:start + CHUNK_STEPS],
                                        amp, sign, cz_t, params)
             worst = torch.maximum(worst, w)

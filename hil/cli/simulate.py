@@ -1,4 +1,5 @@
-"""``hil simulate psw | presets``: switching-probability curves from the LLGS simulator."""
+"""``hil simulate psw | presets | telegraph | two-polariser``: switching-probability curves
+from the LLGS simulator and the other papers' neurons."""
 
 from __future__ import annotations
 
@@ -50,6 +51,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     telegraph.add_argument("--seed", type=int, default=0)
     telegraph.add_argument("--json", action="store_true")
     telegraph.set_defaults(handler=run_telegraph)
+    two = sub.add_parser(
+        "two-polariser", help="paper 003: activation <m_x> and derivative <m_z^2> of a "
+        "two-polariser preset against its field-line current, with tanh and sech^2 fits")
+    two.add_argument("--preset", default="mtj-003")
+    two.add_argument("--currents", default=None,
+                     help="START:STOP:N field-line currents, e.g. --currents=-8mA:8mA:17 "
+                     "(default: +-2.5 H_k, 21 points)")
+    two.add_argument("--llgs", action="store_true",
+                     help="also integrate the LLGS (time averages with their errors)")
+    two.add_argument("--trajectories", type=int, default=32)
+    two.add_argument("--average", default="20ns", help="LLGS averaging time per trajectory")
+    two.add_argument("--seed", type=int, default=0)
+    two.add_argument("--json", action="store_true")
+    two.set_defaults(handler=run_two_polariser)
 
 
 def parse_field_range(text: str) -> np.ndarray:
@@ -179,4 +194,60 @@ def run_telegraph(args: argparse.Namespace) -> int:
                         "llgs_mean_dwell_err": err})
     if args.json:
         print_json_line(payload)
+    return 0
+
+
+def run_two_polariser(args: argparse.Namespace) -> int:
+    """Paper 003's Fig. 2b-c for the preset: Boltzmann averages (and, with ``--llgs``, the
+    LLGS's), each curve's fit, and the derivative's distance from sech^2."""
+    from simulators.macrospin import macrospin_preset
+    from simulators.two_polariser import (
+        FIELD_PER_AMPERE,
+        boltzmann_readout,
+        fit_sech2,
+        fit_tanh,
+        in_plane_h_k,
+        simulate_readout,
+    )
+
+    try:
+        device = macrospin_preset(args.preset)
+    except ValueError as err:
+        raise ConfigError("preset", str(err).split(": ", 1)[-1]) from None
+    c = device.field_coefficients()
+    if not c[2] > c[0] > c[1]:
+        raise ConfigError("preset", f"{device.name} does not hold its layer in the x-z plane "
+                          "(needs c_z > c_x > c_y); allowed: mtj-003")
+    h_k = in_plane_h_k(device)
+    currents = (parse_range("currents", args.currents, "A", "-8mA:8mA:17")
+                if args.currents else np.linspace(-2.5, 2.5, 21) * h_k / FIELD_PER_AMPERE)
+    fields = currents * FIELD_PER_AMPERE
+    u = fields / h_k
+    exact = boltzmann_readout(device, fields)
+    mx, mz2, mx_err, mz2_err, source = exact.mx, exact.mz2, None, None, "Boltzmann"
+    if args.llgs:
+        if args.trajectories < 2:
+            raise ConfigError("trajectories", f"{args.trajectories} is outside the allowed "
+                              "range [2, inf)")
+        average = parse_field("average", args.average, "s", "ns")
+        llgs = simulate_readout(device, fields, args.trajectories, average=average,
+                                seed=args.seed)
+        mx, mz2, mx_err, mz2_err, source = llgs.mx, llgs.mz2, llgs.mx_err, llgs.mz2_err, "LLGS"
+    act, der = fit_tanh(u, mx, mx_err), fit_sech2(u, mz2, mz2_err)
+    print(f"{device.name} (paper {device.paper}): H_k = {h_k * 1e3:.2f} mT in the x-z plane, "
+          f"{FIELD_PER_AMPERE:.3g} mT/mA from the field line; {source} averages")
+    print(f"{'I (mA)':>8} {'H/H_k':>6} {'<m_x>':>8} {'<m_z^2>':>8} {'sech^2 fit':>10}")
+    for i, x, a, d, f in zip(currents, u, mx, mz2, der.sech2(u), strict=True):
+        print(f"{i * 1e3:>8.3f} {x:>6.2f} {a:>8.4f} {d:>8.4f} {f:>10.4f}")
+    deviation = float(np.abs(mz2 - der.sech2(u)).max())
+    print(f"activation: {act.scale:.4f} tanh({act.slope:.4f} H/H_k); derivative: "
+          f"{der.scale:.4f} sech^2({der.slope:.4f} H/H_k), largest distance {deviation:.4f}")
+    if args.json:
+        print_json_line({"preset": device.name, "source": source, "currents": currents.tolist(),
+                         "mx": mx.tolist(), "mz2": mz2.tolist(),
+                         "mx_err": None if mx_err is None else mx_err.tolist(),
+                         "mz2_err": None if mz2_err is None else mz2_err.tolist(),
+                         "tanh_scale": act.scale, "tanh_slope": act.slope,
+                         "sech2_scale": der.scale, "sech2_slope": der.slope,
+                         "sech2_largest_distance": deviation})
     return 0

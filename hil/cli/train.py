@@ -24,16 +24,23 @@ HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
 LAB_DEFAULTS = {"test_per_class": 25}
 # Paper 004's telegraphic VCMA neuron.
 TELEGRAPH_DEFAULTS = {"preset": "vcma-004"}
+# Paper 003's two-polariser neuron: 784-64-10 on all digits, Adam (bench/RESULTS.md).
+TWO_POLARISER_DEFAULTS = {"preset": "mtj-003", "hidden": [64], "classes": None, "epochs": 5,
+                          "lr": 3e-3, "optimizer": "adam", "batch_size": 64, "eta": 0.0,
+                          "train_per_class": None, "validation_per_class": 50}
 
 FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--backend", {"help": "neuron bank: model (simulated Hall bars, default), llgs "
                    "(stochastic LLGS macrospins), lab (instruments: virtual lab or --lab) or "
-                   "telegraph (paper 004's telegraphic VCMA neurons, Neel-Brown)"}),
+                   "telegraph (paper 004's telegraphic VCMA neurons, Neel-Brown) or "
+                   "two-polariser (paper 003: activation and derivative from one MTJ)"}),
     ("--preset", {"help": "LLGS or telegraph preset (hil simulate presets; default mtj-000, "
                   "vcma-004 for telegraph)"}),
     ("--gate-voltage", {"help": "telegraph backend: bias voltage setting E_b by VCMA, e.g. "
                         "0.1V (default 0V)"}),
     ("--pulse-width", {"help": "write pulse of the LLGS backend (default 30ns)"}),
+    ("--read-noise", {"type": float, "help": "two-polariser backend: Gaussian read noise as a "
+                      "fraction of the largest component, [0, 1] (default 0)"}),
     ("--lab", {"help": "lab backend: lab file of real instruments (default: the virtual "
                "lab of --width and --seed)"}),
     ("--width", {"help": "Hall-bar width, 0.3-5 um (default 0.5um)"}),
@@ -114,6 +121,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         values.update(LAB_DEFAULTS)
     if given.get("backend") == "telegraph":
         values.update(TELEGRAPH_DEFAULTS)
+    if given.get("backend") == "two-polariser":
+        values.update(TWO_POLARISER_DEFAULTS)
     values.update(given)
     for name in ("train_per_class", "test_per_class"):
         if isinstance(values[name], str) and values[name] != "all":
@@ -141,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict(stored.config).validate()
     else:
         config = config_from_args(args)
+        if config.backend == "two-polariser":
+            return _run_two_polariser(config, args.json)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
     if args.resume is None:
@@ -171,6 +182,45 @@ def run(args: argparse.Namespace) -> int:
         from hil.cli.common import print_json_line
 
         print_json_line(summary)
+    return 0
+
+
+def _run_two_polariser(config: TrainConfig, as_json: bool) -> int:
+    """Paper 003's network: the device's derivative in the backward pass, and (``--compare``)
+    software's, from the same seed (same start, batches and devices)."""
+    from hil.learn.data import load_digits, validation_split
+    from hil.learn.two_polariser import train_two_polariser
+
+    if len(config.hidden) != 1:
+        raise ConfigError("hidden", f"{config.hidden}: the two-polariser backend has one hidden "
+                          "layer of devices; allowed: one size, e.g. 64")
+    if config.optimizer != "adam":
+        raise ConfigError("optimizer", f"{config.optimizer!r}: the two-polariser backend trains "
+                          "with paper 003's Adam; allowed: adam")
+    split = load_digits(config.data).select(config.classes, None, config.test_per_class)
+    if config.validation_per_class:
+        split, val = validation_split(split, config.classes, config.validation_per_class,
+                                      config.train_per_class)
+    else:
+        split, val = split.select(None, config.train_per_class, None), None
+    modes = ("device", "software") if config.compare else ("device",)
+    runs = [train_two_polariser(split, mode, hidden=config.hidden[0], eta=config.eta,
+                                read_noise=config.read_noise, lr=config.lr,
+                                epochs=config.epochs, batch_size=config.batch_size,
+                                seed=config.seed, validation=val) for mode in modes]
+    print(f"{len(split.train_y)} training images, 784 x {config.hidden[0]} x "
+          f"{len(split.classes)} net of {config.preset} two-polariser neurons, eta = "
+          f"{config.eta:g}, read noise = {config.read_noise:g}, {config.epochs} epochs, "
+          f"seed {config.seed}")
+    for run in runs:
+        val_text = ("" if run.validation_accuracy is None
+                    else f", validation {run.validation_accuracy:.1%}")
+        print(f"{run.mode:>9} derivative: held-out "
+              f"{accuracy_text(run.test_accuracy, len(split.test_y))}{val_text}")
+    if as_json:
+        from hil.cli.common import print_json_line
+
+        print_json_line({"backend": "two-polariser", "runs": [r.as_dict() for r in runs]})
     return 0
 
 

@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BACKENDS = ("model", "llgs", "lab", "telegraph")
+BACKENDS = ("model", "llgs", "lab", "telegraph", "two-polariser")
 CALIBRATIONS = ("nominal", "device")
 TIMINGS = ("auto", "software", "hardware")  # protocols/timing.py
 PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
@@ -40,6 +40,7 @@ class TrainConfig:
     lab: str | None = None  # lab backend: lab file (TOML); None: the virtual lab
     timing: str = "auto"  # lab backend: auto (instruments when they can), software, hardware
     gate_voltage: float = 0.0  # V, telegraph backend: the bias that sets E_b by VCMA (paper 004)
+    read_noise: float = 0.0  # two-polariser backend: read noise / largest component (paper 003)
     width: float = 0.5e-6  # m
     eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
     eta_window: float | None = None  # independent relative-window spread; None: 0
@@ -68,12 +69,21 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         if self.backend not in BACKENDS:
             raise ConfigError("backend", f"{self.backend!r} is not one of {', '.join(BACKENDS)}")
-        if self.backend in ("llgs", "telegraph"):
+        if not 0 <= self.read_noise <= 1:
+            raise ConfigError("read_noise", f"{self.read_noise:g} is outside the allowed range "
+                              "[0, 1]")
+        if self.read_noise and self.backend != "two-polariser":
+            raise ConfigError("read_noise", f"{self.read_noise:g}: read noise is a setting of "
+                              "the two-polariser backend; allowed here: 0")
+        if self.backend in ("llgs", "telegraph", "two-polariser"):
             from simulators.macrospin import PRESETS
 
             if self.preset not in PRESETS:
                 raise ConfigError("preset", f"{self.preset!r} is unknown; allowed: "
                                   f"{', '.join(PRESETS)}")
+            if self.backend == "two-polariser" and self.preset != "mtj-003":
+                raise ConfigError("preset", f"{self.preset!r} has no second polariser; allowed "
+                                  "on the two-polariser backend: mtj-003")
             if self.backend == "telegraph" and not PRESETS[self.preset].h_k(
                     self.gate_voltage) > 0:
                 raise ConfigError("gate_voltage", f"{self.gate_voltage:g} V leaves "
