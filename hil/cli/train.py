@@ -150,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
                            "cores, then cached on disk; SPINHIL_LLGS_COMPILE=0 runs it "
                            "eagerly)" if compiled else ""), file=sys.stderr, flush=True)
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
+    trainer.on_lab_estimate = lambda seconds: print(  # said before the first epoch
+        f"estimated lab time: {seconds:.1f} s (virtual clock; batches priced on the "
+        "instruments' timing tables)", file=sys.stderr, flush=True)
     if args.resume is None:
         store = RunStore(args.store)
     try:
@@ -172,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             summary["lab_seconds_estimate"] = estimate
         print(f"the instruments would have taken {sum(lab_seconds) / 3600:.2f} h of lab time "
               "(virtual clock)" + ("" if estimate is None else
-                                   f"; estimated after the first epoch: {estimate / 3600:.2f} h"))
+                                   f"; estimated before the first epoch: {estimate / 3600:.2f} h"))
     _print_table(config, result, classes, plot)
     if args.json:
         from hil.cli.common import print_json_line
