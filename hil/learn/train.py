@@ -227,7 +227,7 @@ class Trainer:
                        if v is not None}
         self.given_banks = banks
         self.lab_seconds_estimate: float | None = None  # lab clock at the end, as estimated
-        # before the first epoch (dry-priced batches of every size the run will use)
+        # before the first epoch (the run's smallest and largest calls, dry-priced)
         self.on_lab_estimate: Callable[[float], None] | None = None  # told that estimate
 
     @property
