@@ -10,10 +10,10 @@ simulators/lab/clock.py):
   the NPLC, autozero doubling it) and two bus transactions (each reading must come back);
 - hardware, one current (6221 phase marker -> 2000 EXT TRIG, one reading per cycle): the
   longer of pulses + integration and one external trigger period (1/400 s), plus one
-  ASCII reading back over the bus;
+  reading back over the bus in the 2000's most compact format (SREal: "#0" + 4 bytes);
 - hardware, a current per cycle (one waveform, a burst of readings): the longer of pulses +
-  integration and one burst reading (1/2000 s), plus one reading back and the write level
-  (nine characters) uploaded.
+  integration and one burst reading (1/2000 s), plus one SREal reading back and the write
+  level (nine characters) uploaded.
 
 An epoch of paper 002's experiment is 16 images x 100 steps x 4 neurons = 6,400 cycles.
 
@@ -41,7 +41,7 @@ from protocols.cycle import (  # noqa: E402
     ResetWriteRead,
 )
 from simulators.lab.chip import build_chip  # noqa: E402
-from simulators.lab.clock import ASCII_READING_BYTES, LabClock  # noqa: E402
+from simulators.lab.clock import SREAL_READING_BYTES, LabClock  # noqa: E402
 from simulators.lab.k2000 import TIMING  # noqa: E402
 from simulators.lab.server import VirtualLab  # noqa: E402
 
@@ -59,7 +59,7 @@ def hardware_floor(s: CycleSettings, clock: LabClock, one_current: bool) -> floa
     integration = FAST_NPLC / clock.line_frequency
     pace = 1 / EXTERNAL_TRIGGER_RATE if one_current else max(1 / BURST_READING_RATE,
                                                              integration)
-    transfer = ASCII_READING_BYTES + (0 if one_current else WRITE_LEVEL_BYTES)
+    transfer = SREAL_READING_BYTES + (0 if one_current else WRITE_LEVEL_BYTES)
     return max(s.reset_width + s.write_width + integration, pace) + clock.transfer(transfer)
 
 

@@ -22,10 +22,12 @@ import re
 import time
 import warnings
 
+import numpy as np
 from pymeasure.adapters import VISAAdapter
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2000, Keithley2400, Keithley6221
 from pymeasure.instruments.validators import strict_discrete_set, strict_range, truncated_range
+from pyvisa.errors import VisaIOError
 
 from instruments.errors import InstrumentError, ReplyError
 from instruments.guard import Guard2400, Guard6221, SourceGuard
@@ -34,6 +36,18 @@ from instruments.limits import LimitError, SafetyLimits
 
 def _float_list(values) -> str:
     return ",".join(f"{float(v):g}" for v in values)
+
+
+def _shortest_decimal(text: str) -> str:
+    """The same number in fewer characters (IEEE 488.2 7.7.2 decimal numeric program
+    data: a mantissa may start at its decimal point): "-1.0" -> "-1", "0.25" -> ".25"."""
+    if "e" in text or "E" in text:
+        return text
+    if text.endswith(".0"):
+        text = text[:-2]
+    if text.startswith(("0.", "-0.")):
+        text = text.replace("0.", ".", 1)
+    return text
 
 
 def _parse_floats(reply) -> list[float]:
@@ -168,6 +182,56 @@ def parse_values(instrument: str, command: str, reply: str, fields: list[str], c
         else:
             raise ReplyError(instrument, command, reply, f"{field!r} is not a value")
     return results
+
+
+# The 2000's binary readings (Model 2000 User's Manual, section 5, :FORMat subsystem,
+# Fig. 5-2): every reading conversion is the 2-byte header "#0" and an IEEE-754 single
+# (SREal); SWAPped byte order sends the least significant byte first (little-endian), the
+# header unswapped. Single precision keeps 7 significant digits: the Hall readings' R_AHE
+# levels (+-70 uV steps on a ~10 mV reading at 0.01 PLC, 4.5 digits per the data sheet)
+# need 5, so DREal (10 bytes) would carry digits the 2000 never resolved.
+BINARY_READINGS = ":FORM SRE;:FORM:BORD SWAP"
+SREAL_RECORD = np.dtype([("header", "S2"), ("reading", "<f4")])
+BLOCK_HEADER = b"#0"
+
+
+def read_sreal_block(instrument: str, command: str, read_part) -> list[float]:
+    """Readings from a reply of "#0"-headed SREal records ended by a line feed.
+
+    ``read_part()`` returns the bytes up to the next line feed; a line feed inside a
+    record is a data byte, so reading goes on until one ends a whole record. Any record
+    not headed "#0", a reply cut inside a record (the VISA read times out), a value that
+    is not finite or is the overflow number: a ReplyError naming instrument and command,
+    never a reading."""
+    size = SREAL_RECORD.itemsize
+    raw = b""
+    while True:
+        try:
+            raw += read_part()
+        except VisaIOError as err:
+            raise ReplyError(instrument, command, raw,
+                             f"binary block cut short ({err.abbreviation})") from None
+        end = _block_end(raw, size)
+        if end is None:
+            raise ReplyError(instrument, command, raw, 'not "#0"-headed SREal records')
+        if end:
+            break
+    records = np.frombuffer(raw[:-1], dtype=SREAL_RECORD)
+    values = records["reading"].astype(float)
+    if not np.all(np.isfinite(values)) or np.any(np.abs(values) >= NO_READING):
+        raise ReplyError(instrument, command, raw, "overflow or no reading (NaN, INF, 9.9E37)")
+    return values.tolist()
+
+
+def _block_end(raw: bytes, size: int) -> bool | None:
+    """True if ``raw`` is whole records and the final line feed, False if its last line
+    feed lies inside a record (more to read), None if a record is not headed "#0"."""
+    for start in range(0, len(raw), size):
+        if start == len(raw) - 1 and raw[start:] == b"\n":
+            return True
+        if raw[start:start + 2] != BLOCK_HEADER[: len(raw) - start]:
+            return None
+    return False
 
 
 class SafeWriteMixin:
@@ -417,16 +481,17 @@ class PulseSource(SafeWriteMixin, Keithley6221):
                 read: float | None = None) -> None:
         """An arbitrary waveform of any length (2-65,536 points) into ``location``: the
         levels as fractions of the amplitude, 100 points a command (ARB:DATA, then
-        ARB:APPend, Reference Manual section 11), then ARB:COPY and FUNC ARBn. Pulse
-        levels go in full precision; zeros and the ``read`` level (which switches
-        nothing) in six digits, as few bytes as the bus must carry."""
+        ARB:APPend, Reference Manual section 11: ASCII <NRf> lists, the only form it
+        documents), then ARB:COPY and FUNC ARBn. Pulse levels go in full precision; zeros
+        and the ``read`` level (which switches nothing) in six digits; each in its
+        shortest IEEE 488.2 decimal form (-1, .5: no trailing ".0", no leading zero), as
+        few bytes as the bus must carry."""
         strict_range(len(levels), [2, 65536])
 
         def point(value: float) -> str:
             fraction = self.programmed(value) / amplitude
-            if value == 0 or value == read:
-                return f"{fraction:.6g}"
-            return repr(fraction)
+            text = f"{fraction:.6g}" if value == 0 or value == read else repr(fraction)
+            return _shortest_decimal(text)
 
         scaled = [point(v) for v in levels]
         self.write(":SOUR:WAVE:ARB:DATA " + ",".join(scaled[:100]))
@@ -613,27 +678,31 @@ class HallVoltmeter(SafeWriteMixin, Keithley2000):
         self.sample_count = samples
         self.trigger_count = triggers
         self.write(f":TRAC:CLE;:TRAC:POIN {max(2, triggers * samples)};:TRAC:FEED SENS;"
-                   ":TRAC:FEED:CONT NEXT")
+                   f":TRAC:FEED:CONT NEXT;{BINARY_READINGS}")
         self.initiate()
         self.check_errors()  # a query: the 2000 has taken :INIT before the 6221 plays
 
     def buffer_readings(self) -> list[float]:
-        """Every reading the buffer holds (:TRAC:DATA?); fewer than armed for means
-        triggers were missed, more is a ReplyError."""
-        try:
-            readings = self.query(":TRAC:DATA?", "readings")
-        except ReplyError as err:
-            if err.why == "empty":  # nothing triggered a reading
-                return []
-            raise
+        """Every reading the buffer holds (:TRAC:DATA?, in SREal: 6 bytes a reading where
+        ASCII takes 16); fewer than armed for means triggers were missed, more, or a
+        malformed record, is a ReplyError."""
+        command = ":TRAC:DATA?"
+        self._query = command
+        self.write(command)
+        readings = read_sreal_block(self.name, command, self._read_block_part)
         if len(readings) > self._buffered:
-            raise ReplyError(self.name, ":TRAC:DATA?", ",".join(map(str, readings)),
+            raise ReplyError(self.name, command, ",".join(map(str, readings)),
                              f"{len(readings)} readings where at most {self._buffered} armed")
         return readings
 
+    def _read_block_part(self) -> bytes:
+        """The bytes up to and including the next line feed (which, in a binary block,
+        may be a data byte: ``read_sreal_block`` asks for more then)."""
+        return self.read_bytes(-1, break_on_termchar=True)
+
     def immediate_triggering(self) -> None:
         """Back to one immediate reading per :READ? (and the buffer off)."""
-        self.write(":ABOR;:TRAC:FEED:CONT NEV")
+        self.write(":ABOR;:TRAC:FEED:CONT NEV;:FORM ASC")
         self._samples, self._buffered = 1, 0
         self.trigger_source = "immediate"
         self.trigger_count = 1

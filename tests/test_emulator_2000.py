@@ -50,6 +50,14 @@ REFUSED = [
     (":TRIG:SOUR HOLD", -141, "Invalid character data"),
     (":SENS:VOLT:NPLC fast", -104, "Data type error"),
     (":TRAC:FEED:CONT ALW", -141, "Invalid character data"),
+    # FORMat: ASCii, SREal, DREal only (no REAL,32 / INTeger / HEX on a 2000)
+    (":FORM REAL,32", -141, "Invalid character data"),
+    (":FORM:DATA INT", -141, "Invalid character data"),
+    (":FORM HEX", -141, "Invalid character data"),
+    (":FORM:BORD BIG", -141, "Invalid character data"),
+    (":FORM:ELEM READ,TIME", -141, "Invalid character data"),
+    (":FORM:ELEM", -109, "Missing parameter"),
+    (":FORM:SREG HEX", -113, "Undefined header"),
 ]
 
 
@@ -282,3 +290,66 @@ def test_a_burst_out_of_step_with_the_cycles_is_refused(monkeypatch):
             for batch in rwr.batches(np.linspace(0.2e-3, 0.4e-3, 40)):
                 stored.extend(batch)
     assert stored == []
+
+
+def _records(meter, reply):
+    """A binary reply cut into its reading conversions (the emulator's own layout)."""
+    layout = meter.binary_layout()
+    assert len(reply) % layout.itemsize == 0
+    return np.frombuffer(reply, dtype=layout)
+
+
+def test_format_defaults_and_binary_readings_as_the_manual_draws_them(meter):
+    """*RST: ASCii, byte order SWAPped, element READing (Table 5-4); SREal and DREal send
+    each reading as "#0" and its IEEE-754 bytes (Fig. 5-2, 5-3), sign/exponent byte first
+    in NORMal order, reversed in SWAPped, the header never reversed."""
+    send(meter, "*RST")
+    assert send(meter, ":FORM?") == "ASC"
+    assert send(meter, ":FORM:BORD?") == "SWAP"
+    assert send(meter, ":FORM:ELEM?") == "READ,,"
+    send(meter, ":SENS:VOLT:NPLC 0.01;:SYST:AZER 0;:SAMP:COUN 3")
+    ascii_reply = send(meter, ":READ?")
+    truth = [float(v) for v in ascii_reply.split(",")]
+    assert len(truth) == 3
+    send(meter, ":FORM SRE")
+    reply = send(meter, ":FETC?")  # the same three readings, now binary
+    assert isinstance(reply, bytes) and len(reply) == 3 * 6
+    assert reply[0:2] == reply[6:8] == reply[12:14] == b"#0"
+    swapped = np.frombuffer(reply[2:6], "<f4")[0]  # swapped: least significant byte first
+    assert swapped == pytest.approx(truth[0], rel=1e-7)
+    send(meter, ":FORM:BORD NORM")
+    normal = send(meter, ":FETC?")
+    assert normal[2:6] == reply[2:6][::-1]  # NORMal: sign and exponent first
+    assert list(_records(meter, normal)["reading"]) == pytest.approx(truth, rel=1e-7)
+    send(meter, ":FORM:DATA DREAL")
+    double = send(meter, ":FETC?")
+    assert len(double) == 3 * 10
+    # double precision: what ASCII sends in 9 digits, and more
+    assert list(_records(meter, double)["reading"]) == pytest.approx(truth, rel=1e-8)
+    assert send(meter, ":SENS:VOLT:NPLC?") == "+1.00000000E-02"  # settings stay ASCII
+    send(meter, ":FORM:ELEM READ, CHAN")
+    assert send(meter, ":FORM:ELEM?") == "READ,CHAN,"
+    assert len(send(meter, ":FETC?")) == 3 * 18  # a header, then reading and channel
+    send(meter, "*RST")
+    assert (send(meter, ":FORM?"), send(meter, ":FORM:BORD?")) == ("ASC", "SWAP")
+    assert error(meter) == '0,"No error"'
+
+
+def test_binary_read_back_costs_its_bytes_on_the_bus(meter):
+    """The buffer read back costs the bus latency and its bytes: 16 per ASCII reading,
+    6 per SREal reading ("#0" + 4), 10 per DREal reading."""
+    arm_external(meter, 100)
+    for k in range(100):
+        meter.external_trigger(meter.clock.seconds + k * 0.003)
+    drive(meter, meter.clock.seconds + 0.31)
+    costs = {}
+    for fmt in ("ASC", "SRE", "DRE"):
+        send(meter, f":FORM {fmt}")
+        start = meter.clock.seconds
+        reply = send(meter, ":TRAC:DATA?")
+        costs[fmt] = meter.clock.seconds - start
+        assert costs[fmt] == pytest.approx(bus(meter, ":TRAC:DATA?", reply))
+    clock = meter.clock
+    assert costs["SRE"] == pytest.approx(clock.bus_latency + clock.transfer(12 + 100 * 6 + 1))
+    assert costs["DRE"] == pytest.approx(clock.bus_latency + clock.transfer(12 + 100 * 10 + 1))
+    assert costs["ASC"] > costs["DRE"] > costs["SRE"]

@@ -181,3 +181,67 @@ def test_a_cycle_inside_a_waveform_gets_the_current_a_single_pulse_gets():
     assert len(set(singles)) == len(writes)  # forty different levels
     for level, single in zip(in_waveform, singles, strict=True):
         assert level == pytest.approx(single, rel=4e-16, abs=0)
+
+
+def _sreal(values) -> bytes:
+    """The 2000's SREal reply, SWAPped: "#0" and 4 little-endian bytes per reading."""
+    import numpy as np
+
+    return b"".join(b"#0" + np.float32(v).tobytes() for v in values) + b"\n"
+
+
+@pytest.mark.filterwarnings("ignore:Breaking on termination character")
+def test_2000_buffer_armed_and_read_back_in_single_precision_binary():
+    """The armed buffer is read back as SREal records (Model 2000 User's Manual, :FORMat
+    subsystem, Fig. 5-2); ASCII again when back to immediate readings. The last value's
+    first byte is 0x0A: a line feed inside a record is data, not the end."""
+    import numpy as np
+
+    with_line_feed = float(np.frombuffer(b"\n\x00\x80\x38", "<f4")[0])  # 6.1e-05 V
+    values = [1.25e-4, -7.5e-5, with_line_feed]
+    reply = _sreal(values)
+    cut = reply.index(b"\n") + 1  # what one read up to a line feed returns
+    with expected_protocol(HallVoltmeter, [
+        (":ABOR", None),
+        (":INIT:CONT 0", None),
+        (":TRIG:SOUR EXT", None),
+        (":TRIG:DEL 0", None),
+        (":SAMP:COUN 1", None),
+        (":TRIG:COUN 3", None),
+        (":TRAC:CLE;:TRAC:POIN 3;:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT;:FORM SRE;"
+         ":FORM:BORD SWAP", None),
+        (":INIT", None),
+        ("SYST:ERR?", '0,"No error"'),
+        (":TRAC:DATA?", reply[:cut]),
+        (None, reply[cut:]),
+        (":ABOR;:TRAC:FEED:CONT NEV;:FORM ASC", None),
+        (":TRIG:SOUR IMM", None),
+        (":TRIG:COUN 1", None),
+        (":SAMP:COUN 1", None),
+        (":TRIG:DEL 0", None),
+    ]) as k:
+        k.arm_external_buffer(3)
+        assert k.buffer_readings() == [float(np.float32(v)) for v in values]
+        k.immediate_triggering()
+
+
+@pytest.mark.filterwarnings("ignore:Breaking on termination character")
+@pytest.mark.parametrize(("reply", "why"), [
+    (b"#1" + bytes(4) + b"\n", '"#0"'),  # a definite-length header, not the 2000's
+    (b"+1.25000000E-04\n", '"#0"'),  # ASCII where SREal was asked
+    (b"#0" + bytes(4) + b"," + b"#0" + bytes(4) + b"\n", '"#0"'),  # a separator
+    (_sreal([1e-4])[:-1] + b"VDC\n", '"#0"'),  # units
+    (_sreal([float("nan")]), "overflow or no reading"),
+    (_sreal([float("-inf")]), "overflow or no reading"),
+    (_sreal([9.9e37]), "overflow or no reading"),
+    (_sreal([1e-4] * 5), "5 readings where at most 4 armed"),
+])
+def test_2000_malformed_binary_block_is_a_reply_error(reply, why):
+    from instruments.errors import ReplyError
+
+    with expected_protocol(HallVoltmeter, [(":TRAC:DATA?", reply)]) as k:
+        k._buffered = 4
+        with pytest.raises(ReplyError, match=why) as refused:
+            k.buffer_readings()
+        assert refused.value.command == ":TRAC:DATA?"
+        assert refused.value.instrument == k.name

@@ -2,7 +2,11 @@
 project's own error naming instrument and command, never a traceback, never a stored reading.
 
 The corruptions are the virtual lab's reply faults: garbled, binary bytes, empty, cut short,
-the value twice, units, NaN, infinity, the overflow number +9.9E37, a list one value short.
+the value twice, units, NaN, infinity, the overflow number +9.9E37, a list one value short;
+on the 2000's binary buffer read-back (SREal records, "#0" and 4 bytes each) the same ones
+record by record: a foreign header, bytes before the first record, a record cut inside (the
+read times out), a separator or units after the records, NaN/INF/overflow values, one
+record short.
 """
 
 import numpy as np
@@ -137,7 +141,8 @@ def test_every_corruption_of_every_query_is_refused(refusals):
                 # line) is what missed triggers look like: the batch is refused whole
                 missed = isinstance(err, MissedTriggers)
                 assert role in str(err) or lab[role].name in str(err)
-            assert fault.fired and fault.sent != fault.reply.encode(), (role, query, kind)
+            true = fault.reply if isinstance(fault.reply, bytes) else fault.reply.encode()
+            assert fault.fired and fault.sent != true, (role, query, kind)
             assert refusals[0] > before or missed, (role, query, kind, fault.sent)  # no value
             virtual.faults = []
             for name in ROLES:  # a fresh start for the next draw
@@ -161,11 +166,18 @@ def test_a_reply_error_names_instrument_command_and_reply():
             lab.reconnect("voltmeter")  # an error number in SYST:ERR? while reconnecting
 
 
-def _true_voltages(virtual: VirtualLab, replies: list[str], faults: list[Fault]) -> list[str]:
+def _values(reply: str | bytes) -> list[float]:
+    """The readings of a true reply: ASCII, or the SREal records of the buffer read-back."""
+    if isinstance(reply, bytes):
+        return np.frombuffer(reply, dtype=[("header", "S2"), ("reading", "<f4")])[
+            "reading"].astype(float).tolist()
+    return [float(v) for v in reply.split(",")]
+
+
+def _true_voltages(virtual: VirtualLab, replies: list, faults: list[Fault]) -> list[str]:
     """Every reading the 2000 sent uncorrupted, as a key: what a stored reading may be."""
     corrupted = {id(f.reply) for f in faults if f.sent is not None}
-    return [f"{float(v):.9E}" for r in replies if id(r) not in corrupted
-            for v in r.split(",")]
+    return [f"{v:.9E}" for r in replies if id(r) not in corrupted for v in _values(r)]
 
 
 @pytest.mark.parametrize("runs", [pytest.param(40, id="40-runs"),

@@ -82,6 +82,15 @@ class NeuronBank(abc.ABC):
         """Random state to checkpoint (simulators); ``None`` for hardware."""
         return None
 
+    def price_lab_time(self, rows: Sequence[int]) -> None:  # noqa: B027 - no lab, no cost
+        """Before a run: learn what a ``switch`` of each of ``rows`` rows will cost in lab
+        time, without pulsing this bank's devices (a bank on instruments)."""
+
+    def lab_seconds_for(self, rows: int) -> float | None:
+        """Lab seconds one ``switch`` of ``rows`` rows (time steps x images) costs, or None
+        off the lab or before anything is known."""
+        return None
+
     def set_state(self, state: Any) -> None:  # noqa: B027 - hardware has nothing to restore
         """Restore what ``get_state`` returned."""
 
@@ -104,6 +113,15 @@ class WrappedBank(NeuronBank):
 
     def get_state(self) -> Any:
         return self.bank.get_state()
+
+    def _wrapped_rows(self, rows: int) -> int:
+        return rows
+
+    def price_lab_time(self, rows: Sequence[int]) -> None:
+        self.bank.price_lab_time([self._wrapped_rows(r) for r in rows])
+
+    def lab_seconds_for(self, rows: int) -> float | None:
+        return self.bank.lab_seconds_for(self._wrapped_rows(rows))
 
     def set_state(self, state: Any) -> None:
         self.bank.set_state(state)
@@ -128,6 +146,9 @@ class MultiplexedBank(WrappedBank):
             [c for c in bank.calibration for _ in range(copies)],
             np.repeat(bank.max_current, copies),
         )
+
+    def _wrapped_rows(self, rows: int) -> int:
+        return rows * self.copies  # the copies in turn: one wrapped call, copies x the rows
 
     def _switch(self, currents: np.ndarray) -> np.ndarray:
         lead = currents.shape[:-1]

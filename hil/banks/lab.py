@@ -11,18 +11,21 @@ latest finished sweep in the run store, or from a sweep run now and recorded the
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hil.banks import lab_time
 from hil.banks.base import Calibration, NeuronBank
 from hil.banks.calibration import nominal_calibration
 from hil.errors import ConfigError
 from hil.session.runner import record_run
 from hil.session.session import latest_sweeps
 from instruments.connection import Lab
-from protocols.cycle import CycleSettings, ResetWriteRead
+from instruments.errors import InstrumentError
+from protocols.cycle import BUFFER_READINGS, CycleSettings, ResetWriteRead
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
 from protocols.sweep import sweep_device
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from hil.session.session import Session
 
 __all__ = ["KeithleyBank", "LabBank", "latest_sweeps"]
+log = logging.getLogger(__name__)
 
 
 class KeithleyBank(NeuronBank):
@@ -48,6 +52,8 @@ class KeithleyBank(NeuronBank):
         self.timing = choose_timing(lab, timing, self.settings)  # software or hardware
         self._cycles: dict[int, ResetWriteRead] = {}
         self._final_lab_seconds: float | None = None
+        self._priced: list[tuple[int, float]] = []  # (rows, lab s) of dry-priced calls
+        self._measured: list[tuple[int, float]] = []  # (rows, lab s) per device and call
 
     @classmethod
     def from_session(cls, session: Session, devices: list[int], calibration: str = "store",
@@ -112,9 +118,37 @@ class KeithleyBank(NeuronBank):
         flat = currents.reshape(-1, self.n_neurons)
         out = np.zeros(flat.shape, dtype=bool)
         for j, device in enumerate(self.devices):
+            routed = device in self._cycles  # (a first call also calibrates: not counted)
+            before = self.lab.clock.seconds if self.lab.clock is not None else None
             rwr = self.cycle_for(device)
             out[:, j] = [r.switched for batch in rwr.batches(flat[:, j]) for r in batch]
+            if before is not None and routed:
+                self._measured.append((len(flat), self.lab.clock.seconds - before))
         return out.reshape(currents.shape)
+
+    # -- lab time: a cost per instrument batch plus a cost per cycle (hil.banks.lab_time) --
+    def price_lab_time(self, rows) -> None:
+        """Dry-price calls spanning ``rows`` on a separate virtual lab with this lab's bus
+        and timing tables (no pulse reaches these devices); only on a lab with a clock."""
+        clock = self.lab.clock
+        if clock is None or not rows or not hasattr(clock, "bus_latency"):
+            return
+        sizes = lab_time.pricing_sizes(list(rows), self.timing)
+        try:
+            self._priced = lab_time.dry_price(clock, self.settings, self.timing,
+                                              self.lab.trigger_line, self.lab.limits, sizes)
+        except (ProtocolError, InstrumentError, OSError) as err:  # no estimate, no harm
+            log.warning("lab time not priced: %s", err)
+            self._priced = []
+
+    def lab_cost(self) -> lab_time.BatchCost | None:
+        """The per-device cost model now (priced, then corrected by measured calls)."""
+        batch = BUFFER_READINGS if self.timing == "hardware" else None
+        return lab_time.current_cost(self._priced, self._measured, batch)
+
+    def lab_seconds_for(self, rows: int) -> float | None:
+        model = self.lab_cost()
+        return None if model is None else model.seconds(rows) * len(self.devices)
 
     def close(self) -> None:
         if not self._closed:

@@ -19,7 +19,7 @@ HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
 # Through instruments every activation costs T reset-write-read cycles. Paper 002 tested
 # one image per class, which says nothing (4 images: a 95 % interval 40 points wide); 25
 # per class (100 images, +-10 points) costs 100 x T=100 x 4 devices = 40,000 cycles per
-# evaluation: 63 s hardware-timed (1.57 ms a cycle), 28 min at one SCPI exchange per step
+# evaluation: 56 s hardware-timed (1.41 ms a cycle), 28 min at one SCPI exchange per step
 # (41 ms), 22 h at paper 002's own 2 s interval (bench/RESULTS.md), twice with --compare.
 LAB_DEFAULTS = {"test_per_class": 25}
 # Paper 004's telegraphic VCMA neuron.
@@ -53,7 +53,7 @@ FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--classes", {"help": "digits, e.g. 0,2,4,6 (default) or all"}),
     ("--train-per-class", {"help": "training images per class (default 4; all with --hidden)"}),
     ("--test-per-class", {"help": "held-out images per class (default 100; 25 with "
-                          "--backend lab: 40,000 cycles per evaluation, 63 s hardware-timed, "
+                          "--backend lab: 40,000 cycles per evaluation, 56 s hardware-timed, "
                           "22 h at paper 002's 2 s interval)"}),
     ("--steps", {"type": int, "help": "time steps T per image (default 100; 50 with --hidden)"}),
     ("--hidden", {"help": "hidden layer sizes, e.g. 400 (default: none, the 784 x C net)"}),
@@ -154,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
             return _run_two_polariser(config, args.json)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
+    trainer.on_lab_estimate = lambda seconds: print(  # said before the first epoch
+        f"estimated lab time: {seconds:.1f} s (virtual clock; batches priced on the "
+        "instruments' timing tables)", file=sys.stderr, flush=True)
     if args.resume is None:
         store = RunStore(args.store)
     try:
@@ -176,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             summary["lab_seconds_estimate"] = estimate
         print(f"the instruments would have taken {sum(lab_seconds) / 3600:.2f} h of lab time "
               "(virtual clock)" + ("" if estimate is None else
-                                   f"; estimated after the first epoch: {estimate / 3600:.2f} h"))
+                                   f"; estimated before the first epoch: {estimate / 3600:.2f} h"))
     _print_table(config, result, classes, plot)
     if args.json:
         from hil.cli.common import print_json_line

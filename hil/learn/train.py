@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -229,7 +230,8 @@ class Trainer:
                        if v is not None}
         self.given_banks = banks
         self.lab_seconds_estimate: float | None = None  # lab clock at the end, as estimated
-        # after the first epoch (the first time the rig's own cycle cost is known)
+        # before the first epoch (the run's smallest and largest calls, dry-priced)
+        self.on_lab_estimate: Callable[[float], None] | None = None  # told that estimate
 
     @property
     def n_inputs(self) -> int:
@@ -240,17 +242,48 @@ class Trainer:
         return SpikingNet(self.config.layer_sizes(self.n_inputs), generator,
                           dropout=self.config.dropout)
 
-    def _lab_time_left(self, epoch_seconds: float, epoch: int) -> float:
-        """Lab seconds still to come: the epochs left at this epoch's cost (validation
-        included), then the held-out evaluations (HIL, and the deployed network with
-        ``compare``), whose images cost what training images cost."""
+    def _switch_rows(self, epochs: int) -> list[int]:
+        """Rows (time steps x images) of every ``switch`` each layer's bank will get in
+        ``epochs`` epochs (training batches, validation chunks) and the held-out
+        evaluations after them (HIL, and the deployed network with ``compare``)."""
         cfg = self.config
-        passes = 2 if cfg.compare else 1
-        images = len(self.data.train_x) + (len(self.validation[0])
-                                           if self.validation is not None else 0)
-        per_image = epoch_seconds / images
-        return epoch_seconds * (cfg.epochs - epoch - 1) + passes * per_image * len(
-            self.data.test_x)
+
+        def chunks(images: int, size: int) -> list[int]:
+            return [min(size, images - start) * cfg.steps for start in range(0, images, size)]
+
+        epoch = chunks(len(self.data.train_x), cfg.batch_size)
+        if self.validation is not None:
+            epoch += chunks(len(self.validation[0]), EVAL_CHUNK)
+        evaluations = 2 if cfg.compare else 1
+        return epoch * epochs + chunks(len(self.data.test_x), EVAL_CHUNK) * evaluations
+
+    @staticmethod
+    def _lab_seconds_to_go(banks: list[NeuronBank], rows: list[int]) -> float | None:
+        """Lab seconds of these switch calls on every bank (each bank's cost per batch and
+        per cycle, hil.banks.lab_time), or None if a bank cannot tell."""
+        total = 0.0
+        for size, calls in Counter(rows).items():
+            for bank in banks:
+                seconds = bank.lab_seconds_for(size)
+                if seconds is None:
+                    return None
+                total += calls * seconds
+        return total
+
+    def _estimate_before_the_epochs(self, banks: list[NeuronBank], first_epoch: int) -> None:
+        """Price one call of the smallest and the largest size on a separate virtual lab
+        with the rig's bus and timing tables; the lab time at the end, said now."""
+        now = _lab_seconds(banks)
+        if now is None:
+            return
+        rows = self._switch_rows(self.config.epochs - first_epoch)
+        for bank in banks:
+            bank.price_lab_time(sorted(set(rows)))
+        to_go = self._lab_seconds_to_go(banks, rows)
+        if to_go is not None:
+            self.lab_seconds_estimate = now + to_go
+            if self.on_lab_estimate is not None:
+                self.on_lab_estimate(self.lab_seconds_estimate)
 
     # -- the run ---------------------------------------------------------------------
     def run(self, store: RunStore, resume_id: int | None = None) -> TrainResult:
@@ -316,6 +349,7 @@ class Trainer:
         devices = [DeviceCurrents(b, c) for b, c in zip(banks, calibration, strict=True)]
         for bank in banks:  # lab devices: the one-off set-up before the first epoch
             getattr(bank, "prepare", lambda: None)()
+        self._estimate_before_the_epochs(banks, first_epoch)
         for epoch in range(first_epoch, cfg.epochs):
             if history["stopped"]:
                 break
@@ -337,11 +371,10 @@ class Trainer:
             self.store.save_checkpoint(run_id, epoch, _checkpoint_bytes(
                 net, optimiser, scheduler, gen, banks, calibration, history))
             shown = {"loss": loss, "acc": accuracy}
-            if lab_before is not None:  # lab time left: this epoch's cost, the rest to go
-                left = self._lab_time_left(_lab_seconds(banks) - lab_before, epoch)
-                if self.lab_seconds_estimate is None:
-                    self.lab_seconds_estimate = _lab_seconds(banks) + left
-                shown["lab_s_left"] = left
+            if lab_before is not None:  # lab time left, priced with what ran so far
+                left = self._lab_seconds_to_go(banks, self._switch_rows(cfg.epochs - epoch - 1))
+                if left is not None:
+                    shown["lab_s_left"] = left
             self.progress("train", epoch + 1, cfg.epochs, shown)
         net.eval()
         hil = self.evaluate(net, devices, "evaluate HIL")

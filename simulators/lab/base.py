@@ -13,8 +13,9 @@ class LabInstrument(ScpiInstrument):
         self.clock = clock
         super().__init__()
 
-    def handle(self, line: str) -> str | None:
-        """One line over the bus: the transaction's latency and the bytes both ways."""
+    def handle(self, line: str) -> str | bytes | None:
+        """One line over the bus: the transaction's latency and the bytes both ways (a
+        binary reply costs its bytes, header included)."""
         self.clock.advance(self.clock.bus_latency + self.clock.transfer(len(line) + 1))
         reply = super().handle(line)
         if reply is not None:

@@ -25,7 +25,10 @@ BUSES: dict[str, tuple[float, float]] = {
 }
 GPIB_LATENCY, GPIB_BYTE_TIME = BUSES["gpib"]
 ASCII_READING_BYTES = 16  # "+1.23456789E-04," (Model 2000 ASCII reading, FORMat:DATA ASCii)
-SREAL_READING_BYTES = 4  # IEEE-754 single precision (FORMat:DATA SREal)
+# Model 2000 User's Manual section 5, :FORMat subsystem, Fig. 5-2 and 5-3: each reading
+# conversion is the 2-byte header "#0" and the IEEE-754 value
+SREAL_READING_BYTES = 2 + 4  # FORMat:DATA SREal
+DREAL_READING_BYTES = 2 + 8  # FORMat:DATA DREal
 
 
 @dataclass
@@ -56,6 +59,7 @@ class LabClock:
         return characters * self.byte_time
 
     def reading_transfer(self, readings: int, binary: bool = False) -> float:
-        """Seconds to read ``readings`` readings back (ASCII or single-precision binary)."""
+        """Seconds to read ``readings`` readings back (ASCII or single-precision binary,
+        header included)."""
         return self.transfer(readings * (SREAL_READING_BYTES if binary
                                           else ASCII_READING_BYTES))

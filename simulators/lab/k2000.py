@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from simulators.lab.base import LabInstrument
 from simulators.lab.scpi import ScpiError, boolean, choice, number
 
@@ -24,6 +26,19 @@ if TYPE_CHECKING:
 BUFFER_SIZE = 1024  # TRACe:POINts 2-1024, SAMPle:COUNt 1-1024 (section 5, TRACe / SAMPle)
 TRIGGER_COUNT_MAX = 9999  # TRIGger:COUNt 1-9999 or INF (section 5, Trigger subsystem)
 SOURCES = {"IMMediate": "IMM", "EXTernal": "EXT", "TIMer": "TIM", "MANual": "MAN", "BUS": "BUS"}
+# FORMat subsystem (section 5, Table 5-4 and ":FORMat subsystem", pp. 5-28 to 5-31): the
+# format of readings sent over the bus (FETCh?, READ?, TRACe:DATA?); every other reply
+# stays ASCII. Binary: IEEE-754 single (SREal, 32 bits) or double (DREal, 64 bits), each
+# reading conversion preceded by a 2-byte header, the ASCII characters "#0" (Fig. 5-2,
+# Fig. 5-3); NORMal byte order sends the sign/exponent byte first, SWAPped the reverse
+# (the header is never swapped). ELEMents READing, CHANnel, UNITs: units exist in ASCII
+# only; the query lists READ,CHAN,UNIT with empty places for elements off ("READ,,", as
+# the Model 2700 manual describes the 2000's answer).
+FORMATS = {"ASCii": "ASC", "SREal": "SRE", "DREal": "DRE"}
+BINARY_BYTES = {"SRE": 4, "DRE": 8}
+BLOCK_HEADER = b"#0"
+BYTE_ORDERS = {"NORMal": "NORM", "SWAPped": "SWAP"}
+ELEMENTS = {"READing": "READ", "CHANnel": "CHAN", "UNITs": "UNIT"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,9 @@ class Keithley2000Emulator(LabInstrument):
         self.continuous = False  # *RST: one-shot (SYSTem:PRESet turns it on)
         self.display = True
         self.beeper = True
-        self.format = "ASC"
+        self.format = "ASC"  # Table 5-4, *RST: ASCii
+        self.byte_order = "SWAP"  # Table 5-4, *RST: SWAPped
+        self.elements = ("READ",)  # Table 5-4, *RST: READing
         self.trace_points = 100
         self.trace_feed = "SENS"
         self.trace_control = "NEV"
@@ -247,13 +264,44 @@ class Keithley2000Emulator(LabInstrument):
         self.settle()
         if not self.readings:
             raise ScpiError(-230, "no reading to fetch")
-        return ",".join(_fmt(v) for v in self.readings)
+        return self._reading_data(self.readings)
 
     def _trace_data(self, args: str, query: bool):
         if not query:
             raise ScpiError(-113, "TRAC:DATA")
         self.settle()
-        return ",".join(_fmt(v) for v in self.trace)
+        return self._reading_data(self.trace)
+
+    def binary_layout(self) -> np.dtype | None:
+        """The record of one reading conversion in the binary formats (None in ASCII)."""
+        if self.format == "ASC":
+            return None
+        order = ">" if self.byte_order == "NORM" else "<"
+        value = f"{order}f{BINARY_BYTES[self.format]}"
+        fields = [("header", "S2"), ("reading", value)]
+        if "CHAN" in self.elements:
+            fields.append(("channel", value))
+        return np.dtype(fields)
+
+    def _reading_data(self, values: list[float]) -> str | bytes:
+        """Readings as the FORMat settings send them (section 5, :FORMat subsystem)."""
+        layout = self.binary_layout()
+        if layout is None:
+            units = "VDC" if "UNIT" in self.elements else ""
+            channel = ("," + "0" + ("INTCHAN" if units else "")) if "CHAN" in self.elements \
+                else ""  # Fig. 5-1: 0 = no channel (no scanner card)
+            return ",".join(_fmt(v) + units + channel for v in values)
+        records = np.zeros(len(values), dtype=layout)
+        records["header"] = BLOCK_HEADER
+        records["reading"] = values
+        return records.tobytes()
+
+    def _elements(self, args: str, query: bool):
+        if query:
+            return ",".join(e if e in self.elements else "" for e in ELEMENTS.values())
+        chosen = {choice(item, ELEMENTS) for item in args.split(",")}
+        self.elements = tuple(e for e in ELEMENTS.values() if e in chosen)  # sent in order
+        return None
 
     def _trace_clear(self, args: str, query: bool):
         if self.trace_control == "NEXT" and self.waiting:
@@ -357,8 +405,10 @@ class Keithley2000Emulator(LabInstrument):
             ":TRACe:FEED:CONTrol": self._setting("trace_control", lambda a: choice(
                 a, {"NEXT": "NEXT", "NEVer": "NEV"})),
             ":TRACe:DATA": self._trace_data,
-            # FORMat (section 5, Table 5-5): ASCII readings
-            ":FORMat[:DATA]": self._setting("format", lambda a: choice(a, {"ASCii": "ASC"})),
+            # FORMat (section 5, Table 5-4): ASCII or IEEE-754 binary readings
+            ":FORMat[:DATA]": self._setting("format", lambda a: choice(a, FORMATS)),
+            ":FORMat:BORDer": self._setting("byte_order", lambda a: choice(a, BYTE_ORDERS)),
+            ":FORMat:ELEMents": self._elements,
             # DISPlay, STATus
             ":DISPlay:ENABle": self._setting("display", boolean, onoff),
             ":STATus:MEASurement[:EVENt]": lambda a, q: "0",

@@ -118,8 +118,9 @@ class ScpiInstrument:
         return f'{code},"{message}"'
 
     # -- execution ------------------------------------------------------------------
-    def handle(self, line: str) -> str | None:
-        """Execute one line; return the reply (queries joined by ';') or None."""
+    def handle(self, line: str) -> str | bytes | None:
+        """Execute one line; return the reply (queries joined by ';') or None; bytes when a
+        reply is binary."""
         self.log.append(line)
         replies = []
         for message in (m.strip() for m in line.split(";")):
@@ -133,6 +134,8 @@ class ScpiInstrument:
                 continue
             if reply is not None:
                 replies.append(reply)
+        if any(isinstance(r, bytes) for r in replies):  # binary readings (FORMat SREal)
+            return b";".join(r if isinstance(r, bytes) else r.encode("ascii") for r in replies)
         return ";".join(replies) if replies else None
 
     def _execute(self, message: str) -> str | None:

@@ -17,6 +17,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from simulators.lab.base import LabInstrument
 from simulators.lab.chip import Chip, build_chip
 from simulators.lab.clock import LabClock
@@ -45,7 +47,7 @@ class Fault:
     command: str | None = None  # reply faults: only a reply to this header (e.g. ":READ?")
     fired: bool = field(default=False, init=False)
     line: str | None = field(default=None, init=False)  # what a reply fault struck:
-    reply: str | None = field(default=None, init=False)  # the line, the true reply,
+    reply: str | bytes | None = field(default=None, init=False)  # the line, the true reply,
     sent: bytes | None = field(default=None, init=False)  # and the bytes sent instead
 
     def __post_init__(self) -> None:
@@ -60,8 +62,12 @@ class Fault:
     def strikes(self, line: str) -> bool:
         return self.command is None or line.strip().upper().startswith(self.command.upper())
 
-    def corrupt(self, reply: str) -> bytes:
-        """The reply as this fault sends it (without the terminator); never the true one."""
+    def corrupt(self, reply: str | bytes, layout: np.dtype | None = None) -> bytes:
+        """The reply as this fault sends it (without the terminator); never the true one.
+        A binary reply (the 2000's FORMat SREal/DREal records, ``layout``) is corrupted
+        the same ways, record by record."""
+        if isinstance(reply, bytes):
+            return self._corrupt_binary(reply, layout)
         fields = reply.split(",")
 
         def numbers(value: str) -> str:  # each number replaced, or the whole reply
@@ -81,6 +87,31 @@ class Fault:
             "count": lambda: ",".join(fields[:-1]) if len(fields) > 1 else reply + "," + reply,
         }[self.kind]()
         return corrupted.encode("latin-1")
+
+    def _corrupt_binary(self, reply: bytes, layout: np.dtype | None) -> bytes:
+        size = layout.itemsize if layout is not None else 6
+        records = (np.frombuffer(reply, dtype=layout).copy() if layout is not None
+                   and reply and len(reply) % size == 0 else None)
+
+        def values(value: float) -> bytes:  # every reading replaced, headers kept
+            if records is None or not len(records):
+                return b"#0" + np.float32(value).tobytes()
+            changed = records.copy()
+            changed["reading"] = value
+            return changed.tobytes()
+
+        return {
+            "garble": lambda: b"#$%" + reply[::-1][:7] + b"\x07",
+            "binary": lambda: b"\x00\x80\xff" + reply,
+            "empty": lambda: b"",
+            "partial": lambda: reply[: len(reply) // 2],
+            "multiple": lambda: reply + b"," + reply,
+            "unit": lambda: reply + UNITS[self.role].encode(),
+            "nan": lambda: values(float("nan")),
+            "inf": lambda: values(float("-inf")),
+            "overflow": lambda: values(9.9e37),
+            "count": lambda: reply[:-size] if len(reply) > size else reply + reply,
+        }[self.kind]()
 
 
 def _quick(sock: socket.socket) -> None:
@@ -119,11 +150,12 @@ class _Handler(socketserver.StreamRequestHandler):
                     fault.after = lab.lines[role]
             if reply is None:
                 continue
-            payload = reply.encode("ascii", "replace")
+            payload = reply if isinstance(reply, bytes) else reply.encode("ascii", "replace")
             if fault is not None and fault.kind == "late":
                 time.sleep(fault.delay)
             if fault is not None and fault.kind in CORRUPTIONS:
-                payload = fault.corrupt(reply)
+                layout = getattr(lab.instruments[role], "binary_layout", lambda: None)()
+                payload = fault.corrupt(reply, layout)
                 fault.line, fault.reply, fault.sent = line, reply, payload
             try:
                 self.wfile.write(payload + b"\n")
