@@ -21,8 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--etas", default="0,0.1,0.25")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--nonidealities", default="none,drift",
-                   help="comma-separated: none, drift (SI S4: +-0.5 %% after characterisation), joule "
-                   "(used with 100 ns reset-to-write gaps, characterised with slow cycles)")
+                   help="comma-separated: none, drift (SI S4: +-0.5 %% after "
+                   "characterisation), joule (used with 100 ns reset-to-write gaps, "
+                   "characterised with slow cycles)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler")
     p.add_argument("--workers", type=int, help="local cluster size (default: every core)")
     p.add_argument("--resume", type=int, metavar="RUN_ID")
