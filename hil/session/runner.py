@@ -70,7 +70,9 @@ def choose(lab: Lab, requested: str, settings: CycleSettings) -> str:
 
 class RunAborted(Exception):
     """Raised between two batches of readings to stop a run on the user's request (the run
-    is kept, with status ``aborted``)."""
+    is kept, with status ``aborted``; the runner sets ``run_id`` to its id)."""
+
+    run_id: int | None = None
 
 
 class Recording:
@@ -134,8 +136,9 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
             lab.restore_device(state)  # where the killed run stopped
         summary = body(rwr, Recording(store, run_id, lab, config, subscribers,
                                       between_batches))
-    except RunAborted:
+    except RunAborted as aborted:
         store.finish(run_id, "aborted", {"error": "aborted by the user"})
+        aborted.run_id = run_id
         raise
     except BaseException as err:
         store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
