@@ -112,6 +112,15 @@ class Session:
         self.subscribers = list(subscribers)
         self.between_batches = between_batches
 
+    @classmethod
+    def for_run(cls, store: RunStore | str | Path | None, run_id: int,
+                field_name: str = "resume", **hooks: Any) -> Session:
+        """A session on the lab run ``run_id`` of ``store`` was recorded on (its config
+        keeps the lab's description): where a killed run goes on. An unknown id is bad
+        input in ``field_name``."""
+        store = store if isinstance(store, RunStore) else RunStore(store)
+        return cls(stored_run(store, run_id, field_name).config["lab"], store, **hooks)
+
     # -- the lab ---------------------------------------------------------------------
     def connect(self) -> Session:
         if not self._connected:
