@@ -214,3 +214,11 @@ def test_an_unusable_sweep_is_shown_and_never_becomes_the_procedures_current(win
     assert run.status == "finished"
     assert window.procedure_current.value() == pytest.approx(run.result["i_bias"] * 1e3,
                                                              abs=1e-4)
+
+
+def test_a_lab_file_that_cannot_be_read_is_refused_with_the_reason(window, tmp_path):
+    window.lab_file.setText(str(tmp_path / "missing.toml"))
+    window.toggle_connection()
+    assert window.lab is None and window.connect_button.text() == "Connect"
+    assert window.reason.text().startswith("lab: ")
+    assert not window.start_button.isEnabled()

@@ -26,8 +26,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from hil.errors import ConfigError
 from hil.gui.worker import ProcedureWorker, SweepWorker
-from hil.session.lab import connect_virtual, lab_from_file
+from hil.session.lab import open_lab
+from hil.session.session import lab_description
 from instruments.connection import Lab
 from instruments.limits import SafetyLimits
 from protocols.fitting import fit_sigmoid, sigmoid, wilson_interval
@@ -287,11 +289,11 @@ class MainWindow(QMainWindow):
             self.connect_button.setText("Connect")
             self._validate()
             return
-        path = self.lab_file.text().strip()
-        if path:
-            self.lab = lab_from_file(path)
-        else:
-            self.lab = connect_virtual(devices=self.devices.value(), seed=self.seed.value())
+        try:  # the lab as a run's config names it, opened as the CLI and scripts open it
+            self.lab = open_lab(self.lab_description())
+        except ConfigError as err:
+            self.reason.setText(str(err))
+            return
         self.lab.limits = self.limits
         self.lab.connect()
         for role, light in self.status.items():
@@ -302,13 +304,9 @@ class MainWindow(QMainWindow):
         self._validate()
 
     def lab_description(self) -> dict:
-        path = self.lab_file.text().strip()
-        if path:  # as the CLI names it (hil.session), so both find the same sweeps
-            from hil.session.session import lab_description
-
-            return lab_description(path)
-        return {"virtual": True, "devices": self.devices.value(), "width": 0.5e-6,
-                "seed": self.seed.value()}
+        """The lab as the CLI names it (hil.session), so both find the same sweeps."""
+        return lab_description(self.lab_file.text().strip() or None, self.devices.value(),
+                               0.5e-6, self.seed.value())
 
     def start_sweep(self) -> None:
         if self.lab is None or self.worker is not None or not self._validate():
