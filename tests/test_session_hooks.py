@@ -4,6 +4,7 @@ The GUI runs every procedure through these, as scripts and the CLI do."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hil.errors import ConfigError
@@ -86,3 +87,16 @@ def test_an_owned_lab_is_closed_with_the_session(tmp_path):
     with session:
         session.single_cycle(current=0.7e-3)
     assert session.lab.instruments == {}  # every connection closed
+
+
+def test_endurance_at_the_latest_sweeps_50_percent_names_that_sweep(lab, tmp_path):
+    truth = lab.virtual_lab.chip.devices.select(0).i_bias(100e-6)[0]
+    with _session(lab, tmp_path) as session:
+        sweep = session.sweep(device=0, currents=truth + np.linspace(-25e-6, 25e-6, 8),
+                              iterations=30)
+        assert sweep.summary["usable"]
+        endurance = session.endurance(device=0, cycles=20)
+        given = session.endurance(device=0, current=0.3e-3, cycles=5)
+    assert endurance.summary["current_from_sweep"] == sweep.run_id
+    assert endurance.summary["current"] == pytest.approx(sweep.fit.i_bias)
+    assert given.summary["current_from_sweep"] is None

@@ -139,7 +139,7 @@ def run_endurance(args: argparse.Namespace) -> int:
         result = session.endurance(args.device, current, args.cycles, args.timing, cycle)
     summary = result.summary
     current = result.summary.get("current", current)
-    source = session.store.get_run(result.run_id).config.get("current_from_sweep")
+    source = summary["current_from_sweep"]
     if source is not None:
         print(f"current: I_bias = {current * 1e3:.4f} mA of sweep {source}")
     unit = typed_unit(args.current, "mA")

@@ -238,7 +238,8 @@ class Session:
     def endurance(self, device: int = 0, current: float | None = None, cycles: int = 10000,
                   timing: str = "auto", cycle: dict | None = None) -> ProcedureResult:
         """``cycles`` cycles at one current and their moving averages (paper 002 SI S5);
-        ``current`` None: the device's 50 % current from its latest finished sweep."""
+        ``current`` None: the device's 50 % current from its latest finished sweep (the
+        summary's ``current_from_sweep`` names that sweep's run)."""
         _check_timing(timing)
         if current is None:
             sweep = latest_sweeps(self.store, self.description).get(device)
@@ -257,7 +258,8 @@ class Session:
                   "current_from_sweep": source}
         run_id, summary = self._run(
             "endurance", config,
-            lambda rwr, rec: procedures.endurance(rwr, current, cycles, rec),
+            lambda rwr, rec: {**procedures.endurance(rwr, current, cycles, rec),
+                              "current_from_sweep": source},
             check=lambda limits: limits.pulse_current(current))
         return ProcedureResult(run_id, "endurance", summary, summary["p_switch"])
 
