@@ -1,7 +1,6 @@
-"""The one error for bad user input: it names the field and what is allowed."""
+"""The one error for bad user input: it names the field and what is allowed. It is defined
+with the procedures' settings (``protocols.errors``), which refuse bad values themselves."""
 
+from protocols.errors import ConfigError
 
-class ConfigError(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
+__all__ = ["ConfigError"]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -42,7 +43,7 @@ from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
 from instruments.keithley import InstrumentError
-from protocols.errors import ProtocolError
+from protocols.errors import ConfigError, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,21 @@ class MissedTriggers(ProtocolError):
     """The 2000 holds fewer readings than the cycles sent (or a burst drifted)."""
 
 
+# each number's allowed range (SI) and where it comes from; a value outside is refused when
+# the settings are made, whoever makes them (a script, the CLI, the GUI, a stored run)
+PULSE_WIDTHS = (5e-6, 500.0)  # s, the 6221's pulse (Reference Manual, pulse / ARB widths)
+READ_NPLC = (0.01, 10.0)  # the 2000's integration (SENSe:VOLTage:NPLCycles 0.01-10)
+INTERVALS = (0.0, 3600.0)  # s, wait after each pulse
+
+
 @dataclass(frozen=True)
 class CycleSettings:
-    """Paper 002 Methods 4.3 and Fig. 2a: 100 us pulses, 50 uA read."""
+    """Paper 002 Methods 4.3 and Fig. 2a: 100 us pulses, 50 uA read.
+
+    The settings check themselves when made: a bad value raises
+    :class:`~protocols.errors.ConfigError` naming the field and its allowed range, before
+    any instrument is touched. The lab's own safety limits (pulse and read currents, pulse
+    width) are checked against them when a run starts, on that lab."""
 
     reset_current: float = -0.6e-3  # A
     reset_width: float = 100e-6  # s
@@ -63,6 +76,37 @@ class CycleSettings:
     autozero: bool = True
     interval: float = 0.0  # s, wait after each pulse (paper 002 Fig. 2a: 2 s)
     verify_reset: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("reset_current", "reset_width", "write_width", "read_current",
+                     "read_nplc", "interval"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not math.isfinite(value):
+                raise ConfigError(name, f"{value!r} is not a finite number")
+        for name in ("autozero", "verify_reset"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(name, f"{getattr(self, name)!r} is not True or False")
+        if self.reset_current >= 0:
+            raise ConfigError("reset_current", f"{self.reset_current * 1e3:g} mA is outside "
+                              "the allowed range (-inf, 0) mA: a reset pulse is negative "
+                              "(I < 0 resets, paper 002)")
+        for name in ("reset_width", "write_width"):
+            _within(name, getattr(self, name), PULSE_WIDTHS, "s", "the 6221's pulse")
+        _within("read_nplc", self.read_nplc, READ_NPLC, "", "the 2000's integration")
+        _within("interval", self.interval, INTERVALS, "s", "wait after each pulse")
+        if self.read_current <= 0:
+            raise ConfigError("read_current", f"{self.read_current * 1e6:g} uA is outside "
+                              "the allowed range (0, inf) uA: the read current must be "
+                              "positive")
+
+
+def _within(name: str, value: float, allowed: tuple[float, float], unit: str,
+            source: str) -> None:
+    low, high = allowed
+    if not low <= value <= high:
+        raise ConfigError(name, f"{value:g} {unit} is outside the allowed range [{low:g}, "
+                          f"{high:g}] {unit} ({source})".replace(" ]", "]").replace("  ", " "))
 
 
 @dataclass(frozen=True)

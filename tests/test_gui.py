@@ -31,7 +31,25 @@ def _short_sweep(window, points=6, iterations=15):
     window.iterations.setValue(iterations)
 
 
-def test_sweep_plots_points_fit_and_stores_the_run(window, qtbot):
+def _count_session_calls(monkeypatch, method: str) -> list[int]:
+    """The run ids of every call of ``Session.<method>`` (the window runs procedures only
+    through the public API, as the CLI and scripts do)."""
+    from hil.session.session import Session
+
+    calls: list[int] = []
+    original = getattr(Session, method)
+
+    def counted(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        calls.append(result.run_id)
+        return result
+
+    monkeypatch.setattr(Session, method, counted)
+    return calls
+
+
+def test_sweep_plots_points_fit_and_stores_the_run(window, qtbot, monkeypatch):
+    calls = _count_session_calls(monkeypatch, "sweep")
     _connect(window)
     _short_sweep(window)
     window.start_sweep()
@@ -45,6 +63,9 @@ def test_sweep_plots_points_fit_and_stores_the_run(window, qtbot):
     assert run.config["timing"] == "hardware"  # auto: the virtual lab has the trigger link
     assert abs(window.last_fit["i_bias"] - run.result["i_bias"]) < 1e-12
     assert window.fit_table.item(0, 0).text() != ""
+    assert calls == [run.id]
+    assert run.config["currents"] == pytest.approx(np.linspace(
+        window.start_current.value(), window.stop_current.value(), 6) * 1e-3)
 
 
 def test_abort_turns_outputs_off_and_keeps_the_run_as_aborted(window, qtbot):
@@ -134,7 +155,8 @@ def test_window_does_constant_work_per_reading_during_a_sweep(window, qtbot, mon
 
 @pytest.mark.parametrize("kind", ["single cycle", "hysteresis", "endurance", "anisotropy",
                                   "survey"])
-def test_procedure_panels_run_plot_and_record(window, qtbot, kind):
+def test_procedure_panels_run_plot_and_record(window, qtbot, kind, monkeypatch):
+    calls = _count_session_calls(monkeypatch, kind.replace(" ", "_"))
     _connect(window)
     _short_sweep(window)
     window.max_field_limit.setValue(0.25)
@@ -147,6 +169,7 @@ def test_procedure_panels_run_plot_and_record(window, qtbot, kind):
     run = window.store.get_run(window.last_run_id)
     assert run.status == "finished" and run.kind == kind.replace(" ", "_")
     assert window.procedure_result.text() != ""
+    assert calls == [window.last_run_id]  # the public API's procedure, run once
     if kind == "anisotropy":
         assert window.last_procedure["h_an"] == pytest.approx(0.729, rel=0.05)
     if kind == "endurance":
@@ -191,3 +214,11 @@ def test_an_unusable_sweep_is_shown_and_never_becomes_the_procedures_current(win
     assert run.status == "finished"
     assert window.procedure_current.value() == pytest.approx(run.result["i_bias"] * 1e3,
                                                              abs=1e-4)
+
+
+def test_a_lab_file_that_cannot_be_read_is_refused_with_the_reason(window, tmp_path):
+    window.lab_file.setText(str(tmp_path / "missing.toml"))
+    window.toggle_connection()
+    assert window.lab is None and window.connect_button.text() == "Connect"
+    assert window.reason.text().startswith("lab: ")
+    assert not window.start_button.isEnabled()

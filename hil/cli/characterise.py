@@ -15,7 +15,6 @@ from hil.cli.common import (
     parse_current_range,
     print_json_line,
 )
-from hil.session.runner import stored_run
 from hil.units import parse_field
 from protocols.fitting import wilson_interval
 from protocols.timing import TIMINGS
@@ -140,7 +139,7 @@ def run_endurance(args: argparse.Namespace) -> int:
         result = session.endurance(args.device, current, args.cycles, args.timing, cycle)
     summary = result.summary
     current = result.summary.get("current", current)
-    source = session.store.get_run(result.run_id).config.get("current_from_sweep")
+    source = summary["current_from_sweep"]
     if source is not None:
         print(f"current: I_bias = {current * 1e3:.4f} mA of sweep {source}")
     unit = typed_unit(args.current, "mA")
@@ -198,21 +197,19 @@ def run_persistence(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from protocols.store import RunStore
+    from hil.session.session import Session
 
-    if args.resume is not None:
-        stored = stored_run(RunStore(args.store), args.resume, "resume")
-        description, iterations = stored.config["lab"], stored.config["iterations"]
+    if args.resume is not None:  # the killed run's own lab and settings
+        session = Session.for_run(args.store, args.resume)
         kwargs: dict = {"resume": args.resume}
     else:
         currents = parse_current_range(args.currents, "mA") if args.currents else None
-        description, iterations = lab_description(args), args.iterations
-        kwargs = {"device": args.device, "currents": currents, "iterations": iterations,
+        kwargs = {"device": args.device, "currents": currents, "iterations": args.iterations,
                   "timing": args.timing, "cycle": cycle_settings(args)}
+        session = _session(args)
     from hil.units import in_unit, typed_unit
 
     typed = args.currents.split(":")[0] if args.currents and args.resume is None else "mA"
-    session = _session(args, description)
     progress = _Progress(session.lab.clock)
     try:
         with session:
@@ -224,6 +221,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         progress.close()
     run_id, result = summary.run_id, summary.sweep
     summary = summary.summary
+    iterations = int(result.trials.max())
     low, high = result.wilson()
     print(f"run {run_id}: device {result.device}, {iterations} cycles per current, "
           f"{summary['timing']}-timed")

@@ -26,8 +26,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from hil.errors import ConfigError
 from hil.gui.worker import ProcedureWorker, SweepWorker
-from hil.session.lab import connect_virtual, lab_from_file
+from hil.session.lab import open_lab
+from hil.session.session import lab_description
 from instruments.connection import Lab
 from instruments.limits import SafetyLimits
 from protocols.fitting import fit_sigmoid, sigmoid, wilson_interval
@@ -199,7 +201,8 @@ class MainWindow(QMainWindow):
         self.procedure_result.setWordWrap(True)
         form.addRow("procedure", self.procedure)
         form.addRow("current (cycle, endurance)", self.procedure_current)
-        form.addRow("cycles (endurance; survey: per current)", self.procedure_cycles)
+        form.addRow("cycles (endurance; survey: 1 % per current, at least 10)",
+                    self.procedure_cycles)
         form.addRow("max in-plane field (anisotropy)", self.max_field)
         form.addRow(self.run_procedure_button)
         form.addRow(self.procedure_result)
@@ -286,11 +289,11 @@ class MainWindow(QMainWindow):
             self.connect_button.setText("Connect")
             self._validate()
             return
-        path = self.lab_file.text().strip()
-        if path:
-            self.lab = lab_from_file(path)
-        else:
-            self.lab = connect_virtual(devices=self.devices.value(), seed=self.seed.value())
+        try:  # the lab as a run's config names it, opened as the CLI and scripts open it
+            self.lab = open_lab(self.lab_description())
+        except ConfigError as err:
+            self.reason.setText(str(err))
+            return
         self.lab.limits = self.limits
         self.lab.connect()
         for role, light in self.status.items():
@@ -301,26 +304,21 @@ class MainWindow(QMainWindow):
         self._validate()
 
     def lab_description(self) -> dict:
-        path = self.lab_file.text().strip()
-        if path:  # as the CLI names it (hil.session), so both find the same sweeps
-            from hil.session.session import lab_description
-
-            return lab_description(path)
-        return {"virtual": True, "devices": self.devices.value(), "width": 0.5e-6,
-                "seed": self.seed.value()}
+        """The lab as the CLI names it (hil.session), so both find the same sweeps."""
+        return lab_description(self.lab_file.text().strip() or None, self.devices.value(),
+                               0.5e-6, self.seed.value())
 
     def start_sweep(self) -> None:
         if self.lab is None or self.worker is not None or not self._validate():
             return
-        config = {"lab": self.lab_description(), "device": self.device.value(),
-                  "start": self.start_current.value() * 1e-3,
-                  "stop": self.stop_current.value() * 1e-3,
-                  "points": self.points.value(), "iterations": self.iterations.value(),
-                  "currents": None, "timing": self.timing.currentText()}
+        currents = np.linspace(self.start_current.value() * 1e-3,
+                               self.stop_current.value() * 1e-3, self.points.value())
         self._points.clear()
         self._r_ahe.clear()
         self.fit_curve.setData([], [])
-        worker = SweepWorker(self.lab, self.store.path, config)
+        worker = SweepWorker(self.lab, self.store.path, self.lab_description(),
+                             self.device.value(), currents, self.iterations.value(),
+                             self.timing.currentText())
         self._start(worker, self._on_reading, self._on_finished)
         worker.point.connect(self._on_point)
         worker.progress.connect(self._on_progress)
@@ -349,68 +347,32 @@ class MainWindow(QMainWindow):
         self.remaining.setText(f"run {run_id} aborted; outputs off")
 
     def run_procedure(self) -> None:
-        """Single cycle, hysteresis, endurance, anisotropy or survey in the worker."""
-        from protocols.procedures import anisotropy_field, endurance, hysteresis, survey_table
-        from protocols.sweep import sweep_device
-
+        """Single cycle, hysteresis, endurance, anisotropy or survey in the worker, each
+        through the session's procedure of the same name (as the CLI and scripts run it)."""
         if self.lab is None or self.worker is not None or not self._validate():
             return
         kind = self.procedure.currentText()
+        device, timing = self.device.value(), self.timing.currentText()
         current = self.procedure_current.value() * 1e-3
         cycles = self.procedure_cycles.value()
-        top = self.limits.max_pulse_current
-        config = {"lab": self.lab_description(), "device": self.device.value(),
-                  "current": current, "cycles": cycles, "timing": self.timing.currentText()}
+        top, field = self.limits.max_pulse_current, self.max_field.value()
+        procedures = {
+            "single cycle": lambda s: s.single_cycle(device, current),
+            "hysteresis": lambda s: s.hysteresis(device, top, 12),
+            "endurance": lambda s: s.endurance(device, current, cycles, timing),
+            "anisotropy": lambda s: s.anisotropy(device, field, 15),
+            # every routed device (the chip's, or the lab file's list), each swept over
+            # the range a coarse search finds
+            "survey": lambda s: s.survey(max(10, cycles // 100), timing),
+        }
         self.proc_plot.clear()
         self.proc_plot.addLegend()
         self.proc_curve = self.proc_plot.plot([], [], pen=pg.mkPen("c"), symbol="o",
                                               symbolSize=4)
         self._proc_x, self._proc_y = [], []
-        if kind == "single cycle":
-            def body(rwr, record):
-                reading = rwr.cycle_reading(current)
-                record([{"current": current, "r_after_reset": reading.r_after_reset,
-                         "r_after_write": reading.r_after_write, "switched": reading.switched}])
-                return {"switched": reading.switched, "r_after_write": reading.r_after_write}
-        elif kind == "hysteresis":
-            def body(rwr, record):
-                return hysteresis(rwr, np.linspace(top / 12, top, 12), record)
-        elif kind == "endurance":
-            def body(rwr, record):
-                result = endurance(rwr, current, cycles, record)
-                result.pop("moving_averages")
-                return result
-        elif kind == "anisotropy":
-            fields = np.linspace(-self.max_field.value(), self.max_field.value(), 15)
-
-            def body(rwr, record):
-                rwr.lab.set_coil_constant(0.5)
-                fit = anisotropy_field(rwr, fields, record)
-                return {"h_an": fit.h_an, "h_an_err": fit.h_an_err, "r0": fit.r0}
-        else:  # survey: every routed device (the chip's, or the lab file's list)
-            from hil.errors import ConfigError
-            from hil.session.session import routed_devices
-
-            try:
-                routed = routed_devices(self.lab_description())
-            except ConfigError as err:
-                self.reason.setText(str(err))
-                return
-            devices = len(routed)
-
-            def body(rwr, record):
-                fits = []
-                for device in routed:
-                    rwr.lab.select_device(device)
-                    rwr.calibrate()
-                    start, stop = self.start_current.value(), self.stop_current.value()
-                    fits.append(sweep_device(rwr, device, None if devices > 1 else np.linspace(
-                        start * 1e-3, stop * 1e-3, 12), max(10, cycles // 100),
-                        record).summary())
-                return survey_table(fits)
         self._procedure_kind = kind
-        worker = ProcedureWorker(self.lab, self.store.path, kind.replace(" ", "_"), config,
-                                 body)
+        worker = ProcedureWorker(self.lab, self.store.path, self.lab_description(),
+                                 procedures[kind])
         self._start(worker, self._on_procedure_reading, self._on_procedure_done)
         self.thread.start()
 

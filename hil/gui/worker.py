@@ -1,22 +1,24 @@
-"""Runs a protocol in a worker thread and publishes each reading once, as Qt signals.
+"""Runs a procedure of the public API (:class:`hil.session.Session`) in a worker thread and
+publishes each reading once, as Qt signals.
 
-The window subscribes and plots; the run store is written from here as readings arrive
-(DESIGN.md: plans, runner and subscribers are apart; the GUI never re-reads files)."""
+The window subscribes and plots; the session's runner writes the run store as readings
+arrive (DESIGN.md: plans, runner and subscribers are apart; the GUI never re-reads files),
+exactly as it does for the CLI and for scripts."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
-from hil.session.runner import RunAborted, record_run
+from hil.session.runner import RunAborted
+from hil.session.session import ProcedureResult, Session
 from instruments.connection import Lab
-from protocols.cycle import ResetWriteRead
-from protocols.store import RunStore
-from protocols.sweep import sweep_device
+
+Procedure = Callable[[Session], ProcedureResult]
 
 
 class Aborted(RunAborted):
@@ -24,24 +26,22 @@ class Aborted(RunAborted):
 
 
 class ProcedureWorker(QObject):
-    """Runs ``body(rwr, record)`` on a routed, calibrated device, timed by the instruments
-    when they allow it (``protocols/timing.py``); every reading is stored, then emitted;
-    between batches of readings (one cycle, or one instrument batch) the worker honours
-    pause and abort."""
+    """Runs ``procedure(session)`` (e.g. ``lambda s: s.hysteresis(0)``) on a session over
+    the window's connected lab; every reading is stored by the session's runner, then
+    emitted; between batches of readings (one cycle, or one instrument batch) the worker
+    honours pause and abort. Outputs are off when the procedure ends, however it ends."""
 
     reading = pyqtSignal(dict)
     finished = pyqtSignal(dict)
     failed = pyqtSignal(str)
     aborted = pyqtSignal(int)
 
-    def __init__(self, lab: Lab, store_path, kind: str, config: dict,
-                 body: Callable[[ResetWriteRead, Callable[[list[dict]], None]], dict]) -> None:
+    def __init__(self, lab: Lab, store_path, description: dict, procedure: Procedure) -> None:
         super().__init__()
         self.lab = lab
         self.store_path = store_path  # SQLite connections belong to one thread: open in run()
-        self.kind = kind
-        self.config = config
-        self.body = body
+        self.description = description
+        self.procedure = procedure
         self._abort = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -59,58 +59,57 @@ class ProcedureWorker(QObject):
     def on_reading(self, reading: dict) -> None:
         """Subclasses publish more per reading."""
 
+    def between_batches(self) -> None:
+        """Wait while paused; stop the run (kept as ``aborted``) on abort."""
+        self._running.wait()
+        if self._abort.is_set():
+            raise Aborted
+
     @pyqtSlot()
     def run(self) -> None:
         """Runs in the worker's thread (a declared slot, so Qt calls it there)."""
         try:
-            self.store = RunStore(self.store_path)
+            session = Session(self.description, self.store_path, lab=self.lab,
+                              subscribers=self.subscribers(),
+                              between_batches=self.between_batches)
         except Exception as err:  # noqa: BLE001
             self.failed.emit(f"run store: {err}")
             return
         try:
-            self._run()
+            self._run(session)
         finally:
-            self.store.close()
+            session.store.close()
 
-    def _run(self) -> None:
-        """One recorded run through the session's runner; pause and abort between batches."""
-        lab = self.lab
-        started: list[int] = []
+    def subscribers(self) -> Sequence[Callable[[dict], None]]:
+        return [self.reading.emit, self.on_reading]
 
-        def body(rwr: ResetWriteRead, recording) -> dict:
-            started.append(recording.run_id)
-            return self.body(rwr, recording)
-
-        def between_batches() -> None:
-            self._running.wait()
-            if self._abort.is_set():
-                raise Aborted
-
+    def _run(self, session: Session) -> None:
         try:
-            _, summary = record_run(self.store, lab, self.kind,
-                                    {"timing": "auto", **self.config}, body,
-                                    subscribers=[self.reading.emit, self.on_reading],
-                                    between_batches=between_batches)
-        except Aborted:
-            lab.outputs_off()
-            self.aborted.emit(started[0])
+            with session:  # a borrowed lab: its outputs go off, it stays connected
+                result = self.procedure(session)
+        except Aborted as err:
+            self.aborted.emit(-1 if err.run_id is None else err.run_id)
             return
         except Exception as err:  # noqa: BLE001 - shown to the user; a started run is failed
-            lab.outputs_off()
             self.failed.emit(str(err))
             return
-        self.finished.emit(summary)
+        self.finished.emit(result.summary)
 
 
 class SweepWorker(ProcedureWorker):
-    """A switching-probability sweep that also publishes each point and the remaining time."""
+    """A switching-probability sweep (``Session.sweep`` on a fixed grid) that also publishes
+    each point and the remaining time."""
 
     point = pyqtSignal(int, float, int, int)  # index, current, switches so far, cycles so far
     progress = pyqtSignal(int, int, float)  # cycles done, total, remaining lab seconds
 
-    def __init__(self, lab: Lab, store_path, config: dict) -> None:
-        super().__init__(lab, store_path, "sweep", config, self._sweep)  # QObject first
-        self.currents = np.linspace(config["start"], config["stop"], config["points"])
+    def __init__(self, lab: Lab, store_path, description: dict, device: int,
+                 currents: Sequence[float], iterations: int, timing: str = "auto") -> None:
+        super().__init__(lab, store_path, description,  # QObject first
+                         lambda session: session.sweep(device, self.currents, iterations,
+                                                       timing))
+        self.currents = np.asarray(currents, float)
+        self.iterations = iterations
         self.counts = np.zeros(self.currents.size, int)
         self.trials = np.zeros(self.currents.size, int)
         self.clock = lab.clock
@@ -119,16 +118,12 @@ class SweepWorker(ProcedureWorker):
         self._first_batch: tuple[int, float] | None = None
         self._end: float | None = None  # the clock when the sweep should end
 
-    def _sweep(self, rwr: ResetWriteRead, record) -> dict:
-        return sweep_device(rwr, self.config["device"], self.currents,
-                            self.config["iterations"], record).summary()
-
     def on_reading(self, reading: dict) -> None:
         k = reading["index"]
         self.counts[k] += reading["switched"]
         self.trials[k] += 1
         self.point.emit(k, float(self.currents[k]), int(self.counts[k]), int(self.trials[k]))
-        done, total = int(self.trials.sum()), self.currents.size * self.config["iterations"]
+        done, total = int(self.trials.sum()), self.currents.size * self.iterations
         now = self.clock.seconds if self.clock is not None else time.perf_counter()
         self.progress.emit(done, total, self._time_left(done, total, now))
 

@@ -23,39 +23,25 @@ from protocols.timing import choose_timing
 
 Body = Callable[[ResetWriteRead, "Recording"], dict]
 
-# the cycle's settings a caller may give, with their allowed ranges (paper 002 Fig. 2a,
-# Methods 4.3; the 6221's pulse widths; the 2000's integration times)
-CYCLE_DEFAULTS = {"reset_current": -0.6e-3, "reset_width": 100e-6, "write_width": 100e-6,
-                  "read_current": 50e-6, "read_nplc": 1.0, "interval": 0.0,
-                  "verify_reset": True}
+# the cycle's settings a caller may give, and what a run's config keeps of them; their
+# ranges are CycleSettings' own (paper 002 Fig. 2a, Methods 4.3; the 6221's pulse widths;
+# the 2000's integration times)
+CYCLE_FIELDS = ("reset_current", "reset_width", "write_width", "read_current", "read_nplc",
+                "interval", "verify_reset")
+CYCLE_DEFAULTS = {name: getattr(CycleSettings(), name) for name in CYCLE_FIELDS}
 
 
 def cycle_config(**values: Any) -> dict:
     """The reset-write-read cycle's settings (SI), defaults filled in, each refused with its
-    field and range before any instrument is touched; the dict a run's config keeps."""
-    unknown = sorted(set(values) - set(CYCLE_DEFAULTS))
+    field and range (by :class:`~protocols.cycle.CycleSettings` itself) before any
+    instrument is touched; the dict a run's config keeps."""
+    unknown = sorted(set(values) - set(CYCLE_FIELDS))
     if unknown:
-        raise ConfigError(unknown[0], f"not a cycle setting; allowed: {sorted(CYCLE_DEFAULTS)}")
-    settings = {**CYCLE_DEFAULTS, **values}
-    settings["read_nplc"] = float(settings["read_nplc"])
-    settings["verify_reset"] = bool(settings["verify_reset"])
-    if settings["reset_current"] >= 0:
-        raise ConfigError("reset_current", f"{settings['reset_current'] * 1e3:g} mA: a reset "
-                          "pulse is negative (I < 0 resets, paper 002)")
-    for name in ("reset_width", "write_width"):
-        if not 5e-6 <= settings[name] <= 500.0:
-            raise ConfigError(name, f"{settings[name]:g} s is outside the allowed range "
-                              "[5 us, 500 s] (the 6221's pulse)")
-    if not 0.01 <= settings["read_nplc"] <= 10:
-        raise ConfigError("read_nplc", f"{settings['read_nplc']:g} is outside the allowed "
-                          "range [0.01, 10]")
-    if not 0 <= settings["interval"] <= 3600:
-        raise ConfigError("interval", f"{settings['interval']:g} s is outside the allowed "
-                          "range [0, 3600] s")
-    if settings["read_current"] <= 0:
-        raise ConfigError("read_current", f"{settings['read_current'] * 1e6:g} uA: the read "
-                          "current must be positive")
-    return settings
+        raise ConfigError(unknown[0], f"not a cycle setting; allowed: {sorted(CYCLE_FIELDS)}")
+    if "read_nplc" in values and not isinstance(values["read_nplc"], bool):
+        values["read_nplc"] = float(values["read_nplc"])
+    settings = asdict(CycleSettings(**values))
+    return {name: settings[name] for name in CYCLE_FIELDS}
 
 
 def check_cycle_limits(settings: dict, limits) -> None:
@@ -84,7 +70,9 @@ def choose(lab: Lab, requested: str, settings: CycleSettings) -> str:
 
 class RunAborted(Exception):
     """Raised between two batches of readings to stop a run on the user's request (the run
-    is kept, with status ``aborted``)."""
+    is kept, with status ``aborted``; the runner sets ``run_id`` to its id)."""
+
+    run_id: int | None = None
 
 
 class Recording:
@@ -148,8 +136,9 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
             lab.restore_device(state)  # where the killed run stopped
         summary = body(rwr, Recording(store, run_id, lab, config, subscribers,
                                       between_batches))
-    except RunAborted:
+    except RunAborted as aborted:
         store.finish(run_id, "aborted", {"error": "aborted by the user"})
+        aborted.run_id = run_id
         raise
     except BaseException as err:
         store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",

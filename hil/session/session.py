@@ -89,16 +89,37 @@ def latest_sweeps(store: RunStore, description: dict) -> dict[int, dict]:
 
 
 class Session:
-    """An open lab and a run store. Use as a context manager (outputs off on exit)."""
+    """An open lab and a run store. Use as a context manager (outputs off on exit).
+
+    ``lab``: an already-connected lab to run on (a window's connection panel keeps one
+    open between runs); the session then borrows it: closing the session turns its outputs
+    off and leaves it connected. ``subscribers`` hear every reading as it is stored (a
+    progress bar, a live plot's Qt signal); ``between_batches`` runs after each batch of
+    readings: the place to pause, or to stop the run by raising
+    :class:`~hil.session.runner.RunAborted` (the run is kept, ``aborted``)."""
 
     def __init__(self, description: dict, store: RunStore | str | Path | None = None,
-                 limits: SafetyLimits | None = None) -> None:
+                 limits: SafetyLimits | None = None, *, lab: Lab | None = None,
+                 subscribers: Sequence[Callable[[dict], None]] = (),
+                 between_batches: Callable[[], None] | None = None) -> None:
         self.description = dict(description)
         self.store = store if isinstance(store, RunStore) else RunStore(store)
-        self.lab: Lab = connect(self.description)
+        self.owns_lab = lab is None
+        self.lab: Lab = connect(self.description) if lab is None else lab
         if limits is not None:
             self.lab.set_limits(limits)
-        self._connected = False
+        self._connected = not self.owns_lab
+        self.subscribers = list(subscribers)
+        self.between_batches = between_batches
+
+    @classmethod
+    def for_run(cls, store: RunStore | str | Path | None, run_id: int,
+                field_name: str = "resume", **hooks: Any) -> Session:
+        """A session on the lab run ``run_id`` of ``store`` was recorded on (its config
+        keeps the lab's description): where a killed run goes on. An unknown id is bad
+        input in ``field_name``."""
+        store = store if isinstance(store, RunStore) else RunStore(store)
+        return cls(stored_run(store, run_id, field_name).config["lab"], store, **hooks)
 
     # -- the lab ---------------------------------------------------------------------
     def connect(self) -> Session:
@@ -112,9 +133,13 @@ class Session:
         return self
 
     def close(self) -> None:
-        """Every output off, every connection closed (the virtual lab stopped)."""
-        self.lab.close()
-        self._connected = False
+        """Every output off; a lab the session opened is closed too (the virtual lab
+        stopped), a borrowed one stays connected."""
+        if self.owns_lab:
+            self.lab.close()
+            self._connected = False
+        else:
+            self.lab.outputs_off()
 
     def __enter__(self) -> Session:
         return self.connect()
@@ -130,7 +155,8 @@ class Session:
     def _run(self, kind: str, config: dict, body, check=None, resume=None):
         self.connect()
         return record_run(self.store, self.lab, kind, {"lab": self.description, **config},
-                          body, check=check, resume=resume)
+                          body, check=check, resume=resume, subscribers=self.subscribers,
+                          between_batches=self.between_batches)
 
     # -- procedures ------------------------------------------------------------------
     def sweep(self, device: int = 0, currents: Sequence[float] | None = None,
@@ -178,6 +204,24 @@ class Session:
         run_id, summary = self._run("sweep", config, body, check, resume)
         return ProcedureResult(run_id, "sweep", summary, found[0].fit, found[0])
 
+    def single_cycle(self, device: int = 0, current: float = 0.3e-3,
+                     cycle: dict | None = None) -> ProcedureResult:
+        """One reset-write-read cycle at ``current`` (paper 002 Fig. 2a): whether the device
+        switched, and R_AHE after the reset and after the write."""
+        config = {"device": device, "current": float(current),
+                  "cycle": cycle_config(**(cycle or {}))}
+
+        def body(rwr, record) -> dict:
+            reading = rwr.cycle_reading(config["current"])
+            row = {"current": reading.write_current, "r_after_reset": reading.r_after_reset,
+                   "r_after_write": reading.r_after_write, "switched": reading.switched}
+            record([row])
+            return row
+
+        run_id, summary = self._run("single_cycle", config, body,
+                                    check=_current_check("current", config["current"]))
+        return ProcedureResult(run_id, "single_cycle", summary, summary["switched"])
+
     def hysteresis(self, device: int = 0, max_current: float = 0.6e-3, points: int = 12,
                    cycle: dict | None = None) -> ProcedureResult:
         """R_AHE vs write current, up and down (paper 002 Fig. 2b)."""
@@ -194,7 +238,8 @@ class Session:
     def endurance(self, device: int = 0, current: float | None = None, cycles: int = 10000,
                   timing: str = "auto", cycle: dict | None = None) -> ProcedureResult:
         """``cycles`` cycles at one current and their moving averages (paper 002 SI S5);
-        ``current`` None: the device's 50 % current from its latest finished sweep."""
+        ``current`` None: the device's 50 % current from its latest finished sweep (the
+        summary's ``current_from_sweep`` names that sweep's run)."""
         _check_timing(timing)
         if current is None:
             sweep = latest_sweeps(self.store, self.description).get(device)
@@ -213,7 +258,8 @@ class Session:
                   "current_from_sweep": source}
         run_id, summary = self._run(
             "endurance", config,
-            lambda rwr, rec: procedures.endurance(rwr, current, cycles, rec),
+            lambda rwr, rec: {**procedures.endurance(rwr, current, cycles, rec),
+                              "current_from_sweep": source},
             check=lambda limits: limits.pulse_current(current))
         return ProcedureResult(run_id, "endurance", summary, summary["p_switch"])
 
@@ -290,6 +336,17 @@ def persistence(store: RunStore, first: int, second: int) -> ProcedureResult:
         raise ConfigError("run", f"sweeps {first} and {second} cannot be compared: {mismatch}")
     summary = procedures.persistence(results[0].result, results[1].result)
     return ProcedureResult(0, "persistence", summary, summary["relative_shift"])
+
+
+def _current_check(field_name: str, current: float) -> Callable[[SafetyLimits], None]:
+    """A write current against the lab's pulse limit, refused as bad input in ``field``."""
+    def check(limits: SafetyLimits) -> None:
+        try:
+            limits.pulse_current(current)
+        except ValueError as err:
+            raise ConfigError(field_name, str(err)) from None
+
+    return check
 
 
 def _check_timing(timing: str) -> None:
