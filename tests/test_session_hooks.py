@@ -63,6 +63,18 @@ def test_a_single_cycle_beyond_the_pulse_limit_is_refused_before_any_record(lab,
     assert RunStore(tmp_path / "runs.sqlite").list_runs() == []
 
 
+def test_an_anisotropy_field_above_the_labs_limit_is_refused_not_raised(lab, tmp_path):
+    """The field limit is the lab's, for every procedure: anisotropy may not lift it."""
+    from instruments.limits import LimitError
+
+    assert lab.limits.max_field == pytest.approx(0.25)  # the virtual coil's rating
+    with _session(lab, tmp_path) as session, pytest.raises(LimitError, match="field"):
+        session.anisotropy(max_field=0.3)
+    assert lab.limits.max_field == pytest.approx(0.25)
+    assert RunStore(tmp_path / "runs.sqlite").list_runs() == []
+    assert lab.virtual_lab.instruments["field"].output is False
+
+
 def test_between_batches_stops_the_run_which_is_kept_as_aborted(lab, tmp_path):
     heard: list[dict] = []
 

@@ -63,8 +63,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                        "50 %% point, I_bias of its latest usable sweep on this lab)")
     endur.add_argument("--cycles", type=int, default=10000, help="paper 002 SI S5: 10,000")
     endur.set_defaults(handler=run_endurance)
-    aniso.add_argument("--max-field", default="0.2T", help="with its unit (T, mT, Oe); keep "
-                       "below H_an / 3 (Eq. S2)")
+    aniso.add_argument("--max-field", help="with its unit (T, mT, Oe); keep below H_an / 3 "
+                       "(Eq. S2); default 0.2 T, or the lab's field limit when lower")
     aniso.add_argument("--points", type=int, default=15)
     aniso.add_argument("--coil-constant", type=float, default=0.5, help="T per A of coil current")
     aniso.set_defaults(handler=run_anisotropy)
@@ -154,7 +154,8 @@ def run_endurance(args: argparse.Namespace) -> int:
 
 
 def run_anisotropy(args: argparse.Namespace) -> int:
-    top = parse_field("max_field", args.max_field, "T", "T")
+    top = (None if args.max_field is None
+           else parse_field("max_field", args.max_field, "T", "T"))
     cycle = cycle_settings(args)
     with _session(args) as session:
         result = session.anisotropy(args.device, top, args.points, args.coil_constant, cycle)

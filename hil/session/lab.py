@@ -44,6 +44,9 @@ class VirtualLabConnection(Lab):
             self.virtual_lab.stop()
 
 
+VIRTUAL_COIL_FIELD = 0.25  # T: the virtual coil's rating (0.5 A of the 2400 at 0.5 T/A)
+
+
 def connect_virtual(lab: VirtualLab | None = None, limits: SafetyLimits | None = None,
                     devices: int = 4, width: float = 0.5e-6, seed: int | None = 0,
                     bus: str = "gpib", trigger_line: int = 1) -> VirtualLabConnection:
@@ -53,7 +56,7 @@ def connect_virtual(lab: VirtualLab | None = None, limits: SafetyLimits | None =
     if lab is None:
         lab = VirtualLab(build_chip(devices, width, seed), LabClock.for_bus(bus),
                          trigger_line=trigger_line).start()
-    return VirtualLabConnection(lab, limits)
+    return VirtualLabConnection(lab, limits or SafetyLimits(max_field=VIRTUAL_COIL_FIELD))
 
 
 def lab_from_file(path: str | Path, **virtual_options) -> Lab:

@@ -10,7 +10,7 @@ off when it ends, whatever ends it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -263,23 +263,23 @@ class Session:
             check=lambda limits: limits.pulse_current(current))
         return ProcedureResult(run_id, "endurance", summary, summary["p_switch"])
 
-    def anisotropy(self, device: int = 0, max_field: float = 0.2, points: int = 15,
+    def anisotropy(self, device: int = 0, max_field: float | None = None, points: int = 15,
                    coil_constant: float = 0.5, cycle: dict | None = None) -> ProcedureResult:
-        """R_AHE vs in-plane field and the Eq. S2 fit of H_an (paper 002 SI S1)."""
+        """R_AHE vs in-plane field and the Eq. S2 fit of H_an (paper 002 SI S1), over
+        +-``max_field`` (default 0.2 T, or the lab's field limit when that is lower; a field
+        above the limit is refused before anything is recorded)."""
+        if max_field is None:
+            max_field = min(0.2, self.lab.limits.max_field)
         config = {"device": device, "max_field": max_field, "points": points,
                   "coil_constant": coil_constant, "cycle": cycle_config(**(cycle or {}))}
         fields = np.linspace(-max_field, max_field, points)
-        limits = self.lab.limits
-        self.lab.set_limits(replace(limits, max_field=max(limits.max_field, max_field)))
 
         def body(rwr, rec):
             rwr.lab.set_coil_constant(coil_constant)
             return asdict(procedures.anisotropy_field(rwr, fields, rec))
 
-        try:
-            run_id, summary = self._run("anisotropy", config, body)
-        finally:
-            self.lab.set_limits(limits)
+        run_id, summary = self._run("anisotropy", config, body,
+                                    check=lambda limits: limits.field(max_field))
         return ProcedureResult(run_id, "anisotropy", summary, summary["h_an"])
 
     def survey(self, iterations: int = 100, timing: str = "auto", cycle: dict | None = None,
