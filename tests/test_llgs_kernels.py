@@ -133,6 +133,40 @@ def test_per_trajectory_junctions_are_each_their_own():
         assert np.array_equal(m_mixed[:, offset::2], m_alone[:, offset::2])
 
 
+def _vector_lines(dispatcher) -> list[str]:
+    return [line for line in dispatcher.inspect_asm(dispatcher.signatures[0]).splitlines()
+            if "ymm" in line or "xmm" in line]
+
+
+def _scaled_add(a, b):
+    for i in range(a.size):
+        a[i] = a[i] * b[i] + 1.0
+
+
+def test_kernel_leaves_the_vectoriser_options_as_it_found_them():
+    """The CPU kernel compiles with LLVM interleaving two SIMD vectors per iteration, a
+    process-wide option: it is put back after each call, so numba code compiled afterwards
+    comes out as it did before (and the comparison would see a leftover option: checked by
+    setting one on purpose)."""
+    import llvmlite.binding as llvm
+
+    args = (np.zeros(256, np.float32), np.ones(256, np.float32))
+    before = njit(fastmath=True)(_scaled_add)
+    before(*args)
+    runner = FusedLLGS(MTJ, 5e-12, seed=0)
+    runner.run(_along_z(40), np.zeros(40), Pulse(10e-12, relax=0.0))
+    after = njit(fastmath=True)(_scaled_add)
+    after(*args)
+    assert _vector_lines(after) == _vector_lines(before)
+    llvm.set_option("", "-force-vector-interleave=1")  # LLVM interleaves this small loop
+    try:
+        forced = njit(fastmath=True)(_scaled_add)
+        forced(*args)
+    finally:
+        llvm.set_option("", "-force-vector-interleave=0")
+    assert _vector_lines(forced) != _vector_lines(before)
+
+
 # -- physics: the reference's analytic limits, now through the kernel ----------------------
 def test_norm_stays_one():
     runner = FusedLLGS(MTJ, 5e-12, seed=0)
