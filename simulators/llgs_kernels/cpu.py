@@ -7,12 +7,13 @@ LLVM turns into SIMD lanes: the state, the Philox rounds and the Box-Muller tran
 registers and L1, nothing per step goes to memory but the block's state. log, sin and cos are
 short polynomials (libm calls would keep the loop scalar); error_model="numpy" drops the
 zero-division branches and unsigned indices the negative-index ones, both of which would stop
-LLVM's vectoriser. One step of one lane is a chain of some 300 dependent instructions (ten
-Philox rounds, Box-Muller, four RK4 stages), longer than the core's reorder window, so one
-8-lane vector at a time leaves the FMA units waiting on latency: the kernel is compiled with
-LLVM's vectoriser interleaving two independent vectors per iteration (INTERLEAVE), measured
-1.5x faster on AVX2 (bench/RESULTS.md). Physics and noise keying are those of simulators/llgs.py and
-simulators/llgs_kernels/philox.py. SPINHIL_NUMBA_CACHE=0 compiles afresh (no disk cache).
+LLVM's vectoriser. One step of one 8-lane vector is some 800 instructions along one long
+dependency chain (ten Philox rounds, Box-Muller, four RK4 stages), more than the core's
+reorder window holds, so one vector at a time leaves the FMA units waiting on latency: the
+kernel is compiled with LLVM's vectoriser interleaving two independent vectors per iteration
+(INTERLEAVE), 1.2-1.6x faster on AVX2 (bench/RESULTS.md). Physics and noise keying are those
+of simulators/llgs.py and simulators/llgs_kernels/philox.py. SPINHIL_NUMBA_CACHE=0 compiles
+afresh (no disk cache).
 """
 
 from __future__ import annotations
