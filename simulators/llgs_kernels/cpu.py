@@ -11,7 +11,9 @@ LLVM's vectoriser. One step of one 8-lane vector is some 800 instructions along 
 dependency chain (ten Philox rounds, Box-Muller, four RK4 stages), more than the core's
 reorder window holds, so one vector at a time leaves the FMA units waiting on latency: the
 kernel is compiled with LLVM's vectoriser interleaving two independent vectors per iteration
-(INTERLEAVE), 1.2-1.6x faster on AVX2 (bench/RESULTS.md). Physics and noise keying are those
+(INTERLEAVE), 1.2-1.6x faster on AVX2 (bench/RESULTS.md). Helpers inside the lane loop take
+and return scalars: an array argument brings numba's reference counting into the loop, which
+then stays scalar. Physics and noise keying are those
 of simulators/llgs.py and simulators/llgs_kernels/philox.py. SPINHIL_NUMBA_CACHE=0 compiles
 afresh (no disk cache).
 """
