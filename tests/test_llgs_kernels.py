@@ -20,6 +20,7 @@ from simulators.llgs_kernels import (
     FusedLLGS,
     choose_backend,
     cuda_present,
+    pulse_fractions,
     resolve_device,
     triton_present,
 )
@@ -165,6 +166,21 @@ def test_kernel_leaves_the_vectoriser_options_as_it_found_them():
     finally:
         llvm.set_option("", "-force-vector-interleave=0")
     assert _vector_lines(forced) != _vector_lines(before)
+
+
+@pytest.mark.parametrize("pulse", [Pulse(30e-9), Pulse(0.1e-9, rise=12.5e-12, fall=40e-12),
+                                   Pulse(1e-9, rise=0.3e-9, fall=0.0, relax=0.0)])
+def test_pulse_fractions_are_the_pulse_shape_at_every_step(pulse):
+    """The array form of the pulse is Pulse.shape step by step, to the last bit, edges and
+    zero-length ramps included."""
+    dt = 2.5e-12
+    times = np.arange(len(pulse_fractions(pulse, dt))) * dt
+    expected = np.array([[pulse.shape(t), pulse.shape(t + dt / 2), pulse.shape(t + dt)]
+                         for t in times], np.float32)
+    got = pulse_fractions(pulse, dt)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+    assert got.max() == 1.0  # the plateau is reached
 
 
 # -- physics: the reference's analytic limits, now through the kernel ----------------------
