@@ -20,6 +20,7 @@ from simulators.llgs_kernels import (
     FusedLLGS,
     choose_backend,
     cuda_present,
+    pulse_fractions,
     resolve_device,
     triton_present,
 )
@@ -131,6 +132,55 @@ def test_per_trajectory_junctions_are_each_their_own():
         m0 = alone.initial_states(200)
         m_alone, _ = alone.run(m0, currents, Pulse(2e-9, relax=0.0))
         assert np.array_equal(m_mixed[:, offset::2], m_alone[:, offset::2])
+
+
+def _vector_lines(dispatcher) -> list[str]:
+    return [line for line in dispatcher.inspect_asm(dispatcher.signatures[0]).splitlines()
+            if "ymm" in line or "xmm" in line]
+
+
+def _scaled_add(a, b):
+    for i in range(a.size):
+        a[i] = a[i] * b[i] + 1.0
+
+
+def test_kernel_leaves_the_vectoriser_options_as_it_found_them():
+    """The CPU kernel compiles with LLVM interleaving two SIMD vectors per iteration, a
+    process-wide option: it is put back after each call, so numba code compiled afterwards
+    comes out as it did before (and the comparison would see a leftover option: checked by
+    setting one on purpose)."""
+    import llvmlite.binding as llvm
+
+    args = (np.zeros(256, np.float32), np.ones(256, np.float32))
+    before = njit(fastmath=True)(_scaled_add)
+    before(*args)
+    runner = FusedLLGS(MTJ, 5e-12, seed=0)
+    runner.run(_along_z(40), np.zeros(40), Pulse(10e-12, relax=0.0))
+    after = njit(fastmath=True)(_scaled_add)
+    after(*args)
+    assert _vector_lines(after) == _vector_lines(before)
+    llvm.set_option("", "-force-vector-interleave=1")  # LLVM interleaves this small loop
+    try:
+        forced = njit(fastmath=True)(_scaled_add)
+        forced(*args)
+    finally:
+        llvm.set_option("", "-force-vector-interleave=0")
+    assert _vector_lines(forced) != _vector_lines(before)
+
+
+@pytest.mark.parametrize("pulse", [Pulse(30e-9), Pulse(0.1e-9, rise=12.5e-12, fall=40e-12),
+                                   Pulse(1e-9, rise=0.3e-9, fall=0.0, relax=0.0)])
+def test_pulse_fractions_are_the_pulse_shape_at_every_step(pulse):
+    """The array form of the pulse is Pulse.shape step by step, to the last bit, edges and
+    zero-length ramps included."""
+    dt = 2.5e-12
+    times = np.arange(len(pulse_fractions(pulse, dt))) * dt
+    expected = np.array([[pulse.shape(t), pulse.shape(t + dt / 2), pulse.shape(t + dt)]
+                         for t in times], np.float32)
+    got = pulse_fractions(pulse, dt)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+    assert got.max() == 1.0  # the plateau is reached
 
 
 # -- physics: the reference's analytic limits, now through the kernel ----------------------
