@@ -416,3 +416,28 @@ def test_cli_refuses_cuda_without_a_gpu(capsys):
     code = main(["simulate", "psw", "--preset", "mtj-000", "--device", "cuda", "--trials", "5"])
     assert code == 2
     assert "device = 'cuda': no CUDA device is present; allowed: cpu" in capsys.readouterr().err
+
+
+def test_a_line_is_printed_before_the_kernel_compiles_and_not_after(tmp_path, capsys,
+                                                                  monkeypatch):
+    """First use on a machine compiles for tens of seconds: the CLI says so first."""
+    import os
+    import subprocess
+    import sys
+
+    from hil.cli.common import announce_kernel_compile
+    from simulators.llgs_kernels import cpu
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}  # an empty disk cache
+    fresh = subprocess.run([sys.executable, "-c", "from simulators.llgs_kernels.cpu import "
+                            "machine_code_ready as r; print(r())"], env=env,
+                           capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == "False"
+    monkeypatch.setattr(cpu, "machine_code_ready", lambda: False)
+    announce_kernel_compile("mtj-000")
+    assert "compiling the CPU kernel" in capsys.readouterr().err
+    announce_kernel_compile("vcma-004")  # runs on the torch reference: nothing to compile
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(cpu, "machine_code_ready", lambda: True)
+    announce_kernel_compile("mtj-000")
+    assert capsys.readouterr().err == ""

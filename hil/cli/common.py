@@ -105,3 +105,23 @@ def cycle_settings(args: argparse.Namespace) -> dict:
         interval=parse_field("interval", args.interval, "s", "s"),
         verify_reset=not args.no_reset_read,
     )
+
+
+def announce_kernel_compile(preset: str) -> None:
+    """One line on stderr before the CPU LLGS kernel compiles (first use on a machine), so a
+    wait of tens of seconds is not taken for a hang."""
+    from simulators.llgs_kernels import choose_backend, resolve_device
+    from simulators.macrospin import macrospin_preset
+
+    try:
+        device = macrospin_preset(preset)
+        if choose_backend(resolve_device("auto"), device) != "numba":
+            return
+    except ValueError:
+        return
+    from simulators.llgs_kernels.cpu import machine_code_ready
+
+    if not machine_code_ready():
+        print("LLGS: compiling the CPU kernel for this machine (once, about 15-60 s; "
+              "then loaded from numba's disk cache)", file=sys.stderr, flush=True)
+

@@ -7,7 +7,12 @@ import argparse
 
 import numpy as np
 
-from hil.cli.common import parse_current_range, parse_range, print_json_line
+from hil.cli.common import (
+    announce_kernel_compile,
+    parse_current_range,
+    parse_range,
+    print_json_line,
+)
 from hil.errors import ConfigError
 from hil.units import parse_field
 
@@ -109,6 +114,8 @@ def run_psw(args: argparse.Namespace) -> int:
                 else device.critical_current() * np.linspace(0.2, 1.5, 21))
     if args.trials <= 0:
         raise ConfigError("trials", f"{args.trials} is outside the allowed range [1, inf)")
+    if args.backend in ("auto", "numba") and args.device in ("auto", "cpu"):
+        announce_kernel_compile(args.preset)
     try:
         curve = simulate_psw(device, currents, width, args.trials, dt, args.seed, args.device,
                              gate, backend=args.backend)

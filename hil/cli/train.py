@@ -153,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
         if config.backend == "two-polariser":
             return _run_two_polariser(config, args.json)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
+    if config.backend == "llgs" and not args.json:
+        from hil.cli.common import announce_kernel_compile
+
+        announce_kernel_compile(config.preset)
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
     trainer.on_lab_estimate = lambda seconds: print(  # said before the first epoch
         f"estimated lab time: {seconds:.1f} s (virtual clock; batches priced on the "

@@ -235,3 +235,16 @@ def integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, wor
         _integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, worst)
     finally:
         llvm.set_option("", "-force-vector-interleave=0")
+
+
+def machine_code_ready() -> bool:
+    """Whether the kernel runs without compiling first: compiled in this process, or in
+    numba's disk cache (a first run on a machine compiles for tens of seconds). True when
+    that cannot be told, so that nobody is warned of a wait that will not come."""
+    if _integrate.signatures:
+        return True
+    try:
+        return CACHE and os.path.exists(_integrate._cache._cache_file._index_path)
+    except AttributeError:  # numba's cache layout changed
+        return True
+
