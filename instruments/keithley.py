@@ -92,6 +92,7 @@ _CHANNELS = re.compile(r"\(@[0-9!,:]*\)")  # Model 7001 channel list, (@1!3)
 _ERROR = re.compile(r'([+-]?\d+),"([^"]*)"')  # :SYSTem:ERRor? -> <code>,"<message>"
 # *IDN? of a Keithley (IEEE 488.2 10.14: manufacturer, model, serial, firmware; no commas)
 _IDENTITY = re.compile(r"KEITHLEY INSTRUMENTS INC\.,MODEL \d{4}[A-Z]?,\d+,[^,]+")
+READ_POINT = 2  # a hardware-timed cycle's points: reset, write, then the read window
 NO_READING = 9.9e37  # overflow (+9.9E37) and SCPI NaN (+9.91E37): no reading
 # The replies every SCPI instrument here gives (IEEE 488.2 10.12 *IDN?, 10.10 *ESR?,
 # 10.18 *OPC?; the manuals' OUTPut[:STATe]? and :SYSTem:ERRor?).
@@ -470,12 +471,14 @@ class PulseSource(SafeWriteMixin, Keithley6221):
     def cycle_points(reset: float, write: float, read: float, points: int,
                      read_points: int) -> list[float]:
         """One reset-write-read cycle of ``points`` points of one pulse width each: reset,
-        gap, write, gap, ``read_points`` points of read current (the 2000 integrates
-        there), zeros to the end of the cycle."""
-        if not 1 <= read_points <= points - 4:
-            raise ValueError(f"read points = {read_points} outside [1, {points - 4}]")
-        return [reset, 0.0, write, 0.0] + [read] * read_points + [0.0] * (
-            points - 4 - read_points)
+        write, ``read_points`` points of read current (the 2000 integrates there), zeros to
+        the end of the cycle. No wait between the pulses: the Joule heat of a pulse leaves
+        the bar in tens of nanoseconds (simulators/joule.py: 51 ns), so a whole pulse width
+        of zero current would only lengthen the cycle."""
+        if not 1 <= read_points <= points - READ_POINT:
+            raise ValueError(f"read points = {read_points} outside [1, {points - READ_POINT}]")
+        return [reset, write] + [read] * read_points + [0.0] * (
+            points - READ_POINT - read_points)
 
     def _upload(self, levels: list[float], amplitude: float, location: int,
                 read: float | None = None) -> None:
@@ -552,7 +555,7 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         strict_range(cycles, [1, 1024])
         self._upload(self.cycle_points(reset, write, read, points, read_points), amplitude,
                      location=2, read=read)
-        self._play(1.0 / (points * width), amplitude, cycles, 4, points)
+        self._play(1.0 / (points * width), amplitude, cycles, READ_POINT, points)
 
     def play_cycle_list(self, reset: float, writes, read: float, width: float, points: int,
                         read_points: int, lead_points: int) -> None:
@@ -562,12 +565,12 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         2000 takes its burst of readings one cycle period apart."""
         writes = [float(w) for w in writes]
         amplitude = self._cycle_amplitude(reset, writes, read, width)
-        lead = max(0, lead_points - 4)
+        lead = max(0, lead_points - READ_POINT)
         levels = [0.0] * lead
         for w in writes:
             levels += self.cycle_points(reset, w, read, points, read_points)
         self._upload(levels, amplitude, location=3, read=read)
-        self._play(1.0 / (len(levels) * width), amplitude, 1, lead + 4 - lead_points,
+        self._play(1.0 / (len(levels) * width), amplitude, 1, lead + READ_POINT - lead_points,
                    len(levels))
 
     def set_read_current(self, current: float) -> None:

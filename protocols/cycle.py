@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
-from instruments.keithley import InstrumentError
+from instruments.keithley import READ_POINT, InstrumentError
 from protocols.errors import ConfigError, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -273,7 +273,7 @@ class ResetWriteRead:
             pace = RATE_MARGIN * self.slowdown * reading
         read_points = math.ceil((integration + LINK_LATENCY) / width - 1e-9)
         while True:
-            points = max(4 + read_points, math.ceil(pace / width - 1e-9))
+            points = max(READ_POINT + read_points, math.ceil(pace / width - 1e-9))
             delay = points * width - reading  # burst: reading k + 1 one period after k
             lead_points = math.floor(delay / width + 1e-9)
             offset = 0.0 if one_current else delay - lead_points * width

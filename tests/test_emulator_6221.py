@@ -167,7 +167,8 @@ def test_hardware_timing_follows_the_wired_line():
 
 def test_a_current_per_cycle_is_cut_into_waveforms_the_6221_can_hold(monkeypatch):
     """Cycles beyond one arbitrary waveform's points go into the next batch (here the
-    limit is lowered to 70 points: 9 cycles of 7 points after 2 lead points)."""
+    limit is lowered to 70 points: 11 cycles of 6 points (reset, write, three read points,
+    one zero) after the 2000's trigger-delay lead)."""
     import numpy as np
 
     import protocols.cycle as cycle
@@ -179,6 +180,8 @@ def test_a_current_per_cycle_is_cut_into_waveforms_the_6221_can_hold(monkeypatch
     with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, connect_virtual(lab=virtual) as lab:
         rwr = ResetWriteRead(lab, timing="hardware")
         rwr.calibrate()
+        layout = rwr.route(False)
+        assert (layout["points"], layout["read_points"]) == (6, 3)
         sizes = [len(b) for b in rwr.batches(np.linspace(0.2e-3, 0.3e-3, 20))]
-        assert len(virtual.instruments["pulse"].arb_copy[3]) == 7 * 2  # the last batch
-    assert sizes == [9, 9, 2]
+        assert len(virtual.instruments["pulse"].arb_copy[3]) == 6 * 9  # the last batch
+    assert sizes == [11, 9]

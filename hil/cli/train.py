@@ -19,7 +19,7 @@ HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
 # Through instruments every activation costs T reset-write-read cycles. Paper 002 tested
 # one image per class, which says nothing (4 images: a 95 % interval 40 points wide); 25
 # per class (100 images, +-10 points) costs 100 x T=100 x 4 devices = 40,000 cycles per
-# evaluation: 56 s hardware-timed (1.41 ms a cycle), 28 min at one SCPI exchange per step
+# evaluation: 51 s hardware-timed (1.28 ms a cycle), 28 min at one SCPI exchange per step
 # (41 ms), 22 h at paper 002's own 2 s interval (bench/RESULTS.md), twice with --compare.
 LAB_DEFAULTS = {"test_per_class": 25}
 # Paper 004's telegraphic VCMA neuron.
@@ -53,7 +53,7 @@ FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--classes", {"help": "digits, e.g. 0,2,4,6 (default) or all"}),
     ("--train-per-class", {"help": "training images per class (default 4; all with --hidden)"}),
     ("--test-per-class", {"help": "held-out images per class (default 100; 25 with "
-                          "--backend lab: 40,000 cycles per evaluation, 56 s hardware-timed, "
+                          "--backend lab: 40,000 cycles per evaluation, 51 s hardware-timed, "
                           "22 h at paper 002's 2 s interval)"}),
     ("--steps", {"type": int, "help": "time steps T per image (default 100; 50 with --hidden)"}),
     ("--hidden", {"help": "hidden layer sizes, e.g. 400 (default: none, the 784 x C net)"}),
