@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,11 @@ def run(args: argparse.Namespace) -> int:
     if config.backend == "llgs" and not args.json:
         from hil.cli.common import announce_kernel_compile
 
-        announce_kernel_compile(config.preset)
+        announce_kernel_compile(config.preset)  # the preset's calibration sweeps
+        if os.environ.get("SPINHIL_LLGS_COMPILE", "1") != "0":  # the bank's integrator
+            print("LLGS: the neurons' torch integrator compiles on first use (up to a "
+                  "minute on two cores, then from torch's disk cache; SPINHIL_LLGS_COMPILE=0 "
+                  "runs it eagerly)", file=sys.stderr, flush=True)
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
     trainer.on_lab_estimate = lambda seconds: print(  # said before the first epoch
         f"estimated lab time: {seconds:.1f} s (virtual clock; batches priced on the "
