@@ -21,16 +21,20 @@ def main() -> None:
     parser.add_argument("--dt", default=None, help="comma-separated steps (default: each "
                         "preset's own)")
     parser.add_argument("--trajectories", type=int, default=1000)
-    parser.add_argument("--average", default="10ns")
+    parser.add_argument("--settle", default=None, help="default: five relaxation times, "
+                        "at least 5 ns (simulators/equilibrium.py)")
+    parser.add_argument("--average", default=None, help="default: three relaxation times, "
+                        "at least 20 ns")
     args = parser.parse_args()
-    average = parse_quantity(args.average, "s", "ns")
+    settle = None if args.settle is None else parse_quantity(args.settle, "s", "ns")
+    average = None if args.average is None else parse_quantity(args.average, "s", "ns")
     for name in args.presets.split(","):
         device = PRESETS[name]
         steps = ([parse_quantity(d, "s", "ps") for d in args.dt.split(",")] if args.dt
                  else [device.default_dt])
         for dt in steps:
             start = time.perf_counter()
-            check = measure_boltzmann(device, dt, args.trajectories, settle=3e-9,
+            check = measure_boltzmann(device, dt, args.trajectories, settle=settle,
                                       average=average)
             print(f"{name:<14} dt {dt * 1e12:5.2f} ps  <m_x^2+m_y^2> {check.simulated:.5f} "
                   f"+- {check.simulated_err:.5f}  Boltzmann {check.exact:.5f}  "
