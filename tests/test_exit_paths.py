@@ -71,10 +71,12 @@ def _outputs(rm, resources) -> dict[str, str]:
 
 
 def _field_on(rm, resources) -> None:
-    """The coil supply's output on (1 mA): a source the run itself left alone."""
+    """The coil supply's output on: a source the run itself left alone. At 0 A, so the
+    device keeps the standing in-plane field its switching needs (a weak coil field would
+    replace it mid-run and make the run's calibration fail before the signal comes)."""
     inst = rm.open_resource(resources["field"]["resource"], read_termination="\n",
                             write_termination="\n", timeout=5000)
-    inst.write(":SOUR:FUNC CURR;:SOUR:CURR 1E-3;:OUTP ON")
+    inst.write(":SOUR:FUNC CURR;:SOUR:CURR 0;:OUTP ON")
     assert inst.query(":OUTP?").strip() == "1"
     inst.close()
 
@@ -193,8 +195,11 @@ def test_signal_while_switching_off_waits_until_outputs_are_off():
         pulse = virtual.instruments["pulse"]
         handle = pulse.handle
 
+        sent = []
+
         def signal_on_switch_off(line):  # SIGTERM arrives in the middle of switching off
-            if line.upper() == "OUTPUT OFF":
+            if line.upper() == "OUTPUT OFF" and not sent:  # once: a later one would find
+                sent.append(line)  # the default handler back and end this process
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(0.05)
             return handle(line)
@@ -203,8 +208,11 @@ def test_signal_while_switching_off_waits_until_outputs_are_off():
         lab["pulse"].set_read_current(50e-6)
         lab["pulse"].enable_source()
         pulse.handle = signal_on_switch_off
-        with pytest.raises(StopSignal) as stopped:
-            lab.close()  # finishes switching off, then stops
+        try:
+            with pytest.raises(StopSignal) as stopped:
+                lab.close()  # finishes switching off, then stops
+        finally:
+            pulse.handle = handle
         assert stopped.value.signum == signal.SIGTERM
         assert pulse.output is False and virtual.instruments["field"].output is False
         assert lab.instruments == {}
