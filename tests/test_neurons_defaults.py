@@ -27,32 +27,40 @@ def test_quadrature_reference_matches_the_axial_formula():
         boltzmann_transverse(MTJ.barrier()), rel=1e-4)
 
 
-# vcma-004 (alpha = 0.01, H_k = 56 mT) relaxes in 10 ns and integrates on the torch reference:
-# its full check is slow; the short sibling below runs it with fewer trajectories.
-SLOW = pytest.mark.slow
+# Low barriers and low anisotropy fields relax slowly and hop between wells, so their
+# trajectories' averages scatter: two standard errors of a 20 ns average exceed 1 % (measured
+# at 2,000 trajectories: mtj-000-7.5kT -1.5 % +- 1.1 %, mtj-003 +1.4 % +- 1.4 %). Their full
+# check averages 80 ns and is slow (the torch reference integrates vcma-004 and mtj-003); the
+# short sibling below runs each with fewer trajectories.
+SLOW_TO_SETTLE = ("vcma-004", "mtj-000-7.5kT", "mtj-003")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=SLOW) if n == "vcma-004" else n
-                                  for n in PRESETS])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
+                                  if n in SLOW_TO_SETTLE else n for n in PRESETS])
 def test_boltzmann_within_two_percent_at_each_presets_default_dt(name):
     device = PRESETS[name]
-    check = measure_boltzmann(device, device.default_dt)
+    average = max(80e-9, 3 * relaxation_time(device)) if name in SLOW_TO_SETTLE else None
+    check = measure_boltzmann(device, device.default_dt, average=average)
     # the tolerance must exceed the measurement's own noise for the test to mean anything
     assert 2 * check.simulated_err / check.exact < BOLTZMANN_TOLERANCE
     assert abs(check.relative_error) < BOLTZMANN_TOLERANCE, (name, check)
 
 
-def test_vcma004_boltzmann_short():
+@pytest.mark.parametrize("name", SLOW_TO_SETTLE)
+def test_boltzmann_short(name):
     """The slow check's short sibling: 300 trajectories, the 2 % bound widened by the
     measurement's own two standard errors. Settling for five relaxation times matters: a
-    5 ns settle (half of one) left vcma-004 2 % cold at every dt."""
-    device = PRESETS["vcma-004"]
+    5 ns settle (half of vcma-004's) left vcma-004 2 % cold at every dt."""
+    device = PRESETS[name]
     assert relaxation_time(device) == pytest.approx(
-        1 / (device.alpha * device.gamma * device.h_k()), rel=1e-3)
-    assert 9e-9 < relaxation_time(device) < 11e-9
+        (1 + device.alpha**2) / (device.alpha * device.gamma * device.h_k()))
     check = measure_boltzmann(device, device.default_dt, trajectories=300)
     assert abs(check.relative_error) < (BOLTZMANN_TOLERANCE
                                         + 2 * check.simulated_err / check.exact), check
+
+
+def test_vcma004_relaxes_in_ten_nanoseconds():
+    assert 9e-9 < relaxation_time(PRESETS["vcma-004"]) < 11e-9
 
 
 def test_the_old_5ps_step_is_measurably_cold_and_warned_about():
