@@ -83,9 +83,12 @@ def _field_on(rm, resources) -> None:
 
 def _start(command: str, rig: str, home) -> subprocess.Popen:
     env = {**os.environ, "SPINHIL_HOME": str(home)}
+    # SIGHUP as a terminal would deliver it, even when this suite itself runs under nohup
+    # (the CLI leaves a signal its shell told it to ignore alone, on purpose)
     return subprocess.Popen([sys.executable, "-m", "hil.cli", *RUNS[command], "--lab", rig],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
 
 
 def _until_pulse_on(rm, resources, victim) -> None:
