@@ -107,7 +107,7 @@ def cycle_settings(args: argparse.Namespace) -> dict:
     )
 
 
-def announce_kernel_compile(preset: str) -> None:
+def announce_kernel_compile(preset: str, device_name: str = "auto") -> None:
     """One line on stderr before the CPU LLGS kernel compiles (first use on a machine), so a
     wait of tens of seconds is not taken for a hang."""
     from simulators.llgs_kernels import choose_backend, resolve_device
@@ -115,7 +115,7 @@ def announce_kernel_compile(preset: str) -> None:
 
     try:
         device = macrospin_preset(preset)
-        if choose_backend(resolve_device("auto"), device) != "numba":
+        if choose_backend(resolve_device(device_name), device) != "numba":
             return
     except ValueError:
         return

@@ -114,8 +114,8 @@ def run_psw(args: argparse.Namespace) -> int:
                 else device.critical_current() * np.linspace(0.2, 1.5, 21))
     if args.trials <= 0:
         raise ConfigError("trials", f"{args.trials} is outside the allowed range [1, inf)")
-    if args.backend in ("auto", "numba") and args.device in ("auto", "cpu"):
-        announce_kernel_compile(args.preset)
+    if args.backend in ("auto", "numba"):
+        announce_kernel_compile(args.preset, args.device)
     try:
         curve = simulate_psw(device, currents, width, args.trials, dt, args.seed, args.device,
                              gate, backend=args.backend)
