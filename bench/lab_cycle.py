@@ -32,10 +32,10 @@ def lab_seconds_per_cycle(settings: CycleSettings, cycles: int, bus: str = "gpib
             connect_virtual(lab=virtual) as lab:
         rwr = ResetWriteRead(lab, settings)
         rwr.calibrate()
-        start = clock.seconds
+        start = clock.now()
         for _ in range(cycles):
             rwr.cycle(0.3e-3)
-        return (clock.seconds - start) / cycles
+        return (clock.now() - start) / cycles
 
 
 def main() -> None:

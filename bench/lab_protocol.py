@@ -74,12 +74,12 @@ def hardware_seconds_per_cycle(settings: CycleSettings, batch: int, bus: str,
         rwr.calibrate()
         currents = np.full(batch, 0.3e-3) if one_current else np.linspace(0.25e-3, 0.35e-3,
                                                                            batch)
-        start = clock.seconds
+        start = clock.now()
         for _ in rwr.batches(currents):
             pass
         if rwr.missed_batches:
             raise RuntimeError(f"{rwr.missed_batches} batches missed triggers")
-        return (clock.seconds - start) / batch
+        return (clock.now() - start) / batch
 
 
 def main() -> None:

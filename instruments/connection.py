@@ -150,6 +150,9 @@ class WallClock:
     def seconds(self) -> float:
         return time.perf_counter()
 
+    def now(self) -> float:
+        return time.perf_counter()
+
     def advance(self, seconds: float) -> None:
         time.sleep(seconds)
 

@@ -102,7 +102,7 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     if iterations < 1:
         raise ValueError(f"iterations = {iterations} is outside the allowed range [1, inf)")
     clock = rwr.lab.clock
-    start = clock.seconds if clock is not None else None
+    start = clock.now() if clock is not None else None
     if currents is None:
         currents = auto_range(rwr, points)
         if fixed is not None:
@@ -124,7 +124,7 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
                              "current": float(current), "r_after_reset": reading.r_after_reset,
                              "r_after_write": reading.r_after_write,
                              "switched": bool(reading.switched), "t": time.time(),
-                             "lab_t": None if clock is None else clock.seconds})
+                             "lab_t": None if clock is None else clock.now()})
             if record is not None:
                 record(rows)
             if progress is not None:
@@ -133,7 +133,7 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
                        for k in range(currents.size)])
     trials = np.full(currents.size, iterations)
     fit, grade = fit_and_grade(currents, counts, trials)
-    lab_seconds = None if clock is None else clock.seconds - start
+    lab_seconds = None if clock is None else clock.now() - start
     return SweepResult(device, currents, counts, trials, fit, lab_seconds, grade)
 
 

@@ -201,9 +201,9 @@ def test_a_reading_costs_the_source_delay_and_its_integration_on_the_virtual_clo
     source delay, then the integration of NPLC line cycles, then the reading over the bus."""
     k2400.write(f":SENS:CURR:NPLC {nplc};:SOUR:DEL 0.005;:OUTP ON")
     clock = lab.clock
-    before = clock.seconds
+    before = clock.now()
     k2400.query(":READ?")
-    taken = clock.seconds - before
+    taken = clock.now() - before
     integration = nplc / clock.line_frequency
     assert 0.005 + integration <= taken <= 0.005 + integration + 0.01  # + at most the bus
     k2400.write(":OUTP OFF")

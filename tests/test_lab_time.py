@@ -119,9 +119,9 @@ def test_dry_pricing_leaves_the_banks_devices_alone():
     bank = KeithleyBank(connect_virtual(devices=2, seed=5), [0, 1], [nominal] * 2)
     try:
         bank.prepare()
-        before = (bank.lab.clock.seconds, json.dumps(bank.lab.device_state(), sort_keys=True))
+        before = (bank.lab.clock.now(), json.dumps(bank.lab.device_state(), sort_keys=True))
         bank.price_lab_time([40, 500])
-        after = (bank.lab.clock.seconds, json.dumps(bank.lab.device_state(), sort_keys=True))
+        after = (bank.lab.clock.now(), json.dumps(bank.lab.device_state(), sort_keys=True))
         assert after == before
         cost = bank.lab_cost()
         assert cost.per_batch > 0 and cost.per_cycle > 0

@@ -60,7 +60,7 @@ def test_our_cycle_switches_with_the_models_probability(lab):
         rwr = ResetWriteRead(connection)
         rwr.calibrate()
         switched = sum(rwr.cycle(current) for _ in range(150))
-        lab_seconds = lab.clock.seconds
+        lab_seconds = lab.clock.now()
     low, high = wilson_interval([switched], 150, confidence=0.999)
     assert low[0] <= expected <= high[0], (switched, expected)
     assert lab_seconds > 150 * 2 * 100e-6  # the virtual clock counted the pulses at least
@@ -123,3 +123,25 @@ def test_faults_that_stop_the_run_with_outputs_off(kind, role, message):
                 rwr.cycle(0.7e-3)
         assert fault.fired
         assert virtual.instruments["pulse"].output is False
+
+
+def test_a_clients_clock_has_charged_every_line_it_wrote(lab):
+    """A write returns before its emulator has handled it; ``clock.now()`` waits until it
+    has, so the time just after a write includes that write's bus cost, every time."""
+    import pyvisa
+
+    meter = pyvisa.ResourceManager("@py").open_resource(lab.resources["voltmeter"]["resource"],
+                                                        read_termination="\n",
+                                                        write_termination="\n", timeout=2000)
+    try:
+        line = ":SENS:VOLT:NPLC 1"
+        expected = lab.clock.bus_latency + lab.clock.transfer(len(line) + 1)
+        meter.query("*OPC?")
+        taken = []
+        for _ in range(200):
+            before = lab.clock.now()
+            meter.write(line)
+            taken.append(lab.clock.now() - before)
+        assert taken == pytest.approx([expected] * 200)
+    finally:
+        meter.close()

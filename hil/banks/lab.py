@@ -112,18 +112,18 @@ class KeithleyBank(NeuronBank):
     def lab_seconds(self) -> float | None:
         """Virtual-clock seconds the instruments took (None on real hardware)."""
         clock = self.lab.clock
-        return self._final_lab_seconds if clock is None else clock.seconds
+        return self._final_lab_seconds if clock is None else clock.now()
 
     def _switch(self, currents: np.ndarray) -> np.ndarray:
         flat = currents.reshape(-1, self.n_neurons)
         out = np.zeros(flat.shape, dtype=bool)
         for j, device in enumerate(self.devices):
             routed = device in self._cycles  # (a first call also calibrates: not counted)
-            before = self.lab.clock.seconds if self.lab.clock is not None else None
+            before = self.lab.clock.now() if self.lab.clock is not None else None
             rwr = self.cycle_for(device)
             out[:, j] = [r.switched for batch in rwr.batches(flat[:, j]) for r in batch]
             if before is not None and routed:
-                self._measured.append((len(flat), self.lab.clock.seconds - before))
+                self._measured.append((len(flat), self.lab.clock.now() - before))
         return out.reshape(currents.shape)
 
     # -- lab time: a cost per instrument batch plus a cost per cycle (hil.banks.lab_time) --

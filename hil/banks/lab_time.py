@@ -108,9 +108,9 @@ def dry_price(clock, settings: CycleSettings, timing: str, trigger_line: int, li
         rwr.calibrate()
         high = 0.45 * limits.max_pulse_current
         for size in sizes:
-            start = priced_clock.seconds
+            start = priced_clock.now()
             lab.select_device(0)
             for _ in rwr.batches(np.linspace(0.7 * high, high, size)):
                 pass
-            samples.append((int(size), priced_clock.seconds - start))
+            samples.append((int(size), priced_clock.now() - start))
     return samples

@@ -263,13 +263,13 @@ class _Progress:
 
         if self.bar is None:
             self.bar = tqdm(total=total, desc="cycles", file=sys.stderr, disable=None)
-            self.start = (done, self.clock.seconds if self.clock is not None else 0.0)
+            self.start = (done, self.clock.now() if self.clock is not None else 0.0)
             self.origin = self.start[1]
         if self.clock is not None and done > self.start[0]:
-            rate = (self.clock.seconds - self.start[1]) / (done - self.start[0])
+            rate = (self.clock.now() - self.start[1]) / (done - self.start[0])
             self.bar.set_postfix_str(f"{rate * (total - done):.1f} lab s left", refresh=False)
             if self.estimate is None:  # the first estimate: printed, and kept for the summary
-                self.estimate = self.clock.seconds + rate * (total - done) - self.origin
+                self.estimate = self.clock.now() + rate * (total - done) - self.origin
                 print(f"estimated lab time: {self.estimate:.1f} s (virtual clock)",
                       file=sys.stderr)
         self.bar.update(done - self.bar.n)

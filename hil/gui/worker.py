@@ -113,7 +113,7 @@ class SweepWorker(ProcedureWorker):
         self.counts = np.zeros(self.currents.size, int)
         self.trials = np.zeros(self.currents.size, int)
         self.clock = lab.clock
-        self.started = (self.clock.seconds if self.clock is not None else time.perf_counter())
+        self.started = (self.clock.now() if self.clock is not None else time.perf_counter())
         self._last: tuple[int, float] | None = None  # readings done, clock at the last one
         self._first_batch: tuple[int, float] | None = None
         self._end: float | None = None  # the clock when the sweep should end
@@ -124,7 +124,7 @@ class SweepWorker(ProcedureWorker):
         self.trials[k] += 1
         self.point.emit(k, float(self.currents[k]), int(self.counts[k]), int(self.trials[k]))
         done, total = int(self.trials.sum()), self.currents.size * self.iterations
-        now = self.clock.seconds if self.clock is not None else time.perf_counter()
+        now = self.clock.now() if self.clock is not None else time.perf_counter()
         self.progress.emit(done, total, self._time_left(done, total, now))
 
     def _time_left(self, done: int, total: int, now: float) -> float:

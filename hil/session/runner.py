@@ -144,7 +144,7 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
         store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
                      {"error": repr(err)})
         raise
-    seconds = lab.clock.seconds if lab.clock is not None else None
+    seconds = lab.clock.now() if lab.clock is not None else None
     summary = {"run_id": run_id, "timing": timing, "lab_seconds": seconds, **summary}
     store.finish(run_id, "finished" if summary.get("usable", True) else "unusable", summary)
     return run_id, summary

@@ -15,7 +15,8 @@ its own (``[bus] latency``, ``byte_time``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 # s per transaction and s per byte, per interface (typical controller figures, see above)
 BUSES: dict[str, tuple[float, float]] = {
@@ -39,6 +40,8 @@ class LabClock:
     bus_latency: float = GPIB_LATENCY
     line_frequency: float = 50.0
     byte_time: float = GPIB_BYTE_TIME
+    # the virtual lab's wait for its emulators to finish the lines already sent to them
+    settle: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def for_bus(cls, bus: str, line_frequency: float = 50.0) -> LabClock:
@@ -46,6 +49,13 @@ class LabClock:
             raise ValueError(f"bus = {bus!r} is not one of {', '.join(BUSES)}")
         latency, byte_time = BUSES[bus]
         return cls(bus_latency=latency, byte_time=byte_time, line_frequency=line_frequency)
+
+    def now(self) -> float:
+        """The time as a client sees it: after every line it has sent has been charged (a
+        write returns before its emulator has handled it). Emulators use ``seconds``."""
+        if self.settle is not None:
+            self.settle()
+        return self.seconds
 
     def advance(self, dt: float) -> None:
         self.seconds += dt

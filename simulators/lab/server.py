@@ -11,6 +11,7 @@ list one value short. Each is a reply a driver must refuse, never turn into a re
 from __future__ import annotations
 
 import re
+import select
 import socket
 import socketserver
 import threading
@@ -121,13 +122,62 @@ def _quick(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
+class _LineReader:
+    """A client's lines, and whether its emulator has handled all it was sent: ``busy`` is
+    held except while waiting for bytes with no whole line buffered."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+        self.busy = threading.Lock()
+        self.busy.acquire()
+
+    def readline(self) -> bytes:
+        """The next line (terminator included), or what is left at end of stream."""
+        while b"\n" not in self.buffer:
+            self.busy.release()
+            try:
+                select.select([self.sock], [], [])
+            finally:
+                self.busy.acquire()
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                rest = bytes(self.buffer)
+                self.buffer.clear()
+                return rest
+            self.buffer += chunk
+        end = self.buffer.index(b"\n") + 1
+        line = bytes(self.buffer[:end])
+        del self.buffer[:end]
+        return line
+
+    def idle(self) -> bool:
+        """Waiting, with nothing buffered and nothing arrived."""
+        if not self.busy.acquire(blocking=False):
+            return False
+        try:
+            return not select.select([self.sock], [], [], 0)[0]
+        finally:
+            self.busy.release()
+
+
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         lab: VirtualLab = self.server.lab  # type: ignore[attr-defined]
         role: str = self.server.role  # type: ignore[attr-defined]
+        reader = _LineReader(self.connection)
+        with lab.readers_lock:
+            lab.readers.add(reader)
+        try:
+            self._serve(lab, role, reader)
+        finally:
+            with lab.readers_lock:
+                lab.readers.discard(reader)
+
+    def _serve(self, lab: VirtualLab, role: str, reader: _LineReader) -> None:
         while True:
             _quick(self.connection)
-            raw = self.rfile.readline()
+            raw = reader.readline()
             if not raw:
                 return
             line = raw.decode("ascii", "replace").strip()
@@ -192,7 +242,22 @@ class VirtualLab:
         self.faults = list(faults or [])
         self.lines = {role: 0 for role in self.instruments}
         self.lock = threading.RLock()
+        self.readers: set[_LineReader] = set()  # one per client connection
+        self.readers_lock = threading.Lock()
+        self.clock.settle = self.settle
         self._servers: dict[str, _Server] = {}
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every emulator has handled every line sent to it, so the clock has
+        been charged for them (a client's write returns at once); at most ``timeout``
+        (a "late" fault holds its reply)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.readers_lock:
+                readers = list(self.readers)
+            if all(reader.idle() for reader in readers):
+                return
+            time.sleep(1e-4)
 
     def device_state(self) -> dict:
         """The routed device's state, switching budget and generators (JSON-ready)."""
