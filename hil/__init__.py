@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     # the lab session (hil.session)
-    "ProcedureResult", "Session", "open_lab", "cycle_config",
+    "ProcedureResult", "Session", "open_lab", "cycle_config", "virtual_devices",
     # neuron banks (hil.banks)
     "Calibration", "LLGSBank", "LabBank", "ModelBank", "MultiplexedBank", "NeuronBank",
     "calibrated", "characterise", "model_bank",
@@ -37,7 +37,7 @@ __all__ = [
 
 _HOMES = {
     "ProcedureResult": "hil.session", "Session": "hil.session", "open_lab": "hil.session",
-    "cycle_config": "hil.session",
+    "cycle_config": "hil.session", "virtual_devices": "hil.session",
     "Calibration": "hil.banks", "LLGSBank": "hil.banks", "LabBank": "hil.banks",
     "ModelBank": "hil.banks", "MultiplexedBank": "hil.banks", "NeuronBank": "hil.banks",
     "calibrated": "hil.banks", "characterise": "hil.banks", "model_bank": "hil.banks",
@@ -75,7 +75,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, loaded eagerly
     )
     from hil.learn.api import train
     from hil.nn import DeviceNeurons, SpikingNet, to_device_neurons
-    from hil.session import ProcedureResult, Session, cycle_config, open_lab
+    from hil.session import ProcedureResult, Session, cycle_config, open_lab, virtual_devices
     from protocols.store import RunStore
 
 

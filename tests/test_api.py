@@ -50,6 +50,9 @@ def test_scripted_session_end_to_end_on_the_virtual_lab(tmp_path):
             assert sweep.kind == "sweep" and sweep.summary["device"] == d
             assert 0.2e-3 < sweep.fit.i_bias < 0.6e-3  # a 0.5 um bar (paper 002 Fig. 2)
             assert store.get_run(sweep.run_id).status == "finished"
+        truth = hil.virtual_devices(devices=2, seed=3)  # what the fits should find
+        for sweep, device in zip(sweeps, truth, strict=True):
+            assert abs(sweep.fit.i_bias - device["i_bias"]) < 4 * sweep.fit.i_bias_err
         bank = hil.LabBank.from_session(lab, [0, 1])
         # the bank is calibrated from the two sweeps just recorded, no new sweep
         assert [c.i_bias for c in bank.calibration] == [s.fit.i_bias for s in sweeps]
@@ -71,6 +74,24 @@ def test_scripted_session_end_to_end_on_the_virtual_lab(tmp_path):
     assert first == again and len(first) == 6
     from_store = hil.load_net(store, result.run_id)
     assert torch.equal(from_store.layers[0].weight, reloaded.layers[0].weight)
+
+
+def test_a_bank_sweeps_an_uncalibrated_device_as_a_sessions_sweep(tmp_path):
+    """A device with no usable sweep is swept through ``Session.sweep``: the run it records
+    is the one ``lab.sweep`` records with the bank's cycle and timing (autozero included),
+    and the bank's calibration is that run's fit; a second bank takes it from the store."""
+    store = hil.RunStore(tmp_path / "runs.sqlite")
+    with hil.open_lab(devices=2, seed=4, store=store) as lab:
+        bank = hil.LabBank.from_session(lab, [1], iterations=30)
+        (run,) = store.list_runs()
+        assert (run.kind, run.status, run.config["device"]) == ("sweep", "finished", 1)
+        assert run.config["lab"] == lab.description
+        assert run.config["cycle"]["autozero"] is bank.settings.autozero
+        assert run.config["timing"] == bank.timing
+        assert bank.calibration[0].i_bias == run.result["i_bias"]
+        again = hil.LabBank.from_session(lab, [1])
+        assert again.calibration[0].i_bias == run.result["i_bias"]
+        assert len(store.list_runs()) == 1
 
 
 def test_a_bad_procedure_setting_is_refused_before_any_record(tmp_path):

@@ -104,19 +104,18 @@ def test_a_graded_unusable_sweep_is_never_used_even_when_newest(capsys):
 def test_unusable_calibration_sweep_stops_lab_training(capsys, monkeypatch):
     """``--calibration device`` sweeps a device with no usable sweep; if that sweep is
     unusable the run stops with the reason instead of training on it."""
-    from hil.banks import lab as keithley
     from hil.session import session
     from protocols.fitting import FitGrade
 
     monkeypatch.setattr(session, "grade_summary", lambda result: FitGrade(False, "x"))
-    real = keithley.sweep_device
+    real = session.sweep_device
 
     def unusable(*args, **kwargs):
         result = real(*args, **kwargs)
         result.grade = FitGrade(False, "never crossed 50 % (forced)")
         return result
 
-    monkeypatch.setattr(keithley, "sweep_device", unusable)
+    monkeypatch.setattr(session, "sweep_device", unusable)
     assert main(["train", "--backend", "lab", "--classes", "0,2", "--train-per-class", "1",
                  "--test-per-class", "1", "--steps", "5", "--epochs", "1",
                  "--calibration", "device", "--no-progress"]) == 1

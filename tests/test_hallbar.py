@@ -105,6 +105,7 @@ def test_sigmoid_fit_intervals_cover_95_percent_short():
 def _check_interval_coverage(sweeps_per_device: int) -> None:
     from scipy.stats import binomtest
 
+    from hil.session.lab import sweep_truth
     from simulators.lab.chip import build_chip
 
     rng = np.random.default_rng(11)
@@ -112,10 +113,7 @@ def _check_interval_coverage(sweeps_per_device: int) -> None:
     hits, trials, z_i0 = 0, 0, []
     for j in range(3):
         device = devices.select(j)
-        grid = np.linspace(*[device.current_at(p, 100e-6)[0] for p in (0.005, 0.995)], 15)
-        for _ in range(4):
-            truth = fit_sigmoid(grid, device.p_switch(grid[:, None], 100e-6)[:, 0], 100)
-            grid = np.linspace(truth.i_bias - 5 * truth.i0, truth.i_bias + 5 * truth.i0, 15)
+        truth, grid = sweep_truth(device, 100e-6)
         exact = device.p_switch(grid[:, None], 100e-6)[:, 0]
         for _ in range(sweeps_per_device):
             fit = fit_sigmoid(grid, rng.binomial(100, exact) / 100, 100)

@@ -21,14 +21,12 @@ from hil.banks import lab_time
 from hil.banks.base import Calibration, NeuronBank
 from hil.banks.calibration import nominal_calibration
 from hil.errors import ConfigError
-from hil.session.runner import record_run
 from hil.session.session import latest_sweeps
 from instruments.connection import Lab
 from instruments.errors import InstrumentError
 from protocols.cycle import BUFFER_READINGS, CycleSettings, ResetWriteRead
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
-from protocols.sweep import sweep_device
 from protocols.timing import choose_timing
 from simulators.presets import hall_bar_preset
 
@@ -87,21 +85,22 @@ class KeithleyBank(NeuronBank):
 
     def measure_calibration(self, store: RunStore, lab_description: dict,
                             iterations: int = 100) -> None:
-        """Per-device calibration from the store, sweeping (and recording) devices without."""
+        """Per-device calibration from the store's newest usable sweep of each device on
+        this lab, sweeping devices without one through :meth:`Session.sweep` (recorded
+        in ``store`` like any sweep, with this bank's cycle and timing)."""
+        from hil.session.session import Session
+
         known = latest_sweeps(store, lab_description)
+        session = Session(lab_description, store, lab=self.lab)  # borrows the bank's lab
         calibration = []
         for device in self.devices:
-            if device not in known:  # a sweep recorded by the one runner
-                config = {"lab": lab_description, "device": device, "iterations": iterations,
-                          "currents": None, "timing": self.timing,
-                          "cycle": asdict(self.settings)}
-                _, known[device] = record_run(
-                    store, self.lab, "sweep", config,
-                    lambda rwr, rec, d=device: sweep_device(rwr, d, None, iterations,
-                                                            record=rec).summary())
+            if device not in known:
+                result = session.sweep(device, iterations=iterations, timing=self.timing,
+                                       cycle=asdict(self.settings))
+                known[device] = {"run_id": result.run_id, **result.summary}
                 if not known[device].get("usable", True):
                     raise ProtocolError(
-                        f"device {device}: its calibration sweep (run {known[device]['run_id']}) "
+                        f"device {device}: its calibration sweep (run {result.run_id}) "
                         f"is unusable: {known[device].get('reason', '')}; no calibration is "
                         "taken from it")
             fit = known[device]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from hil.errors import ConfigError
 from hil.units import parse_field
 
@@ -34,15 +32,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _chip(args):
-    from simulators.lab.chip import build_chip
+    from hil.session.lab import virtual_chip
 
-    if not 1 <= args.devices <= 64:
-        raise ConfigError("devices", f"{args.devices} is outside the allowed range [1, 64]")
-    width = parse_field("width", args.width, "m", "um")
-    try:
-        return build_chip(args.devices, width, args.seed)
-    except ValueError as err:
-        raise ConfigError("width", str(err)) from None
+    return virtual_chip(args.devices, parse_field("width", args.width, "m", "um"), args.seed)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -95,29 +87,9 @@ def write_lab_file(path: str, resources: dict, args: argparse.Namespace) -> None
 
 def devices(args: argparse.Namespace) -> int:
     from hil.cli.common import print_json_line
-    from protocols.fitting import fit_sigmoid
-    from simulators.presets import CALIBRATION_PULSE_WIDTH
+    from hil.session.lab import virtual_devices
 
-    chip = _chip(args)
-    rows = []
-    width = CALIBRATION_PULSE_WIDTH
-    for j in range(len(chip.devices)):
-        device = chip.devices.select(j)
-        # the sigmoid a sweep's fit converges to: the grid rule of protocols.sweep (15
-        # currents, I_bias +- 5 I0), the binomial likelihood's maximum on the exact curve
-        # (which is not quite a logistic: its own I0 depends on how the tails are weighed)
-        lo, hi = device.current_at(0.005, width)[0], device.current_at(0.995, width)[0]
-        grid = np.linspace(lo, hi, 15)
-        for _ in range(4):
-            fit = fit_sigmoid(grid, device.p_switch(grid[:, None], width)[:, 0], 100)
-            grid = np.linspace(fit.i_bias - 5 * fit.i0, fit.i_bias + 5 * fit.i0, 15)
-        rows.append({
-            "id": j, "i_bias": fit.i_bias, "i0": fit.i0,
-            "i_bias_50": float(device.i_bias(width)[0]), "window": float(device.window(width)[0]),
-            "i_c0": float(device.i_c0[0]), "delta": float(device.delta[0]),
-            "r_up": float(device.resistance(1)[0]), "r_down": float(device.resistance(-1)[0]),
-            "pulse_width": width,
-        })
+    rows = virtual_devices(args.devices, parse_field("width", args.width, "m", "um"), args.seed)
     if args.json:
         print_json_line({"devices": rows})
         return 0

@@ -8,8 +8,9 @@ from typing import Any
 
 __all__ = ["ProcedureResult", "Recording", "Session", "VirtualLabConnection", "connect_virtual",
            "cycle_config", "lab_description", "lab_from_file", "open_lab", "persistence",
-           "record_run"]
+           "record_run", "virtual_devices"]
 _HOMES = {"VirtualLabConnection": "lab", "connect_virtual": "lab", "lab_from_file": "lab",
+          "virtual_devices": "lab",
           "Recording": "runner", "cycle_config": "runner", "record_run": "runner",
           "ProcedureResult": "session", "Session": "session", "lab_description": "session",
           "open_lab": "session", "persistence": "session"}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from hil.errors import ConfigError
 from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
@@ -85,3 +87,52 @@ def open_lab(description: dict) -> Lab:
                                seed=description["seed"])
     except ValueError as err:
         raise ConfigError("width", str(err)) from None
+
+
+def virtual_chip(devices: int = 4, width: float = 0.5e-6, seed: int | None = 0):
+    """The virtual lab's chip (``hil lab serve``, ``hil lab devices``), its options checked
+    and refused by name."""
+    if not 1 <= devices <= 64:
+        raise ConfigError("devices", f"{devices} is outside the allowed range [1, 64]")
+    try:
+        return build_chip(devices, width, seed)
+    except ValueError as err:
+        raise ConfigError("width", str(err)) from None
+
+
+def sweep_truth(device, pulse_width: float):
+    """(fit, grid): the sigmoid a sweep's fit of one emulated ``device`` converges to and
+    the sweep's 15 currents there: the grid rule of protocols.sweep (I_bias +- 5 I0)
+    iterated to its fixed point, fitted by the binomial likelihood on the exact curve (not
+    quite a logistic: its I0 depends on how the tails are weighed)."""
+    from protocols.fitting import fit_sigmoid
+
+    grid = np.linspace(device.current_at(0.005, pulse_width)[0],
+                       device.current_at(0.995, pulse_width)[0], 15)
+    for _ in range(4):
+        fit = fit_sigmoid(grid, device.p_switch(grid[:, None], pulse_width)[:, 0], 100)
+        grid = np.linspace(fit.i_bias - 5 * fit.i0, fit.i_bias + 5 * fit.i0, 15)
+    return fit, grid
+
+
+def virtual_devices(devices: int = 4, width: float = 0.5e-6, seed: int | None = 0) -> list[dict]:
+    """What each device of the virtual lab ``connect_virtual(devices=, width=, seed=)``
+    truly is (SI): the sigmoid its sweep's fit converges to (``i_bias``, ``i0``), its 50 %
+    current and window at the calibration pulse, critical current, barrier and the two
+    Hall resistances: the ground truth a characterisation is checked against."""
+    from simulators.presets import CALIBRATION_PULSE_WIDTH
+
+    chip = virtual_chip(devices, width, seed)
+    pulse = CALIBRATION_PULSE_WIDTH
+    rows = []
+    for j in range(devices):
+        device = chip.devices.select(j)
+        fit, _ = sweep_truth(device, pulse)
+        rows.append({
+            "id": j, "i_bias": fit.i_bias, "i0": fit.i0,
+            "i_bias_50": float(device.i_bias(pulse)[0]), "window": float(device.window(pulse)[0]),
+            "i_c0": float(device.i_c0[0]), "delta": float(device.delta[0]),
+            "r_up": float(device.resistance(1)[0]), "r_down": float(device.resistance(-1)[0]),
+            "pulse_width": pulse,
+        })
+    return rows

@@ -27,7 +27,7 @@ Body = Callable[[ResetWriteRead, "Recording"], dict]
 # ranges are CycleSettings' own (paper 002 Fig. 2a, Methods 4.3; the 6221's pulse widths;
 # the 2000's integration times)
 CYCLE_FIELDS = ("reset_current", "reset_width", "write_width", "read_current", "read_nplc",
-                "interval", "verify_reset")
+                "autozero", "interval", "verify_reset")
 CYCLE_DEFAULTS = {name: getattr(CycleSettings(), name) for name in CYCLE_FIELDS}
 
 
