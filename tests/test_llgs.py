@@ -70,8 +70,12 @@ def test_thermal_equilibrium_obeys_boltzmann(dt, tolerance):
     assert abs(np.mean(samples) / expected - 1) < tolerance, (np.mean(samples), expected)
 
 
+@pytest.mark.slow
 def test_low_barrier_mean_first_passage_matches_brown():
-    """Delta = 5, axially symmetric: mean time from m_z = 1 to the equator.
+    """Delta = 5, axially symmetric: mean time from m_z = 1 to the equator (the torch
+    reference: one call per 4-step look, minutes; its short sibling in the quick gate is the
+    fused kernel's same check, tests/test_llgs_kernels.py, whose curves this reference is
+    checked against there).
 
     The state is seen every compiled chunk (4 steps); a path can cross and come back between
     two looks, so each interval whose ends are both above the equator counts as a crossing

@@ -127,6 +127,24 @@ def test_llgs_bank_devices_differ_by_their_critical_current():
         LLGSBank("mtj-000-7.5kT", 4, pulse_width=5e-9, eta=0.5, eta_window=0.1)
 
 
+def test_llgs_bank_neurons_switch_as_their_calibration_says_on_either_integrator(monkeypatch):
+    """The bank switches through the fused kernel its calibration was fitted on; the torch
+    integrator (``backend="torch"``) is the same physics: at the calibrated I_bias both give
+    P = 0.5 within four binomial sigmas, and replaying a state replays the draws."""
+    monkeypatch.setenv("SPINHIL_LLGS_COMPILE", "0")  # eager torch: no compile in the gate
+    fused = LLGSBank("mtj-000-7.5kT", 1, pulse_width=3e-9, seed=2)
+    reference = LLGSBank("mtj-000-7.5kT", 1, pulse_width=3e-9, seed=2, backend="torch")
+    assert (fused.backend, reference.backend) == ("numba", "torch")
+    currents = np.full((1000, 1), fused.calibration[0].i_bias)
+    state = fused.get_state()
+    p_fused = fused.switch(currents).mean()
+    p_torch = reference.switch(currents).mean()
+    sigma = np.sqrt(0.25 / 1000)
+    assert abs(p_fused - 0.5) < 4 * sigma and abs(p_torch - 0.5) < 4 * sigma, (p_fused, p_torch)
+    fused.set_state(state)
+    assert fused.switch(currents).mean() == p_fused
+
+
 def test_preset_calibration_reports_progress_and_does_not_depend_on_it():
     """A calibration is a wait of seconds to a minute: it reports pulses done, rising to the
     total, and gives the same sigmoid whether anyone watches or not."""

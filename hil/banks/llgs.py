@@ -1,7 +1,9 @@
 """``LLGSBank``: neurons on macrospins integrated with the stochastic LLGS (papers 000, 002).
 
 Every ``switch`` call runs one write pulse per requested neuron-pulse from a fresh thermal
-reset state, all of them in one batched integration.
+reset state, all of them in one batched integration: through the fused kernel (numba on the
+CPU, Triton on CUDA) that ``simulate_psw`` and the bank's own calibration run, when the
+junction's physics is in it (``backend="auto"``), else through the torch integrator.
 
 Device-to-device variation (``eta``) is drawn once per bank, seeded, as paper 002 Eq. 3 draws
 it for the Hall bars: neuron i's spin-torque efficiency (polarisation, or the current density
@@ -21,7 +23,7 @@ from hil.banks.base import Calibration, NeuronBank
 from protocols.fitting import fit_sigmoid
 from simulators.equilibrium import warn_if_off_temperature
 from simulators.llgs import LLGSIntegrator, Pulse, simulate_psw, thermal_initial_states
-from simulators.llgs_kernels import resolve_device
+from simulators.llgs_kernels import FusedLLGS, choose_backend, resolve_device
 from simulators.macrospin import Macrospin, macrospin_preset
 
 MAX_CURRENT_PER_IC0 = 3.0  # safe limit of the write current, in units of I_c0
@@ -91,7 +93,7 @@ class LLGSBank(NeuronBank):
         self, preset: str | Macrospin, n_neurons: int, pulse_width: float = 30e-9,
         dt: float | None = None, seed: int | None = 0, device_name: str = "cpu",
         eta: float = 0.0, eta_window: float | None = None,
-        progress: CalibrationProgress | None = None,
+        progress: CalibrationProgress | None = None, backend: str = "auto",
     ) -> None:
         self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
         if n_neurons < 1:
@@ -106,23 +108,40 @@ class LLGSBank(NeuronBank):
         warn_if_off_temperature(self.device, dt)
         self.dt = dt
         device_name = resolve_device(device_name)  # "auto": CUDA when present
-        self.integrator = LLGSIntegrator(self.device, dt, device_name=device_name)
-        self.generator = torch.Generator(device=device_name)
-        self.generator.manual_seed(0 if seed is None else int(seed) % (2**63))
+        self.backend = choose_backend(device_name, self.device, backend)
+        seed = 0 if seed is None else int(seed) % (2**63)
+        if self.backend == "torch":
+            self.integrator = LLGSIntegrator(self.device, dt, device_name=device_name)
+            self.generator = torch.Generator(device=device_name)
+            self.generator.manual_seed(seed)
+        else:  # noise keyed by (seed, trajectory, step): each call's trajectories are new
+            self.kernel = FusedLLGS(self.device, dt, seed, device_name, self.backend)
+            self.trajectories = 0
         calibration = preset_calibration(self.device.name, pulse_width, dt, progress=progress)
         max_current = MAX_CURRENT_PER_IC0 * self.device.critical_current() * self.current_scale
         super().__init__([calibration] * n_neurons, max_current)
 
     def _switch(self, currents: np.ndarray) -> np.ndarray:
         flat = (currents / self.current_scale).reshape(-1)  # each device's own efficiency
-        m0 = thermal_initial_states(self.device, flat.size, self.generator,
-                                    device_name=self.integrator.torch_device)
-        m, _ = self.integrator.run(m0, flat, self.pulse, self.generator)
         reset = float(self.device.reset_direction[2])
-        return (m[2] * reset < 0).cpu().numpy().reshape(currents.shape)
+        if self.backend == "torch":
+            m0 = thermal_initial_states(self.device, flat.size, self.generator,
+                                        device_name=self.integrator.torch_device)
+            m, _ = self.integrator.run(m0, flat, self.pulse, self.generator)
+            return (m[2] * reset < 0).cpu().numpy().reshape(currents.shape)
+        first, self.trajectories = self.trajectories, self.trajectories + flat.size
+        m = self.kernel.initial_states(flat.size, first)
+        m, _ = self.kernel.run(m, flat, self.pulse, trajectory0=first)
+        z = m[2] if self.backend == "numba" else m[2].cpu().numpy()
+        return (z * reset < 0).reshape(currents.shape)
 
     def get_state(self) -> Any:
-        return self.generator.get_state()
+        if self.backend == "torch":
+            return self.generator.get_state()
+        return {"trajectories": self.trajectories, "step": self.kernel.step}
 
     def set_state(self, state: Any) -> None:
-        self.generator.set_state(state)
+        if self.backend == "torch":
+            self.generator.set_state(state)
+        else:
+            self.trajectories, self.kernel.step = state["trajectories"], state["step"]
