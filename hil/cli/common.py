@@ -107,17 +107,22 @@ def cycle_settings(args: argparse.Namespace) -> dict:
     )
 
 
-def announce_kernel_compile(preset: str, device_name: str = "auto") -> None:
-    """One line on stderr before the CPU LLGS kernel compiles (first use on a machine), so a
-    wait of tens of seconds is not taken for a hang."""
+def llgs_backend(preset: str, device_name: str = "auto") -> str | None:
+    """The integrator a preset's runs take (numba, triton or torch); None for a bad name
+    (refused later, with its field)."""
     from simulators.llgs_kernels import choose_backend, resolve_device
     from simulators.macrospin import macrospin_preset
 
     try:
-        device = macrospin_preset(preset)
-        if choose_backend(resolve_device(device_name), device) != "numba":
-            return
+        return choose_backend(resolve_device(device_name), macrospin_preset(preset))
     except ValueError:
+        return None
+
+
+def announce_kernel_compile(preset: str, device_name: str = "auto") -> None:
+    """One line on stderr before the CPU LLGS kernel compiles (first use on a machine), so a
+    wait of tens of seconds is not taken for a hang."""
+    if llgs_backend(preset, device_name) != "numba":
         return
     from simulators.llgs_kernels.cpu import machine_code_ready
 

@@ -155,10 +155,11 @@ def run(args: argparse.Namespace) -> int:
             return _run_two_polariser(config, args.json)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
     if config.backend == "llgs" and not args.json:
-        from hil.cli.common import announce_kernel_compile
+        from hil.cli.common import announce_kernel_compile, llgs_backend
 
-        announce_kernel_compile(config.preset)  # the preset's calibration sweeps
-        if os.environ.get("SPINHIL_LLGS_COMPILE", "1") != "0":  # the bank's integrator
+        announce_kernel_compile(config.preset)  # the calibration sweeps and the neurons
+        if llgs_backend(config.preset) == "torch" and \
+                os.environ.get("SPINHIL_LLGS_COMPILE", "1") != "0":  # physics the kernel lacks
             print("LLGS: the neurons' torch integrator compiles on first use (up to a "
                   "minute on two cores, then from torch's disk cache; SPINHIL_LLGS_COMPILE=0 "
                   "runs it eagerly)", file=sys.stderr, flush=True)
