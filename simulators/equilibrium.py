@@ -49,6 +49,7 @@ class BoltzmannCheck:
     simulated: float
     simulated_err: float
     exact: float
+    backend: str = "torch"  # the integrator checked: the one the device's runs take
 
     @property
     def relative_error(self) -> float:
@@ -67,32 +68,65 @@ def relaxation_time(device: Macrospin, gate_voltage: float = 0.0) -> float:
 
 def measure_boltzmann(
     device: Macrospin, dt: float, trajectories: int = 2000, settle: float | None = None,
-    average: float | None = None, seed: int = 1,
+    average: float | None = None, seed: int = 1, backend: str = "auto",
 ) -> BoltzmannCheck:
     """Zero current from the thermal reset state: settle (default five relaxation times, at
     least 5 ns, so that what the start state gets wrong for a non-axial device is gone),
     then sample m_x^2 + m_y^2 once per nanosecond over ``average`` (default three relaxation
     times, at least 20 ns). The standard error is that of the trajectories' own time
-    averages, which are independent (successive samples of one trajectory are not)."""
-    from simulators.llgs import LLGSIntegrator, Pulse, thermal_initial_states
+    averages, which are independent (successive samples of one trajectory are not).
+    ``backend``: auto checks the integrator the device's runs take (the fused CPU kernel
+    when its physics is in it, else the torch reference); numba or torch."""
+    from simulators.llgs import Pulse
+    from simulators.llgs_kernels import choose_backend
 
     tau = relaxation_time(device)
     settle = max(5e-9, 5 * tau) if settle is None else settle
     average = max(20e-9, 3 * tau) if average is None else average
+    backend = choose_backend("cpu", device, backend)
+    advance = _fused_runner if backend == "numba" else _torch_runner
+    transverse = advance(device, dt, trajectories, seed)
+    transverse(Pulse(settle, relax=0.0))
+    samples = max(2, round(average / 1e-9))
+    total = np.zeros(trajectories)
+    for _ in range(samples):
+        total += transverse(Pulse(1e-9, relax=0.0))
+    per_trajectory = total / samples
+    err = float(per_trajectory.std(ddof=1) / np.sqrt(trajectories))
+    return BoltzmannCheck(dt, float(per_trajectory.mean()), err,
+                          boltzmann_transverse_average(device), backend)
+
+
+def _fused_runner(device: Macrospin, dt: float, trajectories: int, seed: int):
+    """pulse -> m_x^2 + m_y^2 (float64) after it, on the fused CPU kernel."""
+    from simulators.llgs_kernels import FusedLLGS
+
+    kernel = FusedLLGS(device, dt, seed)
+    zero = np.zeros(trajectories)
+    m = kernel.initial_states(trajectories)
+
+    def run(pulse) -> np.ndarray:
+        kernel.run(m, zero, pulse)
+        return m[0].astype(np.float64) ** 2 + m[1].astype(np.float64) ** 2
+
+    return run
+
+
+def _torch_runner(device: Macrospin, dt: float, trajectories: int, seed: int):
+    """pulse -> m_x^2 + m_y^2 (float64) after it, on the torch reference integrator."""
+    from simulators.llgs import LLGSIntegrator, thermal_initial_states
+
     integrator = LLGSIntegrator(device, dt)
     gen = torch.Generator().manual_seed(seed)
     zero = np.zeros(trajectories)
-    m = thermal_initial_states(device, trajectories, gen)
-    m, _ = integrator.run(m, zero, Pulse(settle, relax=0.0), gen)
-    total = torch.zeros(trajectories, dtype=torch.float64)
-    samples = max(2, round(average / 1e-9))
-    for _ in range(samples):
-        m, _ = integrator.run(m, zero, Pulse(1e-9, relax=0.0), gen)
-        total += (m[0] ** 2 + m[1] ** 2).to(torch.float64)
-    per_trajectory = (total / samples).numpy()
-    err = float(per_trajectory.std(ddof=1) / np.sqrt(trajectories))
-    return BoltzmannCheck(dt, float(per_trajectory.mean()), err,
-                          boltzmann_transverse_average(device))
+    state = [thermal_initial_states(device, trajectories, gen)]
+
+    def run(pulse) -> np.ndarray:
+        state[0], _ = integrator.run(state[0], zero, pulse, gen)
+        m = state[0].to(torch.float64)
+        return (m[0] ** 2 + m[1] ** 2).numpy()
+
+    return run
 
 
 @lru_cache(maxsize=64)
