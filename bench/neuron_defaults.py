@@ -21,6 +21,8 @@ def main() -> None:
     parser.add_argument("--dt", default=None, help="comma-separated steps (default: each "
                         "preset's own)")
     parser.add_argument("--trajectories", type=int, default=1000)
+    parser.add_argument("--backend", default="auto", help="auto (the integrator the preset's "
+                        "runs take), numba or torch")
     parser.add_argument("--settle", default=None, help="default: five relaxation times, "
                         "at least 5 ns (simulators/equilibrium.py)")
     parser.add_argument("--average", default=None, help="default: three relaxation times, "
@@ -35,10 +37,11 @@ def main() -> None:
         for dt in steps:
             start = time.perf_counter()
             check = measure_boltzmann(device, dt, args.trajectories, settle=settle,
-                                      average=average)
+                                      average=average, backend=args.backend)
             print(f"{name:<14} dt {dt * 1e12:5.2f} ps  <m_x^2+m_y^2> {check.simulated:.5f} "
                   f"+- {check.simulated_err:.5f}  Boltzmann {check.exact:.5f}  "
-                  f"{check.relative_error:+.2%}  {'pass' if check.passes else 'FAIL'}  "
+                  f"{check.relative_error:+.2%} +- {check.simulated_err / check.exact:.2%}  "
+                  f"{'pass' if check.passes else 'FAIL'}  {check.backend}  "
                   f"{time.perf_counter() - start:.0f} s", flush=True)
 
 

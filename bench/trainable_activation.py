@@ -77,9 +77,9 @@ def main() -> None:
         print(f"{mode:>5}: {acc.mean():.4f} +- {acc.std(ddof=1) / np.sqrt(acc.size):.4f} "
               f"(mean +- s.e., {acc.size} seeds; min {acc.min():.3f}, max {acc.max():.3f}); "
               f"paper {PAPER.get(mode, float('nan')):.3f}")
-    if set(modes) >= {"fixed", "k"}:
-        diff = np.array(results["k"]) - np.array(results["fixed"])
-        print(f"k - fixed, paired by seed: {diff.mean():+.4f} +- "
+    for mode in (m for m in modes if m != "fixed" and "fixed" in modes):
+        diff = np.array(results[mode]) - np.array(results["fixed"])
+        print(f"{mode} - fixed, paired by seed: {diff.mean():+.4f} +- "
               f"{diff.std(ddof=1) / np.sqrt(diff.size):.4f}")
 
 
