@@ -102,6 +102,11 @@ def _rk4_chunk(mx, my, mz, noise, shape, amp, sign, cz, params):
 
 
 _COMPILED = {}
+# A one-call run compiles only above this many junction-steps: compiling (from inductor's disk
+# cache) costs about 15 s more than the first eager call on 2 CPU cores, and a compiled
+# junction-step saves about 2.6e-7 s (bench/llgs_compile.py, bench/RESULTS.md: n = 1e4,
+# 10 ns). Runs of several calls (the Boltzmann check, a bank) pay it back within 2-3 calls.
+COMPILE_FROM_JUNCTION_STEPS = 6e7
 
 
 def _chunk_function(compiled: bool):
@@ -206,8 +211,10 @@ def simulate_switching(
         raise ValueError(f"trials = {trials} is outside the allowed range [1, inf)")
     generator = torch.Generator(device=device_name)
     generator.manual_seed(0 if seed is None else seed)
-    integrator = LLGSIntegrator(device, dt, dtype, device_name)
     drive = np.repeat(currents, trials)
+    steps = chunked_steps(pulse.duration, device.default_dt if dt is None else dt)
+    integrator = LLGSIntegrator(device, dt, dtype, device_name,
+                                compiled=drive.size * steps >= COMPILE_FROM_JUNCTION_STEPS)
     gates = None if gate_voltage == 0 else np.full(drive.size, gate_voltage)
     m0 = thermal_initial_states(device, drive.size, generator, gate_voltage, dtype, device_name)
     m, _ = integrator.run(m0, drive, pulse, generator, gates)

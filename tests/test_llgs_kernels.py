@@ -285,6 +285,32 @@ def test_psw_curve_agrees_with_the_torch_reference(monkeypatch):
     assert 0.05 < fused.p_switch[6] < 0.95  # the window is inside the sweep
 
 
+def test_a_one_call_torch_run_compiles_only_above_the_measured_cross_over(monkeypatch):
+    """The reference's one-call curve compiles only when its junction-steps exceed
+    COMPILE_FROM_JUNCTION_STEPS (below, the first eager call is the faster: measured in
+    bench/llgs_compile.py); the integrator is asked for what the size calls for."""
+    from simulators import llgs
+
+    asked = []
+
+    class Recorded(llgs.LLGSIntegrator):
+        def __init__(self, *args, compiled=True, **kwargs):
+            asked.append(compiled)
+            super().__init__(*args, compiled=False, **kwargs)
+
+        def run(self, m, *args, **kwargs):  # the size decides, not the integration
+            return m, 0.0
+
+    monkeypatch.setattr(llgs, "LLGSIntegrator", Recorded)
+    device = macrospin_preset("mtj-000")
+    pulse = Pulse(1e-9, relax=0.0)
+    steps = llgs.chunked_steps(pulse.duration, device.default_dt)
+    at = int(np.ceil(llgs.COMPILE_FROM_JUNCTION_STEPS / steps))
+    for trials in (at - 1, at):
+        llgs.simulate_switching(device, [10e-6], pulse, trials)
+    assert asked == [False, True]
+
+
 # -- dispatch and devices --------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class _TwoPolariserMacrospin(Macrospin):
