@@ -178,6 +178,17 @@ def test_first_contact_switches_every_source_off_before_anything_else():
 
 @pytest.mark.parametrize("signum", [signal.SIGQUIT, signal.SIGINT], ids=["SIGQUIT", "SIGINT"])
 def test_signal_in_process_switches_off_and_restores_the_handlers(signum):
+    # as a terminal starts a program: a shell running the suite in the background without job
+    # control starts it with SIGINT and SIGQUIT ignored, which the lab rightly leaves alone
+    start = signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT
+                          else signal.SIG_DFL)
+    try:
+        _signal_in_process(signum)
+    finally:
+        signal.signal(signum, start)
+
+
+def _signal_in_process(signum):
     before = signal.getsignal(signal.SIGTERM)
     with VirtualLab(build_chip(2, 0.5e-6, 0)) as virtual:
         with pytest.raises(KeyboardInterrupt) as stopped, connect_virtual(lab=virtual) as lab:
