@@ -131,16 +131,24 @@ class _LineReader:
         self.buffer = bytearray()
         self.busy = threading.Lock()
         self.busy.acquire()
+        # poll, not select: no limit on the descriptor's number; one poller per thread
+        self.incoming, self.pending = select.poll(), select.poll()
+        for poller in (self.incoming, self.pending):
+            poller.register(sock, select.POLLIN | select.POLLPRI)
 
     def readline(self) -> bytes:
-        """The next line (terminator included), or what is left at end of stream."""
+        """The next line (terminator included), or what is left at end of stream (a client
+        that vanished, its connection reset, ends it too)."""
         while b"\n" not in self.buffer:
             self.busy.release()
             try:
-                select.select([self.sock], [], [])
+                self.incoming.poll()
             finally:
                 self.busy.acquire()
-            chunk = self.sock.recv(1 << 16)
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except ConnectionError:
+                chunk = b""
             if not chunk:
                 rest = bytes(self.buffer)
                 self.buffer.clear()
@@ -156,7 +164,7 @@ class _LineReader:
         if not self.busy.acquire(blocking=False):
             return False
         try:
-            return not select.select([self.sock], [], [], 0)[0]
+            return not self.pending.poll(0)
         finally:
             self.busy.release()
 
