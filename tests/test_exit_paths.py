@@ -132,6 +132,7 @@ def test_kill_9_then_the_next_command_switches_everything_off(served, tmp_path):
         inst = rm.open_resource(resources["pulse"]["resource"], read_termination="\n",
                                 write_termination="\n", timeout=5000)
         inst.write(":SOUR:CURR 5E-5;:OUTP ON")
+        assert inst.query("*OPC?") == "1"  # handled before this connection closes
         inst.close()
     assert _outputs(rm, resources) == {"pulse": "1", "field": "1"}
     env = {**os.environ, "SPINHIL_HOME": str(tmp_path / "next")}
