@@ -129,3 +129,46 @@ def test_hil_sweep_psw_writes_the_map(tmp_path, capsys):
     assert main(["--store", str(tmp_path / "r.sqlite"), "sweep", "psw", "--currents",
                  "0.2mA:0.3mA:3", "--width", "9um"]) == 2
     assert "width" in capsys.readouterr().err
+
+
+def test_a_task_the_scheduler_cancels_is_submitted_again(tmp_path):
+    """The scheduler cancels a task when it forgets the client that wanted it (a client
+    suspended past its heartbeat, say): the sweep submits it again instead of ending in
+    a traceback. Here a second client force-cancels the grid's last point while the first
+    ones run on the one worker."""
+    import threading
+
+    from dask.distributed import Client, Future, LocalCluster
+
+    points = _sweep().points
+    sweep = Sweep("cancel-sweep", switching_map_point, {"seed": 0}, points,
+                  {"trials": 20_000})
+    cancelled = threading.Event()
+
+    def cancel_the_last_point(address: str) -> None:
+        with Client(address, timeout=60) as other:
+            for _ in range(6000):
+                keys = other.run_on_scheduler(
+                    lambda dask_scheduler: [(k, t.state) for k, t in
+                                            dask_scheduler.tasks.items()])
+                waiting = [k for k, state in keys if str(k).startswith("cancel-sweep-")
+                           and str(k).endswith(f"-{len(points) - 1}") and
+                           state in ("waiting", "queued", "no-worker", "released")]
+                if waiting:
+                    other.cancel([Future(waiting[0], other)], force=True)
+                    cancelled.set()
+                    return
+                threading.Event().wait(0.01)
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        thread = threading.Thread(target=cancel_the_last_point,
+                                  args=(cluster.scheduler_address,), daemon=True)
+        thread.start()
+        store = RunStore(tmp_path / "runs.sqlite")
+        result = run_sweep(sweep, store, scheduler=cluster.scheduler_address, progress=False)
+        thread.join(timeout=60)
+    assert cancelled.is_set()
+    assert result.resubmitted == 1 and not result.failed
+    assert [r["index"] for r in result.rows] == list(range(len(points)))
+    assert store.get_run(result.run_id).status == "finished"

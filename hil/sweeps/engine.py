@@ -5,6 +5,9 @@ is one task; each finished point is written to the store as one reading the mome
 completes, so a killed sweep keeps everything it finished and ``resume`` recomputes
 nothing that finished. A task that raises is retried (``retries``) and, if it still fails,
 recorded with its error and reported: the run then ends ``failed``, never silently short.
+A task the scheduler cancels (it forgets a client it lost touch with, say one suspended past
+its heartbeat) is submitted again, up to ``retries`` times, with the shared objects scattered
+again if the scheduler forgot those too.
 
 The cluster is a ``LocalCluster`` with one single-threaded worker process per core by
 default, or an existing cluster given by its scheduler address (``dask scheduler`` +
@@ -45,6 +48,7 @@ class SweepResult:
     rows: list[dict[str, Any]]  # one per finished point, in grid order
     failed: list[dict[str, Any]]  # points that failed after their retries, with the error
     computed: int  # points computed in this call (the rest came from the store)
+    resubmitted: int = 0  # tasks submitted again after the scheduler cancelled them
 
 
 def local_workers() -> int:
@@ -94,9 +98,11 @@ def run_sweep(
         done = _finished(store, run_id)
     todo = [i for i in range(len(sweep.points)) if i not in done]
     failed: list[dict[str, Any]] = []
+    resubmitted = 0
     try:
         if todo:
-            failed = _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress)
+            failed, resubmitted = _compute(sweep, store, run_id, todo, scheduler, workers,
+                                           retries, progress)
     except BaseException as err:
         status = "aborted" if isinstance(err, KeyboardInterrupt) else "failed"
         store.finish(run_id, status, {"error": repr(err)})
@@ -105,7 +111,7 @@ def run_sweep(
     rows = [done[i] for i in sorted(done)]
     summary = {"points": len(sweep.points), "finished": len(rows), "failed": failed}
     store.finish(run_id, "failed" if failed else "finished", summary)
-    return SweepResult(run_id, rows, failed, len(todo) - len(failed))
+    return SweepResult(run_id, rows, failed, len(todo) - len(failed), resubmitted)
 
 
 def _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress):
@@ -114,20 +120,36 @@ def _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress):
 
     client, cluster = _client(scheduler, workers)
     failed = []
+    cancellations: dict[int, int] = {}
     try:
-        shared = {k: client.scatter(v, broadcast=True) for k, v in sweep.shared.items()}
-        futures = {}
-        for i in todo:
-            future = client.submit(sweep.task, sweep.points[i], **shared, retries=retries,
-                                   pure=False, key=f"{sweep.kind}-{run_id}-{i}")
-            futures[future] = i
+        shared: dict[str, Any] = {}
+
+        def submit(i: int):
+            lost = any(f.status == "cancelled" for f in shared.values())
+            if lost or len(shared) != len(sweep.shared):
+                shared.update({k: client.scatter(v, broadcast=True)
+                               for k, v in sweep.shared.items()})
+            again = cancellations.get(i, 0)
+            key = f"{sweep.kind}-{run_id}-{i}" + (f"-again{again}" if again else "")
+            return client.submit(sweep.task, sweep.points[i], **shared, retries=retries,
+                                 pure=False, key=key)
+
+        futures = {submit(i): i for i in todo}
         bar = tqdm(total=len(todo), desc=f"{sweep.kind:>12}", unit="point", file=sys.stderr,
                    disable=not progress or None)
         with bar:
-            for future in as_completed(futures):
-                i = futures[future]
-                if future.status == "error":
-                    error = repr(future.exception())
+            pending = as_completed(futures)
+            for future in pending:
+                i = futures.pop(future)
+                if future.status == "cancelled" and cancellations.get(i, 0) < retries:
+                    cancellations[i] = cancellations.get(i, 0) + 1
+                    again = submit(i)
+                    futures[again] = i
+                    pending.add(again)
+                    continue
+                if future.status in ("error", "cancelled"):
+                    error = (repr(future.exception()) if future.status == "error" else
+                             f"cancelled by the scheduler {cancellations.get(i, 0) + 1} times")
                     failed.append({"index": i, **sweep.points[i], "error": error})
                     store.append_readings(run_id, [failed[-1]])
                 else:
@@ -139,4 +161,4 @@ def _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress):
         client.close()
         if cluster is not None:
             cluster.close()
-    return sorted(failed, key=lambda f: f["index"])
+    return sorted(failed, key=lambda f: f["index"]), sum(cancellations.values())
