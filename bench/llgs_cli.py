@@ -2,8 +2,9 @@
 
     hil simulate psw --preset mtj-000 --pulse-width 30ns --currents 8uA:24uA:17 --trials 400
 
-``--first`` also times the very first run on a new machine: numba's on-disk cache pointed at
-an empty folder, so the kernel is compiled once (the runs after it load machine code).
+``--first`` also times the very first run on a new machine: the kernel caches (numba's and
+the machine code's, both under ``NUMBA_CACHE_DIR``) pointed at an empty folder, so the kernel
+is compiled once (the runs after it load machine code).
 Prints every run, the median, the CPU seconds of the runs and the load (``uptime``) beside
 them; on a shared machine compare the CPU seconds, on a quiet one the wall time.
 

@@ -1,9 +1,10 @@
 """Junction-steps per second of the fused LLGS kernels, side by side in one process.
 
-CPU (numba): 1 and 2 threads interleaved at each batch size (the scaling), beside the torch
-reference (compiled, the same batch) for the ratio; CPU seconds are printed too, since a
-shared machine steals wall time. CUDA (Triton), when present: >= 1e6 trajectories and the
-20 x 100 x 30 ns curve of bench/llgs_vs_cmtj.py.
+CPU (numba's machine code, run by simulators/llgs_kernels/cpu_native.py): 1 and 2 threads
+interleaved at each batch size (the scaling), beside the torch reference (compiled, the
+same batch) for the ratio; CPU seconds are printed too, since a shared machine steals wall
+time. CUDA (Triton), when present: >= 1e6 trajectories and the 20 x 100 x 30 ns curve of
+bench/llgs_vs_cmtj.py.
 
     python bench/llgs_throughput.py [--sizes 10000 100000] [--width 2e-9] [--no-reference]
 """
@@ -14,10 +15,9 @@ import argparse
 import subprocess
 import time
 
-import numba
 import numpy as np
 
-from simulators.llgs_kernels import FusedLLGS, cuda_present
+from simulators.llgs_kernels import FusedLLGS, cpu_native, cuda_present
 from simulators.llgs_pulse import Pulse
 from simulators.macrospin import macrospin_preset
 from simulators.psw import simulate_psw
@@ -68,15 +68,15 @@ def main() -> None:
     parser.add_argument("--no-reference", action="store_true")
     args = parser.parse_args()
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    cores = numba.config.NUMBA_NUM_THREADS
-    print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns; numba threads up to {cores}; "
+    cores = cpu_native.default_threads()
+    print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns; kernel threads up to {cores}; "
           f"{uptime}")
     for n in args.sizes:
         rows = {}
         for threads in sorted({1, cores}):
-            numba.set_num_threads(threads)
+            cpu_native.set_threads(threads)
             rows[f"numba {threads} thread(s)"] = fused_rate(n, args.width)
-        numba.set_num_threads(cores)
+        cpu_native.set_threads(cores)
         if not args.no_reference:
             rows["torch reference (compiled)"] = reference_rate(n, args.width)
         for name, (wall, cpu) in rows.items():

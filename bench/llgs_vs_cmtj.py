@@ -3,8 +3,9 @@
 Both simulate paper 000's MTJ (mtj-000, damping-like STT with constant efficiency P, so the
 torque is the same constant a_J m x (m x sigma) in both codes) from the same thermal initial
 states: 20 currents x 100 trials of a 30 ns pulse. Fair by construction:
-- the same number of cores: ours runs numba with T threads, cmtj (one junction per call,
-  single-threaded) runs the 2,000 junctions in a pool of T processes; ratios are per core too;
+- the same number of cores: ours runs the numba-compiled kernel on T threads, cmtj (one
+  junction per call, single-threaded) runs the 2,000 junctions in a pool of T processes;
+  ratios are per core too;
 - at settings whose curves agree: each code's dt is one at which its I50 has converged
   (``--converge`` shows the I50 against dt; defaults ours 2 ps, cmtj 0.5 ps), and the run
   reports the two I50s' difference in sigma (agreement: < 2 sigma);
@@ -22,12 +23,11 @@ import multiprocessing
 import subprocess
 import time
 
-import numba
 import numpy as np
 
 from protocols.fitting import fit_sigmoid
 from simulators.analytic import boltzmann_transverse
-from simulators.llgs_kernels import FusedLLGS
+from simulators.llgs_kernels import FusedLLGS, cpu_native
 from simulators.llgs_pulse import Pulse
 from simulators.macrospin import MU0, macrospin_preset
 
@@ -132,7 +132,7 @@ def uptime() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
+    parser.add_argument("--threads", type=int, default=cpu_native.default_threads())
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--ours-dt", type=float, default=2e-12)
     parser.add_argument("--cmtj-dt", type=float, default=0.5e-12)
@@ -140,9 +140,9 @@ def main() -> None:
                         help="only the I50 of both codes at decreasing dt (do they agree?)")
     parser.add_argument("--equilibrium", action="store_true")
     args = parser.parse_args()
-    numba.set_num_threads(args.threads)
+    cpu_native.set_threads(args.threads)
     print(f"device mtj-000 (constant STT efficiency), Delta = {DEVICE.barrier():.1f} kT; "
-          f"{args.threads} core(s) each: numba threads / cmtj processes; {uptime()}")
+          f"{args.threads} core(s) each: kernel threads / cmtj processes; {uptime()}")
     with multiprocessing.get_context("fork").Pool(args.threads) as pool:
         m0 = initial_states(1)
         if args.converge:

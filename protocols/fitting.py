@@ -8,10 +8,22 @@ curve as 1 / (1 + exp(-k (I + c))), so k = 1 / I0 and c = -I_bias.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy.optimize import curve_fit, minimize
-from scipy.special import expit, logit, ndtri
+
+# scipy is imported only where it is needed (the least-squares fallback): scipy.special and
+# scipy.optimize cost about 0.7 s of a command-line curve's start-up
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function, without overflow for any x (1/2 (1 + tanh(x/2)))."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, float)))
+
+
+def logit(p: float | np.ndarray) -> float | np.ndarray:
+    return np.log(p) - np.log1p(-np.asarray(p, float))
+
 
 WINDOW_LOGIT_SPAN = float(logit(0.999) - logit(1e-4))  # window = 16.1 * I0
 
@@ -28,7 +40,7 @@ def wilson_interval(
     tests check the two agree). Fast enough to redraw error bars on every reading."""
     counts = np.atleast_1d(np.asarray(counts, float))
     n = np.broadcast_to(np.asarray(trials, float), counts.shape)
-    z = ndtri(0.5 + confidence / 2)  # the normal quantile (scipy.stats costs a second to import)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)  # the normal quantile
     p = counts / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -86,7 +98,8 @@ def fit_sigmoid(
     uncertainties from the Fisher information; where the likelihood has no maximum (a
     curve that jumps from 0 to 1 between two currents) it falls back to least squares
     weighted by binomial errors. Without ``trials`` the curve is taken as exact (a model's
-    curve) and fitted by least squares."""
+    curve) and fitted by least squares. Raises RuntimeError where least squares has no
+    optimum either (a step with at most one point on it: I0 is not determined)."""
     currents = np.asarray(currents, float)
     p_switch = np.asarray(p_switch, float)
     if currents.shape != p_switch.shape or currents.size < 3:
@@ -106,6 +119,8 @@ def fit_sigmoid(
 
 def _least_squares(currents: np.ndarray, p_switch: np.ndarray, n: np.ndarray | None,
                    i_guess: float, i0_guess: float) -> SigmoidFit:
+    from scipy.optimize import curve_fit
+
     sigma = None
     if n is not None:  # (k+1)/(n+2) so that 0 and 1 keep a finite weight
         p_tilde = (p_switch * n + 1.0) / (n + 2.0)
@@ -119,9 +134,20 @@ def _least_squares(currents: np.ndarray, p_switch: np.ndarray, n: np.ndarray | N
     return SigmoidFit(float(params[0]), float(params[1]), float(errors[0]), float(errors[1]))
 
 
+NEWTON_STEPS = 100  # a logistic fit with a maximum converges in 5-10
+NEWTON_TOLERANCE = 1e-10  # on the Newton decrement (the likelihood's own scale)
+
+
 def _maximum_likelihood(currents: np.ndarray, counts: np.ndarray, n: np.ndarray,
                         i_guess: float, i0_guess: float) -> SigmoidFit | None:
-    """Binomial logistic regression logit P = a + b x on standardised currents x."""
+    """Binomial logistic regression logit P = a + b x on standardised currents x, by Newton's
+    method with step halving (iteratively reweighted least squares, the method of R's glm and
+    statsmodels' GLM: the negative log-likelihood is convex, so each halved Newton step
+    lowers it and the iteration converges to the maximum when one exists)."""
+    failures, successes = currents[counts < n], currents[counts > 0]
+    if (failures.size == 0 or successes.size == 0 or failures.max() <= successes.min()
+            or successes.max() <= failures.min()):
+        return None  # separated data: no finite maximum (Albert and Anderson, 1984)
     centre, scale = float(currents.mean()), float(np.ptp(currents)) or 1.0
     x = (currents - centre) / scale
     design = np.column_stack([np.ones_like(x), x])
@@ -130,22 +156,38 @@ def _maximum_likelihood(currents: np.ndarray, counts: np.ndarray, n: np.ndarray,
         eta = design @ beta
         return float(np.sum(n * np.logaddexp(0.0, eta) - counts * eta))
 
-    def gradient(beta):
-        return design.T @ (n * expit(design @ beta) - counts)
-
     def hessian(beta):
         mu = expit(design @ beta)
         return design.T @ ((n * mu * (1.0 - mu))[:, None] * design)
 
     b0 = scale / i0_guess
-    guess = np.array([(centre - i_guess) / i0_guess, b0])
-    result = minimize(negative_log_likelihood, guess, jac=gradient, hess=hessian,
-                      method="trust-exact")
-    a, b = result.x
-    if not result.success or not 0 < b < 1e4 * max(b0, 1.0):
-        return None  # no finite maximum (separated data)
+    beta = np.array([(centre - i_guess) / i0_guess, b0])
+    value = negative_log_likelihood(beta)
+    for _ in range(NEWTON_STEPS):
+        gradient = design.T @ (n * expit(design @ beta) - counts)
+        try:
+            step = np.linalg.solve(hessian(beta), gradient)
+        except np.linalg.LinAlgError:
+            return None
+        decrement = float(gradient @ step)
+        if not np.isfinite(decrement):
+            return None
+        if decrement < NEWTON_TOLERANCE:
+            break
+        for _ in range(60):  # halve until the likelihood rises
+            trial = beta - step
+            trial_value = negative_log_likelihood(trial)
+            if trial_value <= value:
+                break
+            step = step / 2
+        beta, value = trial, trial_value
+    else:
+        return None  # did not converge
+    a, b = beta
+    if not 0 < b < 1e4 * max(b0, 1.0):
+        return None
     try:
-        cov_ab = np.linalg.inv(hessian(result.x))
+        cov_ab = np.linalg.inv(hessian(beta))
     except np.linalg.LinAlgError:
         return None
     i0, i_bias = scale / b, centre - a * scale / b

@@ -89,6 +89,52 @@ def test_wilson_interval_matches_scipy():
         assert lo == pytest.approx(ci.low, abs=1e-12) and hi == pytest.approx(ci.high, abs=1e-12)
 
 
+def test_maximum_likelihood_fit_matches_scipys_optimiser():
+    """The Newton fit finds the maximum scipy's trust-region optimiser finds on the same
+    binomial likelihood (the reference), and with the same Fisher-information errors."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    rng = np.random.default_rng(5)
+    currents = np.linspace(8e-6, 24e-6, 17)
+    for _ in range(20):
+        n = int(rng.integers(20, 400))
+        i0 = rng.uniform(0.5e-6, 3e-6)
+        counts = rng.binomial(n, expit((currents - 16e-6) / i0))
+        fit = fit_sigmoid(currents, counts / n, n)
+        x = (currents - currents.mean()) / np.ptp(currents)
+
+        def nll(beta, x=x, counts=counts, n=n):
+            eta = beta[0] + beta[1] * x
+            return float(np.sum(n * np.logaddexp(0.0, eta) - counts * eta))
+
+        a, b = minimize(nll, [0.0, 10.0], method="Nelder-Mead",
+                        options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 20000}).x
+        assert fit.i0 == pytest.approx(np.ptp(currents) / b, rel=1e-4)
+        assert fit.i_bias == pytest.approx(currents.mean() - a * np.ptp(currents) / b, rel=1e-5)
+        assert nll([a, b]) >= nll([(currents.mean() - fit.i_bias) / fit.i0,
+                                   np.ptp(currents) / fit.i0]) - 1e-9
+
+
+def test_separated_counts_have_no_likelihood_maximum_and_fall_back_to_least_squares():
+    """All failures below 15 uA and all successes above: the binomial likelihood has no
+    finite maximum (Albert and Anderson 1984), so the fit is least squares. One mixed count
+    at the boundary leaves it quasi-separated (still no maximum); two overlapping ones
+    restore it."""
+    from protocols.fitting import _maximum_likelihood
+
+    currents = np.linspace(10e-6, 20e-6, 11)
+    counts = np.where(currents < 15e-6, 0.0, 100.0)
+    n = np.full(11, 100.0)
+    assert _maximum_likelihood(currents, counts, n, 15e-6, 1e-6) is None
+    fit = fit_sigmoid(currents, counts / 100, 100)
+    assert 14e-6 < fit.i_bias < 16e-6 and fit.i0 < 1e-6
+    counts[5] = 50.0
+    assert _maximum_likelihood(currents, counts, n, 15e-6, 1e-6) is None
+    counts[6] = 90.0
+    assert _maximum_likelihood(currents, counts, n, 15e-6, 1e-6) is not None
+
+
 @pytest.mark.slow
 def test_sigmoid_fit_intervals_cover_the_curve_it_converges_to_95_percent_of_the_time():
     """The sweep's fit (binomial maximum likelihood) on 100-cycle sweeps of three emulated

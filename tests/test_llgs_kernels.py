@@ -354,13 +354,15 @@ def test_bad_input_is_refused_with_the_field():
 
 
 def test_cli_curve_runs_without_torch():
-    """``hil simulate psw`` imports neither torch nor the lab's modules (a fast start)."""
+    """``hil simulate psw`` imports neither torch nor the lab's modules, nor numba (the kernel's
+    machine code comes from its own cache) nor scipy (the fit is numpy): a fast start."""
     code = textwrap.dedent("""
         import sys
         from hil.cli import main
         code = main(["simulate", "psw", "--preset", "mtj-000", "--pulse-width", "5ns",
-                     "--currents", "10uA:30uA:3", "--trials", "20", "--json"])
-        heavy = [m for m in ("torch", "pymeasure", "pyvisa", "scipy.stats") if m in sys.modules]
+                     "--currents", "14uA:26uA:7", "--trials", "40", "--json"])
+        heavy = [m for m in ("torch", "pymeasure", "pyvisa", "scipy.stats", "scipy.optimize",
+                             "scipy.special", "numba") if m in sys.modules]
         print(heavy)
         sys.exit(code)
     """)
@@ -371,6 +373,83 @@ def test_cli_curve_runs_without_torch():
     payload = json.loads(out[-2])
     assert payload["backend"] == "numba" and payload["device"] in ("cpu", "cuda")
     assert payload["p_switch"][0] < payload["p_switch"][-1]
+
+
+def _pulse_inputs(n, seed=7, width=1e-9):
+    runner = FusedLLGS(MTJ, 5e-12, seed)
+    params, shared, shapes = runner._prepare(np.linspace(15e-6, 25e-6, n), Pulse(width), None)
+    return runner, runner.initial_states(n), params, shared, shapes
+
+
+def test_native_machine_code_gives_the_same_numbers_on_any_thread_count():
+    """The cached machine code run without numba: bit for bit the same state and |m| error
+    with one thread or three (blocks split unevenly: 1,300 trajectories are 6 blocks), and
+    numba's own dispatcher's numbers to float32 rounding over a short pulse (fastmath lets
+    two compilations of one kernel contract different operations; a longer pulse grows
+    those last-bit differences chaotically)."""
+    from simulators.llgs_kernels import cpu_native
+
+    runner, start, params, shared, shapes = _pulse_inputs(1300)
+    args = (*runner.key, 5, 11, 5e-12)
+    assert cpu_native.kernel() is not None
+    results = []
+    for threads in (1, 3):
+        cpu_native.set_threads(threads)
+        try:
+            m, worst = start.copy(), np.zeros(1300, np.float32)
+            cpu_native.integrate(m, params, shared, shapes, *args, worst)
+        finally:
+            cpu_native.set_threads(cpu_native.default_threads())
+        results.append((m, worst))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert not np.array_equal(results[0][0], start)
+    short = shapes[:10]
+    native, reference = start.copy(), start.copy()
+    cpu_native.integrate(native, params, shared, short, *args, np.zeros(1300, np.float32))
+    cpu_kernel.integrate(reference, params, shared, short, *args, np.zeros(1300, np.float32))
+    np.testing.assert_allclose(native, reference, atol=2e-6)
+    assert np.abs(native - start).max() > 1e-3  # ten steps moved every state measurably
+
+
+def test_native_kernel_refuses_arrays_it_would_misread():
+    from simulators.llgs_kernels import cpu_native
+
+    _, start, params, shared, shapes = _pulse_inputs(10)
+    worst = np.zeros(10, np.float32)
+    with pytest.raises(ValueError, match="m: a C-contiguous float32 array of shape"):
+        cpu_native.integrate(start.astype(float), params, shared, shapes, 1, 2, 0, 0, 5e-12,
+                             worst)
+    with pytest.raises(ValueError, match="params"):
+        cpu_native.integrate(start, params[:, :5], shared, shapes, 1, 2, 0, 0, 5e-12, worst)
+    with pytest.raises(ValueError, match="worst"):
+        cpu_native.integrate(start, params, shared, shapes, 1, 2, 0, 0, 5e-12, worst[::2])
+    with pytest.raises(ValueError, match="threads"):
+        cpu_native.set_threads(0)
+
+
+def test_native_kernel_builds_into_an_empty_cache_and_loads_it_in_a_new_process(tmp_path):
+    """A first run compiles and writes the object file; a second process loads it (without
+    numba) and draws the same numbers."""
+    code = textwrap.dedent("""
+        import sys, numpy as np
+        from simulators.llgs_kernels import FusedLLGS, cpu_native
+        from simulators.llgs_pulse import Pulse
+        from simulators.macrospin import macrospin_preset
+        ready = cpu_native.machine_code_ready()
+        runner = FusedLLGS(macrospin_preset("mtj-000"), 5e-12, 3)
+        m = runner.initial_states(300)
+        m, _ = runner.run(m, np.full(300, 20e-6), Pulse(0.2e-9))
+        print(ready, "numba" in sys.modules, float(m.sum()))
+    """)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": ROOT}
+    first, second = (subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                    capture_output=True, text=True).stdout.split()
+                     for _ in range(2))
+    assert first[:2] == ["False", "True"]  # compiled: numba was needed
+    assert second[:2] == ["True", "False"]  # loaded: no numba
+    assert first[2] == second[2]
+    assert len(list(tmp_path.glob("llgs-cpu-*.o"))) == 1
 
 
 # -- the Triton kernel -----------------------------------------------------------------------
@@ -452,11 +531,11 @@ def test_a_line_is_printed_before_the_kernel_compiles_and_not_after(tmp_path, ca
     import sys
 
     from hil.cli.common import announce_kernel_compile
-    from simulators.llgs_kernels import cpu
+    from simulators.llgs_kernels import cpu_native as cpu
 
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}  # an empty disk cache
-    fresh = subprocess.run([sys.executable, "-c", "from simulators.llgs_kernels.cpu import "
-                            "machine_code_ready as r; print(r())"], env=env,
+    fresh = subprocess.run([sys.executable, "-c", "from simulators.llgs_kernels.cpu_native "
+                            "import machine_code_ready as r; print(r())"], env=env,
                            capture_output=True, text=True, check=True)
     assert fresh.stdout.strip() == "False"
     monkeypatch.setattr(cpu, "machine_code_ready", lambda: False)
@@ -467,3 +546,54 @@ def test_a_line_is_printed_before_the_kernel_compiles_and_not_after(tmp_path, ca
     monkeypatch.setattr(cpu, "machine_code_ready", lambda: True)
     announce_kernel_compile("mtj-000")
     assert capsys.readouterr().err == ""
+
+
+def test_a_forked_child_runs_the_kernel_on_its_own_threads():
+    """A process forked after the kernel ran on a thread pool (a multiprocessing pool, a
+    Dask nanny) gets the pool object without its threads; it must not wait on them."""
+    import multiprocessing
+
+    from simulators.llgs_kernels import cpu_native
+
+    runner, start, params, shared, shapes = _pulse_inputs(600)
+    cpu_native.set_threads(2)
+    try:
+        parent = start.copy()
+        cpu_native.integrate(parent, params, shared, shapes, *runner.key, 0, 0, 5e-12,
+                             np.zeros(600, np.float32))
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            child = pool.apply_async(_integrate_in_child, (start, params, shared, shapes,
+                                                           runner.key)).get(timeout=120)
+    finally:
+        cpu_native.set_threads(cpu_native.default_threads())
+    np.testing.assert_array_equal(child, parent)
+
+
+def _integrate_in_child(start, params, shared, shapes, key):
+    from simulators.llgs_kernels import cpu_native
+
+    m = start.copy()
+    cpu_native.integrate(m, params, shared, shapes, *key, 0, 0, 5e-12,
+                         np.zeros(m.shape[1], np.float32))
+    return m
+
+
+def test_a_kernel_that_cannot_load_falls_back_to_numbas_dispatcher(monkeypatch):
+    """Machine code that cannot be built or loaded (an llvmlite without MCJIT, say) leaves the
+    runs to numba's dispatcher, with one warning that says so."""
+    from simulators.llgs_kernels import cpu_native
+
+    def broken(code, meta):
+        raise RuntimeError("no MCJIT here")
+
+    monkeypatch.setattr(cpu_native, "_loaded", {})
+    monkeypatch.setattr(cpu_native, "_load", broken)
+    runner, start, params, shared, shapes = _pulse_inputs(300)
+    m, reference = start.copy(), start.copy()
+    with pytest.warns(UserWarning, match="no MCJIT here.*numba's dispatcher"):
+        cpu_native.integrate(m, params, shared, shapes[:10], *runner.key, 0, 0, 5e-12,
+                             np.zeros(300, np.float32))
+    assert cpu_native.kernel() is None  # decided once: no second warning, no retry
+    cpu_kernel.integrate(reference, params, shared, shapes[:10], *runner.key, 0, 0, 5e-12,
+                         np.zeros(300, np.float32))
+    np.testing.assert_array_equal(m, reference)

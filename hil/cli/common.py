@@ -124,9 +124,9 @@ def announce_kernel_compile(preset: str, device_name: str = "auto") -> None:
     wait of tens of seconds is not taken for a hang."""
     if llgs_backend(preset, device_name) != "numba":
         return
-    from simulators.llgs_kernels.cpu import machine_code_ready
+    from simulators.llgs_kernels.cpu_native import machine_code_ready
 
     if not machine_code_ready():
         print("LLGS: compiling the CPU kernel for this machine (once, about 15-60 s; "
-              "then loaded from numba's disk cache)", file=sys.stderr, flush=True)
+              "then loaded from the disk cache)", file=sys.stderr, flush=True)
 

@@ -112,7 +112,7 @@ def plot_survey(summary: dict, path: str | Path, title: str) -> Path:
 
 def plot_psw(currents: np.ndarray, p_switch: np.ndarray, low: np.ndarray, high: np.ndarray,
              fit, path: str | Path, title: str) -> Path:
-    """Simulated switching probability with Wilson 95 % bars and the sigmoid fit."""
+    """Simulated switching probability with Wilson 95 % bars and the sigmoid fit (if any)."""
     currents = np.asarray(currents)
     grid = np.linspace(currents.min(), currents.max(), 300)
 
@@ -120,8 +120,9 @@ def plot_psw(currents: np.ndarray, p_switch: np.ndarray, low: np.ndarray, high: 
         bars = np.clip([p_switch - low, high - p_switch], 0.0, None)  # rounding: never < 0
         ax.errorbar(currents * 1e6, p_switch, yerr=bars, fmt="o",
                     capsize=2, label="simulated (95 % Wilson)")
-        ax.plot(grid * 1e6, fit.p_switch(grid), label=f"sigmoid: I_bias = "
-                f"{fit.i_bias * 1e6:.2f} uA, I0 = {fit.i0 * 1e6:.2f} uA")
+        if fit is not None:  # None: the curve steps between neighbouring currents
+            ax.plot(grid * 1e6, fit.p_switch(grid), label=f"sigmoid: I_bias = "
+                    f"{fit.i_bias * 1e6:.2f} uA, I0 = {fit.i0 * 1e6:.2f} uA")
         ax.set(xlabel="write current (uA)", ylabel="P_sw", ylim=(-0.02, 1.02), title=title)
         ax.legend(fontsize=8)
 

@@ -123,7 +123,10 @@ def run_psw(args: argparse.Namespace) -> int:
         field = str(err).split(" ", 1)[0]
         known = ("dt", "pulse_width", "trials", "device", "backend", "seed")
         raise ConfigError(field if field in known else "input", str(err)) from None
-    fit = fit_sigmoid(curve.currents, curve.p_switch, args.trials)
+    try:
+        fit = fit_sigmoid(curve.currents, curve.p_switch, args.trials)
+    except RuntimeError:  # the curve steps from 0 to 1 between neighbouring currents
+        fit = None
     low, high = wilson_interval(curve.counts, args.trials)
     print(f"{device.name}: {width * 1e9:g} ns pulses, {args.trials} trials per current, "
           f"dt = {dt * 1e12:g} ps, {curve.seconds:.2f} s "
@@ -132,9 +135,13 @@ def run_psw(args: argparse.Namespace) -> int:
     print(f"{'I (uA)':>9} {'P_sw':>6} {'95% CI':>15}")
     for i, p, lo, hi in zip(curve.currents, curve.p_switch, low, high, strict=True):
         print(f"{i * 1e6:>9.3f} {p:>6.2f} [{lo:.2f}, {hi:.2f}]")
-    print(f"fit: I_bias = {fit.i_bias * 1e6:.3f} +- {fit.i_bias_err * 1e6:.3f} uA, "
-          f"I0 = {fit.i0 * 1e6:.3f} +- {fit.i0_err * 1e6:.3f} uA, "
-          f"k = {fit.k * 1e-6:.3f} /uA, c = {fit.c * 1e6:.3f} uA")
+    if fit is None:
+        print("fit: none (the curve steps from 0 to 1 between neighbouring currents, so I0 "
+              "is not determined; add currents across the step)")
+    else:
+        print(f"fit: I_bias = {fit.i_bias * 1e6:.3f} +- {fit.i_bias_err * 1e6:.3f} uA, "
+              f"I0 = {fit.i0 * 1e6:.3f} +- {fit.i0_err * 1e6:.3f} uA, "
+              f"k = {fit.k * 1e-6:.3f} /uA, c = {fit.c * 1e6:.3f} uA")
     if args.plot:
         from hil.cli.plots import plot_psw
 
@@ -146,7 +153,7 @@ def run_psw(args: argparse.Namespace) -> int:
                    "currents": curve.currents.tolist(), "p_switch": curve.p_switch.tolist(),
                    "seconds": curve.seconds, "junction_steps_per_s": curve.junction_steps_per_s,
                    "backend": curve.backend, "device": curve.device_name,
-                   **fit.as_dict()}
+                   **(fit.as_dict() if fit is not None else {"fit": None})}
         print_json_line(payload)
     return 0
 

@@ -139,7 +139,7 @@ class FusedLLGS:
         n_steps = shapes.shape[0]
         args = (self.key[0], self.key[1], int(trajectory0), self.step, float(self.dt))
         if self.backend == "numba":
-            from simulators.llgs_kernels.cpu import integrate
+            from simulators.llgs_kernels.cpu_native import integrate
 
             worst = np.zeros(currents.size, np.float32)
             integrate(m, params, shared, shapes, *args, worst)

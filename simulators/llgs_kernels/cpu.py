@@ -15,7 +15,13 @@ kernel is compiled with LLVM's vectoriser interleaving two independent vectors p
 and return scalars: an array argument brings numba's reference counting into the loop, which
 then stays scalar. Physics and noise keying are those
 of simulators/llgs.py and simulators/llgs_kernels/philox.py. SPINHIL_NUMBA_CACHE=0 compiles
-afresh (no disk cache).
+afresh (no disk cache, numba's nor cpu_native's).
+
+Runs do not call this module's dispatcher: ``native_object`` compiles the same step as a C
+function over a range of blocks and hands its machine code to
+simulators/llgs_kernels/cpu_native.py, which keeps it on disk and calls it without importing
+numba (numba's import and cache load cost about 0.8 s of a command's start-up). ``integrate``
+below is the fallback where that cannot load.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import os
 import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import carray, cfunc, njit, prange, types
 from numba.extending import intrinsic
 
 from simulators.llgs_kernels.philox import (
@@ -237,10 +243,54 @@ def integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, wor
         llvm.set_option("", "-force-vector-interleave=0")
 
 
+_F32_POINTER = types.CPointer(types.float32)
+# the C signature of the native kernel (cpu_native.py calls it through ctypes)
+NATIVE_SIGNATURE = types.void(
+    _F32_POINTER, _F32_POINTER, _F32_POINTER, _F32_POINTER,  # m, params, shared, shapes
+    types.int64, types.int64,  # n trajectories, n steps
+    types.uint32, types.uint32, types.uint32, types.uint32,  # key0, key1, trajectory0, step0
+    types.float32, _F32_POINTER,  # dt, worst
+    types.int64, types.int64)  # the blocks first..last-1 this call integrates
+
+
+def _blocks(m_p, params_p, shared_p, shapes_p, n, n_steps, k0, k1, trajectory0, step0, h,
+            worst_p, first_block, last_block):
+    """_integrate's body over blocks first..last-1, on raw pointers (the C entry)."""
+    m = carray(m_p, (3, n))
+    params = carray(params_p, (9, n))
+    shared = carray(shared_p, (6,))
+    shapes = carray(shapes_p, (n_steps, 3))
+    worst = carray(worst_p, (n,))
+    for b in range(first_block, last_block):
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
+        for i in range(lo, hi):
+            worst[i] = ZERO
+        for s in range(n_steps):
+            _block_step(m, params, shared, k0, k1, trajectory0, U32(step0 + s), lo, hi,
+                        shapes[s, 0], shapes[s, 1], shapes[s, 2], h, worst)
+
+
+def native_object(target_machine) -> tuple[bytes, str, list[str]]:
+    """The kernel as a C function in an object file for ``target_machine`` (llvmlite):
+    (object code, the function's symbol, the external symbols it declares). Those are
+    numba's error-path helpers (a cfunc's wrapper reports exceptions through them; this
+    kernel raises none) and LLVM intrinsics."""
+    llvm.set_option("", f"-force-vector-interleave={INTERLEAVE}")
+    try:
+        entry = cfunc(NATIVE_SIGNATURE, fastmath=True, error_model="numpy")(_blocks)
+        module = llvm.parse_assembly(entry._library.get_llvm_str())
+        code = target_machine.emit_object(module)
+    finally:
+        llvm.set_option("", "-force-vector-interleave=0")
+    external = sorted(f.name for f in module.functions
+                      if f.is_declaration and not f.name.startswith("llvm."))
+    return code, entry.native_name, external
+
+
 def machine_code_ready() -> bool:
-    """Whether the kernel runs without compiling first: compiled in this process, or in
-    numba's disk cache (a first run on a machine compiles for tens of seconds). True when
-    that cannot be told, so that nobody is warned of a wait that will not come."""
+    """Whether the fallback dispatcher runs without compiling first: compiled in this
+    process, or in numba's disk cache. True when that cannot be told."""
     if _integrate.signatures:
         return True
     try:
