@@ -597,3 +597,21 @@ def test_a_kernel_that_cannot_load_falls_back_to_numbas_dispatcher(monkeypatch):
     cpu_kernel.integrate(reference, params, shared, shapes[:10], *runner.key, 0, 0, 5e-12,
                          np.zeros(300, np.float32))
     np.testing.assert_array_equal(m, reference)
+
+
+def test_machine_code_cache_goes_where_it_can_be_written(tmp_path, monkeypatch):
+    """NUMBA_CACHE_DIR first; else the package's __pycache__; a read-only install (a system
+    site-packages) caches under the user's ~/.cache/spinhil instead."""
+    from simulators.llgs_kernels import cpu_native
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert cpu_native.cache_folder() == tmp_path / "numba"
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    package = tmp_path / "package"
+    (package / "__pycache__").mkdir(parents=True)
+    monkeypatch.setattr(cpu_native, "HERE", package)
+    assert cpu_native.cache_folder() == package / "__pycache__"
+    # a folder this user may not write to (root may write anywhere, so the check is told)
+    monkeypatch.setattr(cpu_native.os, "access", lambda path, mode: False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user"))
+    assert cpu_native.cache_folder() == tmp_path / "user" / "spinhil"

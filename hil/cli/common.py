@@ -127,6 +127,6 @@ def announce_kernel_compile(preset: str, device_name: str = "auto") -> None:
     from simulators.llgs_kernels.cpu_native import machine_code_ready
 
     if not machine_code_ready():
-        print("LLGS: compiling the CPU kernel for this machine (once, about 15-60 s; "
+        print("LLGS: compiling the CPU kernel for this machine (once, about 5-60 s; "
               "then loaded from the disk cache)", file=sys.stderr, flush=True)
 

@@ -40,6 +40,7 @@ _PROTOTYPE = ctypes.CFUNCTYPE(None, _POINTER, _POINTER, _POINTER, _POINTER, ctyp
                               ctypes.c_int64, _U32, _U32, _U32, _U32, ctypes.c_float,
                               _POINTER, ctypes.c_int64, ctypes.c_int64)
 
+RANGES_PER_THREAD = 4  # ranges of blocks per thread and call
 _lock = threading.Lock()
 _loaded: dict[str, object] = {}  # the function, its block size, and what keeps them alive
 _pool: ThreadPoolExecutor | None = None
@@ -241,8 +242,11 @@ def integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, wor
     if threads <= 1:
         function(*args, 0, n_blocks)
         return
-    cuts = [n_blocks * k // threads for k in range(threads + 1)]
+    # a few ranges per thread, taken as threads come free: a core another job holds for a
+    # while delays its own ranges only
+    ranges = min(n_blocks, RANGES_PER_THREAD * threads)
+    cuts = [n_blocks * k // ranges for k in range(ranges + 1)]
     pool = _thread_pool(threads)
-    calls = [pool.submit(function, *args, cuts[k], cuts[k + 1]) for k in range(threads)]
+    calls = [pool.submit(function, *args, cuts[k], cuts[k + 1]) for k in range(ranges)]
     for call in calls:
         call.result()
