@@ -1,0 +1,130 @@
+"""Where the CPU LLGS kernel's time goes: the kernel beside copies of it with parts of the
+step taken out, side by side in one process (fresh compiles, one thread, best of the repeats):
+
+- the kernel as it runs (Philox4x32-10, Box-Muller, RK4);
+- Philox computed in 32-bit lanes, as before 2026-12-02 (the same words, packed back into
+  32-bit lanes after every round);
+- Philox4x32-7 (the fewest rounds Salmon et al., SC 2011, Table 2, found Crush-resistant:
+  no safety margin);
+- no Philox: Box-Muller fed with the counters themselves (not random: a cost, not a kernel);
+- no noise: RK4 and the renormalisation only.
+
+Not kernels to run physics with: the copies are made by replacing lines of
+simulators/llgs_kernels/cpu.py's source and exist to time its parts.
+
+    python bench/llgs_kernel_parts.py [--n 20000] [--width 2e-9] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # fresh compiles: no variant shares another's cache
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from simulators.llgs_kernels import FusedLLGS  # noqa: E402
+from simulators.llgs_pulse import Pulse  # noqa: E402
+from simulators.macrospin import macrospin_preset  # noqa: E402
+
+KERNEL = Path(__file__).resolve().parents[1] / "simulators" / "llgs_kernels" / "cpu.py"
+DEVICE = macrospin_preset("mtj-000")
+DT = 5e-12
+DRAW = """        w0, w1, w2, w3 = _philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)
+        n0, n1 = _gaussian_pair(w0, w1)
+        n2, _ = _gaussian_pair(w2, w3)
+"""
+PHILOX_64 = """    a0, a1, a2, a3 = U64(c0), U64(c1), U64(c2), U64(c3)
+    q0, q1 = U64(k0), U64(k1)
+    for _ in range(ROUNDS):
+        p0 = ROUND_A * a0
+        p1 = ROUND_B * a2
+        a0, a1, a2, a3 = (p1 >> SHIFT32) ^ a1 ^ q0, p1 & MASK32, \\
+            (p0 >> SHIFT32) ^ a3 ^ q1, p0 & MASK32
+        q0 = (q0 + KEY_A) & MASK32
+        q1 = (q1 + KEY_B) & MASK32
+    return U32(a0), U32(a1), U32(a2), U32(a3)
+"""
+PHILOX_32 = """    for _ in range(ROUNDS):
+        p0 = ROUND_A * U64(c0)
+        p1 = ROUND_B * U64(c2)
+        c0, c1, c2, c3 = U32(U32(p1 >> SHIFT32) ^ c1 ^ k0), U32(p1), \\
+            U32(U32(p0 >> SHIFT32) ^ c3 ^ k1), U32(p0)
+        k0 = U32(k0 + U32(KEY_A))
+        k1 = U32(k1 + U32(KEY_B))
+    return c0, c1, c2, c3
+"""
+VARIANTS = {
+    "kernel (Philox4x32-10)": [],
+    "Philox in 32-bit lanes": [(PHILOX_64, PHILOX_32)],
+    "Philox4x32-7": [("    for _ in range(ROUNDS):", "    for _ in range(7):")],
+    "no Philox": [(DRAW, DRAW.replace(
+        "_philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)",
+        "U32(trajectory0 + j), step, U32(j), U32(7)"))],
+    "no noise (RK4 only)": [(DRAW, """        n0 = _uniform(U32(trajectory0 + j)) - HALF
+        n1 = _uniform(U32(step + U32(j))) - HALF
+        n2 = n0 * n1
+""")],
+}
+
+
+def variant(name: str, replacements: list[tuple[str, str]], folder: Path):
+    source = KERNEL.read_text()
+    for old, new in replacements:
+        if old not in source:
+            sys.exit(f"{name}: the kernel's source no longer has the line this bench replaces")
+        source = source.replace(old, new)
+    path = folder / f"cpu_part_{len(list(folder.iterdir()))}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.integrate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--width", type=float, default=2e-9)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    numba.set_num_threads(1)
+    runner = FusedLLGS(DEVICE, DT, seed=7)
+    start = runner.initial_states(args.n)
+    params, shared, shapes = runner._prepare(np.full(args.n, 20e-6),
+                                             Pulse(args.width, relax=0.0), None)
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns, n = {args.n}, one thread; "
+          f"{uptime}")
+    with tempfile.TemporaryDirectory() as folder:
+        kernels = {name: variant(name, replacements, Path(folder))
+                   for name, replacements in VARIANTS.items()}
+        for integrate in kernels.values():  # compile
+            integrate(start.copy(), params, shared, shapes[:4], *runner.key, 0, 0, DT,
+                      np.zeros(args.n, np.float32))
+        best = dict.fromkeys(kernels, 0.0)
+        for _ in range(args.repeats):
+            for name, integrate in kernels.items():
+                m = start.copy()
+                begin = time.perf_counter()
+                integrate(m, params, shared, shapes, *runner.key, 0, 0, DT,
+                          np.zeros(args.n, np.float32))
+                rate = args.n * shapes.shape[0] / (time.perf_counter() - begin)
+                best[name] = max(best[name], rate)
+    full = best["kernel (Philox4x32-10)"]
+    for name, rate in best.items():
+        print(f"  {name:<24} {rate:.3g} junction-steps/s, {1e9 / rate:5.1f} ns per "
+              f"junction-step ({rate / full:.2f}x the kernel)")
+    print(f"  {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()
