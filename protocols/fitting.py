@@ -143,11 +143,14 @@ def _maximum_likelihood(currents: np.ndarray, counts: np.ndarray, n: np.ndarray,
     """Binomial logistic regression logit P = a + b x on standardised currents x, by Newton's
     method with step halving (iteratively reweighted least squares, the method of R's glm and
     statsmodels' GLM: the negative log-likelihood is convex, so each halved Newton step
-    lowers it and the iteration converges to the maximum when one exists)."""
+    lowers it and the iteration converges to the maximum when one exists). The maximum
+    exists unless the counts are separated: every failure at or below some current and every
+    success at or above it (A. Albert and J. A. Anderson, "On the existence of maximum
+    likelihood estimates in logistic regression models", Biometrika 71, 1-10, 1984)."""
     failures, successes = currents[counts < n], currents[counts > 0]
     if (failures.size == 0 or successes.size == 0 or failures.max() <= successes.min()
             or successes.max() <= failures.min()):
-        return None  # separated data: no finite maximum (Albert and Anderson, 1984)
+        return None  # separated data: no finite maximum (Albert and Anderson, Biometrika 1984)
     centre, scale = float(currents.mean()), float(np.ptp(currents)) or 1.0
     x = (currents - centre) / scale
     design = np.column_stack([np.ones_like(x), x])
