@@ -40,6 +40,7 @@ _PROTOTYPE = ctypes.CFUNCTYPE(None, _POINTER, _POINTER, _POINTER, _POINTER, ctyp
                               ctypes.c_int64, _U32, _U32, _U32, _U32, ctypes.c_float,
                               _POINTER, ctypes.c_int64, ctypes.c_int64)
 
+NUMBA_HELPERS = ("numba_", "NRT_")  # prefixes of numba's runtime symbols
 RANGES_PER_THREAD = 4  # ranges of blocks per thread and call
 _lock = threading.Lock()
 _loaded: dict[str, object] = {}  # the function, its block size, and what keeps them alive
@@ -159,8 +160,9 @@ def _load(code: bytes, meta: dict) -> None:
     llvm = _llvm()
     stub = ctypes.CFUNCTYPE(None)(_unreachable)
     for name in meta["external"]:
-        # numba's error-path helpers: absent unless numba is loaded, and never called
-        if llvm.address_of_symbol(name) is None:
+        # numba's error-path helpers: absent unless numba is loaded, and never called. Any
+        # other symbol the process lacks stays unresolved, and the load fails (fallback)
+        if name.startswith(NUMBA_HELPERS) and llvm.address_of_symbol(name) is None:
             llvm.add_symbol(name, ctypes.cast(stub, ctypes.c_void_p).value)
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), _target_machine())
     engine.add_object_file(llvm.ObjectFileRef.from_data(code))
