@@ -615,3 +615,32 @@ def test_machine_code_cache_goes_where_it_can_be_written(tmp_path, monkeypatch):
     monkeypatch.setattr(cpu_native.os, "access", lambda path, mode: False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user"))
     assert cpu_native.cache_folder() == tmp_path / "user" / "spinhil"
+
+
+def test_ctrl_c_during_a_threaded_run_returns_once_the_kernel_stops_writing():
+    """Ctrl-C while the pool's threads integrate: KeyboardInterrupt reaches the caller only
+    after every range already running has finished, so nothing writes into the caller's
+    arrays afterwards (they may be freed at once)."""
+    import signal
+    import threading
+    import time
+
+    from simulators.llgs_kernels import cpu_native
+
+    runner, start, params, shared, shapes = _pulse_inputs(4000, width=40e-9)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    cpu_native.set_threads(2)
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    m = start.copy()
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            cpu_native.integrate(m, params, shared, shapes, *runner.key, 0, 0, 5e-12,
+                                 np.zeros(4000, np.float32))
+        after = m.copy()
+        time.sleep(0.3)
+        np.testing.assert_array_equal(m, after)
+    finally:
+        timer.cancel()
+        cpu_native.set_threads(cpu_native.default_threads())
+        signal.signal(signal.SIGINT, previous)

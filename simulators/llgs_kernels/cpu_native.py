@@ -25,7 +25,7 @@ import os
 import sys
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from importlib.metadata import version
 from pathlib import Path
 
@@ -45,6 +45,7 @@ RANGES_PER_THREAD = 4  # ranges of blocks per thread and call
 _lock = threading.Lock()
 _loaded: dict[str, object] = {}  # the function, its block size, and what keeps them alive
 _pool: ThreadPoolExecutor | None = None
+_pool_threads = 0
 _threads: int | None = None
 
 
@@ -214,11 +215,11 @@ os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def _thread_pool(threads: int) -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None or _pool._max_workers != threads:
+    global _pool, _pool_threads
+    if _pool is None or _pool_threads != threads:
         if _pool is not None:
             _pool.shutdown(wait=False)
-        _pool = ThreadPoolExecutor(threads, thread_name_prefix="llgs")
+        _pool, _pool_threads = ThreadPoolExecutor(threads, thread_name_prefix="llgs"), threads
     return _pool
 
 
@@ -250,5 +251,11 @@ def integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, wor
     cuts = [n_blocks * k // ranges for k in range(ranges + 1)]
     pool = _thread_pool(threads)
     calls = [pool.submit(function, *args, cuts[k], cuts[k + 1]) for k in range(ranges)]
-    for call in calls:
-        call.result()
+    try:
+        for call in calls:
+            call.result()
+    except BaseException:  # Ctrl-C while waiting: ranges already running still write into
+        for call in calls:  # the caller's arrays, so they finish before the caller goes on
+            call.cancel()
+        wait(calls)
+        raise
