@@ -8,7 +8,6 @@ threads. CPU seconds rather than wall time, since a shared machine steals wall t
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import subprocess
 import time
@@ -17,25 +16,15 @@ os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # one compile per interleave count, non
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from kernel_copies import best_rates, kernel_copy  # noqa: E402
 
 from simulators.llgs_kernels import FusedLLGS, pulse_fractions  # noqa: E402
 from simulators.llgs_kernels.junctions import junction_arrays  # noqa: E402
 from simulators.llgs_pulse import Pulse  # noqa: E402
 from simulators.macrospin import macrospin_preset  # noqa: E402
 
-KERNEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                      "simulators", "llgs_kernels", "cpu.py")
 DEVICE = macrospin_preset("mtj-000")
 DT = 5e-12
-
-
-def kernel_with(interleave: int):
-    """A private copy of the kernel module whose calls compile with ``interleave``."""
-    spec = importlib.util.spec_from_file_location(f"cpu_interleave_{interleave}", KERNEL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.INTERLEAVE = interleave
-    return module.integrate
 
 
 def main() -> None:
@@ -49,23 +38,14 @@ def main() -> None:
     params, shared = junction_arrays(DEVICE, np.full(n, 20e-6), DT)
     start = FusedLLGS(DEVICE, DT, seed=3).initial_states(n)
     shapes = pulse_fractions(Pulse(args.width, relax=0.0), DT)
-    kernels = {}
-    for count in args.counts:
-        kernels[count] = kernel_with(count)
-        m, worst = start.copy(), np.zeros(n, np.float32)
-        kernels[count](m, params, shared, shapes[:8], 1, 2, 0, 0, DT, worst)  # compile
+    kernels = {count: kernel_copy(f"interleave {count}", INTERLEAVE=count)
+               for count in args.counts}
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns, n = {n}; {uptime}")
     for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
         numba.set_num_threads(threads)
-        best = dict.fromkeys(kernels, 0.0)
-        for _ in range(args.repeats):
-            for count, integrate in kernels.items():
-                m, worst = start.copy(), np.zeros(n, np.float32)
-                cpu = time.process_time()
-                integrate(m, params, shared, shapes, 1, 2, 0, 0, DT, worst)
-                rate = shapes.shape[0] * n / (time.process_time() - cpu)
-                best[count] = max(best[count], rate)
+        best = best_rates(kernels, start, (params, shared, shapes, 1, 2, 0, 0, DT),
+                          args.repeats, clock=time.process_time)
         for count, rate in best.items():
             print(f"  {threads} thread(s), interleave {count}: {rate:.3g} junction-steps per "
                   f"CPU-second")

@@ -9,7 +9,7 @@ step taken out, side by side in one process (fresh compiles, one thread, best of
 - no Philox: Box-Muller fed with the counters themselves (not random: a cost, not a kernel);
 - no noise: RK4 and the renormalisation only.
 
-Not kernels to run physics with: the copies are made by replacing lines of
+Not kernels to run physics with: the copies (bench/kernel_copies.py) replace lines of
 simulators/llgs_kernels/cpu.py's source and exist to time its parts.
 
     python bench/llgs_kernel_parts.py [--n 20000] [--width 2e-9] [--repeats 5]
@@ -18,24 +18,19 @@ simulators/llgs_kernels/cpu.py's source and exist to time its parts.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # fresh compiles: no variant shares another's cache
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from kernel_copies import best_rates, kernel_copy  # noqa: E402
 
 from simulators.llgs_kernels import FusedLLGS  # noqa: E402
 from simulators.llgs_pulse import Pulse  # noqa: E402
 from simulators.macrospin import macrospin_preset  # noqa: E402
 
-KERNEL = Path(__file__).resolve().parents[1] / "simulators" / "llgs_kernels" / "cpu.py"
 DEVICE = macrospin_preset("mtj-000")
 DT = 5e-12
 DRAW = """        w0, w1, w2, w3 = _philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)
@@ -76,20 +71,6 @@ VARIANTS = {
 }
 
 
-def variant(name: str, replacements: list[tuple[str, str]], folder: Path):
-    source = KERNEL.read_text()
-    for old, new in replacements:
-        if old not in source:
-            sys.exit(f"{name}: the kernel's source no longer has the line this bench replaces")
-        source = source.replace(old, new)
-    path = folder / f"cpu_part_{len(list(folder.iterdir()))}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.integrate
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20_000)
@@ -104,21 +85,10 @@ def main() -> None:
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns, n = {args.n}, one thread; "
           f"{uptime}")
-    with tempfile.TemporaryDirectory() as folder:
-        kernels = {name: variant(name, replacements, Path(folder))
-                   for name, replacements in VARIANTS.items()}
-        for integrate in kernels.values():  # compile
-            integrate(start.copy(), params, shared, shapes[:4], *runner.key, 0, 0, DT,
-                      np.zeros(args.n, np.float32))
-        best = dict.fromkeys(kernels, 0.0)
-        for _ in range(args.repeats):
-            for name, integrate in kernels.items():
-                m = start.copy()
-                begin = time.perf_counter()
-                integrate(m, params, shared, shapes, *runner.key, 0, 0, DT,
-                          np.zeros(args.n, np.float32))
-                rate = args.n * shapes.shape[0] / (time.perf_counter() - begin)
-                best[name] = max(best[name], rate)
+    kernels = {name: kernel_copy(name, replacements)
+               for name, replacements in VARIANTS.items()}
+    best = best_rates(kernels, start, (params, shared, shapes, *runner.key, 0, 0, DT),
+                      args.repeats)
     full = best["kernel (Philox4x32-10)"]
     for name, rate in best.items():
         print(f"  {name:<24} {rate:.3g} junction-steps/s, {1e9 / rate:5.1f} ns per "
