@@ -37,18 +37,10 @@ DRAW = """        w0, w1, w2, w3 = _philox(U32(trajectory0 + j), step, STREAM, U
         n0, n1 = _gaussian_pair(w0, w1)
         n2, _ = _gaussian_pair(w2, w3)
 """
-PHILOX_64 = """    a0, a1, a2, a3 = U64(c0), U64(c1), U64(c2), U64(c3)
-    q0, q1 = U64(k0), U64(k1)
-    for _ in range(ROUNDS):
-        p0 = ROUND_A * a0
-        p1 = ROUND_B * a2
-        a0, a1, a2, a3 = (p1 >> SHIFT32) ^ a1 ^ q0, p1 & MASK32, \\
-            (p0 >> SHIFT32) ^ a3 ^ q1, p0 & MASK32
-        q0 = (q0 + KEY_A) & MASK32
-        q1 = (q1 + KEY_B) & MASK32
-    return U32(a0), U32(a1), U32(a2), U32(a3)
-"""
-PHILOX_32 = """    for _ in range(ROUNDS):
+PHILOX_NOW = (
+    "    a0, a1, a2, a3 = _philox_words(U64(c0), U64(c1), U64(c2), U64(c3), U64(k0), U64(k1))\n"
+    "    return U32(a0), U32(a1), U32(a2), U32(a3)\n")
+PHILOX_32 = """    for _ in range(10):
         p0 = ROUND_A * U64(c0)
         p1 = ROUND_B * U64(c2)
         c0, c1, c2, c3 = U32(U32(p1 >> SHIFT32) ^ c1 ^ k0), U32(p1), \\
@@ -57,10 +49,25 @@ PHILOX_32 = """    for _ in range(ROUNDS):
         k1 = U32(k1 + U32(KEY_B))
     return c0, c1, c2, c3
 """
+PHILOX_7 = """    a0, a1, a2, a3 = U64(c0), U64(c1), U64(c2), U64(c3)
+    q0, q1 = U64(k0), U64(k1)
+    for _ in range(7):
+        p0 = ROUND_A * a0
+        p1 = ROUND_B * a2
+        a0, a1, a2, a3 = (p1 >> SHIFT32) ^ a1 ^ q0, p1 & MASK32, \\
+            (p0 >> SHIFT32) ^ a3 ^ q1, p0 & MASK32
+        q0 = (q0 + KEY_A) & MASK32
+        q1 = (q1 + KEY_B) & MASK32
+    return U32(a0), U32(a1), U32(a2), U32(a3)
+"""
+PHILOX_NAMES = (  # the constants the written-out rounds use
+    "from simulators.llgs_kernels.philox import STREAM_THERMAL_FIELD, philox4x32_10",
+    "from simulators.llgs_kernels.philox import (KEY_A, KEY_B, MASK32, ROUND_A, ROUND_B, "
+    "SHIFT32, STREAM_THERMAL_FIELD, philox4x32_10)")
 VARIANTS = {
     "kernel (Philox4x32-10)": [],
-    "Philox in 32-bit lanes": [(PHILOX_64, PHILOX_32)],
-    "Philox4x32-7": [("    for _ in range(ROUNDS):", "    for _ in range(7):")],
+    "Philox in 32-bit lanes": [PHILOX_NAMES, (PHILOX_NOW, PHILOX_32)],
+    "Philox4x32-7": [PHILOX_NAMES, (PHILOX_NOW, PHILOX_7)],
     "no Philox": [(DRAW, DRAW.replace(
         "_philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)",
         "U32(trajectory0 + j), step, U32(j), U32(7)"))],

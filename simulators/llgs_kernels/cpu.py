@@ -35,16 +35,7 @@ from llvmlite import ir
 from numba import carray, cfunc, njit, prange, types
 from numba.extending import intrinsic
 
-from simulators.llgs_kernels.philox import (
-    KEY_A,
-    KEY_B,
-    MASK32,
-    ROUND_A,
-    ROUND_B,
-    ROUNDS,
-    SHIFT32,
-    STREAM_THERMAL_FIELD,
-)
+from simulators.llgs_kernels.philox import STREAM_THERMAL_FIELD, philox4x32_10
 
 CACHE = os.environ.get("SPINHIL_NUMBA_CACHE", "1") != "0"
 BLOCK = 256  # trajectories per SIMD block: state and parameters fit in L1
@@ -133,6 +124,10 @@ def _gaussian_pair(radius_word, angle_word):
     return r * c * sign_c, r * s * sign_s
 
 
+# philox.py's rounds, compiled into the lane loop
+_philox_words = njit(inline="always", fastmath=True, error_model="numpy")(philox4x32_10)
+
+
 @njit(inline="always", fastmath=True, error_model="numpy")
 def _philox(c0, c1, c2, c3, k0, k1):
     """philox.philox4x32_10 on uint32 scalars, computed in 64-bit lanes: every word is masked
@@ -140,15 +135,7 @@ def _philox(c0, c1, c2, c3, k0, k1):
     one vpmuludq on four lanes, its halves one shift and one mask, with no packing of
     results back into 32-bit lanes between rounds (1.16-1.24x the whole kernel against
     32-bit lanes, the same words: bench/RESULTS.md)."""
-    a0, a1, a2, a3 = U64(c0), U64(c1), U64(c2), U64(c3)
-    q0, q1 = U64(k0), U64(k1)
-    for _ in range(ROUNDS):
-        p0 = ROUND_A * a0
-        p1 = ROUND_B * a2
-        a0, a1, a2, a3 = (p1 >> SHIFT32) ^ a1 ^ q0, p1 & MASK32, \
-            (p0 >> SHIFT32) ^ a3 ^ q1, p0 & MASK32
-        q0 = (q0 + KEY_A) & MASK32
-        q1 = (q1 + KEY_B) & MASK32
+    a0, a1, a2, a3 = _philox_words(U64(c0), U64(c1), U64(c2), U64(c3), U64(k0), U64(k1))
     return U32(a0), U32(a1), U32(a2), U32(a3)
 
 
@@ -213,6 +200,19 @@ def _block_step(m, params, shared, k0, k1, trajectory0, step, lo, hi, f0, fh, f1
         m[2, i] = z * inv
 
 
+@njit(fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
+def _one_block(m, params, shared, shapes, k0, k1, trajectory0, step0, h, worst, b):
+    """Every step of block b (trajectories b BLOCK .. (b + 1) BLOCK - 1)."""
+    n = m.shape[1]
+    lo = b * BLOCK
+    hi = min(n, lo + BLOCK)
+    for i in range(lo, hi):
+        worst[i] = ZERO
+    for s in range(shapes.shape[0]):
+        _block_step(m, params, shared, k0, k1, trajectory0, U32(step0 + s), lo, hi,
+                    shapes[s, 0], shapes[s, 1], shapes[s, 2], h, worst)
+
+
 @njit(parallel=True, fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
 def _integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, worst):
     """The compiled body of integrate()."""
@@ -222,13 +222,7 @@ def _integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, wo
     k1 = U32(key1)
     n_blocks = (n + BLOCK - 1) // BLOCK
     for b in prange(n_blocks):
-        lo = b * BLOCK
-        hi = min(n, lo + BLOCK)
-        for i in range(lo, hi):
-            worst[i] = ZERO
-        for s in range(shapes.shape[0]):
-            _block_step(m, params, shared, k0, k1, trajectory0, U32(step0 + s), lo, hi,
-                        shapes[s, 0], shapes[s, 1], shapes[s, 2], h, worst)
+        _one_block(m, params, shared, shapes, k0, k1, trajectory0, step0, h, worst, b)
 
 
 def integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, worst) -> None:
@@ -268,20 +262,15 @@ def _blocks(m_p, params_p, shared_p, shapes_p, n, n_steps, k0, k1, trajectory0, 
     shapes = carray(shapes_p, (n_steps, 3))
     worst = carray(worst_p, (n,))
     for b in range(first_block, last_block):
-        lo = b * BLOCK
-        hi = min(n, lo + BLOCK)
-        for i in range(lo, hi):
-            worst[i] = ZERO
-        for s in range(n_steps):
-            _block_step(m, params, shared, k0, k1, trajectory0, U32(step0 + s), lo, hi,
-                        shapes[s, 0], shapes[s, 1], shapes[s, 2], h, worst)
+        _one_block(m, params, shared, shapes, k0, k1, trajectory0, step0, h, worst, b)
 
 
 def native_object(target_machine) -> tuple[bytes, str, list[str]]:
     """The kernel as a C function in an object file for ``target_machine`` (llvmlite):
-    (object code, the function's symbol, the external symbols it declares). Those are
-    numba's error-path helpers (a cfunc's wrapper reports exceptions through them; this
-    kernel raises none) and LLVM intrinsics."""
+    (object code, the function's symbol, the external symbols it declares, LLVM's
+    intrinsics left out). Those are numba's runtime and error-path helpers and a few Python
+    C-API functions (a cfunc's wrapper reports exceptions through them; this kernel raises
+    none)."""
     llvm.set_option("", f"-force-vector-interleave={INTERLEAVE}")
     try:
         entry = cfunc(NATIVE_SIGNATURE, fastmath=True, error_model="numpy")(_blocks)
@@ -292,15 +281,3 @@ def native_object(target_machine) -> tuple[bytes, str, list[str]]:
     external = sorted(f.name for f in module.functions
                       if f.is_declaration and not f.name.startswith("llvm."))
     return code, entry.native_name, external
-
-
-def machine_code_ready() -> bool:
-    """Whether the fallback dispatcher runs without compiling first: compiled in this
-    process, or in numba's disk cache. True when that cannot be told."""
-    if _integrate.signatures:
-        return True
-    try:
-        return CACHE and os.path.exists(_integrate._cache._cache_file._index_path)
-    except AttributeError:  # numba's cache layout changed
-        return True
-
