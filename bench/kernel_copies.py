@@ -21,10 +21,12 @@ KERNEL = Path(__file__).resolve().parents[1] / "simulators" / "llgs_kernels" / "
 _FOLDER = tempfile.TemporaryDirectory(prefix="kernel-copies-")
 
 
-def kernel_copy(name: str, replacements=(), **constants) -> Callable[..., None]:
-    """The ``integrate`` of a copy of the kernel with each (old, new) text replaced and the
-    module constants set (e.g. INTERLEAVE=1); exits if a text to replace is gone."""
-    source = KERNEL.read_text()
+def kernel_copy(name: str, replacements=(), source_file: Path = KERNEL,
+                **constants) -> Callable[..., None]:
+    """The ``integrate`` of a copy of the kernel (or of another version of its source, e.g.
+    an older commit's) with each (old, new) text replaced and the module constants set (e.g.
+    INTERLEAVE=1); exits if a text to replace is gone."""
+    source = Path(source_file).read_text()
     for old, new in replacements:
         if old not in source:
             sys.exit(f"{name}: the kernel's source no longer has the text this bench replaces")

@@ -7,12 +7,14 @@ step taken out, side by side in one process (fresh compiles, one thread, best of
 - Philox4x32-7 (the fewest rounds Salmon et al., SC 2011, Table 2, found Crush-resistant:
   no safety margin);
 - no Philox: Box-Muller fed with the counters themselves (not random: a cost, not a kernel);
-- no noise: RK4 and the renormalisation only.
+- no noise: RK4 and the renormalisation only;
+- with ``--also``, other versions of the kernel's source (an older commit's), as they are.
 
 Not kernels to run physics with: the copies (bench/kernel_copies.py) replace lines of
 simulators/llgs_kernels/cpu.py's source and exist to time its parts.
 
     python bench/llgs_kernel_parts.py [--n 20000] [--width 2e-9] [--repeats 5]
+        [--also OLD_CPU_PY ...]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+from pathlib import Path
 
 os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # fresh compiles: no variant shares another's cache
 
@@ -83,6 +86,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--width", type=float, default=2e-9)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--also", type=Path, nargs="*", default=[], metavar="CPU_PY",
+                        help="other versions of simulators/llgs_kernels/cpu.py to time beside "
+                             "(e.g. git show REV:simulators/llgs_kernels/cpu.py > old.py)")
     args = parser.parse_args()
     numba.set_num_threads(1)
     runner = FusedLLGS(DEVICE, DT, seed=7)
@@ -94,6 +100,7 @@ def main() -> None:
           f"{uptime}")
     kernels = {name: kernel_copy(name, replacements)
                for name, replacements in VARIANTS.items()}
+    kernels.update({str(path): kernel_copy(str(path), source_file=path) for path in args.also})
     best = best_rates(kernels, start, (params, shared, shapes, *runner.key, 0, 0, DT),
                       args.repeats)
     full = best["kernel (Philox4x32-10)"]

@@ -14,7 +14,9 @@ kernel is compiled with LLVM's vectoriser interleaving two independent vectors p
 (INTERLEAVE), 1.2-1.6x faster on AVX2 (bench/RESULTS.md). Helpers inside the lane loop take
 and return scalars: an array argument brings numba's reference counting into the loop, which
 then stays scalar. Physics and noise keying are those
-of simulators/llgs.py and simulators/llgs_kernels/philox.py. SPINHIL_NUMBA_CACHE=0 compiles
+of simulators/llgs.py and simulators/llgs_kernels/philox.py; the step is computed in a frame
+whose z axis is the spin direction (``_rate``), which takes a quarter of the RK4 arithmetic
+away (1.2x the whole kernel, bench/RESULTS.md). SPINHIL_NUMBA_CACHE=0 compiles
 afresh (no disk cache, numba's nor cpu_native's).
 
 Runs do not call this module's dispatcher: ``native_object`` compiles the same step as a C
@@ -140,27 +142,43 @@ def _philox(c0, c1, c2, c3, k0, k1):
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _rate(x, y, z, hx, hy, hz, a, gamma_ll, alpha, cx, cy, cz, p2s, sx, sy, sz):
-    """dm/dt = -gamma' [m x A + m (m.B) - B (m.m)], A = H - alpha a sigma, B = alpha H + a sigma
-    (simulators/llgs.py), with the angular STT efficiency folded into a."""
-    hx = hx + cx * x
-    hy = hy + cy * y
-    hz = hz + cz * z
-    a = a / (ONE + p2s * (x * sx + y * sy + z * sz))
-    ax, ay, az = hx - alpha * a * sx, hy - alpha * a * sy, hz - alpha * a * sz
-    bx, by, bz = alpha * hx + a * sx, alpha * hy + a * sy, alpha * hz + a * sz
-    mdotb = x * bx + y * by + z * bz
-    mm = x * x + y * y + z * z
-    return (-gamma_ll * (y * az - z * ay + x * mdotb - bx * mm),
-            -gamma_ll * (z * ax - x * az + y * mdotb - by * mm),
-            -gamma_ll * (x * ay - y * ax + z * mdotb - bz * mm))
+def _rate(x, y, z, px, py, pz, q, alpha, cx, cy, cz, p):
+    """dm/dt of simulators/llgs.py in a frame whose z axis is the spin direction sigma:
+    -gamma' [m x A + m x (m x B)], A = H - alpha a sigma, B = alpha H + a sigma, regrouped as
+    m x P + alpha m x (m x P) + q T, with P = -gamma' H = (px, py, pz) + c m, the torque
+    q = -gamma' a sign(sigma) / (1 + p z) (the angular STT efficiency, p = P^2 sign) and
+    T = -alpha m x z + m x (m x z) = (x z - alpha y, y z + alpha x, -(x^2 + y^2)). The same
+    field, term for term (m x (m x B) = m (m.B) - B (m.m) for any m, so stage states off the
+    unit sphere are treated alike), in about a quarter fewer operations, and the division
+    by the angular factor runs beside the field terms instead of before them."""
+    px = px + cx * x
+    py = py + cy * y
+    pz = pz + cz * z
+    ux = y * pz - z * py
+    uy = z * px - x * pz
+    uz = x * py - y * px
+    q = q / (ONE + p * z)
+    return (ux + alpha * (y * uz - z * uy) + q * (x * z - alpha * y),
+            uy + alpha * (z * ux - x * uz) + q * (y * z + alpha * x),
+            uz + alpha * (x * uy - y * ux) - q * (x * x + y * y))
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _pick(v0, v1, v2, row):
+    """v0, v1 or v2 by a row index the loop does not change (a select, no branch per lane)."""
+    return v0 if row == 0 else (v1 if row == 1 else v2)
 
 
 @njit(fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
-def _block_step(m, params, shared, k0, k1, trajectory0, step, lo, hi, f0, fh, f1, h, worst):
-    """One RK4 step of trajectories lo..hi-1: a loop LLVM vectorises across trajectories."""
-    sx, sy, sz, hx0, hy0, hz0 = (shared[0], shared[1], shared[2], shared[3], shared[4],
-                                 shared[5])
+def _block_step(m, params, shared, frame, k0, k1, trajectory0, step, lo, hi, f0, fh, f1, h,
+                worst):
+    """One RK4 step of trajectories lo..hi-1: a loop LLVM vectorises across trajectories.
+    ``frame`` = (r0, r1, r2, sign): the rows of m, of the anisotropy and of the external
+    field that are x, y and z of the frame in which sigma = sign * z (a cyclic permutation of
+    the axes, so cross products keep their sign); the thermal field's words stay on their
+    physical axes (Philox word k, k = 0, 1, 2, on row k)."""
+    r0, r1, r2, sign = frame
+    hx0, hy0, hz0 = shared[3 + r0], shared[3 + r1], shared[3 + r2]
     h2 = h * HALF
     w6 = h / F32(6.0)
     for j in range(lo, hi):
@@ -168,36 +186,43 @@ def _block_step(m, params, shared, k0, k1, trajectory0, step, lo, hi, f0, fh, f1
         w0, w1, w2, w3 = _philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)
         n0, n1 = _gaussian_pair(w0, w1)
         n2, _ = _gaussian_pair(w2, w3)
-        g = params[0, i]
+        ng = -params[0, i]  # -gamma'
         alpha = params[1, i]
-        cx = params[2, i]
-        cy = params[3, i]
-        cz = params[4, i]
-        aj = params[5, i]
+        cx = ng * params[2 + r0, i]
+        cy = ng * params[2 + r1, i]
+        cz = ng * params[2 + r2, i]
+        aj = ng * sign * params[5, i]
         u = params[6, i]
-        p2s = params[7, i]
+        p = sign * params[7, i]
         fl = params[8, i]
-        a0, ah, a1 = aj * f0, aj * fh, aj * f1
-        hx = u * n0 + hx0 + fl * ah * sx
-        hy = u * n1 + hy0 + fl * ah * sy
-        hz = u * n2 + hz0 + fl * ah * sz
-        x, y, z = m[0, i], m[1, i], m[2, i]
-        k1x, k1y, k1z = _rate(x, y, z, hx, hy, hz, a0, g, alpha, cx, cy, cz, p2s, sx, sy, sz)
-        k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, hx, hy, hz, ah,
-                              g, alpha, cx, cy, cz, p2s, sx, sy, sz)
-        k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, hx, hy, hz, ah,
-                              g, alpha, cx, cy, cz, p2s, sx, sy, sz)
-        k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, hx, hy, hz, a1,
-                              g, alpha, cx, cy, cz, p2s, sx, sy, sz)
+        q0, qh, q1 = aj * f0, aj * fh, aj * f1
+        px = ng * (u * _pick(n0, n1, n2, r0) + hx0)
+        py = ng * (u * _pick(n0, n1, n2, r1) + hy0)
+        pz = ng * (u * _pick(n0, n1, n2, r2) + hz0) + fl * qh
+        x, y, z = m[r0, i], m[r1, i], m[r2, i]
+        k1x, k1y, k1z = _rate(x, y, z, px, py, pz, q0, alpha, cx, cy, cz, p)
+        k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, px, py, pz, qh, alpha,
+                              cx, cy, cz, p)
+        k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, px, py, pz, qh, alpha,
+                              cx, cy, cz, p)
+        k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, px, py, pz, q1, alpha,
+                              cx, cy, cz, p)
         x = x + w6 * (k1x + TWO * k2x + TWO * k3x + k4x)
         y = y + w6 * (k1y + TWO * k2y + TWO * k3y + k4y)
         z = z + w6 * (k1z + TWO * k2z + TWO * k3z + k4z)
         norm = math.sqrt(x * x + y * y + z * z)
         worst[i] = max(worst[i], abs(norm - ONE))
         inv = ONE / norm
-        m[0, i] = x * inv
-        m[1, i] = y * inv
-        m[2, i] = z * inv
+        m[r0, i] = x * inv
+        m[r1, i] = y * inv
+        m[r2, i] = z * inv
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _sigma_frame(shared):
+    """(r0, r1, r2, sign) of the axis sigma lies along (junctions.py admits only those)."""
+    r2 = 0 if shared[0] != ZERO else (1 if shared[1] != ZERO else 2)
+    return (r2 + 1) % 3, (r2 + 2) % 3, r2, ONE if shared[r2] > ZERO else -ONE
 
 
 @njit(fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
@@ -208,8 +233,9 @@ def _one_block(m, params, shared, shapes, k0, k1, trajectory0, step0, h, worst, 
     hi = min(n, lo + BLOCK)
     for i in range(lo, hi):
         worst[i] = ZERO
+    frame = _sigma_frame(shared)
     for s in range(shapes.shape[0]):
-        _block_step(m, params, shared, k0, k1, trajectory0, U32(step0 + s), lo, hi,
+        _block_step(m, params, shared, frame, k0, k1, trajectory0, U32(step0 + s), lo, hi,
                     shapes[s, 0], shapes[s, 1], shapes[s, 2], h, worst)
 
 
@@ -228,9 +254,10 @@ def _integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, wo
 def integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, worst) -> None:
     """Advance m (3, n) float32 in place by one RK4 step of dt per row of ``shapes``
     (n_steps, 3): the pulse fraction at t, t + dt/2 and t + dt of each step. params (9, n) and
-    shared (6,) as in junctions.py; the thermal field of trajectory ``trajectory0 + k`` at
-    step ``step0 + s`` is Philox(counter = (trajectory, step, 0, 0), key = (key0, key1)).
-    worst (n,) receives the largest | |m| - 1 | met before renormalising.
+    shared (6,) as in junctions.py (sigma a unit vector along x, y or z); the thermal field
+    of trajectory ``trajectory0 + k`` at step ``step0 + s`` is Philox(counter = (trajectory,
+    step, 0, 0), key = (key0, key1)). worst (n,) receives the largest | |m| - 1 | met before
+    renormalising.
 
     LLVM's interleave count is a process-wide option, not a per-function one: it is set for
     the duration of the call (where numba compiles, for a new argument type) and put back to

@@ -32,22 +32,23 @@ def _gaussian_pair(radius_word, angle_word):
 
 
 @triton.jit
-def _rate(x, y, z, hx, hy, hz, a, gamma_ll, alpha, cx, cy, cz, p2s, sx, sy, sz):
-    hx = hx + cx * x
-    hy = hy + cy * y
-    hz = hz + cz * z
-    a = a / (1.0 + p2s * (x * sx + y * sy + z * sz))
-    ax = hx - alpha * a * sx
-    ay = hy - alpha * a * sy
-    az = hz - alpha * a * sz
-    bx = alpha * hx + a * sx
-    by = alpha * hy + a * sy
-    bz = alpha * hz + a * sz
-    mdotb = x * bx + y * by + z * bz
-    mm = x * x + y * y + z * z
-    return (-gamma_ll * (y * az - z * ay + x * mdotb - bx * mm),
-            -gamma_ll * (z * ax - x * az + y * mdotb - by * mm),
-            -gamma_ll * (x * ay - y * ax + z * mdotb - bz * mm))
+def _rate(x, y, z, px, py, pz, q, alpha, cx, cy, cz, p):
+    """cpu._rate: dm/dt in the frame where sigma is along z."""
+    px = px + cx * x
+    py = py + cy * y
+    pz = pz + cz * z
+    ux = y * pz - z * py
+    uy = z * px - x * pz
+    uz = x * py - y * px
+    q = q / (1.0 + p * z)
+    return (ux + alpha * (y * uz - z * uy) + q * (x * z - alpha * y),
+            uy + alpha * (z * ux - x * uz) + q * (y * z + alpha * x),
+            uz + alpha * (x * uy - y * ux) - q * (x * x + y * y))
+
+
+@triton.jit
+def _pick(v0, v1, v2, row):
+    return tl.where(row == 0, v0, tl.where(row == 1, v1, v2))
 
 
 @triton.jit
@@ -55,24 +56,28 @@ def _llgs_pulse(m_ptr, params_ptr, shared_ptr, shapes_ptr, worst_ptr, n, n_steps
                 trajectory0, step0, dt, BLOCK_SIZE: tl.constexpr):
     offs = tl.program_id(0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
     live = offs < n
-    x = tl.load(m_ptr + offs, mask=live, other=0.0)
-    y = tl.load(m_ptr + n + offs, mask=live, other=0.0)
-    z = tl.load(m_ptr + 2 * n + offs, mask=live, other=1.0)
-    g = tl.load(params_ptr + offs, mask=live, other=0.0)
-    alpha = tl.load(params_ptr + n + offs, mask=live, other=0.0)
-    cx = tl.load(params_ptr + 2 * n + offs, mask=live, other=0.0)
-    cy = tl.load(params_ptr + 3 * n + offs, mask=live, other=0.0)
-    cz = tl.load(params_ptr + 4 * n + offs, mask=live, other=0.0)
-    aj = tl.load(params_ptr + 5 * n + offs, mask=live, other=0.0)
-    u = tl.load(params_ptr + 6 * n + offs, mask=live, other=0.0)
-    p2s = tl.load(params_ptr + 7 * n + offs, mask=live, other=0.0)
-    fl = tl.load(params_ptr + 8 * n + offs, mask=live, other=0.0)
+    # cpu._sigma_frame: rows r0, r1, r2 are x, y, z of the frame where sigma = sign * z
     sx = tl.load(shared_ptr)
     sy = tl.load(shared_ptr + 1)
-    sz = tl.load(shared_ptr + 2)
-    hx0 = tl.load(shared_ptr + 3)
-    hy0 = tl.load(shared_ptr + 4)
-    hz0 = tl.load(shared_ptr + 5)
+    r2 = tl.where(sx != 0.0, 0, tl.where(sy != 0.0, 1, 2))
+    r0 = (r2 + 1) % 3
+    r1 = (r2 + 2) % 3
+    sign = tl.where(tl.load(shared_ptr + r2) > 0.0, 1.0, -1.0)
+    x = tl.load(m_ptr + r0 * n + offs, mask=live, other=0.0)
+    y = tl.load(m_ptr + r1 * n + offs, mask=live, other=0.0)
+    z = tl.load(m_ptr + r2 * n + offs, mask=live, other=1.0)
+    ng = -tl.load(params_ptr + offs, mask=live, other=0.0)
+    alpha = tl.load(params_ptr + n + offs, mask=live, other=0.0)
+    cx = ng * tl.load(params_ptr + (2 + r0) * n + offs, mask=live, other=0.0)
+    cy = ng * tl.load(params_ptr + (2 + r1) * n + offs, mask=live, other=0.0)
+    cz = ng * tl.load(params_ptr + (2 + r2) * n + offs, mask=live, other=0.0)
+    aj = ng * sign * tl.load(params_ptr + 5 * n + offs, mask=live, other=0.0)
+    u = tl.load(params_ptr + 6 * n + offs, mask=live, other=0.0)
+    p = sign * tl.load(params_ptr + 7 * n + offs, mask=live, other=0.0)
+    fl = tl.load(params_ptr + 8 * n + offs, mask=live, other=0.0)
+    hx0 = tl.load(shared_ptr + 3 + r0)
+    hy0 = tl.load(shared_ptr + 3 + r1)
+    hz0 = tl.load(shared_ptr + 3 + r2)
     trajectory = (offs + trajectory0).to(tl.uint32)
     zero = trajectory * 0
     k0 = (zero + key0).to(tl.uint32)
@@ -89,19 +94,19 @@ def _llgs_pulse(m_ptr, params_ptr, shared_ptr, shapes_ptr, worst_ptr, n, n_steps
                                      k0, k1)
         n0, n1 = _gaussian_pair(w0, w1)
         n2, _ = _gaussian_pair(w2, w3)
-        a0 = aj * f0
-        ah = aj * fh
-        a1 = aj * f1
-        hx = u * n0 + hx0 + fl * ah * sx
-        hy = u * n1 + hy0 + fl * ah * sy
-        hz = u * n2 + hz0 + fl * ah * sz
-        k1x, k1y, k1z = _rate(x, y, z, hx, hy, hz, a0, g, alpha, cx, cy, cz, p2s, sx, sy, sz)
-        k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, hx, hy, hz, ah, g,
-                              alpha, cx, cy, cz, p2s, sx, sy, sz)
-        k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, hx, hy, hz, ah, g,
-                              alpha, cx, cy, cz, p2s, sx, sy, sz)
-        k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, hx, hy, hz, a1, g,
-                              alpha, cx, cy, cz, p2s, sx, sy, sz)
+        q0 = aj * f0
+        qh = aj * fh
+        q1 = aj * f1
+        px = ng * (u * _pick(n0, n1, n2, r0) + hx0)
+        py = ng * (u * _pick(n0, n1, n2, r1) + hy0)
+        pz = ng * (u * _pick(n0, n1, n2, r2) + hz0) + fl * qh
+        k1x, k1y, k1z = _rate(x, y, z, px, py, pz, q0, alpha, cx, cy, cz, p)
+        k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, px, py, pz, qh, alpha,
+                              cx, cy, cz, p)
+        k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, px, py, pz, qh, alpha,
+                              cx, cy, cz, p)
+        k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, px, py, pz, q1, alpha,
+                              cx, cy, cz, p)
         x = x + w6 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x)
         y = y + w6 * (k1y + 2.0 * k2y + 2.0 * k3y + k4y)
         z = z + w6 * (k1z + 2.0 * k2z + 2.0 * k3z + k4z)
@@ -110,9 +115,9 @@ def _llgs_pulse(m_ptr, params_ptr, shared_ptr, shapes_ptr, worst_ptr, n, n_steps
         x = x / norm
         y = y / norm
         z = z / norm
-    tl.store(m_ptr + offs, x, mask=live)
-    tl.store(m_ptr + n + offs, y, mask=live)
-    tl.store(m_ptr + 2 * n + offs, z, mask=live)
+    tl.store(m_ptr + r0 * n + offs, x, mask=live)
+    tl.store(m_ptr + r1 * n + offs, y, mask=live)
+    tl.store(m_ptr + r2 * n + offs, z, mask=live)
     tl.store(worst_ptr + offs, worst, mask=live)
 
 

@@ -63,6 +63,9 @@ def _per_trajectory(devices: Macrospin | Sequence[Macrospin], n: int) -> list[Ma
 def _column(device: Macrospin, gate: float, dt: float, first: Macrospin) -> np.ndarray:
     if not kernel_supports(device):
         raise ValueError(f"device = {device.name!r} has physics the fused kernels lack")
+    if sorted(np.abs(device.spin_direction)) != [0.0, 0.0, 1.0]:
+        raise ValueError(f"spin_direction = {device.spin_direction}: the fused kernels take "
+                         "a unit vector along x, y or z")
     if not np.array_equal(device.spin_direction, first.spin_direction) or \
             tuple(device.h_ext) != tuple(first.h_ext):
         raise ValueError("devices: spin direction and external field must be shared")
