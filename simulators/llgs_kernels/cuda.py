@@ -1,7 +1,10 @@
 """The fused LLGS kernel for CUDA, in Triton: one program per BLOCK trajectories, the state in
 registers for the whole pulse, the thermal field from Philox inside the kernel. Physics, noise
-keying and the Box-Muller layout are those of simulators/llgs_kernels/cpu.py, so the two
-backends integrate the same noise (tested under TRITON_INTERPRET=1 where no GPU is present).
+keying, the Box-Muller layout and the rate in sigma's frame are those of
+simulators/llgs_kernels/cpu.py, so the two backends integrate the same noise (tested under
+TRITON_INTERPRET=1 where no GPU is present). The step's lines repeat cpu.py's: numba needs
+float32 constants and its own helpers where Triton needs its own, so one function cannot
+serve both; the tests hold the two to the same numbers.
 """
 
 from __future__ import annotations
