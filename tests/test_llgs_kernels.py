@@ -164,7 +164,7 @@ def _numpy_rk4(m, params, shared, shapes, seed, dt):
 def test_kernel_integrates_the_lab_frame_equation_for_sigma_along_any_axis(sigma):
     """The kernel turns its frame so that sigma is its z axis (cpu._rate); with sigma along
     each axis and either sign, an anisotropy different on every axis, a tilted external field,
-    the angular STT factor and a field-like torque, 12 steps agree with the lab-frame equation
+    the angular STT factor and a field-like torque, 20 steps agree with the lab-frame equation
     written out in float64 numpy with the same Philox normals on their physical axes."""
     n, dt = 512, 5e-12
     params, shared = junction_arrays(MTJ, np.linspace(-40e-6, 40e-6, n), dt)
@@ -179,7 +179,7 @@ def test_kernel_integrates_the_lab_frame_equation_for_sigma_along_any_axis(sigma
     got = start.copy()
     cpu_kernel.integrate(got, params, shared, shapes, *seed_key(77), 0, 0, dt,
                          np.zeros(n, np.float32))
-    np.testing.assert_allclose(got, expected, atol=3e-5)
+    np.testing.assert_allclose(got, expected, atol=1e-5)  # float32 rounding: 3e-6 seen
     assert np.abs(expected - start).max() > 1e-2  # the steps moved the states
 
 
