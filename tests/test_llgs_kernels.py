@@ -551,14 +551,54 @@ def test_triton_kernel_draws_the_numba_kernels_noise_interpreted(preset):
     """Under TRITON_INTERPRET=1 (no GPU needed) the Triton kernel integrates the same Philox
     noise as the CPU kernel: 12 steps through a trapezoid agree to float32 rounding."""
     result = _triton_against_numba("cpu", preset, 40e-12, interpret=True)
-    assert result["diff"] < 2e-5, result
+    assert result["diff"] < 2e-6, result  # 1.3e-7 and 3.1e-7 seen
     assert result["worst"][1] == pytest.approx(result["worst"][0], abs=1e-5)
+
+
+def _ptxas_present() -> bool:
+    if not triton_present():
+        return False
+    try:
+        from triton.backends.nvidia.compiler import get_ptxas
+
+        return os.path.exists(get_ptxas(90).path)
+    except Exception:  # noqa: BLE001 - a Triton without its NVIDIA back end
+        return False
+
+
+@pytest.mark.skipif(not _ptxas_present(), reason="triton's NVIDIA back end (ptxas) is absent")
+@pytest.mark.parametrize("arch", [80, 90])
+def test_triton_kernel_compiles_for_nvidia_gpus_without_one(arch):
+    """Triton's compiler, not its interpreter: the kernel lowers to PTX and ptxas makes
+    machine code for sm_80 (A100) and sm_90 (H100, H200) on a machine with no GPU. That checks
+    what interpretation cannot (types and constants in compiled code) and what costs speed on
+    a GPU: no float64 arithmetic and no local memory (register spills or the range-reduction
+    slow paths of library sin, cos and log, which the kernel's own series avoid)."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from simulators.llgs_kernels.cuda import BLOCK, _llgs_pulse
+
+    pointers = ("m_ptr", "params_ptr", "shared_ptr", "shapes_ptr", "worst_ptr")
+    integers = ("n", "n_steps", "key0", "key1", "trajectory0", "step0")
+    signature = {**dict.fromkeys(pointers, "*fp32"), **dict.fromkeys(integers, "i32"),
+                 "dt": "fp32", "BLOCK_SIZE": "constexpr"}
+    kernel = triton.compile(ASTSource(fn=_llgs_pulse, signature=signature,
+                                      constexprs={"BLOCK_SIZE": BLOCK}),
+                            target=GPUTarget("cuda", arch, 32),
+                            options={"enable_fp_fusion": True})  # as cuda.integrate launches
+    ptx = kernel.asm["ptx"]
+    assert len(kernel.asm["cubin"]) > 1000
+    assert ".f64" not in ptx
+    assert ".local" not in ptx
+    assert ptx.count("mul.hi.u32") == 20  # Philox4x32-10: two products per round
 
 
 @pytest.mark.skipif(not cuda_present(), reason="no CUDA device on this machine")
 def test_triton_kernel_on_the_gpu_matches_the_cpu_kernel():
     result = _triton_against_numba("cuda", "mtj-000", 0.5e-9, interpret=False)
-    assert result["diff"] < 1e-3, result  # 100 steps: rounding of GPU log/sin/cos only
+    assert result["diff"] < 1e-3, result  # 100 steps: contraction, div.full, sqrt.approx
 
 
 @pytest.mark.skipif(not cuda_present(), reason="no CUDA device on this machine")

@@ -37,6 +37,7 @@ from llvmlite import ir
 from numba import carray, cfunc, njit, prange, types
 from numba.extending import intrinsic
 
+from simulators.llgs_kernels import normals
 from simulators.llgs_kernels.philox import STREAM_THERMAL_FIELD, philox4x32_10
 
 CACHE = os.environ.get("SPINHIL_NUMBA_CACHE", "1") != "0"
@@ -45,15 +46,13 @@ INTERLEAVE = 2  # independent SIMD vectors per loop iteration (1: LLVM's cost mo
 
 F32 = np.float32
 ZERO, ONE, TWO, HALF = F32(0.0), F32(1.0), F32(2.0), F32(0.5)
-SQRT2 = F32(math.sqrt(2.0))
-LN2 = F32(math.log(2.0))
-HALF_PI = F32(math.pi / 2)
-TWO_M24 = F32(2.0**-24)
-# 2 atanh(s) = log((1 + s) / (1 - s)): 2 s + 2 s^3 / 3 + ..., |s| <= 0.172 on [sqrt(1/2), sqrt(2))
-L3, L5, L7, L9 = F32(2 / 3), F32(2 / 5), F32(2 / 7), F32(2 / 9)
-# Taylor coefficients of sin and cos on [0, pi/2] (errors below 4e-8)
-S3, S5, S7, S9, S11 = (F32((-1) ** k / math.factorial(2 * k + 1)) for k in range(1, 6))
-C2, C4, C6, C8, C10, C12 = (F32((-1) ** k / math.factorial(2 * k)) for k in range(1, 7))
+SQRT2, LN2, HALF_PI, TWO_M24 = (F32(c) for c in (normals.SQRT2, normals.LN2, normals.HALF_PI,
+                                                 normals.TWO_M24))
+L3, L5, L7, L9 = (F32(c) for c in (normals.L3, normals.L5, normals.L7, normals.L9))
+S3, S5, S7, S9, S11 = (F32(c) for c in (normals.S3, normals.S5, normals.S7, normals.S9,
+                                        normals.S11))
+C2, C4, C6, C8, C10, C12 = (F32(c) for c in (normals.C2, normals.C4, normals.C6, normals.C8,
+                                             normals.C10, normals.C12))
 U32, U64 = np.uint32, np.uint64
 STREAM = U32(STREAM_THERMAL_FIELD)
 U32_ZERO, U32_ONE, U32_EIGHT = U32(0), U32(1), U32(8)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("cpu.py", "philox.py")  # the files whose text decides the machine code
+SOURCES = ("cpu.py", "philox.py", "normals.py")  # the files whose text decides the machine code
 _POINTER = ctypes.c_void_p
 _U32 = ctypes.c_uint32
 # cpu.NATIVE_SIGNATURE in ctypes

@@ -16,22 +16,54 @@ import triton
 import triton.language as tl
 from triton.language.random import philox_impl
 
+from simulators.llgs_kernels import normals
+
 BLOCK = 128  # trajectories per program
+
+
+# normals.py's constants as Triton compile-time values (float32 in the arithmetic)
+SQRT2, LN2, HALF_PI, TWO_M24 = (tl.constexpr(c) for c in (
+    normals.SQRT2, normals.LN2, normals.HALF_PI, normals.TWO_M24))
+L3, L5, L7, L9 = (tl.constexpr(c) for c in (normals.L3, normals.L5, normals.L7, normals.L9))
+S3, S5, S7, S9, S11 = (tl.constexpr(c) for c in (
+    normals.S3, normals.S5, normals.S7, normals.S9, normals.S11))
+C2, C4, C6, C8, C10, C12 = (tl.constexpr(c) for c in (
+    normals.C2, normals.C4, normals.C6, normals.C8, normals.C10, normals.C12))
 
 
 @triton.jit
 def _uniform(word):
     """Top 24 bits of a uint32 word as a float32 in (0, 1)."""
-    return ((word >> 8).to(tl.int32).to(tl.float32) + 0.5) * 5.9604644775390625e-08
+    return ((word >> 8).to(tl.int32).to(tl.float32) + 0.5) * TWO_M24
+
+
+@triton.jit
+def _log(u):
+    """cpu._log: natural log of a positive float32 from its exponent bits and a 2 atanh
+    series on the mantissa folded into [sqrt(1/2), sqrt(2))."""
+    bits = u.to(tl.int32, bitcast=True)
+    exponent = (((bits >> 23) & 0xFF) - 127).to(tl.float32)
+    mantissa = ((bits & 0x007FFFFF) | 0x3F800000).to(tl.float32, bitcast=True)
+    big = mantissa > SQRT2
+    mantissa = tl.where(big, mantissa * 0.5, mantissa)
+    exponent = tl.where(big, exponent + 1.0, exponent)
+    f = mantissa - 1.0
+    s = f / (2.0 + f)
+    s2 = s * s
+    return exponent * LN2 + s * (2.0 + s2 * (L3 + s2 * (L5 + s2 * (L7 + s2 * L9))))
 
 
 @triton.jit
 def _gaussian_pair(radius_word, angle_word):
-    r = tl.sqrt(-2.0 * tl.log(_uniform(radius_word)))
-    angle = _uniform(angle_word) * 1.5707963267948966
+    """cpu._gaussian_pair: the same polynomials, so both backends draw the same normals."""
+    r = tl.sqrt(-2.0 * _log(_uniform(radius_word)))
+    x = _uniform(angle_word) * HALF_PI
+    x2 = x * x
+    s = x * (1.0 + x2 * (S3 + x2 * (S5 + x2 * (S7 + x2 * (S9 + x2 * S11)))))
+    c = 1.0 + x2 * (C2 + x2 * (C4 + x2 * (C6 + x2 * (C8 + x2 * (C10 + x2 * C12)))))
     sign_c = 1.0 - 2.0 * (angle_word & 1).to(tl.float32)
     sign_s = 1.0 - 2.0 * ((angle_word >> 1) & 1).to(tl.float32)
-    return r * tl.cos(angle) * sign_c, r * tl.sin(angle) * sign_s
+    return r * c * sign_c, r * s * sign_s
 
 
 @triton.jit
@@ -134,4 +166,4 @@ def integrate(m: torch.Tensor, params: torch.Tensor, shared: torch.Tensor, shape
         return
     grid = (math.ceil(n / BLOCK),)
     _llgs_pulse[grid](m, params, shared, shapes, worst, n, shapes.shape[0], key0, key1,
-                      trajectory0, step0, dt, BLOCK_SIZE=BLOCK)
+                      trajectory0, step0, dt, BLOCK_SIZE=BLOCK, enable_fp_fusion=True)

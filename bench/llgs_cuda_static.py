@@ -1,0 +1,86 @@
+"""What the CUDA kernel costs, read from its machine code where no GPU is at hand: Triton
+compiles simulators/llgs_kernels/cuda.py for an NVIDIA architecture (ptxas and cuobjdump come
+with Triton's wheel), and this prints the registers per thread, the local memory, and the SASS
+instructions of the step loop (one junction-step per thread per iteration).
+
+The issue-rate bound printed beside is arithmetic, not a measurement: an SM issues at most
+four warp-instructions per cycle (128 thread-instructions), so ``SMs x 128 x clock /
+instructions per step`` junction-steps/s is the most any launch can reach; latency,
+occupancy and the special-function units only lower it. Run bench/llgs_throughput.py on a
+GPU for the figure itself.
+
+    python bench/llgs_cuda_static.py [--arch 90] [--sms 132] [--clock 1.98e9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.backends.nvidia.compiler import get_ptxas
+from triton.compiler import ASTSource
+
+from simulators.llgs_kernels.cuda import BLOCK, _llgs_pulse
+
+SIGNATURE = {**dict.fromkeys(("m_ptr", "params_ptr", "shared_ptr", "shapes_ptr", "worst_ptr"),
+                             "*fp32"),
+             **dict.fromkeys(("n", "n_steps", "key0", "key1", "trajectory0", "step0"), "i32"),
+             "dt": "fp32", "BLOCK_SIZE": "constexpr"}
+INSTRUCTION = re.compile(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?);")
+BRANCH = re.compile(r"BRA.*?0x([0-9a-f]+)")
+
+
+def step_loop(sass: str) -> list[str]:
+    """The instructions of the largest backward-branching loop: the kernel's step loop."""
+    code = [(int(m.group(1), 16), m.group(2).strip())
+            for m in map(INSTRUCTION.match, sass.splitlines()) if m]
+    index = {address: k for k, (address, _) in enumerate(code)}
+    loops = [(k - index[target], index[target], k) for k, (address, text) in enumerate(code)
+             for target in [int(b.group(1), 16) for b in [BRANCH.search(text)] if b]
+             if target < address and target in index]
+    _, first, last = max(loops)
+    return [text for _, text in code[first:last + 1]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--arch", type=int, default=90, help="sm_XX (90: H100, H200)")
+    parser.add_argument("--sms", type=int, default=132, help="streaming multiprocessors")
+    parser.add_argument("--clock", type=float, default=1.98e9, help="boost clock, Hz")
+    args = parser.parse_args()
+    kernel = triton.compile(ASTSource(fn=_llgs_pulse, signature=SIGNATURE,
+                                      constexprs={"BLOCK_SIZE": BLOCK}),
+                            target=GPUTarget("cuda", args.arch, 32),
+                            options={"enable_fp_fusion": True})
+    cuobjdump = Path(get_ptxas(args.arch).path).with_name("cuobjdump")
+    with tempfile.TemporaryDirectory() as folder:
+        cubin = Path(folder) / "kernel.cubin"
+        cubin.write_bytes(kernel.asm["cubin"])
+        usage = subprocess.run([cuobjdump, "--dump-resource-usage", cubin], capture_output=True,
+                               text=True, check=True).stdout
+        sass = subprocess.run([cuobjdump, "-sass", cubin], capture_output=True, text=True,
+                              check=True).stdout
+    loop = step_loop(sass)
+    kinds = collections.Counter(re.sub(r"^@!?U?P\w+\s+", "", text).split()[0].split(".")[0]
+                                for text in loop)
+    branches = sum(1 for text in loop if "BRA" in text)
+    resources = re.search(r"REG:\d+ STACK:\d+ SHARED:\d+ LOCAL:\d+", usage).group(0)
+    print(f"sm_{args.arch}, Triton {triton.__version__}, {BLOCK} trajectories per program: "
+          f"{resources}")
+    print(f"step loop: {len(loop)} SASS instructions per junction-step ({branches} branch: "
+          f"the loop's own)" if branches == 1 else f"step loop: {len(loop)} instructions, "
+          f"{branches} branches")
+    print("  " + ", ".join(f"{name} {count}" for name, count in kinds.most_common(12)))
+    bound = args.sms * 128 * args.clock / len(loop)
+    print(f"issue-rate bound at {args.sms} SMs x {args.clock / 1e9:.2f} GHz: {bound:.2e} "
+          f"junction-steps/s (a ceiling, not a measurement)")
+
+
+if __name__ == "__main__":
+    main()
