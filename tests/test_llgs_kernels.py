@@ -417,6 +417,15 @@ def test_bad_input_is_refused_with_the_field():
         simulate_psw(MTJ, [10e-6], 30e-9, 0)
 
 
+def test_a_spin_direction_off_the_axes_is_refused(monkeypatch):
+    """The kernels turn their frame by permuting axes, which only a sigma along an axis
+    allows; a tilted one (no preset has it) is refused by name, never integrated wrongly."""
+    monkeypatch.setattr(Macrospin, "spin_direction", property(lambda self: np.array([0.6, 0.0,
+                                                                                      0.8])))
+    with pytest.raises(ValueError, match=r"spin_direction = .*unit vector along x, y or z"):
+        junction_arrays(MTJ, np.full(4, 20e-6), 5e-12)
+
+
 def test_cli_curve_runs_without_torch():
     """``hil simulate psw`` imports neither torch nor the lab's modules, nor numba (the kernel's
     machine code comes from its own cache) nor scipy (the fit is numpy): a fast start."""
