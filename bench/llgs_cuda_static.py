@@ -22,16 +22,10 @@ import tempfile
 from pathlib import Path
 
 import triton
-from triton.backends.compiler import GPUTarget
 from triton.backends.nvidia.compiler import get_ptxas
-from triton.compiler import ASTSource
 
-from simulators.llgs_kernels.cuda import BLOCK, _llgs_pulse
+from simulators.llgs_kernels.cuda import BLOCK, compile_for
 
-SIGNATURE = {**dict.fromkeys(("m_ptr", "params_ptr", "shared_ptr", "shapes_ptr", "worst_ptr"),
-                             "*fp32"),
-             **dict.fromkeys(("n", "n_steps", "key0", "key1", "trajectory0", "step0"), "i32"),
-             "dt": "fp32", "BLOCK_SIZE": "constexpr"}
 INSTRUCTION = re.compile(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?);")
 BRANCH = re.compile(r"BRA.*?0x([0-9a-f]+)")
 
@@ -54,10 +48,7 @@ def main() -> None:
     parser.add_argument("--sms", type=int, default=132, help="streaming multiprocessors")
     parser.add_argument("--clock", type=float, default=1.98e9, help="boost clock, Hz")
     args = parser.parse_args()
-    kernel = triton.compile(ASTSource(fn=_llgs_pulse, signature=SIGNATURE,
-                                      constexprs={"BLOCK_SIZE": BLOCK}),
-                            target=GPUTarget("cuda", args.arch, 32),
-                            options={"enable_fp_fusion": True})
+    kernel = compile_for(args.arch)
     cuobjdump = Path(get_ptxas(args.arch).path).with_name("cuobjdump")
     with tempfile.TemporaryDirectory() as folder:
         cubin = Path(folder) / "kernel.cubin"

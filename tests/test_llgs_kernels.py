@@ -583,20 +583,9 @@ def test_triton_kernel_compiles_for_nvidia_gpus_without_one(arch):
     what interpretation cannot (types and constants in compiled code) and what costs speed on
     a GPU: no float64 arithmetic and no local memory (register spills or the range-reduction
     slow paths of library sin, cos and log, which the kernel's own series avoid)."""
-    import triton
-    from triton.backends.compiler import GPUTarget
-    from triton.compiler import ASTSource
+    from simulators.llgs_kernels.cuda import compile_for
 
-    from simulators.llgs_kernels.cuda import BLOCK, _llgs_pulse
-
-    pointers = ("m_ptr", "params_ptr", "shared_ptr", "shapes_ptr", "worst_ptr")
-    integers = ("n", "n_steps", "key0", "key1", "trajectory0", "step0")
-    signature = {**dict.fromkeys(pointers, "*fp32"), **dict.fromkeys(integers, "i32"),
-                 "dt": "fp32", "BLOCK_SIZE": "constexpr"}
-    kernel = triton.compile(ASTSource(fn=_llgs_pulse, signature=signature,
-                                      constexprs={"BLOCK_SIZE": BLOCK}),
-                            target=GPUTarget("cuda", arch, 32),
-                            options={"enable_fp_fusion": True})  # as cuda.integrate launches
+    kernel = compile_for(arch)
     ptx = kernel.asm["ptx"]
     assert len(kernel.asm["cubin"]) > 1000
     assert ".f64" not in ptx

@@ -19,6 +19,12 @@ from triton.language.random import philox_impl
 from simulators.llgs_kernels import normals
 
 BLOCK = 128  # trajectories per program
+LAUNCH_OPTIONS = {"enable_fp_fusion": True}  # contract into FMAs, as the CPU kernel (fastmath)
+# _llgs_pulse's argument types, for compiling ahead of time (compile_for)
+SIGNATURE = {**dict.fromkeys(("m_ptr", "params_ptr", "shared_ptr", "shapes_ptr", "worst_ptr"),
+                             "*fp32"),
+             **dict.fromkeys(("n", "n_steps", "key0", "key1", "trajectory0", "step0"), "i32"),
+             "dt": "fp32", "BLOCK_SIZE": "constexpr"}
 
 
 # normals.py's constants as Triton compile-time values (float32 in the arithmetic)
@@ -166,4 +172,15 @@ def integrate(m: torch.Tensor, params: torch.Tensor, shared: torch.Tensor, shape
         return
     grid = (math.ceil(n / BLOCK),)
     _llgs_pulse[grid](m, params, shared, shapes, worst, n, shapes.shape[0], key0, key1,
-                      trajectory0, step0, dt, BLOCK_SIZE=BLOCK, enable_fp_fusion=True)
+                      trajectory0, step0, dt, BLOCK_SIZE=BLOCK, **LAUNCH_OPTIONS)
+
+
+def compile_for(arch: int):
+    """The kernel compiled ahead of time for NVIDIA sm_<arch> with the options a launch uses;
+    needs Triton's NVIDIA back end (ptxas), not a GPU. ``.asm`` holds its PTX and cubin."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    return triton.compile(ASTSource(fn=_llgs_pulse, signature=SIGNATURE,
+                                    constexprs={"BLOCK_SIZE": BLOCK}),
+                          target=GPUTarget("cuda", arch, 32), options=LAUNCH_OPTIONS)
