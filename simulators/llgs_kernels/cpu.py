@@ -145,7 +145,8 @@ def _rate(x, y, z, px, py, pz, q, alpha, cx, cy, cz, p):
     """dm/dt of simulators/llgs.py in a frame whose z axis is the spin direction sigma:
     -gamma' [m x A + m x (m x B)], A = H - alpha a sigma, B = alpha H + a sigma, regrouped as
     m x P + alpha m x (m x P) + q T, with P = -gamma' H = (px, py, pz) + c m, the torque
-    q = -gamma' a sign(sigma) / (1 + p z) (the angular STT efficiency, p = P^2 sign) and
+    q = -gamma' a sign(sigma) / (1 + p z) (the angular STT efficiency, p = P^2 sign(I)
+    sign(sigma); 0 for a constant efficiency or SOT) and
     T = -alpha m x z + m x (m x z) = (x z - alpha y, y z + alpha x, -(x^2 + y^2)). The same
     field, term for term (m x (m x B) = m (m.B) - B (m.m) for any m, so stage states off the
     unit sphere are treated alike), in about a quarter fewer operations, and the division
@@ -164,7 +165,8 @@ def _rate(x, y, z, px, py, pz, q, alpha, cx, cy, cz, p):
 
 @njit(inline="always", fastmath=True, error_model="numpy")
 def _pick(v0, v1, v2, row):
-    """v0, v1 or v2 by a row index the loop does not change (a select, no branch per lane)."""
+    """v0, v1 or v2 by a row index the loop does not change (LLVM takes the test out of the
+    loop: one vectorised loop per frame, no branch per lane)."""
     return v0 if row == 0 else (v1 if row == 1 else v2)
 
 
