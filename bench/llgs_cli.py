@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from machine_load import uptime
+
 COMMAND = ["simulate", "psw", "--preset", "mtj-000", "--pulse-width", "30ns",
            "--currents", "8uA:24uA:17", "--trials", "400"]
 
@@ -38,10 +40,6 @@ def timed_run(env: dict[str, str]) -> tuple[float, float, str]:
     return wall, cpu, out.splitlines()[0]
 
 
-def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
@@ -50,12 +48,12 @@ def main() -> None:
     args = parser.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root)
-    print(f"hil {' '.join(COMMAND)}; {os.cpu_count()} CPUs; {load()}")
+    print(f"hil {' '.join(COMMAND)}; {os.cpu_count()} CPUs; {uptime()}")
     if args.first:
         with tempfile.TemporaryDirectory() as cache:
             wall, cpu, line = timed_run(dict(env, NUMBA_CACHE_DIR=cache))
             print(f"first run (empty numba cache): {wall:.2f} s wall, {cpu:.2f} s CPU  | {line}")
-            print(f"  {load()}")
+            print(f"  {uptime()}")
     timed_run(env)  # make sure the cache is warm
     walls, cpus = [], []
     for k in range(args.repeats):
@@ -64,7 +62,7 @@ def main() -> None:
         cpus.append(cpu)
         print(f"run {k + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU  | {line}")
     print(f"median: {statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU; "
-          f"{load()}")
+          f"{uptime()}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import time
 
 os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # one compile per interleave count, none shared
@@ -17,6 +16,7 @@ os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # one compile per interleave count, non
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from kernel_copies import best_rates, kernel_copy  # noqa: E402
+from machine_load import uptime  # noqa: E402
 
 from simulators.llgs_kernels import FusedLLGS, pulse_fractions  # noqa: E402
 from simulators.llgs_kernels.junctions import junction_arrays  # noqa: E402
@@ -40,8 +40,7 @@ def main() -> None:
     shapes = pulse_fractions(Pulse(args.width, relax=0.0), DT)
     kernels = {count: kernel_copy(f"interleave {count}", INTERLEAVE=count)
                for count in args.counts}
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns, n = {n}; {uptime}")
+    print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns, n = {n}; {uptime()}")
     for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
         numba.set_num_threads(threads)
         best = best_rates(kernels, start, (params, shared, shapes, 1, 2, 0, 0, DT),
@@ -49,7 +48,7 @@ def main() -> None:
         for count, rate in best.items():
             print(f"  {threads} thread(s), interleave {count}: {rate:.3g} junction-steps per "
                   f"CPU-second")
-    print(f"  {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    print(f"  {uptime()}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 from pathlib import Path
 
 os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # fresh compiles: no variant shares another's cache
@@ -29,6 +28,7 @@ os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # fresh compiles: no variant shares ano
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from kernel_copies import best_rates, kernel_copy  # noqa: E402
+from machine_load import uptime  # noqa: E402
 
 from simulators.llgs_kernels import FusedLLGS  # noqa: E402
 from simulators.llgs_pulse import Pulse  # noqa: E402
@@ -95,9 +95,8 @@ def main() -> None:
     start = runner.initial_states(args.n)
     params, shared, shapes = runner._prepare(np.full(args.n, 20e-6),
                                              Pulse(args.width, relax=0.0), None)
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns, n = {args.n}, one thread; "
-          f"{uptime}")
+          f"{uptime()}")
     kernels = {name: kernel_copy(name, replacements)
                for name, replacements in VARIANTS.items()}
     kernels.update({str(path): kernel_copy(str(path), source_file=path) for path in args.also})
@@ -107,7 +106,7 @@ def main() -> None:
     for name, rate in best.items():
         print(f"  {name:<24} {rate:.3g} junction-steps/s, {1e9 / rate:5.1f} ns per "
               f"junction-step ({rate / full:.2f}x the kernel)")
-    print(f"  {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    print(f"  {uptime()}")
 
 
 if __name__ == "__main__":

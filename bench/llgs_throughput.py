@@ -13,10 +13,10 @@ and the 20 x 100 x 30 ns curve of bench/llgs_vs_cmtj.py.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import time
 
 import numpy as np
+from machine_load import uptime
 
 from simulators.llgs_kernels import FusedLLGS, cpu_native, cuda_present
 from simulators.llgs_pulse import Pulse
@@ -69,10 +69,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-reference", action="store_true")
     args = parser.parse_args()
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     cores = cpu_native.default_threads()
     print(f"mtj-000 at 20 uA, dt 5 ps, {args.width * 1e9:g} ns; kernel threads up to {cores}; "
-          f"{uptime}")
+          f"{uptime()}")
     for n in args.sizes:
         rows = {}
         for _ in range(args.repeats):  # the thread counts take turns: a busy minute hits both
@@ -100,7 +99,7 @@ def main() -> None:
         print(f"  CUDA 20 x 100 x 30 ns curve: {min(times) * 1e3:.1f} ms (best of 5)")
     else:
         print("  no CUDA device here: the Triton kernel is not timed")
-    print(f"  {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    print(f"  {uptime()}")
 
 
 if __name__ == "__main__":

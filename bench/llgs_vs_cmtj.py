@@ -20,10 +20,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import multiprocessing
-import subprocess
 import time
 
 import numpy as np
+from machine_load import uptime
 
 from protocols.fitting import fit_sigmoid
 from simulators.analytic import boltzmann_transverse
@@ -124,10 +124,6 @@ def ours_equilibrium(dt: float, n: int = 4000) -> float:
         m, _ = runner.run(m, np.zeros(n), Pulse(0.5e-9, relax=0.0))
         samples.append(float((m[0] ** 2 + m[1] ** 2).mean()))
     return float(np.mean(samples))
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def main() -> None:
