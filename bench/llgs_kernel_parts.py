@@ -1,7 +1,8 @@
 """Where the CPU LLGS kernel's time goes: the kernel beside copies of it with parts of the
 step taken out, side by side in one process (fresh compiles, one thread, best of the repeats):
 
-- the kernel as it runs (Philox4x32-10, Box-Muller, RK4);
+- the kernel as it runs (one Philox4x32-10 call and three Box-Muller pairs per two RK4
+  steps);
 - Philox computed in 32-bit lanes, as before 2026-12-02 (the same words, packed back into
   32-bit lanes after every round);
 - Philox4x32-7 (the fewest rounds Salmon et al., SC 2011, Table 2, found Crush-resistant:
@@ -36,9 +37,8 @@ from simulators.macrospin import macrospin_preset  # noqa: E402
 
 DEVICE = macrospin_preset("mtj-000")
 DT = 5e-12
-DRAW = """        w0, w1, w2, w3 = _philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)
-        n0, n1 = _gaussian_pair(w0, w1)
-        n2, _ = _gaussian_pair(w2, w3)
+DRAW = """        w0, w1, w2, w3 = _philox(U32(trajectory0 + j), counter, STREAM, U32_ZERO, k0, k1)
+        a0, a1, a2, b0, b1, b2 = _thermal_normals(w0, w1, w2, w3)
 """
 PHILOX_NOW = (
     "    a0, a1, a2, a3 = _philox_words(U64(c0), U64(c1), U64(c2), U64(c3), U64(k0), U64(k1))\n"
@@ -72,11 +72,12 @@ VARIANTS = {
     "Philox in 32-bit lanes": [PHILOX_NAMES, (PHILOX_NOW, PHILOX_32)],
     "Philox4x32-7": [PHILOX_NAMES, (PHILOX_NOW, PHILOX_7)],
     "no Philox": [(DRAW, DRAW.replace(
-        "_philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)",
-        "U32(trajectory0 + j), step, U32(j), U32(7)"))],
-    "no noise (RK4 only)": [(DRAW, """        n0 = _uniform(U32(trajectory0 + j)) - HALF
-        n1 = _uniform(U32(step + U32(j))) - HALF
-        n2 = n0 * n1
+        "_philox(U32(trajectory0 + j), counter, STREAM, U32_ZERO, k0, k1)",
+        "U32(trajectory0 + j), counter, U32(j), U32(7)"))],
+    "no noise (RK4 only)": [(DRAW, """        a0 = _uniform(U32(trajectory0 + j)) - HALF
+        a1 = _uniform(U32(counter + U32(j))) - HALF
+        a2 = a0 * a1
+        b0, b1, b2 = a1, a2, a0
 """)],
 }
 

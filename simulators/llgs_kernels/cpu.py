@@ -2,15 +2,16 @@
 loads machine code instead of compiling).
 
 One call integrates a whole pulse. Threads take blocks of BLOCK trajectories (prange); inside
-a block the steps run in order and each step is one loop over the block's trajectories, which
-LLVM turns into SIMD lanes: the state, the Philox rounds and the Box-Muller transform stay in
-registers and L1, nothing per step goes to memory but the block's state. log, sin and cos are
-short polynomials (libm calls would keep the loop scalar); error_model="numpy" drops the
-zero-division branches and unsigned indices the negative-index ones, both of which would stop
-LLVM's vectoriser. One step of one 8-lane vector is some 800 instructions along one long
-dependency chain (ten Philox rounds, Box-Muller, four RK4 stages), more than the core's
-reorder window holds, so one vector at a time leaves the FMA units waiting on latency: the
-kernel is compiled with LLVM's vectoriser interleaving two independent vectors per iteration
+a block the steps run in order, two per loop over the block's trajectories (one Philox call
+gives both steps' thermal fields: normals.py), which LLVM turns into SIMD lanes: the state,
+the Philox rounds and the Box-Muller transform stay in registers and L1, nothing goes to
+memory but the block's state, once per two steps. log, sin and cos are short polynomials
+(libm calls would keep the loop scalar); error_model="numpy" drops the zero-division branches
+and unsigned indices the negative-index ones, both of which would stop LLVM's vectoriser. An
+iteration for one 8-lane vector is some 1,000 instructions along one long dependency chain
+(ten Philox rounds, three Box-Muller pairs, eight RK4 stages), more than the core's reorder
+window holds, so one vector at a time leaves the FMA units waiting on latency: the kernel is
+compiled with LLVM's vectoriser interleaving two independent vectors per iteration
 (INTERLEAVE), 1.2-1.6x faster on AVX2 (bench/RESULTS.md). Helpers inside the lane loop take
 and return scalars: an array argument brings numba's reference counting into the loop, which
 then stays scalar. Physics and noise keying are those
@@ -55,7 +56,10 @@ C2, C4, C6, C8, C10, C12 = (F32(c) for c in (normals.C2, normals.C4, normals.C6,
                                              normals.C10, normals.C12))
 U32, U64 = np.uint32, np.uint64
 STREAM = U32(STREAM_THERMAL_FIELD)
-U32_ZERO, U32_ONE, U32_EIGHT = U32(0), U32(1), U32(8)
+U32_ZERO, U32_ONE, U32_TWO, U32_FOUR, U32_EIGHT, U32_SIXTEEN = (
+    U32(0), U32(1), U32(2), U32(4), U32(8), U32(16))
+LOW8, LOW16 = U32(0xFF), U32(0xFFFF)
+ANGLE_UNIT = F32(normals.ANGLE_UNIT)
 # numba widens uint32 arithmetic to 64 bits; outside Philox every result is cast back to
 # uint32 so that LLVM keeps 32-bit lanes (eight per AVX2 register) and vectorises the loop
 
@@ -115,14 +119,25 @@ def _uniform(word):
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _gaussian_pair(radius_word, angle_word):
-    """Box-Muller: radius sqrt(-2 ln u), angle in [0, pi/2) from 24 bits and its quadrant
-    from the word's two low bits (independent of the top 24)."""
+def _gaussian_pair(radius_word, angle16, quadrant):
+    """Box-Muller: radius sqrt(-2 ln u) from the word's top 24 bits, angle in (0, pi/2) from
+    16 bits and its quadrant from two more (normals.py's layout)."""
     r = math.sqrt(-TWO * _log(_uniform(radius_word)))
-    s, c = _sin_cos(_uniform(angle_word) * HALF_PI)
-    sign_c = ONE - TWO * F32(np.int32(angle_word & U32_ONE))
-    sign_s = ONE - TWO * F32(np.int32(U32(angle_word >> U32_ONE) & U32_ONE))
+    s, c = _sin_cos((F32(np.int32(angle16)) + HALF) * ANGLE_UNIT)
+    sign_c = ONE - TWO * F32(np.int32(quadrant & U32_ONE))
+    sign_s = ONE - TWO * F32(np.int32(U32(quadrant >> U32_ONE) & U32_ONE))
     return r * c * sign_c, r * s * sign_s
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _thermal_normals(w0, w1, w2, w3):
+    """The six normals of one Philox call (normals.py's layout): the even step's three, then
+    the odd step's."""
+    a0, a1 = _gaussian_pair(w0, U32(w3 >> U32_SIXTEEN), w2)
+    b0, b1 = _gaussian_pair(w1, U32(w3 & LOW16), U32(w2 >> U32_TWO))
+    c0, c1 = _gaussian_pair(w2, U32(U32(U32(w0 & LOW8) << U32_EIGHT) | U32(w1 & LOW8)),
+                            U32(w2 >> U32_FOUR))
+    return a0, a1, c0, b0, b1, c1
 
 
 # philox.py's rounds, compiled into the lane loop
@@ -170,23 +185,56 @@ def _pick(v0, v1, v2, row):
     return v0 if row == 0 else (v1 if row == 1 else v2)
 
 
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _advance(x, y, z, nx, ny, nz, ng, alpha, cx, cy, cz, aj, u, p, fl, hx0, hy0, hz0, f0, fh,
+             f1, h):
+    """One RK4 step of one trajectory in sigma's frame, from the normals (nx, ny, nz) on the
+    frame's axes and the pulse fractions at t, t + h/2, t + h; returns the renormalised
+    state and | |m| - 1 | before renormalising."""
+    h2 = h * HALF
+    q0, qh, q1 = aj * f0, aj * fh, aj * f1
+    px = ng * (u * nx + hx0)
+    py = ng * (u * ny + hy0)
+    pz = ng * (u * nz + hz0) + fl * qh
+    k1x, k1y, k1z = _rate(x, y, z, px, py, pz, q0, alpha, cx, cy, cz, p)
+    k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, px, py, pz, qh, alpha,
+                          cx, cy, cz, p)
+    k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, px, py, pz, qh, alpha,
+                          cx, cy, cz, p)
+    k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, px, py, pz, q1, alpha,
+                          cx, cy, cz, p)
+    w6 = h / F32(6.0)
+    x = x + w6 * (k1x + TWO * k2x + TWO * k3x + k4x)
+    y = y + w6 * (k1y + TWO * k2y + TWO * k3y + k4y)
+    z = z + w6 * (k1z + TWO * k2z + TWO * k3z + k4z)
+    norm = math.sqrt(x * x + y * y + z * z)
+    inv = ONE / norm
+    return x * inv, y * inv, z * inv, abs(norm - ONE)
+
+
 @njit(fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
-def _block_step(m, params, shared, frame, k0, k1, trajectory0, step, lo, hi, f0, fh, f1, h,
-                worst):
-    """One RK4 step of trajectories lo..hi-1: a loop LLVM vectorises across trajectories.
-    ``frame`` = (r0, r1, r2, sign): the rows of m, of the anisotropy and of the external
-    field that are x, y and z of the frame in which sigma = sign * z (a cyclic permutation of
-    the axes, so cross products keep their sign); the thermal field's words stay on their
-    physical axes (Philox word k, k = 0, 1, 2, on row k)."""
+def _block_steps(m, params, shared, frame, k0, k1, trajectory0, step, both, lo, hi, shapes, s,
+                 h, worst):
+    """RK4 steps of trajectories lo..hi-1 from one Philox call each: a loop LLVM vectorises
+    across trajectories. ``both``: steps ``step`` (even) and ``step + 1`` with the pulse
+    fractions of rows s and s + 1 of ``shapes``; otherwise step ``step`` alone (either
+    parity, at the ends of a call). ``frame`` = (r0, r1, r2, sign): the rows of m, of the
+    anisotropy and of the external field that are x, y and z of the frame in which
+    sigma = sign * z (a cyclic permutation of the axes, so cross products keep their sign);
+    the normals stay on their physical axes (normal k of a step on row k)."""
     r0, r1, r2, sign = frame
     hx0, hy0, hz0 = shared[3 + r0], shared[3 + r1], shared[3 + r2]
-    h2 = h * HALF
-    w6 = h / F32(6.0)
+    odd = (step & U32_ONE) == U32_ONE
+    f0, fh, f1 = shapes[s, 0], shapes[s, 1], shapes[s, 2]
+    t = s + 1 if both else s
+    g0, gh, g1 = shapes[t, 0], shapes[t, 1], shapes[t, 2]
+    counter = U32(step >> U32_ONE)
     for j in range(lo, hi):
         i = U64(j)  # unsigned: no negative-index wraparound, which would stop vectorisation
-        w0, w1, w2, w3 = _philox(U32(trajectory0 + j), step, STREAM, U32_ZERO, k0, k1)
-        n0, n1 = _gaussian_pair(w0, w1)
-        n2, _ = _gaussian_pair(w2, w3)
+        w0, w1, w2, w3 = _philox(U32(trajectory0 + j), counter, STREAM, U32_ZERO, k0, k1)
+        a0, a1, a2, b0, b1, b2 = _thermal_normals(w0, w1, w2, w3)
+        if odd:  # loop-invariant: LLVM takes the test out of the loop
+            a0, a1, a2 = b0, b1, b2
         ng = -params[0, i]  # -gamma'
         alpha = params[1, i]
         cx = ng * params[2 + r0, i]
@@ -196,27 +244,19 @@ def _block_step(m, params, shared, frame, k0, k1, trajectory0, step, lo, hi, f0,
         u = params[6, i]
         p = sign * params[7, i]
         fl = params[8, i]
-        q0, qh, q1 = aj * f0, aj * fh, aj * f1
-        px = ng * (u * _pick(n0, n1, n2, r0) + hx0)
-        py = ng * (u * _pick(n0, n1, n2, r1) + hy0)
-        pz = ng * (u * _pick(n0, n1, n2, r2) + hz0) + fl * qh
-        x, y, z = m[r0, i], m[r1, i], m[r2, i]
-        k1x, k1y, k1z = _rate(x, y, z, px, py, pz, q0, alpha, cx, cy, cz, p)
-        k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, px, py, pz, qh, alpha,
-                              cx, cy, cz, p)
-        k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, px, py, pz, qh, alpha,
-                              cx, cy, cz, p)
-        k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, px, py, pz, q1, alpha,
-                              cx, cy, cz, p)
-        x = x + w6 * (k1x + TWO * k2x + TWO * k3x + k4x)
-        y = y + w6 * (k1y + TWO * k2y + TWO * k3y + k4y)
-        z = z + w6 * (k1z + TWO * k2z + TWO * k3z + k4z)
-        norm = math.sqrt(x * x + y * y + z * z)
-        worst[i] = max(worst[i], abs(norm - ONE))
-        inv = ONE / norm
-        m[r0, i] = x * inv
-        m[r1, i] = y * inv
-        m[r2, i] = z * inv
+        x, y, z, deviation = _advance(
+            m[r0, i], m[r1, i], m[r2, i], _pick(a0, a1, a2, r0), _pick(a0, a1, a2, r1),
+            _pick(a0, a1, a2, r2), ng, alpha, cx, cy, cz, aj, u, p, fl, hx0, hy0, hz0, f0, fh,
+            f1, h)
+        if both:
+            x, y, z, second = _advance(
+                x, y, z, _pick(b0, b1, b2, r0), _pick(b0, b1, b2, r1), _pick(b0, b1, b2, r2),
+                ng, alpha, cx, cy, cz, aj, u, p, fl, hx0, hy0, hz0, g0, gh, g1, h)
+            deviation = max(deviation, second)
+        worst[i] = max(worst[i], deviation)
+        m[r0, i] = x
+        m[r1, i] = y
+        m[r2, i] = z
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
@@ -228,16 +268,27 @@ def _sigma_frame(shared):
 
 @njit(fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
 def _one_block(m, params, shared, shapes, k0, k1, trajectory0, step0, h, worst, b):
-    """Every step of block b (trajectories b BLOCK .. (b + 1) BLOCK - 1)."""
+    """Every step of block b (trajectories b BLOCK .. (b + 1) BLOCK - 1): two steps per
+    Philox call, one alone where the call starts on an odd step or ends on an even one."""
     n = m.shape[1]
     lo = b * BLOCK
     hi = min(n, lo + BLOCK)
     for i in range(lo, hi):
         worst[i] = ZERO
     frame = _sigma_frame(shared)
-    for s in range(shapes.shape[0]):
-        _block_step(m, params, shared, frame, k0, k1, trajectory0, U32(step0 + s), lo, hi,
-                    shapes[s, 0], shapes[s, 1], shapes[s, 2], h, worst)
+    n_steps = shapes.shape[0]
+    s = 0
+    if n_steps > 0 and (step0 & 1) == 1:
+        _block_steps(m, params, shared, frame, k0, k1, trajectory0, U32(step0), False, lo, hi,
+                     shapes, 0, h, worst)
+        s = 1
+    while s + 1 < n_steps:
+        _block_steps(m, params, shared, frame, k0, k1, trajectory0, U32(step0 + s), True, lo,
+                     hi, shapes, s, h, worst)
+        s += 2
+    if s < n_steps:
+        _block_steps(m, params, shared, frame, k0, k1, trajectory0, U32(step0 + s), False, lo,
+                     hi, shapes, s, h, worst)
 
 
 @njit(parallel=True, fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
@@ -256,9 +307,9 @@ def integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, wor
     """Advance m (3, n) float32 in place by one RK4 step of dt per row of ``shapes``
     (n_steps, 3): the pulse fraction at t, t + dt/2 and t + dt of each step. params (9, n) and
     shared (6,) as in junctions.py (sigma a unit vector along x, y or z); the thermal field
-    of trajectory ``trajectory0 + k`` at step ``step0 + s`` is Philox(counter = (trajectory,
-    step, 0, 0), key = (key0, key1)). worst (n,) receives the largest | |m| - 1 | met before
-    renormalising.
+    of trajectory ``trajectory0 + k`` at step ``step0 + s`` comes from Philox(counter =
+    (trajectory, step // 2, 0, 0), key = (key0, key1)), the words laid out as normals.py
+    says. worst (n,) receives the largest | |m| - 1 | met before renormalising.
 
     LLVM's interleave count is a process-wide option, not a per-function one: it is set for
     the duration of the call (where numba compiles, for a new argument type) and put back to

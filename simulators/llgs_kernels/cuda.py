@@ -28,8 +28,8 @@ SIGNATURE = {**dict.fromkeys(("m_ptr", "params_ptr", "shared_ptr", "shapes_ptr",
 
 
 # normals.py's constants as Triton compile-time values (float32 in the arithmetic)
-SQRT2, LN2, HALF_PI, TWO_M24 = (tl.constexpr(c) for c in (
-    normals.SQRT2, normals.LN2, normals.HALF_PI, normals.TWO_M24))
+SQRT2, LN2, TWO_M24, ANGLE_UNIT = (tl.constexpr(c) for c in (
+    normals.SQRT2, normals.LN2, normals.TWO_M24, normals.ANGLE_UNIT))
 L3, L5, L7, L9 = (tl.constexpr(c) for c in (normals.L3, normals.L5, normals.L7, normals.L9))
 S3, S5, S7, S9, S11 = (tl.constexpr(c) for c in (
     normals.S3, normals.S5, normals.S7, normals.S9, normals.S11))
@@ -60,16 +60,26 @@ def _log(u):
 
 
 @triton.jit
-def _gaussian_pair(radius_word, angle_word):
+def _gaussian_pair(radius_word, angle16, quadrant):
     """cpu._gaussian_pair: the same polynomials, so both backends draw the same normals."""
     r = tl.sqrt(-2.0 * _log(_uniform(radius_word)))
-    x = _uniform(angle_word) * HALF_PI
+    x = (angle16.to(tl.int32).to(tl.float32) + 0.5) * ANGLE_UNIT
     x2 = x * x
     s = x * (1.0 + x2 * (S3 + x2 * (S5 + x2 * (S7 + x2 * (S9 + x2 * S11)))))
     c = 1.0 + x2 * (C2 + x2 * (C4 + x2 * (C6 + x2 * (C8 + x2 * (C10 + x2 * C12)))))
-    sign_c = 1.0 - 2.0 * (angle_word & 1).to(tl.float32)
-    sign_s = 1.0 - 2.0 * ((angle_word >> 1) & 1).to(tl.float32)
+    sign_c = 1.0 - 2.0 * (quadrant & 1).to(tl.float32)
+    sign_s = 1.0 - 2.0 * ((quadrant >> 1) & 1).to(tl.float32)
     return r * c * sign_c, r * s * sign_s
+
+
+@triton.jit
+def _thermal_normals(w0, w1, w2, w3):
+    """cpu._thermal_normals: normals.py's six normals of one Philox call, the even step's
+    three, then the odd step's."""
+    a0, a1 = _gaussian_pair(w0, w3 >> 16, w2)
+    b0, b1 = _gaussian_pair(w1, w3 & 0xFFFF, w2 >> 2)
+    c0, c1 = _gaussian_pair(w2, ((w0 & 0xFF) << 8) | (w1 & 0xFF), w2 >> 4)
+    return a0, a1, c0, b0, b1, c1
 
 
 @triton.jit
@@ -90,6 +100,33 @@ def _rate(x, y, z, px, py, pz, q, alpha, cx, cy, cz, p):
 @triton.jit
 def _pick(v0, v1, v2, row):
     return tl.where(row == 0, v0, tl.where(row == 1, v1, v2))
+
+
+@triton.jit
+def _advance(x, y, z, nx, ny, nz, ng, alpha, cx, cy, cz, aj, u, p, fl, hx0, hy0, hz0, f0, fh,
+             f1, h):
+    """cpu._advance: one RK4 step in sigma's frame; the renormalised state and
+    | |m| - 1 | before renormalising."""
+    h2 = h * 0.5
+    q0 = aj * f0
+    qh = aj * fh
+    q1 = aj * f1
+    px = ng * (u * nx + hx0)
+    py = ng * (u * ny + hy0)
+    pz = ng * (u * nz + hz0) + fl * qh
+    k1x, k1y, k1z = _rate(x, y, z, px, py, pz, q0, alpha, cx, cy, cz, p)
+    k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, px, py, pz, qh, alpha,
+                          cx, cy, cz, p)
+    k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, px, py, pz, qh, alpha,
+                          cx, cy, cz, p)
+    k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, px, py, pz, q1, alpha,
+                          cx, cy, cz, p)
+    w6 = h / 6.0
+    x = x + w6 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x)
+    y = y + w6 * (k1y + 2.0 * k2y + 2.0 * k3y + k4y)
+    z = z + w6 * (k1z + 2.0 * k2z + 2.0 * k3z + k4z)
+    norm = tl.sqrt(x * x + y * y + z * z)
+    return x / norm, y / norm, z / norm, tl.abs(norm - 1.0)
 
 
 @triton.jit
@@ -124,38 +161,29 @@ def _llgs_pulse(m_ptr, params_ptr, shared_ptr, shapes_ptr, worst_ptr, n, n_steps
     k0 = (zero + key0).to(tl.uint32)
     k1 = (zero + key1).to(tl.uint32)
     h = dt * 1.0
-    h2 = h * 0.5
-    w6 = h / 6.0
     worst = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)
+    b0 = tl.zeros((BLOCK_SIZE,), dtype=tl.float32)  # the odd step's normals, drawn with the even's
+    b1 = b0
+    b2 = b0
     for s in range(n_steps):
-        f0 = tl.load(shapes_ptr + 3 * s)
-        fh = tl.load(shapes_ptr + 3 * s + 1)
-        f1 = tl.load(shapes_ptr + 3 * s + 2)
-        w0, w1, w2, w3 = philox_impl(trajectory, zero + (step0 + s).to(tl.uint32), zero, zero,
-                                     k0, k1)
-        n0, n1 = _gaussian_pair(w0, w1)
-        n2, _ = _gaussian_pair(w2, w3)
-        q0 = aj * f0
-        qh = aj * fh
-        q1 = aj * f1
-        px = ng * (u * _pick(n0, n1, n2, r0) + hx0)
-        py = ng * (u * _pick(n0, n1, n2, r1) + hy0)
-        pz = ng * (u * _pick(n0, n1, n2, r2) + hz0) + fl * qh
-        k1x, k1y, k1z = _rate(x, y, z, px, py, pz, q0, alpha, cx, cy, cz, p)
-        k2x, k2y, k2z = _rate(x + h2 * k1x, y + h2 * k1y, z + h2 * k1z, px, py, pz, qh, alpha,
-                              cx, cy, cz, p)
-        k3x, k3y, k3z = _rate(x + h2 * k2x, y + h2 * k2y, z + h2 * k2z, px, py, pz, qh, alpha,
-                              cx, cy, cz, p)
-        k4x, k4y, k4z = _rate(x + h * k3x, y + h * k3y, z + h * k3z, px, py, pz, q1, alpha,
-                              cx, cy, cz, p)
-        x = x + w6 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x)
-        y = y + w6 * (k1y + 2.0 * k2y + 2.0 * k3y + k4y)
-        z = z + w6 * (k1z + 2.0 * k2z + 2.0 * k3z + k4z)
-        norm = tl.sqrt(x * x + y * y + z * z)
-        worst = tl.maximum(worst, tl.abs(norm - 1.0))
-        x = x / norm
-        y = y / norm
-        z = z / norm
+        step = step0 + s
+        odd = step % 2 == 1
+        if (s == 0) | (not odd):  # one Philox call per two steps (normals.py)
+            w0, w1, w2, w3 = philox_impl(trajectory, zero + (step // 2).to(tl.uint32), zero,
+                                         zero, k0, k1)
+            a0, a1, a2, b0, b1, b2 = _thermal_normals(w0, w1, w2, w3)
+            n0 = tl.where(odd, b0, a0)
+            n1 = tl.where(odd, b1, a1)
+            n2 = tl.where(odd, b2, a2)
+        else:
+            n0 = b0
+            n1 = b1
+            n2 = b2
+        x, y, z, deviation = _advance(
+            x, y, z, _pick(n0, n1, n2, r0), _pick(n0, n1, n2, r1), _pick(n0, n1, n2, r2), ng,
+            alpha, cx, cy, cz, aj, u, p, fl, hx0, hy0, hz0, tl.load(shapes_ptr + 3 * s),
+            tl.load(shapes_ptr + 3 * s + 1), tl.load(shapes_ptr + 3 * s + 2), h)
+        worst = tl.maximum(worst, deviation)
     tl.store(m_ptr + r0 * n + offs, x, mask=live)
     tl.store(m_ptr + r1 * n + offs, y, mask=live)
     tl.store(m_ptr + r2 * n + offs, z, mask=live)

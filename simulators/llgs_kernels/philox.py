@@ -2,8 +2,10 @@
 counter-based generator behind every fused LLGS kernel.
 
 A draw is a pure function of (key, counter): the key is the 64-bit seed, the counter is
-(trajectory, step, stream, 0). Trajectory k at step s therefore meets the same thermal field
-whatever the batch it runs in, the chunking of its pulse or the device doing the arithmetic.
+(trajectory, index, stream, 0), the index being the step pair (step // 2) for the thermal
+field (one call gives two steps' normals: normals.py) and 0 for the reset state. Trajectory k
+at step s therefore meets the same thermal field whatever the batch it runs in, the chunking
+of its pulse or the device doing the arithmetic.
 The code below is written once for numpy arrays and numba scalars alike (uint64 words holding
 32-bit values, so a 32 x 32 -> 64-bit product gives the high and low halves); Triton's
 ``philox_impl`` runs the same rounds on the GPU.
@@ -52,10 +54,10 @@ def uniform_open(word: np.ndarray) -> np.ndarray:
     return ((np.asarray(word, np.uint64) >> np.uint64(8)).astype(np.float64) + 0.5) * 2.0**-24
 
 
-def words(seed: int, trajectories: np.ndarray, step: int, stream: int):
-    """The four Philox words of each trajectory at one (step, stream), vectorised in numpy."""
+def words(seed: int, trajectories: np.ndarray, index: int, stream: int):
+    """The four Philox words of each trajectory at one (index, stream), vectorised in numpy."""
     k0, k1 = seed_key(seed)
     c0 = np.asarray(trajectories, np.uint64)
     zeros = np.zeros_like(c0)
-    return philox4x32_10(c0, zeros + np.uint64(step), zeros + np.uint64(stream), zeros,
+    return philox4x32_10(c0, zeros + np.uint64(index), zeros + np.uint64(stream), zeros,
                          np.uint64(k0), np.uint64(k1))
