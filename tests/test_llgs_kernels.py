@@ -218,6 +218,23 @@ def test_kernel_integrates_the_lab_frame_equation_for_sigma_along_any_axis(sigma
     assert np.abs(expected - start).max() > 1e-2  # the steps moved the states
 
 
+def test_the_step_loop_is_compiled_once():
+    """cpu._one_block calls the step loop for a step alone and for two steps per Philox call:
+    numba compiles the loop, the bulk of the first run's compile time on a new machine, for
+    one signature only (a literal step index typed a second copy and doubled that time).
+    _one_block is compiled afresh here, so its calls are typed even where the disk cache
+    holds it; the loop itself loads from the cache or compiles."""
+    n, dt = 300, 5e-12
+    params, shared = junction_arrays(MTJ, np.full(n, 20e-6), dt)
+    shapes = pulse_fractions(Pulse(25e-12, relax=0.0), dt)
+    one_block = njit(fastmath=True, error_model="numpy")(cpu_kernel._one_block.py_func)
+    m = _along_z(n)
+    one_block(m, params, shared, shapes, *(np.uint32(k) for k in seed_key(1)), 0, 3,
+              np.float32(dt), np.zeros(n, np.float32), 0)
+    assert len(cpu_kernel._block_steps.signatures) == 1
+    assert np.abs(m[:, :cpu_kernel.BLOCK] - _along_z(n)[:, :cpu_kernel.BLOCK]).max() > 0
+
+
 def test_per_trajectory_junctions_are_each_their_own():
     """Device-to-device variation: a batch mixing two junctions gives each trajectory the
     result it gets in a batch of its own junction (the noise is keyed by trajectory)."""
