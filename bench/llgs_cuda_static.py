@@ -79,5 +79,6 @@ def main() -> None:
     print(f"issue-rate bound at {args.sms} SMs x {args.clock / 1e9:.2f} GHz: {bound:.2e} "
           f"junction-steps/s (a ceiling, not a measurement)")
 
+
 if __name__ == "__main__":
     main()
