@@ -1,7 +1,7 @@
 """How late the GUI's 10 ms timer runs while a software-timed sweep streams readings into
 the window (the busiest signal flow). Wall-clock numbers depend on the machine's load:
 the script prints ``os.getloadavg()`` beside them. The test suite checks the load-free
-part (tests/test_gui.py: constant work per reading on the GUI thread).
+part (tests/hil/gui/test_gui.py: constant work per reading on the GUI thread).
 
     QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py
 """

@@ -2,7 +2,7 @@
 
 Deployed with nominal calibration, deployed with each device's characterised calibration
 (the digital twin) and HIL, on the same devices and seeds; learning rate and schedule
-chosen on a validation split per way; paired differences over seeds (hil/sweeps/compare.py).
+chosen on a validation split per way; paired differences over seeds (hil/grids/compare.py).
 
     python bench/hil_variation.py --seeds 20 --etas 0,0.1,0.25 --nonidealities none,drift
     python bench/hil_variation.py --experiment 784-400-10 --seeds 20

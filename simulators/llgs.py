@@ -24,7 +24,6 @@ import torch
 # the pulse, the step bound and the P_sw entry point are backend-neutral (no torch there)
 from simulators.llgs_pulse import RK4_STABILITY, Pulse, check_dt, stability_limit  # noqa: F401
 from simulators.macrospin import Macrospin
-from simulators.psw import SwitchingCurve, simulate_psw  # noqa: F401
 
 
 def thermal_initial_states(

@@ -1,7 +1,7 @@
 """Hall-bar presets for paper 002's nine bar widths, and device-to-device variation.
 
 Paper 002 gives trends and two numbers, not a table. Each preset number below comes from
-one of its constraints (tests/test_presets.py checks every one):
+one of its constraints (tests/simulators/test_presets.py checks every one):
 
 - Linearity (Fig. 3a-b, SI S7): I_bias(w) = I_BIAS_SLOPE * w + I_BIAS_INTERCEPT and
   window(w) = WINDOW_SLOPE * w + WINDOW_INTERCEPT, both straight lines with positive

@@ -15,7 +15,7 @@ from hil.banks.calibration import (
 )
 from hil.banks.model import ModelBank, model_bank
 
-__all__ = ["Calibration", "KeithleyBank", "LLGSBank", "LabBank", "ModelBank", "MultiplexedBank",
+__all__ = ["Calibration", "LLGSBank", "LabBank", "ModelBank", "MultiplexedBank",
            "NeuronBank", "calibrated", "calibrations_from_fits", "characterise", "model_bank",
            "nominal_calibration"]
 
@@ -25,8 +25,8 @@ def __getattr__(name: str) -> Any:  # the LLGS and lab banks load torch / pyvisa
         from hil.banks.llgs import LLGSBank
 
         return LLGSBank
-    if name in ("KeithleyBank", "LabBank"):
-        from hil.banks.lab import KeithleyBank
+    if name == "LabBank":
+        from hil.banks.lab import LabBank
 
-        return KeithleyBank
+        return LabBank
     raise AttributeError(f"module 'hil.banks' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""``KeithleyBank``: neurons on real devices (or the virtual lab) through the protocols.
+"""``LabBank``: neurons on real devices (or the virtual lab) through the protocols.
 
 Neuron j is device ``devices[j]`` behind the switch card; each ``switch`` call runs one
 reset-write-read cycle per neuron and time step, neuron by neuron (one switch-card move per
@@ -33,11 +33,11 @@ from simulators.presets import hall_bar_preset
 if TYPE_CHECKING:
     from hil.session.session import Session
 
-__all__ = ["KeithleyBank", "LabBank", "latest_sweeps"]
+__all__ = ["LabBank", "latest_sweeps"]
 log = logging.getLogger(__name__)
 
 
-class KeithleyBank(NeuronBank):
+class LabBank(NeuronBank):
     def __init__(self, lab: Lab, devices: list[int], calibration: list[Calibration],
                  settings: CycleSettings | None = None, timing: str = "auto") -> None:
         if len(devices) != len(calibration):
@@ -55,7 +55,7 @@ class KeithleyBank(NeuronBank):
 
     @classmethod
     def from_session(cls, session: Session, devices: list[int], calibration: str = "store",
-                     timing: str = "auto", iterations: int = 100) -> KeithleyBank:
+                     timing: str = "auto", iterations: int = 100) -> LabBank:
         """A bank on a session's ``devices``: ``calibration="store"`` takes each device's
         latest finished sweep (sweeping, and recording, devices without); ``"nominal"``
         the bar width's nominal device. Closing the bank closes the session's lab."""
@@ -154,6 +154,3 @@ class KeithleyBank(NeuronBank):
             self._final_lab_seconds = self.lab_seconds
             self.lab.close()
         super().close()
-
-
-LabBank = KeithleyBank  # the lab's devices as neurons, whatever the instruments

@@ -22,9 +22,10 @@ import torch
 from hil.banks.base import Calibration, NeuronBank
 from protocols.fitting import fit_sigmoid
 from simulators.equilibrium import warn_if_off_temperature
-from simulators.llgs import LLGSIntegrator, Pulse, simulate_psw, thermal_initial_states
+from simulators.llgs import LLGSIntegrator, Pulse, thermal_initial_states
 from simulators.llgs_kernels import FusedLLGS, choose_backend, resolve_device
 from simulators.macrospin import Macrospin, macrospin_preset
+from simulators.psw import simulate_psw
 
 MAX_CURRENT_PER_IC0 = 3.0  # safe limit of the write current, in units of I_c0
 

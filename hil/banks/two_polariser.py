@@ -7,7 +7,7 @@ layer 1) and the derivative (m_z^2, reference layer 2), each the mean of ``sampl
 independent samples of the layer's thermal state, plus Gaussian read noise as a fraction of
 the largest component (1), as in the paper's Fig. 4. The time averages come from the Boltzmann
 distribution of the device's energy by quadrature (simulators.two_polariser, checked against
-the LLGS in tests/test_two_polariser.py); the sampling noise from its second moments.
+the LLGS in tests/simulators/test_two_polariser.py); the sampling noise from its second moments.
 Device-to-device variation (``eta``) scales each device's in-plane anisotropy field H_k, and
 with it its barrier, by 1 + eta x, x ~ U[-1, 1] (seeded): its slope and its curvature vary.
 

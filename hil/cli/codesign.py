@@ -46,7 +46,7 @@ def _floats(name: str, text: str, unit: str | None) -> tuple[float, ...]:
 
 
 def options_from(args: argparse.Namespace, saved: dict | None = None):
-    from hil.sweeps.codesign import CodesignOptions
+    from hil.grids.codesign import CodesignOptions
 
     if saved is not None:  # --resume: the recorded grid, nothing else
         return CodesignOptions(tuple(saved["widths"]), tuple(saved["etas"]), saved["seeds"],
@@ -65,7 +65,7 @@ def options_from(args: argparse.Namespace, saved: dict | None = None):
 
 
 def _weights(args, options, store) -> tuple[int, bytes]:
-    from hil.sweeps.codesign import net_from_bytes, stored_weights, train_and_store
+    from hil.grids.codesign import net_from_bytes, stored_weights, train_and_store
 
     if args.weights is None:
         return train_and_store(options, store)
@@ -79,8 +79,8 @@ def _weights(args, options, store) -> tuple[int, bytes]:
         net = net_from_bytes(data)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the user's input
         raise ConfigError("weights", f"{path} holds no 784-400-10 weights ({err})") from None
+    from hil.grids.codesign import software_accuracy
     from hil.learn.data import load_digits
-    from hil.sweeps.codesign import software_accuracy
 
     digits = load_digits(options.data)
     run_id = store.create_run("software-weights", {"file": str(path)}, None)
@@ -91,9 +91,9 @@ def _weights(args, options, store) -> tuple[int, bytes]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hil.sweeps import run_sweep
-    from hil.sweeps.codesign import codesign_sweep, stored_weights, summarise
-    from hil.sweeps.codesign_plots import write_figures
+    from hil.grids import run_grid
+    from hil.grids.codesign import codesign_sweep, stored_weights, summarise
+    from hil.grids.codesign_plots import write_figures
     from protocols.store import RunStore
 
     store = RunStore(args.store)
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_weights:
         Path(args.export_weights).write_bytes(weights)
     sweep = codesign_sweep(options, weights_run, weights)
-    result = run_sweep(sweep, store, scheduler=args.scheduler, workers=args.workers,
+    result = run_grid(sweep, store, scheduler=args.scheduler, workers=args.workers,
                        resume=args.resume, progress=not args.no_progress)
     software = store.get_run(weights_run).result or {}
     out = Path(args.out)

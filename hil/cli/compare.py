@@ -1,5 +1,5 @@
 """``hil compare``: HIL against software-then-deploy (nominal and per-device calibration),
-validation-chosen hyperparameters, paired over seeds (hil/sweeps/compare.py), as a Dask sweep."""
+validation-chosen hyperparameters, paired over seeds (hil/grids/compare.py), as a Dask sweep."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def experiment(name: str):
-    from hil.sweeps.compare import Experiment
+    from hil.grids.compare import Experiment
 
     if name == "paper":
         return Experiment()
@@ -46,8 +46,8 @@ def experiment(name: str):
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from hil.sweeps import Sweep, run_sweep
-    from hil.sweeps.compare import NON_IDEALITIES, compare_point, grid, paired_table, split
+    from hil.grids import Grid, run_grid
+    from hil.grids.compare import NON_IDEALITIES, compare_point, grid, paired_table, split
     from protocols.store import RunStore
 
     store = RunStore(args.store)
@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
     exp = experiment(args.experiment)
     settings = {"experiment": args.experiment, "etas": etas, "seeds": seeds,
                 "nonidealities": nonidealities, **{f"exp_{k}": v for k, v in asdict(exp).items()}}
-    sweep = Sweep("compare", compare_point, settings, grid(etas, seeds, nonidealities),
+    sweep = Grid("compare", compare_point, settings, grid(etas, seeds, nonidealities),
                   {"exp": exp, "data": split(exp)})
-    result = run_sweep(sweep, store, scheduler=args.scheduler, workers=args.workers,
+    result = run_grid(sweep, store, scheduler=args.scheduler, workers=args.workers,
                        resume=args.resume, progress=not args.no_progress)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """``hil sweep psw``: a P_sw map of the Hall-bar model (current x pulse width x field) on the
-sweep engine (hil/sweeps), each point stored as it finishes, resumable."""
+sweep engine (hil/grids), each point stored as it finishes, resumable."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def _list(name: str, text: str, unit: str, default_unit: str) -> list[float]:
 
 def run_psw(args: argparse.Namespace) -> int:
     from hil.cli.simulate import parse_current_range
-    from hil.sweeps import Sweep, run_sweep
-    from hil.sweeps.maps import switching_map, switching_map_point
+    from hil.grids import Grid, run_grid
+    from hil.grids.maps import switching_map, switching_map_point
     from hil.units import parse_field
     from protocols.store import RunStore
     from simulators.presets import check_fraction, hall_bar_preset
@@ -56,10 +56,10 @@ def run_psw(args: argparse.Namespace) -> int:
     points = switching_map(width, parse_current_range(args.currents),
                            _list("pulse_widths", args.pulse_widths, "s", "us"),
                            _list("fields", args.fields, "T", "mT"), args.seeds, args.eta)
-    sweep = Sweep("psw-map", switching_map_point, {"trials": args.trials}, points,
+    sweep = Grid("psw-map", switching_map_point, {"trials": args.trials}, points,
                   {"trials": args.trials})
     store = RunStore(args.store)
-    result = run_sweep(sweep, store, scheduler=args.scheduler, workers=args.workers,
+    result = run_grid(sweep, store, scheduler=args.scheduler, workers=args.workers,
                        resume=args.resume, progress=not args.no_progress)
     with Path(args.output).open("w", newline="") as f:
         store.export_csv(result.run_id, f)

@@ -168,14 +168,14 @@ def lab_description(config: TrainConfig, devices: int) -> dict:
 
 def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
     """Devices 0..n-1 of the lab (the virtual one built from width and seed by default)."""
-    from hil.banks.lab import KeithleyBank
+    from hil.banks.lab import LabBank
     from hil.session.lab import open_lab
     from protocols.errors import ProtocolError
 
     lab = open_lab(lab_description(config, devices)).connect()
     nominal = nominal_calibration(hall_bar_preset(config.width))
     try:
-        return KeithleyBank(lab, list(range(devices)), [nominal] * devices,
+        return LabBank(lab, list(range(devices)), [nominal] * devices,
                             timing=config.timing)
     except ProtocolError as err:
         lab.close()

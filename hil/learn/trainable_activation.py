@@ -111,8 +111,8 @@ def measure_kc_map(
     """P_sw(I) on the LLGS at every (width, voltage), each fitted with paper 000's sigmoid;
     read from ``cache`` when it holds this very grid."""
     from protocols.fitting import fit_sigmoid
-    from simulators.llgs import simulate_psw
     from simulators.macrospin import macrospin_preset
+    from simulators.psw import simulate_psw
 
     if cache is not None and cache.exists():
         stored = KCMap.load(cache)

@@ -148,7 +148,7 @@ def test_export_in_pymeasure_results_format(tmp_path, capsys):
                                            ("multiple", "voltmeter")])
 def test_faults_during_a_sweep_and_training_never_store_a_wrong_reading(tmp_path, kind, role):
     from hil.banks.base import Calibration
-    from hil.banks.lab import KeithleyBank
+    from hil.banks.lab import LabBank
     from hil.session.lab import connect_virtual
     from protocols.cycle import ResetWriteRead
     from protocols.sweep import sweep_device
@@ -182,7 +182,7 @@ def test_faults_during_a_sweep_and_training_never_store_a_wrong_reading(tmp_path
                                abs(r["r_after_write"] - high)) < 0.3
 
             # training through the same lab: a fault inside a batch of cycles
-            bank = KeithleyBank(lab, [0, 1], [Calibration(0.3e-3, 8e-6, 100e-6)] * 2)
+            bank = LabBank(lab, [0, 1], [Calibration(0.3e-3, 8e-6, 100e-6)] * 2)
             virtual.faults.append(Fault(kind, role, virtual.lines[role] + 40, delay=2.0))
             switched = bank.switch(np.full((20, 2), 0.7e-3))
             assert switched.all()  # far above I_bias: every cycle switches, none guessed

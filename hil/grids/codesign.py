@@ -215,7 +215,7 @@ def train_and_store(options: CodesignOptions, store) -> tuple[int, bytes]:
 
 
 def codesign_sweep(options: CodesignOptions, weights_run: int, weights: bytes):
-    from hil.sweeps import Sweep
+    from hil.grids import Grid
 
     images, labels = held_out(options)
     settings = {"widths": list(options.widths), "etas": list(options.etas),
@@ -223,7 +223,7 @@ def codesign_sweep(options: CodesignOptions, weights_run: int, weights: bytes):
                 "test_images": len(labels), "weights_run": weights_run, "data": options.data,
                 "calibration": "nominal", "layers": LAYERS}
     points = grid(options.widths, options.etas, options.seeds, options.max_steps)
-    return Sweep("codesign", deploy_point, settings, points,
+    return Grid("codesign", deploy_point, settings, points,
                  {"weights": weights, "images": images, "labels": labels})
 
 

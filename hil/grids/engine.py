@@ -30,7 +30,7 @@ Task = Callable[..., dict[str, Any]]
 
 
 @dataclass
-class Sweep:
+class Grid:
     """``kind`` names the run; ``settings`` are shared and JSON-ready; ``points`` are the
     grid (JSON-ready dicts); ``shared`` are large read-only objects (weights, images) sent
     to each worker once."""
@@ -43,7 +43,7 @@ class Sweep:
 
 
 @dataclass
-class SweepResult:
+class GridResult:
     run_id: int
     rows: list[dict[str, Any]]  # one per finished point, in grid order
     failed: list[dict[str, Any]]  # points that failed after their retries, with the error
@@ -73,8 +73,8 @@ def _finished(store: RunStore, run_id: int) -> dict[int, dict[str, Any]]:
     return {int(r["index"]): r for r in store.readings(run_id) if "error" not in r}
 
 
-def run_sweep(
-    sweep: Sweep,
+def run_grid(
+    sweep: Grid,
     store: RunStore,
     *,
     scheduler: str | None = None,
@@ -82,7 +82,7 @@ def run_sweep(
     resume: int | None = None,
     retries: int = 2,
     progress: bool = True,
-) -> SweepResult:
+) -> GridResult:
     """Run (or resume) a sweep; returns every finished point of the run."""
     if resume is None:
         run_id = store.create_run(sweep.kind, {**sweep.settings, "points": sweep.points},
@@ -111,7 +111,7 @@ def run_sweep(
     rows = [done[i] for i in sorted(done)]
     summary = {"points": len(sweep.points), "finished": len(rows), "failed": failed}
     store.finish(run_id, "failed" if failed else "finished", summary)
-    return SweepResult(run_id, rows, failed, len(todo) - len(failed), resubmitted)
+    return GridResult(run_id, rows, failed, len(todo) - len(failed), resubmitted)
 
 
 def _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress):

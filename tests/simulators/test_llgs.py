@@ -8,8 +8,9 @@ import torch
 
 from protocols.fitting import fit_sigmoid
 from simulators.analytic import boltzmann_transverse, brown_mean_first_passage, neel_time
-from simulators.llgs import LLGSIntegrator, Pulse, simulate_psw, stability_limit
+from simulators.llgs import LLGSIntegrator, Pulse, stability_limit
 from simulators.macrospin import PRESETS, macrospin_preset
+from simulators.psw import simulate_psw
 
 MTJ = macrospin_preset("mtj-000")
 
@@ -74,7 +75,7 @@ def test_thermal_equilibrium_obeys_boltzmann(dt, tolerance):
 def test_low_barrier_mean_first_passage_matches_brown():
     """Delta = 5, axially symmetric: mean time from m_z = 1 to the equator (the torch
     reference: one call per 4-step look, minutes; its short sibling in the quick gate is the
-    fused kernel's same check, tests/test_llgs_kernels.py, whose curves this reference is
+    fused kernel's same check, tests/simulators/test_llgs_kernels.py, whose curves this reference is
     checked against there).
 
     The state is seen every compiled chunk (4 steps); a path can cross and come back between

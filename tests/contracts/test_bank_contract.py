@@ -58,7 +58,7 @@ def _llgs(seed: int) -> NeuronBank:
 def _lab(seed: int) -> NeuronBank:
     """Devices 0 and 1 of a freshly started virtual lab (chip seeded by ``seed``),
     calibrated with their true sigmoids at the bank's 100 us pulses (paper 002)."""
-    from hil.banks.lab import KeithleyBank
+    from hil.banks.lab import LabBank
     from hil.session.lab import connect_virtual
 
     lab = connect_virtual(devices=2, seed=seed).connect()
@@ -66,7 +66,7 @@ def _lab(seed: int) -> NeuronBank:
     calibration = [Calibration(float(chip.select(j).i_bias(width)[0]),
                                float(chip.select(j).window(width)[0]) / WINDOW_LOGIT_SPAN,
                                width) for j in (0, 1)]
-    return KeithleyBank(lab, [0, 1], calibration)
+    return LabBank(lab, [0, 1], calibration)
 
 
 class _FirstTwo(WrappedBank):

@@ -14,7 +14,7 @@ import numpy as np
 from hil.cli import main
 from protocols.store import RunStore, default_store_path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _hil(*args, env=None, **kwargs):

@@ -8,18 +8,18 @@ import sys
 import numpy as np
 import pytest
 
-from hil.sweeps import Sweep, run_sweep
-from hil.sweeps.maps import switching_map, switching_map_point
+from hil.grids import Grid, run_grid
+from hil.grids.maps import switching_map, switching_map_point
 from protocols.store import RunStore
 from simulators.hallbar import OPERATING_FIELD
 from simulators.presets import hall_bar_preset
 
 
-def _sweep(points=None) -> Sweep:
+def _sweep(points=None) -> Grid:
     bias = hall_bar_preset(0.5e-6).i_bias
     points = points or switching_map(0.5e-6, [0.95 * bias, 1.05 * bias], [100e-6],
                                      [OPERATING_FIELD, -OPERATING_FIELD], seeds=2, eta=0.25)
-    return Sweep("test-sweep", switching_map_point, {"seed": 0}, points, {"trials": 500})
+    return Grid("test-sweep", switching_map_point, {"seed": 0}, points, {"trials": 500})
 
 
 def _numbers(result) -> list[tuple]:
@@ -35,7 +35,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def local_result(tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("local") / "runs.sqlite")
-    return run_sweep(_sweep(), store, workers=2, progress=False), store
+    return run_grid(_sweep(), store, workers=2, progress=False), store
 
 
 def test_local_cluster_runs_every_point_and_stores_it(local_result):
@@ -69,7 +69,7 @@ def test_separate_scheduler_and_two_workers_give_the_same_numbers(local_result, 
             client.wait_for_workers(2, timeout=120)
             assert len(client.scheduler_info()["workers"]) == 2
         store = RunStore(tmp_path / "runs.sqlite")
-        result = run_sweep(_sweep(), store, scheduler=address, progress=False)
+        result = run_grid(_sweep(), store, scheduler=address, progress=False)
         assert _numbers(result) == _numbers(local_result[0])
     finally:
         for process in [*workers, scheduler]:
@@ -81,30 +81,30 @@ def test_separate_scheduler_and_two_workers_give_the_same_numbers(local_result, 
 def test_resume_recomputes_nothing_that_finished(tmp_path):
     store = RunStore(tmp_path / "runs.sqlite")
     sweep = _sweep()
-    first = run_sweep(sweep, store, workers=1, progress=False)
+    first = run_grid(sweep, store, workers=1, progress=False)
     # a sweep killed after three points: keep those three readings only
     store._db.execute("DELETE FROM readings WHERE run_id=? AND json_extract(data, '$.index') "
                       ">= 3", (first.run_id,))
-    resumed = run_sweep(sweep, store, workers=1, resume=first.run_id, progress=False)
+    resumed = run_grid(sweep, store, workers=1, resume=first.run_id, progress=False)
     assert resumed.computed == 5 and resumed.run_id == first.run_id
     assert _numbers(resumed) == _numbers(first)
-    again = run_sweep(sweep, store, workers=1, resume=first.run_id, progress=False)
+    again = run_grid(sweep, store, workers=1, resume=first.run_id, progress=False)
     assert again.computed == 0 and _numbers(again) == _numbers(first)
 
 
 def test_resume_refuses_another_grid(tmp_path):
     store = RunStore(tmp_path / "runs.sqlite")
-    first = run_sweep(_sweep(), store, workers=1, progress=False)
+    first = run_grid(_sweep(), store, workers=1, progress=False)
     other = _sweep([{"width": 1e-6, "ratio": 1.0, "seed": 0}])
     with pytest.raises(ValueError, match="resume"):
-        run_sweep(other, store, workers=1, resume=first.run_id, progress=False)
+        run_grid(other, store, workers=1, resume=first.run_id, progress=False)
 
 
 def test_failed_task_is_retried_then_reported_not_dropped(tmp_path):
     store = RunStore(tmp_path / "runs.sqlite")
     points = _sweep().points[:3]
     points[1] = {**points[1], "width": 0.1e-6}  # outside paper 002's bars: the task raises
-    result = run_sweep(_sweep(points), store, workers=1, retries=1, progress=False)
+    result = run_grid(_sweep(points), store, workers=1, retries=1, progress=False)
     assert [r["index"] for r in result.rows] == [0, 2]
     assert [f["index"] for f in result.failed] == [1]
     assert "allowed range" in result.failed[0]["error"]
@@ -141,7 +141,7 @@ def test_a_task_the_scheduler_cancels_is_submitted_again(tmp_path):
     from dask.distributed import Client, Future, LocalCluster
 
     points = _sweep().points
-    sweep = Sweep("cancel-sweep", switching_map_point, {"seed": 0}, points,
+    sweep = Grid("cancel-sweep", switching_map_point, {"seed": 0}, points,
                   {"trials": 20_000})
     cancelled = threading.Event()
 
@@ -166,7 +166,7 @@ def test_a_task_the_scheduler_cancels_is_submitted_again(tmp_path):
                                   args=(cluster.scheduler_address,), daemon=True)
         thread.start()
         store = RunStore(tmp_path / "runs.sqlite")
-        result = run_sweep(sweep, store, scheduler=cluster.scheduler_address, progress=False)
+        result = run_grid(sweep, store, scheduler=cluster.scheduler_address, progress=False)
         thread.join(timeout=60)
     assert cancelled.is_set()
     assert result.resubmitted == 1 and not result.failed

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hil.sweeps.codesign import summarise
+from hil.grids.codesign import summarise
 
 
 def _pyplot():

@@ -32,7 +32,7 @@ from simulators.macrospin import Macrospin, macrospin_preset
 from simulators.psw import simulate_psw
 
 MTJ = macrospin_preset("mtj-000")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _along_z(n, tilt_deg=0.0):
@@ -346,7 +346,7 @@ def test_initial_states_are_boltzmann():
 
 def test_low_barrier_mean_first_passage_matches_brown():
     """Delta = 5, axially symmetric: mean time from m_z = 1 to the equator, looking every 4
-    steps with the Brownian-bridge correction of tests/test_llgs.py. Thousands of 4-step
+    steps with the Brownian-bridge correction of tests/simulators/test_llgs.py. Thousands of 4-step
     calls: one thread, so that no call waits for a second one on a busy machine."""
     numba.set_num_threads(1)
     try:

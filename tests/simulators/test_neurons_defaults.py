@@ -16,8 +16,8 @@ from simulators.equilibrium import (
     measure_boltzmann,
     relaxation_time,
 )
-from simulators.llgs import simulate_psw
 from simulators.macrospin import PRESETS, macrospin_preset
+from simulators.psw import simulate_psw
 
 MTJ = macrospin_preset("mtj-000")
 

@@ -14,7 +14,7 @@ import pytest
 
 from hil.cli.main import build_parser, main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 NEEDS_A_SCREEN = ("hil gui",)
 SHORT = {  # appended to each command of the tour
     ("train",): ["--epochs", "1", "--train-per-class", "1", "--test-per-class", "1",

@@ -111,12 +111,12 @@ def test_dry_pricing_leaves_the_banks_devices_alone():
     """Pricing plays its cycles on a separate virtual lab: the bank's lab clock and its
     routed device's state are exactly as before."""
     from hil.banks.calibration import nominal_calibration
-    from hil.banks.lab import KeithleyBank
+    from hil.banks.lab import LabBank
     from hil.session.lab import connect_virtual
     from simulators.presets import hall_bar_preset
 
     nominal = nominal_calibration(hall_bar_preset(0.5e-6))
-    bank = KeithleyBank(connect_virtual(devices=2, seed=5), [0, 1], [nominal] * 2)
+    bank = LabBank(connect_virtual(devices=2, seed=5), [0, 1], [nominal] * 2)
     try:
         bank.prepare()
         before = (bank.lab.clock.now(), json.dumps(bank.lab.device_state(), sort_keys=True))

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from hil.cli import main
+from hil.grids import codesign
+from hil.grids.compare import DRIFT, drifted, paired_table, verdict
 from hil.nn.network import SpikingNet
-from hil.sweeps import codesign
-from hil.sweeps.compare import DRIFT, drifted, paired_table, verdict
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_paired_table_and_verdict():
 
 
 def test_compare_point_scores_three_ways_on_the_same_devices():
-    from hil.sweeps.compare import METHODS, Experiment, compare_point, split
+    from hil.grids.compare import METHODS, Experiment, compare_point, split
 
     exp = Experiment(classes=(0, 1), train_per_class=4, validation_per_class=5,
                      test_per_class=10, steps=10, epochs=2, lrs=(0.5,), batches=(8, 4))
