@@ -20,7 +20,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+__version__ = "0.2.0"
+
 __all__ = [
+    "__version__",
     # the lab session (hil.session)
     "ProcedureResult", "Session", "open_lab", "cycle_config", "virtual_devices",
     # neuron banks (hil.banks)

