@@ -162,7 +162,7 @@ def plot_chip_map(summary: dict, path: str | Path, title: str, columns: int = 12
     for ax, name, label in ((axes[0], "i_bias", "I_bias (mA)"),
                             (axes[1], "window", "window 0.01-99.9 % (mA)")):
         image = ax.imshow(grid[name], cmap="viridis")
-        fig.colorbar(image, ax=ax, label=label, shrink=0.8)
+        fig.colorbar(image, ax=ax, label=label, shrink=0.6)
         ax.set_title(label)
     axes[2].imshow(grid["grade"], cmap=ListedColormap(list(GRADE_COLOURS.values())),
                    vmin=-0.5, vmax=len(names) - 0.5)
@@ -173,7 +173,7 @@ def plot_chip_map(summary: dict, path: str | Path, title: str, columns: int = 12
     counts = {g: int(np.sum(grid["grade"] == i)) for i, g in enumerate(names)}
     axes[2].legend(handles=[Patch(color=GRADE_COLOURS[g], label=f"{g} ({counts[g]})")
                             for g in names if counts[g]],
-                   fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.04), ncol=3)
+                   fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
     axes[2].set_title("grade")
     for ax in axes:
         ax.set(xticks=range(columns), yticks=range(rows), xlabel="column", ylabel="row")

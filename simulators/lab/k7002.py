@@ -37,13 +37,13 @@ in ``hot_switches`` (contacts switched hot wear, the manuals warn).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import numpy as np
 
 import instruments.scpi as scpi
-from simulators.lab.strict import Refused, StrictInstrument, _bool, _num
+from simulators.lab.k7001 import Keithley7001Emulator
+from simulators.lab.strict import Refused, _num
 
 SLOTS = 10  # Model 7002: ten card slots
 CARD_CHANNELS = 40  # Model 7011: four 1x10 banks
@@ -66,34 +66,9 @@ def pair_wiring(n_devices: int) -> dict[int, tuple[Channel, Channel]]:
     return wiring
 
 
-def channel_list(text: str, installed: dict[int, str]) -> list[Channel]:
-    """``(@ 1!3, 1!5:1!7)`` -> [(1, 3), (1, 5), (1, 6), (1, 7)] on the installed cards."""
-    match = re.fullmatch(r"\(\s*@\s*(.*?)\s*\)", text.strip())
-    if match is None:
-        raise Refused(-224)
-    channels: list[Channel] = []
-    for item in (i.strip() for i in match.group(1).split(",")):
-        ends = [re.fullmatch(r"(\d+)\s*!\s*(\d+)", end.strip()) for end in item.split(":")]
-        if not item or len(ends) > 2 or not all(ends):
-            raise Refused(-224)
-        (first_slot, first), (last_slot, last) = [(int(e.group(1)), int(e.group(2)))
-                                                  for e in (ends[0], ends[-1])]
-        if first_slot != last_slot or last < first:
-            raise Refused(-224)
-        for channel in range(first, last + 1):
-            if first_slot not in installed or not 1 <= channel <= CARD_CHANNELS:
-                raise Refused(-222)
-            channels.append((first_slot, channel))
-    return channels
-
-
-def format_list(channels) -> str:
-    return "(@" + ",".join(f"{s}!{c}" for s, c in sorted(channels)) + ")"
-
-
-class Keithley7002Emulator(StrictInstrument):
+class Keithley7002Emulator(Keithley7001Emulator):
     """A 7002 with 7011 cards, wired to the chip by ``wiring`` (device -> current channel,
-    voltage channel)."""
+    voltage channel): the 7001's commands over ten slots, and relays that take time."""
 
     def __init__(self, chip, clock, wiring: dict[int, tuple[Channel, Channel]],
                  cards: int | None = None, serial: int = 4210731) -> None:
@@ -121,6 +96,12 @@ class Keithley7002Emulator(StrictInstrument):
         super().__init__(chip, clock)
         self._route()  # nothing is connected until a channel closes
 
+    def holds(self, slot: int, channel: int) -> bool:
+        return slot in self.installed and 1 <= channel <= CARD_CHANNELS
+
+    def _apply(self) -> None:
+        """The chip follows the relays as they settle (``_route``), not the message."""
+
     @property
     def operations(self) -> int:
         """Every relay movement so far, closures and openings."""
@@ -128,12 +109,12 @@ class Keithley7002Emulator(StrictInstrument):
 
     def reset(self) -> None:
         if getattr(self, "closed_set", None):
-            self._move(set(self.closed_set), "open")
+            self._switch(set(self.closed_set), "open")
         self.settings = {"bbmake": True, "beeper": True, "display": True,
                          **{f"stime{s}": 0.0 for s in range(1, SLOTS + 1)}}
 
     # -- the relays ----------------------------------------------------------------------
-    def _move(self, relays: set[Channel], move: str) -> None:
+    def _switch(self, relays: set[Channel], move: str) -> None:
         """Operate ``relays`` together: the command waits for the slowest, then the slots'
         settling times; the chip sees the new routing once they have settled."""
         if not relays:
@@ -160,24 +141,6 @@ class Keithley7002Emulator(StrictInstrument):
                                   if c in self._voltage_of))
 
     # -- handlers ------------------------------------------------------------------------
-    def _close(self, unit: scpi.Unit) -> str | None:
-        channels = channel_list(self._one(unit, str), self.installed)
-        if unit.query:
-            return ",".join(str(int(c in self.closed_set)) for c in channels)
-        self._move(set(channels) - self.closed_set, "close")
-        return None
-
-    def _open(self, unit: scpi.Unit) -> str | None:
-        text = self._one(unit, str)
-        if unit.query:
-            return ",".join(str(int(c not in self.closed_set))
-                            for c in channel_list(text, self.installed))
-        if text.strip().upper() == "ALL":
-            self._move(set(self.closed_set), "open")
-        else:
-            self._move(set(channel_list(text, self.installed)) & self.closed_set, "open")
-        return None
-
     def _card_type(self, slot: int):
         def handler(unit: scpi.Unit) -> str | None:
             installed = self.installed.get(slot, "NONE")
@@ -190,31 +153,10 @@ class Keithley7002Emulator(StrictInstrument):
         return handler
 
     def _build_table(self):
-        s = self._setting
-        status = self._status_register()
-        table = [
-            (":ROUTe:CLOSe", self._close),
-            (":ROUTe:CLOSe:STATe", self._query_only(lambda: format_list(self.closed_set))),
-            (":ROUTe:OPEN", self._open),
-            (":ROUTe:OPEN:ALL", self._command_only(
-                lambda u: self._move(set(self.closed_set), "open"))),
-            (":ROUTe:CONFigure:BBMake", s("bbmake", _bool)),
-            (":SYSTem:ERRor[:NEXT]", self._system_error("NEXT")),
-            (":SYSTem:PRESet", self._command_only(lambda u: self.reset())),
-            (":SYSTem:VERSion", self._query_only(lambda: "1991.0")),
-            (":SYSTem:BEEPer[:STATe]", s("beeper", _bool)),
-            (":STATus:OPERation[:EVENt]", status), (":STATus:OPERation:ENABle", status),
-            (":STATus:OPERation:CONDition", status),
-            (":STATus:QUEStionable[:EVENt]", status),
-            (":STATus:QUEStionable:ENABle", status),
-            (":STATus:QUEStionable:CONDition", status),
-            (":STATus:PRESet", self._command_only(lambda u: None)),
-            (":STATus:QUEue[:NEXT]", self._system_error("NEXT")),
-            (":DISPlay:ENABle", s("display", _bool)),
-        ]
+        table = self._mainframe_table()
         for slot in range(1, SLOTS + 1):
             node = "SLOT[1]" if slot == 1 else f"SLOT{slot}"
             table += [(f":ROUTe:CONFigure:{node}:STIMe",
-                       s(f"stime{slot}", _num(0.0, SETTLING_MAX, 0.0))),
+                       self._setting(f"stime{slot}", _num(0.0, SETTLING_MAX, 0.0))),
                       (f":ROUTe:CONFigure:{node}:CTYPe", self._card_type(slot))]
         return table
