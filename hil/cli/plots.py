@@ -158,7 +158,7 @@ def plot_chip_map(summary: dict, path: str | Path, title: str, columns: int = 12
         grid["grade"][r, c] = names.index(grade) if grade in names else np.nan
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 0.55 * rows + 2.6), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 0.45 * rows + 1.8), layout="constrained")
     for ax, name, label in ((axes[0], "i_bias", "I_bias (mA)"),
                             (axes[1], "window", "window 0.01-99.9 % (mA)")):
         image = ax.imshow(grid[name], cmap="viridis")
