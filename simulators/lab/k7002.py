@@ -30,13 +30,14 @@ when the slowest has settled, plus the slot's STIMe (7011 specifications: 3 ms r
 actuation, the figure each relay here stays under). Real relays differ: each relay of this
 unit draws its operate and release times between 40 % and 100 % of that, from the unit's
 serial number. A command's relays settle before the next command runs, so the driver's
-``:ROUT:OPEN ...;:ROUT:CLOS ...`` breaks before it makes; ``events`` keeps every relay
-movement (start, end) to prove it. A relay moved while the 6221 drives current is counted
+``:ROUT:OPEN ...;:ROUT:CLOS ...`` breaks before it makes; ``events`` keeps the latest relay
+movements (start, end) to prove it. A relay moved while the 6221 drives current is counted
 in ``hot_switches`` (contacts switched hot wear, the manuals warn).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -51,6 +52,7 @@ BANK = 10
 ACTUATION = 3e-3  # s, Model 7011 specifications: relay actuation time (the most it takes)
 SPREAD = (0.4, 1.0)  # this unit's relays: a fraction of ACTUATION each, drawn per relay
 SETTLING_MAX = 99999.999  # s, :ROUTe:CONFigure:SLOT<n>:STIMe
+EVENTS_KEPT = 10_000  # relay movements kept for inspection (a night's training makes millions)
 Channel = tuple[int, int]  # (slot, channel)
 
 
@@ -81,13 +83,13 @@ class Keithley7002Emulator(Keithley7001Emulator):
         self.idn = f"KEITHLEY INSTRUMENTS INC.,MODEL 7002,{serial},B03 /A02"
         rng = np.random.default_rng(serial)
         relays = [(s, c) for s in self.installed for c in range(1, CARD_CHANNELS + 1)]
-        self.operate = dict(zip(relays, ACTUATION * rng.uniform(*SPREAD, len(relays)),
-                                strict=True))
-        self.release = dict(zip(relays, ACTUATION * rng.uniform(*SPREAD, len(relays)),
-                                strict=True))
+        operate, release = (ACTUATION * rng.uniform(*SPREAD, (2, len(relays)))).tolist()
+        self.operate = dict(zip(relays, operate, strict=True))
+        self.release = dict(zip(relays, release, strict=True))
         self.closures = dict.fromkeys(relays, 0)  # open -> closed, per relay
         self.openings = dict.fromkeys(relays, 0)  # closed -> open
-        self.events: list[tuple[float, float, Channel, str]] = []  # (start, end, relay, move)
+        # the latest relay movements, (start, end, relay, "close" | "open")
+        self.events: deque[tuple[float, float, Channel, str]] = deque(maxlen=EVENTS_KEPT)
         self.hot_switches = 0
         self.source: Callable[[], float] | None = None  # the 6221's current now (the lab's)
         self._current_of = {pair[0]: d for d, pair in self.wiring.items()}
