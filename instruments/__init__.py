@@ -7,11 +7,12 @@ from importlib import import_module
 from typing import Any
 
 __all__ = ["Clock", "FieldSupply", "HallVoltmeter", "Lab", "LabConnectionError", "LabFile",
-           "LimitError", "PulseSource", "SafetyLimits", "SwitchCard"]
+           "LimitError", "PulseSource", "SafetyLimits", "SwitchCard", "SwitchSystem",
+           "SwitchWiring"]
 _HOMES = {"Clock": "connection", "Lab": "connection", "LabFile": "connection",
           "LabConnectionError": "errors", "LimitError": "limits", "SafetyLimits": "limits",
           "FieldSupply": "keithley", "HallVoltmeter": "keithley", "PulseSource": "keithley",
-          "SwitchCard": "keithley"}
+          "SwitchCard": "keithley", "SwitchSystem": "k7002", "SwitchWiring": "k7002"}
 
 
 def __getattr__(name: str) -> Any:  # pyvisa and pymeasure load on first use

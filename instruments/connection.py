@@ -16,7 +16,11 @@ A lab file (TOML) names each role's resource and the VISA library::
     trigger_line = 1               # 6221 trigger-link output line -> 2000 EXT TRIG
     bus = "gpib"                   # gpib, usb or lan: the virtual lab's clock charges its cost
 
-or ``virtual = true``, which asks the caller (``hil.session``) to start the virtual lab in
+A chip routed by a Keithley 7002 with 7011 cards names each device's channels instead of the
+``devices`` list (``[switch]``, ``[devices.N]``: ``instruments.k7002``), and may give a device
+its own, lower limits.
+
+Or ``virtual = true``, which asks the caller (``hil.session``) to start the virtual lab in
 this process. Whatever happens, normal end, exception, Ctrl-C, SIGTERM, SIGHUP, SIGQUIT or
 interpreter exit, every source output is switched off, and "off" is what ``OUTP?`` answers, not
 a guess. kill -9 cannot be caught, so the first connection to a lab switches every source output
@@ -39,7 +43,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pyvisa.errors import VisaIOError
 
-from instruments import outputs
+from instruments import k7002, outputs
 from instruments.errors import InstrumentError, LabConnectionError, OutputsOnError, StopSignal
 from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource, SwitchCard
 from instruments.limits import SafetyLimits
@@ -168,6 +172,7 @@ class LabFile:
     bus: str = "gpib"  # [wiring]: the interface the instruments are on
     chip: str | None = None
     devices: list[int] | None = None
+    wiring: k7002.SwitchWiring | None = None  # [switch], [devices.N]: a 7002's channels
 
     @classmethod
     def load(cls, path: str | Path) -> LabFile:
@@ -179,7 +184,7 @@ class LabFile:
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"lab file: {path} is not valid TOML: {err}") from None
         allowed = {"roles", "visa_library", "virtual", "limits", "timeout_ms", "wiring", "chip",
-                   "devices"}
+                   "devices", "switch"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise ValueError(f"lab file: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
@@ -188,7 +193,11 @@ class LabFile:
             if role not in DRIVERS:
                 raise ValueError(f"lab file: role {role!r} is not one of {sorted(DRIVERS)}")
         limits = SafetyLimits.from_mapping(raw.get("limits", {}), f"lab file {path}")
-        devices = raw.get("devices")
+        devices, wiring = raw.get("devices"), None
+        if isinstance(devices, dict) or "switch" in raw:
+            wiring = k7002.SwitchWiring.from_table(devices if isinstance(devices, dict) else {},
+                                                   raw.get("switch"), f"lab file {path}")
+            devices = wiring.devices
         if devices is not None and (not isinstance(devices, list) or not devices or not all(
                 isinstance(d, int) and d >= 0 for d in devices)):
             raise ValueError("lab file: devices must be a list of device numbers (0, 1, ...)")
@@ -196,11 +205,13 @@ class LabFile:
         trigger_line, bus = _wiring(raw.get("wiring", {}))
         lab = cls(roles, raw.get("visa_library", "@py"), bool(raw.get("virtual", False)),
                   limits, int(raw.get("timeout_ms", 2000)), trigger_line, bus,
-                  None if chip is None else str(chip), devices)
+                  None if chip is None else str(chip), devices, wiring)
         if not lab.virtual:
             missing = [r for r in REQUIRED_ROLES if r not in roles]
             if missing:
                 raise ValueError(f"lab file: role {missing[0]!r} has no resource")
+            if wiring is not None and "switch" not in roles:
+                raise ValueError("lab file: [devices.N] channels need a switch role")
         return lab
 
 
@@ -227,9 +238,11 @@ class Lab:
 
     def __init__(self, roles: dict[str, str], visa_library: str = "@py",
                  limits: SafetyLimits | None = None, timeout_ms: int = 2000,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, wiring: k7002.SwitchWiring | None = None) -> None:
         """``clock``: an emulated lab's clock (its waits are counted, not slept); None on
-        real instruments, which wait on the wall."""
+        real instruments, which wait on the wall. ``wiring``: the devices' channels on a
+        7002 (its guard and the 6221's then know which device a pulse reaches)."""
+        self.wiring = wiring
         self.roles = dict(roles)
         self.visa_library = visa_library
         self.limits = limits or SafetyLimits()
@@ -246,7 +259,8 @@ class Lab:
     def from_file(cls, lab_file: LabFile) -> Lab:
         if lab_file.virtual:
             raise ValueError("lab file: virtual = true is opened by hil.session.open_lab")
-        lab = cls(lab_file.roles, lab_file.visa_library, lab_file.limits, lab_file.timeout_ms)
+        lab = cls(lab_file.roles, lab_file.visa_library, lab_file.limits, lab_file.timeout_ms,
+                  wiring=lab_file.wiring)
         lab.trigger_line = lab_file.trigger_line
         return lab
 
@@ -268,10 +282,15 @@ class Lab:
         instrument = None
         if role in SOURCE_ROLES:
             outputs.in_use(self.output_name(role))
+        routed = self.wiring is not None
+        driver, extra = ((k7002.SwitchSystem, {"wiring": self.wiring})
+                         if routed and role == "switch" else (DRIVERS[role], {}))
         try:
-            instrument = DRIVERS[role](address, limits=self.limits, visa_library=self.visa_library,
-                                       read_termination="\n", write_termination="\n",
-                                       timeout=self.timeout_ms)
+            instrument = driver(address, limits=self.limits, visa_library=self.visa_library,
+                                read_termination="\n", write_termination="\n",
+                                timeout=self.timeout_ms, **extra)
+            if routed:
+                k7002.attach(self, role, instrument)
             if role in SOURCE_ROLES:
                 self._switch_off_if_on(instrument)
             instrument.write("*RST;*CLS")
@@ -322,6 +341,12 @@ class Lab:
             self["switch"].select(device)
         elif device != 0:
             raise ValueError(f"device = {device}: this lab has no switch card (allowed: 0)")
+
+    def device_limits(self, device: int) -> SafetyLimits:
+        """``device``'s limits: the lab's, each lowered to the device's own (lab file)."""
+        if self.wiring is None or device not in self.wiring.routes:
+            return self.limits
+        return self.wiring.device_limits(device, self.limits)
 
     def snapshot(self) -> dict[str, dict[str, str]]:
         """Every open instrument's identity, address and settings, as read back now (a

@@ -69,6 +69,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     aniso.add_argument("--coil-constant", type=float, default=0.5, help="T per A of coil current")
     aniso.set_defaults(handler=run_anisotropy)
     survey.add_argument("--iterations", type=int, default=100)
+    survey.add_argument("--network", type=int, help="devices a network needs: the usable "
+                        "devices nearest the chip's median, the rest its ranked spares")
+    survey.add_argument("--map", help="chip map figure path (PNG): I_bias, window, grade")
     survey.set_defaults(handler=run_survey)
     persist = sub.add_parser("persistence", help="compare two recorded sweeps of a device (S4)")
     persist.add_argument("first", type=int, help="run id of the earlier sweep")
@@ -170,21 +173,69 @@ def run_anisotropy(args: argparse.Namespace) -> int:
 
 def run_survey(args: argparse.Namespace) -> int:
     cycle = cycle_settings(args)
-    from hil.cli.plots import plot_survey
+    from hil.cli.plots import plot_chip_map, plot_survey
 
-    with _session(args) as session:
-        result = session.survey(args.iterations, args.timing, cycle)
+    def estimated(seconds: float) -> None:
+        print(f"estimated lab time: {seconds:.1f} s ({seconds / 3600:.2f} h), priced on the "
+              "instruments' timing tables", file=sys.stderr, flush=True)
+
+    progress = _DeviceProgress()
+    try:
+        with _session(args) as session:
+            result = session.survey(args.iterations, args.timing, cycle, progress=progress,
+                                    network=args.network, on_estimate=estimated)
+    finally:
+        progress.close()
     summary = result.summary
     rows = [f"{'device':>6} {'I_bias (mA)':>18} {'window (mA)':>18}  grade"]
     rows += [f"{f['device']:>6} {f['i_bias'] * 1e3:>9.4f} +- {f['i_bias_err'] * 1e3:<6.4f} "
-             f"{f['window'] * 1e3:>9.4f} +- {f['window_err'] * 1e3:<6.4f}  "
-             + ("usable" if f.get("usable", True) else f"unusable: {f.get('reason', '')}")
+             f"{f['window'] * 1e3:>9.4f} +- {f['window_err'] * 1e3:<6.4f}  {f['grade']}"
+             + ("" if f.get("usable", True) else f": {f.get('reason', '')}")
              for f in summary["fits"]]
     rows.append(f"{summary['usable_devices']} of {summary['devices']} devices usable; "
                 f"I_bias variation {summary['i_bias_variation']:.1%}, window variation "
                 f"{summary['window_variation']:.1%}")
+    grades: dict[str, int] = {}
+    for grade in summary["grades"].values():
+        grades[grade] = grades.get(grade, 0) + 1
+    rows.append("grades: " + ", ".join(f"{n} {g}" for g, n in sorted(grades.items())))
+    if summary["network"]:
+        rows.append(f"network ({len(summary['network'])} devices): {summary['network']}")
+    rows.append(f"spares, best first: {summary['spares']}")
+    taken = summary["lab_seconds"]
+    rows.append(f"lab time: estimated {summary['lab_seconds_estimate']:.1f} s"
+                + ("" if taken is None else f", taken {taken:.1f} s "
+                   f"({taken / summary['lab_seconds_estimate'] - 1:+.1%})"))
+    if summary["relay_closures"] is not None:
+        line = f"relays: the driver closed {summary['relay_closures']}"
+        counted = summary.get("relay_operations")
+        if counted:
+            line += (f"; the 7002 counted {counted['closures']} closures and "
+                     f"{counted['openings']} openings, {counted['hot_switches']} hot")
+        rows.append(line)
+    if args.map:
+        plot_chip_map(summary, args.map, f"chip map: survey run {result.run_id}")
+        rows.append(f"chip map {args.map}")
     return _report(args, f"run {result.run_id}: survey of {summary['devices']} devices",
                    summary, rows, plot_survey)
+
+
+class _DeviceProgress:
+    """A tqdm bar of devices on stderr (off when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="devices", file=sys.stderr, disable=None)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def run_persistence(args: argparse.Namespace) -> int:

@@ -58,9 +58,12 @@ def resumed_config(store, run_id: int) -> dict:
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lab", help="lab file (TOML) for real instruments; default: the "
                         "virtual lab")
-    parser.add_argument("--devices", type=int, default=4, help="virtual lab: Hall bars (1-64)")
+    parser.add_argument("--devices", type=int, default=4, help="virtual lab: Hall bars (1-200)")
     parser.add_argument("--width", default="0.5um", help="virtual lab: bar width")
     parser.add_argument("--seed", type=int, default=0, help="virtual lab: seed")
+    parser.add_argument("--switch", choices=("7001", "7002"),
+                        help="virtual lab: the switch (default: a 7001 card up to 40 devices, "
+                        "a 7002 with 7011 cards beyond)")
 
 
 def lab_description(args: argparse.Namespace) -> dict:
@@ -69,7 +72,7 @@ def lab_description(args: argparse.Namespace) -> dict:
     if args.lab:
         return describe_lab(args.lab)
     return describe_lab(None, args.devices, parse_field("width", args.width, "m", "um"),
-                        args.seed)
+                        args.seed, args.switch)
 
 
 def add_cycle_options(parser: argparse.ArgumentParser) -> None:

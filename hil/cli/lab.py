@@ -15,9 +15,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     for name, handler, text in (("serve", serve, "serve the emulators until Ctrl-C"),
                                 ("devices", devices, "the true parameters of the devices")):
         q = sub.add_parser(name, help=text)
-        q.add_argument("--devices", type=int, default=4, help="Hall bars on the chip (1-64)")
+        q.add_argument("--devices", type=int, default=4, help="Hall bars on the chip (1-200)")
         q.add_argument("--width", default="0.5um", help="bar width, 0.3-5 um")
         q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--switch", choices=("7001", "7002"),
+                       help="the switch (default: a 7001 card up to 40 devices, a 7002 with "
+                       "7011 cards beyond: a chip at scale, with defects and drift)")
         q.add_argument("--json", action="store_true")
         q.set_defaults(handler=handler)
     sub.choices["serve"].add_argument("--port", type=int, default=0,
@@ -34,20 +37,23 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _chip(args):
     from hil.session.lab import virtual_chip
 
-    return virtual_chip(args.devices, parse_field("width", args.width, "m", "um"), args.seed)
+    return virtual_chip(args.devices, parse_field("width", args.width, "m", "um"), args.seed,
+                        args.switch)
 
 
 def serve(args: argparse.Namespace) -> int:
     from hil.cli.common import print_json_line
+    from hil.session.lab import switch_for
     from simulators.lab.server import VirtualLab
 
     if not (args.port == 0 or 1024 <= args.port <= 65533):
         raise ConfigError("port", f"{args.port} is outside the allowed range [1024, 65533]")
     chip = _chip(args)
-    lab = VirtualLab(chip, trigger_link=not args.no_trigger_link).start(args.port)
+    lab = VirtualLab(chip, trigger_link=not args.no_trigger_link,
+                     switch=switch_for(args.devices, args.switch)).start(args.port)
     try:
         if args.write_lab:
-            write_lab_file(args.write_lab, lab.resources, args)
+            write_lab_file(args.write_lab, lab.resources, args, _wiring(lab))
         if args.json:
             print_json_line(lab.resources)
         else:
@@ -64,23 +70,38 @@ def serve(args: argparse.Namespace) -> int:
         lab.stop()
 
 
-def lab_file_text(resources: dict[str, dict[str, str]], args: argparse.Namespace) -> str:
+def lab_file_text(resources: dict[str, dict[str, str]], args: argparse.Namespace,
+                  wiring=None) -> str:
     """A lab file (instruments.connection.LabFile) naming the served instruments, the chip
-    (so its sweeps are never mixed with another chip's) and every routed device."""
+    (so its sweeps are never mixed with another chip's) and every routed device: a list
+    for the 7001's card, each device's channels (``wiring``) for the 7002."""
     chip = f"virtual: {args.devices} x {args.width} bars, seed {args.seed}"
     lines = ["# written by hil lab serve --write-lab; valid while that server runs",
-             'visa_library = "@py"', f"chip = {chip!r}".replace("'", '"'),
-             f"devices = {list(range(args.devices))}", "", "[roles]"]
+             'visa_library = "@py"', f"chip = {chip!r}".replace("'", '"')]
+    if wiring is None:
+        lines.append(f"devices = {list(range(args.devices))}")
+    lines += ["", "[roles]"]
     lines += [f'{role} = "{entry["resource"]}"  # Keithley {entry["model"]}'
               for role, entry in resources.items()]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text if wiring is None else text + "\n" + wiring.lab_file_text()
 
 
-def write_lab_file(path: str, resources: dict, args: argparse.Namespace) -> None:
+def _wiring(lab):
+    """The served 7002's wiring as the lab file states it (None on a 7001)."""
+    from instruments.k7002 import SwitchWiring
+
+    switch = lab.instruments["switch"]
+    if lab.models["switch"] != "7002":
+        return None
+    return SwitchWiring.from_pairs(switch.wiring, len(switch.installed))
+
+
+def write_lab_file(path: str, resources: dict, args: argparse.Namespace, wiring=None) -> None:
     from pathlib import Path
 
     try:
-        Path(path).write_text(lab_file_text(resources, args))
+        Path(path).write_text(lab_file_text(resources, args, wiring))
     except OSError as err:
         raise ConfigError("write_lab", f"cannot write {path}: {err.strerror}") from None
 
@@ -89,13 +110,15 @@ def devices(args: argparse.Namespace) -> int:
     from hil.cli.common import print_json_line
     from hil.session.lab import virtual_devices
 
-    rows = virtual_devices(args.devices, parse_field("width", args.width, "m", "um"), args.seed)
+    rows = virtual_devices(args.devices, parse_field("width", args.width, "m", "um"), args.seed,
+                           args.switch)
     if args.json:
         print_json_line({"devices": rows})
         return 0
     print(f"{'id':>3} {'I_bias (mA)':>12} {'I0 (uA)':>8} {'window (mA)':>12} {'R+ (ohm)':>9} "
-          f"{'R- (ohm)':>9}")
+          f"{'R- (ohm)':>9}  defect")
     for r in rows:
         print(f"{r['id']:>3} {r['i_bias'] * 1e3:>12.4f} {r['i0'] * 1e6:>8.3f} "
-              f"{r['window'] * 1e3:>12.4f} {r['r_up']:>9.3f} {r['r_down']:>9.3f}")
+              f"{r['window'] * 1e3:>12.4f} {r['r_up']:>9.3f} {r['r_down']:>9.3f}  "
+              f"{r['defect'] or ''}")
     return 0

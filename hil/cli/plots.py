@@ -127,3 +127,58 @@ def plot_psw(currents: np.ndarray, p_switch: np.ndarray, low: np.ndarray, high: 
         ax.legend(fontsize=8)
 
     return _figure(path, draw)
+
+
+GRADE_COLOURS = {"network": "#1b9e77", "spare": "#66c2a5", "unusable fit": "#fdae61",
+                 "no switching": "#d73027", "stuck at +1": "#984ea3", "open": "#4d4d4d",
+                 "refused": "#f781bf"}
+
+
+def plot_chip_map(summary: dict, path: str | Path, title: str, columns: int = 12) -> Path:
+    """A survey on the chip's grid (device k at row k // ``columns``, column k % ``columns``):
+    I_bias, the programming window and each device's grade; a network's devices and its
+    spares (``protocols.survey``) among the usable ones, the others by what failed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    fits = summary["fits"]
+    rows = (max(f["device"] for f in fits) // columns) + 1
+    network, spares = set(summary.get("network", [])), set(summary.get("spares", []))
+    grid = {name: np.full((rows, columns), np.nan) for name in ("i_bias", "window", "grade")}
+    names = list(GRADE_COLOURS)
+    for f in fits:
+        r, c = divmod(f["device"], columns)
+        grid["i_bias"][r, c], grid["window"][r, c] = f["i_bias"] * 1e3, f["window"] * 1e3
+        grade = ("network" if f["device"] in network else "spare" if f["device"] in spares
+                 else f.get("grade", "usable" if f.get("usable", True) else "unusable fit"))
+        grid["grade"][r, c] = names.index(grade) if grade in names else np.nan
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 0.45 * rows + 1.8), layout="constrained")
+    for ax, name, label in ((axes[0], "i_bias", "I_bias (mA)"),
+                            (axes[1], "window", "window 0.01-99.9 % (mA)")):
+        image = ax.imshow(grid[name], cmap="viridis")
+        fig.colorbar(image, ax=ax, label=label, shrink=0.6)
+        ax.set_title(label)
+    axes[2].imshow(grid["grade"], cmap=ListedColormap(list(GRADE_COLOURS.values())),
+                   vmin=-0.5, vmax=len(names) - 0.5)
+    for f in fits:
+        r, c = divmod(f["device"], columns)
+        axes[2].text(c, r, str(f["device"]), ha="center", va="center", fontsize=6,
+                     color="white")
+    counts = {g: int(np.sum(grid["grade"] == i)) for i, g in enumerate(names)}
+    axes[2].legend(handles=[Patch(color=GRADE_COLOURS[g], label=f"{g} ({counts[g]})")
+                            for g in names if counts[g]],
+                   fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
+    axes[2].set_title("grade")
+    for ax in axes:
+        ax.set(xticks=range(columns), yticks=range(rows), xlabel="column", ylabel="row")
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

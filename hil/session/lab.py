@@ -1,7 +1,12 @@
 """Opening a lab: the virtual lab (emulated instruments on loopback sockets, built exactly as
 ``hil lab devices`` builds it) or real instruments from a lab file. This is the one module that
 imports both ``instruments`` and ``simulators.lab``: the virtual lab is built here and its
-resources and clock are handed down to :class:`instruments.connection.Lab`."""
+resources and clock are handed down to :class:`instruments.connection.Lab`.
+
+The virtual lab's switch is the 7001 (one channel a device, as a 7011 in its slot 1 holds 40)
+up to 40 devices, and a 7002 with 7011 cards, two channels a device, beyond: a chip at scale,
+with defects and drift (``simulators.lab.chip``). ``switch="7002"`` routes a small chip
+through the 7002 too."""
 
 from __future__ import annotations
 
@@ -11,10 +16,25 @@ import numpy as np
 
 from hil.errors import ConfigError
 from instruments.connection import Lab, LabFile
+from instruments.k7002 import SwitchWiring
 from instruments.limits import SafetyLimits
-from simulators.lab.chip import build_chip
+from simulators.lab.chip import MAX_DEVICES, build_chip
 from simulators.lab.clock import LabClock
-from simulators.lab.server import VirtualLab
+from simulators.lab.server import SWITCHES, VirtualLab
+
+SWITCH_CARD_DEVICES = 40  # the 7001's slot-1 7011 card: 40 channels, one a device
+
+
+def switch_for(devices: int, switch: str | None = None) -> str:
+    """The virtual lab's switch for a chip of ``devices`` (``switch`` to choose it)."""
+    if switch is None:
+        return "7002" if devices > SWITCH_CARD_DEVICES else "7001"
+    if switch not in SWITCHES:
+        raise ConfigError("switch", f"{switch!r} is not one of {', '.join(SWITCHES)}")
+    if switch == "7001" and devices > SWITCH_CARD_DEVICES:
+        raise ConfigError("switch", f"the 7001's card holds {SWITCH_CARD_DEVICES} devices, not "
+                          f"{devices}: use the 7002")
+    return switch
 
 
 class VirtualLabConnection(Lab):
@@ -23,7 +43,10 @@ class VirtualLabConnection(Lab):
 
     def __init__(self, virtual_lab: VirtualLab, limits: SafetyLimits | None = None) -> None:
         roles = {role: entry["resource"] for role, entry in virtual_lab.resources.items()}
-        super().__init__(roles, "@py", limits, clock=virtual_lab.clock)
+        switch = virtual_lab.instruments["switch"]
+        wiring = (SwitchWiring.from_pairs(switch.wiring, len(switch.installed))
+                  if virtual_lab.models["switch"] == "7002" else None)
+        super().__init__(roles, "@py", limits, clock=virtual_lab.clock, wiring=wiring)
         self.virtual_lab = virtual_lab
         self.trigger_line = virtual_lab.trigger_line or 1
 
@@ -39,6 +62,14 @@ class VirtualLabConnection(Lab):
         super().set_coil_constant(tesla_per_ampere)
         self.virtual_lab.instruments["field"].coil_constant = tesla_per_ampere
 
+    def relay_operations(self) -> dict | None:
+        """The emulated 7002's own count of its relays' movements (None on a 7001)."""
+        switch = self.virtual_lab.instruments["switch"]
+        if self.virtual_lab.models["switch"] != "7002":
+            return None
+        return {"closures": sum(switch.closures.values()),
+                "openings": sum(switch.openings.values()), "hot_switches": switch.hot_switches}
+
     def close(self) -> None:
         try:
             super().close()
@@ -51,13 +82,16 @@ VIRTUAL_COIL_FIELD = 0.25  # T: the virtual coil's rating (0.5 A of the 2400 at 
 
 def connect_virtual(lab: VirtualLab | None = None, limits: SafetyLimits | None = None,
                     devices: int = 4, width: float = 0.5e-6, seed: int | None = 0,
-                    bus: str = "gpib", trigger_line: int = 1) -> VirtualLabConnection:
+                    bus: str = "gpib", trigger_line: int = 1,
+                    switch: str | None = None) -> VirtualLabConnection:
     """A connection to ``lab``, or to a virtual lab started here on a chip of ``devices``
     Hall bars of ``width`` (seeded by ``seed``), its clock charging ``bus`` and its 6221
-    line ``trigger_line`` cabled to the 2000."""
+    line ``trigger_line`` cabled to the 2000, routed by ``switch`` (``switch_for``)."""
     if lab is None:
-        lab = VirtualLab(build_chip(devices, width, seed), LabClock.for_bus(bus),
-                         trigger_line=trigger_line).start()
+        switch = switch_for(devices, switch)
+        lab = VirtualLab(build_chip(devices, width, seed, at_scale=switch == "7002"),
+                         LabClock.for_bus(bus), trigger_line=trigger_line,
+                         switch=switch).start()
     return VirtualLabConnection(lab, limits or SafetyLimits(max_field=VIRTUAL_COIL_FIELD))
 
 
@@ -79,23 +113,25 @@ def open_lab(description: dict) -> Lab:
             return lab_from_file(description["lab_file"])
         except ValueError as err:
             raise ConfigError("lab", str(err)) from None
-    if not 1 <= description["devices"] <= 64:
+    if not 1 <= description["devices"] <= MAX_DEVICES:
         raise ConfigError("devices", f"{description['devices']} is outside the allowed range "
-                          "[1, 64]")
+                          f"[1, {MAX_DEVICES}]")
     try:
         return connect_virtual(devices=description["devices"], width=description["width"],
-                               seed=description["seed"])
+                               seed=description["seed"], switch=description.get("switch"))
     except ValueError as err:
         raise ConfigError("width", str(err)) from None
 
 
-def virtual_chip(devices: int = 4, width: float = 0.5e-6, seed: int | None = 0):
+def virtual_chip(devices: int = 4, width: float = 0.5e-6, seed: int | None = 0,
+                 switch: str | None = None):
     """The virtual lab's chip (``hil lab serve``, ``hil lab devices``), its options checked
     and refused by name."""
-    if not 1 <= devices <= 64:
-        raise ConfigError("devices", f"{devices} is outside the allowed range [1, 64]")
+    if not 1 <= devices <= MAX_DEVICES:
+        raise ConfigError("devices", f"{devices} is outside the allowed range "
+                          f"[1, {MAX_DEVICES}]")
     try:
-        return build_chip(devices, width, seed)
+        return build_chip(devices, width, seed, at_scale=switch_for(devices, switch) == "7002")
     except ValueError as err:
         raise ConfigError("width", str(err)) from None
 
@@ -115,14 +151,16 @@ def sweep_truth(device, pulse_width: float):
     return fit, grid
 
 
-def virtual_devices(devices: int = 4, width: float = 0.5e-6, seed: int | None = 0) -> list[dict]:
+def virtual_devices(devices: int = 4, width: float = 0.5e-6, seed: int | None = 0,
+                    switch: str | None = None) -> list[dict]:
     """What each device of the virtual lab ``connect_virtual(devices=, width=, seed=)``
     truly is (SI): the sigmoid its sweep's fit converges to (``i_bias``, ``i0``), its 50 %
-    current and window at the calibration pulse, critical current, barrier and the two
-    Hall resistances: the ground truth a characterisation is checked against."""
+    current and window at the calibration pulse, critical current, barrier, the two
+    Hall resistances and its defect (None, dead, stuck at +-1, open): the ground truth a
+    characterisation is checked against."""
     from simulators.presets import CALIBRATION_PULSE_WIDTH
 
-    chip = virtual_chip(devices, width, seed)
+    chip = virtual_chip(devices, width, seed, switch)
     pulse = CALIBRATION_PULSE_WIDTH
     rows = []
     for j in range(devices):
@@ -133,6 +171,6 @@ def virtual_devices(devices: int = 4, width: float = 0.5e-6, seed: int | None = 
             "i_bias_50": float(device.i_bias(pulse)[0]), "window": float(device.window(pulse)[0]),
             "i_c0": float(device.i_c0[0]), "delta": float(device.delta[0]),
             "r_up": float(device.resistance(1)[0]), "r_down": float(device.resistance(-1)[0]),
-            "pulse_width": pulse,
+            "pulse_width": pulse, "defect": chip.defects.kind(j),
         })
     return rows

@@ -105,10 +105,12 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
                check: Callable[[Any], None] | None = None,
                resume: int | None = None,
                subscribers: Sequence[Callable[[dict], None]] = (),
-               between_batches: Callable[[], None] | None = None) -> tuple[int, dict]:
+               between_batches: Callable[[], None] | None = None,
+               calibrate: bool = True) -> tuple[int, dict]:
     """Record a ``kind`` run of ``body(rwr, recording)`` on the open ``lab`` (or go on with
     the killed run ``resume``) and finish it. Bad input is refused before any pulse and any
-    record; ``body`` runs on a routed, calibrated device and returns the run's summary.
+    record; ``body`` runs on a routed, calibrated device and returns the run's summary
+    (``calibrate=False``: a body that calibrates each device it routes itself).
     ``subscribers`` hear every stored reading; ``between_batches`` runs after each batch."""
     # runs recorded before the cycle settings were kept name only the read current
     cycle = config.get("cycle") or {"read_current": config.get("read_current", 50e-6)}
@@ -129,7 +131,8 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
         store.claim(run_id)
     try:
         rwr = ResetWriteRead(lab, settings, timing=timing)
-        rwr.calibrate()
+        if calibrate:
+            rwr.calibrate()
         store.record_snapshot(run_id, lab.snapshot())  # the settings it starts from
         state = store.lab_state(run_id) if resume is not None else None
         if state is not None:

@@ -17,13 +17,16 @@ from typing import Any
 import numpy as np
 
 from hil.errors import ConfigError
+from hil.session.lab import VirtualLabConnection
 from hil.session.lab import open_lab as connect
 from hil.session.runner import cycle_config, record_run, stored_run
+from hil.session.survey_time import price_survey
 from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
 from protocols import procedures
 from protocols.fitting import SigmoidFit
 from protocols.store import RunStore
+from protocols.survey import survey_devices
 from protocols.sweep import SweepResult, grade_summary, sweep_device
 
 TIMINGS = ("auto", "software", "hardware")
@@ -43,12 +46,15 @@ class ProcedureResult:
 
 
 def lab_description(lab_file: str | Path | None = None, devices: int = 4,
-                    width: float = 0.5e-6, seed: int | None = 0) -> dict:
-    """What a run's config keeps of its lab (enough to open it again for ``--resume``)."""
+                    width: float = 0.5e-6, seed: int | None = 0,
+                    switch: str | None = None) -> dict:
+    """What a run's config keeps of its lab (enough to open it again for ``--resume``);
+    ``switch`` only when chosen (the virtual lab's own choice follows from ``devices``)."""
     if lab_file is not None:
         chip = _lab_file(lab_file).chip
         return {"lab_file": str(lab_file), **({"chip": chip} if chip is not None else {})}
-    return {"virtual": True, "devices": devices, "width": width, "seed": seed}
+    return {"virtual": True, "devices": devices, "width": width, "seed": seed,
+            **({"switch": switch} if switch is not None else {})}
 
 
 def _lab_file(path: str | Path) -> LabFile:
@@ -152,11 +158,12 @@ class Session:
         """How many devices a survey sweeps (every routed device)."""
         return len(routed_devices(self.description))
 
-    def _run(self, kind: str, config: dict, body, check=None, resume=None):
+    def _run(self, kind: str, config: dict, body, check=None, resume=None,
+             calibrate: bool = True):
         self.connect()
         return record_run(self.store, self.lab, kind, {"lab": self.description, **config},
                           body, check=check, resume=resume, subscribers=self.subscribers,
-                          between_batches=self.between_batches)
+                          between_batches=self.between_batches, calibrate=calibrate)
 
     # -- procedures ------------------------------------------------------------------
     def sweep(self, device: int = 0, currents: Sequence[float] | None = None,
@@ -284,28 +291,43 @@ class Session:
 
     def survey(self, iterations: int = 100, timing: str = "auto", cycle: dict | None = None,
                devices: Sequence[int] | None = None,
-               progress: Progress | None = None) -> ProcedureResult:
-        """A sweep of every device (or of ``devices``): I_bias, window and their variation."""
+               progress: Progress | None = None, network: int | None = None,
+               on_estimate: Callable[[float], None] | None = None) -> ProcedureResult:
+        """A sweep of every device (or of ``devices``), each routed once: its grade, I_bias,
+        window and their variation, the ``network`` devices a network of that size takes
+        and the ranked spares (``protocols.survey``). The lab time is priced before the
+        first cycle (``lab_seconds_estimate``; ``on_estimate`` hears it) and the relays
+        counted since the lab was connected: what the driver closed, and on the virtual lab
+        what the 7002 did (``relay_operations``)."""
         _check_timing(timing)
         if iterations < 1:
             raise ConfigError("iterations", f"{iterations} is outside the allowed range "
                               "[1, inf)")
         chosen = routed_devices(self.description) if devices is None else list(devices)
+        if network is not None and not 0 <= network <= len(chosen):
+            raise ConfigError("network", f"{network} is outside the allowed range "
+                              f"[0, {len(chosen)}] (the surveyed devices)")
         config = {"iterations": iterations, "cycle": cycle_config(**(cycle or {})),
-                  "timing": timing, "devices": chosen}
+                  "timing": timing, "devices": chosen, "network": network}
         fits: list[SigmoidFit] = []
 
         def body(rwr, rec):
-            rows = []
-            for device in chosen:
-                rwr.lab.select_device(device)
-                rwr.calibrate()
-                result = sweep_device(rwr, device, None, iterations, rec, progress=progress)
-                fits.append(result.fit)
-                rows.append(result.summary())
-            return procedures.survey_table(rows)
+            estimate = price_survey(self.lab, rwr.settings, rwr.timing, iterations,
+                                    len(chosen), self.description.get("width", 0.5e-6))
+            if on_estimate is not None:
+                on_estimate(estimate)
+            summary = survey_devices(rwr, chosen, iterations, rec, progress, network)
+            fits.extend(SigmoidFit(f["i_bias"], f["i0"], f["i_bias_err"], f["i0_err"])
+                        for f in summary["fits"])
+            summary["lab_seconds_estimate"] = float(estimate)
+            # a 7002's relays this connection has closed (the driver's count)
+            summary["relay_closures"] = (self.lab["switch"].relay_closures
+                                         if self.lab.wiring is not None else None)
+            if isinstance(self.lab, VirtualLabConnection):
+                summary["relay_operations"] = self.lab.relay_operations()
+            return summary
 
-        run_id, summary = self._run("survey", config, body)
+        run_id, summary = self._run("survey", config, body, calibrate=False)
         return ProcedureResult(run_id, "survey", summary, fits)
 
     def persistence(self, first: int, second: int) -> ProcedureResult:
@@ -356,8 +378,9 @@ def _check_timing(timing: str) -> None:
 
 def open_lab(lab_file: str | Path | None = None, *, devices: int = 4, width: float = 0.5e-6,
              seed: int | None = 0, store: RunStore | str | Path | None = None,
-             limits: SafetyLimits | None = None) -> Session:
+             limits: SafetyLimits | None = None, switch: str | None = None) -> Session:
     """A session on real instruments (``lab_file``) or on the virtual lab of ``devices``
-    Hall bars of ``width`` (seeded by ``seed``), recording into ``store`` (default: the
-    user's run store). Use as a context manager: outputs are off when it ends."""
-    return Session(lab_description(lab_file, devices, width, seed), store, limits)
+    Hall bars of ``width`` (seeded by ``seed``; ``switch``: the 7001 or the 7002, by
+    default the 7002 beyond 40 devices), recording into ``store`` (default: the user's run
+    store). Use as a context manager: outputs are off when it ends."""
+    return Session(lab_description(lab_file, devices, width, seed, switch), store, limits)

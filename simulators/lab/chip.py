@@ -8,6 +8,14 @@ H_x is the coil's field while the 2400 drives it, and otherwise the setup's stan
 in-plane field (paper 002 Fig. 2a: 200 Oe along the current for every cycle).
 The 2000 reads V = R_AHE(state, H_x) * I + offset + noise (paper 002 Eq. 6); H_x tilts
 the magnetisation and lowers R_AHE as Eq. S2 describes.
+
+Behind a switch system (``simulators/lab/k7002.py``) the current and the voltmeter reach the
+devices whose channels are closed (``route``): no current path, no current; two devices on
+the source share its current; a voltmeter on no device, or on an open device, reads a
+floating input. A chip at scale has defects (``Defects``: dead devices never switch, stuck
+ones stay in one state, open ones give no Hall signal) and drifts: each device's switching
+current scale moves at its own rate on the virtual clock (paper 002 SI Fig. S4: ~0.5 % in
+I_bias after a week).
 """
 
 from __future__ import annotations
@@ -17,12 +25,48 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulators.hallbar import OPERATING_FIELD, HallBars, switch_target
-from simulators.lab.clock import LabClock  # noqa: F401  (the clock lives in clock.py)
+from simulators.lab.clock import LabClock
 from simulators.presets import hall_bar_preset
 
 H_ANISOTROPY = 4e-7 * np.pi * 5.8e5  # T, paper 002 SI S1 (H_an = 5.8e5 A/m)
+MAX_DEVICES = 200  # a Keithley 7002 with ten 7011 cards: 400 two-pole channels, two a device
+# an unterminated DMM input picks up the mains: readings of this order (V rms) and no signal
+# (an order of magnitude for a floating 100 mV-range input, not a manual's figure)
+FLOATING_NOISE = 1e-3
+# paper 002 SI Fig. S4: the same device a week later, ~0.5 % shift in its bias current
+WEEKLY_DRIFT = 0.005
+DRIFT_RATE = WEEKLY_DRIFT / (7 * 86400.0)  # 1/s: the spread of the devices' drift rates
+DEFECT_FRACTION = 0.06  # a chip at scale: 6 % of its devices dead, stuck or open
 READ_NOISE = 2e-7  # V rms at 1 NPLC (Keithley 2000 on its 100 mV range, order of magnitude)
 HALL_OFFSET = 5e-6  # V, thermal EMF and misalignment of the voltage arms
+
+
+@dataclass(frozen=True)
+class Defects:
+    """Devices that fail: ``dead`` never switch, ``stuck`` stay in one state (device ->
+    +1 or -1), ``open`` have no Hall signal (a broken voltage arm: the voltmeter floats)."""
+
+    dead: frozenset[int] = frozenset()
+    stuck: tuple[tuple[int, int], ...] = ()
+    open: frozenset[int] = frozenset()
+
+    def kind(self, device: int) -> str | None:
+        if device in self.dead:
+            return "dead"
+        if device in dict(self.stuck):
+            return f"stuck at {dict(self.stuck)[device]:+d}"
+        if device in self.open:
+            return "open"
+        return None
+
+    @classmethod
+    def draw(cls, n: int, rng: np.random.Generator,
+             fraction: float = DEFECT_FRACTION) -> Defects:
+        """``round(fraction * n)`` distinct devices, dead, stuck and open in turn."""
+        faulty = rng.permutation(n)[:round(fraction * n)].tolist()
+        stuck = tuple((int(j), int(rng.choice([-1, 1]))) for j in faulty[1::3])
+        return cls(frozenset(int(j) for j in faulty[0::3]), stuck,
+                   frozenset(int(j) for j in faulty[2::3]))
 
 
 @dataclass
@@ -48,29 +92,59 @@ class Chip:
     stuck: dict[int, int] = field(default_factory=dict)  # fault injection: device -> state
     read_noise: float = READ_NOISE
     hall_offset: float = HALL_OFFSET
+    defects: Defects = field(default_factory=Defects)
+    drift: np.ndarray | None = None  # per device: relative change of I_c0 per second
+    clock: LabClock | None = None  # the virtual clock drift runs on (set by the lab)
+    # routing through a switch system (None: the selected device carries the current and
+    # is read, as one switch-card channel per device wires it)
+    current_path: frozenset[int] | None = None
+    sense_path: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.devices)
         switching, noise = self.seed.spawn(2)
         self._switch_rngs = [np.random.default_rng(s) for s in switching.spawn(n)]
         self._noise_rngs = [np.random.default_rng(s) for s in noise.spawn(n)]
+        self._floating_rng = np.random.default_rng(self.seed.spawn(1)[0])
         self._bars = [self.devices.select(j) for j in range(n)]
         self.states = -np.ones(n, dtype=int)
         self.budgets = np.array([rng.exponential() for rng in self._switch_rngs])
+        self.stuck.update(dict(self.defects.stuck))
+        self.received = np.zeros(n)  # the largest |current| (A) each device has carried
+
+    def route(self, current: frozenset[int], sense: frozenset[int]) -> None:
+        """The devices a switch system connects to the source and to the voltmeter."""
+        self.current_path, self.sense_path = frozenset(current), frozenset(sense)
+        if len(self.current_path) == 1:
+            self.selected = next(iter(self.current_path))
+
+    def _carrying(self) -> list[int]:
+        return [self.selected] if self.current_path is None else sorted(self.current_path)
 
     def drive(self, current: float, duration: float) -> None:
-        """A current through the selected device for ``duration`` seconds."""
+        """A current for ``duration`` seconds through the routed device (devices routed
+        together share it equally; with none routed it flows nowhere)."""
         if current == 0 or duration <= 0:
             return
-        j = self.selected
+        devices = self._carrying()
+        for j in devices:
+            self._drive_one(j, current / len(devices), duration)
+
+    def _drive_one(self, j: int, current: float, duration: float) -> None:
+        self.received[j] = max(self.received[j], abs(current))
         if j in self.stuck:
             self.states[j] = self.stuck[j]
+            return
+        if j in self.defects.dead:
             return
         field = self.in_plane_field
         target = switch_target(current, field)
         if target == 0 or self.states[j] == target:  # no field: the torque has no polarity
             return
-        rate = self._bars[j].switch_rate(np.array([current]), field)[0]
+        # drift: I_c0 scaled by s acts as the current scaled by 1 / s
+        scale = 1.0 + (0.0 if self.drift is None or self.clock is None
+                       else float(self.drift[j]) * self.clock.seconds)
+        rate = self._bars[j].switch_rate(np.array([current / scale]), field)[0]
         self.budgets[j] -= duration * float(rate)
         if self.budgets[j] <= 0:
             self.states[j] = target
@@ -81,15 +155,27 @@ class Chip:
         """H_x (T) at the device: the coil's while it is driven, else the standing field."""
         return self.field_x if self.field_x != 0.0 else self.bias_field
 
-    def hall_resistance(self) -> float:
-        j = self.selected
+    def hall_resistance(self, device: int | None = None) -> float:
+        j = self.selected if device is None else device
         tilt = np.sqrt(max(0.0, 1.0 - (self.in_plane_field / H_ANISOTROPY) ** 2))
         return float(self.devices.r_offset[j] + self.devices.r_ahe[j] * self.states[j] * tilt)
 
     def hall_voltage(self, current: float, nplc: float) -> float:
-        rng = self._noise_rngs[self.selected]
+        """What the voltmeter reads with ``current`` from the source: the sensed device's
+        Hall voltage for the current it carries, or a floating input's pickup."""
+        if self.sense_path is None:
+            j, through = self.selected, current
+        elif len(self.sense_path) == 1:
+            j = next(iter(self.sense_path))
+            carrying = self._carrying()
+            through = current / len(carrying) if j in carrying else 0.0
+        else:
+            j, through = None, 0.0
+        if j is None or j in self.defects.open:
+            return float(FLOATING_NOISE * self._floating_rng.standard_normal())
+        rng = self._noise_rngs[j]
         noise = self.read_noise / np.sqrt(max(nplc, 1e-3)) * rng.standard_normal()
-        return self.hall_resistance() * current + self.hall_offset + noise
+        return self.hall_resistance(j) * through + self.hall_offset + noise
 
     def snapshot(self, device: int) -> dict:
         """One device's state, budget and generators (JSON-ready)."""
@@ -106,11 +192,20 @@ class Chip:
         self._noise_rngs[j].bit_generator.state = snapshot["noise_rng"]
 
 
-def build_chip(n_devices: int, width: float, seed: int | None, eta: float = 0.25) -> Chip:
-    """The devices that ``hil lab serve`` and ``hil lab devices`` build from the same options."""
-    if n_devices < 1:
-        raise ValueError(f"devices = {n_devices} is outside the allowed range [1, 64]")
+def build_chip(n_devices: int, width: float, seed: int | None, eta: float = 0.25,
+               at_scale: bool = False) -> Chip:
+    """The devices that ``hil lab serve`` and ``hil lab devices`` build from the same options;
+    ``at_scale``: a chip behind a switch system, with defects and drift drawn from ``seed``
+    (the devices themselves are the same draw either way)."""
+    if not 1 <= n_devices <= MAX_DEVICES:
+        raise ValueError(f"devices = {n_devices} is outside the allowed range "
+                         f"[1, {MAX_DEVICES}]")
     preset = hall_bar_preset(width)
-    device_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
+    device_seed, noise_seed, scale_seed = np.random.SeedSequence(seed).spawn(3)
     devices = preset.draw(n_devices, eta, 0.0, np.random.default_rng(device_seed))
-    return Chip(devices, noise_seed)
+    if not at_scale:
+        return Chip(devices, noise_seed)
+    rng = np.random.default_rng(scale_seed)
+    defects = Defects.draw(n_devices, rng)
+    return Chip(devices, noise_seed, defects=defects,
+                drift=rng.normal(0.0, DRIFT_RATE, n_devices))

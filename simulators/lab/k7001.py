@@ -19,9 +19,9 @@ import instruments.scpi as scpi
 from simulators.lab.strict import Refused, StrictInstrument, _bool, _num
 
 
-def channel_list(text: str, count: int) -> list[tuple[int, int]]:
-    """``(@ 1!3, 1!5:1!7)`` -> [(1, 3), (1, 5), (1, 6), (1, 7)], on a card of ``count``
-    channels in slot 1."""
+def channel_list(text: str, holds) -> list[tuple[int, int]]:
+    """``(@ 1!3, 1!5:1!7)`` -> [(1, 3), (1, 5), (1, 6), (1, 7)]; ``holds(slot, channel)``:
+    whether an installed card has that channel (else -222)."""
     match = re.fullmatch(r"\(\s*@\s*(.*?)\s*\)", text.strip())
     if match is None:
         raise Refused(-224)
@@ -35,7 +35,7 @@ def channel_list(text: str, count: int) -> list[tuple[int, int]]:
         if first_slot != last_slot or last < first:
             raise Refused(-224)
         for channel in range(first, last + 1):
-            if first_slot != 1 or not 1 <= channel <= count:
+            if not holds(first_slot, channel):
                 raise Refused(-222)
             channels.append((first_slot, channel))
     return channels
@@ -59,35 +59,54 @@ class Keithley7001Emulator(StrictInstrument):
         if self.closed is not None:
             self.chip.selected = self.closed
 
+    def holds(self, slot: int, channel: int) -> bool:
+        """The card in slot 1 has a channel per device."""
+        return slot == 1 and 1 <= channel <= len(self.chip.devices)
+
+    def _switch(self, relays: set[tuple[int, int]], move: str) -> None:
+        """Close or open ``relays`` (here at once: this emulator charges no relay time)."""
+        if move == "close":
+            self.closed_set |= relays
+        else:
+            self.closed_set -= relays
+
     def _close(self, unit: scpi.Unit) -> str | None:
-        channels = channel_list(self._one(unit, str), len(self.chip.devices))
+        channels = channel_list(self._one(unit, str), self.holds)
         if unit.query:
             return ",".join(str(int(c in self.closed_set)) for c in channels)
-        self.closed_set |= set(channels)
+        self._switch(set(channels) - self.closed_set, "close")
         return None
 
     def _open(self, unit: scpi.Unit) -> str | None:
         text = self._one(unit, str)
         if unit.query:
             return ",".join(str(int(c not in self.closed_set))
-                            for c in channel_list(text, len(self.chip.devices)))
+                            for c in channel_list(text, self.holds))
         if text.strip().upper() == "ALL":
-            self.closed_set.clear()
+            self._switch(set(self.closed_set), "open")
         else:
-            self.closed_set -= set(channel_list(text, len(self.chip.devices)))
+            self._switch(set(channel_list(text, self.holds)) & self.closed_set, "open")
         return None
 
     def _closed_state(self) -> str:
         return "(@" + ",".join(f"{s}!{c}" for s, c in sorted(self.closed_set)) + ")"
 
     def _build_table(self):
+        return [*self._mainframe_table(),
+                (":ROUTe:CONFigure:SLOT[1]:STIMe", self._setting("settling",
+                                                                _num(0, 99999.999, 0.0)))]
+
+    def _mainframe_table(self):
+        """What the mainframe answers whatever its cards (section 4: the ROUTe channel
+        commands and CONFigure:BBMake, SYSTem, STATus, DISPlay)."""
         s = self._setting
         status = self._status_register()
         return [
             (":ROUTe:CLOSe", self._close),
             (":ROUTe:CLOSe:STATe", self._query_only(self._closed_state)),
             (":ROUTe:OPEN", self._open),
-            (":ROUTe:OPEN:ALL", self._command_only(lambda u: self.closed_set.clear())),
+            (":ROUTe:OPEN:ALL", self._command_only(
+                lambda u: self._switch(set(self.closed_set), "open"))),
             (":ROUTe:CONFigure:BBMake", s("bbmake", _bool)),
             (":SYSTem:ERRor[:NEXT]", self._system_error("NEXT")),
             (":SYSTem:PRESet", self._command_only(lambda u: self.reset())),
@@ -101,5 +120,4 @@ class Keithley7001Emulator(StrictInstrument):
             (":STATus:PRESet", self._command_only(lambda u: None)),
             (":STATus:QUEue[:NEXT]", self._system_error("NEXT")),
             (":DISPlay:ENABle", s("display", _bool)),
-            (":ROUTe:CONFigure:SLOT[1]:STIMe", s("settling", _num(0, 99999.999, 0.0))),
         ]

@@ -27,12 +27,14 @@ from simulators.lab.k2000 import Keithley2000Emulator
 from simulators.lab.k2400 import Keithley2400Emulator
 from simulators.lab.k6221 import Keithley6221Emulator
 from simulators.lab.k7001 import Keithley7001Emulator
+from simulators.lab.k7002 import Keithley7002Emulator, pair_wiring
 
 CORRUPTIONS = ("garble", "binary", "empty", "partial", "multiple", "unit", "nan", "inf",
                "overflow", "count")
 REPLY_FAULTS = ("late", *CORRUPTIONS)  # they strike a reply, not a line
 FAULT_KINDS = ("drop", "error", "reset", "stuck", *REPLY_FAULTS)
 MODELS = {"pulse": "6221", "voltmeter": "2000", "field": "2400", "switch": "7001"}
+SWITCHES = ("7001", "7002")  # one channel per device on a 7001 card; a 7002 with 7011s
 UNITS = {"pulse": "ADC", "voltmeter": "VDC", "field": "ADC", "switch": "CHAN"}
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?", re.I)
 
@@ -228,13 +230,18 @@ class _Server(socketserver.ThreadingTCPServer):
 
 class VirtualLab:
     """Start with ``start()`` (or as a context manager); ``resources`` maps role -> VISA
-    resource string."""
+    resource string. ``switch``: the 7001 with one channel per device, or the 7002 with
+    7011 cards wired two channels a device (``simulators/lab/k7002.py``)."""
 
     def __init__(self, chip: Chip | None = None, clock: LabClock | None = None,
                  faults: list[Fault] | None = None, coil_constant: float = 0.01,
-                 trigger_link: bool = True, trigger_line: int = 1) -> None:
+                 trigger_link: bool = True, trigger_line: int = 1,
+                 switch: str = "7001") -> None:
+        if switch not in SWITCHES:
+            raise ValueError(f"switch = {switch!r} is not one of {', '.join(SWITCHES)}")
         self.chip = chip if chip is not None else build_chip(4, 0.5e-6, 0)
         self.clock = clock if clock is not None else LabClock()
+        self.chip.clock = self.clock
         pulse = Keithley6221Emulator(self.chip, self.clock)
         voltmeter = Keithley2000Emulator(self.chip, self.clock)
         voltmeter.source = pulse
@@ -245,8 +252,13 @@ class VirtualLab:
         self.instruments: dict[str, LabInstrument] = {
             "pulse": pulse, "voltmeter": voltmeter,
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
-            "switch": Keithley7001Emulator(self.chip, self.clock),
+            "switch": (Keithley7001Emulator(self.chip, self.clock) if switch == "7001" else
+                       Keithley7002Emulator(self.chip, self.clock,
+                                            pair_wiring(len(self.chip.devices)))),
         }
+        self.models = {**MODELS, "switch": switch}
+        if switch == "7002":
+            self.instruments["switch"].source = pulse.flowing
         self.faults = list(faults or [])
         self.lines = {role: 0 for role in self.instruments}
         self.lock = threading.RLock()
@@ -312,6 +324,6 @@ class VirtualLab:
 
     @property
     def resources(self) -> dict[str, dict[str, str]]:
-        return {role: {"model": MODELS[role],
+        return {role: {"model": self.models[role],
                        "resource": f"TCPIP0::127.0.0.1::{self.port(role)}::SOCKET"}
                 for role in self._servers}
