@@ -33,6 +33,13 @@ serial number. A command's relays settle before the next command runs, so the dr
 ``:ROUT:OPEN ...;:ROUT:CLOS ...`` breaks before it makes; ``events`` keeps the latest relay
 movements (start, end) to prove it. A relay moved while the 6221 drives current is counted
 in ``hot_switches`` (contacts switched hot wear, the manuals warn).
+
+Sources: the 7002's and the 7011's own manuals were not at hand when this was written. The
+command set is the 7001's (its Instruction Manual, section 4, which the 7001 emulator cites:
+Keithley documents the 7002 as SCPI-compatible with it); the 7011's two-pole channels, its
+four 1x10 banks, its 1 A switched rating and its 3 ms actuation are the card's published
+specifications as recalled, not read from its manual here. Check them against the manuals
+(or a rig: ``pytest --lab``) before trusting a timing figure from this emulator.
 """
 
 from __future__ import annotations
