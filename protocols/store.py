@@ -332,11 +332,12 @@ class RunStore:
     # -- the lifecycle ---------------------------------------------------------------
     @contextmanager
     def run(self, kind: str, config: dict[str, Any] | None = None, *, seed: int | None = None,
-            resume: int | None = None) -> Iterator[ActiveRun]:
+            resume: int | None = None, reopen: bool = False) -> Iterator[ActiveRun]:
         """The one lifecycle of a run: create it (or, with ``resume``, claim the unfinished
-        run ``resume``: refused while another process holds it), hold its lease while the
-        block runs, and finish it with the status the block's exit deserves."""
-        active = self._claim(kind, resume) if resume is not None else \
+        run ``resume``: refused while another process holds it; ``reopen``: a finished one
+        too, for a grid that only fills in what is missing), hold its lease while the block
+        runs, and finish it with the status the block's exit deserves."""
+        active = self._claim(kind, resume, reopen) if resume is not None else \
             self._create(kind, config or {}, seed)
         heartbeat = Heartbeat(self.path, active.id, this_process(), self.lease_seconds)
         heartbeat.start()
@@ -369,11 +370,11 @@ class RunStore:
         run_id = self.create_run(kind, config, seed)
         return ActiveRun(self, run_id, kind, config, resumed=False)
 
-    def _claim(self, kind: str, run_id: int) -> ActiveRun:
+    def _claim(self, kind: str, run_id: int, reopen: bool = False) -> ActiveRun:
         run = self.get_run(run_id, field="resume")
         if run.kind != kind:
             raise ConfigError("resume", f"run {run_id} is a {run.kind} run, not a {kind} run")
-        if run.status in DONE_STATUSES:
+        if run.status in DONE_STATUSES and not reopen:
             raise ConfigError("resume", f"run {run_id} is a {run.status} {run.kind} run; only "
                               "an unfinished run can be resumed")
         self.claim(run_id)
