@@ -190,8 +190,10 @@ class RunStore:
             db.execute("PRAGMA user_version").fetchone()
             return db
         except sqlite3.Error as err:
+            if _code(err) in (11, 26):
+                raise self._not_a_store(err) from None
             if _code(err) != 14 or not self.path.exists() or not _on_read_only_disk(self.path):
-                raise self._error(err, "opening it") from None
+                raise self._error(err, "opening it", "nothing was changed") from None
         # a WAL store on a read-only disk: nobody can write it, so it is read as immutable
         self.read_only = True
         uri = f"file:{self.path.resolve()}?mode=ro&immutable=1"
@@ -213,9 +215,7 @@ class RunStore:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             found = schema.table_columns(self._db)
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"{self.path} is not a spinhil run store ({err}); it was left "
-                             "as it is: give another --store or SPINHIL_HOME, or move it "
-                             "away") from None
+            raise self._not_a_store(err) from None
         if version > schema.SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} is a run store of schema version {version}, newer than this "
@@ -231,6 +231,10 @@ class RunStore:
             self._refuse_other_layout(found, schema.LEGACY_COLUMNS, version)
         self._write_schema(lambda db: self._migrate(db, version), "migrating it from schema "
                            f"version {version} to {schema.SCHEMA_VERSION}")
+
+    def _not_a_store(self, err: sqlite3.Error) -> StoreError:
+        return StoreError(f"{self.path} is not a spinhil run store ({err}); it was left as it "
+                          "is: give another --store or SPINHIL_HOME, or move it away")
 
     def _refuse_other_layout(self, found, expected, version: int) -> None:
         mismatch = schema.layout_mismatch(found, expected)
@@ -282,13 +286,13 @@ class RunStore:
                "I/O error": "the disk reported an I/O error",
                "damaged": "the file is damaged", "not a database": "it is not a database",
                "cannot open": "the file cannot be opened"}.get(kind, "SQLite failed")
-        return StoreError(f"run store {self.path}: {why} ({err}) while {doing}: "
+        return StoreError(f"{self.path}: {why} ({err}) while {doing}: "
                    + (kept or "nothing of that step was written"))
 
     @contextmanager
     def _transaction(self, doing: str, kept: str = "") -> Iterator[sqlite3.Connection]:
         if self.read_only:
-            raise StoreError(f"run store {self.path}: the file is read-only, so {doing} was "
+            raise StoreError(f"{self.path}: the file is read-only, so {doing} was "
                              "refused: nothing was written; give a writable --store")
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -319,13 +323,13 @@ class RunStore:
         row = db.execute("SELECT status, owner, host, pid FROM runs WHERE id=?",
                          (run_id,)).fetchone()
         if row is None:
-            raise StoreError(f"run store {self.path}: run {run_id} is not in it: nothing "
+            raise StoreError(f"{self.path}: run {run_id} is not in it: nothing "
                              "was written")
         status, owner, host, pid = row
         if status != "running":
-            raise StoreError(f"run store {self.path}: run {run_id} is {status}: nothing more "
+            raise StoreError(f"{self.path}: run {run_id} is {status}: nothing more "
                              "is written to it")
-        raise RunInUse(f"run store {self.path}: run {run_id} is held by "
+        raise RunInUse(f"{self.path}: run {run_id} is held by "
                        f"{Holder.parse(owner, host, pid)}, not by this process: nothing was "
                        "written (it was taken over after this process's lease lapsed)")
 
