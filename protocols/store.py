@@ -340,7 +340,8 @@ class RunStore:
         """The one lifecycle of a run: create it (or, with ``resume``, claim the unfinished
         run ``resume``: refused while another process holds it; ``reopen``: a finished one
         too, for a grid that only fills in what is missing), hold its lease while the block
-        runs, and finish it with the status the block's exit deserves."""
+        runs, and finish it with the status the block's exit deserves; a RunAborted or
+        KeyboardInterrupt on its way out carries the run's id as ``run_id``."""
         active = self._claim(kind, resume, reopen) if resume is not None else \
             self._create(kind, config or {}, seed)
         heartbeat = Heartbeat(self.path, active.id, this_process(), self.lease_seconds)
@@ -353,6 +354,7 @@ class RunStore:
             self._finish_quietly(active, "aborted", {"error": "aborted by the user"})
             raise
         except KeyboardInterrupt as err:
+            err.run_id = active.id  # type: ignore[attr-defined]  # for the line the user reads
             self._finish_quietly(active, "aborted", {"error": _stop_reason(err)})
             raise
         except BaseException as err:
