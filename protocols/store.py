@@ -419,6 +419,8 @@ class RunStore:
                 status, owner, host, pid, lease_until = row
                 holder = live_holder(str(self.path), run_id, status, owner, host, pid,
                                      lease_until)
+                if holder is None and owner != this_process():  # a mark from before the run
+                    release_in_process(str(self.path), run_id)  # was another's: stale
                 if holder is not None or not hold_in_process(str(self.path), run_id):
                     raise RunInUse(_live_message(run_id, holder, lease_until))
                 taken = True

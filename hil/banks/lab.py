@@ -102,13 +102,27 @@ class LabBank(NeuronBank):
             self.cycle_for(device)
 
     def measure_calibration(self, store: RunStore, lab_description: dict,
-                            iterations: int = 100) -> None:
+                            iterations: int = 100, resumed_after: int | None = None) -> None:
         """Per-device calibration from the store's newest usable sweep of each device on
         this lab, sweeping devices without one through :meth:`Session.sweep` (recorded
-        in ``store`` like any sweep, with this bank's cycle and timing)."""
+        in ``store`` like any sweep, with this bank's cycle and timing).
+
+        ``resumed_after``: the id of a run resumed before its calibration had finished; the
+        sweeps it had made (runs after it) are taken as they are, and on the virtual lab
+        each of those devices is put back as its sweep left it (with the sweep's lab time),
+        so the resumed run goes on as if they had just been swept here."""
         from hil.session.session import Session
 
         known = latest_sweeps(store, lab_description)
+        if resumed_after is not None:
+            for device in self.devices:
+                sweep = known.get(device)
+                if sweep is None or sweep["run_id"] <= resumed_after:
+                    continue
+                state = store.lab_state(sweep["run_id"])
+                if state is not None and self.lab.clock is not None:
+                    self.lab.restore_device(state)
+                    self._lab_offset += store.get_run(sweep["run_id"]).lab_seconds or 0.0
         session = Session(lab_description, store, lab=self.lab)  # borrows the bank's lab
         self.description = self.description or lab_description
         calibration = []

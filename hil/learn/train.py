@@ -162,9 +162,14 @@ def build_banks(config: TrainConfig, progress: Progress | None = None) -> list[N
 
 
 def lab_description(config: TrainConfig, devices: int) -> dict:
+    """The lab as a run's config keeps it: a lab file (and the chip it names, as a sweep
+    of ``hil characterise`` keeps it, so their calibrations are shared), or the virtual
+    lab's chip."""
+    from hil.session.session import lab_description as describe
+
     if config.lab is not None:
-        return {"lab_file": config.lab}
-    return {"virtual": True, "devices": devices, "width": config.width, "seed": config.seed}
+        return describe(config.lab)
+    return describe(None, devices, config.width, config.seed)
 
 
 def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
@@ -397,8 +402,8 @@ class Trainer:
         checkpoint = run.latest_checkpoint()
         history: dict[str, Any] = {"loss": [], "train_accuracy": [], "val_loss": [],
                                    "val_accuracy": [], "stopped": False}
-        if checkpoint is None:
-            calibration = self._calibrate(banks)
+        if checkpoint is None:  # (a run stopped while it calibrated: its sweeps are kept)
+            calibration = self._calibrate(banks, run.id if run.resumed else None)
             first_epoch = 0
         else:  # every random stream, the optimiser and the devices as they were saved
             state = torch.load(io.BytesIO(checkpoint[1]), weights_only=False)
@@ -494,8 +499,11 @@ class Trainer:
         net.train(was_training)
         return {"val_loss": total / len(x), "val_accuracy": correct / len(x)}
 
-    def _calibrate(self, banks: list[NeuronBank]) -> list[list[Calibration]]:
-        """Nominal: what the bank was built with. Device: a measured sweep per neuron."""
+    def _calibrate(self, banks: list[NeuronBank],
+                   resumed: int | None = None) -> list[list[Calibration]]:
+        """Nominal: what the bank was built with. Device: a measured sweep per neuron (on a
+        lab, each sweep a run of its own; ``resumed``: this run's id when it goes on after
+        a stop during these sweeps)."""
         if self.config.calibration == "nominal":
             return [list(b.calibration) for b in banks]
         out = []
@@ -503,7 +511,8 @@ class Trainer:
             self.progress("characterise", i + 1, len(banks), {})
             if hasattr(bank, "measure_calibration"):  # lab devices: sweeps in the run store
                 bank.measure_calibration(self.store, lab_description(self.config,
-                                                                     bank.n_neurons))
+                                                                     bank.n_neurons),
+                                         resumed_after=resumed)
                 out.append(list(bank.calibration))
                 continue
             fits = characterise(bank, bank.calibration)
