@@ -55,8 +55,12 @@ from protocols.store_lease import (
 FINAL_STATUSES = ("finished", "unusable", "failed", "aborted")  # unusable: a graded-bad fit
 DONE_STATUSES = ("finished", "unusable")  # a run with its result: never resumed
 KEEP_CHECKPOINTS = 2
-SQLITE_CODES = {5: "busy", 6: "locked", 8: "read-only", 10: "I/O error", 11: "damaged",
-                13: "full", 14: "cannot open", 26: "not a database"}
+# SQLite's primary result codes (https://www.sqlite.org/rescode.html) as the user reads them
+SQLITE_REASONS = {5: "another process held it locked for 30 s",
+                  6: "another process held it locked for 30 s",
+                  8: "the file is read-only", 10: "the disk reported an I/O error",
+                  11: "the file is damaged", 13: "the disk is full",
+                  14: "the file cannot be opened", 26: "it is not a database"}
 
 
 class StoreError(RuntimeError):
@@ -246,20 +250,9 @@ class RunStore:
         if self.read_only:
             raise StoreError(f"{self.path} is read-only and needs {doing} before this "
                              "spinhil can use it: nothing was changed; make it writable")
-        try:
-            self._db.execute("BEGIN EXCLUSIVE")
-        except sqlite3.Error as err:
-            raise self._error(err, doing) from None
-        try:  # another process may have done it meanwhile
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version != schema.SCHEMA_VERSION:
-                change(self._db)
-            self._db.execute("COMMIT")
-        except BaseException as err:
-            self._db.execute("ROLLBACK")
-            if isinstance(err, sqlite3.Error):
-                raise self._error(err, doing) from None
-            raise
+        with self._transaction(doing, "nothing was changed", begin="EXCLUSIVE") as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] != schema.SCHEMA_VERSION:
+                change(db)  # (unless another process has done it meanwhile)
 
     @staticmethod
     def _migrate(db: sqlite3.Connection, version: int) -> None:
@@ -279,23 +272,18 @@ class RunStore:
     # -- faults --------------------------------------------------------------------
     def _error(self, err: sqlite3.Error, doing: str, kept: str = "") -> StoreError:
         """One line: the file, what it was doing, SQLite's reason, what was kept."""
-        kind = SQLITE_CODES.get(_code(err))
-        why = {"full": "the disk is full", "read-only": "the file is read-only",
-               "busy": "another process held it locked for 30 s",
-               "locked": "another process held it locked for 30 s",
-               "I/O error": "the disk reported an I/O error",
-               "damaged": "the file is damaged", "not a database": "it is not a database",
-               "cannot open": "the file cannot be opened"}.get(kind, "SQLite failed")
+        why = SQLITE_REASONS.get(_code(err), "SQLite failed")
         return StoreError(f"{self.path}: {why} ({err}) while {doing}: "
-                   + (kept or "nothing of that step was written"))
+                          + (kept or "nothing of that step was written"))
 
     @contextmanager
-    def _transaction(self, doing: str, kept: str = "") -> Iterator[sqlite3.Connection]:
+    def _transaction(self, doing: str, kept: str = "",
+                     begin: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         if self.read_only:
             raise StoreError(f"{self.path}: the file is read-only, so {doing} was "
                              "refused: nothing was written; give a writable --store")
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(f"BEGIN {begin}")
         except sqlite3.Error as err:
             raise self._error(err, doing, kept) from None
         try:
