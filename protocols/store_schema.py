@@ -202,6 +202,8 @@ def reading_row(run_id: int, seq: int, reading: dict[str, Any]) -> tuple:
         value = reading.get(column.name)
         if value is None:
             values.append(None)
+            if column.name in reading:  # written as None (no reset read): read back so
+                extra[column.name] = None
             continue
         try:
             values.append(column.store(value))

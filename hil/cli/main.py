@@ -105,10 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP/SIGQUIT (a StopSignal)
         signum = getattr(err, "signum", signal.SIGINT)
-        run_id = getattr(err, "run_id", None)
-        _stopped(args.command, ("interrupted" if signum == signal.SIGINT
-                                else f"stopped by {signal.Signals(signum).name}")
-                 + ("" if run_id is None else f"; run {run_id} is kept"))
+        _stopped(args.command, "interrupted" if signum == signal.SIGINT
+                 else f"stopped by {signal.Signals(signum).name}")
         return 128 + signum
     except StoreError as err:  # the store refused or failed: what was kept, and the outputs
         _stopped(args.command, "run store", err)

@@ -72,6 +72,7 @@ def list_runs(args: argparse.Namespace) -> int:
         print_json_line({"runs": [
             {"id": r.id, "kind": r.kind, "status": r.status, "created": r.created,
              "updated": r.updated, "seed": r.seed, "code_version": r.code_version,
+             "lab_seconds": r.lab_seconds, "holder": r.holder,
              "result": _result_text(r)} for r in runs]})
         return 0
     print(f"{'id':>5}  {'kind':<14} {'status':<12} {'started':<19} {'seed':>6}  result")

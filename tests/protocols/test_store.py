@@ -71,8 +71,10 @@ def test_readings_are_typed_columns_in_full_precision(tmp_path):
     store = RunStore(tmp_path / "runs.sqlite")
     with store.run("sweep", {"device": 0}) as run:
         run.append_readings([SWEEP_ROW, {**SWEEP_ROW, "iteration": 8, "switched": False,
-                                         "r_after_write": float("nan"), "note": [1, 2]}])
+                                         "r_after_write": float("nan"), "note": [1, 2],
+                                         "r_after_reset": None}])
     first, second = store.readings(run.id)
+    assert second["r_after_reset"] is None and "field" not in second  # None, and absent
     assert {k: first[k] for k in SWEEP_ROW} == SWEEP_ROW  # every bit of every float
     assert first["switched"] is True and second["switched"] is False
     assert np.isnan(second["r_after_write"]) and second["note"] == [1, 2]  # NaN is kept
