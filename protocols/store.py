@@ -276,12 +276,17 @@ class RunStore:
         return StoreError(f"{self.path}: {why} ({err}) while {doing}: "
                           + (kept or "nothing of that step was written"))
 
-    @contextmanager
-    def _transaction(self, doing: str, kept: str = "",
-                     begin: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    def check_writable(self, doing: str) -> None:
+        """Refuse ``doing`` now if the file cannot be written (before any instrument is
+        touched for a run that could not be recorded)."""
         if self.read_only:
             raise StoreError(f"{self.path}: the file is read-only, so {doing} was "
                              "refused: nothing was written; give a writable --store")
+
+    @contextmanager
+    def _transaction(self, doing: str, kept: str = "",
+                     begin: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        self.check_writable(doing)
         try:
             self._db.execute(f"BEGIN {begin}")
         except sqlite3.Error as err:

@@ -116,6 +116,7 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
     touches an instrument, so a run another process is recording is refused untouched.
     ``body`` runs on a routed, calibrated device and returns the run's summary.
     ``subscribers`` hear every stored reading; ``between_batches`` runs after each batch."""
+    store.check_writable(f"recording a {kind} run")  # before any instrument is touched
     with ExitStack() as stack:
         run = None
         if resume is not None:

@@ -111,6 +111,8 @@ class Session:
         self._connected = not self.owns_lab
         self.subscribers = list(subscribers)
         self.between_batches = between_batches
+        self.connect_on_enter = True  # False: the first procedure connects (a resume,
+        # which claims its run first, so a live one is refused before any *RST)
 
     @classmethod
     def for_run(cls, store: RunStore | str | Path | None, run_id: int,
@@ -119,7 +121,9 @@ class Session:
         keeps the lab's description): where a killed run goes on. An unknown id is bad
         input in ``field_name``."""
         store = store if isinstance(store, RunStore) else RunStore(store)
-        return cls(stored_run(store, run_id, field_name).config["lab"], store, **hooks)
+        session = cls(stored_run(store, run_id, field_name).config["lab"], store, **hooks)
+        session.connect_on_enter = False  # the run is claimed before the lab is touched
+        return session
 
     # -- the lab ---------------------------------------------------------------------
     def connect(self) -> Session:
@@ -142,7 +146,7 @@ class Session:
             self.lab.outputs_off()
 
     def __enter__(self) -> Session:
-        return self.connect()
+        return self.connect() if self.connect_on_enter else self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -349,6 +349,8 @@ def test_a_read_only_store_reads_and_refuses_writes_in_one_line(shared_folder):
     line = _one_line(refused.stderr)
     assert "the file is read-only" in line and "nothing was written" in line
     assert "not a spinhil run store" not in line
+    assert "recording a sweep run was refused" in line  # before the run's first step
+    assert line.endswith("outputs are off (confirmed by OUTP?)")
     assert path.read_bytes() == before
 
 

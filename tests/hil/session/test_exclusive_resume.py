@@ -110,3 +110,48 @@ def test_a_resumed_sweep_counts_its_lab_time_from_the_start(tmp_path, timing):
     assert lab_t[-1] <= resumed["lab_seconds"] + 1e-9
     shown = json.loads(json.dumps(store.get_run(run_id).result))
     assert shown["lab_seconds"] == resumed["lab_seconds"]
+
+
+def test_a_refused_resume_never_touches_the_instruments_of_a_shared_lab(tmp_path):
+    """One served lab (a lab file, as two hosts of one rig would share it): while one
+    process resumes a killed sweep, a second ``--resume`` is refused without sending a
+    byte, so no ``*RST`` reaches the instruments under the first run."""
+    from simulators.lab.chip import build_chip
+    from simulators.lab.server import VirtualLab
+
+    env = {**os.environ, "SPINHIL_HOME": str(tmp_path / "home")}
+    db = tmp_path / "home" / "runs.sqlite"
+    with VirtualLab(build_chip(2, 0.5e-6, 2)) as virtual:
+        rig = tmp_path / "rig.toml"
+        rig.write_text("[roles]\n" + "".join(f'{role} = "{entry["resource"]}"\n'
+                                              for role, entry in virtual.resources.items()))
+        heard: list[tuple[float, str, str]] = []
+        for role in ("pulse", "voltmeter"):
+            instrument = virtual.instruments[role]
+
+            def listened(line, handle=instrument.handle, role=role):
+                heard.append((time.monotonic(), role, line.strip().upper()))
+                return handle(line)
+
+            instrument.handle = listened
+        victim = _hil(*SWEEP, "--lab", str(rig), env=env)
+        while victim.poll() is None and _readings(db) < 60:
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        first = _hil("characterise", "sweep", "--resume", "1", "--json", env=env)
+        kept = _readings(db)
+        while first.poll() is None and _readings(db) < kept + 24:  # it claimed and runs
+            time.sleep(0.02)
+        began = time.monotonic()
+        second = subprocess.run([sys.executable, "-m", "hil.cli", "characterise", "sweep",
+                                 "--resume", "1", "--json"], env=env, text=True,
+                                capture_output=True, timeout=300)
+        ended = time.monotonic()
+        assert first.poll() is None, "the first resume ended before the second was refused"
+        assert second.returncode == 2 and "run 1 is live" in second.stderr
+        resets = [line for t, _, line in heard if began <= t <= ended and "*RST" in line]
+        assert resets == []
+        assert first.wait(timeout=600) == 0, first.communicate()[1]
+    cycles = [(r["index"], r["iteration"]) for r in RunStore(db).readings(1)]
+    assert sorted(cycles) == [(k, n) for k in range(12) for n in range(60)]
