@@ -33,7 +33,7 @@ __all__ = [
     "DeviceNeurons", "SpikingNet", "to_device_neurons",
     # learning (hil.learn)
     "Evaluation", "TrainConfig", "TrainResult", "Trainer", "build_banks", "export_weights",
-    "from_datasets", "load_digits", "load_net", "train",
+    "from_datasets", "load_digits", "load_net", "record_training", "train",
     # the run store and errors
     "ConfigError", "RunStore",
 ]
@@ -48,6 +48,7 @@ _HOMES = {
     "Evaluation": "hil.learn", "TrainConfig": "hil.learn", "TrainResult": "hil.learn",
     "Trainer": "hil.learn", "build_banks": "hil.learn", "export_weights": "hil.learn",
     "from_datasets": "hil.learn", "load_digits": "hil.learn", "load_net": "hil.learn",
+    "record_training": "hil.learn",
     "train": "hil.learn.api",
     "ConfigError": "hil.errors", "RunStore": "protocols.store",
 }
@@ -75,6 +76,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, loaded eagerly
         from_datasets,
         load_digits,
         load_net,
+        record_training,
     )
     from hil.learn.api import train
     from hil.nn import DeviceNeurons, SpikingNet, to_device_neurons

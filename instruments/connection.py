@@ -363,10 +363,10 @@ class Lab:
             out[role] = entry
         return out
 
-    def device_state(self) -> dict | None:
-        """The routed device's state, stored with each batch of readings so a resumed run
-        goes on exactly; None on real instruments, whose devices keep their own state (an
-        emulated lab's connection overrides this)."""
+    def device_state(self, device: int | None = None) -> dict | None:
+        """The routed device's (or ``device``'s) state, stored with each batch of readings
+        so a resumed run goes on exactly; None on real instruments, whose devices keep their
+        own state (an emulated lab's connection overrides this)."""
         return None
 
     def restore_device(self, state: dict) -> None:

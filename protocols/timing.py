@@ -40,12 +40,20 @@ def hardware_timing_unavailable(lab: Lab, settings: CycleSettings | None = None)
         readings = []
         lab.reconnect("voltmeter")  # drop a late reply; *RST leaves the 2000 idle
         meter = lab["voltmeter"]
-    meter.immediate_triggering()
-    if len(readings) != 1:
-        return (f"no reading arrived over the trigger link (is 6221 trigger-link line "
-                f"{lab.trigger_line} cabled to the 2000's EXT TRIG?)")
-    for instrument in (pulse, meter):
-        instrument.check_errors()
+    role = "voltmeter"
+    try:  # a reply late past the timeout here ends the check with a line, not a traceback
+        meter.immediate_triggering()
+        if len(readings) != 1:
+            return (f"no reading arrived over the trigger link (is 6221 trigger-link line "
+                    f"{lab.trigger_line} cabled to the 2000's EXT TRIG?)")
+        for role in ("pulse", "voltmeter"):
+            (pulse if role == "pulse" else meter).check_errors()
+    except (VisaIOError, OSError) as err:
+        model = (lab.identities.get(role, "").split(",") + ["", "?"])[1].strip() or "?"
+        raise InstrumentError(
+            f"the {role} ({model} at {lab.roles.get(role, '?')}) did not answer in time "
+            f"during the trigger-link check of hardware timing ({err}); the check sends no "
+            "current to the device") from None
     return None
 
 

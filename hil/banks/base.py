@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,9 @@ class NeuronBank(abc.ABC):
             np.asarray(max_current, float), (len(self.calibration),)
         ).copy()
         self._closed = False
+        # where the calibration came from, for a run's provenance (a lab bank names the
+        # sweep run of each device)
+        self.calibration_origin: str = "as built: the nominal device"
 
     @property
     def n_neurons(self) -> int:
@@ -79,7 +82,21 @@ class NeuronBank(abc.ABC):
     def _switch(self, currents: np.ndarray) -> np.ndarray: ...
 
     def get_state(self) -> Any:
-        """Random state to checkpoint (simulators); ``None`` for hardware."""
+        """Everything a resumed run needs to go on exactly as an uninterrupted one: the
+        random streams of simulated devices, the virtual lab's devices; ``None`` for a
+        bank with nothing to restore."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """What the neurons are, for a run's record: the bank, how it was built (devices,
+        seeds) and each neuron's calibration with where it came from (JSON-ready)."""
+        return {"bank": type(self).__name__, "neurons": self.n_neurons,
+                "calibration": [asdict(c) for c in self.calibration],
+                "calibration_origin": self.calibration_origin,
+                "max_current": self.max_current.tolist()}
+
+    def instrument_snapshot(self) -> dict[str, Any] | None:
+        """Every instrument's settings now (a bank on instruments), else None."""
         return None
 
     def price_lab_time(self, rows: Sequence[int]) -> None:  # noqa: B027 - no lab, no cost
@@ -114,6 +131,12 @@ class WrappedBank(NeuronBank):
     def get_state(self) -> Any:
         return self.bank.get_state()
 
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "wraps": self.bank.describe()}
+
+    def instrument_snapshot(self) -> dict[str, Any] | None:
+        return self.bank.instrument_snapshot()
+
     def _wrapped_rows(self, rows: int) -> int:
         return rows
 
@@ -146,6 +169,9 @@ class MultiplexedBank(WrappedBank):
             [c for c in bank.calibration for _ in range(copies)],
             np.repeat(bank.max_current, copies),
         )
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "copies": self.copies}
 
     def _wrapped_rows(self, rows: int) -> int:
         return rows * self.copies  # the copies in turn: one wrapped call, copies x the rows

@@ -80,4 +80,6 @@ def calibrated(bank: NeuronBank, iterations: int = 100) -> NeuronBank:
     pulse_width = bank.calibration[0].pulse_width
     bank.calibration = calibrations_from_fits(characterise(bank, bank.calibration, iterations),
                                               pulse_width)
+    bank.calibration_origin = (f"characterised: a sweep of every neuron through the bank, "
+                               f"{iterations} cycles per current")
     return bank

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,13 +38,28 @@ log = logging.getLogger(__name__)
 
 
 class LabBank(NeuronBank):
+    """Neurons on devices behind instruments: ``devices`` of ``lab`` (routed by its switch
+    card), each with its calibration. ``description``: the lab as a run's config keeps it
+    (a lab file, or the virtual lab's chip), for the record of every run that uses it.
+
+    Its state (``get_state``) is each device's state on the virtual lab and the lab time
+    so far, so a resumed training run goes on as the uninterrupted one would. On real
+    instruments the devices keep their own state and their thermal draws cannot be
+    replayed: a resumed run is then the same experiment, not the same numbers."""
+
     def __init__(self, lab: Lab, devices: list[int], calibration: list[Calibration],
-                 settings: CycleSettings | None = None, timing: str = "auto") -> None:
+                 settings: CycleSettings | None = None, timing: str = "auto",
+                 description: dict | None = None) -> None:
         if len(devices) != len(calibration):
             raise ValueError("one calibration per device is needed")
         super().__init__(calibration, lab.limits.max_pulse_current)
         self.lab = lab
+        self.description = description
         self.devices = list(devices)
+        self.calibration_origin = "nominal: the bar width's preset"
+        self.calibration_sweeps: list[int | None] = [None] * len(self.devices)
+        self._restore: dict[int, dict] = {}  # device -> state, put back once it is calibrated
+        self._lab_offset = 0.0  # lab seconds of earlier starts (resumed runs)
         # fast reads: at 0.01 PLC the 2000's noise (~2 uV) is far below the +-70 uV Hall step
         self.settings = settings or CycleSettings(read_nplc=0.01, autozero=False)
         self.timing = choose_timing(lab, timing, self.settings)  # software or hardware
@@ -64,7 +79,8 @@ class LabBank(NeuronBank):
         session.connect()
         width = session.description.get("width", 0.5e-6)
         nominal = nominal_calibration(hall_bar_preset(width))
-        bank = cls(session.lab, list(devices), [nominal] * len(devices), timing=timing)
+        bank = cls(session.lab, list(devices), [nominal] * len(devices), timing=timing,
+                   description=session.description)
         if calibration == "store":
             bank.measure_calibration(session.store, session.description, iterations)
         return bank
@@ -75,6 +91,8 @@ class LabBank(NeuronBank):
             rwr = ResetWriteRead(self.lab, self.settings, timing=self.timing)
             rwr.calibrate()
             self._cycles[device] = rwr
+            if device in self._restore:  # after its calibration's pulses, as it was saved
+                self.lab.restore_device(self._restore.pop(device))
         return self._cycles[device]
 
     def prepare(self) -> None:
@@ -84,14 +102,29 @@ class LabBank(NeuronBank):
             self.cycle_for(device)
 
     def measure_calibration(self, store: RunStore, lab_description: dict,
-                            iterations: int = 100) -> None:
+                            iterations: int = 100, resumed_after: int | None = None) -> None:
         """Per-device calibration from the store's newest usable sweep of each device on
         this lab, sweeping devices without one through :meth:`Session.sweep` (recorded
-        in ``store`` like any sweep, with this bank's cycle and timing)."""
+        in ``store`` like any sweep, with this bank's cycle and timing).
+
+        ``resumed_after``: the id of a run resumed before its calibration had finished; the
+        sweeps it had made (runs after it) are taken as they are, and on the virtual lab
+        each of those devices is put back as its sweep left it (with the sweep's lab time),
+        so the resumed run goes on as if they had just been swept here."""
         from hil.session.session import Session
 
         known = latest_sweeps(store, lab_description)
+        if resumed_after is not None:
+            for device in self.devices:
+                sweep = known.get(device)
+                if sweep is None or sweep["run_id"] <= resumed_after:
+                    continue
+                state = store.lab_state(sweep["run_id"])
+                if state is not None and self.lab.clock is not None:
+                    self.lab.restore_device(state)
+                    self._lab_offset += store.get_run(sweep["run_id"]).lab_seconds or 0.0
         session = Session(lab_description, store, lab=self.lab)  # borrows the bank's lab
+        self.description = self.description or lab_description
         calibration = []
         for device in self.devices:
             if device not in known:
@@ -106,12 +139,56 @@ class LabBank(NeuronBank):
             fit = known[device]
             calibration.append(Calibration(fit["i_bias"], fit["i0"], self.settings.write_width))
         self.calibration = calibration
+        self.calibration_sweeps = [known[d]["run_id"] for d in self.devices]
+        self.calibration_origin = "each device's newest usable sweep on this lab (run ids in "\
+            "calibration_sweeps)"
 
     @property
     def lab_seconds(self) -> float | None:
-        """Virtual-clock seconds the instruments took (None on real hardware)."""
+        """Virtual-clock seconds the instruments took, over every start of a resumed run
+        (None on real hardware)."""
         clock = self.lab.clock
-        return self._final_lab_seconds if clock is None else clock.now()
+        return self._final_lab_seconds if clock is None else self._lab_offset + clock.now()
+
+    def get_state(self) -> dict[str, Any]:
+        """Each device's state on the virtual lab (None on real instruments), which devices
+        had their cycle calibrated, and the lab time so far."""
+        return {"devices": {str(d): self.lab.device_state(d) for d in self.devices},
+                "calibrated": sorted(self._cycles), "lab_seconds": self.lab_seconds}
+
+    def set_state(self, state: Any) -> None:
+        """Put the devices back as ``get_state`` found them, so the same calls draw the
+        same switches: a device calibrated then is put back after its calibration here
+        (now, or once it is calibrated: a fresh lab's calibration pulses would move it); one
+        not yet calibrated then is put back before its calibration, which runs again. The
+        lab time of the earlier starts is carried on."""
+        if not state:
+            return
+        calibrated = set(state.get("calibrated", []))
+        for key, device_state in (state.get("devices") or {}).items():
+            device = int(key)
+            if device_state is None:
+                continue
+            if device not in calibrated:
+                self._cycles.pop(device, None)  # its calibration's draws come again
+            if device in calibrated and device not in self._cycles:
+                self._restore[device] = device_state
+            else:
+                self.lab.restore_device(device_state)
+        clock = self.lab.clock
+        if clock is not None and state.get("lab_seconds") is not None:
+            self._lab_offset = state["lab_seconds"] - clock.now()
+
+    def describe(self) -> dict[str, Any]:
+        from hil.session.lab import describe_lab
+
+        return {**super().describe(), "devices": self.devices,
+                "lab": None if self.description is None else describe_lab(self.description),
+                "instruments": dict(self.lab.identities), "timing": self.timing,
+                "cycle": asdict(self.settings), "calibration_sweeps": self.calibration_sweeps}
+
+    def instrument_snapshot(self) -> dict[str, Any] | None:
+        return self.lab.snapshot()
 
     def _switch(self, currents: np.ndarray) -> np.ndarray:
         flat = currents.reshape(-1, self.n_neurons)

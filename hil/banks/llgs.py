@@ -118,9 +118,13 @@ class LLGSBank(NeuronBank):
         else:  # noise keyed by (seed, trajectory, step): each call's trajectories are new
             self.kernel = FusedLLGS(self.device, dt, seed, device_name, self.backend)
             self.trajectories = 0
+        self.recipe = {"preset": self.device.name, "pulse_width": pulse_width, "dt": dt,
+                       "eta": eta, "seed": seed, "integrator": self.backend}
         calibration = preset_calibration(self.device.name, pulse_width, dt, progress=progress)
         max_current = MAX_CURRENT_PER_IC0 * self.device.critical_current() * self.current_scale
         super().__init__([calibration] * n_neurons, max_current)
+        self.calibration_origin = (f"the preset {self.device.name}'s sigmoid, fitted to "
+                                   "simulated sweeps at this pulse width and step")
 
     def _switch(self, currents: np.ndarray) -> np.ndarray:
         flat = (currents / self.current_scale).reshape(-1)  # each device's own efficiency
@@ -140,6 +144,10 @@ class LLGSBank(NeuronBank):
         if self.backend == "torch":
             return self.generator.get_state()
         return {"trajectories": self.trajectories, "step": self.kernel.step}
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "devices": "stochastic LLGS macrospins", **self.recipe,
+                "current_scale": self.current_scale.tolist()}
 
     def set_state(self, state: Any) -> None:
         if self.backend == "torch":

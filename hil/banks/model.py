@@ -35,6 +35,7 @@ class ModelBank(NeuronBank):
         self.devices = devices
         self.pulse_width = pulse_width
         self.rng = np.random.default_rng(seed)
+        self.recipe: dict[str, Any] = {}  # how model_bank drew the devices
 
     def p_switch(self, currents: np.ndarray) -> np.ndarray:
         """The exact switching probability of each device (the ground truth)."""
@@ -50,6 +51,10 @@ class ModelBank(NeuronBank):
 
     def set_state(self, state: Any) -> None:
         self.rng.bit_generator.state = state
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "devices": "simulated Hall bars (thermally activated "
+                "model, paper 002)", "pulse_width": self.pulse_width, **self.recipe}
 
 
 def model_bank(
@@ -71,6 +76,10 @@ def model_bank(
         np.random.default_rng(device_seed),
     )
     nominal = nominal_calibration(preset)
-    return ModelBank(
+    bank = ModelBank(
         devices, preset.pulse_width, [nominal] * n_neurons, preset.max_current, noise_seed
     )
+    bank.calibration_origin = f"nominal: the {width * 1e6:g} um bar's preset"
+    bank.recipe = {"width": width, "eta": eta, "eta_window": eta_window,
+                   "seed_entropy": str(seeds.entropy), "seed_spawn_key": list(seeds.spawn_key)}
+    return bank

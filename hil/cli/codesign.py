@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 
 from hil.cli.common import resumed_config
@@ -83,11 +84,13 @@ def _weights(args, options, store) -> tuple[int, bytes]:
     from hil.learn.data import load_digits
 
     digits = load_digits(options.data)
-    run_id = store.create_run("software-weights", {"file": str(path)}, None)
-    store.save_checkpoint(run_id, 0, data)
-    store.finish(run_id, "finished", {"file": str(path), "software_accuracy":
-                                      software_accuracy(net, digits.test_x, digits.test_y)})
-    return run_id, data
+    with store.run("software-weights", {"file": str(path)}) as run:
+        run.describe(weights_file={"path": str(path.resolve()), "sha256":
+                                   hashlib.sha256(data).hexdigest()})
+        run.save_checkpoint(0, data)
+        run.result = {"file": str(path), "software_accuracy":
+                      software_accuracy(net, digits.test_x, digits.test_y)}
+    return run.id, data
 
 
 def run(args: argparse.Namespace) -> int:

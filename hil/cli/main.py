@@ -82,6 +82,7 @@ def _stopped(command: str, what: str, err: BaseException | None = None) -> None:
     if isinstance(err, OutputsOnError):  # the outputs line says it; the reason comes first
         err = err.__context__
     line = f"hil {command}: {what}" + (f": {err}" if err is not None and str(err) else "")
+    line = " ".join(line.split())  # one line, whatever the error's text held
     state = outputs.summary()
     print(line + (f"; {state}" if state else ""), file=sys.stderr)
 
@@ -111,8 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _stopped(args.command, "interrupted" if signum == signal.SIGINT
                  else f"stopped by {signal.Signals(signum).name}")
         return 128 + signum
-    except StoreError as err:
-        print(f"hil {args.command}: run store: {err}", file=sys.stderr)
+    except StoreError as err:  # the store refused or failed: what was kept, and the outputs
+        _stopped(args.command, "run store", err)
         return 2
     except BrokenPipeError:  # the reader went away (| head); outputs are off
         _quiet_stdout()

@@ -72,6 +72,7 @@ def list_runs(args: argparse.Namespace) -> int:
         print_json_line({"runs": [
             {"id": r.id, "kind": r.kind, "status": r.status, "created": r.created,
              "updated": r.updated, "seed": r.seed, "code_version": r.code_version,
+             "lab_seconds": r.lab_seconds, "holder": r.holder,
              "result": _result_text(r)} for r in runs]})
         return 0
     print(f"{'id':>5}  {'kind':<14} {'status':<12} {'started':<19} {'seed':>6}  result")
@@ -86,20 +87,30 @@ def list_runs(args: argparse.Namespace) -> int:
 def show_run(args: argparse.Namespace) -> int:
     store = _store(args)
     run = _get(store, args.run_id)
+    readings = store.readings(run.id)
+    units = store.reading_units()
+    columns = sorted({k for r in readings for k in r})
     payload = {
         "id": run.id, "kind": run.kind, "status": run.status, "seed": run.seed,
         "code_version": run.code_version, "created": run.created, "updated": run.updated,
+        "lab_seconds": run.lab_seconds, "holder": run.holder,
         "config": run.config, "metrics": store.metrics(run.id), "result": run.result,
-        "provenance": store.provenance(run.id),
+        "provenance": store.provenance(run.id), "readings": len(readings),
+        "reading_units": {c: units.get(c) for c in columns},
     }
     if args.json:
         print(json.dumps(payload, sort_keys=True))
         return 0
     for key in ("id", "kind", "status", "seed", "code_version"):
         print(f"{key:>13}: {payload[key]}")
+    if run.holder:
+        print(f"{'recorded by':>13}: {run.holder}")
+    if run.lab_seconds is not None:
+        print(f"{'lab time':>13}: {run.lab_seconds:.1f} s (over every start)")
     info = payload["provenance"]
     if info:
         print(f"{'git commit':>13}: {info.get('git_commit') or 'not run from a checkout'}")
+        _print_provenance(info)
     if run.status == "unusable" and run.result:
         print(f"{'unusable':>13}: {run.result.get('reason', '')}")
     print("       config:")
@@ -111,7 +122,50 @@ def show_run(args: argparse.Namespace) -> int:
         print(f"{name:>13}: {values}{more}")
     for role, settings in sorted(info.get("instruments", {}).items()):
         print(f"{role:>13}: " + ", ".join(f"{k} = {v}" for k, v in settings.items()))
+    if readings:
+        print(f"{'readings':>13}: {len(readings)}; columns " + ", ".join(
+            f"{c} ({units[c]})" if units.get(c) else c for c in columns))
     return 0
+
+
+def _print_provenance(info: dict) -> None:
+    """What the run ran on: each start, the lab (file and hash, or the virtual chip), the
+    banks and their calibrations, the data split, the seeds."""
+    for n, start in enumerate(info.get("starts", [])):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(start["at"]))
+        print(f"{'started' if n == 0 else 'resumed':>13}: {when} by process {start['pid']} "
+              f"on {start['host']}")
+    labs = [info["lab"]] if "lab" in info else [b.get("lab") for b in _banks(info)]
+    for lab in filter(None, labs):
+        if lab.get("virtual") and "lab_file" not in lab:
+            print(f"{'lab':>13}: the virtual lab: {lab.get('devices')} bars of "
+                  f"{lab.get('width', 0) * 1e6:g} um, seed {lab.get('seed')}")
+        else:
+            print(f"{'lab file':>13}: {lab.get('path', lab.get('lab_file'))} (sha256 "
+                  f"{str(lab.get('sha256', '?'))[:16]}), chip {lab.get('chip')!r}")
+    for layer, (bank, calibration) in enumerate(zip(_banks(info), info.get("calibration", []),
+                                                    strict=False)):
+        inner = bank.get("wraps", bank)
+        while "wraps" in inner:
+            inner = inner["wraps"]
+        devices = inner.get("devices")
+        sweeps = calibration.get("origin", {}).get("sweep_runs")
+        print(f"{f'layer {layer}':>13}: {bank['neurons']} neurons on {inner['bank']}"
+              + (f" devices {devices}" if isinstance(devices, list) else "")
+              + f"; calibration {calibration.get('origin', {}).get('origin', '?')}"
+              + (f" (sweep runs {sweeps})" if sweeps else ""))
+    data = info.get("data")
+    if data:
+        print(f"{'data':>13}: {data['source']}: {data['train_images']} training, "
+              f"{data.get('validation_images', 0)} validation, {data['test_images']} "
+              f"held-out images (train sha256 {data['train_sha256'][:16]})")
+    if info.get("seeds"):
+        print(f"{'seeds':>13}: " + ", ".join(f"{k} {v}" for k, v in info["seeds"].items()
+                                              if v is not None))
+
+
+def _banks(info: dict) -> list[dict]:
+    return list(info.get("banks", []))
 
 
 def export_run(args: argparse.Namespace) -> int:

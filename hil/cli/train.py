@@ -144,11 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume is not None:
         store = RunStore(args.store)
-        stored = stored_run(store, args.resume, "resume")
-        if stored.kind != "train" or stored.status == "finished":
-            raise ConfigError("resume", f"run {args.resume} is a {stored.status} {stored.kind} "
-                              "run; only an unfinished training run can be resumed")
-        config = TrainConfig.from_dict(stored.config).validate()
+        config = _resumable_config(stored_run(store, args.resume, "resume"))
     else:
         config = config_from_args(args)
         if config.backend == "two-polariser":
@@ -196,6 +192,24 @@ def run(args: argparse.Namespace) -> int:
 
         print_json_line(summary)
     return 0
+
+
+def _resumable_config(stored) -> TrainConfig:
+    """The configuration of a training run ``hil train --resume`` can go on with: not one
+    finished, nor one a script ran on banks or torch objects of its own (only that script
+    can build them again)."""
+    if stored.kind != "train" or stored.status in ("finished", "unusable"):
+        raise ConfigError("resume", f"run {stored.id} is a {stored.status} {stored.kind} "
+                          "run; only an unfinished training run can be resumed")
+    own = [k for k in stored.config if k.endswith("_object")]
+    if stored.config.get("banks") == "given" or own:
+        what = "banks" if stored.config.get("banks") == "given" else own[0][:-len("_object")]
+        raise ConfigError("resume", f"run {stored.id} was trained with {what} a script gave; "
+                          "resume it from that script: Trainer(config, ...).run(store, "
+                          f"resume_id={stored.id})")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig.from_dict({k: v for k, v in stored.config.items()
+                                  if k in fields or k == "hardware_timed"}).validate()
 
 
 def _run_two_polariser(config: TrainConfig, as_json: bool) -> int:
@@ -276,6 +290,39 @@ class _ProgressBars:
         self.bars = {}
 
 
+def _devices_text(config: TrainConfig, banks) -> tuple[str, str]:
+    """What the neurons were and how they were calibrated, as the run's banks say: through
+    instruments, the lab's devices and chip (never the simulated bars' numbers)."""
+    from hil.banks.base import WrappedBank
+
+    inner = banks[0] if banks else None
+    while isinstance(inner, WrappedBank):
+        inner = inner.bank
+    sweeps = getattr(inner, "calibration_sweeps", None) or []
+    if config.backend == "lab" and inner is not None:
+        lab = inner.description or {}
+        chosen = ", ".join(str(d) for d in inner.devices)
+        if "lab_file" in lab:
+            chip = f"chip {lab['chip']!r}" if lab.get("chip") else "the chip"
+            devices = f"devices {chosen} of {chip} through the instruments of {lab['lab_file']}"
+        else:
+            devices = (f"devices {chosen} of the virtual lab's chip ({lab.get('devices')} bars "
+                       f"of {lab.get('width', 0) * 1e6:g} um, seed {lab.get('seed')}) through "
+                       "its emulated instruments")
+        known = [str(r) for r in sweeps if r is not None]
+        calibration = (f"device calibration (sweep runs {', '.join(known)})" if known else
+                       f"nominal calibration (a {config.width * 1e6:g} um bar's preset)")
+        return devices, calibration
+    if config.backend == "llgs":
+        devices = f"{config.preset} macrospins (LLGS), eta = {config.eta:g}"
+    elif config.backend == "telegraph":
+        devices = (f"{config.preset} telegraphic neurons at {config.gate_voltage:g} V, "
+                   f"eta = {config.eta:g}")
+    else:
+        devices = f"simulated {config.width * 1e6:g} um bars, eta = {config.eta:g}"
+    return devices, f"{config.calibration} calibration"
+
+
 def accuracy_text(accuracy: float, count: int) -> str:
     """An accuracy with its count and Wilson 95 % interval: '75.0 % of 4 [30.1, 95.4]'."""
     import numpy as np
@@ -294,12 +341,8 @@ def _print_table(config: TrainConfig, result, classes: list[int], plot: Path) ->
     dep_pred = None if result.deployed is None else np.asarray(result.deployed.predictions)
     sizes = list(result.net.sizes) if result.net is not None else config.layer_sizes()
     layers = " x ".join(str(s) for s in sizes)
-    devices = (f"{config.preset} macrospins (LLGS), eta = {config.eta:g}"
-               if config.backend == "llgs"
-               else f"{config.preset} telegraphic neurons at {config.gate_voltage:g} V, "
-               f"eta = {config.eta:g}" if config.backend == "telegraph"
-               else f"{config.width * 1e6:g} um bars, eta = {config.eta:g}")
-    print(f"run {result.run_id}: {layers} net, {devices}, {config.calibration} calibration, "
+    devices, calibration = _devices_text(config, result.banks)
+    print(f"run {result.run_id}: {layers} net, {devices}, {calibration}, "
           f"T = {config.steps}, {config.epochs} epochs, seed {config.seed}")
     header = f"{'class':>7} {'held-out':>9} {'HIL':>8}"
     header += f" {'deployed':>9}" if dep_pred is not None else ""

@@ -201,17 +201,16 @@ def train_and_store(options: CodesignOptions, store) -> tuple[int, bytes]:
     ``software-weights``) that every co-design sweep names and ``--export-weights`` writes."""
     from dataclasses import asdict
 
-    run_id = store.create_run("software-weights", {"layers": LAYERS, **asdict(options.recipe),
-                                                   "data": options.data}, options.recipe.seed)
-    torch.set_num_threads(1)  # a shared 2-core machine trains faster without contention
-    net = train_software(options.recipe, options.data)
-    digits = load_digits(options.data)
-    accuracy = software_accuracy(net, digits.test_x, digits.test_y)
-    data = weights_bytes(net)
-    store.save_checkpoint(run_id, 0, data)
-    store.finish(run_id, "finished", {"software_accuracy": accuracy,
-                                      "held_out_images": len(digits.test_y)})
-    return run_id, data
+    config = {"layers": LAYERS, **asdict(options.recipe), "data": options.data}
+    with store.run("software-weights", config, seed=options.recipe.seed) as run:
+        torch.set_num_threads(1)  # a shared 2-core machine trains faster without contention
+        net = train_software(options.recipe, options.data)
+        digits = load_digits(options.data)
+        accuracy = software_accuracy(net, digits.test_x, digits.test_y)
+        data = weights_bytes(net)
+        run.save_checkpoint(0, data)
+        run.result = {"software_accuracy": accuracy, "held_out_images": len(digits.test_y)}
+    return run.id, data
 
 
 def codesign_sweep(options: CodesignOptions, weights_run: int, weights: bytes):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hil.extras import require
-from protocols.store import RunStore
+from protocols.store import ActiveRun, RunStore
 
 Task = Callable[..., dict[str, Any]]
 
@@ -70,8 +70,8 @@ def _client(scheduler: str | None, workers: int | None):
     return Client(cluster), cluster
 
 
-def _finished(store: RunStore, run_id: int) -> dict[int, dict[str, Any]]:
-    return {int(r["index"]): r for r in store.readings(run_id) if "error" not in r}
+def _finished(readings: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {int(r["index"]): r for r in readings if "error" not in r}
 
 
 def run_grid(
@@ -84,39 +84,36 @@ def run_grid(
     retries: int = 2,
     progress: bool = True,
 ) -> GridResult:
-    """Run (or resume) a sweep; returns every finished point of the run."""
+    """Run (or resume) a grid in the store's run context; returns every finished point of
+    the run. A grid another process is running is refused (``RunInUse``) before any task
+    is submitted."""
     require("dask")  # before the run is created: nothing half-started without Dask
-    if resume is None:
-        run_id = store.create_run(sweep.kind, {**sweep.settings, "points": sweep.points},
-                                  sweep.settings.get("seed"))
-        done: dict[int, dict[str, Any]] = {}
-    else:
-        run = store.get_run(resume)
-        if run.kind != sweep.kind or run.config.get("points") != sweep.points:
+    if resume is not None:
+        stored = store.get_run(resume, field="resume")
+        if stored.kind != sweep.kind or stored.config.get("points") != sweep.points:
             raise ValueError(f"resume: run {resume} is not this {sweep.kind} sweep "
                              "(its kind or grid differs)")
-        run_id = resume
-        store.claim(run_id)
-        done = _finished(store, run_id)
-    todo = [i for i in range(len(sweep.points)) if i not in done]
-    failed: list[dict[str, Any]] = []
-    resubmitted = 0
-    try:
+    with store.run(sweep.kind, {**sweep.settings, "points": sweep.points},
+                   seed=sweep.settings.get("seed"), resume=resume, reopen=True) as run:
+        run.describe(grid={"kind": sweep.kind, "task": f"{sweep.task.__module__}."
+                           f"{sweep.task.__qualname__}", "points": len(sweep.points),
+                           "shared": sorted(sweep.shared), "scheduler": scheduler or
+                           f"LocalCluster({workers or local_workers()} workers)"})
+        done = _finished(run.readings()) if run.resumed else {}
+        todo = [i for i in range(len(sweep.points)) if i not in done]
+        failed: list[dict[str, Any]] = []
+        resubmitted = 0
         if todo:
-            failed, resubmitted = _compute(sweep, store, run_id, todo, scheduler, workers,
-                                           retries, progress)
-    except BaseException as err:
-        status = "aborted" if isinstance(err, KeyboardInterrupt) else "failed"
-        store.finish(run_id, status, {"error": repr(err)})
-        raise
-    done = _finished(store, run_id)
-    rows = [done[i] for i in sorted(done)]
-    summary = {"points": len(sweep.points), "finished": len(rows), "failed": failed}
-    store.finish(run_id, "failed" if failed else "finished", summary)
-    return GridResult(run_id, rows, failed, len(todo) - len(failed), resubmitted)
+            failed, resubmitted = _compute(sweep, run, todo, scheduler, workers, retries,
+                                           progress)
+        done = _finished(run.readings())
+        rows = [done[i] for i in sorted(done)]
+        run.result = {"points": len(sweep.points), "finished": len(rows), "failed": failed}
+        run.status = "failed" if failed else "finished"
+    return GridResult(run.id, rows, failed, len(todo) - len(failed), resubmitted)
 
 
-def _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress):
+def _compute(sweep, run: ActiveRun, todo, scheduler, workers, retries, progress):
     from dask.distributed import as_completed
     from tqdm import tqdm
 
@@ -132,7 +129,7 @@ def _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress):
                 shared.update({k: client.scatter(v, broadcast=True)
                                for k, v in sweep.shared.items()})
             again = cancellations.get(i, 0)
-            key = f"{sweep.kind}-{run_id}-{i}" + (f"-again{again}" if again else "")
+            key = f"{sweep.kind}-{run.id}-{i}" + (f"-again{again}" if again else "")
             return client.submit(sweep.task, sweep.points[i], **shared, retries=retries,
                                  pure=False, key=key)
 
@@ -153,10 +150,10 @@ def _compute(sweep, store, run_id, todo, scheduler, workers, retries, progress):
                     error = (repr(future.exception()) if future.status == "error" else
                              f"cancelled by the scheduler {cancellations.get(i, 0) + 1} times")
                     failed.append({"index": i, **sweep.points[i], "error": error})
-                    store.append_readings(run_id, [failed[-1]])
+                    run.append_readings([failed[-1]])
                 else:
                     row = {"index": i, **sweep.points[i], **future.result()}
-                    store.append_readings(run_id, [row])
+                    run.append_readings([row])
                 bar.update(1)
                 future.release()
     finally:

@@ -9,14 +9,16 @@ from typing import Any
 
 __all__ = ["DigitSplit", "Evaluation", "TrainConfig", "TrainResult", "Trainer", "as_dataset",
            "build_banks", "export_weights", "from_datasets", "load_digits", "load_net",
-           "make_optimiser", "make_scheduler", "poisson_spikes", "trained_models"]
+           "make_optimiser", "make_scheduler", "poisson_spikes", "record_training",
+           "trained_models"]
 
 
 _HOMES = {"TrainConfig": "config", "DigitSplit": "data", "as_dataset": "data",
           "from_datasets": "data", "load_digits": "data", "poisson_spikes": "encoding",
           "Evaluation": "train", "Trainer": "train", "TrainResult": "train",
           "build_banks": "train", "make_optimiser": "train", "make_scheduler": "train",
-          "export_weights": "weights", "load_net": "weights", "trained_models": "weights"}
+          "export_weights": "weights", "load_net": "weights", "trained_models": "weights",
+          "record_training": "record"}
 
 
 def __getattr__(name: str) -> Any:  # torch loads on first use: the CLI's help stays fast

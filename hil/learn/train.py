@@ -9,6 +9,7 @@ first, then per-epoch metrics and a checkpoint (weights, optimiser, every random
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from collections import Counter
@@ -29,7 +30,7 @@ from hil.learn.config import TrainConfig
 from hil.learn.data import DigitSplit, from_datasets, load_digits, validation_split
 from hil.learn.encoding import poisson_spikes
 from hil.nn.network import DeviceCurrents, SpikingNet, predict
-from protocols.store import RunStore
+from protocols.store import ActiveRun, RunStore
 from simulators.presets import hall_bar_preset
 
 EVAL_CHUNK = 200  # images per evaluation batch (bounds memory at T x 200 x 784)
@@ -161,9 +162,14 @@ def build_banks(config: TrainConfig, progress: Progress | None = None) -> list[N
 
 
 def lab_description(config: TrainConfig, devices: int) -> dict:
+    """The lab as a run's config keeps it: a lab file (and the chip it names, as a sweep
+    of ``hil characterise`` keeps it, so their calibrations are shared), or the virtual
+    lab's chip."""
+    from hil.session.session import lab_description as describe
+
     if config.lab is not None:
-        return {"lab_file": config.lab}
-    return {"virtual": True, "devices": devices, "width": config.width, "seed": config.seed}
+        return describe(config.lab)
+    return describe(None, devices, config.width, config.seed)
 
 
 def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
@@ -172,11 +178,14 @@ def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
     from hil.session.lab import open_lab
     from protocols.errors import ProtocolError
 
-    lab = open_lab(lab_description(config, devices)).connect()
+    description = lab_description(config, devices)
+    lab = open_lab(description).connect()
     nominal = nominal_calibration(hall_bar_preset(config.width))
     try:
-        return LabBank(lab, list(range(devices)), [nominal] * devices,
-                            timing=config.timing)
+        bank = LabBank(lab, list(range(devices)), [nominal] * devices, timing=config.timing,
+                       description=description)
+        bank.calibration_origin = f"nominal: the {config.width * 1e6:g} um bar's preset"
+        return bank
     except ProtocolError as err:
         lab.close()
         raise ConfigError("timing", str(err)) from None
@@ -199,6 +208,40 @@ def targets(labels: np.ndarray, classes: list[int] | None) -> torch.Tensor:
     order = list(range(10)) if classes is None else classes
     index = torch.tensor([order.index(int(y)) for y in labels])
     return F.one_hot(index, len(order)).to(torch.float32)
+
+
+def _innermost(banks: list[NeuronBank]) -> list[NeuronBank]:
+    """The banks under any wrappers (a multiplexed bank's devices)."""
+    return [_innermost([b.bank])[0] if isinstance(b, WrappedBank) else b for b in banks]
+
+
+def _calibration_origin(calibration: str, bank: NeuronBank) -> dict[str, Any]:
+    """Where a layer's calibration came from: the bank's own (built, measured, or each
+    device's sweep run), for the run's record."""
+    inner = _innermost([bank])[0]
+    return {"config": calibration, "origin": inner.calibration_origin,
+            "sweep_runs": getattr(inner, "calibration_sweeps", None)}
+
+
+def describe_split(data: DigitSplit, validation: tuple[np.ndarray, np.ndarray] | None,
+                   config: TrainConfig) -> dict[str, Any]:
+    """The data a run saw: source, classes, counts and a SHA-256 of each part's images and
+    labels, so the exact split can be checked later."""
+    def digest(x: np.ndarray, y: np.ndarray) -> str:
+        return hashlib.sha256(np.ascontiguousarray(x).tobytes()
+                              + np.ascontiguousarray(y).tobytes()).hexdigest()
+
+    out: dict[str, Any] = {
+        "source": data.source, "classes": config.classes, "data_option": config.data,
+        "train_images": len(data.train_y), "test_images": len(data.test_y),
+        "train_sha256": digest(data.train_x, data.train_y),
+        "test_sha256": digest(data.test_x, data.test_y),
+        "train_per_class": config.train_per_class, "test_per_class": config.test_per_class,
+        "validation_per_class": config.validation_per_class}
+    if validation is not None:
+        out["validation_images"] = len(validation[1])
+        out["validation_sha256"] = digest(*validation)
+    return out
 
 
 def _lab_seconds(banks: list[NeuronBank]) -> float | None:
@@ -287,36 +330,66 @@ class Trainer:
 
     # -- the run ---------------------------------------------------------------------
     def run(self, store: RunStore, resume_id: int | None = None) -> TrainResult:
+        """Train in the store's run context (``RunStore.run``): a new run, or the killed
+        run ``resume_id`` continued from its last checkpoint to the result it would have
+        had uninterrupted (refused while another process is recording it)."""
         cfg = self.config
         self.store = store
         start = time.perf_counter()
-        if resume_id is None:
-            stored = cfg.to_dict()
-            stored.update({f"{k}_object": repr(v) for k, v in self.custom.items()})
-            run_id = self.store.create_run("train", stored, cfg.seed)
-        else:
-            run_id = resume_id
-            self.store.claim(run_id)
-        try:
-            result = self._run(run_id, start)
-        except BaseException as err:
-            status = "aborted" if isinstance(err, KeyboardInterrupt) else "failed"
-            self.store.finish(run_id, status, {"error": repr(err)})
-            raise
-        self.store.finish(run_id, "finished", result.summary(cfg))
+        with store.run("train", self._stored_config(), seed=cfg.seed, resume=resume_id) as run:
+            result = self._run(run, start)
+            run.result = result.summary(cfg)
         return result
 
-    def _run(self, run_id: int, start: float) -> TrainResult:
+    def _stored_config(self) -> dict[str, Any]:
+        """The configuration as the run keeps it: with banks a script gave, what those banks
+        are (their lab file; their own calibration, recorded per device in the provenance)."""
+        stored = self.config.to_dict()
+        stored.update({f"{k}_object": repr(v) for k, v in self.custom.items()})
         if self.given_banks is not None:
-            return self._train_and_evaluate(run_id, start, self.given_banks)
+            stored["banks"] = "given"
+            labs = {b.description.get("lab_file") for b in _innermost(self.given_banks)
+                    if getattr(b, "description", None)}
+            if len(labs) == 1:
+                stored["lab"] = labs.pop()
+            if self.config.calibration == "nominal":  # the trainer takes the banks' own
+                stored["calibration"] = "given"
+        return stored
+
+    def _run(self, run: ActiveRun, start: float) -> TrainResult:
+        if self.given_banks is not None:
+            return self._train_and_evaluate(run, start, self.given_banks)
         banks = build_banks(self.config, self.progress)
         try:
-            return self._train_and_evaluate(run_id, start, banks)
+            return self._train_and_evaluate(run, start, banks)
         finally:
             for bank in banks:
                 bank.close()
 
-    def _train_and_evaluate(self, run_id: int, start: float, banks: list[NeuronBank]):
+    def _record(self, run: ActiveRun, banks: list[NeuronBank],
+                calibration: list[list[Calibration]]) -> None:
+        """What this start of the run ran on: the banks (devices, lab file, chip), each
+        neuron's calibration and where it came from, the data split, the seeds, and every
+        instrument's settings now (QCoDeS's snapshot)."""
+        cfg = self.config
+        run.describe(
+            backend="given" if self.given_banks is not None else cfg.backend,
+            banks=[bank.describe() for bank in banks],
+            calibration=[{"origin": _calibration_origin(cfg.calibration, bank),
+                          "neurons": [vars(c) for c in layer]}
+                         for bank, layer in zip(banks, calibration, strict=True)],
+            data=describe_split(self.data, self.validation, cfg),
+            seeds={"seed": cfg.seed, "weights_and_spikes": f"torch.Generator({cfg.seed})",
+                   "banks": f"numpy SeedSequence([{cfg.seed}, layer])",
+                   "validation_spikes": cfg.seed + 2, "held_out_spikes": cfg.seed + 1,
+                   "dropout": f"torch.manual_seed({cfg.seed})" if cfg.dropout else None},
+            trainer={k: repr(v) for k, v in self.custom.items()})
+        snapshots = [bank.instrument_snapshot() for bank in banks]
+        if any(snapshots):
+            run.snapshot(snapshots[0] if len(snapshots) == 1 else
+                         {f"layer {i}": shot for i, shot in enumerate(snapshots) if shot})
+
+    def _train_and_evaluate(self, run: ActiveRun, start: float, banks: list[NeuronBank]):
         cfg = self.config
         x = torch.from_numpy(self.data.train_x)
         y = targets(self.data.train_y, cfg.classes)
@@ -326,13 +399,13 @@ class Trainer:
         net = self.new_net(gen)
         optimiser = self.optimizer_factory(net.parameters())
         scheduler = self.scheduler_factory(optimiser)
-        checkpoint = self.store.latest_checkpoint(run_id)
+        checkpoint = run.latest_checkpoint()
         history: dict[str, Any] = {"loss": [], "train_accuracy": [], "val_loss": [],
                                    "val_accuracy": [], "stopped": False}
-        if checkpoint is None:
-            calibration = self._calibrate(banks)
+        if checkpoint is None:  # (a run stopped while it calibrated: its sweeps are kept)
+            calibration = self._calibrate(banks, run.id if run.resumed else None)
             first_epoch = 0
-        else:
+        else:  # every random stream, the optimiser and the devices as they were saved
             state = torch.load(io.BytesIO(checkpoint[1]), weights_only=False)
             net.load_state_dict(state["net"])
             optimiser.load_state_dict(state["optimiser"])
@@ -349,6 +422,11 @@ class Trainer:
         devices = [DeviceCurrents(b, c) for b, c in zip(banks, calibration, strict=True)]
         for bank in banks:  # lab devices: the one-off set-up before the first epoch
             getattr(bank, "prepare", lambda: None)()
+        self._record(run, banks, calibration)
+        run.watch_lab_seconds(lambda: _lab_seconds(banks))
+        if checkpoint is None:  # calibrated and set up: a run killed now goes on from here
+            run.save_checkpoint(-1, _checkpoint_bytes(net, optimiser, scheduler, gen, banks,
+                                                      calibration, history))
         self._estimate_before_the_epochs(banks, first_epoch)
         for epoch in range(first_epoch, cfg.epochs):
             if history["stopped"]:
@@ -367,8 +445,8 @@ class Trainer:
                 history["val_loss"].append(metrics["val_loss"])
                 history["val_accuracy"].append(metrics["val_accuracy"])
                 history["stopped"] = self._no_progress(history["val_loss"])
-            self.store.log_metrics(run_id, epoch, metrics)
-            self.store.save_checkpoint(run_id, epoch, _checkpoint_bytes(
+            run.log_metrics(epoch, metrics)
+            run.save_checkpoint(epoch, _checkpoint_bytes(
                 net, optimiser, scheduler, gen, banks, calibration, history))
             shown = {"loss": loss, "acc": accuracy}
             if lab_before is not None:  # lab time left, priced with what ran so far
@@ -378,18 +456,18 @@ class Trainer:
             self.progress("train", epoch + 1, cfg.epochs, shown)
         net.eval()
         hil = self.evaluate(net, devices, "evaluate HIL")
-        self.store.log_metrics(run_id, cfg.epochs, {"hil_accuracy": hil.accuracy})
+        run.log_metrics(cfg.epochs, {"hil_accuracy": hil.accuracy})
         deployed, software_loss, software = None, [], None
         if cfg.compare:
             software, software_loss = self.train_software()
             deployed = self.evaluate(software, devices, "evaluate deployed")
-            self.store.log_metrics(run_id, cfg.epochs, {"deployed_accuracy": deployed.accuracy})
-        self.store.save_checkpoint(run_id, cfg.epochs, _model_bytes(
+            run.log_metrics(cfg.epochs, {"deployed_accuracy": deployed.accuracy})
+        run.save_checkpoint(cfg.epochs, _model_bytes(
             net, software, optimiser, scheduler, gen, banks, calibration, history))
         validation = ({"val_loss": history["val_loss"], "val_accuracy": history["val_accuracy"]}
                       if self.validation is not None else {})
         return TrainResult(
-            run_id, hil, deployed, history["loss"], history["train_accuracy"], software_loss,
+            run.id, hil, deployed, history["loss"], history["train_accuracy"], software_loss,
             [[vars(c) for c in layer] for layer in calibration], time.perf_counter() - start,
             banks, validation, len(history["loss"]), net, software,
         )
@@ -421,8 +499,11 @@ class Trainer:
         net.train(was_training)
         return {"val_loss": total / len(x), "val_accuracy": correct / len(x)}
 
-    def _calibrate(self, banks: list[NeuronBank]) -> list[list[Calibration]]:
-        """Nominal: what the bank was built with. Device: a measured sweep per neuron."""
+    def _calibrate(self, banks: list[NeuronBank],
+                   resumed: int | None = None) -> list[list[Calibration]]:
+        """Nominal: what the bank was built with. Device: a measured sweep per neuron (on a
+        lab, each sweep a run of its own; ``resumed``: this run's id when it goes on after
+        a stop during these sweeps)."""
         if self.config.calibration == "nominal":
             return [list(b.calibration) for b in banks]
         out = []
@@ -430,10 +511,12 @@ class Trainer:
             self.progress("characterise", i + 1, len(banks), {})
             if hasattr(bank, "measure_calibration"):  # lab devices: sweeps in the run store
                 bank.measure_calibration(self.store, lab_description(self.config,
-                                                                     bank.n_neurons))
+                                                                     bank.n_neurons),
+                                         resumed_after=resumed)
                 out.append(list(bank.calibration))
                 continue
             fits = characterise(bank, bank.calibration)
+            bank.calibration_origin = "characterised: a sweep of every neuron in this run"
             out.append(calibrations_from_fits(fits, bank.calibration[0].pulse_width))
         return out
 

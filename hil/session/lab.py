@@ -10,6 +10,7 @@ through the 7002 too."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,13 @@ class VirtualLabConnection(Lab):
         self.virtual_lab = virtual_lab
         self.trigger_line = virtual_lab.trigger_line or 1
 
-    def device_state(self) -> dict | None:
-        """The routed device (state, switching budget, generators)."""
-        return self.virtual_lab.device_state()
+    def device_state(self, device: int | None = None) -> dict | None:
+        """The routed device's (or ``device``'s) state, switching budget and generators."""
+        self.virtual_lab.settle()  # the lines already sent have reached the devices
+        if device is None:
+            return self.virtual_lab.device_state()
+        with self.virtual_lab.lock:
+            return self.virtual_lab.chip.snapshot(device)
 
     def restore_device(self, state: dict) -> None:
         self.virtual_lab.restore_device(state)
@@ -121,6 +126,26 @@ def open_lab(description: dict) -> Lab:
                                seed=description["seed"], switch=description.get("switch"))
     except ValueError as err:
         raise ConfigError("width", str(err)) from None
+
+
+def describe_lab(description: dict) -> dict:
+    """What a run's provenance keeps of its lab: a lab file's path, SHA-256 and whole
+    text (the file may change or vanish later) with its chip; or the virtual lab's chip
+    (its devices, bar width and seed build it again: ``hil lab devices``)."""
+    if "lab_file" not in description:
+        switch = switch_for(description.get("devices", 4), description.get("switch"))
+        return {**description, "virtual": True,
+                "instruments": f"the virtual lab's emulated 6221, 2000, 2400 and {switch}"}
+    path = Path(description["lab_file"])
+    try:
+        content = path.read_bytes()
+    except OSError as err:
+        return {**description, "lab_file_error": f"cannot read {path}: {err.strerror}"}
+    text = content.decode("utf-8", errors="replace")
+    lab_file = LabFile.load(path)
+    return {**description, "path": str(path.resolve()), "sha256":
+            hashlib.sha256(content).hexdigest(), "content": text, "chip": lab_file.chip,
+            "virtual": lab_file.virtual, "devices": lab_file.devices}
 
 
 def virtual_chip(devices: int = 4, width: float = 0.5e-6, seed: int | None = 0,

@@ -1,25 +1,34 @@
 """The one recording runner: every procedure on a lab, from the CLI, the GUI, a script or a
 lab bank's calibration, runs through :func:`record_run`.
 
-Its lifecycle: route the device, check the cycle and the procedure's setpoints against the
-lab's limits before any pulse, choose the timing, create the run (or claim a killed one),
-record each batch of readings as it comes with the devices' state, finish the run with its
-status (``finished``, ``failed``, or ``aborted`` on Ctrl-C) and its summary.
+Its lifecycle, in the store's one run context (``RunStore.run``): claim a killed run before
+any instrument is touched (a live one is refused), check the cycle and the procedure's
+setpoints against the lab's limits before any pulse, route the device, choose the timing,
+create the run, record the instruments' snapshot and the lab it runs on, each batch of
+readings as it comes with the devices' state and the lab time summed over resumes, and
+finish the run with its status (``finished``, ``unusable``, ``failed``, or ``aborted`` on
+Ctrl-C, a stop signal or :class:`RunAborted`) and its summary.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict
 from typing import Any
 
 from hil.errors import ConfigError
+from hil.session.lab import describe_lab
 from instruments.connection import Lab
 from instruments.keithley import InstrumentError
 from protocols.cycle import CycleSettings, ResetWriteRead
 from protocols.errors import ProtocolError
-from protocols.store import RunStore
+from protocols.store import ActiveRun, RunAborted, RunStore
 from protocols.timing import choose_timing
+
+__all__ = ["Recording", "RunAborted", "check_cycle_limits", "choose", "cycle_config",
+           "record_run", "stored_run"]
+
 
 Body = Callable[[ResetWriteRead, "Recording"], dict]
 
@@ -68,28 +77,22 @@ def choose(lab: Lab, requested: str, settings: CycleSettings) -> str:
         raise ConfigError("timing", str(err)) from None
 
 
-class RunAborted(Exception):
-    """Raised between two batches of readings to stop a run on the user's request (the run
-    is kept, with status ``aborted``; the runner sets ``run_id`` to its id)."""
-
-    run_id: int | None = None
-
-
 class Recording:
     """A run being recorded: call it with a batch of readings (stored with the virtual
     devices' state, in one transaction, then handed to each subscriber, e.g. a Qt signal);
     ``between_batches`` runs after each batch: the place to pause, or to raise
     :class:`RunAborted`. ``fix`` writes a setting found on the way."""
 
-    def __init__(self, store: RunStore, run_id: int, lab: Lab, config: dict,
+    def __init__(self, run: ActiveRun, lab: Lab,
                  subscribers: Sequence[Callable[[dict], None]] = (),
                  between_batches: Callable[[], None] | None = None) -> None:
-        self.store, self.run_id, self.lab, self.config = store, run_id, lab, config
+        self.run, self.lab = run, lab
+        self.store, self.run_id, self.config = run.store, run.id, run.config
         self.subscribers = list(subscribers)
         self.between_batches = between_batches
 
     def __call__(self, rows: list[dict]) -> None:
-        self.store.append_readings(self.run_id, rows, self.lab.device_state())
+        self.run.append_readings(rows, self.lab.device_state())
         for row in rows:
             for subscriber in self.subscribers:
                 subscriber(row)
@@ -98,7 +101,7 @@ class Recording:
 
     def fix(self, **settings) -> None:  # a resumed run goes on with the same settings
         self.config.update(settings)
-        self.store.update_config(self.run_id, self.config, self.lab.device_state())
+        self.run.update_config(self.config, self.lab.device_state())
 
 
 def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
@@ -106,51 +109,53 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
                resume: int | None = None,
                subscribers: Sequence[Callable[[dict], None]] = (),
                between_batches: Callable[[], None] | None = None,
+               connect: Callable[[], Any] | None = None,
                calibrate: bool = True) -> tuple[int, dict]:
-    """Record a ``kind`` run of ``body(rwr, recording)`` on the open ``lab`` (or go on with
-    the killed run ``resume``) and finish it. Bad input is refused before any pulse and any
-    record; ``body`` runs on a routed, calibrated device and returns the run's summary
+    """Record a ``kind`` run of ``body(rwr, recording)`` on ``lab`` (or go on with the
+    killed run ``resume``, whose stored settings it takes) and finish it. Bad input is
+    refused before any pulse and any record; a resumed run is claimed before ``connect``
+    touches an instrument, so a run another process is recording is refused untouched.
+    ``body`` runs on a routed, calibrated device and returns the run's summary
     (``calibrate=False``: a body that calibrates each device it routes itself).
     ``subscribers`` hear every stored reading; ``between_batches`` runs after each batch."""
-    # runs recorded before the cycle settings were kept name only the read current
-    cycle = config.get("cycle") or {"read_current": config.get("read_current", 50e-6)}
-    settings = CycleSettings(**cycle)
-    try:
-        lab.select_device(config.get("device", 0))
-    except (ValueError, InstrumentError) as err:
-        raise ConfigError("device", str(err)) from None
-    check_cycle_limits(asdict(settings), lab.limits)
-    if check is not None:
-        check(lab.limits)
-    timing = choose(lab, config.get("timing", "software"), settings)
-    if resume is None:
-        config = {**config, "instruments": lab.identities, "timing": timing}
-        run_id = store.create_run(kind, config, config["lab"].get("seed"))
-    else:
-        run_id = resume
-        store.claim(run_id)
-    try:
+    store.check_writable(f"recording a {kind} run")  # before any instrument is touched
+    with ExitStack() as stack:
+        run = None
+        if resume is not None:
+            run = stack.enter_context(store.run(kind, resume=resume))
+            config = {**run.config, **config}
+        # runs recorded before the cycle settings were kept name only the read current
+        cycle = config.get("cycle") or {"read_current": config.get("read_current", 50e-6)}
+        settings = CycleSettings(**cycle)
+        check_cycle_limits(asdict(settings), lab.limits)
+        if check is not None:
+            check(lab.limits)
+        if connect is not None:
+            connect()
+        try:
+            lab.select_device(config.get("device", 0))
+        except (ValueError, InstrumentError) as err:
+            raise ConfigError("device", str(err)) from None
+        timing = choose(lab, config.get("timing", "software"), settings)
+        if run is None:
+            config = {**config, "instruments": lab.identities, "timing": timing}
+            run = stack.enter_context(store.run(kind, config,
+                                                seed=config["lab"].get("seed")))
         rwr = ResetWriteRead(lab, settings, timing=timing)
         if calibrate:
             rwr.calibrate()
-        store.record_snapshot(run_id, lab.snapshot())  # the settings it starts from
-        state = store.lab_state(run_id) if resume is not None else None
+        run.snapshot(lab.snapshot())  # the settings it starts from
+        run.describe(lab=describe_lab(config["lab"]))
+        state = run.lab_state() if run.resumed else None
         if state is not None:
             lab.restore_device(state)  # where the killed run stopped
-        summary = body(rwr, Recording(store, run_id, lab, config, subscribers,
-                                      between_batches))
-    except RunAborted as aborted:
-        store.finish(run_id, "aborted", {"error": "aborted by the user"})
-        aborted.run_id = run_id
-        raise
-    except BaseException as err:
-        store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
-                     {"error": repr(err)})
-        raise
-    seconds = lab.clock.now() if lab.clock is not None else None
-    summary = {"run_id": run_id, "timing": timing, "lab_seconds": seconds, **summary}
-    store.finish(run_id, "finished" if summary.get("usable", True) else "unusable", summary)
-    return run_id, summary
+        run.watch_clock(lab.clock)  # lab time: what it recorded before, and from here on
+        summary = body(rwr, Recording(run, lab, subscribers, between_batches))
+        summary = {**summary, "run_id": run.id, "timing": timing,
+                   "lab_seconds": run.lab_seconds}
+        run.status = "finished" if summary.get("usable", True) else "unusable"
+        run.result = summary
+    return run.id, summary
 
 
 def stored_run(store: RunStore, run_id: int, field: str):

@@ -117,6 +117,8 @@ class Session:
         self._connected = not self.owns_lab
         self.subscribers = list(subscribers)
         self.between_batches = between_batches
+        self.connect_on_enter = True  # False: the first procedure connects (a resume,
+        # which claims its run first, so a live one is refused before any *RST)
 
     @classmethod
     def for_run(cls, store: RunStore | str | Path | None, run_id: int,
@@ -125,7 +127,9 @@ class Session:
         keeps the lab's description): where a killed run goes on. An unknown id is bad
         input in ``field_name``."""
         store = store if isinstance(store, RunStore) else RunStore(store)
-        return cls(stored_run(store, run_id, field_name).config["lab"], store, **hooks)
+        session = cls(stored_run(store, run_id, field_name).config["lab"], store, **hooks)
+        session.connect_on_enter = False  # the run is claimed before the lab is touched
+        return session
 
     # -- the lab ---------------------------------------------------------------------
     def connect(self) -> Session:
@@ -148,7 +152,7 @@ class Session:
             self.lab.outputs_off()
 
     def __enter__(self) -> Session:
-        return self.connect()
+        return self.connect() if self.connect_on_enter else self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -160,10 +164,10 @@ class Session:
 
     def _run(self, kind: str, config: dict, body, check=None, resume=None,
              calibrate: bool = True):
-        self.connect()
         return record_run(self.store, self.lab, kind, {"lab": self.description, **config},
                           body, check=check, resume=resume, subscribers=self.subscribers,
-                          between_batches=self.between_batches, calibrate=calibrate)
+                          between_batches=self.between_batches, connect=self.connect,
+                          calibrate=calibrate)
 
     # -- procedures ------------------------------------------------------------------
     def sweep(self, device: int = 0, currents: Sequence[float] | None = None,
@@ -172,11 +176,9 @@ class Session:
         """Switching probability vs write current and its sigmoid fit (paper 002 SI S3).
         ``currents``: None finds the switching region by a coarse search first. ``resume``:
         finish a killed sweep run (its own settings are kept)."""
-        done: dict[tuple[int, int], bool] = {}
-        if resume is not None:
-            config = self._claimable(resume, "sweep")
-            for r in self.store.readings(resume):
-                done[(r["index"], r["iteration"])] = r["switched"]
+        if resume is not None:  # its own settings; its readings once it is claimed
+            config = {k: v for k, v in stored_run(self.store, resume, "resume").config.items()
+                      if k not in ("lab", "instruments")}
         else:
             _check_timing(timing)
             if iterations < 1:
@@ -196,9 +198,12 @@ class Session:
         found: list[SweepResult] = []
 
         def body(rwr, recording) -> dict:
-            grid = None if config["currents"] is None else np.array(config["currents"])
+            done = {(r["index"], r["iteration"]): r["switched"]
+                    for r in recording.run.readings()} if recording.run.resumed else {}
+            stored = recording.config  # as the store holds it once the run is claimed
+            grid = None if stored["currents"] is None else np.array(stored["currents"])
             found.append(sweep_device(
-                rwr, config["device"], grid, config["iterations"], record=recording,
+                rwr, stored["device"], grid, stored["iterations"], record=recording,
                 done=done, progress=progress,
                 fixed=lambda g: recording.fix(currents=g.tolist())))
             summary = found[0].summary()
@@ -207,7 +212,6 @@ class Session:
                 summary["lab_seconds_estimate"] = estimate
             return summary
 
-        config = {k: v for k, v in config.items() if k not in ("lab", "instruments")}
         run_id, summary = self._run("sweep", config, body, check, resume)
         return ProcedureResult(run_id, "sweep", summary, found[0].fit, found[0])
 
@@ -333,12 +337,6 @@ class Session:
     def persistence(self, first: int, second: int) -> ProcedureResult:
         """Two recorded sweeps of a device compared (paper 002 SI S4); nothing is pulsed."""
         return persistence(self.store, first, second)
-
-    def _claimable(self, run_id: int, kind: str) -> dict:
-        run = stored_run(self.store, run_id, "resume")
-        if run.kind != kind or run.status in ("finished", "unusable"):
-            raise ConfigError("resume", f"run {run_id} is a {run.status} {run.kind} run")
-        return run.config
 
 
 def persistence(store: RunStore, first: int, second: int) -> ProcedureResult:

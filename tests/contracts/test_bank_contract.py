@@ -7,7 +7,8 @@ The contract: ``switch`` keeps the leading axes of its currents and answers bool
 neuron's count over trials lies in [0, trials] and rises from a weak to a strong pulse; a
 current beyond a neuron's safe limit (or not finite, or for the wrong number of neurons) is
 refused before any pulse; ``close`` and the context manager end the bank (outputs off);
-``get_state`` / ``set_state`` replay the same draws (hardware has no state: ``None``); a
+``get_state`` / ``set_state`` replay the same draws (the virtual lab's devices included; a
+bank on real instruments has no state of its own: ``None``); a
 seed fixes the draws and another seed changes them; every neuron has a calibration and a
 safe limit.
 """
@@ -86,7 +87,7 @@ BACKENDS = {
     "model": Backend(lambda seed: model_bank(3, 0.5e-6, eta=0.1, seed=seed)),
     "telegraph": Backend(lambda seed: TelegraphBank("vcma-004", 3, seed=seed, eta=0.2)),
     "llgs": Backend(_llgs),
-    "lab": Backend(_lab, hardware=True),
+    "lab": Backend(_lab),  # the virtual lab's devices: their state is the bank's
     "multiplexed": Backend(lambda seed: MultiplexedBank(
         model_bank(2, 0.5e-6, eta=0.1, seed=seed), copies=2)),
     "wrapped": Backend(lambda seed: _FirstTwo(MultiplexedBank(
