@@ -18,6 +18,7 @@ sweep list's delays start at 1 ms.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import warnings
@@ -74,7 +75,12 @@ def _guarded(adapter, guard: SourceGuard, kwargs: dict):
     if isinstance(adapter, int | str):
         adapter = VISAAdapter(adapter, **kwargs)
         kwargs.clear()
-    return guard.install(adapter)
+    try:
+        return guard.install(adapter)
+    except BaseException:  # held by another process: the connection is not kept
+        with contextlib.suppress(Exception):
+            adapter.close()
+        raise
 
 
 # -- replies ---------------------------------------------------------------------------------
@@ -340,6 +346,7 @@ class PulseSource(SafeWriteMixin, Keithley6221):
     def __init__(self, adapter, limits: SafetyLimits | None = None, **kwargs) -> None:
         self._limits = limits or SafetyLimits()
         self.guard = Guard6221(lambda: self.limits)
+        self.guard.name = kwargs.get("name", "Keithley 6221 SourceMeter")
         adapter = _guarded(adapter, self.guard, kwargs)
         super().__init__(adapter, **kwargs)
         self._device_limits()
@@ -723,6 +730,7 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         self._limits = limits or SafetyLimits()
         self._coil_constant = coil_constant
         self.guard = Guard2400(lambda: self.limits, lambda: self.coil_constant)
+        self.guard.name = kwargs.get("name", "Keithley 2400 SourceMeter")
         adapter = _guarded(adapter, self.guard, kwargs)
         super().__init__(adapter, **kwargs)
         self._device_limits()

@@ -42,9 +42,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-MULTIPLIERS = {"EX": 1e18, "PE": 1e15, "T": 1e12, "G": 1e9, "MA": 1e6, "K": 1e3, "": 1.0,
-               "M": 1e-3, "U": 1e-6, "N": 1e-9, "P": 1e-12, "F": 1e-15, "A": 1e-18}
-SPECIAL_UNITS = {"MHZ": ("HZ", 1e6), "MOHM": ("OHM", 1e6)}  # IEEE 488.2 Table 7-1 note
+EXPONENTS = {"EX": 18, "PE": 15, "T": 12, "G": 9, "MA": 6, "K": 3, "": 0, "M": -3, "U": -6,
+             "N": -9, "P": -12, "F": -15, "A": -18}  # IEEE 488.2 Table 7-1
+MULTIPLIERS = {prefix: 10.0 ** exponent for prefix, exponent in EXPONENTS.items()}
+SPECIAL_UNITS = {"MHZ": ("HZ", 6), "MOHM": ("OHM", 6)}  # IEEE 488.2 Table 7-1 note
 NUMERIC_KEYWORDS = {"MIN": "MIN", "MINIMUM": "MIN", "MAX": "MAX", "MAXIMUM": "MAX",
                     "DEF": "DEF", "DEFAULT": "DEF", "UP": "UP", "DOWN": "DOWN",
                     "INF": "INF", "INFINITY": "INF", "NINF": "NINF", "NAN": "NAN"}
@@ -427,24 +428,25 @@ def numeric(data: str, unit: str = "") -> Numeric:
         raise ScpiSyntaxError(-104, "Data type error")
     if not data.suffix:
         return Numeric((data.value,))
-    scales = suffix_scales(data.suffix, unit.upper())
-    if not scales:
+    exponents = suffix_exponents(data.suffix, unit.upper())
+    if not exponents:
         raise ScpiSyntaxError(-131, "Invalid suffix")
-    return Numeric(tuple(sorted({data.value * s for s in scales}, key=abs)))
+    return Numeric(tuple(sorted({float(f"{data.value!r}e{e}") for e in exponents}, key=abs)))
 
 
-def suffix_scales(suffix: str, unit: str) -> set[float]:
-    """Every scale a suffix can mean after a number in ``unit`` (Table 7-1: a multiplier
-    alone, or a multiplier and the unit; ``MA`` is mega alone, milli + A as a unit)."""
-    scales = set()
+def suffix_exponents(suffix: str, unit: str) -> set[int]:
+    """Every power of ten a suffix can mean after a number in ``unit`` (Table 7-1: a
+    multiplier alone, or a multiplier and the unit; ``MA`` is mega alone, milli + A as a
+    unit), applied to the decimal digits (10uA is 1e-05, not 10 x 1e-06)."""
+    exponents = set()
     if unit and suffix in SPECIAL_UNITS and SPECIAL_UNITS[suffix][0] == unit:
-        scales.add(SPECIAL_UNITS[suffix][1])
-    for prefix, scale in MULTIPLIERS.items():
+        exponents.add(SPECIAL_UNITS[suffix][1])
+    for prefix, exponent in EXPONENTS.items():
         if suffix == prefix and prefix:
-            scales.add(scale)
+            exponents.add(exponent)
         if unit and suffix == prefix + unit:
-            scales.add(scale)
-    return scales
+            exponents.add(exponent)
+    return exponents
 
 
 def suffix_reading(data: Data, unit: str) -> str:
@@ -453,7 +455,8 @@ def suffix_reading(data: Data, unit: str) -> str:
     if data.kind != "number" or not data.suffix:
         return ""
     readings = []
-    for prefix, scale in MULTIPLIERS.items():
+    for prefix, exponent in EXPONENTS.items():
+        scale = 10.0 ** exponent
         if data.suffix == prefix and prefix:
             name = {"MA": "mega", "M": "milli", "U": "micro", "N": "nano", "K": "kilo",
                     "P": "pico", "F": "femto", "A": "atto", "G": "giga", "T": "tera",
