@@ -114,7 +114,9 @@ def leave(guard) -> None:
 
 
 def install(guard, adapter, share: bool = True):
-    """Put ``guard`` under ``adapter`` (see ``SourceGuard.install``)."""
+    """Put ``guard`` under ``adapter``: on its pyvisa resource if it has one (sharing the
+    picture of every other connection of this process to that resource, and holding it
+    against other processes), else on the adapter's own methods. Returns the adapter."""
     from pymeasure.adapters import VISAAdapter
 
     resource = getattr(adapter, "connection", None)

@@ -558,14 +558,6 @@ class SourceGuard:
         why = scpi.suffix_reading(unit.data[0], physical) if unit.data else ""
         return f"; {why}" if why else ""
 
-    def install(self, adapter, share: bool = True):
-        """Put the guard under ``adapter``: on its pyvisa resource if it has one (sharing the
-        picture of every other connection of this process to that resource, and holding it
-        against other processes), else on the adapter's own methods. Returns it."""
-        from instruments.claim import install
-
-        return install(self, adapter, share)
-
 
 # ---------------------------------------------------------------------------------------
 # Keithley 6221

@@ -30,6 +30,7 @@ from pymeasure.instruments.keithley import Keithley2000, Keithley2400, Keithley6
 from pymeasure.instruments.validators import strict_discrete_set, strict_range, truncated_range
 from pyvisa.errors import VisaIOError
 
+from instruments.claim import install
 from instruments.errors import InstrumentError, ReplyError
 from instruments.guard import Guard2400, Guard6221, SourceGuard
 from instruments.limits import LimitError, SafetyLimits
@@ -76,7 +77,7 @@ def _guarded(adapter, guard: SourceGuard, kwargs: dict):
         adapter = VISAAdapter(adapter, **kwargs)
         kwargs.clear()
     try:
-        return guard.install(adapter)
+        return install(guard, adapter)
     except BaseException:  # held by another process: the connection is not kept
         with contextlib.suppress(Exception):
             adapter.close()
