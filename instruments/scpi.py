@@ -438,9 +438,9 @@ def suffix_exponents(suffix: str, unit: str) -> set[int]:
     """Every power of ten a suffix can mean after a number in ``unit`` (Table 7-1: a
     multiplier alone, or a multiplier and the unit; ``MA`` is mega alone, milli + A as a
     unit), applied to the decimal digits (10uA is 1e-05, not 10 x 1e-06)."""
-    exponents = set()
     if unit and suffix in SPECIAL_UNITS and SPECIAL_UNITS[suffix][0] == unit:
-        exponents.add(SPECIAL_UNITS[suffix][1])
+        return {SPECIAL_UNITS[suffix][1]}  # MHZ is megahertz, MOHM megohm, nothing else
+    exponents = set()
     for prefix, exponent in EXPONENTS.items():
         if suffix == prefix and prefix:
             exponents.add(exponent)
