@@ -40,6 +40,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 
 EXPONENTS = {"EX": 18, "PE": 15, "T": 12, "G": 9, "MA": 6, "K": 3, "": 0, "M": -3, "U": -6,
@@ -431,7 +432,8 @@ def numeric(data: str, unit: str = "") -> Numeric:
     exponents = suffix_exponents(data.suffix, unit.upper())
     if not exponents:
         raise ScpiSyntaxError(-131, "Invalid suffix")
-    return Numeric(tuple(sorted({float(f"{data.value!r}e{e}") for e in exponents}, key=abs)))
+    return Numeric(tuple(sorted({float(Decimal(repr(data.value)).scaleb(e)) for e in exponents},
+                                key=abs)))
 
 
 def suffix_exponents(suffix: str, unit: str) -> set[int]:
