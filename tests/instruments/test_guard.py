@@ -13,9 +13,8 @@ import pytest
 
 from hil.session.lab import connect_virtual
 from instruments import scpi
-from instruments.claim import ResourceHeldError
 from instruments.connection import LabFile
-from instruments.guard import Guard2400, Guard6221, UnknownCommandError
+from instruments.guard import Guard2400, Guard6221, ResourceHeldError, UnknownCommandError
 from instruments.keithley import PulseSource
 from instruments.limits import LimitError, SafetyLimits
 from simulators.lab.chip import build_chip
@@ -635,7 +634,7 @@ def test_state_left_by_other_software_is_read_back_before_the_first_line():
 
 
 def test_the_resource_lock_names_its_holder_in_the_file():
-    from instruments.claim import LOCK_DIR
+    from instruments.guard.claim import LOCK_DIR
 
     with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual:
         resource = virtual.resources["pulse"]["resource"]

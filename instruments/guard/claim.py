@@ -23,7 +23,8 @@ import threading
 from pathlib import Path
 
 from instruments.errors import LabConnectionError
-from instruments.picture import Picture
+from instruments.guard.base import UnknownCommandError
+from instruments.guard.picture import Picture
 
 try:
     import fcntl
@@ -81,6 +82,23 @@ def _release(picture: Picture) -> None:
         handle.close()
 
 
+def written_line(message: bytes) -> str:
+    """A write's bytes as a line the guard can check: ASCII (IEEE 488.2 7.4: 7-bit), no
+    control characters but tab and carriage return, and ended by its line feed (without it
+    the instrument would join the line to the next write, which the guard cannot check)."""
+    try:
+        text = bytes(message).decode("ascii")
+    except UnicodeDecodeError:
+        raise UnknownCommandError("bytes that are not ASCII SCPI are refused") from None
+    if any(ord(ch) < 32 and ch not in "\r\n\t" for ch in text):
+        raise UnknownCommandError(f"control characters refused in {text!r}")
+    if text and not text.endswith("\n"):
+        raise UnknownCommandError(
+            f"{text!r} refused: a write must end with its line feed (the instrument would "
+            "join an unterminated line to the next write)")
+    return text
+
+
 def join(guard, key: str) -> bool:
     """``guard`` takes the picture of ``key`` (a new one if it is the first connection of
     this process). True if it is new (the caller reads the settings back)."""
@@ -129,8 +147,6 @@ def install(guard, adapter, share: bool = True):
 
 
 def _on_resource(guard, resource, share: bool) -> None:
-    from instruments.guard import _text
-
     raw_write, raw_read, raw_bytes = resource.write_raw, resource._read_raw, \
         resource.read_bytes
     close, clear = resource.close, resource.clear
@@ -143,7 +159,7 @@ def _on_resource(guard, resource, share: bool) -> None:
 
     def write_raw(message: bytes, *args, **kwargs):
         with guard.picture.lock:
-            guard.check(_text(message))
+            guard.check(written_line(message))
             return raw_write(message, *args, **kwargs)
 
     def _read_raw(*args, **kwargs):
@@ -205,8 +221,6 @@ def _on_resource(guard, resource, share: bool) -> None:
 def _on_adapter(guard, adapter) -> None:
     """An adapter without a VISA resource (pymeasure's ProtocolAdapter in tests): the guard
     on its own write and read methods; it asks through them too."""
-    from instruments.guard import _text
-
     write, write_bytes, read = adapter._write, adapter._write_bytes, adapter._read
     inside = []  # an adapter's _write may end in its own _write_bytes: check once
 
@@ -228,7 +242,7 @@ def _on_adapter(guard, adapter) -> None:
 
     def _write_bytes(content: bytes, **kwargs):
         if not inside:
-            guard.check(_text(content))
+            guard.check(written_line(content))
         return write_bytes(content, **kwargs)
 
     def _read(**kwargs):
