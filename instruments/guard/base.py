@@ -18,6 +18,20 @@ from instruments.limits import LimitError, SafetyLimits
 
 LimitsSource = Callable[[], SafetyLimits]
 ESR_QUERY = "*ESR?"
+# The STATus subsystem and SYSTem:ERRor, the same in the 6221's and the 2400's tables
+# (Reference Manual section 14; User's Manual section 18): events, enables, the queue.
+STATUS_TABLE = [
+    (":STATus:MEASurement[:EVENt]", "q", None), (":STATus:MEASurement:ENABle", "n", None),
+    (":STATus:MEASurement:CONDition", "q", None), (":STATus:OPERation[:EVENt]", "q", None),
+    (":STATus:OPERation:ENABle", "n", None), (":STATus:OPERation:CONDition", "q", None),
+    (":STATus:QUEStionable[:EVENt]", "q", None), (":STATus:QUEStionable:ENABle", "n", None),
+    (":STATus:QUEStionable:CONDition", "q", None), (":STATus:PRESet", "", None),
+    (":STATus:QUEue[:NEXT]", "q", None), (":STATus:QUEue:ENABle", "*", None),
+    (":STATus:QUEue:DISable", "*", None), (":STATus:QUEue:CLEar", "", None),
+    (":SYSTem:ERRor[:NEXT]", "q", None), (":SYSTem:ERRor:ALL", "q", None),
+    (":SYSTem:ERRor:COUNt", "q", None), (":SYSTem:ERRor:CODE[:NEXT]", "q", None),
+    (":SYSTem:ERRor:CODE:ALL", "q", None), (":SYSTem:VERSion", "q", None),
+]
 REL = 1e-12  # a waveform level is amplitude x point: one rounding of slack, no more
 
 

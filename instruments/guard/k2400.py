@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from instruments import scpi
-from instruments.guard.base import LimitsSource, SourceGuard, Tracked, Unconfirmed, bounded
+from instruments.guard.base import (
+    STATUS_TABLE,
+    LimitsSource,
+    SourceGuard,
+    Tracked,
+    Unconfirmed,
+    bounded,
+)
 from instruments.guard.grammar import flag_reply, list_reply, number_reply, word_reply
 from instruments.limits import LimitError
 
@@ -154,16 +161,7 @@ class Guard2400(SourceGuard):
         (":DISPlay[:WINDow[1]]:TEXT:STATe", "b", None),
         (":DISPlay:WINDow2:TEXT[:DATA]", "s", None), (":DISPlay:WINDow2:TEXT:STATe", "b", None),
         (":DISPlay:DIGits", "n", None),
-        (":STATus:MEASurement[:EVENt]", "q", None), (":STATus:MEASurement:ENABle", "n", None),
-        (":STATus:MEASurement:CONDition", "q", None), (":STATus:OPERation[:EVENt]", "q", None),
-        (":STATus:OPERation:ENABle", "n", None), (":STATus:OPERation:CONDition", "q", None),
-        (":STATus:QUEStionable[:EVENt]", "q", None), (":STATus:QUEStionable:ENABle", "n", None),
-        (":STATus:QUEStionable:CONDition", "q", None), (":STATus:PRESet", "", None),
-        (":STATus:QUEue[:NEXT]", "q", None), (":STATus:QUEue:ENABle", "*", None),
-        (":STATus:QUEue:DISable", "*", None), (":STATus:QUEue:CLEar", "", None),
-        (":SYSTem:ERRor[:NEXT]", "q", None), (":SYSTem:ERRor:ALL", "q", None),
-        (":SYSTem:ERRor:COUNt", "q", None), (":SYSTem:ERRor:CODE[:NEXT]", "q", None),
-        (":SYSTem:ERRor:CODE:ALL", "q", None), (":SYSTem:VERSion", "q", None),
+        *STATUS_TABLE,  # STATus and SYSTem:ERRor, the same in both manuals
         (":SYSTem:AZERo[:STATe]", "c", None), (":SYSTem:BEEPer[:STATe]", "b", None),
         (":SYSTem:CLEar", "", None), (":SYSTem:KEY", "n", None), (":SYSTem:LFRequency", "n", None),
         (":SYSTem:LFRequency:AUTO", "b", None), (":SYSTem:TIME", "q", None),

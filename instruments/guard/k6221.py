@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from instruments import scpi
-from instruments.guard.base import REL, SourceGuard, Tracked, bounded
+from instruments.guard.base import REL, STATUS_TABLE, SourceGuard, Tracked, bounded
 from instruments.guard.grammar import flag_reply, list_reply, number_reply, word_reply
 from instruments.limits import LimitError
 
@@ -191,16 +191,7 @@ class Guard6221(SourceGuard):
         (":DISPlay:CNDisplay", "", None),
         (":FORMat[:DATA]", "c+", None), (":FORMat:ELEMents", "c+", None),
         (":FORMat:BORDer", "c", None), (":FORMat:SREGister", "c", None),
-        (":STATus:MEASurement[:EVENt]", "q", None), (":STATus:MEASurement:ENABle", "n", None),
-        (":STATus:MEASurement:CONDition", "q", None), (":STATus:OPERation[:EVENt]", "q", None),
-        (":STATus:OPERation:ENABle", "n", None), (":STATus:OPERation:CONDition", "q", None),
-        (":STATus:QUEStionable[:EVENt]", "q", None), (":STATus:QUEStionable:ENABle", "n", None),
-        (":STATus:QUEStionable:CONDition", "q", None), (":STATus:PRESet", "", None),
-        (":STATus:QUEue[:NEXT]", "q", None), (":STATus:QUEue:ENABle", "*", None),
-        (":STATus:QUEue:DISable", "*", None), (":STATus:QUEue:CLEar", "", None),
-        (":SYSTem:ERRor[:NEXT]", "q", None), (":SYSTem:ERRor:ALL", "q", None),
-        (":SYSTem:ERRor:COUNt", "q", None), (":SYSTem:ERRor:CODE[:NEXT]", "q", None),
-        (":SYSTem:ERRor:CODE:ALL", "q", None), (":SYSTem:VERSion", "q", None),
+        *STATUS_TABLE,  # STATus and SYSTem:ERRor, the same in both manuals
         (":SYSTem:KEY", "n", None), (":SYSTem:BEEPer[:STATe]", "b", None),
         (":SYSTem:CLEar", "", None), (":SYSTem:LOCal", "", None), (":SYSTem:REMote", "", None),
         (":SYSTem:RWLock", "", None), (":SYSTem:PRESet", "", "_preset"),

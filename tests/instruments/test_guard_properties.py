@@ -414,31 +414,39 @@ def _fresh(lab, virtual, device, coil) -> None:
     coil[0] = 0.0
 
 
-def _run_6221(rig, tally: Tally, actions) -> None:
-    lab, virtual, device, coil, second, _, session = rig
-    _fresh(lab, virtual, device, coil)
-    paths = _paths(lab, second, session)
-    emulator = virtual.instruments["pulse"]
-    for kind, text, path in actions:
+def _drive(tally: Tally, steps, paths: dict, ask, judge, fresh) -> None:
+    """Each step down its path (or asked), then judged; after a breach, a fresh start."""
+    fresh()
+    for kind, text, path in steps:
         try:
             if kind == "ask":
-                lab["pulse"].ask(text)
+                ask(text)
             else:
                 tally.lines += 1
                 tally.paths[path] = tally.paths.get(path, 0) + 1
                 paths[path](text)
         except LimitError:
             tally.refused += 1
-        virtual.settle()
-        found = breaches_6221(emulator, device)
+        found = judge()
         if found:
             tally.breaches.append((path, text, found))
-            _fresh(lab, virtual, device, coil)
+            fresh()
 
 
-def _run_2400(rig, tally: Tally, actions) -> None:
+def _run_6221(rig, tally: Tally, steps) -> None:
+    lab, virtual, device, coil, second, _, session = rig
+    emulator = virtual.instruments["pulse"]
+
+    def judge() -> list[str]:
+        virtual.settle()
+        return breaches_6221(emulator, device)
+
+    _drive(tally, steps, _paths(lab, second, session), lab["pulse"].ask, judge,
+           lambda: _fresh(lab, virtual, device, coil))
+
+
+def _run_2400(rig, tally: Tally, steps) -> None:
     lab, virtual, device, coil, _, second_field, session = rig
-    _fresh(lab, virtual, device, coil)
     field = lab["field"]
     paths = {"driver.write": field.write, "adapter.write": field.adapter.write,
              "resource.write_raw": lambda text: field.adapter.connection.write_raw(
@@ -446,21 +454,12 @@ def _run_2400(rig, tally: Tally, actions) -> None:
              "session.lab": lambda text: session.lab["field"].write(text),
              "a second driver": second_field.write}
     emulator = virtual.instruments["field"]
-    for kind, text, path in actions:
-        try:
-            if kind == "ask":
-                field.ask(text)
-            else:
-                tally.lines += 1
-                tally.paths[path] = tally.paths.get(path, 0) + 1
-                paths[path](text)
-        except LimitError:
-            tally.refused += 1
+
+    def judge() -> list[str]:
         virtual.settle()
-        found = breaches_2400(emulator, virtual.chip, coil)
-        if found:
-            tally.breaches.append((path, text, found))
-            _fresh(lab, virtual, device, coil)
+        return breaches_2400(emulator, virtual.chip, coil)
+
+    _drive(tally, steps, paths, field.ask, judge, lambda: _fresh(lab, virtual, device, coil))
 
 
 def actions(commands, queries, paths, scenarios, length=(10, 40)):
