@@ -311,7 +311,9 @@ class Guard2400(SourceGuard):
 
     def _start(self, state: State2400, unit: scpi.Unit) -> None:
         """INIT, READ? and MEASure? start the source (with auto output-off, section 10, the
-        output goes on for the sweep): checked as if the output were on."""
+        output goes on for the sweep): checked as if the output were on. MEASure? is
+        CONFigure and READ? (section 18, signal oriented measurement commands), and
+        CONFigure switches the output on: it stays on afterwards."""
         picture = self._pic
 
         def worst(field: str) -> list:
@@ -325,6 +327,8 @@ class Guard2400(SourceGuard):
         except LimitError as err:
             self._rule_output(nominal, unit.text)
             raise Unconfirmed(str(err)) from None
+        if unit.nodes[0].startswith("MEAS"):
+            state.output = True
 
     def _preset(self, state: State2400, unit: scpi.Unit) -> None:
         self._reset(state)

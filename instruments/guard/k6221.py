@@ -485,7 +485,11 @@ class Guard6221(SourceGuard):
             "ARBitrary4": "ARB4"})
 
     def _wave_frequency(self, state: State6221, unit: scpi.Unit) -> None:
-        state.frequency = self.value(unit, "HZ", 1e5, 1e-3, 1e3)
+        """1 mHz to 100 kHz (section 11): a value outside, which the instrument refuses, is
+        refused here too (a period the guard could not compute with)."""
+        state.frequency = bounded(self.model, "waveform frequency",
+                                  self.value(unit, "HZ", 1e5, 1e-3, 1e3), 1e5, "Hz", 1e-3,
+                                  unit.text, why=self.reading(unit, "HZ"))
 
     def _wave_amplitude(self, state: State6221, unit: scpi.Unit) -> None:
         value = self.value(unit, "A", I_6221, 2e-12, 2e-12)
@@ -500,7 +504,8 @@ class Guard6221(SourceGuard):
         state.offset = value
 
     def _wave_duty(self, state: State6221, unit: scpi.Unit) -> None:
-        state.duty = self.value(unit, "PCT", 100.0, 0.0, 50.0)
+        state.duty = bounded(self.model, "duty cycle", self.value(unit, "PCT", 100.0, 0.0, 50.0),
+                             100.0, "%", 0.0, unit.text)
 
     def _wave_time(self, state: State6221, unit: scpi.Unit) -> None:
         value = self.value(unit, "S", 999999.999, 100e-9, math.inf)

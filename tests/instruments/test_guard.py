@@ -461,6 +461,30 @@ def test_the_pulse_width_rule_follows_the_waveform():
     assert Guard6221._seconds(("CYCL", 1.0, 1e3), 1e4) == pytest.approx(1e-3)
 
 
+def test_a_measurement_leaves_the_2400_output_on():
+    """MEASure? is CONFigure + READ?, and CONFigure switches the output on (2400 manual
+    section 18): after it, switching to current at the reset's 21 V compliance is refused
+    (found by the slow property run, seed 112)."""
+    guard = Guard2400(lambda: LIMITS, lambda: COIL)
+    guard.check("*RST\n")
+    _accepted(guard)
+    guard.check(":MEAS:CURR?\n")
+    guard.replied("+0.000000E+00,+0.000000E+00,+9.910000E+37,+0.000000E+00,+0.000000E+00")
+    assert guard.state.output is True
+    with pytest.raises(LimitError, match="compliance voltage = 21 V"):
+        guard.check(":SOUR:FUNC CURR\n")
+
+
+@pytest.mark.parametrize("frequency", ["-1E5", "0", "2E5", "#H0"])
+def test_a_frequency_the_instrument_refuses_is_refused_not_divided_by(frequency):
+    """(found by the slow property run, seed 114: a zero period)"""
+    guard = Guard6221(lambda: LIMITS)
+    guard.check("*RST\n")
+    _accepted(guard)
+    with pytest.raises(LimitError, match="waveform frequency"):
+        guard.check(f":SOUR:WAVE:FREQ {frequency}\n")
+
+
 def test_differential_conductance_sums_start_step_and_delta():
     """Each of start, step and delta within the read limit, their sum not: refused when
     armed (User's Manual Fig. 5-10: the levels reach max(|start|, |stop|) + step + delta),

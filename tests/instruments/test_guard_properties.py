@@ -406,9 +406,11 @@ def rig(tmp_path_factory):
 
 
 def _fresh(lab, virtual, device, coil) -> None:
+    """Both sources reset, and the guards told so (an example starts where the last ended
+    only in what the instruments hold)."""
     for role in ("pulse", "field"):
         lab[role].write("*RST;*CLS")
-        lab[role].ask("*OPC?")
+        lab[role].ask("*ESR?;:OUTP?")
     virtual.settle()
     device.reset()
     coil[0] = 0.0
