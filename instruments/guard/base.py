@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from instruments import scpi
 from instruments.errors import ReplyError
 from instruments.guard.grammar import check_parameters, split_reply
-from instruments.guard.picture import Picture
+from instruments.guard.picture import ERROR_BITS, POWER_ON, Picture
 from instruments.limits import LimitError, SafetyLimits
 
 LimitsSource = Callable[[], SafetyLimits]
@@ -371,7 +371,8 @@ class SourceGuard:
     def confirm(self) -> None:
         """Ask the instrument what it accepted: *ESR? (the units since it was last read),
         OUTP?, and every setting the register can no longer vouch for, read back; one
-        message, one reply."""
+        message, one reply. If the register holds an error, a second message reads back
+        every setting still uncertain."""
         picture = self.picture
         fields = picture.unconfirmed_before(picture.seq)
         queries = [ESR_QUERY]
@@ -380,7 +381,11 @@ class SourceGuard:
             if field == "output" or field in fields:
                 queries.append(query)
                 kinds.append(("read", (field, parse)))
-        self._exchange(queries, kinds)
+        if self._exchange(queries, kinds) & (ERROR_BITS | POWER_ON):
+            uncertain = picture.uncertain()
+            left = [(f, q, p) for f, q, p in self.readback if f in uncertain]
+            if left:
+                self._exchange([q for _, q, _ in left], [("read", (f, p)) for f, _, p in left])
 
     def read_back(self) -> None:
         """Read back every setting the guard polices that the instrument reports (at the
@@ -388,10 +393,10 @@ class SourceGuard:
         self._exchange([q for _, q, _ in self.readback],
                        [("read", (f, p)) for f, _, p in self.readback])
 
-    def _exchange(self, queries: list[str], kinds: list[tuple[str, object]]) -> None:
+    def _exchange(self, queries: list[str], kinds: list[tuple[str, object]]) -> int:
         """The guard's own query, one message: its reply must be what the manual says each
         query answers (else a ReplyError naming the instrument, the query and the reply);
-        it is then taken as any reply is."""
+        it is then taken as any reply is. Returns the event register if it asked for it."""
         picture = self.picture
         entry = []
         for kind, extra in kinds:
@@ -422,6 +427,8 @@ class SourceGuard:
         self.replied(reply)
         if kinds[0][0] == "esr":  # the guard's own read: the caller's bits are kept
             picture.held_bits = held | int(parts[0])
+            return int(parts[0])
+        return 0
 
     # -- helpers ---------------------------------------------------------------------------
     def value(self, unit: scpi.Unit, physical: str, instrument_max: float,

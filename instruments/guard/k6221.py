@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -557,27 +558,12 @@ class Guard6221(SourceGuard):
                 math.isfinite(state.duration[1]):
             state.wave_armed = state.wave_started = False
 
-    def _shapes(self, possible, function: str | None) -> list[np.ndarray]:
-        """One period of each shape ``function`` may have, normalised to the amplitude;
-        unknown counts as full scale."""
-        if function is None:
-            return [np.ones(1)]
-        if function.startswith("ARB"):
-            return [np.ones(1) if not points else np.asarray(points, dtype=float)
-                    for points in possible(f"arb{function[3]}")]
-        phase = (np.arange(SHAPE_SAMPLES) + 0.5) / SHAPE_SAMPLES
-        shapes = []
-        for duty in possible("duty"):
-            duty = 50.0 if duty is None else duty
-            if function == "SQU":
-                shapes.append(np.where(phase < duty / 100.0, 1.0, -1.0))
-            elif function == "RAMP":
-                rise = max(duty / 100.0, 1e-9)
-                shapes.append(np.where(phase < rise, -1 + 2 * phase / rise,
-                                       1 - 2 * (phase - rise) / max(1 - rise, 1e-9)))
-            else:
-                shapes.append(np.sin(2 * np.pi * phase))
-        return shapes
+    def _shapes(self, possible, function: str | None) -> list[tuple]:
+        """The keys of each shape ``function`` may have (see ``_shape``): the ARB points,
+        or the duty cycle of a built-in shape."""
+        if function is not None and function.startswith("ARB"):
+            return [(function, None, points) for points in possible(f"arb{function[3]}")]
+        return [(function, duty, None) for duty in possible("duty")]
 
     def _rule_peak(self, possible, text: str) -> None:
         limits = self.limits()
@@ -588,7 +574,7 @@ class Guard6221(SourceGuard):
                      text=text)
         for function in possible("function"):
             peak = 1.0 if function is not None and not function.startswith("ARB") else max(
-                float(np.max(np.abs(shape))) for shape in self._shapes(possible, function))
+                float(np.max(np.abs(_shape(*key)))) for key in self._shapes(possible, function))
             bounded(self.model, "waveform peak (offset + amplitude x shape)",
                      max(abs(o) for o in offsets) + amplitude * peak,
                      limits.max_pulse_current, "A", text=text)
@@ -612,18 +598,17 @@ class Guard6221(SourceGuard):
         period = 1.0 / frequency if frequency else math.inf
         total = max(self._seconds(d, frequency) for d in possible("duration"))
         for function in possible("function"):
-            for shape in self._shapes(possible, function):
+            for key in self._shapes(possible, function):
                 for offset in offsets:
-                    above = np.abs(offset + amplitude * shape) > \
-                        limits.max_read_current * (1 + REL)
-                    if not above.any():
+                    run, points = _above(key, offset, amplitude,
+                                         limits.max_read_current * (1 + REL))
+                    if not run:
                         continue
-                    run = _longest_cyclic_run(above)
-                    if run >= len(shape):
+                    if run >= points:
                         stretch = total
                     else:
                         margin = 0 if function and function.startswith("ARB") else 2
-                        stretch = min(total, (run + margin) * period / len(shape))
+                        stretch = min(total, (run + margin) * period / points)
                     if stretch > limits.max_pulse_width:
                         raise LimitError(
                             f"{self.model}: waveform above the read current for {stretch:g} s"
@@ -645,6 +630,33 @@ class Guard6221(SourceGuard):
             return max(amount / frequency, other)
         other = amount * given_at / frequency if given_at else math.inf
         return max(amount, other)
+
+
+@lru_cache(maxsize=64)
+def _shape(function: str | None, duty: float | None, points: tuple | None) -> np.ndarray:
+    """One period normalised to the amplitude: the ARB points, a built-in shape sampled
+    ``SHAPE_SAMPLES`` times at its duty cycle; unknown counts as full scale."""
+    if function is None or (function.startswith("ARB") and not points):
+        return np.ones(1)
+    if function.startswith("ARB"):
+        return np.asarray(points, dtype=float)
+    phase = (np.arange(SHAPE_SAMPLES) + 0.5) / SHAPE_SAMPLES
+    duty = 50.0 if duty is None else duty
+    if function == "SQU":
+        return np.where(phase < duty / 100.0, 1.0, -1.0)
+    if function == "RAMP":
+        rise = max(duty / 100.0, 1e-9)
+        return np.where(phase < rise, -1 + 2 * phase / rise,
+                        1 - 2 * (phase - rise) / max(1 - rise, 1e-9))
+    return np.sin(2 * np.pi * phase)
+
+
+@lru_cache(maxsize=256)
+def _above(key: tuple, offset: float, amplitude: float, threshold: float) -> tuple[int, int]:
+    """(longest cyclic run of points above ``threshold``, points per period) of a shape."""
+    shape = _shape(*key)
+    above = np.abs(offset + amplitude * shape) > threshold
+    return (_longest_cyclic_run(above) if above.any() else 0), len(shape)
 
 
 def _longest_cyclic_run(mask: np.ndarray) -> int:

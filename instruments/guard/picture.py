@@ -35,7 +35,10 @@ ERROR_BITS = 32 | 16 | 8  # CME, EXE, DDE (IEEE 488.2 11.5.1.1); QYE (4) refuses
 POWER_ON = 128  # PON
 
 
-@dataclasses.dataclass
+ALTERNATIVES = 3  # values a field may hold besides its nominal one; older ones: unknown
+
+
+@dataclasses.dataclass(eq=False)  # entries are told apart by identity
 class Entry:
     seq: int  # the unit that set the field
     field: str
@@ -63,7 +66,8 @@ class Picture:
     def possible(self, field: str) -> list:
         values = [getattr(self.nominal, field)]
         for entry in self.entries:
-            if entry.field == field and entry.old not in values:
+            if entry.field == field and not any(v is entry.old for v in values) and \
+                    entry.old not in values:
                 values.append(entry.old)
         return values
 
@@ -91,14 +95,37 @@ class Picture:
         uncertain ones (field -> those). A field set to the value it already had counts: if
         the unit was accepted, the field holds that value whatever it held before."""
         derived = {k: v for k, v in (derived or {}).items() if k in before}
-        changed = {name for name, value in before.items()
-                   if getattr(self.nominal, name) != value} | set(derived) | (
+        changed = {name for name, value in before.items() if (
+            now := getattr(self.nominal, name)) is not value and now != value} | set(
+            derived) | (
             set(assigned or ()) & set(before))
         for name in sorted(changed):
-            self.entries.append(Entry(seq, name, before[name]))
+            old = before[name]
+            if not isinstance(old, tuple):  # the same value a field may hold, once: the
+                self.entries = [e for e in self.entries  # latest unit that set it counts
+                                if e.derived or e.field != name or e.old != old]
+            self.entries.append(Entry(seq, name, old))
             if name in derived:
                 self.entries.append(Entry(seq, name, None, True, derived[name]))
+            self._bound(name)
         return changed
+
+    def _bound(self, field: str) -> None:
+        """At most ``ALTERNATIVES`` known values besides the nominal one (a waveform upload
+        of many lines would keep every partial list): the oldest become unknown."""
+        known = [e for e in self.entries if e.field == field and not e.derived
+                 and e.old is not None]
+        if len(known) <= ALTERNATIVES:
+            return
+        distinct: list = []
+        for entry in reversed(known):
+            if not any(entry.old is v or entry.old == v for v in distinct):
+                distinct.append(entry.old)
+        if len(distinct) <= ALTERNATIVES:
+            return
+        forgotten = {id(e) for e in known[:-ALTERNATIVES]}  # (new entries: a simulated
+        self.entries = [Entry(e.seq, e.field, None) if id(e) in forgotten else e  # copy
+                        for e in self.entries]  # shares the old ones with the picture)
 
     def cleared(self, seq: int) -> None:
         """A ``*CLS`` (unit ``seq``): the event register says nothing of earlier units."""
@@ -120,10 +147,10 @@ class Picture:
 
     def _confirm(self, start: int, seq: int) -> None:
         """Units ``start`` <= n < ``seq`` were accepted."""
-        done = [e for e in self.entries if start <= e.seq < seq and not e.derived
-                and e.field != "output"]
-        fields = {e.field for e in done}
-        keep = [e for e in self.entries if e not in done
+        done = {id(e) for e in self.entries if start <= e.seq < seq and not e.derived
+                and e.field != "output"}
+        fields = {e.field for e in self.entries if id(e) in done}
+        keep = [e for e in self.entries if id(e) not in done
                 and not (e.field in fields and e.seq < start and not e.derived)]
         self.entries = [e for e in keep if not (e.derived and start <= e.seq < seq and not any(
             o.field in e.sources and o.seq < e.seq for o in keep if not o.derived))]

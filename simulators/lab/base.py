@@ -45,6 +45,7 @@ class LabInstrument:
         self.saved: dict[int, dict] = {}
         self.reset()
         self._table = self._full_table()
+        self._resolved: dict[tuple[str, ...], Handler | None] = {}
 
     # -- to override ----------------------------------------------------------------------
     def _build_table(self) -> list[tuple[str, Handler]]:
@@ -119,11 +120,14 @@ class LabInstrument:
     def _execute(self, unit: scpi.Unit) -> str | bytes | None:
         if unit.common:
             return self._common(unit)
-        for spec, handler in self._commands:
-            if scpi.header_matches(spec, unit.nodes):
-                reply = handler(unit)
-                return reply if unit.query else None  # only a query is answered
-        raise Refused(-113)
+        if unit.nodes not in self._resolved:  # the table is searched once per spelling
+            self._resolved[unit.nodes] = next((handler for spec, handler in self._commands
+                                               if scpi.header_matches(spec, unit.nodes)), None)
+        handler = self._resolved[unit.nodes]
+        if handler is None:
+            raise Refused(-113)
+        reply = handler(unit)
+        return reply if unit.query else None  # only a query is answered
 
     @property
     def _commands(self) -> list[tuple[str, Handler]]:

@@ -403,10 +403,17 @@ def test_the_guard_keeps_no_event_bits_from_its_caller():
     """The guard's own *ESR? clears the register: the bits it read are added to the next
     *ESR? reply its caller reads, so a power-on bit is not lost."""
     guard = Guard6221(lambda: LIMITS)
-    answers = iter(["160;0"])  # PON + CME, output off
-    guard._ask = lambda message: next(answers)
+    asked = []
+
+    def instrument(message: str) -> str:  # PON + CME, output off; then settings read back
+        asked.append(message)
+        return "160;0" if message.startswith("*ESR?") else ";".join(
+            "0" for _ in message.split(";"))
+
+    guard._ask = instrument
     guard.check("*RST\n")
     guard.confirm()
+    assert len(asked) == 2 and ":SOUR:CURR?" in asked[1]  # an error: read back
     guard.check("*ESR?\n")
     assert guard.replied("0") == "160"
 
