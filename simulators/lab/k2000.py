@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulators.lab.base import LabInstrument
-from simulators.lab.scpi import ScpiError, boolean, choice, number
+from simulators.lab.strict import ScpiError, boolean, choice, number
 
 if TYPE_CHECKING:
     from simulators.lab.k6221 import Keithley6221Emulator
@@ -375,18 +375,19 @@ class Keithley2000Emulator(LabInstrument):
             ":TRIGger[:SEQuence]:DELay": self._delay_setting,
             ":TRIGger[:SEQuence]:DELay:AUTO": self._setting("delay_auto", boolean, onoff),
             ":TRIGger[:SEQuence]:TIMer": self._setting(
-                "timer", lambda a: number(a, TIMING.timer_min, 999999.999), _fmt),
+                "timer", lambda a: number(a, TIMING.timer_min, 999999.999, default=0.1),
+                _fmt),
             ":TRIGger[:SEQuence]:SIGNal": lambda a, q: self.bus_trigger(),
             ":SAMPle:COUNt": self._setting(
-                "sample_count", lambda a: int(number(a, 1, BUFFER_SIZE)), str),
+                "sample_count", lambda a: int(number(a, 1, BUFFER_SIZE, default=1)), str),
             # SENSe (section 5, Table 5-6)
             "[:SENSe]:FUNCtion": self._function,
             "[:SENSe]:VOLTage[:DC]:NPLCycles": self._setting(
-                "nplc", lambda a: number(a, 0.01, 10), _fmt),
+                "nplc", lambda a: number(a, 0.01, 10, default=1.0), _fmt),
             "[:SENSe]:VOLTage[:DC]:RANGe[:UPPer]": self._range,
             "[:SENSe]:VOLTage[:DC]:RANGe:AUTO": self._setting("auto_range", boolean, onoff),
             "[:SENSe]:VOLTage[:DC]:DIGits": self._setting(
-                "digits", lambda a: int(number(a, 4, 7)), str),
+                "digits", lambda a: int(number(a, 4, 7, default=7)), str),
             "[:SENSe]:VOLTage[:DC]:AVERage[:STATe]": self._setting("average", boolean, onoff),
             # SYSTem (section 5, Table 5-8)
             ":SYSTem:AZERo[:STATe]": self._setting("autozero", boolean, onoff),
@@ -421,6 +422,6 @@ class Keithley2000Emulator(LabInstrument):
     def _delay_setting(self, args: str, query: bool):
         if query:
             return _fmt(self.trigger_delay)
-        self.trigger_delay = number(args, 0, 999999.999)
+        self.trigger_delay = number(args, 0, 999999.999, default=0.0)
         self.delay_auto = False  # a delay sent turns auto delay off (section 5, DELay)
         return None

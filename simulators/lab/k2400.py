@@ -21,8 +21,9 @@ import math
 from collections.abc import Callable
 
 import instruments.scpi as scpi
+from simulators.lab.base import StrictInstrument
 from simulators.lab.chip import Chip, LabClock
-from simulators.lab.strict import Refused, StrictInstrument, _bool, _choice, _num, _out
+from simulators.lab.strict import ERRORS_2400, Refused, _bool, _choice, _num, _out
 
 OVERFLOW = 9.91e37  # "9.91e37": no reading (section 18, FORMat: NAN / overflow)
 MAX_POINTS = 2500  # TRACe:POINts, SWEep:POINts, ARM x TRIG count
@@ -46,6 +47,7 @@ TRIGGER_SOURCES = {"IMMediate": "IMM", "TLINk": "TLIN"}  # "Only IMMediate and T
 class Keithley2400Emulator(StrictInstrument):
     """Drives the coil: the in-plane field is coil_constant * current (T/A)."""
 
+    errors_text = ERRORS_2400  # Model 2400 Appendix B, Table B-1 (the 7001 the same)
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C30   Mar 17 2006 09:29:29/A02  /K/J"
 
     def __init__(self, chip: Chip, clock: LabClock, coil_constant: float = 0.01,

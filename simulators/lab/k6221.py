@@ -1,21 +1,37 @@
 """Emulator of the Keithley 6221 current source (Model 6220/6221 Reference Manual,
 622x-901-01).
 
-Command table: the manual's SCPI tables (section 14) for the DC source, the waveform
-functions (section 11: SOURce:WAVE, arbitrary waveforms, phase marker) and the trigger link
-(section 10); anything else is -113 "Undefined header". A waveform plays on the virtual
-clock point by point: every point drives the device for its duration, the 2000's running
-integrations see it, and the phase marker pulses the trigger-link line it is set to at its
-point, which reaches the 2000's EXT TRIG when the lab wires that line to it.
+Command table: the manual's SCPI tables (section 14) for the DC source and its staircase and
+custom sweeps (section 4), the waveform functions (section 11: SOURce:WAVE, arbitrary
+waveforms, phase marker), the trigger link (section 10), DISPlay, STATus and SYSTem;
+anything else is -113 "Undefined header". Parameters as the manual gives them: every number
+in its documented range (-222 outside), MINimum, MAXimum and DEFault, DEFault being the
+setting's *RST value (the "default" column of the tables: 0 A for the source level, not the
+minimum), INFinity where the table allows it; no suffixes (-138: the tables take <NRf>);
+<b> ON, OFF or a number rounded to an integer. Lines are read with the one grammar
+(``instruments.scpi``): strings in either quote with ``;`` inside, tabs as white space.
+
+A waveform plays on the virtual clock point by point: every point drives the device for its
+duration, the 2000's running integrations see it, and the phase marker pulses the
+trigger-link line it is set to at its point, which reaches the 2000's EXT TRIG when the lab
+wires that line to it. Its duration is one setting the manual lets you give in cycles
+(DURation:CYCLes, 0.001 to 99,999,999,999) or in seconds (DURation:TIME, 100 ns to
+999,999.999 s): each sets the same duration, read back in either unit (seconds = cycles /
+frequency); the one given last is kept when the frequency changes. A fraction of a cycle
+plays that fraction of the points (DUR:CYCL 0.5 plays half a period).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import instruments.scpi as scpi
 from simulators.lab.base import LabInstrument
-from simulators.lab.scpi import ScpiError, boolean, choice, fmt, number, numbers
+from simulators.lab.strict import Refused, boolean, choice, fmt, number
+
+INF = math.inf
 
 
 @dataclass(frozen=True)
@@ -38,41 +54,61 @@ class K6221Timing:
 
 
 TIMING = K6221Timing()
+SHAPE_POINTS = 64  # a sine or ramp period played as this many points
+CYCLES_MAX = 99999999999.0
+TIME_MAX = 999999.999
+
+
+def _onoff(value) -> str:
+    return str(int(value))
+
+
+def _duration_out(value: float) -> str:
+    return "9.9E37" if value == INF else fmt(value)
 
 
 class Keithley6221Emulator(LabInstrument):
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 6221,4123456,D04  /700x "
 
     def reset(self) -> None:
+        """*RST and SYSTem:PRESet: the default column of the section 14 tables. The ARB
+        memory locations 1-4 are kept (non-volatile)."""
         self._flush()
         self.output = False
         self.current = 0.0
         self.compliance = 10.0
         self.range_auto = True
         self.source_range = 0.1
+        self.filter = False
         self.source_delay = 1e-3
+        self.sweep_start = self.sweep_stop = self.sweep_step = 0.0
+        self.sweep_center = self.sweep_span = 0.0
+        self.sweep_points = 11
         self.wave_function = "SIN"
         self.wave_frequency = 1e3
         self.wave_amplitude = 2e-12
         self.wave_offset = 0.0
         self.wave_duty = 50.0
-        self.wave_cycles = float("inf")
-        self.wave_time = float("inf")
+        self.duration = ("CYCL", INF)  # (the unit it was given in, the amount)
         self.wave_ranging = "BEST"
         self.wave_armed = False
+        self.wave_running = False  # an endless waveform started: plays until WAVE:ABOR
         self.arb: dict[int, list[float]] = {0: [0.0, 0.0]}
-        self.arb_copy: dict[int, list[float]] = {}
+        if not hasattr(self, "arb_copy"):
+            self.arb_copy: dict[int, list[float]] = {}
         self.trigger_output = "NONE"
         self.trigger_line = 1
         self.marker_phase = 0.0
         self.marker_on = False
         self.marker_line = 1
         self.display = True
+        self.display_text = {1: ("", False), 2: ("", False)}
         self.shield = "OLOW"
         self.low_to_earth = False
         self.sweep_count = 1
         self.sweep_spacing = "LIN"
         self.sweep_ranging = "BEST"
+        self.sweep_armed = False
         self.list_currents: list[float] = [0.0]
         self.list_delays: list[float] = [TIMING.source_delay_min]
         self.list_compliances: list[float] = [10.0]
@@ -101,75 +137,132 @@ class Keithley6221Emulator(LabInstrument):
         """Current through the device now (A)."""
         return self.current if self.output else 0.0
 
-    def _arb_data(self, args: str, query: bool):
-        if query:
-            return ",".join(fmt(v) for v in self.arb[0])
-        self.arb[0] = numbers(args, -1.0, 1.0, TIMING.arb_points_per_command)
-        if len(self.arb[0]) < 2:
-            raise ScpiError(-222, "an arbitrary waveform needs at least 2 points")
-        return None
+    # -- waveform duration: one setting, in cycles or in seconds --------------------------
+    def duration_seconds(self) -> float:
+        kind, amount = self.duration
+        return amount if kind == "TIME" else amount / self.wave_frequency
 
-    def _arb_append(self, args: str, query: bool):
-        points = numbers(args, -1.0, 1.0, TIMING.arb_points_per_command)
-        if len(self.arb[0]) + len(points) > TIMING.arb_points_max:
-            raise ScpiError(-222, "an arbitrary waveform holds at most 65,536 points")
-        self.arb[0] = self.arb[0] + points
-        return None
+    def duration_cycles(self) -> float:
+        kind, amount = self.duration
+        return amount if kind == "CYCL" else amount * self.wave_frequency
 
-    def _arb_copy(self, args: str, query: bool):
-        self.arb_copy[int(number(args, 1, TIMING.arb_slots))] = list(self.arb[0])
-        return None
+    def _duration(self, kind: str):
+        low, high = (TIMING.duration_min, TIME_MAX) if kind == "TIME" else (1e-3, CYCLES_MAX)
 
-    def _list(self, name: str, low: float, high: float):
-        """A sweep list of 1-100 points (SOURce:LIST:CURRent, DELay, COMPliance)."""
-        def handler(args: str, query: bool):
-            if query:
-                return ",".join(fmt(v) for v in getattr(self, name))
-            setattr(self, name, numbers(args, low, high, 100))
+        def handler(unit: scpi.Unit) -> str | None:
+            if unit.query:
+                return _duration_out(self.duration_seconds() if kind == "TIME"
+                                     else self.duration_cycles())
+            self.duration = (kind, self._one(unit, lambda a: number(
+                a, low, high, {"INF": INF}, default=INF)))
             return None
 
         return handler
 
-    def _wave_arm(self, args: str, query: bool):
+    # -- arbitrary waveforms ----------------------------------------------------------------
+    def _arb_data(self, unit: scpi.Unit):
+        if unit.query:
+            return ",".join(fmt(v) for v in self.arb[0])
+        points = self._points(unit)
+        if len(points) < 2:
+            raise Refused(-222, "an arbitrary waveform needs at least 2 points")
+        self.arb[0] = points
+        return None
+
+    def _points(self, unit: scpi.Unit) -> list[float]:
+        if not unit.data:
+            raise Refused(-109)
+        if len(unit.data) > TIMING.arb_points_per_command:
+            raise Refused(-222, "100 points a command")
+        return [number(d, -1.0, 1.0) for d in unit.data]
+
+    def _arb_append(self, unit: scpi.Unit):
+        points = self._points(unit)
+        if len(self.arb[0]) + len(points) > TIMING.arb_points_max:
+            raise Refused(-222, "an arbitrary waveform holds at most 65,536 points")
+        self.arb[0] = self.arb[0] + points
+        return None
+
+    def _arb_copy(self, unit: scpi.Unit):
+        slot = int(self._one(unit, lambda a: number(a, 1, TIMING.arb_slots)))
+        self.arb_copy[slot] = list(self.arb[0])
+        return None
+
+    def _list(self, name: str, low: float, high: float, append: bool = False):
+        """A sweep list of 1-100 points (SOURce:LIST:CURRent, DELay, COMPliance)."""
+        def handler(unit: scpi.Unit):
+            if unit.query:
+                return ",".join(fmt(v) for v in getattr(self, name))
+            values = [number(d, low, high) for d in unit.data] if unit.data else []
+            if not values:
+                raise Refused(-109)
+            total = (getattr(self, name) if append else []) + values
+            if len(total) > 100:
+                raise Refused(-222, f"{len(total)} points, allowed 1-100")
+            setattr(self, name, total)
+            return None
+
+        return handler
+
+    # -- playing a waveform -------------------------------------------------------------------
+    def _wave_arm(self, unit: scpi.Unit):
         if self.wave_function.startswith("ARB") and int(self.wave_function[3]) not in (
                 self.arb_copy.keys() | {0}):
-            raise ScpiError(-221, "arbitrary waveform not defined")
+            raise Refused(-221, "arbitrary waveform not defined")
         self._flush()
         self.wave_armed = True
         return None
 
-    def _wave_init(self, args: str, query: bool):
-        """Play the armed waveform through the device (hardware-timed)."""
-        if not self.wave_armed:
-            raise ScpiError(-221, "waveform not armed")
+    def shape(self) -> list[float]:
+        """One period of the selected function, as the points it is played as."""
         if self.wave_function.startswith("ARB"):
             location = int(self.wave_function[3])
-            points = self.arb[0] if location == 0 else self.arb_copy[location]
-        elif self.wave_function == "SQU":
+            return self.arb[0] if location == 0 else self.arb_copy[location]
+        if self.wave_function == "SQU":
             high = max(1, round(self.wave_duty))
-            points = [1.0] * high + [-1.0] * (100 - high)
-        else:
-            raise ScpiError(-221, f"{self.wave_function} playback is not emulated")
-        cycles = self.wave_cycles if self.wave_cycles != float("inf") else (
-            self.wave_time * self.wave_frequency if self.wave_time != float("inf") else 1.0)
+            return [1.0] * high + [-1.0] * (100 - high)
+        phase = [(k + 0.5) / SHAPE_POINTS for k in range(SHAPE_POINTS)]
+        if self.wave_function == "RAMP":
+            rise = max(self.wave_duty / 100.0, 1e-9)
+            return [-1 + 2 * p / rise if p < rise else 1 - 2 * (p - rise) / max(1 - rise, 1e-9)
+                    for p in phase]
+        return [math.sin(2 * math.pi * p) for p in phase]
+
+    def _wave_init(self, unit: scpi.Unit):
+        """Play the armed waveform through the device (hardware-timed) for its duration: a
+        fraction of a cycle plays that fraction of the points; an endless one plays one
+        period here and keeps running (``wave_running``) until WAVE:ABORt."""
+        if not self.wave_armed:
+            raise Refused(-221, "waveform not armed")
+        points = self.shape()
+        total = self.duration_seconds()
+        endless = total == INF
+        if endless:
+            total = 1.0 / self.wave_frequency
         step = 1.0 / (len(points) * self.wave_frequency)
         marker = (round((self.marker_phase % 360.0) / 360.0 * len(points)) % len(points)
                   if self.marker_on else -1)
         link = self.trigger_link.get(self.marker_line) if self.marker_on else None
         segments = self._segments(points, marker)
-        for _ in range(max(1, round(cycles))):
+        left = total
+        while left > 1e-15:
             for value, count, marked in segments:
+                length = min(count * step, left)
+                if length <= 0:
+                    break
                 current = self.wave_offset + self.wave_amplitude * value
                 start = self.clock.seconds
                 if marked and link is not None:
                     link(start)  # the phase marker's pulse on its trigger-link line
                 for observer in self.observers:
-                    observer.observe(start, start + count * step, current)
-                self.chip.drive(current, count * step)
-                self.clock.advance(count * step)
+                    observer.observe(start, start + length, current)
+                self.chip.drive(current, length)
+                self.clock.advance(length)
+                left -= length
         for observer in self.observers:
             observer.settle()
-        self.wave_armed = False
+        self.wave_armed = endless
+        self.wave_running = endless
         self._on_since = self.clock.seconds
         return None
 
@@ -184,87 +277,145 @@ class Keithley6221Emulator(LabInstrument):
                 segments.append((value, 1, i == marker))
         return segments
 
-    def _wave_abort(self, args: str, query: bool):
-        self.wave_armed = False
-        return None
+    def _wave_abort(self) -> None:
+        self.wave_armed = self.wave_running = False
 
-    def _trigger_output(self, args: str, query: bool):
-        if query:
+    def _sweep_arm(self) -> None:
+        self.sweep_armed = True
+
+    def _sweep_abort(self) -> None:
+        self.sweep_armed = False
+
+    def _source_clear(self) -> None:
+        """SOURce:CLEar[:IMMediate]: the output off (section 14, SOURce subsystem)."""
+        self._set("output", False)
+
+    def _display_text(self, window: int, part: str):
+        def handler(unit: scpi.Unit):
+            text, shown = self.display_text[window]
+            if unit.query:
+                return f'"{text}"' if part == "DATA" else _onoff(shown)
+            if part == "DATA":
+                data = self._one(unit, lambda d: d)
+                if data.kind != "string":
+                    raise Refused(-104)
+                limit = 20 if window == 1 else 32  # top display 20, bottom 32 characters
+                if len(data.word) > limit:
+                    raise Refused(-223)
+                self.display_text[window] = (data.word, shown)
+            else:
+                self.display_text[window] = (text, self._one(unit, boolean))
+            return None
+
+        return handler
+
+    def _trigger_output(self, unit: scpi.Unit):
+        if unit.query:
             return self.trigger_output
-        self.trigger_output = choice(args, {"SWEep": "SWE", "DELay": "DEL", "SOURce": "SOUR",
-                                            "NONE": "NONE"})
+        self.trigger_output = self._one(unit, lambda a: choice(
+            a, {"SWEep": "SWE", "DELay": "DEL", "SOURce": "SOUR", "NONE": "NONE"}))
         return None
 
     def commands(self):
-        amps = lambda a: number(a, -0.105, 0.105)  # noqa: E731
+        amps = lambda a: number(a, -0.105, 0.105, default=0.0)  # noqa: E731
+        setting = self._setting
+        S = "[:SOURce[1]]"
+        status = self._status_register()
         return {
-            ":OUTPut[:STATe]": self._setting("output", boolean, lambda v: str(int(v))),
-            "[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]": self._setting(
-                "current", amps, fmt),
-            "[:SOURce]:CURRent:COMPliance": self._setting(
-                "compliance", lambda a: number(a, 0.1, 105), fmt),
-            "[:SOURce]:CURRent:RANGe:AUTO": self._setting(
-                "range_auto", boolean, lambda v: str(int(v))),
-            "[:SOURce]:CURRent:RANGe": self._setting(
-                "source_range", lambda a: number(a, 2e-9, 0.105), fmt),
-            "[:SOURce]:DELay": self._setting(
-                "source_delay", lambda a: number(a, TIMING.source_delay_min, 999999.999), fmt),
-            "[:SOURce]:WAVE:FUNCtion": self._setting("wave_function", lambda a: choice(a, {
+            ":OUTPut[:STATe]": setting("output", boolean, _onoff),
+            S + ":CURRent[:LEVel][:IMMediate][:AMPLitude]": setting("current", amps, fmt),
+            S + ":CURRent:COMPliance": setting(
+                "compliance", lambda a: number(a, 0.1, 105, default=10.0), fmt),
+            S + ":CURRent:RANGe:AUTO": setting("range_auto", boolean, _onoff),
+            S + ":CURRent:RANGe": setting(
+                "source_range", lambda a: number(a, 2e-9, 0.105, default=0.1), fmt),
+            S + ":CURRent:FILTer[:STATe]": setting("filter", boolean, _onoff),
+            S + ":CLEar[:IMMediate]": self._action(self._source_clear),
+            S + ":DELay": setting("source_delay", lambda a: number(
+                a, TIMING.source_delay_min, 999999.999, default=1e-3), fmt),
+            # staircase sweeps (section 4, SOURce:CURRent:STARt ... and SWEep)
+            S + ":CURRent:STARt": setting("sweep_start", amps, fmt),
+            S + ":CURRent:STOP": setting("sweep_stop", amps, fmt),
+            S + ":CURRent:STEP": setting(
+                "sweep_step", lambda a: number(a, 0.0, 0.21, default=0.0), fmt),
+            S + ":CURRent:CENTer": setting("sweep_center", amps, fmt),
+            S + ":CURRent:SPAN": setting(
+                "sweep_span", lambda a: number(a, 0.0, 0.21, default=0.0), fmt),
+            S + ":SWEep:SPACing": setting("sweep_spacing", lambda a: choice(
+                a, {"LINear": "LIN", "LOGarithmic": "LOG", "LIST": "LIST"})),
+            S + ":SWEep:POINts": setting(
+                "sweep_points", lambda a: int(number(a, 1, 65535, default=11)), str),
+            S + ":SWEep:RANGing": setting("sweep_ranging", lambda a: choice(
+                a, {"BEST": "BEST", "AUTO": "AUTO", "FIXed": "FIX"})),
+            S + ":SWEep:COUNt": setting(
+                "sweep_count", lambda a: int(number(a, 1, 9999, default=1)), str),
+            S + ":SWEep:ARM": lambda unit: _onoff(self.sweep_armed) if unit.query
+            else self._action(self._sweep_arm)(unit),
+            S + ":SWEep:ABORt": self._action(self._sweep_abort),
+            S + ":LIST:CURRent": self._list("list_currents", -0.105, 0.105),
+            S + ":LIST:CURRent:APPend": self._list("list_currents", -0.105, 0.105, True),
+            S + ":LIST:CURRent:POINts": self._query_only(lambda: str(len(
+                self.list_currents))),
+            S + ":LIST:DELay": self._list("list_delays", TIMING.source_delay_min, 999999.999),
+            S + ":LIST:DELay:APPend": self._list("list_delays", TIMING.source_delay_min,
+                                                 999999.999, True),
+            S + ":LIST:DELay:POINts": self._query_only(lambda: str(len(self.list_delays))),
+            S + ":LIST:COMPliance": self._list("list_compliances", 0.1, 105),
+            S + ":LIST:COMPliance:APPend": self._list("list_compliances", 0.1, 105, True),
+            S + ":LIST:COMPliance:POINts": self._query_only(lambda: str(len(
+                self.list_compliances))),
+            # waveforms (section 11)
+            S + ":WAVE:FUNCtion": setting("wave_function", lambda a: choice(a, {
                 "SINe": "SIN", "SQUare": "SQU", "RAMP": "RAMP", "ARBitrary0": "ARB0",
                 "ARBitrary1": "ARB1", "ARBitrary2": "ARB2", "ARBitrary3": "ARB3",
                 "ARBitrary4": "ARB4"})),
-            "[:SOURce]:WAVE:FREQuency": self._setting(
-                "wave_frequency", lambda a: number(a, TIMING.frequency_min,
-                                                   TIMING.frequency_max), fmt),
-            "[:SOURce]:WAVE:AMPLitude": self._setting(
-                "wave_amplitude", lambda a: number(a, 2e-12, 0.105), fmt),
-            "[:SOURce]:WAVE:OFFSet": self._setting("wave_offset", amps, fmt),
-            "[:SOURce]:WAVE:DCYCle": self._setting(
-                "wave_duty", lambda a: number(a, 0, 100), fmt),
-            "[:SOURce]:WAVE:DURation:CYCLes": self._setting(
-                "wave_cycles", lambda a: number(a, 1e-3, 99999999999, {"INF": float("inf")}),
-                fmt),
-            "[:SOURce]:WAVE:DURation:TIME": self._setting(
-                "wave_time", lambda a: number(a, TIMING.duration_min, 999999.999,
-                                             {"INF": float("inf")}), fmt),
-            "[:SOURce]:WAVE:RANGing": self._setting(
+            S + ":WAVE:FREQuency": setting("wave_frequency", lambda a: number(
+                a, TIMING.frequency_min, TIMING.frequency_max, default=1e3), fmt),
+            S + ":WAVE:AMPLitude": setting(
+                "wave_amplitude", lambda a: number(a, 2e-12, 0.105, default=2e-12), fmt),
+            S + ":WAVE:OFFSet": setting("wave_offset", amps, fmt),
+            S + ":WAVE:DCYCle": setting(
+                "wave_duty", lambda a: number(a, 0, 100, default=50.0), fmt),
+            S + ":WAVE:DURation:CYCLes": self._duration("CYCL"),
+            S + ":WAVE:DURation:TIME": self._duration("TIME"),
+            S + ":WAVE:RANGing": setting(
                 "wave_ranging", lambda a: choice(a, {"BEST": "BEST", "FIXed": "FIX"})),
-            "[:SOURce]:WAVE:ARBitrary:DATA": self._arb_data,
-            "[:SOURce]:WAVE:ARBitrary:APPend": self._arb_append,
-            "[:SOURce]:WAVE:ARBitrary:COPY": self._arb_copy,
-            "[:SOURce]:WAVE:ARM": self._wave_arm,
-            "[:SOURce]:WAVE:INITiate": self._wave_init,
-            "[:SOURce]:WAVE:ABORt": self._wave_abort,
-            "[:SOURce]:WAVE:PMARker:STATe": self._setting(
-                "marker_on", boolean, lambda v: str(int(v))),
-            "[:SOURce]:WAVE:PMARker:OLINe": self._setting(
-                "marker_line", lambda a: int(number(a, 1, TIMING.trigger_lines)), str),
-            "[:SOURce]:WAVE:PMARker[:LEVel]": self._setting(
-                "marker_phase", lambda a: number(a, -180, 180), fmt),
-            # custom sweep lists (section 14, SOURce:LIST; kept, a sweep is not played)
-            "[:SOURce]:SWEep:SPACing": self._setting("sweep_spacing", lambda a: choice(
-                a, {"LINear": "LIN", "LOGarithmic": "LOG", "LIST": "LIST"})),
-            "[:SOURce]:SWEep:RANGing": self._setting("sweep_ranging", lambda a: choice(
-                a, {"BEST": "BEST", "FIXed": "FIX"})),
-            "[:SOURce]:LIST:CURRent": self._list("list_currents", -0.105, 0.105),
-            "[:SOURce]:LIST:DELay": self._list("list_delays", TIMING.source_delay_min,
-                                               999999.999),
-            "[:SOURce]:LIST:COMPliance": self._list("list_compliances", 0.1, 105),
-            "[:SOURce]:SWEep:ARM": lambda a, q: None,
-            "[:SOURce]:SWEep:COUNt": self._setting(
-                "sweep_count", lambda a: int(number(a, 1, 9999)), str),
-            "[:SOURce]:SWEep:ABORt": lambda a, q: None,
+            S + ":WAVE:ARBitrary:DATA": self._arb_data,
+            S + ":WAVE:ARBitrary:APPend": self._command_only(self._arb_append),
+            S + ":WAVE:ARBitrary:COPY": self._command_only(self._arb_copy),
+            S + ":WAVE:ARM": self._command_only(self._wave_arm),
+            S + ":WAVE:INITiate": self._command_only(self._wave_init),
+            S + ":WAVE:ABORt": self._action(self._wave_abort),
+            S + ":WAVE:PMARker:STATe": setting("marker_on", boolean, _onoff),
+            S + ":WAVE:PMARker:OLINe": setting(
+                "marker_line", lambda a: int(number(a, 1, TIMING.trigger_lines, default=1)),
+                str),
+            S + ":WAVE:PMARker[:LEVel]": setting(
+                "marker_phase", lambda a: number(a, -180, 180, default=0.0), fmt),
+            # trigger link (section 10)
             ":TRIGger:OUTPut": self._trigger_output,
-            ":TRIGger:OLINe": self._setting(
-                "trigger_line", lambda a: int(number(a, 1, TIMING.trigger_lines)), str),
-            ":DISPlay:ENABle": self._setting("display", boolean, lambda v: str(int(v))),
-            ":OUTPut:ISHield": self._setting("shield", lambda a: choice(
+            ":TRIGger:OLINe": setting(
+                "trigger_line", lambda a: int(number(a, 1, TIMING.trigger_lines, default=2)),
+                str),
+            # display, output configuration, buffer, status (section 14)
+            ":DISPlay:ENABle": setting("display", boolean, _onoff),
+            ":DISPlay[:WINDow[1]]:TEXT[:DATA]": self._display_text(1, "DATA"),
+            ":DISPlay[:WINDow[1]]:TEXT:STATe": self._display_text(1, "STATE"),
+            ":DISPlay:WINDow2:TEXT[:DATA]": self._display_text(2, "DATA"),
+            ":DISPlay:WINDow2:TEXT:STATe": self._display_text(2, "STATE"),
+            ":OUTPut:ISHield": setting("shield", lambda a: choice(
                 a, {"OLOW": "OLOW", "GUARd": "GUAR"})),
-            ":OUTPut:LTEarth": self._setting("low_to_earth", boolean, lambda v: str(int(v))),
-            ":TRACe:POINts": self._setting("trace_points", lambda a: int(number(a, 1, 65536)),
-                                           str),
-            ":STATus:MEASurement[:EVENt]": lambda a, q: "0",
-            ":STATus:OPERation[:EVENt]": lambda a, q: "0",
-            ":STATus:QUEStionable[:EVENt]": lambda a, q: "0",
-            ":STATus:PRESet": lambda a, q: None,
+            ":OUTPut:LTEarth": setting("low_to_earth", boolean, _onoff),
+            ":TRACe:POINts": setting(
+                "trace_points", lambda a: int(number(a, 1, 65536, default=1)), str),
+            ":STATus:MEASurement[:EVENt]": status, ":STATus:MEASurement:ENABle": status,
+            ":STATus:OPERation[:EVENt]": status, ":STATus:OPERation:ENABle": status,
+            ":STATus:QUEStionable[:EVENt]": status, ":STATus:QUEStionable:ENABle": status,
+            ":STATus:PRESet": self._action(lambda: None),
+            ":SYSTem:PRESet": self._action(self.reset),
+            ":SYSTem:ERRor[:NEXT]": self._system_error("NEXT"),
+            ":SYSTem:ERRor:ALL": self._system_error("ALL"),
+            ":SYSTem:ERRor:COUNt": self._system_error("COUNT"),
+            ":SYSTem:ERRor:CODE[:NEXT]": self._system_error("CODE"),
+            ":SYSTem:VERSion": self._query_only(lambda: "1999.0"),
         }

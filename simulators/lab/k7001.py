@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 
 import instruments.scpi as scpi
-from simulators.lab.strict import Refused, StrictInstrument, _bool, _num
+from simulators.lab.base import StrictInstrument
+from simulators.lab.strict import ERRORS_2400, Refused, _bool, _num
 
 
 def channel_list(text: str, holds) -> list[tuple[int, int]]:
@@ -44,6 +45,7 @@ def channel_list(text: str, holds) -> list[tuple[int, int]]:
 class Keithley7001Emulator(StrictInstrument):
     """A 7001 switch system: ``ROUT:CLOS (@1!n)`` routes device n (1-based)."""
 
+    errors_text = ERRORS_2400  # Model 2400 Appendix B, Table B-1 (the 7001 the same)
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 7001,1234567,B06 /A02"
 
     def reset(self) -> None:

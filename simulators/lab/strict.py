@@ -1,65 +1,91 @@
-"""What the strict emulators share: Keithley's SCPI parser behaviour and error queue.
+"""What the emulators share about parameters and errors: the instruments' error messages and
+the parsers a command table uses, all on the one grammar (``instruments.scpi``, the leaf the
+safety guard reads lines with too).
 
-A program message is read with the SCPI path rule by ``instruments.scpi`` (the leaf the
-safety guard uses too); each unit is looked up in the instrument's own command table (no
-catch-all); anything else queues the manual's error with the manual's text and nothing
-added (Model 2400 User's Manual Appendix B, Table B-1; Model 7001 Instruction Manual,
-Appendix "Error messages": the same SCPI messages). A command error (-100 to -199) ends the
-program message, as IEEE 488.2 section 6.1.6 has the parser do; an execution error does not.
-The IEEE-488.2 common commands are those of each manual's common-commands section.
+Errors go to the queue the way Keithley instruments report them: the number and the standard
+SCPI message and nothing else (SCPI 1999 Vol. 2 21.8; Model 2400 User's Manual Appendix B,
+Table B-1; Model 2000 User's Manual Appendix B; Model 6220/6221 Reference Manual Appendix B;
+Model 7001 Instruction Manual, "Error messages"). The texts differ a little between the
+manuals: an emulator's table overrides the standard's where its manual words one otherwise.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import instruments.scpi as scpi
-from simulators.lab.base import LabInstrument
 
-ERRORS = {  # Model 2400 User's Manual, Table B-1
+ERRORS = {  # the SCPI standard's messages (SCPI 1999 Vol. 2, 21.8.9 and 21.8.10)
     -100: "Command error", -101: "Invalid character", -102: "Syntax error",
     -103: "Invalid separator", -104: "Data type error", -108: "Parameter not allowed",
-    -109: "Missing parameter", -110: "Command header error", -113: "Undefined header",
-    -114: "Header suffix out of range", -120: "Numeric data error",
+    -109: "Missing parameter", -110: "Command header error", -111: "Header separator error",
+    -113: "Undefined header", -114: "Header suffix out of range", -120: "Numeric data error",
     -121: "Invalid character in number", -123: "Exponent too large",
     -124: "Too many digits", -128: "Numeric data not allowed", -131: "Invalid suffix",
     -138: "Suffix not allowed", -141: "Invalid character data",
     -148: "Character data not allowed", -151: "Invalid string data",
-    -158: "String data not allowed", -200: "Execution error", -220: "Parameter error",
-    -221: "Settings conflict", -222: "Parameter data out of range", -223: "Too much data",
+    -158: "String data not allowed", -161: "Invalid block data",
+    -168: "Block data not allowed", -178: "Expression data not allowed",
+    -200: "Execution error", -213: "Init ignored", -220: "Parameter error",
+    -221: "Settings conflict", -222: "Data out of range", -223: "Too much data",
     -224: "Illegal parameter value", -230: "Data corrupt or stale", -350: "Queue overflow",
     -410: "Query INTERRUPTED", -420: "Query UNTERMINATED",
-    +803: "Not permitted with OUTPUT off",
 }
-QUEUE_SIZE = 10  # Appendix B: the error queue holds 10 messages
+ERRORS_2400 = {**ERRORS, -222: "Parameter data out of range",  # Model 2400 Table B-1
+               +803: "Not permitted with OUTPUT off"}
+QUEUE_SIZE = 10  # the error queue holds 10 messages (2400 Appendix B; 6221 Appendix B)
+
 
 class Refused(Exception):
-    """The 2400's answer to a bad program message unit: an error-queue entry."""
+    """An instrument's answer to a bad program message unit: an error-queue entry."""
 
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
+    def __init__(self, code: int, detail: str = "") -> None:
+        super().__init__(f"{code}{'; ' + detail if detail else ''}")
         self.code = code
+
+
+ScpiError = Refused  # the name the older emulators raise
+
+
+def _datum(text: str) -> scpi.Data:
+    try:
+        return text if isinstance(text, scpi.Data) else scpi.datum(text)
+    except scpi.ScpiSyntaxError as err:
+        raise Refused(err.code) from None
+
+
+def _plain_number(data: scpi.Data, keywords: dict[str, float]) -> float:
+    """A number without a suffix (the Keithley sources and meters take no units: -138), or
+    one of the command's keywords (another numeric keyword is -224, any other word -104)."""
+    if data.kind == "char":
+        if data.word not in scpi.NUMERIC_KEYWORDS:
+            raise Refused(-104)  # a word where a number goes
+        if scpi.NUMERIC_KEYWORDS[data.word] not in keywords:
+            raise Refused(-224)  # a keyword this command does not take
+        return keywords[scpi.NUMERIC_KEYWORDS[data.word]]
+    if data.kind not in ("number", "nondecimal"):
+        raise Refused(-104)
+    if data.suffix:
+        raise Refused(-138)
+    return data.value
 
 
 def _num(low: float, high: float, default: float | None = None,
          infinite: float | None = None) -> Callable[[str], float]:
-    """<NRf> with MINimum, MAXimum, DEFault (and INFinite where the manual allows it)."""
+    """<NRf> with MINimum, MAXimum, DEFault (the manual's default: ``default``) and
+    INFinity where the manual allows it (``infinite``)."""
+
+    keywords = {"MIN": low, "MAX": high}
+    if default is not None:
+        keywords["DEF"] = default
+    if infinite is not None:
+        keywords["INF"] = infinite
 
     def parse(text: str) -> float:
-        try:
-            number = scpi.numeric(text)
-        except scpi.ScpiSyntaxError as err:
-            raise Refused(err.code) from None
-        if number.keyword in ("MIN", "MAX", "DEF"):
-            return {"MIN": low, "MAX": high, "DEF": low if default is None else default}[
-                number.keyword]
-        if number.keyword == "INF" and infinite is not None:
-            return infinite
-        if number.keyword:
-            raise Refused(-224)
-        if len(number.values) != 1 or text.strip()[-1:].isalpha():
-            raise Refused(-138)
-        value = number.values[0]
+        value = _plain_number(_datum(text), keywords)
+        if value == infinite:
+            return value
         if not low <= value <= high:
             raise Refused(-222)
         return value
@@ -69,17 +95,18 @@ def _num(low: float, high: float, default: float | None = None,
 
 def _bool(text: str) -> bool:
     try:
-        return scpi.boolean(text)
-    except scpi.ScpiSyntaxError:
-        raise Refused(-224) from None
+        return scpi.boolean(_datum(text))
+    except scpi.ScpiSyntaxError as err:
+        raise Refused(-224 if err.code == -141 else err.code) from None
 
 
 def _choice(options: dict[str, str]) -> Callable[[str], str]:
     def parse(text: str) -> str:
-        if text.strip()[:1] in "'\"":
+        data = _datum(text)
+        if data.kind == "string":
             raise Refused(-151)
         try:
-            return scpi.character(text, options)
+            return scpi.character(data, options)
         except scpi.ScpiSyntaxError:
             raise Refused(-224) from None
 
@@ -87,7 +114,7 @@ def _choice(options: dict[str, str]) -> Callable[[str], str]:
 
 
 def _out(value) -> str:
-    """Reply format (section 18, FORMat ASCii): numbers +d.ddddddE+dd, booleans 1/0."""
+    """Reply format (2400 section 18, FORMat ASCii): numbers +d.ddddddE+dd, booleans 1/0."""
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, int):
@@ -97,208 +124,73 @@ def _out(value) -> str:
     return str(value)
 
 
-Handler = Callable[[scpi.Unit], "str | None"]
+# -- the parsers of the 6221 and 2000 tables (their manuals' error texts) ---------------------
+def number(args: str, low: float, high: float, specials: dict[str, float] | None = None,
+           default: float | None = None) -> float:
+    """One <NRf> in [low, high]; MIN, MAX, DEF (``default``, the manual's default; a command
+    without one refuses DEF) and the command's own keywords (``specials``: INF...)."""
+    data = _one_datum(args)
+    keywords = {"MIN": low, "MAX": high, **(specials or {})}
+    if default is not None:
+        keywords["DEF"] = default
+    value = _plain_number(data, {scpi.NUMERIC_KEYWORDS.get(k, k): v
+                                 for k, v in keywords.items()})
+    if data.kind == "char" or (math.isinf(value) and value in keywords.values()):
+        return value
+    if not low <= value <= high:
+        raise Refused(-222, f"{value:g} outside [{low:g}, {high:g}]")
+    return value
 
 
-class StrictInstrument(LabInstrument):
-    """Subclasses give ``_build_table()`` (manual header -> handler), ``settings`` (what
-    *SAV/*RCL keep) and ``reset()``."""
+def boolean(args: str) -> bool:
+    """<b>: ON, OFF or a number rounded to an integer (non-zero is ON); a word that is
+    neither is -104 (SCPI 1999 Vol. 1 7.3)."""
+    data = _one_datum(args)
+    try:
+        return scpi.boolean(data)
+    except scpi.ScpiSyntaxError as err:
+        raise Refused(-104 if err.code == -141 else err.code) from None
 
-    settings: dict[str, object]
 
-    def __init__(self, chip, clock) -> None:
-        self.saved: dict[int, dict] = {}
-        self.ese = self.sre = 0
-        super().__init__(chip, clock)
+def choice(args: str, options: dict[str, str]) -> str:
+    """Character data by short or long form; a word not in the list is -141 "Invalid
+    character data"; no argument is -109."""
+    data = _one_datum(args)
+    if data.kind == "string":
+        data = _datum(data.word)  # '<name>' (a function name as a string, 2000 FUNC)
+    try:
+        return scpi.character(data, options)
+    except scpi.ScpiSyntaxError as err:
+        raise Refused(err.code if err.code != -104 else -141) from None
 
-    def _build_table(self) -> list[tuple[str, Handler]]:
-        raise NotImplementedError
 
-    def _apply(self) -> None:
-        """Bring the physics in line with the settings after each program message."""
+def numbers(args: str, low: float, high: float, max_points: int) -> list[float]:
+    """A list of <NRf>, 1 to ``max_points`` of them, each in [low, high]."""
+    try:
+        items = scpi.data_list(args) if not isinstance(args, scpi.Data) else (args,)
+    except scpi.ScpiSyntaxError as err:
+        raise Refused(err.code) from None
+    if not items:
+        raise Refused(-109)
+    values = [number(item, low, high) for item in items]
+    if len(values) > max_points:
+        raise Refused(-222, f"{len(values)} points, allowed 1-{max_points}")
+    return values
 
-    def recalled(self) -> None:
-        """After *RCL: what the instrument does besides restoring the settings."""
 
-    # -- the error queue (Appendix B: the manual's messages, nothing added) --------------
-    def push_error(self, code: int, detail: str = "") -> None:
-        if len(self.errors) >= QUEUE_SIZE:
-            self.errors[-1] = (-350, ERRORS[-350])
-            return
-        self.errors.append((code, ERRORS.get(code, "Execution error")))
-        self.esr |= 32 if -200 < code <= -100 else 16 if code <= -200 or code > 0 else 0
+def fmt(value: float) -> str:
+    return f"{value:.6E}"
 
-    # -- execution -------------------------------------------------------------------------
-    def handle(self, line: str) -> str | None:
-        self.clock.advance(self.clock.bus_latency)
-        self.log.append(line)
-        replies = []
-        try:
-            for unit in scpi.units(line):
-                try:
-                    reply = self._execute(unit)
-                except Refused as err:
-                    self.push_error(err.code)
-                    if err.code > -200 and err.code < -100:
-                        break  # a command error ends the program message
-                    continue
-                if reply is not None:
-                    replies.append(reply)
-        except scpi.ScpiSyntaxError as err:
-            self.push_error(err.code)
-        self._apply()
-        return ";".join(replies) if replies else None
 
-    def _execute(self, unit: scpi.Unit) -> str | None:
-        if unit.common:
-            return self._common(unit)
-        for spec, handler in self._commands:
-            if scpi.header_matches(spec, unit.nodes):
-                return handler(unit)
-        raise Refused(-113)
-
-    def _common(self, unit: scpi.Unit) -> str | None:
-        """Section 17: the IEEE-488.2 common commands of the 2400."""
-        name, query = unit.nodes[0], unit.query
-        table: dict[tuple[str, bool], Callable[[], str | None]] = {
-            ("*IDN", True): lambda: self.idn,
-            ("*RST", False): self.reset,
-            ("*CLS", False): self._clear_status,
-            ("*OPC", True): lambda: "1",
-            ("*OPC", False): self._opc,
-            ("*ESR", True): self._read_esr,
-            ("*ESE", True): lambda: str(self.ese),
-            ("*ESE", False): lambda: self._store_register("ese", unit),
-            ("*SRE", True): lambda: str(self.sre),
-            ("*SRE", False): lambda: self._store_register("sre", unit),
-            ("*STB", True): self._status_byte,
-            ("*OPT", True): lambda: "0",
-            ("*TST", True): lambda: "0",
-            ("*TRG", False): lambda: None,
-            ("*WAI", False): lambda: None,
-            ("*SAV", False): lambda: self._save(unit),
-            ("*RCL", False): lambda: self._recall(unit),
-        }
-        if (name, query) not in table:
-            raise Refused(-113)
-        if not query and name not in ("*ESE", "*SRE", "*SAV", "*RCL") and unit.args:
-            raise Refused(-108)
-        return table[(name, query)]()
-
-    def _clear_status(self) -> None:
-        self.errors.clear()
-        self.esr = 0
-
-    def _opc(self) -> None:
-        self.esr |= 1
-
-    def _read_esr(self) -> str:
-        value, self.esr = self.esr, 0
-        return str(value)
-
-    def _status_byte(self) -> str:
-        eav = 4 if self.errors else 0
-        esb = 32 if self.esr & self.ese else 0
-        return str(eav | esb)
-
-    def _store_register(self, name: str, unit: scpi.Unit) -> None:
-        setattr(self, name, int(self._one(unit, _num(0, 255))))
-
-    def _save(self, unit: scpi.Unit) -> None:
-        self.saved[int(self._one(unit, _num(0, 4)))] = dict(self.settings)
-
-    def _recall(self, unit: scpi.Unit) -> None:
-        slot = int(self._one(unit, _num(0, 4)))
-        if slot not in self.saved:
-            raise Refused(-221)
-        self.settings = dict(self.saved[slot])
-        self.recalled()
-
-    # -- helpers ---------------------------------------------------------------------------
-    @staticmethod
-    def _one(unit: scpi.Unit, parse: Callable[[str], object]):
-        params = unit.params()
-        if not params:
-            raise Refused(-109)
-        if len(params) > 1:
-            raise Refused(-108)
-        return parse(params[0])
-
-    def _setting(self, key: str, parse: Callable[[str], object],
-                 after: Callable[[], None] | None = None):
-        """A documented setting: set with one parameter, query (also with MIN|MAX|DEF)."""
-
-        def handler(unit: scpi.Unit) -> str | None:
-            if unit.query:
-                if not unit.args:
-                    return _out(self.settings[key])
-                value = self._one(unit, parse)  # "? MINimum|MAXimum|DEFault"
-                if not isinstance(value, float):
-                    raise Refused(-108)
-                return _out(value)
-            self.settings[key] = self._one(unit, parse)
-            if after is not None:
-                after()
-            return None
-
-        return handler
-
-    def _action(self, action: Callable[[], str | None]):
-        def handler(unit: scpi.Unit) -> str | None:
-            if unit.args:
-                raise Refused(-108)
-            return action()
-
-        return handler
-
-    def _query_only(self, answer: Callable[[], str]):
-        def handler(unit: scpi.Unit) -> str:
-            if not unit.query:
-                raise Refused(-113)
-            return answer()
-
-        return handler
-
-    def _command_only(self, action: Callable[[scpi.Unit], None]):
-        def handler(unit: scpi.Unit) -> None:
-            if unit.query:
-                raise Refused(-113)
-            action(unit)
-
-        return handler
-
-    def _system_error(self, kind: str):
-        def answer() -> str:
-            if kind == "COUNT":
-                return str(len(self.errors))
-            if kind == "ALL":
-                items = list(self.errors) or [(0, "No error")]
-                self.errors.clear()
-                return ",".join(f'{c},"{m}"' for c, m in items)
-            code, message = self.errors.popleft() if self.errors else (0, "No error")
-            return str(code) if kind == "CODE" else f'{code},"{message}"'
-
-        return self._query_only(answer)
-
-    def _status_register(self):
-        registers: dict[str, int] = {}
-
-        def handler(unit: scpi.Unit) -> str | None:
-            key = ":".join(unit.nodes[:2])
-            if unit.query:
-                return str(registers.get(key, 0))
-            registers[key] = int(self._one(unit, _num(0, 65535)))
-            return None
-
-        return handler
-
-    # -- the command table -----------------------------------------------------------------
-    @property
-    def _commands(self):
-        if not hasattr(self, "_table_strict"):
-            self._table_strict = self._build_table()
-        return self._table_strict
-
-    def commands(self):
-        return {}  # the shared regex table is not used: see _build_table
-
+def _one_datum(args: str) -> scpi.Data:
+    if isinstance(args, scpi.Data):
+        return args
+    try:
+        items = scpi.data_list(args)
+    except scpi.ScpiSyntaxError as err:
+        raise Refused(err.code) from None
+    if not items:
+        raise Refused(-109)
+    if len(items) > 1:
+        raise Refused(-108)
+    return items[0]

@@ -166,15 +166,19 @@ def test_first_contact_switches_every_source_off_before_anything_else():
         for source in ("pulse", "field"):
             virtual.instruments[source].log.clear()
         lab = connect_virtual(lab=virtual)
-        lab["voltmeter"]  # the first thing this program asks for
-        assert seen[0] == (False, False)
-        for source in ("pulse", "field"):
-            log = [line for line in virtual.instruments[source].log  # pymeasure's 2400
-                   if not line.startswith(":FORMAT:ELEM")]  # driver sets its data format
-            assert log[0] == ":OUTP?", log  # its first line: is the output on?
-            before_reset = log[:log.index("*RST;*CLS")]
-            assert {"OUTPUT OFF", ":OUTP OFF"} & set(before_reset), log  # then off
-        lab.close()
+        try:
+            lab["voltmeter"]  # the first thing this program asks for
+            assert seen[0] == (False, False)
+            for source in ("pulse", "field"):
+                log = [line for line in virtual.instruments[source].log  # pymeasure's 2400
+                       if not line.startswith(":FORMAT:ELEM")]  # driver sets its data format
+                # its first line: the guard reads back what the source holds, output first
+                assert log[0].startswith(":OUTP?;"), log
+                assert all(query.endswith("?") for query in log[0].split(";")), log
+                before_reset = log[:log.index("*RST;*CLS")]
+                assert {"OUTPUT OFF", ":OUTP OFF"} & set(before_reset), log  # then off
+        finally:
+            lab.close()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGQUIT, signal.SIGINT], ids=["SIGQUIT", "SIGINT"])

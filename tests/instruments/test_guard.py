@@ -1,15 +1,21 @@
 """The one guard: every route to exceed a limit is refused before a byte is sent, asserted on
-the virtual lab (the emulated instrument received nothing, the device no current beyond the
-limit, the coil no field beyond it); every command the drivers send is accepted."""
+the virtual lab (the emulated instrument received nothing but the guard's own questions, the
+device no current beyond the limit, the coil no field beyond it); every command the drivers
+send is accepted; the guard's picture is the instrument's (the reproducers of issue 24)."""
 
+import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
 from hil.session.lab import connect_virtual
 from instruments import scpi
 from instruments.connection import LabFile
-from instruments.guard import Guard2400, Guard6221, UnknownCommandError
+from instruments.guard import Guard2400, Guard6221, ResourceHeldError, UnknownCommandError
+from instruments.keithley import PulseSource
 from instruments.limits import LimitError, SafetyLimits
 from simulators.lab.chip import build_chip
 from simulators.lab.server import VirtualLab
@@ -30,6 +36,12 @@ class PeakCurrent:
     def __call__(self, current: float, duration: float) -> None:
         self.peak = max(self.peak, abs(current))
         self._drive(current, duration)
+
+
+def _guard_questions(lines: list[str]) -> bool:
+    """Lines only the guard sends: its *ESR?;:OUTP? (and settings read back), all queries."""
+    return all(line.startswith("*ESR?;:OUTP?") and all(
+        u.strip().endswith("?") for u in line.split(";")) for line in lines)
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +100,25 @@ PULSE_ROUTES = [
     ("suffix 900 UA", _none, lambda p: p.write(":SOUR:CURR 900 UA")),
     ("NRf .05", _none, lambda p: p.write(":SOUR:CURR +.05")),
     ("NRf 5E-2", _none, lambda p: p.write(":SOUR:CURR 5E-2")),
+    ("non-decimal #H", _none, lambda p: p.write(":SOUR:CURR #H1")),
+    ("tab separator", _none, lambda p: p.write(":SOUR:CURR\t5E-2")),
     ("chained, implied path", _none, lambda p: p.write(":SOUR:CURR:COMP 5;LEV 0.05")),
     ("chained after common", _none, lambda p: p.write("*CLS;:SOUR:CURR 0.05")),
     ("second message after a line feed", _none,
      lambda p: p.write(":SOUR:CURR 1e-5\n:SOUR:CURR 0.05")),
+    ("stray ) hides nothing", _none, lambda p: p.write("*CLS );SOUR:CURR 0.105;OUTP ON")),
+    ("stray ( hides nothing", _none, lambda p: p.write("ABOR (;SOUR:CURR 0.05;OUTP ON")),
+    ("argument to a command taking none", _none, lambda p: p.write("*WAI 1;OUTP ON")),
+    ("quoted ; hides nothing", _none,
+     lambda p: p.write(':DISP:TEXT:DATA "a;b";:SOUR:CURR 0.05')),
+    ("unterminated string", _none, lambda p: p.write(':DISP:TEXT:DATA "a;:SOUR:CURR 0.05')),
+    ("write without its line feed", _none,
+     lambda p: p.adapter.connection.write_raw(b":SOUR:CURR 1E-5;:OUTP ON;:SOUR:CURR 7")),
     ("adapter.write", _none, lambda p: p.adapter.write(":SOUR:CURR 0.05")),
     ("adapter.write_bytes", _none, lambda p: p.adapter.write_bytes(b":SOUR:CURR 0.05\n")),
     ("pyvisa resource write", _none, lambda p: p.adapter.connection.write(":SOUR:CURR 0.05")),
+    ("pyvisa resource write_raw", _none,
+     lambda p: p.adapter.connection.write_raw(b":SOUR:CURR 0.05\n")),
     ("pyvisa resource query", _none,
      lambda p: p.adapter.connection.query(":SOUR:CURR 0.05;*OPC?")),
     ("instrument.ask", _none, lambda p: p.ask(":SOUR:CURR 0.05;:SOUR:CURR?")),
@@ -105,6 +129,8 @@ PULSE_ROUTES = [
      lambda p: p.write(":OUTP ON")),
     ("long DC: OUTP:STAT 1", lambda lab: lab["pulse"].write(":SOUR:CURR 2e-4"),
      lambda p: p.write(":OUTP:STAT 1")),
+    ("long DC: OUTP 0.5 (rounds to 1)", lambda lab: lab["pulse"].write(":SOUR:CURR 2e-4"),
+     lambda p: p.write(":OUTP 0.5")),
     ("waveform amplitude", _none, lambda p: p.write(":SOUR:WAVE:AMPL 0.05")),
     ("amplitude + offset", _amplitude, lambda p: p.write(":SOUR:WAVE:OFFS 0.1e-3")),
     ("offset above read", _none, lambda p: p.write(":SOUR:WAVE:OFFS 0.5e-3")),
@@ -114,6 +140,12 @@ PULSE_ROUTES = [
     ("1 Hz square", lambda lab: lab["pulse"].write(
         ":SOUR:WAVE:FUNC SQU;FREQ 1;AMPL 0.5e-3;DUR:CYCL 1"),
      lambda p: p.write(":SOUR:WAVE:ARM")),
+    ("half a 1 Hz square cycle", lambda lab: lab["pulse"].write(
+        ":SOUR:WAVE:FUNC SQU;FREQ 1;AMPL 0.5e-3;DUR:CYCL 0.5"),
+     lambda p: p.write(":SOUR:WAVE:ARM")),
+    ("duration in cycles, then in time", lambda lab: (_arb(lab, [1, 0]), lab["pulse"].write(
+        ":SOUR:WAVE:FREQ 1e3;AMPL 0.5e-3;OFFS 0;DUR:CYCL 1000")),
+     lambda p: p.write(":SOUR:WAVE:DUR:TIME 1E-3;:SOUR:WAVE:FREQ 10;:SOUR:WAVE:ARM")),
     ("ARB points x amplitude above limit", lambda lab: (_amplitude(lab, 0.5e-3),
                                                           _arb(lab, [0.5, 0])),
      lambda p: p.write(":SOUR:WAVE:ARB:DATA 2,0;COPY 1")),
@@ -125,21 +157,25 @@ PULSE_ROUTES = [
      lambda p: p.write(":SOUR:WAVE:ARM")),
     ("frequency lowered while armed", _armed_pulse,
      lambda p: p.write(":SOUR:WAVE:FREQ 1")),
-    ("ARB of unknown content", lambda lab: lab["pulse"].write(
-        ":SOUR:WAVE:FUNC ARB2;FREQ 1;AMPL 0.5e-3;OFFS 0;DUR:CYCL 1"),
-     lambda p: p.write(":SOUR:WAVE:ARM")),
     ("sweep list current", _none, lambda p: p.write(":SOUR:LIST:CURR 1e-4,0.05")),
     ("sweep list held 1 s", lambda lab: lab["pulse"].write(
         ":SOUR:SWE:SPAC LIST;:SOUR:LIST:CURR 5e-4;:SOUR:LIST:DEL 1"),
      lambda p: p.write(":SOUR:SWE:ARM")),
+    ("list delay lengthened after the arm", lambda lab: lab["pulse"].write(
+        ":SOUR:SWE:SPAC LIST;:SOUR:LIST:CURR 5e-4;:SOUR:LIST:DEL 1E-3;:SOUR:SWE:ARM"),
+     lambda p: p.write(":SOUR:LIST:DEL 1")),
     ("linear sweep stop", _none, lambda p: p.write(":SOUR:CURR:STOP 0.05")),
     ("linear sweep held by the source delay", lambda lab: lab["pulse"].write(
         ":SOUR:SWE:SPAC LIN;:SOUR:CURR:STAR 0;STOP 5e-4;:SOUR:DEL 0.5"),
      lambda p: p.write(":SOUR:SWE:ARM")),
+    ("source delay lengthened after the arm", lambda lab: lab["pulse"].write(
+        ":SOUR:SWE:SPAC LIN;:SOUR:CURR:STAR 0;STOP 5e-4;:SOUR:DEL 1E-3;:SOUR:SWE:ARM"),
+     lambda p: p.write(":SOUR:DEL 0.5")),
     ("compliance voltage", _none, lambda p: p.write(":SOUR:CURR:COMP 50")),
     ("pulse delta high", _none, lambda p: p.write(":SOUR:PDEL:HIGH 0.05")),
     ("pulse delta width", _none, lambda p: p.write(":SOUR:PDEL:WIDT 11e-3")),
     ("delta high above read", _none, lambda p: p.write(":SOUR:DELT:HIGH 5e-4")),
+    ("delta armed with levels unknown", _none, lambda p: p.write(":SOUR:DELT:ARM")),
     ("unknown header", _none, lambda p: p.write(":SOUR:FOO 1")),
     ("external-trigger waveform (not understood)", _none,
      lambda p: p.write(":SOUR:WAVE:EXTR ON")),
@@ -161,9 +197,14 @@ def test_no_route_gets_past_the_6221_guard(rig, lab, setup, attempt):
     received = len(emulator.log)
     with pytest.raises(LimitError):
         attempt(lab["pulse"])
-    assert len(emulator.log) == received  # not a byte reached the instrument
+    assert _guard_questions(emulator.log[received:])  # nothing but the guard's questions
+    assert not (emulator.output and abs(emulator.current) > LIMITS.max_read_current)
     lab["pulse"].write(":SOUR:WAVE:ABOR;:OUTP OFF")  # flushes whatever DC had been flowing
     assert peak.peak <= LIMITS.max_pulse_current
+
+
+def _field_compliance(lab):
+    lab["field"].write(":SENS:VOLT:PROT 10")
 
 
 FIELD_ROUTES = [
@@ -173,6 +214,8 @@ FIELD_ROUTES = [
     ("MAX keyword", lambda f: f.write(":SOUR:CURR MAX")),
     ("triggered level", lambda f: f.write(":SOUR:CURR:TRIG 1.0")),
     ("sweep start", lambda f: f.write(":SOUR:CURR:STAR 1.0")),
+    ("sweep centre and span", lambda f: f.write(
+        ":SOUR:CURR:STAR 0;STOP 0.4;:SOUR:CURR:CENT 0.4")),
     ("list", lambda f: f.write(":SOUR:LIST:CURR 0.1,1.0")),
     ("current compliance property", lambda f: setattr(f, "compliance_current", 1.0)),
     ("current compliance, SENSe omitted", lambda f: f.write("CURR:PROT 1.0")),
@@ -181,6 +224,8 @@ FIELD_ROUTES = [
     ("voltage compliance property", lambda f: setattr(f, "compliance_voltage", 50)),
     ("raw :SENS:VOLT:PROT", lambda f: f.write(":SENS:VOLT:PROT 50")),
     ("chained after the function", lambda f: f.write(":SOUR:FUNC CURR;CURR 1.0")),
+    ("current sourced at the reset compliance (21 V)",
+     lambda f: f.write(":SOUR:FUNC CURR;CURR 0.1;:OUTP ON")),
     ("adapter.write", lambda f: f.adapter.write(":SOUR:CURR 1.0")),
     ("source memory (not understood)", lambda f: f.write(":SOUR:FUNC MEM")),
     ("set_field", lambda f: f.set_field(0.05)),
@@ -196,7 +241,8 @@ def test_no_route_gets_past_the_2400_guard(rig, lab, attempt):
     received = len(emulator.log)
     with pytest.raises(LimitError):
         attempt(lab["field"])
-    assert len(emulator.log) == received
+    assert _guard_questions(emulator.log[received:])
+    _field_compliance(lab)
     lab["field"].write(":SOUR:FUNC CURR;:OUTP ON")
     assert abs(virtual.chip.field_x) <= LIMITS.max_field
     assert abs(emulator.coil_current()) <= LIMITS.max_field / COIL
@@ -268,7 +314,7 @@ def test_every_command_the_drivers_send_is_accepted(rig, lab):
     pulse.load_list([-0.6e-3, 0.3e-3], [1e-3, 1e-3])  # the guard passes the sweep list
     pulse.arm_sweep()
     pulse.abort_sweep()
-    pulse.write("*CLS")  # (the emulated 6221 may not know the sweep commands)
+    assert pulse.check_errors() == []
     field.set_field(0.004, compliance=10)
     field.set_bias_voltage(5.0, compliance_current=1e-4)
     assert field.check_errors() == []
@@ -279,38 +325,192 @@ def test_every_command_the_drivers_send_is_accepted(rig, lab):
 def test_every_header_in_the_allow_lists_is_understood_as_a_query():
     limits = lambda: LIMITS  # noqa: E731
     for guard in (Guard6221(limits), Guard2400(limits, lambda: COIL)):
-        for spec, _ in guard.table:
-            short = ":".join(n.short + (min(n.suffixes) if "" not in n.suffixes else "")
-                             for n in scpi._spec(spec) if not n.optional)
-            guard.check(f":{short}?")
+        guard.check("*RST\n")  # (READ? and MEAS? start a 2400: its state must be known)
+        _accepted(guard)
+        for spec, _, _ in guard.table:
+            guard.check(scpi.query_of(spec) + "\n")
     with pytest.raises(UnknownCommandError, match="not a command the safety guard knows"):
-        Guard6221(limits).check(":SOUR:CURR:LEVEL:BOGUS?")
+        Guard6221(limits).check(":SOUR:CURR:LEVEL:BOGUS?\n")
+
+
+def _accepted(guard, reply: str = "0;0") -> None:
+    """The instrument says every unit so far was accepted and its output is off."""
+    guard.check("*ESR?;:OUTP?\n")
+    guard.replied(reply)
 
 
 def test_a_refused_line_changes_nothing():
     guard = Guard6221(lambda: LIMITS)
-    guard.check("*RST")
+    guard.check("*RST\n")
+    _accepted(guard)
     with pytest.raises(LimitError):
-        guard.check(":SOUR:CURR 5e-5;:OUTP ON;:SOUR:CURR 5e-4")
+        guard.check(":SOUR:CURR 5e-5;:OUTP ON;:SOUR:CURR 5e-4\n")
     assert guard.state.level == 0.0 and guard.state.output is False
+    assert guard.picture.possible("level") == [0.0]
 
 
-def test_unknown_state_is_refused_until_reset():
+def test_unknown_state_is_refused_until_a_reset_is_accepted():
     guard = Guard6221(lambda: LIMITS)
     with pytest.raises(LimitError, match="DC level is unknown"):
-        guard.check(":OUTP ON")
-    guard.check("*RST;:OUTP ON")
+        guard.check(":OUTP ON\n")
+    with pytest.raises(LimitError, match="may have been refused"):
+        guard.check("*RST;:OUTP ON\n")  # the *RST may be refused: the level may be unknown
+    guard.check("*RST\n")
+    _accepted(guard)
+    guard.check(":OUTP ON\n")
     assert guard.state.output is True
+
+
+def test_a_line_the_instrument_refused_leaves_the_worse_value():
+    """SOUR:CURR 5E-4, then SOUR:CURR 10uA (which a 6221 refuses: no suffixes), then OUTP
+    ON: the source may still hold 0.5 mA, so the output stays off; once the instrument
+    says its event register holds an error, the level is read back, not believed."""
+    guard = Guard6221(lambda: LIMITS)
+    guard.check("*RST\n")
+    _accepted(guard)
+    guard.check(":SOUR:CURR 5E-4\n")
+    guard.check(":SOUR:CURR 10uA\n")
+    assert sorted(guard.picture.possible("level")) == [0.0, 1e-5, 5e-4]
+    with pytest.raises(LimitError, match="0.0005 A with the output maybe on"):
+        guard.check(":OUTP ON\n")
+    guard.check("*ESR?\n")
+    guard.replied("32")  # CME: a command error since the register was read
+    assert 5e-4 in guard.picture.possible("level")  # nothing confirmed
+    guard.check(":SOUR:CURR?\n")
+    guard.replied("+5.000000E-04")  # read back: what it holds
+    assert guard.picture.possible("level") == [5e-4]
+    with pytest.raises(LimitError, match="0.0005 A"):
+        guard.check(":OUTP ON\n")
+
+
+def test_the_output_counts_as_on_until_outp_says_0():
+    guard = Guard6221(lambda: LIMITS)
+    guard.check("*RST\n")
+    _accepted(guard)
+    guard.check(":SOUR:CURR 5E-5;:OUTP ON\n")
+    guard.check(":OUTP #H0\n")  # 0 as IEEE 488.2 non-decimal data: the output off, if taken
+    guard.check("*ESR?\n")
+    guard.replied("0")  # every unit accepted: still, only OUTP? says the output is off
+    assert guard.picture.possible("output") == [False, True]
+    with pytest.raises(LimitError, match="output maybe on"):
+        guard.check(":SOUR:CURR 5E-4\n")
+    guard.check(":OUTP?\n")
+    guard.replied("0")
+    guard.check(":SOUR:CURR 5E-4\n")
+
+
+def test_the_guard_keeps_no_event_bits_from_its_caller():
+    """The guard's own *ESR? clears the register: the bits it read are added to the next
+    *ESR? reply its caller reads, so a power-on bit is not lost."""
+    guard = Guard6221(lambda: LIMITS)
+    asked = []
+
+    def instrument(message: str) -> str:  # PON + CME, output off; then settings read back
+        asked.append(message)
+        return "160;0" if message.startswith("*ESR?") else ";".join(
+            "0" for _ in message.split(";"))
+
+    guard._ask = instrument
+    guard.check("*RST\n")
+    guard.confirm()
+    assert len(asked) == 2 and ":SOUR:CURR?" in asked[1]  # an error: read back
+    guard.check("*ESR?\n")
+    assert guard.replied("0") == "160"
+
+
+def test_a_waveform_counts_as_playing_until_the_instrument_says_it_finished():
+    guard = Guard6221(lambda: LIMITS)
+    guard.check("*RST\n")
+    _accepted(guard)
+    guard.check(":SOUR:WAVE:ARB:DATA 1,0;COPY 1;:SOUR:WAVE:FUNC ARB1;AMPL 5e-4;FREQ 5000;"
+                "DUR:CYCL 1000\n")
+    _accepted(guard)
+    guard.check(":SOUR:WAVE:ARM;:SOUR:WAVE:INIT\n")
+    guard.check("*OPC?\n")  # sent; its reply not read yet: the waveform may still play
+    with pytest.raises(LimitError, match="pulse width"):
+        guard.check(":SOUR:WAVE:FREQ 1\n")
+    guard.replied("1")  # the reply came: 1000 cycles played out, the waveform disarmed
+    _accepted(guard)  # (and the INIT was accepted, so it did play)
+    guard.check(":SOUR:WAVE:FREQ 1\n")  # a setting for the next waveform
+    with pytest.raises(LimitError, match="pulse width"):
+        guard.check(":SOUR:WAVE:ARM\n")
+    guard.check(":SOUR:WAVE:FREQ 5000\n")
+    _accepted(guard)  # (a unit may be refused: the next one in a line is checked on both)
+    guard.check(":SOUR:WAVE:ARM;:SOUR:WAVE:INIT;*WAI\n")
+    _accepted(guard)
+    guard.check(":SOUR:WAVE:FREQ 1\n")
+    guard.check(":SOUR:WAVE:FREQ 5000;DUR:CYCL INF\n")
+    _accepted(guard)
+    guard.check(":SOUR:WAVE:ARM;:SOUR:WAVE:INIT;*OPC?\n")
+    guard.replied("1")  # an endless waveform plays on after *OPC?
+    _accepted(guard)
+    with pytest.raises(LimitError, match="pulse width"):
+        guard.check(":SOUR:WAVE:FREQ 1\n")
+    guard.check(":SOUR:WAVE:ABOR\n")
+    _accepted(guard)
+    guard.check(":SOUR:WAVE:FREQ 1\n")
 
 
 def test_the_pulse_width_rule_follows_the_waveform():
     """An ARB [1, 0] is above the read current for half a period: allowed up to the
-    pulse-width limit, refused beyond it."""
+    pulse-width limit, refused beyond it; a duration given in seconds counts as long as
+    the same number of cycles would last at a lower frequency."""
     guard = Guard6221(lambda: LIMITS)
-    guard.check("*RST;:SOUR:WAVE:ARB:DATA 1,0;COPY 1;:SOUR:WAVE:FUNC ARB1;AMPL 5e-4;DUR:CYCL 1")
-    guard.check(f":SOUR:WAVE:FREQ {1 / (2 * LIMITS.max_pulse_width)};:SOUR:WAVE:ARM")
+    guard.check("*RST\n")
+    _accepted(guard)
+    guard.check(":SOUR:WAVE:ARB:DATA 1,0;COPY 1;:SOUR:WAVE:FUNC ARB1;AMPL 5e-4;DUR:CYCL 1\n")
+    guard.check(f":SOUR:WAVE:FREQ {1 / (2 * LIMITS.max_pulse_width)}\n")
+    _accepted(guard)
+    guard.check(":SOUR:WAVE:ARM\n")
     with pytest.raises(LimitError, match="pulse width"):
-        guard.check(f":SOUR:WAVE:FREQ {0.99 / (2 * LIMITS.max_pulse_width)}")
+        guard.check(f":SOUR:WAVE:FREQ {0.99 / (2 * LIMITS.max_pulse_width)}\n")
+    assert Guard6221._seconds(("TIME", 1e-3, 1e3), 10.0) == pytest.approx(0.1)
+    assert Guard6221._seconds(("CYCL", 1.0, 1e3), 1e4) == pytest.approx(1e-3)
+
+
+def test_a_measurement_leaves_the_2400_output_on():
+    """MEASure? is CONFigure + READ?, and CONFigure switches the output on (2400 manual
+    section 18): after it, switching to current at the reset's 21 V compliance is refused
+    (found by the slow property run, seed 112)."""
+    guard = Guard2400(lambda: LIMITS, lambda: COIL)
+    guard.check("*RST\n")
+    _accepted(guard)
+    guard.check(":MEAS:CURR?\n")
+    guard.replied("+0.000000E+00,+0.000000E+00,+9.910000E+37,+0.000000E+00,+0.000000E+00")
+    assert guard.state.output is True
+    with pytest.raises(LimitError, match="compliance voltage = 21 V"):
+        guard.check(":SOUR:FUNC CURR\n")
+
+
+@pytest.mark.parametrize("frequency", ["-1E5", "0", "2E5", "#H0"])
+def test_a_frequency_the_instrument_refuses_is_refused_not_divided_by(frequency):
+    """(found by the slow property run, seed 114: a zero period)"""
+    guard = Guard6221(lambda: LIMITS)
+    guard.check("*RST\n")
+    _accepted(guard)
+    with pytest.raises(LimitError, match="waveform frequency"):
+        guard.check(f":SOUR:WAVE:FREQ {frequency}\n")
+
+
+def test_differential_conductance_sums_start_step_and_delta():
+    """Each of start, step and delta within the read limit, their sum not: refused when
+    armed (User's Manual Fig. 5-10: the levels reach max(|start|, |stop|) + step + delta),
+    and a delta raised after the arm is checked again."""
+    guard = Guard6221(lambda: LIMITS)
+    guard.check("*RST\n")
+    _accepted(guard)
+    guard.check(":SOUR:DCON:STAR 1E-4;STEP 0;STOP 1E-4;DELT 1E-4\n")
+    with pytest.raises(LimitError, match=r"differential-conductance peak .* 0.0002 A"):
+        guard.check(":SOUR:DCON:ARM\n")
+    guard.check(":SOUR:DCON:STAR 4E-5;STEP 1E-5;STOP 4E-5;DELT 4E-5\n")
+    _accepted(guard)
+    guard.check(":SOUR:DCON:ARM\n")
+    _accepted(guard)
+    with pytest.raises(LimitError, match="differential-conductance peak"):
+        guard.check(":SOUR:DCON:DELT 6E-5\n")
+    guard.check(":SOUR:SWE:ABOR\n")  # un-armed first: then a setting for the next test
+    _accepted(guard)
+    guard.check(":SOUR:DCON:DELT 6E-5\n")
 
 
 def test_scpi_reads_suffixes_keywords_and_the_path_rule():
@@ -329,31 +529,9 @@ def test_scpi_reads_suffixes_keywords_and_the_path_rule():
     assert math.isclose(scpi.numeric("#H10").values[0], 16)
 
 
-def test_a_waveform_counts_as_playing_until_the_instrument_says_it_finished():
-    guard = Guard6221(lambda: LIMITS)
-    guard.check("*RST;:SOUR:WAVE:ARB:DATA 1,0;COPY 1;:SOUR:WAVE:FUNC ARB1;AMPL 5e-4;"
-                "FREQ 5000;DUR:CYCL 1000")
-    guard.check(":SOUR:WAVE:ARM;:SOUR:WAVE:INIT")
-    guard.check("*OPC?")  # sent; its reply not read yet: the waveform may still play
-    with pytest.raises(LimitError, match="pulse width"):
-        guard.check(":SOUR:WAVE:FREQ 1")
-    guard.replied()  # the reply came: 1000 cycles played out, the waveform disarmed
-    guard.check(":SOUR:WAVE:FREQ 1")  # a setting for the next waveform
-    with pytest.raises(LimitError, match="pulse width"):
-        guard.check(":SOUR:WAVE:ARM")
-    guard.check(":SOUR:WAVE:FREQ 5000;:SOUR:WAVE:ARM;:SOUR:WAVE:INIT;*WAI;:SOUR:WAVE:FREQ 1")
-    guard.check(":SOUR:WAVE:FREQ 5000;DUR:CYCL INF;:SOUR:WAVE:ARM;:SOUR:WAVE:INIT;*OPC?")
-    guard.replied()  # an endless waveform plays on after *OPC?
-    with pytest.raises(LimitError, match="pulse width"):
-        guard.check(":SOUR:WAVE:FREQ 1")
-    guard.check(":SOUR:WAVE:ABOR;:SOUR:WAVE:FREQ 1")
-
-
 def test_the_guard_sits_under_any_adapter_too():
     """pymeasure's ProtocolAdapter (no VISA resource): the guard is on the adapter itself."""
     from pymeasure.test import expected_protocol
-
-    from instruments.keithley import PulseSource
 
     with expected_protocol(PulseSource, [("*RST", None)], limits=LIMITS) as source:
         source.write("*RST")
@@ -361,3 +539,140 @@ def test_the_guard_sits_under_any_adapter_too():
             source.adapter.write(":SOUR:CURR 0.05")
         with pytest.raises(LimitError, match="DC current"):
             source.adapter.write_bytes(b":SOUR:CURR 0.05\n")
+
+
+# -- the reproducers of issue 24, judged by what the emulated 6221 holds ---------------------
+def _holds_beyond(emulator) -> bool:
+    return bool(emulator.output and abs(emulator.current) > LIMITS.max_read_current)
+
+
+@pytest.mark.parametrize("send", [
+    pytest.param(lambda lab, line: lab["pulse"].write(line), id="driver.write"),
+    pytest.param(lambda lab, line: lab["pulse"].adapter.connection.write(line),
+                 id="resource.write"),
+])
+def test_a_suffix_the_instrument_refuses_leaves_no_dc_on(rig, lab, send):
+    _, virtual, _ = rig
+    emulator = virtual.instruments["pulse"]
+    send(lab, ":SOUR:CURR 5E-4")
+    send(lab, ":SOUR:CURR 10uA")  # the 6221 takes no suffix (-138): it still holds 0.5 mA
+    with pytest.raises(LimitError, match="0.0005 A"):
+        send(lab, ":OUTP ON")
+    virtual.settle()
+    assert emulator.current == 5e-4 and emulator.output is False
+    assert lab["pulse"].ask("SYST:ERR?").startswith("-138")  # "Suffix not allowed"
+
+
+@pytest.mark.parametrize("off", [":OUTP #H0", ":OUTP 0.4"])
+def test_an_output_switched_off_is_believed_only_from_the_instrument(rig, lab, off):
+    _, virtual, _ = rig
+    emulator = virtual.instruments["pulse"]
+    pulse = lab["pulse"]
+    pulse.write(":SOUR:CURR 5E-5;:OUTP ON")
+    pulse.write(off)
+    pulse.write(":SOUR:CURR 5E-4")  # allowed only once OUTP? says 0 (the guard asks)
+    virtual.settle()
+    assert not _holds_beyond(emulator)
+    assert emulator.output is False  # IEEE 488.2 rounds 0.4 to 0; #H0 is 0
+
+
+def test_a_second_connection_in_this_process_shares_the_picture(rig, lab):
+    """A second driver on the same 6221 sends OUTP OFF;:SOUR:CURR 7E-4: the first driver's
+    guard knows it and refuses OUTP ON."""
+    _, virtual, _ = rig
+    first = lab["pulse"]
+    resource = lab.roles["pulse"]
+    second = PulseSource(resource, limits=LIMITS, read_termination="\n",
+                         write_termination="\n", timeout=2000)
+    try:
+        assert second.guard.picture is first.guard.picture
+        second.write("OUTP OFF;:SOUR:CURR 7E-4")
+        second.ask("*OPC?")
+        with pytest.raises(LimitError, match="0.0007 A"):
+            first.write(":OUTP ON")
+    finally:
+        second.adapter.close()
+    assert first.guard.picture.users == 1  # the first connection keeps it
+    virtual.settle()
+    assert not _holds_beyond(virtual.instruments["pulse"])
+
+
+HOLDER = """
+import sys, time
+from instruments.keithley import PulseSource
+source = PulseSource(sys.argv[1], read_termination="\\n", write_termination="\\n")
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_second_process_is_refused_naming_the_holder(rig, lab):
+    resource = lab.roles["pulse"]
+    other = subprocess.run([sys.executable, "-c", (
+        "import sys\nfrom instruments.keithley import PulseSource\n"
+        "try:\n    PulseSource(sys.argv[1], read_termination='\\n', write_termination='\\n')\n"
+        "except Exception as err:\n    print(type(err).__name__, err)\n"), resource],
+        capture_output=True, text=True, timeout=60)
+    assert other.stdout.startswith("ResourceHeldError"), other
+    assert f"pid {os.getpid()}" in other.stdout
+
+
+def test_this_process_is_refused_while_another_holds_the_resource():
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual:
+        resource = virtual.resources["pulse"]["resource"]
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, resource],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            with pytest.raises(ResourceHeldError, match=rf"pid {holder.pid}"):
+                PulseSource(resource, read_termination="\n", write_termination="\n")
+        finally:
+            holder.kill()
+            holder.wait()
+        PulseSource(resource, read_termination="\n", write_termination="\n").adapter.close()
+
+
+def test_state_left_by_other_software_is_read_back_before_the_first_line():
+    """Another program (unguarded pyvisa) leaves 0.7 mA DC on and an endless 1 kHz sine armed;
+    a driver connecting afterwards knows both before its first line: it refuses to lower the
+    sine's frequency (the half periods would pass the pulse width) and to raise the level."""
+    import pyvisa
+
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual:
+        resource = virtual.resources["pulse"]["resource"]
+        other = pyvisa.ResourceManager("@py").open_resource(
+            resource, read_termination="\n", write_termination="\n")
+        other.write(":SOUR:CURR 7E-4;:OUTP ON")
+        other.write(":SOUR:WAVE:FUNC SIN;FREQ 1000;AMPL 7E-4;DUR:CYCL INF;:SOUR:WAVE:ARM")
+        other.query("*OPC?")
+        other.close()
+        emulator = virtual.instruments["pulse"]
+        source = PulseSource(resource, limits=LIMITS, read_termination="\n",
+                             write_termination="\n")
+        try:
+            assert source.guard.state.level == 7e-4 and source.guard.state.output is True
+            with pytest.raises(LimitError, match="pulse width"):
+                source.write(":SOUR:WAVE:FREQ 1")
+            with pytest.raises(LimitError, match="DC current"):
+                source.write(":SOUR:CURR 7.5E-4")
+            virtual.settle()
+            assert emulator.wave_frequency == 1000 and emulator.current == 7e-4
+            source.write(":SOUR:WAVE:ABOR;:OUTP OFF")  # switching off is always allowed
+            virtual.settle()
+            assert emulator.output is False and not emulator.wave_armed
+        finally:
+            source.adapter.close()
+
+
+def test_the_resource_lock_names_its_holder_in_the_file():
+    from instruments.guard.claim import LOCK_DIR
+
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual:
+        resource = virtual.resources["pulse"]["resource"]
+        source = PulseSource(resource, read_termination="\n", write_termination="\n")
+        try:
+            held = json.loads(next(p for p in LOCK_DIR.iterdir()
+                                   if str(virtual.port("pulse")) in p.name).read_text())
+            assert held["pid"] == os.getpid()
+        finally:
+            source.adapter.close()

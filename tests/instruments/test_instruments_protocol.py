@@ -13,8 +13,14 @@ def test_6221_trigger_count_and_config_buffer_fix():
         assert k.trigger_count == 64
 
 
+# The guard knows nothing of an instrument it cannot read back (no VISA resource here):
+# after a *RST it asks what the instrument accepted before the first line that depends on it
+# (instruments.guard: *ESR? for the units since, OUTP? for the output).
+RESET = [("*RST", None), ("*ESR?;:OUTP?", "0;0")]
+
+
 def test_6221_sweep_list():
-    with expected_protocol(PulseSource, [
+    with expected_protocol(PulseSource, RESET + [
         (":SOUR:SWE:SPAC LIST", None),
         (":SOUR:LIST:CURR -0.0006,0.0003", None),
         (":SOUR:LIST:DEL 0.001,0.001", None),
@@ -22,6 +28,7 @@ def test_6221_sweep_list():
         (":SOUR:SWE:ARM", None),
         (":SOUR:SWE:ABOR", None),
     ]) as k:
+        k.write("*RST")
         k.load_list([-0.6e-3, 0.3e-3], [1e-3, 1e-3])
         assert k.list_currents == [-0.6e-3, 0.3e-3]
         k.arm_sweep()
@@ -29,7 +36,7 @@ def test_6221_sweep_list():
 
 
 def test_6221_pulse_as_one_shot_arbitrary_waveform():
-    with expected_protocol(PulseSource, [
+    with expected_protocol(PulseSource, RESET + [
         (":SOUR:WAVE:ARB:DATA 1, 0", None),
         (":SOUR:WAVE:ARB:COPY 1", None),
         (":SOUR:WAVE:FUNC ARB1", None),
@@ -37,6 +44,7 @@ def test_6221_pulse_as_one_shot_arbitrary_waveform():
         (":SOUR:WAVE:OFFS 0", None),
         (":SOUR:WAVE:DUR:CYCL 1", None),
         (":SOUR:WAVE:AMPL 0.0003", None),
+        ("*ESR?;:OUTP?", "0;0"),  # the waveform's settings, all accepted: only then armed
         (":SOUR:WAVE:ARM", None),
         (":SOUR:WAVE:INIT", None),
         ("*OPC?", "1"),
@@ -45,6 +53,7 @@ def test_6221_pulse_as_one_shot_arbitrary_waveform():
         (":SOUR:WAVE:INIT", None),
         ("*OPC?", "1"),
     ]) as k:
+        k.write("*RST")
         k.pulse(0.3e-3, 100e-6)
         k.pulse(0.35e-3, 100e-6)
 
@@ -127,14 +136,16 @@ def test_switch_card_routes_one_device():
 
 def test_2400_coil_field_sequence():
     init = [(":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)]
-    with expected_protocol(FieldSupply, init + [
+    with expected_protocol(FieldSupply, init + RESET + [
         (":SOURCE:FUNCTION CURR", None),
         (":SENSE:VOLTAGE:PROTECTION 5", None),
         (":SOURCE:CURRENT:RANGE:AUTO 1", None),
         (":SOURCE:CURRENT 0.2", None),
+        ("*ESR?;:OUTP?", "0;0"),  # level and compliance accepted: only then the output on
         ("OUTPUT 1", None),
         ("SYST:ERR?", '0,"No error"'),
     ], coil_constant=0.1) as supply:
+        supply.write("*RST")
         supply.set_field(0.02, compliance=5)
 
 

@@ -16,6 +16,7 @@ from hil.session.lab import connect_virtual
 from instruments import errors
 from instruments.connection import Lab
 from instruments.errors import InstrumentError, LabConnectionError, ReplyError
+from instruments.guard import Guard2400, Guard6221
 from protocols.cycle import MissedTriggers, ResetWriteRead
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
@@ -53,7 +54,18 @@ def _field_on_then_off(lab: Lab) -> None:
     lab["field"].shutdown()
 
 
-# (role, query as the drivers send it) -> a driver call that makes that query
+def _readback(role: str):
+    """The guard's read-back at a connection: one line of queries, the output's first."""
+    return lambda lab: lab.reconnect(role)
+
+
+def _confirmed_pulse(lab: Lab) -> None:
+    """A pulse after a reset: the guard asks *ESR?;:OUTP? before the waveform is armed."""
+    lab["pulse"].write("*RST")
+    lab["pulse"].pulse(-0.6e-3, 100e-6)
+
+
+# (role, query as the drivers or the guard send it) -> a driver call that makes that query
 QUERIES = {
     ("pulse", "*OPC?"): lambda lab: lab["pulse"].pulse(-0.6e-3, 100e-6),
     ("pulse", "SYST:ERR?"): lambda lab: lab["pulse"].check_errors(),
@@ -74,15 +86,33 @@ QUERIES = {
     ("field", "*IDN?"): lambda lab: lab.reconnect("field"),
     ("switch", "SYST:ERR?"): lambda lab: lab["switch"].select(1),
     ("switch", "*IDN?"): lambda lab: lab.reconnect("switch"),
+    # the guard's own: *ESR?;:OUTP? before a line that depends on earlier ones, and the
+    # settings it polices read back at a connection (a line starting ":OUTP?;")
+    ("pulse", "*ESR?;:OUTP?"): _confirmed_pulse,
+    ("field", "*ESR?;:OUTP?"): lambda lab: lab["field"].set_field(0.005),
+    ("pulse", ":OUTP?;"): _readback("pulse"),
+    ("field", ":OUTP?;"): _readback("field"),
 }
+GUARD_READBACK = {role: instrument.readback for role, instrument in (
+    ("pulse", Guard6221), ("field", Guard2400))}
 
 
 def _queries_made(virtual: VirtualLab) -> set[tuple[str, str]]:
-    """(role, header) of every query in the emulators' logs."""
-    return {(role, message.split(" ")[0])
-            for role, instrument in virtual.instruments.items()
-            for line in instrument.log for message in line.split(";")
-            if message.strip().split(" ")[0].endswith("?")}
+    """(role, header) of every query in the emulators' logs; the guard's read-back line and
+    its *ESR? confirmation count as one query each."""
+    made = set()
+    for role, instrument in virtual.instruments.items():
+        readback = {q for _, q, _ in GUARD_READBACK.get(role, ())}
+        for line in instrument.log:
+            queries = [m.strip().split(" ")[0] for m in line.split(";")]
+            if line.startswith("*ESR?;:OUTP?"):
+                made.add((role, "*ESR?;:OUTP?"))
+                queries = [q for q in queries[2:] if q not in readback]
+            elif len(queries) > 1 and set(queries) <= readback:
+                made.add((role, ":OUTP?;"))
+                queries = []
+            made |= {(role, q) for q in queries if q.endswith("?")}
+    return made
 
 
 def test_the_fuzzed_queries_are_every_query_the_drivers_make():

@@ -182,7 +182,7 @@ def test_7001_routes_by_channel_list(lab, k7001):
 @pytest.mark.parametrize(("command", "error"), [
     (":ROUT:CLOS (@1!5)", '-222,"Parameter data out of range"'),  # 4 devices, 4 channels
     (":ROUT:CLOS (@2!1)", '-222,"Parameter data out of range"'),  # slot 2 is empty
-    (":ROUT:CLOS 1!3", '-224,"Illegal parameter value"'),
+    (":ROUT:CLOS 1!3", '-121,"Invalid character in number"'),  # no brackets
     (":ROUT:CLOS?", '-109,"Missing parameter"'),
     (":ROUT:SWAP (@1!1)", '-113,"Undefined header"'),
     (":SOUR:CURR 1", '-113,"Undefined header"'),

@@ -185,3 +185,104 @@ def test_a_current_per_cycle_is_cut_into_waveforms_the_6221_can_hold(monkeypatch
         sizes = [len(b) for b in rwr.batches(np.linspace(0.2e-3, 0.3e-3, 20))]
         assert len(virtual.instruments["pulse"].arb_copy[3]) == 6 * 9  # the last batch
     assert sizes == [11, 9]
+
+
+# -- the parameters as the manual gives them (issue 24) --------------------------------------
+def test_default_is_the_settings_reset_value_not_its_minimum(source):
+    """DEFault is the default column of the section 14 tables: 0 A for the level (not the
+    -105 mA minimum), 10 V compliance, 1 kHz, INFinity for the duration."""
+    source.handle(":SOUR:CURR 1E-3;:SOUR:CURR:COMP 20;:SOUR:WAVE:FREQ 5")
+    source.handle(":SOUR:CURR DEF;:SOUR:CURR:COMP DEF;:SOUR:WAVE:FREQ DEF")
+    assert error(source) == '0,"No error"'
+    assert source.current == 0.0 and source.compliance == 10.0
+    assert source.wave_frequency == 1e3
+    assert source.handle(":SOUR:CURR? MIN") == "-1.050000E-01"  # MIN is still the minimum
+    source.handle(":SOUR:WAVE:DUR:CYCL DEF")
+    assert source.handle(":SOUR:WAVE:DUR:CYCL?") == "9.9E37"
+
+
+def test_a_quoted_semicolon_is_data_and_tabs_are_white_space(source):
+    """IEEE 488.2 7.7.5: a string holds ";" (and a doubled quote); 7.4.1.2: a tab is white
+    space like a space."""
+    source.handle(':DISP:TEXT:DATA "a;b""c";:SOUR:CURR\t1E-4')
+    assert error(source) == '0,"No error"'
+    assert source.display_text[1][0] == 'a;b"c' and source.current == 1e-4
+    source.handle(":DISP:TEXT:DATA 'it''s';\t:OUTP\t0")
+    assert error(source) == '0,"No error"' and source.display_text[1][0] == "it's"
+
+
+@pytest.mark.parametrize(("value", "on"), [("1", True), ("0", False), ("0.4", False),
+                                           ("0.5", True), ("-0.5", True), ("#H1", True),
+                                           ("#B0", False), ("ON", True), ("off", False)])
+def test_a_boolean_is_on_off_or_a_number_rounded_to_an_integer(source, value, on):
+    """SCPI 1999 Vol. 1 7.3 <Boolean>: a number is rounded (IEEE 488.2 7.7.2.4.1, halves
+    away from zero) and non-zero is ON; non-decimal numbers are numbers (7.7.4)."""
+    source.handle(":OUTP OFF" if on else ":OUTP ON")
+    source.handle(f":OUTP {value}")
+    assert error(source) == '0,"No error"'
+    assert source.output is on
+
+
+@pytest.mark.parametrize(("line", "code"), [(":SOUR:CURR 10uA", -138),  # no suffixes
+                                            ("*CLS )", -101), (":ABOR (", -102),
+                                            (":SOUR:WAVE:ABOR 1", -108),
+                                            (':DISP:TEXT:DATA "open', -151)])
+def test_what_the_grammar_refuses_is_refused_whole_or_from_its_error(source, line, code):
+    source.handle(":SOUR:CURR 5E-4")
+    source.handle(line)
+    assert error(source).startswith(f"{code},")
+    assert source.current == 5e-4
+
+
+def test_a_command_error_discards_the_rest_of_the_message(source):
+    """IEEE 488.2 6.1.6: the units before it ran; the rest of the message is not executed;
+    an execution error (-222) leaves the next unit to run."""
+    source.handle(":SOUR:CURR 1E-4;:SOUR:CURR 10uA;:OUTP ON")
+    assert source.current == 1e-4 and source.output is False
+    source.handle(":SOUR:CURR 1;:OUTP ON")  # out of range: -222, an execution error
+    assert source.output is True and source.current == 1e-4
+    assert [error(source)[:4] for _ in range(3)] == ["-138", "-222", '0,"N']
+
+
+def test_system_preset_and_source_clear(source):
+    """SYSTem:PRESet returns the *RST defaults; SOURce:CLEar turns the output off (section
+    14, SYSTem and SOURce tables)."""
+    source.handle(":SOUR:CURR 1E-4;:OUTP ON;:SOUR:WAVE:FREQ 20")
+    source.handle(":SOUR:CLE")
+    assert source.output is False and source.current == 1e-4
+    source.handle(":OUTP ON;:SYST:PRES")
+    assert error(source) == '0,"No error"'
+    assert source.output is False and source.current == 0.0 and source.wave_frequency == 1e3
+
+
+def _play(source, duration_lines, frequency=1000.0):
+    played = []
+    drive = source.chip.drive
+    source.chip.drive = lambda current, seconds: (played.append((current, seconds)),
+                                                  drive(current, seconds))
+    for command in (":SOUR:WAVE:ARB:DATA 1,1,0,0", ":SOUR:WAVE:ARB:COPY 1",
+                    ":SOUR:WAVE:FUNC ARB1", f":SOUR:WAVE:FREQ {frequency}",
+                    ":SOUR:WAVE:AMPL 1E-4", *duration_lines, ":SOUR:WAVE:ARM",
+                    ":SOUR:WAVE:INIT"):
+        source.handle(command)
+    assert error(source) == '0,"No error"'
+    return sum(s for _, s in played), sum(s for c, s in played if c > 0)
+
+
+def test_a_duration_is_one_setting_in_cycles_or_in_seconds(source):
+    """DURation:CYCLes and DURation:TIME set the same duration; the one given last counts
+    (1000 cycles, then 1 ms: 1 ms, not 10 s), and each is read back in the other's unit."""
+    total, high = _play(source, [":SOUR:WAVE:DUR:CYCL 1000", ":SOUR:WAVE:DUR:TIME 1E-3"])
+    assert total == pytest.approx(1e-3) and high == pytest.approx(0.5e-3)
+    assert float(source.handle(":SOUR:WAVE:DUR:CYCL?")) == pytest.approx(1.0)
+    source.handle(":SOUR:WAVE:DUR:CYCL 3")
+    assert float(source.handle(":SOUR:WAVE:DUR:TIME?")) == pytest.approx(3e-3)
+
+
+def test_a_fraction_of_a_cycle_plays_that_fraction(source):
+    """DUR:CYCL 0.5 plays half a period (the two high points of [1, 1, 0, 0]): 0.5 ms at
+    1 kHz, not a whole cycle."""
+    total, high = _play(source, [":SOUR:WAVE:DUR:CYCL 0.5"])
+    assert total == pytest.approx(0.5e-3) and high == pytest.approx(0.5e-3)
+    total, high = _play(source, [":SOUR:WAVE:DUR:CYCL 1.25"])
+    assert total == pytest.approx(1.25e-3) and high == pytest.approx(0.75e-3)
