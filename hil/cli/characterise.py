@@ -19,6 +19,8 @@ from hil.units import parse_field
 from protocols.fitting import wilson_interval
 from protocols.timing import TIMINGS
 
+UNUSABLE = 3  # exit status of a procedure that ran, was recorded, and gave no result to use
+
 
 def wilson_bounds(successes: int, trials: int) -> tuple[float, float]:
     low, high = wilson_interval(np.array([successes]), trials)
@@ -28,7 +30,11 @@ def wilson_bounds(successes: int, trials: int) -> tuple[float, float]:
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("characterise", help="device characterisation on a lab")
     sub = p.add_subparsers(dest="characterise_command", required=True, metavar="PROCEDURE")
-    sweep = sub.add_parser("sweep", help="switching probability vs write current + sigmoid fit")
+    sweep = sub.add_parser(
+        "sweep", help="switching probability vs write current + sigmoid fit",
+        description="Exit status 0: a usable sweep (its 50 %% current is the calibration); "
+        f"{UNUSABLE}: the sweep is recorded but unusable (the reason is printed); 2: refused "
+        "input; 1: the run stopped.")
     add_lab_options(sweep)
     sweep.add_argument("--device", type=int, default=0, help="device id (default 0)")
     sweep.add_argument("--currents", help="START:STOP:N with units, e.g. 0.25mA:0.35mA:15 "
@@ -129,6 +135,8 @@ def run_hysteresis(args: argparse.Namespace) -> int:
 def run_endurance(args: argparse.Namespace) -> int:
     from hil.cli.plots import plot_endurance
     from hil.units import in_unit, typed_unit
+    from protocols.fitting import fifty_interval
+    from protocols.store import RunStore
 
     current = (None if args.current is None
                else parse_field("current", args.current, "A", "mA"))
@@ -140,17 +148,29 @@ def run_endurance(args: argparse.Namespace) -> int:
     summary = result.summary
     current = result.summary.get("current", current)
     source = summary["current_from_sweep"]
+    lines = []
     if source is not None:
-        print(f"current: I_bias = {current * 1e3:.4f} mA of sweep {source}")
+        sweep = RunStore(args.store).get_run(source).result
+        model = sweep.get("model", "logistic (I_bias)")
+        print(f"current: the 50 % current of sweep {source} ({model}), {current * 1e3:.4f} "
+              f"+- {sweep.get('i_50_err', sweep['i_bias_err']) * 1e3:.4f} mA")
     unit = typed_unit(args.current, "mA")
     low, high = wilson_bounds(summary["switches"], summary["cycles"])
-    line = (f"{summary['switches']} switches in {summary['cycles']} cycles at "
-            f"{in_unit(current, 'A', unit):.4g} {unit} (P = {summary['p_switch']:.4f}, "
-            f"95 % CI [{low:.4f}, {high:.4f}])")
+    lines.append(f"{summary['switches']} switches in {summary['cycles']} cycles at "
+                 f"{in_unit(current, 'A', unit):.6g} {unit} (P = {summary['p_switch']:.4f}, "
+                 f"95 % CI [{low:.4f}, {high:.4f}])")
+    if source is not None and "slope_at_50" in sweep:
+        expected = fifty_interval(summary["cycles"], sweep["slope_at_50"], sweep["i_50_err"])
+        inside = expected[0] <= summary["p_switch"] <= expected[1]
+        summary["expected_at_50"] = list(expected)
+        lines.append(f"at a 50 % current known to +-{sweep['i_50_err'] * 1e6:.2f} uA, "
+                     f"{summary['cycles']} cycles switch P = 0.5 within [{expected[0]:.4f}, "
+                     f"{expected[1]:.4f}] (95 %): "
+                     + ("consistent" if inside else "NOT consistent with the sweep"))
     plotted = dict(summary)
     summary.pop("moving_averages") if not args.json else None
     return _report(args, f"run {result.run_id}: endurance of device {args.device}", summary,
-                   [line], lambda _, path, title: plot_endurance(plotted, path, title))
+                   lines, lambda _, path, title: plot_endurance(plotted, path, title))
 
 
 def run_anisotropy(args: argparse.Namespace) -> int:
@@ -230,20 +250,47 @@ def run_sweep(args: argparse.Namespace) -> int:
     print(f"{'I (' + unit + ')':>9} {'P_sw':>6} {'95% CI':>15}")
     for i, p, lo, hi in zip(result.currents, result.p_switch, low, high, strict=True):
         print(f"{in_unit(i, 'A', unit):>9.4f} {p:>6.2f} [{lo:.2f}, {hi:.2f}]")
-    f = result.fit
-    print(f"I_bias = {f.i_bias * 1e3:.4f} +- {f.i_bias_err * 1e3:.4f} mA, I0 = "
-          f"{f.i0 * 1e6:.3f} +- {f.i0_err * 1e6:.3f} uA, window = {f.window * 1e3:.4f} mA"
-          + ("" if result.lab_seconds is None else f", {result.lab_seconds:.1f} lab s"))
     if not result.grade.usable:
         message = (f"run {run_id} is unusable: {result.grade.reason}; it gives no "
                    "calibration (sweep a wider range or more --iterations)")
         print(message)
         print(f"hil characterise sweep: {message}", file=sys.stderr)
+    else:
+        for line in fit_lines(result.fit, result.thermal, result.fifty):
+            print(line)
+    if result.lab_seconds is not None:
+        print(f"{result.lab_seconds:.1f} lab s")
     if args.plot:
         _plot(result, args.plot)
     if args.json:
         print_json_line(summary)
-    return 0
+    return 0 if result.grade.usable else UNUSABLE
+
+
+def fit_lines(fit, thermal, fifty) -> list[str]:
+    """A usable sweep's fits as the tables print them: the logistic (paper 002 Eq. 2), the
+    thermally activated curve, which the counts prefer and its 50 % current."""
+    lines = [f"logistic (paper 002 Eq. 2): I_bias = {fit.i_bias * 1e3:.4f} +- "
+             f"{fit.i_bias_err * 1e3:.4f} mA, I0 = {fit.i0 * 1e6:.3f} +- {fit.i0_err * 1e6:.3f}"
+             f" uA, window = {fit.window * 1e3:.4f} mA"]
+    if thermal is not None:
+        lines.append(f"Neel-Brown (t = {thermal.pulse_width * 1e6:g} us, tau0 = "
+                     f"{thermal.tau0 * 1e9:g} ns, n = {thermal.exponent:g}): I_c = "
+                     f"{thermal.i_c * 1e3:.4f} +- {thermal.i_c_err * 1e3:.4f} mA, Delta = "
+                     f"{thermal.delta:.1f} +- {thermal.delta_err:.1f} kT")
+    if fifty is not None and fifty.delta_log_likelihood is not None:
+        lines.append(f"ln L: Neel-Brown - logistic = {fifty.delta_log_likelihood:+.2f} "
+                     f"(Vuong z = {fifty.vuong_z:+.2f}, p {_p_value(fifty.vuong_p)}): "
+                     f"{fifty.model} preferred")
+    if fifty is not None:
+        lines.append(f"50 % current ({fifty.model}): {fifty.i_50 * 1e3:.4f} +- "
+                     f"{fifty.i_50_err * 1e3:.4f} mA")
+    return lines
+
+
+def _p_value(p: float) -> str:
+    """'= 0.02', or '< 1e-15' where the normal tail rounds to zero in double precision."""
+    return f"= {p:.2g}" if p >= 1e-15 else "< 1e-15"
 
 
 class _Progress:

@@ -24,7 +24,7 @@ from instruments.limits import SafetyLimits
 from protocols import procedures
 from protocols.fitting import SigmoidFit
 from protocols.store import RunStore
-from protocols.sweep import SweepResult, grade_summary, sweep_device
+from protocols.sweep import SweepResult, fifty_percent_current, grade_summary, sweep_device
 
 TIMINGS = ("auto", "software", "hardware")
 Progress = Callable[[int, int], None]
@@ -74,6 +74,17 @@ def routed_devices(description: dict) -> list[int]:
         raise ConfigError("lab", f"{description['lab_file']} routes devices through a switch "
                           "card but does not say which: add devices = [0, 1, ...] to it")
     return [0]
+
+
+def check_device(description: dict, device: int) -> None:
+    """Refuse a device the lab does not route (a virtual chip's, or a lab file's
+    ``devices`` list), naming the allowed ones, before any instrument is touched."""
+    if "lab_file" in description and _lab_file(description["lab_file"]).devices is None:
+        return  # a lab file that does not list its devices: the switch card decides
+    allowed = routed_devices(description)
+    if isinstance(device, bool) or device not in allowed:
+        raise ConfigError("device", f"{device!r} is not a device of this lab; allowed: "
+                          f"{', '.join(str(d) for d in allowed)}")
 
 
 def latest_sweeps(store: RunStore, description: dict) -> dict[int, dict]:
@@ -153,6 +164,8 @@ class Session:
         return len(routed_devices(self.description))
 
     def _run(self, kind: str, config: dict, body, check=None, resume=None):
+        for device in [config["device"]] if "device" in config else config.get("devices", []):
+            check_device(self.description, device)
         self.connect()
         return record_run(self.store, self.lab, kind, {"lab": self.description, **config},
                           body, check=check, resume=resume, subscribers=self.subscribers,
@@ -238,7 +251,8 @@ class Session:
     def endurance(self, device: int = 0, current: float | None = None, cycles: int = 10000,
                   timing: str = "auto", cycle: dict | None = None) -> ProcedureResult:
         """``cycles`` cycles at one current and their moving averages (paper 002 SI S5);
-        ``current`` None: the device's 50 % current from its latest finished sweep (the
+        ``current`` None: the device's 50 % current from its latest usable sweep, its
+        preferred switching model's own (``protocols.sweep.fifty_percent_current``; the
         summary's ``current_from_sweep`` names that sweep's run)."""
         _check_timing(timing)
         if current is None:
@@ -248,7 +262,7 @@ class Session:
                                   "lab gives its 50 % current (hil runs list shows why a "
                                   "sweep is unusable): give a current, or sweep the device "
                                   "first")
-            current, source = sweep["i_bias"], sweep["run_id"]
+            current, source = fifty_percent_current(sweep), sweep["run_id"]
         else:
             source = None
         if cycles < 1:
