@@ -45,7 +45,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--json", action="store_true")
     sweep.set_defaults(handler=run_sweep)
 
-    hyst = sub.add_parser("hysteresis", help="R_AHE vs write current, up and down (Fig. 2b)")
+    hyst = sub.add_parser("hysteresis", help="R_AHE around closed current loops, both "
+                          "switching edges and the loop width (Fig. 2b)")
     endur = sub.add_parser("endurance", help="N cycles at one current, moving averages (S5)")
     aniso = sub.add_parser("anisotropy", help="R_AHE vs in-plane field, Eq. S2 fit (S1)")
     survey = sub.add_parser("survey", help="sweep every device: I_bias, window, variation")
@@ -62,8 +63,12 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="auto (default): cycles timed by the instruments (6221 waveform, "
                        "2000 on the trigger link) when they allow it, else by software; the "
                        "same pulses and, on the virtual lab, the same results either way")
-    hyst.add_argument("--max-current", default="0.6mA")
-    hyst.add_argument("--points", type=int, default=12)
+    hyst.add_argument("--max-current", default="0.6mA",
+                      help="each loop runs -max -> +max -> -max (default 0.6mA)")
+    hyst.add_argument("--points", type=int, default=30,
+                      help="steps from 0 to max, 2-200 (default 30: 0.02 mA steps)")
+    hyst.add_argument("--loops", type=int, default=3,
+                      help="closed loops, 1-20 (default 3): the edges' loop-to-loop spread")
     hyst.set_defaults(handler=run_hysteresis)
     endur.add_argument("--current", help="write current, e.g. 0.3mA (default: the device's "
                        "50 %% point, I_bias of its latest usable sweep on this lab)")
@@ -122,14 +127,30 @@ def run_hysteresis(args: argparse.Namespace) -> int:
     cycle = cycle_settings(args)
     with _session(args) as session:
         _pulse_check("max_current", args.max_current, top)(session.lab.limits)
-        result = session.hysteresis(args.device, top, args.points, cycle)
+        result = session.hysteresis(args.device, top, args.points, cycle, args.loops)
     summary = result.summary
     unit = typed_unit(args.max_current, "mA")
+
+    def shown(value: float) -> str:
+        return f"{in_unit(value, 'A', unit):.4g}"
+
     rows = [f"{'I (' + unit + ')':>10}  {'R_AHE (ohm)':>11}"]
     rows += [f"{in_unit(i, 'A', unit):>10.4f}  {r:>11.4f}"
              for i, r in zip(summary["currents"], summary["r_ahe"], strict=True)]
-    return _report(args, f"run {result.run_id}: hysteresis of device {args.device}", summary,
+    if summary["usable"]:
+        rows.append(
+            f"edges over {summary['loops']} loops (step {shown(summary['step'])} {unit}): "
+            f"-1 -> +1 at {shown(summary['edge_up'])} +- {shown(summary['edge_up_err'])} "
+            f"{unit}, +1 -> -1 at {shown(summary['edge_down'])} +- "
+            f"{shown(summary['edge_down_err'])} {unit}; loop width "
+            f"{shown(summary['loop_width'])} +- {shown(summary['loop_width_err'])} {unit}")
+    else:
+        message = f"run {result.run_id} is unusable: {summary['reason']}"
+        rows.append(message)
+        print(f"hil characterise hysteresis: {message}", file=sys.stderr)
+    code = _report(args, f"run {result.run_id}: hysteresis of device {args.device}", summary,
                    rows, plot_hysteresis)
+    return code if summary["usable"] else UNUSABLE
 
 
 def run_endurance(args: argparse.Namespace) -> int:

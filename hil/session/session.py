@@ -235,18 +235,22 @@ class Session:
                                     check=_current_check("current", config["current"]))
         return ProcedureResult(run_id, "single_cycle", summary, summary["switched"])
 
-    def hysteresis(self, device: int = 0, max_current: float = 0.6e-3, points: int = 12,
-                   cycle: dict | None = None) -> ProcedureResult:
-        """R_AHE vs write current, up and down (paper 002 Fig. 2b)."""
+    def hysteresis(self, device: int = 0, max_current: float = 0.6e-3, points: int = 30,
+                   cycle: dict | None = None, loops: int = 3) -> ProcedureResult:
+        """R_AHE around ``loops`` closed current loops, -max -> +max -> -max in steps of
+        max / ``points``, both switching edges and the loop width with their errors (paper
+        002 Fig. 2b; ``protocols.procedures.hysteresis``)."""
         if not 2 <= points <= 200:
             raise ConfigError("points", f"{points} is outside the allowed range [2, 200]")
+        if not 1 <= loops <= 20:
+            raise ConfigError("loops", f"{loops} is outside the allowed range [1, 20]")
         config = {"device": device, "max_current": max_current, "points": points,
-                  "cycle": cycle_config(**(cycle or {}))}
-        currents = np.linspace(max_current / points, max_current, points)
+                  "loops": loops, "cycle": cycle_config(**(cycle or {}))}
         run_id, summary = self._run(
-            "hysteresis", config, lambda rwr, rec: procedures.hysteresis(rwr, currents, rec),
+            "hysteresis", config,
+            lambda rwr, rec: procedures.hysteresis(rwr, max_current, points, loops, rec),
             check=lambda limits: limits.pulse_current(max_current))
-        return ProcedureResult(run_id, "hysteresis", summary)
+        return ProcedureResult(run_id, "hysteresis", summary, summary.get("loop_width"))
 
     def endurance(self, device: int = 0, current: float | None = None, cycles: int = 10000,
                   timing: str = "auto", cycle: dict | None = None) -> ProcedureResult:
