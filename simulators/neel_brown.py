@@ -24,6 +24,7 @@ from scipy.integrate import cumulative_trapezoid, trapezoid
 from scipy.optimize import curve_fit
 
 from simulators.analytic import neel_time
+from simulators.bounds import check_count, check_range
 from simulators.macrospin import Macrospin
 
 STATE_THRESHOLD = 0.5  # m_z beyond +-z_t enters the high / low state (hysteretic read)
@@ -40,8 +41,10 @@ class NeelBrown:
     tau0: float = PAPER_TAU0  # s
 
     def __post_init__(self) -> None:
-        if not (self.e_b > 0 and self.h_k > 0 and self.tau0 > 0):
-            raise ValueError(f"{self}: e_b, h_k and tau0 must be > 0")
+        check_range("e_b", self.e_b, 0.0, 1e4, "kT", "a barrier", low_open=True)
+        check_range("h_k", self.h_k, 0.0, 100.0, "T", "an anisotropy field", low_open=True)
+        check_range("h_s", self.h_s, -100.0, 100.0, "T")
+        check_range("tau0", self.tau0, 0.0, 1.0, "s", "an attempt time", low_open=True)
 
     @classmethod
     def for_device(cls, device: Macrospin, gate_voltage: float = 0.0) -> NeelBrown:
@@ -80,8 +83,16 @@ def brown_dwell_time(
     T = 2 tau_N int_a^b dz e^{U(z)} / (1 - z^2) int_z^1 e^{-U(y)} dy,
     U / kT = -Delta (z^2 + 2 h z), h = H / H_k, written for the high state (the low state is
     the same with h -> -h)."""
+    check_range("threshold", threshold, 0.0, 1.0 - 1e-9, "", "a read level in m_z",
+                low_open=True)
+    check_count("points", points, 3, 10_000_001)
+    h_k = device.h_k(gate_voltage)
+    if not h_k > 0:
+        raise ValueError(f"gate_voltage = {gate_voltage:g} V leaves {device.name} without a "
+                         "perpendicular easy axis; allowed range: H_k(V) > 0")
+    check_range("h_perp", h_perp, -h_k, h_k, "T", "|H| <= H_k: both states exist")
     delta = device.barrier(gate_voltage)
-    h = state * h_perp / device.h_k(gate_voltage)
+    h = state * h_perp / h_k
     z = np.linspace(-threshold, 1.0, points)
     u = -delta * (z * z + 2 * h * z)
     shift = u.max()

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hil.banks.base import Calibration, NeuronBank
+from simulators.bounds import MAX_NEURONS, check_count, check_range
 from simulators.macrospin import MU0, Macrospin, macrospin_preset
 from simulators.neel_brown import NeelBrown
 
@@ -34,8 +35,8 @@ class TelegraphBank(NeuronBank):
         seed: int | None = 0, eta: float = 0.0, eta_window: float | None = None,
     ) -> None:
         self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
-        if n_neurons < 1:
-            raise ValueError(f"n_neurons = {n_neurons} is outside the allowed range [1, inf)")
+        check_count("n_neurons", n_neurons, 1, MAX_NEURONS)
+        check_range("gate_voltage", gate_voltage, -10.0, 10.0, "V")
         if not 0 <= eta < 1:
             raise ValueError(f"eta = {eta:g} is outside the allowed range [0, 1)")
         if eta_window is not None and eta_window != eta:

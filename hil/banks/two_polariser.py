@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from simulators.bounds import MAX_NEURONS, check_count
 from simulators.macrospin import KB, Macrospin, in_plane_k_interface, macrospin_preset
 from simulators.two_polariser import (
     FIELD_PER_AMPERE,
@@ -74,10 +75,8 @@ class TwoPolariserBank:
         read_noise: float = 0.0, eta: float = 0.0, seed: int | None = 0,
     ) -> None:
         self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
-        if n_neurons < 1:
-            raise ValueError(f"n_neurons = {n_neurons} is outside the allowed range [1, inf)")
-        if not isinstance(samples, int | np.integer) or samples < 1:
-            raise ValueError(f"samples = {samples} is outside the allowed range [1, inf)")
+        check_count("n_neurons", n_neurons, 1, MAX_NEURONS)
+        check_count("samples", samples, 1, 10**9, "samples averaged per read")
         if not 0 <= read_noise <= 1:
             raise ValueError(f"read_noise = {read_noise:g} is outside the allowed range [0, 1]")
         if not 0 <= eta < 1:

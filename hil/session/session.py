@@ -19,6 +19,7 @@ import numpy as np
 from hil.errors import ConfigError
 from hil.session.lab import open_lab as connect
 from hil.session.runner import cycle_config, record_run, stored_run
+from hil.units import check_value
 from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
 from protocols import procedures
@@ -27,6 +28,10 @@ from protocols.store import RunStore
 from protocols.sweep import SweepResult, fifty_percent_current, grade_summary, sweep_device
 
 TIMINGS = ("auto", "software", "hardware")
+# the largest counts a procedure takes (each array is allocated whole): a sweep's cycles per
+# current, and endurance's cycles (paper 002 SI S5 ran 10,000; 10^6 is 45 min hardware-timed)
+MAX_ITERATIONS = 100_000
+MAX_CYCLES = 1_000_000
 Progress = Callable[[int, int], None]
 
 
@@ -185,9 +190,7 @@ class Session:
                 done[(r["index"], r["iteration"])] = r["switched"]
         else:
             _check_timing(timing)
-            if iterations < 1:
-                raise ConfigError("iterations", f"{iterations} is outside the allowed range "
-                                  "[1, inf)")
+            check_value("iterations", iterations, 1, MAX_ITERATIONS, whole=True)
             config = {"device": device, "iterations": iterations, "timing": timing,
                       "cycle": cycle_config(**(cycle or {})),
                       "currents": None if currents is None else [float(i) for i in currents]}
@@ -269,8 +272,7 @@ class Session:
             current, source = fifty_percent_current(sweep), sweep["run_id"]
         else:
             source = None
-        if cycles < 1:
-            raise ConfigError("cycles", f"{cycles} is outside the allowed range [1, inf)")
+        check_value("cycles", cycles, 1, MAX_CYCLES, whole=True)
         config = {"device": device, "current": current, "cycles": cycles,
                   "cycle": cycle_config(**(cycle or {})), "timing": timing,
                   "current_from_sweep": source}
@@ -286,6 +288,8 @@ class Session:
         """R_AHE vs in-plane field and the Eq. S2 fit of H_an (paper 002 SI S1), over
         +-``max_field`` (default 0.2 T, or the lab's field limit when that is lower; a field
         above the limit is refused before anything is recorded)."""
+        check_value("points", points, 3, 200, whole=True)
+        check_value("coil_constant", coil_constant, 1e-4, 10.0, "T/A")
         if max_field is None:
             max_field = min(0.2, self.lab.limits.max_field)
         config = {"device": device, "max_field": max_field, "points": points,
@@ -305,9 +309,7 @@ class Session:
                progress: Progress | None = None) -> ProcedureResult:
         """A sweep of every device (or of ``devices``): I_bias, window and their variation."""
         _check_timing(timing)
-        if iterations < 1:
-            raise ConfigError("iterations", f"{iterations} is outside the allowed range "
-                              "[1, inf)")
+        check_value("iterations", iterations, 1, MAX_ITERATIONS, whole=True)
         chosen = routed_devices(self.description) if devices is None else list(devices)
         config = {"iterations": iterations, "cycle": cycle_config(**(cycle or {})),
                   "timing": timing, "devices": chosen}
