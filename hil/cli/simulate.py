@@ -192,7 +192,7 @@ def run_telegraph(args: argparse.Namespace) -> int:
     of the same device against them."""
     from hil.cli.common import print_json_line
     from simulators.macrospin import macrospin_preset
-    from simulators.neel_brown import NeelBrown
+    from simulators.neel_brown import NeelBrown, brown_weight
 
     try:
         device = macrospin_preset(args.preset)
@@ -209,15 +209,18 @@ def run_telegraph(args: argparse.Namespace) -> int:
         raise ConfigError("fields", f"{np.abs(fields).max() * 1e3:g} mT is outside the "
                           f"allowed range [-{model.h_k * 1e3:.4g}, {model.h_k * 1e3:.4g}] mT "
                           "(|H| <= H_k: Eqs. 3-4 need both states)")
+    exact = brown_weight(device, gate)
     print(f"{device.name} at {gate:g} V (paper {device.paper}): E_b = {model.e_b:.2f} kT, "
           f"mu0 H_k = {model.h_k * 1e3:.2f} mT, tau_0 = {model.tau0:.3g} s (Brown), "
-          f"w = 4 E_b / (kT H_k) = {model.weight * 1e-3:.3f} /mT")
+          f"w = 4 E_b / (kT H_k) = {model.weight * 1e-3:.3f} /mT (Eq. 5; Brown's exact dwell "
+          f"times: {exact * 1e-3:.3f} /mT, Eq. 5 {model.weight / exact - 1:+.1%})")
     print(f"{'H (mT)':>9} {'tau_high (s)':>13} {'tau_low (s)':>13} {'P(high)':>8}")
     for h in fields:
         print(f"{h * 1e3:>9.3f} {float(model.tau_high(h)):>13.4g} "
               f"{float(model.tau_low(h)):>13.4g} {float(model.p_high(h)):>8.4f}")
     payload = {"preset": device.name, "gate_voltage": gate, "e_b_kT": model.e_b,
                "h_k": model.h_k, "tau0": model.tau0, "weight": model.weight,
+               "weight_brown": exact,
                "fields": fields.tolist(), "p_high": model.p_high(fields).tolist()}
     if args.llgs:
         from simulators.telegraph import simulate_telegraph
