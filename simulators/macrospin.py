@@ -5,6 +5,10 @@ alpha = 0.0122, K_bulk = 2.245e5 J/m^3, K_i = 1.286e-3 J/m^2, P = 0.4, gamma = 1
 T = 300 K, dt = 5 ps. With the demagnetising tensor of that prism (N_x = N_y = 0.088,
 N_z = 0.823) the barrier is Delta = 34 kT, not the 15 kT paper 000 quotes for a thin film
 (N_z = 1); the ``-15kT`` and ``-7.5kT`` variants lower K_bulk to match its Fig. 3 and Fig. 1.
+The currents paper 000 reports (about 10-16 uA at 30 ns) are those of the prism's barriers,
+not of the quoted ones, and its slope pair (k = 2.2 and 3.4 /uA at 30 and 200 ns) is
+reproduced on neither: at 30 ns mtj-000 gives 1.09 /uA, mtj-000-7.5kT 1.72 /uA at 2.6 uA
+(bench/paper000_slope.py; docs/papers.md, "Claims as measured").
 """
 
 from __future__ import annotations

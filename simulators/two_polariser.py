@@ -8,7 +8,11 @@ x-z plane, m_z^2 = 1 - m_x^2, so if <m_x> = A tanh(s u) then m_z^2 follows sech^
 the derivative of tanh (the paper's identity, its Fig. 2). The time averages the reference
 layers see are those of the Boltzmann distribution of the layer's energy; this module gives
 them two ways: exact quadrature on the sphere (the fast model the bank uses) and the LLGS
-(the check of that model), plus the tanh and sech^2 fits.
+(the check of that model), plus the tanh and sech^2 fits. The identity is the fits': what
+reference layer 2 reads is the derivative of the tanh <m_x> is fitted with, not <m_x>'s own
+slope d<m_x>/dH = (M_s V / k_B T) Var(m_x) (``mx_std``), which at zero field, where the
+layer still sits in its +-z wells, is 17 % of its peak below it
+(``hil.banks.two_polariser.TwoPolariserBank.own_derivative``).
 
 The reference layers only read: the spin torque of the read current is left out, which holds
 for reads well below I_c0 ~ 12 uA (a read at I lifts the layer's effective temperature by
