@@ -152,6 +152,34 @@ NEWTON_STEPS = 100  # a logistic fit with a maximum converges in 5-10
 NEWTON_TOLERANCE = 1e-10  # on the Newton decrement (the likelihood's own scale)
 
 
+def _maximise(start: np.ndarray, negative_log_likelihood,
+              newton) -> tuple[np.ndarray, np.ndarray] | None:
+    """Newton's method on a likelihood with step halving: ``newton(theta)`` gives the score
+    (the log-likelihood's gradient) and the information matrix (its negative Hessian, or
+    Fisher's expected one: scoring); each step is halved until the likelihood rises. Returns
+    (the maximum, the information there), or None where it does not converge."""
+    theta, value = start, negative_log_likelihood(start)
+    for _ in range(NEWTON_STEPS):
+        try:
+            score, information = newton(theta)
+            step = np.linalg.solve(information, score)
+        except np.linalg.LinAlgError:
+            return None
+        decrement = float(score @ step)
+        if not np.isfinite(decrement):
+            return None
+        if decrement < NEWTON_TOLERANCE:
+            return theta, information
+        for _ in range(60):  # halve until the likelihood rises
+            trial = theta + step
+            trial_value = negative_log_likelihood(trial)
+            if trial_value <= value:
+                break
+            step = step / 2
+        theta, value = trial, trial_value
+    return None
+
+
 def _maximum_likelihood(currents: np.ndarray, counts: np.ndarray, n: np.ndarray,
                         i_guess: float, i0_guess: float) -> SigmoidFit | None:
     """Binomial logistic regression logit P = a + b x on standardised currents x, by Newton's
@@ -178,28 +206,12 @@ def _maximum_likelihood(currents: np.ndarray, counts: np.ndarray, n: np.ndarray,
         return design.T @ ((n * mu * (1.0 - mu))[:, None] * design)
 
     b0 = scale / i0_guess
-    beta = np.array([(centre - i_guess) / i0_guess, b0])
-    value = negative_log_likelihood(beta)
-    for _ in range(NEWTON_STEPS):
-        gradient = design.T @ (n * expit(design @ beta) - counts)
-        try:
-            step = np.linalg.solve(hessian(beta), gradient)
-        except np.linalg.LinAlgError:
-            return None
-        decrement = float(gradient @ step)
-        if not np.isfinite(decrement):
-            return None
-        if decrement < NEWTON_TOLERANCE:
-            break
-        for _ in range(60):  # halve until the likelihood rises
-            trial = beta - step
-            trial_value = negative_log_likelihood(trial)
-            if trial_value <= value:
-                break
-            step = step / 2
-        beta, value = trial, trial_value
-    else:
+    start = np.array([(centre - i_guess) / i0_guess, b0])
+    found = _maximise(start, negative_log_likelihood, lambda beta: (
+        design.T @ (counts - n * expit(design @ beta)), hessian(beta)))
+    if found is None:
         return None  # did not converge
+    beta = found[0]
     a, b = beta
     if not 0 < b < 1e4 * max(b0, 1.0):
         return None
@@ -320,32 +332,20 @@ def fit_thermal(currents: np.ndarray, counts: np.ndarray, trials: np.ndarray | i
     # at the 50 % point dP/dI = (1/2) ln 2 n s^(n-1) b / scale must match 1 / (4 I0)
     b = scale / (4 * i0_guess) / (0.5 * np.log(2.0) * exponent * s_50 ** (exponent - 1.0))
     theta = np.array([s_50 + b * (i_guess - centre) / scale, b])
-    value = negative_log_likelihood(theta)
-    for _ in range(NEWTON_STEPS):
+
+    def scoring(theta):
         eta, jacobian = parts(theta)
         hazard = np.exp(eta)
         p = -np.expm1(-hazard)
         ratio = hazard / np.where(p > 0, p, 1.0)  # exp(eta) / P: d ln P / d eta = (1-P) ratio
         score = jacobian.T @ ((counts - n * p) * ratio)
-        fisher = jacobian.T @ ((n * (1.0 - p) * hazard * ratio)[:, None] * jacobian)
-        try:
-            step = np.linalg.solve(fisher, score)
-        except np.linalg.LinAlgError:
-            return None
-        decrement = float(score @ step)
-        if not np.isfinite(decrement):
-            return None
-        if decrement < NEWTON_TOLERANCE:
-            break
-        for _ in range(60):  # halve until the likelihood rises
-            trial = theta + step
-            trial_value = negative_log_likelihood(trial)
-            if trial_value <= value:
-                break
-            step = step / 2
-        theta, value = trial, trial_value
-    else:
+        return score, jacobian.T @ ((n * (1.0 - p) * hazard * ratio)[:, None] * jacobian)
+
+    found = _maximise(theta, negative_log_likelihood, scoring)
+    if found is None:
         return None
+    theta, fisher = found
+    value = negative_log_likelihood(theta)
     a, b = theta
     if not (b > 0 and np.isfinite(value)):
         return None
