@@ -71,7 +71,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                       help="closed loops, 1-20 (default 3): the edges' loop-to-loop spread")
     hyst.set_defaults(handler=run_hysteresis)
     endur.add_argument("--current", help="write current, e.g. 0.3mA (default: the device's "
-                       "50 %% point, I_bias of its latest usable sweep on this lab)")
+                       "50 %% current from its latest usable sweep on this lab, the "
+                       "preferred switching model's own)")
     endur.add_argument("--cycles", type=int, default=10000, help="paper 002 SI S5: 10,000")
     endur.set_defaults(handler=run_endurance)
     aniso.add_argument("--max-field", help="with its unit (T, mT, Oe); keep below H_an / 3 "
@@ -224,8 +225,14 @@ def run_survey(args: argparse.Namespace) -> int:
     rows.append(f"{summary['usable_devices']} of {summary['devices']} devices usable; "
                 f"I_bias variation {summary['i_bias_variation']:.1%}, window variation "
                 f"{summary['window_variation']:.1%}")
-    return _report(args, f"run {result.run_id}: survey of {summary['devices']} devices",
+    code = _report(args, f"run {result.run_id}: survey of {summary['devices']} devices",
                    summary, rows, plot_survey)
+    if summary["unusable"]:
+        reasons = "; ".join(f"device {d}: {why}" for d, why in summary["unusable"].items())
+        print(f"hil characterise survey: run {result.run_id} has unusable sweeps ({reasons})",
+              file=sys.stderr)
+        return UNUSABLE
+    return code
 
 
 def run_persistence(args: argparse.Namespace) -> int:

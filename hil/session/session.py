@@ -243,10 +243,8 @@ class Session:
         """R_AHE around ``loops`` closed current loops, -max -> +max -> -max in steps of
         max / ``points``, both switching edges and the loop width with their errors (paper
         002 Fig. 2b; ``protocols.procedures.hysteresis``)."""
-        if not 2 <= points <= 200:
-            raise ConfigError("points", f"{points} is outside the allowed range [2, 200]")
-        if not 1 <= loops <= 20:
-            raise ConfigError("loops", f"{loops} is outside the allowed range [1, 20]")
+        check_value("points", points, 2, 200, whole=True)
+        check_value("loops", loops, 1, 20, whole=True)
         config = {"device": device, "max_current": max_current, "points": points,
                   "loops": loops, "cycle": cycle_config(**(cycle or {}))}
         run_id, summary = self._run(

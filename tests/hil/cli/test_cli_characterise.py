@@ -90,3 +90,12 @@ def test_a_device_outside_a_lab_files_devices_is_refused_with_the_list(capsys, t
         assert "device: 2 is not a device of this lab; allowed: 1, 3" in capsys.readouterr().err
         assert virtual.instruments["pulse"].output is False
     assert RunStore().list_runs() == []
+
+
+def test_a_survey_with_an_unusable_sweep_exits_3_naming_the_device(capsys):
+    assert main(["characterise", "survey", "--devices", "2", "--iterations", "2"]) == 3
+    err = capsys.readouterr().err
+    (run,) = RunStore().list_runs()
+    unusable = run.result["unusable"]
+    assert unusable and f"run {run.id} has unusable sweeps" in err
+    assert all(f"device {d}: {why}" in err for d, why in unusable.items())
