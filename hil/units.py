@@ -111,3 +111,33 @@ def check_range(field: str, typed: Any, value_si: float, low: float, high: float
         raise LimitError(f"{field} = {shown[0]:g} {unit} is outside the allowed range "
                          f"[{shown[1]:g}, {shown[2]:g}] {unit} (safety limit)")
     return value_si
+
+
+def check_value(field: str, value: Any, low: float, high: float, unit: str = "",
+                why: str = "", whole: bool = False) -> float:
+    """A number (``whole``: a whole number) in [low, high], else ConfigError naming the
+    field and the range: the check every count and physical setting of the CLI and the
+    session goes through before anything is allocated or sent."""
+    from hil.errors import ConfigError
+
+    kinds = (int,) if whole else (int, float)
+    shown = f" {unit}" if unit else ""
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise ConfigError(field, f"{value!r} is not a {'whole ' if whole else ''}number")
+    if not (value == value and low <= value <= high):  # NaN fails value == value
+        raise ConfigError(field, f"{value:g}{shown} is outside the allowed range [{low:g}, "
+                          f"{high:g}]{shown}" + (f" ({why})" if why else ""))
+    return value
+
+
+def refused(err: ValueError, rename: dict[str, str] | None = None):
+    """A simulator's refusal (``simulators.bounds.OutOfRange``, or any ValueError) as the
+    ConfigError of the field it names (``rename`` maps an argument to its flag's name)."""
+    from hil.errors import ConfigError
+
+    field = getattr(err, "field", None) or "input"
+    message = str(err)
+    for prefix in (f"{field} = ", f"{field}: "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return ConfigError((rename or {}).get(field, field), message)

@@ -22,21 +22,84 @@ def _emit(record: Recorder, **reading) -> None:
         record([{**reading, "t": time.time()}])
 
 
-def hysteresis(rwr: ResetWriteRead, currents: np.ndarray, record: Recorder = None) -> dict:
-    """R_AHE after each write pulse, sweeping up then down from a reset state, no reset in
-    between (Fig. 2b)."""
+def loop_currents(max_current: float, points: int, loops: int = 1) -> np.ndarray:
+    """Write currents of ``loops`` closed current loops (paper 002 Fig. 2b): from -max up to
+    +max and back down to -max in steps of max / ``points``, each loop going on from where
+    the last one ended."""
+    up = np.linspace(-max_current, max_current, 2 * points + 1)
+    one = np.concatenate([up, up[-2::-1]])
+    return np.concatenate([one] + [one[1:]] * (loops - 1))
+
+
+def hysteresis(rwr: ResetWriteRead, max_current: float, points: int, loops: int = 1,
+               record: Recorder = None) -> dict:
+    """R_AHE after each write pulse around ``loops`` closed current loops with no reset in
+    between (paper 002 Fig. 2b), and both switching edges of each loop: on the way up the
+    current of the pulse that writes -1 -> +1, on the way down the one that writes
+    +1 -> -1 (at paper 002's +200 Oe, I > 0 writes +1 and I < 0 writes -1). The loop width
+    is the up edge minus the down edge. Each mean is given with its error: the standard
+    error over the loops and the current step's resolution (uniform within one step,
+    step / sqrt(12) per edge), added in quadrature."""
+    if not 2 <= points <= 200:
+        raise ValueError(f"points = {points} is outside the allowed range [2, 200]")
+    if not 1 <= loops <= 20:
+        raise ValueError(f"loops = {loops} is outside the allowed range [1, 20]")
     pulse, s = rwr.lab["pulse"], rwr.settings
-    pulse.pulse(s.reset_current, s.reset_width)
-    up = np.asarray(currents, float)
-    path = np.concatenate([up, up[::-1] * -1])
+    path = loop_currents(max_current, points, loops)
+    for current in (max_current, -max_current):  # both polarities, before any pulse
+        rwr.lab.limits.pulse_current(current)
+    pulse.pulse(s.reset_current, s.reset_width)  # start from -1
     resistance = []
     for i, current in enumerate(path):
-        rwr.lab.limits.pulse_current(current)
         pulse.pulse(float(current), s.write_width)
         r = rwr.read_resistance()
         resistance.append(r)
         _emit(record, step=i, current=float(current), r_ahe=r)
-    return {"currents": path.tolist(), "r_ahe": resistance}
+    return {"currents": path.tolist(), "r_ahe": resistance, "threshold": rwr.threshold,
+            "max_current": max_current, "points": points, "loops": loops,
+            **loop_edges(path, np.asarray(resistance) > rwr.threshold, max_current / points,
+                         loops)}
+
+
+def loop_edges(currents: np.ndarray, high: np.ndarray, step: float, loops: int) -> dict:
+    """Each loop's up edge (first pulse after which the state reads +1 on the way up) and
+    down edge (first pulse after which it reads -1 on the way down), their means, the loop
+    width and their errors (``hysteresis``); an edge not seen leaves the loop without a
+    width, the result unusable and ``reason`` saying which."""
+    per_loop = (currents.size - 1) // loops  # readings per loop after the first point
+    up, down = [], []
+    for k in range(loops):
+        start = 0 if k == 0 else 1 + k * per_loop
+        stop = 1 + (k + 1) * per_loop
+        turn = int(np.argmax(currents[start:stop])) + start  # the loop's +max
+        up.append(_edge(currents, high, start, turn + 1, rising=True))
+        down.append(_edge(currents, high, turn + 1, stop, rising=False))
+    resolution = step / np.sqrt(12.0)
+    out: dict = {"step": step, "edges_up": up, "edges_down": down}
+    missing = [f"loop {k + 1} {name}" for k in range(loops)
+               for name, edges in (("up", up), ("down", down)) if edges[k] is None]
+    if missing:
+        out.update({"usable": False, "reason": "no switching edge seen on " +
+                    ", ".join(missing) + " (raise --max-current?)"})
+        return out
+    widths = np.array(up) - np.array(down)
+    for name, values, floor in (("edge_up", np.array(up), resolution),
+                                ("edge_down", np.array(down), resolution),
+                                ("loop_width", widths, np.sqrt(2.0) * resolution)):
+        spread = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else 0.0
+        out[name] = float(values.mean())
+        out[f"{name}_err"] = float(np.hypot(spread, floor))
+    out["usable"] = True
+    return out
+
+
+def _edge(currents: np.ndarray, high: np.ndarray, start: int, stop: int,
+          rising: bool) -> float | None:
+    """The current of the first pulse in [start, stop) that flips the state the way named."""
+    for i in range(max(start, 1), stop):
+        if high[i] == rising and high[i - 1] != rising:
+            return float(currents[i])
+    return None
 
 
 def endurance(rwr: ResetWriteRead, current: float, cycles: int, record: Recorder = None,

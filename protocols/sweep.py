@@ -1,5 +1,8 @@
 """Switching-probability sweep (paper 002 SI S3, S6): currents x N reset-write-read cycles,
-P with Wilson 95 % intervals, sigmoid fit -> I_bias, I0, window, k, c with uncertainties.
+P with Wilson 95 % intervals, sigmoid fit -> I_bias, I0, window, k, c with uncertainties,
+and beside it the thermally activated fit at the write pulse's width; the model the counts
+prefer by likelihood gives the sweep's 50 % current ``i_50`` (``protocols.fitting``), which
+is what "the device's 50 % current" means wherever it is used (``fifty_percent_current``).
 
 Without a current range the sweep finds the switching region itself: a coarse pass of few
 cycles per current over the safe range brackets it, a quick pass fits a first sigmoid, and
@@ -21,7 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from protocols.cycle import ResetWriteRead
-from protocols.fitting import FitGrade, SigmoidFit, fit_sigmoid, grade_fit, wilson_interval
+from protocols.fitting import (
+    FitGrade,
+    ModelComparison,
+    SigmoidFit,
+    ThermalFit,
+    compare_models,
+    fit_sigmoid,
+    fit_thermal,
+    grade_fit,
+    wilson_interval,
+)
 
 Recorder = Callable[[list[dict]], None]
 Progress = Callable[[int, int], None]
@@ -36,6 +49,9 @@ class SweepResult:
     fit: SigmoidFit
     lab_seconds: float | None
     grade: FitGrade = FitGrade(True)
+    pulse_width: float | None = None  # s, the write pulse the counts were taken with
+    thermal: ThermalFit | None = None
+    fifty: ModelComparison | None = None  # the preferred model and its 50 % current
 
     @property
     def status(self) -> str:
@@ -51,11 +67,15 @@ class SweepResult:
 
     def summary(self) -> dict:
         low, high = self.wilson()
+        models: dict = {"pulse_width": self.pulse_width,
+                        "neel_brown": None if self.thermal is None else self.thermal.as_dict()}
+        if self.fifty is not None:
+            models.update(self.fifty.as_dict())
         return {"device": self.device, "currents": self.currents.tolist(),
                 "counts": self.counts.tolist(), "trials": self.trials.tolist(),
                 "p_switch": self.p_switch.tolist(), "ci_low": low.tolist(),
                 "ci_high": high.tolist(), "lab_seconds": self.lab_seconds, **self.fit.as_dict(),
-                **self.grade.as_dict()}
+                **models, **self.grade.as_dict()}
 
 
 def _counts(rwr: ResetWriteRead, currents: np.ndarray, cycles: int) -> np.ndarray:
@@ -132,20 +152,48 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     counts = np.array([sum(done[(k, n)] for n in range(iterations))
                        for k in range(currents.size)])
     trials = np.full(currents.size, iterations)
-    fit, grade = fit_and_grade(currents, counts, trials)
+    width = rwr.settings.write_width
+    fit, grade, thermal, fifty = fit_and_grade(currents, counts, trials, width)
     lab_seconds = None if clock is None else clock.now() - start
-    return SweepResult(device, currents, counts, trials, fit, lab_seconds, grade)
+    return SweepResult(device, currents, counts, trials, fit, lab_seconds, grade, width,
+                       thermal, fifty)
 
 
-def fit_and_grade(currents: np.ndarray, counts: np.ndarray,
-                  trials: np.ndarray) -> tuple[SigmoidFit, FitGrade]:
-    """The sigmoid fit and its grade; a fit that cannot be made is graded unusable."""
+def fit_and_grade(currents: np.ndarray, counts: np.ndarray, trials: np.ndarray,
+                  pulse_width: float | None = None
+                  ) -> tuple[SigmoidFit, FitGrade, ThermalFit | None, ModelComparison | None]:
+    """The sigmoid fit, its grade, and with the write ``pulse_width`` the thermally
+    activated fit and the comparison that picks the 50 % current; a fit that cannot be
+    made is graded unusable."""
     try:
         fit = fit_sigmoid(currents, counts / trials, trials)
     except (RuntimeError, ValueError):
         nan = float("nan")
-        return SigmoidFit(nan, nan, nan, nan), grade_fit(currents, counts, trials, None)
-    return fit, grade_fit(currents, counts, trials, fit)
+        return (SigmoidFit(nan, nan, nan, nan), grade_fit(currents, counts, trials, None),
+                None, None)
+    thermal = fifty = None
+    if pulse_width is not None and np.all(np.isfinite((fit.i_bias, fit.i0))):
+        thermal = fit_thermal(currents, counts, trials, pulse_width)
+        fifty = compare_models(currents, counts, trials, fit, thermal)
+    return fit, grade_fit(currents, counts, trials, fit, fifty), thermal, fifty
+
+
+def fifty_percent_current(result: dict) -> float:
+    """A stored sweep's 50 % current: its preferred model's own (``i_50``), or I_bias for a
+    sweep recorded before the models were compared."""
+    return float(result.get("i_50", result["i_bias"]))
+
+
+def _stored_fifty(result: dict) -> ModelComparison | None:
+    """The model comparison a stored sweep recorded (enough of it to grade), or None."""
+    if "i_50" not in result:
+        return None
+    likelihood = result.get("log_likelihood") or {}
+    return ModelComparison(
+        str(result.get("model", "logistic")), float(likelihood.get("logistic", float("nan"))),
+        likelihood.get("neel-brown"), result.get("vuong_z"), result.get("vuong_p"),
+        float(result["i_50"]), float(result.get("i_50_err", float("nan"))),
+        float(result.get("slope_at_50", float("nan"))))
 
 
 def grade_summary(result: dict | None) -> FitGrade:
@@ -159,4 +207,4 @@ def grade_summary(result: dict | None) -> FitGrade:
     if not stored.usable:
         return stored
     return grade_fit(np.asarray(result["currents"]), np.asarray(result["counts"]),
-                     np.asarray(result["trials"]), fit)
+                     np.asarray(result["trials"]), fit, _stored_fifty(result))

@@ -21,8 +21,16 @@ import math
 import numpy as np
 import torch
 
+from simulators.bounds import check_range
+
 # the pulse, the step bound and the P_sw entry point are backend-neutral (no torch there)
-from simulators.llgs_pulse import RK4_STABILITY, Pulse, check_dt, stability_limit  # noqa: F401
+from simulators.llgs_pulse import (  # noqa: F401
+    RK4_STABILITY,
+    Pulse,
+    check_dt,
+    stability_limit,
+    steps_for,
+)
 from simulators.macrospin import Macrospin
 
 
@@ -52,8 +60,11 @@ def thermal_initial_states(
 CHUNK_STEPS = 4  # RK4 steps fused into one compiled kernel call (compile cost grows with it)
 
 
-def chunked_steps(duration: float, dt: float) -> int:
-    """Steps that cover ``duration``, rounded up to whole chunks (tolerant of rounding)."""
+def chunked_steps(duration: float, dt: float, field: str = "pulse_width") -> int:
+    """Steps that cover ``duration``, rounded up to whole chunks (tolerant of rounding);
+    refused in ``field``'s name beyond ``simulators.bounds.MAX_LLGS_STEPS`` steps, before
+    any per-step table is made."""
+    steps_for(duration, dt, field)
     return CHUNK_STEPS * max(1, math.ceil(duration / dt / CHUNK_STEPS - 1e-9))
 
 
@@ -131,8 +142,7 @@ class LLGSIntegrator:
         device_name: str | torch.device = "cpu", compiled: bool = True,
     ) -> None:
         dt = device.default_dt if dt is None else dt  # the preset's Boltzmann-checked step
-        if not dt > 0:
-            raise ValueError(f"dt = {dt:g} s is outside the allowed range (0, inf)")
+        check_range("dt", dt, 0.0, 1e-9, "s", "an LLGS step", low_open=True)
         self.device = device
         self.dt = dt
         self.dtype = dtype

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulators.bounds import MAX_LLGS_STEPS, OutOfRange, check_llgs_steps
 from simulators.macrospin import Macrospin
 
 RK4_STABILITY = 2.0 * math.sqrt(2.0)  # |omega dt| bound of classical RK4 on the imaginary axis
@@ -24,12 +25,15 @@ class Pulse:
     relax: float = 2e-9
 
     def __post_init__(self) -> None:
-        if not self.width > 0:
-            raise ValueError(
-                f"pulse_width = {self.width:g} s is outside the allowed range (0, inf) s")
-        for name in ("rise", "fall", "relax"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} = {getattr(self, name):g} s must be >= 0")
+        # positive and finite here; how long a pulse may last depends on dt (``steps_for``)
+        for name in ("width", "rise", "fall", "relax"):
+            value = getattr(self, name)
+            field = "pulse_width" if name == "width" else name
+            if not (math.isfinite(value) and (value > 0 if name == "width" else value >= 0)):
+                low = "(0" if name == "width" else "[0"
+                raise OutOfRange(field, f"{field} = {value:g} s is outside the allowed range "
+                                 f"{low}, {MAX_LLGS_STEPS:.0e} dt] (at most "
+                                 f"{MAX_LLGS_STEPS:.0e} LLGS steps in one integration)")
 
     @property
     def duration(self) -> float:
@@ -48,9 +52,21 @@ class Pulse:
         return 0.0
 
 
-def steps_for(duration: float, dt: float) -> int:
-    """Whole steps that cover ``duration`` (tolerant of rounding)."""
-    return max(1, math.ceil(duration / dt - 1e-9))
+def steps_for(duration: float, dt: float, field: str = "pulse_width") -> int:
+    """Whole steps that cover ``duration`` (tolerant of rounding); a duration beyond
+    ``simulators.bounds.MAX_LLGS_STEPS`` steps is refused in ``field``'s name before any
+    per-step table is made."""
+    return check_llgs_steps(field, duration, dt)
+
+
+def max_stable_current(device: Macrospin, dt: float, gate_voltage: float = 0.0) -> float:
+    """The largest |current| (A) at which RK4 at ``dt`` stays stable (``stability_limit``
+    solved for the current): the allowed range of the write currents at this step."""
+    coeff = np.abs(device.field_coefficients(gate_voltage)).max()
+    gamma_ll = device.gamma / (1 + device.alpha**2)
+    thermal = 4 * device.thermal_field_std(dt)
+    room = RK4_STABILITY / (gamma_ll * dt) - thermal - coeff - float(np.linalg.norm(device.h_ext))
+    return max(0.0, room / (device.torque_per_ampere() * (1 + device.alpha)))
 
 
 def stability_limit(

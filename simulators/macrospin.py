@@ -5,6 +5,10 @@ alpha = 0.0122, K_bulk = 2.245e5 J/m^3, K_i = 1.286e-3 J/m^2, P = 0.4, gamma = 1
 T = 300 K, dt = 5 ps. With the demagnetising tensor of that prism (N_x = N_y = 0.088,
 N_z = 0.823) the barrier is Delta = 34 kT, not the 15 kT paper 000 quotes for a thin film
 (N_z = 1); the ``-15kT`` and ``-7.5kT`` variants lower K_bulk to match its Fig. 3 and Fig. 1.
+The currents paper 000 reports (about 10-16 uA at 30 ns) are those of the prism's barriers,
+not of the quoted ones, and its slope pair (k = 2.2 and 3.4 /uA at 30 and 200 ns) is
+reproduced on neither: at 30 ns mtj-000 gives 1.09 /uA, mtj-000-7.5kT 1.72 /uA at 2.6 uA
+(bench/paper000_slope.py; docs/papers.md, "Claims as measured").
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulators.bounds import check_range
 from simulators.demag import prism_demag_factors
 
 MU0 = 4e-7 * np.pi
@@ -21,6 +26,21 @@ KB = 1.380649e-23  # J/K
 HBAR = 1.054571817e-34  # J s
 E_CHARGE = 1.602176634e-19  # C
 GAMMA = 1.76e11  # rad/(s T), paper 000
+
+
+# each physical field's allowed range (name, low, high, unit, low end open): wide enough for
+# any thin-film nanomagnet, narrow enough that nothing non-physical reaches the integrator
+MACROSPIN_RANGES = (
+    ("ms", 0.0, 1e7, "A/m", True), ("alpha", 0.0, 1.0, "", True),
+    ("thickness", 0.0, 1e-6, "m", True), ("length_x", 0.0, 1e-5, "m", True),
+    ("length_y", 0.0, 1e-5, "m", True), ("k_bulk", -1e8, 1e8, "J/m^3", False),
+    ("k_interface", -1.0, 1.0, "J/m^2", False), ("polarisation", 0.0, 0.999, "", False),
+    ("spin_hall_angle", -1.0, 1.0, "", False), ("hm_width", 0.0, 1e-3, "m", False),
+    ("hm_thickness", 0.0, 1e-3, "m", False), ("field_like_ratio", -10.0, 10.0, "", False),
+    ("vcma_xi", -1e-12, 1e-12, "J/(V m)", False), ("oxide_thickness", 0.0, 1e-7, "m", True),
+    ("temperature", 0.0, 1000.0, "K", True), ("gamma", 0.0, 1e12, "rad/(s T)", True),
+    ("default_dt", 0.0, 1e-9, "s", True),
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,18 @@ class Macrospin:
             raise ValueError(f"torque = {self.torque!r} is not one of stt, sot")
         if self.stt_efficiency not in ("angular", "constant"):
             raise ValueError(f"stt_efficiency = {self.stt_efficiency!r} is not angular/constant")
+        for name, low, high, unit, low_open in MACROSPIN_RANGES:
+            check_range(name, getattr(self, name), low, high, unit, "a macrospin preset",
+                        low_open=low_open)
+        for component in self.h_ext:
+            check_range("h_ext", component, -10.0, 10.0, "T")
+        if self.torque == "sot":
+            for name in ("hm_width", "hm_thickness"):
+                check_range(name, getattr(self, name), 0.0, 1e-3, "m", "the SOT strip",
+                            low_open=True)
+        if self.pillar is not None:
+            for side in self.pillar:
+                check_range("pillar", side, 0.0, 1e-5, "m", low_open=True)
 
     # -- geometry and energies ---------------------------------------------------------
     @property

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.llgs_pulse import Pulse
+from simulators.bounds import (
+    MAX_TRAJECTORIES,
+    MAX_TRIALS,
+    OutOfRange,
+    check_count,
+    check_finite,
+    check_range,
+    si,
+    warn_cost,
+)
+from simulators.llgs_pulse import Pulse, check_dt, max_stable_current, steps_for
 from simulators.macrospin import Macrospin, macrospin_preset
 
 
@@ -49,9 +59,7 @@ def simulate_psw(
     device = macrospin_preset(preset) if isinstance(preset, str) else preset
     dt = device.default_dt if dt is None else dt
     pulse = Pulse(pulse_width, rise, fall)
-    currents = np.asarray(currents, float)
-    if not isinstance(trials, int | np.integer) or trials <= 0:
-        raise ValueError(f"trials = {trials} is outside the allowed range [1, inf)")
+    currents = check_llgs_arguments(device, currents, pulse, trials, dt, gate_voltage)
     device_name = resolve_device(device_name)
     backend = choose_backend(device_name, device, backend)
     seed = 0 if seed is None else seed
@@ -71,3 +79,37 @@ def simulate_psw(
 
         warn_if_off_temperature(device, dt)
     return SwitchingCurve(currents, counts, trials, seconds, steps, backend, device_name)
+
+
+def check_llgs_arguments(device: Macrospin, currents: np.ndarray, pulse: Pulse, trials: int,
+                         dt: float, gate_voltage: float = 0.0,
+                         say_cost: bool = True) -> np.ndarray:
+    """Every physical argument of a P_sw curve in its allowed range, before anything is
+    allocated (``simulators.bounds``): the gate keeps a perpendicular easy axis, dt is an
+    LLGS step, the pulse at most ``MAX_LLGS_STEPS`` steps of it, the currents finite and
+    RK4-stable at dt, ``trials`` per current and ``MAX_TRAJECTORIES`` in all; a legal run
+    that will take long says its cost first (``CostWarning``). Returns the currents."""
+    check_range("gate_voltage", gate_voltage, -10.0, 10.0, "V")
+    if not device.h_k(gate_voltage) > 0:
+        raise OutOfRange("gate_voltage", f"gate_voltage = {gate_voltage:g} V leaves "
+                         f"{device.name} without a perpendicular easy axis; allowed range: "
+                         "H_k(V) > 0")
+    check_range("dt", dt, 0.0, 1e-9, "s", "an LLGS step", low_open=True)
+    try:  # a step RK4 cannot take even without current
+        check_dt(device, dt, np.zeros(1), None if gate_voltage == 0 else np.array([gate_voltage]))
+    except ValueError as err:
+        raise OutOfRange("dt", str(err)) from None
+    steps = steps_for(pulse.duration, dt)
+    currents = check_finite("currents", currents, "A").reshape(-1)
+    check_count("currents", currents.size, 1, 10_000, "currents of one curve")
+    top = max_stable_current(device, dt, gate_voltage)
+    largest = float(np.abs(currents).max())
+    check_range("currents", largest, 0.0, top, "A", f"|I| at which RK4 at dt = {si(dt, 's')} "
+                "stays stable")
+    check_count("trials", trials, 1, MAX_TRIALS)
+    check_count("trajectories", currents.size * int(trials), 1, MAX_TRAJECTORIES,
+                "currents x trials in one batch")
+    if say_cost:
+        warn_cost(steps, currents.size * int(trials),
+                  f"{device.name}, {si(pulse.width, 's')} pulses at dt = {si(dt, 's')}")
+    return currents

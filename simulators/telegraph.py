@@ -19,6 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from simulators.bounds import (
+    MAX_TRAJECTORIES,
+    check_count,
+    check_llgs_steps,
+    check_range,
+    warn_cost,
+)
 from simulators.llgs import LLGSIntegrator, Pulse, chunked_steps, thermal_initial_states
 from simulators.macrospin import Macrospin
 from simulators.neel_brown import STATE_THRESHOLD
@@ -59,6 +66,17 @@ def simulate_telegraph(
     ``h_perp`` (T) along z and a bias ``gate_voltage``, reading the state every ``look``."""
     if not 0 < threshold < 1:
         raise ValueError(f"threshold = {threshold:g} is outside the allowed range (0, 1)")
+    check_range("gate_voltage", gate_voltage, -10.0, 10.0, "V")
+    if not device.h_k(gate_voltage) > 0:
+        raise ValueError(f"gate_voltage = {gate_voltage:g} V leaves {device.name} without a "
+                         "perpendicular easy axis; allowed range: H_k(V) > 0")
+    h_k = device.h_k(gate_voltage)
+    check_range("h_perp", h_perp, -h_k, h_k, "T", "|H| <= H_k: both states exist")
+    dt = device.default_dt if dt is None else dt
+    check_count("trajectories", trajectories, 1, MAX_TRAJECTORIES)
+    steps = check_llgs_steps("duration", duration, dt)  # the whole run, segment by segment
+    check_range("look", look, dt, duration, "s", "one read per look: from dt to duration")
+    warn_cost(steps, trajectories, f"telegraph run of {device.name}")
     biased = dataclasses.replace(device, h_ext=(device.h_ext[0], device.h_ext[1], h_perp))
     integrator = LLGSIntegrator(biased, dt)
     gen = torch.Generator().manual_seed(seed)

@@ -8,7 +8,11 @@ x-z plane, m_z^2 = 1 - m_x^2, so if <m_x> = A tanh(s u) then m_z^2 follows sech^
 the derivative of tanh (the paper's identity, its Fig. 2). The time averages the reference
 layers see are those of the Boltzmann distribution of the layer's energy; this module gives
 them two ways: exact quadrature on the sphere (the fast model the bank uses) and the LLGS
-(the check of that model), plus the tanh and sech^2 fits.
+(the check of that model), plus the tanh and sech^2 fits. The identity is the fits': what
+reference layer 2 reads is the derivative of the tanh <m_x> is fitted with, not <m_x>'s own
+slope d<m_x>/dH = (M_s V / k_B T) Var(m_x) (``mx_std``), which at zero field, where the
+layer still sits in its +-z wells, is 17 % of its peak below it
+(``hil.banks.two_polariser.TwoPolariserBank.own_derivative``).
 
 The reference layers only read: the spin torque of the read current is left out, which holds
 for reads well below I_c0 ~ 12 uA (a read at I lifts the layer's effective temperature by
@@ -26,6 +30,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import curve_fit
 
+from simulators.bounds import (
+    MAX_LLGS_STEPS,
+    MAX_TRAJECTORIES,
+    check_count,
+    check_finite,
+    check_llgs_steps,
+    check_range,
+    si,
+    warn_cost,
+)
 from simulators.macrospin import KB, MU0, Macrospin
 
 FIELD_LINE_DISTANCE = 20e-9  # m, field line under the free layer (a tight MRAM-style line)
@@ -64,7 +78,10 @@ def boltzmann_readout(device: Macrospin, fields: np.ndarray, n_z: int = 1601,
                       n_phi: int = 360) -> Readout:
     """Exact averages over exp(-E / kT), E = -M_s V (c . m^2 / 2 + H m_x), by quadrature on
     a (cos theta, phi) grid (uniform measure; the trapezoid rule is spectral in phi)."""
-    fields = np.atleast_1d(np.asarray(fields, float))
+    fields = check_finite("fields", np.atleast_1d(np.asarray(fields, float)), "T")
+    check_count("fields", fields.size, 1, 10_000, "fields of one readout")
+    check_count("n_z", n_z, 3, 20_001)
+    check_count("n_phi", n_phi, 4, 7_200)
     z = np.linspace(-1.0, 1.0, n_z)
     phi = np.linspace(0.0, 2 * np.pi, n_phi + 1)[:-1]
     zz, pp = np.meshgrid(z, phi, indexing="ij")
@@ -112,12 +129,19 @@ def simulate_readout(
 
     from simulators.llgs import LLGSIntegrator, Pulse
 
-    fields = np.atleast_1d(np.asarray(fields, float))
-    if not isinstance(trajectories, int | np.integer) or trajectories < 2:
-        raise ValueError(f"trajectories = {trajectories} is outside the allowed range [2, inf)")
+    fields = check_finite("fields", np.atleast_1d(np.asarray(fields, float)), "T")
+    check_count("trajectories", trajectories, 2, MAX_TRAJECTORIES)
+    check_count("fields x trajectories", fields.size * int(trajectories), 2, MAX_TRAJECTORIES,
+                "trajectories in one batch")
+    step = device.default_dt if dt is None else dt
     for name, value in (("settle", settle), ("average", average), ("sample", sample)):
-        if not value > 0:
-            raise ValueError(f"{name} = {value:g} s is outside the allowed range (0, inf)")
+        check_range(name, value, 0.0, MAX_LLGS_STEPS * step, "s",
+                    f"at most {MAX_LLGS_STEPS:.0e} LLGS steps of {si(step, 's')}",
+                    low_open=True)
+    check_range("sample", sample, 0.0, average, "s", "one sample or more per average",
+                low_open=True)
+    steps = check_llgs_steps("settle + average", settle + average, step)
+    warn_cost(steps, fields.size * int(trajectories), f"two-polariser readout of {device.name}")
     gen = torch.Generator().manual_seed(seed)
     # eager torch: compiling costs more than the few thousand steps of a readout
     integrator = LLGSIntegrator(device, dt, dtype=torch.float64, compiled=False)

@@ -7,10 +7,12 @@ only knows the nominal device of the bar width.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hil.banks.base import Calibration, NeuronBank
-from protocols.fitting import SigmoidFit, fit_sigmoid, grade_fit
+from protocols.fitting import SigmoidFit, compare_models, fit_sigmoid, fit_thermal, grade_fit
 from simulators.presets import HallBarPreset
 
 
@@ -33,11 +35,15 @@ def characterise(
     span: float = 1.5,
 ) -> list[SigmoidFit]:
     """Switching-probability sweep of every neuron at once through ``bank.switch`` and a
-    sigmoid fit per neuron (paper 002 SI S3: ``iterations`` reset-write cycles per current).
+    sigmoid fit per neuron (paper 002 SI S3: ``iterations`` reset-write cycles per current),
+    centred on the neuron's 50 % current: the logistic's I0, and as I_bias the 50 % point
+    of the switching model its counts prefer (the logistic, or the thermally activated
+    curve at the bank's pulse width: ``protocols.fitting.compare_models``).
 
     The sweep covers ``span`` guessed windows about each guessed I_bias; a neuron whose
     50 % point lies outside, or whose fit is graded unusable (``grade_fit``), is swept
     again about the new estimate."""
+    pulse_width = guess[0].pulse_width
     centre = np.array([c.i_bias for c in guess])
     half = span * np.array([c.window for c in guess]) / 2
     fits: list[SigmoidFit | None] = [None] * bank.n_neurons
@@ -52,10 +58,14 @@ def characterise(
         p = switched.mean(axis=0)
         for j in todo:
             if p[0, j] < 0.5 < p[-1, j]:
+                counts = np.rint(p[:, j] * iterations)
                 fit = fit_sigmoid(grid[:, j], p[:, j], iterations)
-                grade = grade_fit(grid[:, j], np.rint(p[:, j] * iterations), iterations, fit)
+                fifty = compare_models(grid[:, j], counts, iterations, fit, fit_thermal(
+                    grid[:, j], counts, iterations, pulse_width))
+                grade = grade_fit(grid[:, j], counts, iterations, fit, fifty)
                 if grade.usable:  # only a graded-usable fit becomes a calibration
-                    fits[j] = fit
+                    fits[j] = dataclasses.replace(fit, i_bias=fifty.i_50,
+                                                  i_bias_err=fifty.i_50_err)
                     continue
                 reasons[j] = grade.reason
                 half[j] *= 2  # crossed, but not measured well enough: a wider sweep

@@ -27,6 +27,7 @@ from instruments.errors import InstrumentError
 from protocols.cycle import BUFFER_READINGS, CycleSettings, ResetWriteRead
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
+from protocols.sweep import fifty_percent_current
 from protocols.timing import choose_timing
 from simulators.presets import hall_bar_preset
 
@@ -137,7 +138,8 @@ class LabBank(NeuronBank):
                         f"is unusable: {known[device].get('reason', '')}; no calibration is "
                         "taken from it")
             fit = known[device]
-            calibration.append(Calibration(fit["i_bias"], fit["i0"], self.settings.write_width))
+            calibration.append(Calibration(fifty_percent_current(fit), fit["i0"],
+                                           self.settings.write_width))
         self.calibration = calibration
         self.calibration_sweeps = [known[d]["run_id"] for d in self.devices]
         self.calibration_origin = "each device's newest usable sweep on this lab (run ids in "\

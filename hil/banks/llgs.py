@@ -21,11 +21,12 @@ import torch
 
 from hil.banks.base import Calibration, NeuronBank
 from protocols.fitting import fit_sigmoid
+from simulators.bounds import MAX_NEURONS, check_count, si, warn_cost
 from simulators.equilibrium import warn_if_off_temperature
-from simulators.llgs import LLGSIntegrator, Pulse, thermal_initial_states
+from simulators.llgs import LLGSIntegrator, Pulse, steps_for, thermal_initial_states
 from simulators.llgs_kernels import FusedLLGS, choose_backend, resolve_device
 from simulators.macrospin import Macrospin, macrospin_preset
-from simulators.psw import simulate_psw
+from simulators.psw import check_llgs_arguments, simulate_psw
 
 MAX_CURRENT_PER_IC0 = 3.0  # safe limit of the write current, in units of I_c0
 
@@ -97,15 +98,22 @@ class LLGSBank(NeuronBank):
         progress: CalibrationProgress | None = None, backend: str = "auto",
     ) -> None:
         self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
-        if n_neurons < 1:
-            raise ValueError(f"n_neurons = {n_neurons} is outside the allowed range [1, inf)")
+        check_count("n_neurons", n_neurons, 1, MAX_NEURONS)
+        dt = self.device.default_dt if dt is None else dt
+        # the calibration's sweeps, before anything is integrated: every argument in range,
+        # and a long one says its cost (the pulses of every later switch cost the same each)
+        pulse = Pulse(pulse_width)
+        check_llgs_arguments(self.device, [0.0, MAX_CURRENT_PER_IC0 * 2.0
+                                           * self.device.critical_current()], pulse, 1, dt,
+                             say_cost=False)
+        warn_cost(steps_for(pulse.duration, dt), _COARSE * _COARSE_TRIALS + _FINE * 200,
+                  f"LLGSBank calibration of {self.device.name} at {si(pulse_width, 's')} pulses")
         if eta_window is not None and eta_window != eta:
             raise ValueError(
                 f"eta_window = {eta_window:g}: an LLGS neuron's window scales with its critical "
                 f"current, so its variation equals eta = {eta:g}; allowed: {eta:g} or unset")
         self.current_scale = draw_current_scale(n_neurons, eta, seed)
-        self.pulse = Pulse(pulse_width)
-        dt = self.device.default_dt if dt is None else dt
+        self.pulse = pulse
         warn_if_off_temperature(self.device, dt)
         self.dt = dt
         device_name = resolve_device(device_name)  # "auto": CUDA when present

@@ -19,6 +19,8 @@ from hil.units import parse_field
 from protocols.fitting import wilson_interval
 from protocols.timing import TIMINGS
 
+UNUSABLE = 3  # exit status of a procedure that ran, was recorded, and gave no result to use
+
 
 def wilson_bounds(successes: int, trials: int) -> tuple[float, float]:
     low, high = wilson_interval(np.array([successes]), trials)
@@ -28,7 +30,11 @@ def wilson_bounds(successes: int, trials: int) -> tuple[float, float]:
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("characterise", help="device characterisation on a lab")
     sub = p.add_subparsers(dest="characterise_command", required=True, metavar="PROCEDURE")
-    sweep = sub.add_parser("sweep", help="switching probability vs write current + sigmoid fit")
+    sweep = sub.add_parser(
+        "sweep", help="switching probability vs write current + sigmoid fit",
+        description="Exit status 0: a usable sweep (its 50 %% current is the calibration); "
+        f"{UNUSABLE}: the sweep is recorded but unusable (the reason is printed); 2: refused "
+        "input; 1: the run stopped.")
     add_lab_options(sweep)
     sweep.add_argument("--device", type=int, default=0, help="device id (default 0)")
     sweep.add_argument("--currents", help="START:STOP:N with units, e.g. 0.25mA:0.35mA:15 "
@@ -39,7 +45,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--json", action="store_true")
     sweep.set_defaults(handler=run_sweep)
 
-    hyst = sub.add_parser("hysteresis", help="R_AHE vs write current, up and down (Fig. 2b)")
+    hyst = sub.add_parser("hysteresis", help="R_AHE around closed current loops, both "
+                          "switching edges and the loop width (Fig. 2b)")
     endur = sub.add_parser("endurance", help="N cycles at one current, moving averages (S5)")
     aniso = sub.add_parser("anisotropy", help="R_AHE vs in-plane field, Eq. S2 fit (S1)")
     survey = sub.add_parser("survey", help="sweep every device: I_bias, window, variation")
@@ -56,11 +63,16 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="auto (default): cycles timed by the instruments (6221 waveform, "
                        "2000 on the trigger link) when they allow it, else by software; the "
                        "same pulses and, on the virtual lab, the same results either way")
-    hyst.add_argument("--max-current", default="0.6mA")
-    hyst.add_argument("--points", type=int, default=12)
+    hyst.add_argument("--max-current", default="0.6mA",
+                      help="each loop runs -max -> +max -> -max (default 0.6mA)")
+    hyst.add_argument("--points", type=int, default=30,
+                      help="steps from 0 to max, 2-200 (default 30: 0.02 mA steps)")
+    hyst.add_argument("--loops", type=int, default=3,
+                      help="closed loops, 1-20 (default 3): the edges' loop-to-loop spread")
     hyst.set_defaults(handler=run_hysteresis)
     endur.add_argument("--current", help="write current, e.g. 0.3mA (default: the device's "
-                       "50 %% point, I_bias of its latest usable sweep on this lab)")
+                       "50 %% current from its latest usable sweep on this lab, the "
+                       "preferred switching model's own)")
     endur.add_argument("--cycles", type=int, default=10000, help="paper 002 SI S5: 10,000")
     endur.set_defaults(handler=run_endurance)
     aniso.add_argument("--max-field", help="with its unit (T, mT, Oe); keep below H_an / 3 "
@@ -119,19 +131,37 @@ def run_hysteresis(args: argparse.Namespace) -> int:
     cycle = cycle_settings(args)
     with _session(args) as session:
         _pulse_check("max_current", args.max_current, top)(session.lab.limits)
-        result = session.hysteresis(args.device, top, args.points, cycle)
+        result = session.hysteresis(args.device, top, args.points, cycle, args.loops)
     summary = result.summary
     unit = typed_unit(args.max_current, "mA")
+
+    def shown(value: float) -> str:
+        return f"{in_unit(value, 'A', unit):.4g}"
+
     rows = [f"{'I (' + unit + ')':>10}  {'R_AHE (ohm)':>11}"]
     rows += [f"{in_unit(i, 'A', unit):>10.4f}  {r:>11.4f}"
              for i, r in zip(summary["currents"], summary["r_ahe"], strict=True)]
-    return _report(args, f"run {result.run_id}: hysteresis of device {args.device}", summary,
+    if summary["usable"]:
+        rows.append(
+            f"edges over {summary['loops']} loops (step {shown(summary['step'])} {unit}): "
+            f"-1 -> +1 at {shown(summary['edge_up'])} +- {shown(summary['edge_up_err'])} "
+            f"{unit}, +1 -> -1 at {shown(summary['edge_down'])} +- "
+            f"{shown(summary['edge_down_err'])} {unit}; loop width "
+            f"{shown(summary['loop_width'])} +- {shown(summary['loop_width_err'])} {unit}")
+    else:
+        message = f"run {result.run_id} is unusable: {summary['reason']}"
+        rows.append(message)
+        print(f"hil characterise hysteresis: {message}", file=sys.stderr)
+    code = _report(args, f"run {result.run_id}: hysteresis of device {args.device}", summary,
                    rows, plot_hysteresis)
+    return code if summary["usable"] else UNUSABLE
 
 
 def run_endurance(args: argparse.Namespace) -> int:
     from hil.cli.plots import plot_endurance
     from hil.units import in_unit, typed_unit
+    from protocols.fitting import fifty_interval
+    from protocols.store import RunStore
 
     current = (None if args.current is None
                else parse_field("current", args.current, "A", "mA"))
@@ -143,17 +173,29 @@ def run_endurance(args: argparse.Namespace) -> int:
     summary = result.summary
     current = result.summary.get("current", current)
     source = summary["current_from_sweep"]
+    lines = []
     if source is not None:
-        print(f"current: I_bias = {current * 1e3:.4f} mA of sweep {source}")
+        sweep = RunStore(args.store).get_run(source).result
+        model = sweep.get("model", "logistic (I_bias)")
+        print(f"current: the 50 % current of sweep {source} ({model}), {current * 1e3:.4f} "
+              f"+- {sweep.get('i_50_err', sweep['i_bias_err']) * 1e3:.4f} mA")
     unit = typed_unit(args.current, "mA")
     low, high = wilson_bounds(summary["switches"], summary["cycles"])
-    line = (f"{summary['switches']} switches in {summary['cycles']} cycles at "
-            f"{in_unit(current, 'A', unit):.4g} {unit} (P = {summary['p_switch']:.4f}, "
-            f"95 % CI [{low:.4f}, {high:.4f}])")
+    lines.append(f"{summary['switches']} switches in {summary['cycles']} cycles at "
+                 f"{in_unit(current, 'A', unit):.6g} {unit} (P = {summary['p_switch']:.4f}, "
+                 f"95 % CI [{low:.4f}, {high:.4f}])")
+    if source is not None and "slope_at_50" in sweep:
+        expected = fifty_interval(summary["cycles"], sweep["slope_at_50"], sweep["i_50_err"])
+        inside = expected[0] <= summary["p_switch"] <= expected[1]
+        summary["expected_at_50"] = list(expected)
+        lines.append(f"at a 50 % current known to +-{sweep['i_50_err'] * 1e6:.2f} uA, "
+                     f"{summary['cycles']} cycles switch P = 0.5 within [{expected[0]:.4f}, "
+                     f"{expected[1]:.4f}] (95 %): "
+                     + ("consistent" if inside else "NOT consistent with the sweep"))
     plotted = dict(summary)
     summary.pop("moving_averages") if not args.json else None
     return _report(args, f"run {result.run_id}: endurance of device {args.device}", summary,
-                   [line], lambda _, path, title: plot_endurance(plotted, path, title))
+                   lines, lambda _, path, title: plot_endurance(plotted, path, title))
 
 
 def run_anisotropy(args: argparse.Namespace) -> int:
@@ -216,8 +258,14 @@ def run_survey(args: argparse.Namespace) -> int:
     if args.map:
         plot_chip_map(summary, args.map, f"chip map: survey run {result.run_id}")
         rows.append(f"chip map {args.map}")
-    return _report(args, f"run {result.run_id}: survey of {summary['devices']} devices",
+    code = _report(args, f"run {result.run_id}: survey of {summary['devices']} devices",
                    summary, rows, plot_survey)
+    if summary["unusable"]:
+        reasons = "; ".join(f"device {d}: {why}" for d, why in summary["unusable"].items())
+        print(f"hil characterise survey: run {result.run_id} has unusable sweeps ({reasons})",
+              file=sys.stderr)
+        return UNUSABLE
+    return code
 
 
 class _DeviceProgress:
@@ -281,20 +329,47 @@ def run_sweep(args: argparse.Namespace) -> int:
     print(f"{'I (' + unit + ')':>9} {'P_sw':>6} {'95% CI':>15}")
     for i, p, lo, hi in zip(result.currents, result.p_switch, low, high, strict=True):
         print(f"{in_unit(i, 'A', unit):>9.4f} {p:>6.2f} [{lo:.2f}, {hi:.2f}]")
-    f = result.fit
-    print(f"I_bias = {f.i_bias * 1e3:.4f} +- {f.i_bias_err * 1e3:.4f} mA, I0 = "
-          f"{f.i0 * 1e6:.3f} +- {f.i0_err * 1e6:.3f} uA, window = {f.window * 1e3:.4f} mA"
-          + ("" if result.lab_seconds is None else f", {result.lab_seconds:.1f} lab s"))
     if not result.grade.usable:
         message = (f"run {run_id} is unusable: {result.grade.reason}; it gives no "
                    "calibration (sweep a wider range or more --iterations)")
         print(message)
         print(f"hil characterise sweep: {message}", file=sys.stderr)
+    else:
+        for line in fit_lines(result.fit, result.thermal, result.fifty):
+            print(line)
+    if result.lab_seconds is not None:
+        print(f"{result.lab_seconds:.1f} lab s")
     if args.plot:
         _plot(result, args.plot)
     if args.json:
         print_json_line(summary)
-    return 0
+    return 0 if result.grade.usable else UNUSABLE
+
+
+def fit_lines(fit, thermal, fifty) -> list[str]:
+    """A usable sweep's fits as the tables print them: the logistic (paper 002 Eq. 2), the
+    thermally activated curve, which the counts prefer and its 50 % current."""
+    lines = [f"logistic (paper 002 Eq. 2): I_bias = {fit.i_bias * 1e3:.4f} +- "
+             f"{fit.i_bias_err * 1e3:.4f} mA, I0 = {fit.i0 * 1e6:.3f} +- {fit.i0_err * 1e6:.3f}"
+             f" uA, window = {fit.window * 1e3:.4f} mA"]
+    if thermal is not None:
+        lines.append(f"Neel-Brown (t = {thermal.pulse_width * 1e6:g} us, tau0 = "
+                     f"{thermal.tau0 * 1e9:g} ns, n = {thermal.exponent:g}): I_c = "
+                     f"{thermal.i_c * 1e3:.4f} +- {thermal.i_c_err * 1e3:.4f} mA, Delta = "
+                     f"{thermal.delta:.1f} +- {thermal.delta_err:.1f} kT")
+    if fifty is not None and fifty.delta_log_likelihood is not None:
+        lines.append(f"ln L: Neel-Brown - logistic = {fifty.delta_log_likelihood:+.2f} "
+                     f"(Vuong z = {fifty.vuong_z:+.2f}, p {_p_value(fifty.vuong_p)}): "
+                     f"{fifty.model} preferred")
+    if fifty is not None:
+        lines.append(f"50 % current ({fifty.model}): {fifty.i_50 * 1e3:.4f} +- "
+                     f"{fifty.i_50_err * 1e3:.4f} mA")
+    return lines
+
+
+def _p_value(p: float) -> str:
+    """'= 0.02', or '< 1e-15' where the normal tail rounds to zero in double precision."""
+    return f"= {p:.2g}" if p >= 1e-15 else "< 1e-15"
 
 
 class _Progress:

@@ -15,6 +15,7 @@ from instruments.errors import InstrumentError, LabConnectionError, OutputsOnErr
 from instruments.limits import LimitError
 from protocols.errors import ProtocolError
 from protocols.store import StoreError
+from simulators.bounds import OutOfRange
 
 
 def _command_word(argv: Sequence[str] | None) -> str | None:
@@ -100,6 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except ConfigError as err:
         print(f"hil {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OutOfRange as err:  # a simulator's physical argument, refused by name
+        from hil.units import refused
+
+        print(f"hil {args.command}: error: {refused(err)}", file=sys.stderr)
         return 2
     except LimitError as err:
         print(f"hil {args.command}: refused: {err}", file=sys.stderr)

@@ -26,16 +26,31 @@ def _figure(path: str | Path, draw: Callable, size: tuple[float, float] = (6.4, 
 
 
 def plot_hysteresis(summary: dict, path: str | Path, title: str) -> Path:
-    """R_AHE against write current, up then down (paper 002 Fig. 2b)."""
+    """R_AHE around the closed current loops (paper 002 Fig. 2b): the way up and the way
+    down drawn apart, both switching edges with their errors and the loop width."""
     currents = np.asarray(summary["currents"]) * 1e3
     r = np.asarray(summary["r_ahe"])
-    half = currents.size // 2
+    rising = np.diff(currents, prepend=currents[0] - 1) > 0  # each pulse: up or down
 
     def draw(ax):
-        ax.plot(currents[:half], r[:half], "o-", label="positive pulses (from reset)")
-        ax.plot(currents[half:], r[half:], "s-", label="negative pulses")
-        ax.set(xlabel="write current (mA)", ylabel="R_AHE (ohm)", title=title)
-        ax.legend()
+        ax.plot(currents, r, "-", color="0.8", lw=0.8, zorder=1)
+        ax.plot(currents[rising], r[rising], ">", ms=4, label="current rising")
+        ax.plot(currents[~rising], r[~rising], "<", ms=4, label="current falling")
+        if summary.get("usable") and "loop_width" in summary:
+            for name, arrow in (("edge_up", "-1 -> +1"), ("edge_down", "+1 -> -1")):
+                centre, err = summary[name] * 1e3, summary[f"{name}_err"] * 1e3
+                ax.axvspan(centre - err, centre + err, color="0.5", alpha=0.25, lw=0)
+                ax.axvline(centre, color="k", ls="--", lw=1)
+                ax.annotate(f"{arrow}\n{centre:.3f} +- {err:.3f} mA", (centre, r.mean()),
+                            ha="center", va="center", fontsize=8,
+                            bbox={"boxstyle": "round", "fc": "white", "ec": "0.6"})
+            ax.set_title(f"{title}\nloop width {summary['loop_width'] * 1e3:.3f} +- "
+                         f"{summary['loop_width_err'] * 1e3:.3f} mA over "
+                         f"{summary['loops']} loops", fontsize=10)
+        else:
+            ax.set_title(title, fontsize=10)
+        ax.set(xlabel="write current (mA)", ylabel="R_AHE (ohm)")
+        ax.legend(fontsize=8, loc="upper left")
 
     return _figure(path, draw)
 

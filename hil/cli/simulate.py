@@ -4,6 +4,9 @@ from the LLGS simulator and the other papers' neurons."""
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -14,7 +17,28 @@ from hil.cli.common import (
     print_json_line,
 )
 from hil.errors import ConfigError
-from hil.units import parse_field
+from hil.units import parse_field, refused
+
+TWO_POLARISER_SPAN = 10.0  # |H| / H_k of `simulate two-polariser --currents`
+
+
+@contextmanager
+def costs_said():
+    """A long run's ``CostWarning`` printed as one line on stderr before the run starts."""
+    from simulators.bounds import CostWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", CostWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, *args, **kwargs):
+            if issubclass(category, CostWarning):
+                print(f"cost: {message}", file=sys.stderr, flush=True)
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        yield
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -100,8 +124,10 @@ def list_presets(args: argparse.Namespace) -> int:
 
 def run_psw(args: argparse.Namespace) -> int:
     from protocols.fitting import fit_sigmoid, wilson_interval
+    from simulators.bounds import CostWarning
+    from simulators.llgs_pulse import Pulse
     from simulators.macrospin import macrospin_preset
-    from simulators.psw import simulate_psw
+    from simulators.psw import check_llgs_arguments, simulate_psw
 
     try:
         device = macrospin_preset(args.preset)
@@ -112,17 +138,20 @@ def run_psw(args: argparse.Namespace) -> int:
     gate = parse_field("gate_voltage", args.gate_voltage, "V", "V")
     currents = (parse_current_range(args.currents) if args.currents
                 else device.critical_current() * np.linspace(0.2, 1.5, 21))
-    if args.trials <= 0:
-        raise ConfigError("trials", f"{args.trials} is outside the allowed range [1, inf)")
+    try:  # every argument in its range before the kernel compiles or allocates anything
+        with costs_said():
+            check_llgs_arguments(device, currents, Pulse(width), args.trials, dt, gate)
+    except ValueError as err:
+        raise refused(err) from None
     if args.backend in ("auto", "numba"):
         announce_kernel_compile(args.preset, args.device)
     try:
-        curve = simulate_psw(device, currents, width, args.trials, dt, args.seed, args.device,
-                             gate, backend=args.backend)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CostWarning)  # said above
+            curve = simulate_psw(device, currents, width, args.trials, dt, args.seed,
+                                 args.device, gate, backend=args.backend)
     except ValueError as err:
-        field = str(err).split(" ", 1)[0]
-        known = ("dt", "pulse_width", "trials", "device", "backend", "seed")
-        raise ConfigError(field if field in known else "input", str(err)) from None
+        raise refused(err) from None
     try:
         fit = fit_sigmoid(curve.currents, curve.p_switch, args.trials)
     except RuntimeError:  # the curve steps from 0 to 1 between neighbouring currents
@@ -163,7 +192,7 @@ def run_telegraph(args: argparse.Namespace) -> int:
     of the same device against them."""
     from hil.cli.common import print_json_line
     from simulators.macrospin import macrospin_preset
-    from simulators.neel_brown import NeelBrown
+    from simulators.neel_brown import NeelBrown, brown_weight
 
     try:
         device = macrospin_preset(args.preset)
@@ -176,25 +205,33 @@ def run_telegraph(args: argparse.Namespace) -> int:
     model = NeelBrown.for_device(device, gate)
     default_fields = np.linspace(-4, 4, 9) / model.weight  # +-4 units of the sigmoid
     fields = parse_field_range(args.fields) if args.fields else default_fields
+    if np.abs(fields).max() > model.h_k:
+        raise ConfigError("fields", f"{np.abs(fields).max() * 1e3:g} mT is outside the "
+                          f"allowed range [-{model.h_k * 1e3:.4g}, {model.h_k * 1e3:.4g}] mT "
+                          "(|H| <= H_k: Eqs. 3-4 need both states)")
+    exact = brown_weight(device, gate)
     print(f"{device.name} at {gate:g} V (paper {device.paper}): E_b = {model.e_b:.2f} kT, "
           f"mu0 H_k = {model.h_k * 1e3:.2f} mT, tau_0 = {model.tau0:.3g} s (Brown), "
-          f"w = 4 E_b / (kT H_k) = {model.weight * 1e-3:.3f} /mT")
+          f"w = 4 E_b / (kT H_k) = {model.weight * 1e-3:.3f} /mT (Eq. 5; Brown's exact dwell "
+          f"times: {exact * 1e-3:.3f} /mT, Eq. 5 {model.weight / exact - 1:+.1%})")
     print(f"{'H (mT)':>9} {'tau_high (s)':>13} {'tau_low (s)':>13} {'P(high)':>8}")
     for h in fields:
         print(f"{h * 1e3:>9.3f} {float(model.tau_high(h)):>13.4g} "
               f"{float(model.tau_low(h)):>13.4g} {float(model.p_high(h)):>8.4f}")
     payload = {"preset": device.name, "gate_voltage": gate, "e_b_kT": model.e_b,
                "h_k": model.h_k, "tau0": model.tau0, "weight": model.weight,
+               "weight_brown": exact,
                "fields": fields.tolist(), "p_high": model.p_high(fields).tolist()}
     if args.llgs:
         from simulators.telegraph import simulate_telegraph
 
         duration = parse_field("llgs", args.llgs, "s", "us")
-        if args.trajectories <= 0:
-            raise ConfigError("trajectories", f"{args.trajectories} is outside the allowed "
-                              "range [1, inf)")
-        record = simulate_telegraph(device, duration, args.trajectories, gate_voltage=gate,
-                                    seed=args.seed)
+        try:
+            with costs_said():
+                record = simulate_telegraph(device, duration, args.trajectories,
+                                            gate_voltage=gate, seed=args.seed)
+        except ValueError as err:
+            raise refused(err, {"duration": "llgs"}) from None
         exits = record.exits_high + record.exits_low
         if exits < 2:
             raise ConfigError("llgs", f"{duration:g} s showed {exits} state changes; "
@@ -235,17 +272,23 @@ def run_two_polariser(args: argparse.Namespace) -> int:
     h_k = in_plane_h_k(device)
     currents = (parse_range("currents", args.currents, "A", "-8mA:8mA:17")
                 if args.currents else np.linspace(-2.5, 2.5, 21) * h_k / FIELD_PER_AMPERE)
+    top = TWO_POLARISER_SPAN * h_k / FIELD_PER_AMPERE
+    if np.abs(currents).max() > top:
+        raise ConfigError("currents", f"{np.abs(currents).max() * 1e3:g} mA is outside the "
+                          f"allowed range [-{top * 1e3:.4g}, {top * 1e3:.4g}] mA (|H| <= "
+                          f"{TWO_POLARISER_SPAN:g} H_k: beyond it both curves are flat)")
     fields = currents * FIELD_PER_AMPERE
     u = fields / h_k
     exact = boltzmann_readout(device, fields)
     mx, mz2, mx_err, mz2_err, source = exact.mx, exact.mz2, None, None, "Boltzmann"
     if args.llgs:
-        if args.trajectories < 2:
-            raise ConfigError("trajectories", f"{args.trajectories} is outside the allowed "
-                              "range [2, inf)")
         average = parse_field("average", args.average, "s", "ns")
-        llgs = simulate_readout(device, fields, args.trajectories, average=average,
-                                seed=args.seed)
+        try:
+            with costs_said():
+                llgs = simulate_readout(device, fields, args.trajectories, average=average,
+                                        seed=args.seed)
+        except ValueError as err:
+            raise refused(err) from None
         mx, mz2, mx_err, mz2_err, source = llgs.mx, llgs.mz2, llgs.mx_err, llgs.mz2_err, "LLGS"
     act, der = fit_tanh(u, mx, mx_err), fit_sech2(u, mz2, mz2_err)
     print(f"{device.name} (paper {device.paper}): H_k = {h_k * 1e3:.2f} mT in the x-z plane, "

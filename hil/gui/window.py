@@ -34,6 +34,7 @@ from instruments.connection import Lab
 from instruments.limits import SafetyLimits
 from protocols.fitting import fit_sigmoid, sigmoid, wilson_interval
 from protocols.store import RunStore
+from protocols.sweep import fifty_percent_current
 from protocols.timing import TIMINGS
 
 FIT_ROWS = ("i_bias", "i0", "window", "k", "c")
@@ -519,9 +520,9 @@ class MainWindow(QMainWindow):
         self._show_fit(summary)
         self.last_run_id = summary["run_id"]
         if summary.get("usable", True):
-            self.procedure_current.setValue(summary["i_bias"] * 1e3)
+            self.procedure_current.setValue(fifty_percent_current(summary) * 1e3)
             self.fit_grade.setText(f"run {summary['run_id']}: usable; procedures use its "
-                                   "I_bias")
+                                   "50 % current")
         else:
             self.fit_grade.setText(f"run {summary['run_id']} is unusable: {summary['reason']}"
                                    "; it gives no calibration")

@@ -103,6 +103,16 @@ class TrainConfig:
         if self.pulse_width is not None and not 1e-10 <= self.pulse_width <= 1e-2:
             raise ConfigError("pulse_width", f"{self.pulse_width:g} s is outside the allowed "
                               "range [100 ps, 10 ms]")
+        if self.backend == "llgs" and self.pulse_width is not None:  # before any run exists
+            from hil.units import refused
+            from simulators.bounds import check_llgs_steps
+            from simulators.macrospin import PRESETS
+
+            try:
+                check_llgs_steps("pulse_width", self.pulse_width,
+                                 PRESETS[self.preset].default_dt)
+            except ValueError as err:
+                raise refused(err) from None
         try:
             preset = hall_bar_preset(self.width)
         except ValueError as err:

@@ -1,6 +1,8 @@
 """Paper 003's neurons as a torch layer: the device computes the activation in the forward
-pass and its own derivative for the backward pass (Rodrigues et al., A design of magnetic
-tunnel junctions for the deployment of neuromorphic hardware for edge computing, Fig. 3a).
+pass and, for the backward pass, paper 003's derivative: the tanh fit's, read as m_z^2 by the
+second polariser, not the activation's own slope (``TwoPolariserBank.own_derivative``)
+(Rodrigues et al., A design of magnetic tunnel junctions for the deployment of neuromorphic
+hardware for edge computing, Fig. 3a).
 
 ``derivative="device"`` multiplies the incoming gradient by the derivative the device read
 (m_z^2 from reference layer 2, in the nominal unit), ``"software"`` by software's analytic

@@ -21,15 +21,20 @@ from hil.session.lab import VirtualLabConnection
 from hil.session.lab import open_lab as connect
 from hil.session.runner import cycle_config, record_run, stored_run
 from hil.session.survey_time import price_survey
+from hil.units import check_value
 from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
 from protocols import procedures
 from protocols.fitting import SigmoidFit
 from protocols.store import RunStore
 from protocols.survey import survey_devices
-from protocols.sweep import SweepResult, grade_summary, sweep_device
+from protocols.sweep import SweepResult, fifty_percent_current, grade_summary, sweep_device
 
 TIMINGS = ("auto", "software", "hardware")
+# the largest counts a procedure takes (each array is allocated whole): a sweep's cycles per
+# current, and endurance's cycles (paper 002 SI S5 ran 10,000; 10^6 is 45 min hardware-timed)
+MAX_ITERATIONS = 100_000
+MAX_CYCLES = 1_000_000
 Progress = Callable[[int, int], None]
 
 
@@ -80,6 +85,17 @@ def routed_devices(description: dict) -> list[int]:
         raise ConfigError("lab", f"{description['lab_file']} routes devices through a switch "
                           "card but does not say which: add devices = [0, 1, ...] to it")
     return [0]
+
+
+def check_device(description: dict, device: int) -> None:
+    """Refuse a device the lab does not route (a virtual chip's, or a lab file's
+    ``devices`` list), naming the allowed ones, before any instrument is touched."""
+    if "lab_file" in description and _lab_file(description["lab_file"]).devices is None:
+        return  # a lab file that does not list its devices: the switch card decides
+    allowed = routed_devices(description)
+    if isinstance(device, bool) or device not in allowed:
+        raise ConfigError("device", f"{device!r} is not a device of this lab; allowed: "
+                          f"{', '.join(str(d) for d in allowed)}")
 
 
 def latest_sweeps(store: RunStore, description: dict) -> dict[int, dict]:
@@ -164,6 +180,8 @@ class Session:
 
     def _run(self, kind: str, config: dict, body, check=None, resume=None,
              calibrate: bool = True):
+        for device in [config["device"]] if "device" in config else config.get("devices", []):
+            check_device(self.description, device)
         return record_run(self.store, self.lab, kind, {"lab": self.description, **config},
                           body, check=check, resume=resume, subscribers=self.subscribers,
                           between_batches=self.between_batches, connect=self.connect,
@@ -181,9 +199,7 @@ class Session:
                       if k not in ("lab", "instruments")}
         else:
             _check_timing(timing)
-            if iterations < 1:
-                raise ConfigError("iterations", f"{iterations} is outside the allowed range "
-                                  "[1, inf)")
+            check_value("iterations", iterations, 1, MAX_ITERATIONS, whole=True)
             config = {"device": device, "iterations": iterations, "timing": timing,
                       "cycle": cycle_config(**(cycle or {})),
                       "currents": None if currents is None else [float(i) for i in currents]}
@@ -233,23 +249,26 @@ class Session:
                                     check=_current_check("current", config["current"]))
         return ProcedureResult(run_id, "single_cycle", summary, summary["switched"])
 
-    def hysteresis(self, device: int = 0, max_current: float = 0.6e-3, points: int = 12,
-                   cycle: dict | None = None) -> ProcedureResult:
-        """R_AHE vs write current, up and down (paper 002 Fig. 2b)."""
-        if not 2 <= points <= 200:
-            raise ConfigError("points", f"{points} is outside the allowed range [2, 200]")
+    def hysteresis(self, device: int = 0, max_current: float = 0.6e-3, points: int = 30,
+                   cycle: dict | None = None, loops: int = 3) -> ProcedureResult:
+        """R_AHE around ``loops`` closed current loops, -max -> +max -> -max in steps of
+        max / ``points``, both switching edges and the loop width with their errors (paper
+        002 Fig. 2b; ``protocols.procedures.hysteresis``)."""
+        check_value("points", points, 2, 200, whole=True)
+        check_value("loops", loops, 1, 20, whole=True)
         config = {"device": device, "max_current": max_current, "points": points,
-                  "cycle": cycle_config(**(cycle or {}))}
-        currents = np.linspace(max_current / points, max_current, points)
+                  "loops": loops, "cycle": cycle_config(**(cycle or {}))}
         run_id, summary = self._run(
-            "hysteresis", config, lambda rwr, rec: procedures.hysteresis(rwr, currents, rec),
+            "hysteresis", config,
+            lambda rwr, rec: procedures.hysteresis(rwr, max_current, points, loops, rec),
             check=lambda limits: limits.pulse_current(max_current))
-        return ProcedureResult(run_id, "hysteresis", summary)
+        return ProcedureResult(run_id, "hysteresis", summary, summary.get("loop_width"))
 
     def endurance(self, device: int = 0, current: float | None = None, cycles: int = 10000,
                   timing: str = "auto", cycle: dict | None = None) -> ProcedureResult:
         """``cycles`` cycles at one current and their moving averages (paper 002 SI S5);
-        ``current`` None: the device's 50 % current from its latest finished sweep (the
+        ``current`` None: the device's 50 % current from its latest usable sweep, its
+        preferred switching model's own (``protocols.sweep.fifty_percent_current``; the
         summary's ``current_from_sweep`` names that sweep's run)."""
         _check_timing(timing)
         if current is None:
@@ -259,11 +278,10 @@ class Session:
                                   "lab gives its 50 % current (hil runs list shows why a "
                                   "sweep is unusable): give a current, or sweep the device "
                                   "first")
-            current, source = sweep["i_bias"], sweep["run_id"]
+            current, source = fifty_percent_current(sweep), sweep["run_id"]
         else:
             source = None
-        if cycles < 1:
-            raise ConfigError("cycles", f"{cycles} is outside the allowed range [1, inf)")
+        check_value("cycles", cycles, 1, MAX_CYCLES, whole=True)
         config = {"device": device, "current": current, "cycles": cycles,
                   "cycle": cycle_config(**(cycle or {})), "timing": timing,
                   "current_from_sweep": source}
@@ -279,6 +297,8 @@ class Session:
         """R_AHE vs in-plane field and the Eq. S2 fit of H_an (paper 002 SI S1), over
         +-``max_field`` (default 0.2 T, or the lab's field limit when that is lower; a field
         above the limit is refused before anything is recorded)."""
+        check_value("points", points, 3, 200, whole=True)
+        check_value("coil_constant", coil_constant, 1e-4, 10.0, "T/A")
         if max_field is None:
             max_field = min(0.2, self.lab.limits.max_field)
         config = {"device": device, "max_field": max_field, "points": points,
@@ -304,9 +324,7 @@ class Session:
         counted since the lab was connected: what the driver closed, and on the virtual lab
         what the 7002 did (``relay_operations``)."""
         _check_timing(timing)
-        if iterations < 1:
-            raise ConfigError("iterations", f"{iterations} is outside the allowed range "
-                              "[1, inf)")
+        check_value("iterations", iterations, 1, MAX_ITERATIONS, whole=True)
         chosen = routed_devices(self.description) if devices is None else list(devices)
         if network is not None and not 0 <= network <= len(chosen):
             raise ConfigError("network", f"{network} is outside the allowed range "

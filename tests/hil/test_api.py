@@ -55,7 +55,7 @@ def test_scripted_session_end_to_end_on_the_virtual_lab(tmp_path):
             assert abs(sweep.fit.i_bias - device["i_bias"]) < 4 * sweep.fit.i_bias_err
         bank = hil.LabBank.from_session(lab, [0, 1])
         # the bank is calibrated from the two sweeps just recorded, no new sweep
-        assert [c.i_bias for c in bank.calibration] == [s.fit.i_bias for s in sweeps]
+        assert [c.i_bias for c in bank.calibration] == [s.summary["i_50"] for s in sweeps]
         assert [r.kind for r in store.list_runs()] == ["sweep", "sweep"]
         result = hil.Trainer(config, banks=[bank]).run(store)
         assert store.get_run(result.run_id).status == "finished"
@@ -88,9 +88,9 @@ def test_a_bank_sweeps_an_uncalibrated_device_as_a_sessions_sweep(tmp_path):
         assert run.config["lab"] == lab.description
         assert run.config["cycle"]["autozero"] is bank.settings.autozero
         assert run.config["timing"] == bank.timing
-        assert bank.calibration[0].i_bias == run.result["i_bias"]
+        assert bank.calibration[0].i_bias == run.result["i_50"]  # the 50 % current
         again = hil.LabBank.from_session(lab, [1])
-        assert again.calibration[0].i_bias == run.result["i_bias"]
+        assert again.calibration[0].i_bias == run.result["i_50"]
         assert len(store.list_runs()) == 1
 
 

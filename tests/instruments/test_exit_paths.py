@@ -140,7 +140,7 @@ def test_kill_9_then_the_next_command_switches_everything_off(served, tmp_path):
                             rig, "--currents", "0.3mA:0.32mA:3", "--iterations", "2",
                             "--timing", "software", "--json"], env=env, text=True,
                            capture_output=True, timeout=300)
-    assert after.returncode == 0, after.stderr
+    assert after.returncode in (0, 3), after.stderr  # it ran (3: too short to calibrate)
     assert _outputs(rm, resources) == {"pulse": "0", "field": "0"}
 
 

@@ -58,7 +58,7 @@ def test_limit_errors_speak_the_unit_the_user_typed(capsys):
 def test_unit_slip_is_stored_unusable_and_never_becomes_a_calibration(capsys):
     """The scenario of a sweep typed in uA where mA was meant: it never crosses 50 %."""
     assert main(["characterise", "sweep", "--currents", "0.25uA:0.35uA:15",
-                 "--iterations", "20", "--json"]) == 0
+                 "--iterations", "20", "--json"]) == 3  # recorded, and unusable
     out = capsys.readouterr()
     payload = json.loads(out.out.strip().splitlines()[-1])
     assert "I (uA)" in out.out  # the table reads in the unit typed
@@ -82,7 +82,7 @@ def test_a_graded_unusable_sweep_is_never_used_even_when_newest(capsys):
     # newer, unusable (too few cycles to pin I_bias down: one per current)
     centre = _truth() * 1e3
     assert main(["characterise", "sweep", "--currents",
-                 f"{centre - 0.2:.4f}mA:{centre - 0.1:.4f}mA:5", "--iterations", "3"]) == 0
+                 f"{centre - 0.2:.4f}mA:{centre - 0.1:.4f}mA:5", "--iterations", "3"]) == 3
     capsys.readouterr()
     store = RunStore()
     assert [r.status for r in store.list_runs()] == ["finished", "unusable"]
@@ -98,7 +98,7 @@ def test_a_graded_unusable_sweep_is_never_used_even_when_newest(capsys):
     assert chosen[0]["run_id"] == good["run_id"]
     assert main(["characterise", "endurance", "--cycles", "200", "--json"]) == 0
     endurance = _last_json(capsys)
-    assert endurance["current"] == pytest.approx(good["i_bias"])
+    assert endurance["current"] == pytest.approx(good["i_50"])  # its own 50 % current
 
 
 def test_unusable_calibration_sweep_stops_lab_training(capsys, monkeypatch):

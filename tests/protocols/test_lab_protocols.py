@@ -107,8 +107,9 @@ def test_sweep_killed_with_sigkill_keeps_its_readings_and_resumes(tmp_path, timi
         assert len(before) % 60 == 0  # a batch is stored whole or not at all
     resumed = subprocess.run([sys.executable, "-m", "hil.cli", "characterise", "sweep",
                               "--resume", str(run.id), "--json"], env=env, text=True,
-                             capture_output=True, check=True)
+                             capture_output=True)
     result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert resumed.returncode == (0 if result["usable"] else 3), resumed.stderr
     after = store.readings(run.id)
     assert after[: len(before)] == before  # nothing kept was rewritten
     assert sorted((r["index"], r["iteration"]) for r in after) == \
@@ -118,7 +119,8 @@ def test_sweep_killed_with_sigkill_keeps_its_readings_and_resumes(tmp_path, timi
     # the uninterrupted sweep with the same seed: the same counts, reading for reading
     fresh = {**env, "SPINHIL_HOME": str(tmp_path / "fresh")}
     full = subprocess.run([sys.executable, "-m", "hil.cli", *options], env=fresh, text=True,
-                          capture_output=True, check=True)
+                          capture_output=True)
+    assert full.returncode == resumed.returncode, full.stderr
     reference = json.loads(full.stdout.strip().splitlines()[-1])
     assert result["counts"] == reference["counts"] and result["i_bias"] == reference["i_bias"]
     uninterrupted = RunStore(tmp_path / "fresh" / "runs.sqlite").readings(reference["run_id"])
@@ -133,7 +135,7 @@ def test_export_in_pymeasure_results_format(tmp_path, capsys):
     from pymeasure.experiment import Results
 
     assert main(["characterise", "sweep", "--iterations", "10", "--currents",
-                 "0.27mA:0.34mA:8", "--json"]) == 0
+                 "0.27mA:0.34mA:8", "--json"]) == 3  # unusable (below 50 %), kept all the same
     run_id = _last_json(capsys)["run_id"]
     path = tmp_path / "sweep.csv"
     assert main(["runs", "export", str(run_id), "--format", "pymeasure", "-o", str(path)]) == 0
@@ -257,7 +259,7 @@ def test_timing_falls_back_to_software_without_the_trigger_link(tmp_path, capsys
             assert main([*command, "--lab", str(rig), "--timing", "hardware"]) == 2
             assert "timing: hardware timing is not available" in capsys.readouterr().err
         assert main(["characterise", "sweep", "--lab", str(rig), "--currents",
-                     "0.26mA:0.36mA:4", "--iterations", "5", "--json"]) == 0
+                     "0.26mA:0.36mA:4", "--iterations", "5", "--json"]) == 3  # unusable
         assert _last_json(capsys)["timing"] == "software"  # auto fell back
         assert virtual.instruments["pulse"].output is False
     with VirtualLab(build_chip(2, 0.5e-6, 1)) as virtual, connect_virtual(lab=virtual) as lab:

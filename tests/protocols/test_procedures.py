@@ -25,12 +25,42 @@ def rig():
         yield virtual, rwr
 
 
-def test_hysteresis_switches_up_and_back(rig):
+def _staircase_edge(device, steps, width):
+    """Mean and spread of the current that switches a device on a staircase of pulses:
+    P(edge at step j) = S_(j-1) - S_j, S_j = exp(-sum_(i<=j) width / tau(I_i))."""
+    rate = device.switch_rate(steps[:, None])[:, 0]
+    survival = np.exp(-np.cumsum(rate * width))
+    prob = -np.diff(np.concatenate([[1.0], survival]))
+    mean = float((steps * prob).sum() / prob.sum())
+    return mean, float(np.sqrt(((steps - mean) ** 2 * prob).sum() / prob.sum()))
+
+
+def test_hysteresis_measures_both_edges_and_the_loop_width(rig):
+    """Ten closed loops of 0.02 mA steps (paper 002 Fig. 2b): each loop switches -1 -> +1
+    on the way up and +1 -> -1 on the way down, at the currents the device's own
+    escape rate predicts for that staircase (within 3 standard errors over the loops)."""
     virtual, rwr = rig
-    result = hysteresis(rwr, np.linspace(0.1e-3, 0.6e-3, 6))
+    result = hysteresis(rwr, 0.6e-3, 30, loops=10)
+    device = virtual.chip.devices.select(0)
+    mean, spread = _staircase_edge(device, np.linspace(0.02e-3, 0.6e-3, 30), 100e-6)
+    se = spread / np.sqrt(10)
+    assert result["usable"] and len(result["edges_up"]) == len(result["edges_down"]) == 10
+    assert abs(result["edge_up"] - mean) < 3 * se + 1e-12
+    assert abs(-result["edge_down"] - mean) < 3 * se + 1e-12  # the same edge, reversed
+    widths = np.array(result["edges_up"]) - np.array(result["edges_down"])
+    assert result["loop_width"] == pytest.approx(widths.mean())
+    assert abs(result["loop_width"] - 2 * mean) < 3 * np.sqrt(2) * se
+    assert result["loop_width_err"] >= np.sqrt(2 / 12) * 0.02e-3  # at least the step's
     r = np.array(result["r_ahe"])
-    assert r[0] < 0 < r[5]  # switched up on the way up
-    assert r[-1] < 0  # and back down on the negative branch
+    assert r[0] < result["threshold"] and r[-1] < result["threshold"]  # -max: -1
+    assert r[np.argmax(result["currents"])] > result["threshold"]  # +max: +1
+
+
+def test_hysteresis_says_which_edge_it_never_saw(rig):
+    virtual, rwr = rig
+    result = hysteresis(rwr, 0.2e-3, 5, loops=1)  # below either edge
+    assert not result["usable"] and "loop_width" not in result
+    assert result["reason"].startswith("no switching edge seen on loop 1 up, loop 1 down")
 
 
 def test_endurance_counts_match_the_model(rig):

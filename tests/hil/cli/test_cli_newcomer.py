@@ -93,7 +93,7 @@ def test_runs_record_version_commit_and_instrument_snapshot(capsys):
 
 def test_runs_list_json(capsys):
     assert main(["characterise", "sweep", "--currents", "0.1mA:0.2mA:3",
-                 "--iterations", "2"]) == 0
+                 "--iterations", "2"]) == 3  # recorded, unusable
     capsys.readouterr()
     assert main(["runs", "list", "--json"]) == 0
     (run,) = json.loads(capsys.readouterr().out)["runs"]

@@ -212,8 +212,8 @@ def test_an_unusable_sweep_is_shown_and_never_becomes_the_procedures_current(win
     qtbot.waitUntil(lambda: window.worker is None, timeout=600000)
     run = window.store.get_run(window.last_run_id)
     assert run.status == "finished"
-    assert window.procedure_current.value() == pytest.approx(run.result["i_bias"] * 1e3,
-                                                             abs=1e-4)
+    assert window.procedure_current.value() == pytest.approx(run.result["i_50"] * 1e3,
+                                                             abs=1e-4)  # its 50 % current
 
 
 def test_a_lab_file_that_cannot_be_read_is_refused_with_the_reason(window, tmp_path):

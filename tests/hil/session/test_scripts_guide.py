@@ -19,6 +19,7 @@ import pytest
 
 from hil.cli import main
 from protocols.store import RunStore
+from protocols.sweep import fifty_percent_current
 
 ROOT = Path(__file__).resolve().parents[3]
 GUIDE = ROOT / "docs" / "guide" / "scripts.md"
@@ -45,8 +46,8 @@ def _check_the_record(folder: Path, capsys) -> None:
     (bank,) = record["banks"]
     assert bank["devices"] == [0, 1]
     assert bank["calibration_sweeps"] == [runs[0].id, runs[1].id]
-    for device, sweep in enumerate(runs[:2]):  # each device's calibration is its sweep's fit
-        assert bank["calibration"][device]["i_bias"] == sweep.result["i_bias"]
+    for device, sweep in enumerate(runs[:2]):  # each device's calibration: its sweep's 50 %
+        assert bank["calibration"][device]["i_bias"] == fifty_percent_current(sweep.result)
         assert record["calibration"][0]["neurons"][device]["i0"] == sweep.result["i0"]
     lab_file = (folder / "mylab.toml").read_bytes()
     assert bank["lab"]["sha256"] == hashlib.sha256(lab_file).hexdigest()

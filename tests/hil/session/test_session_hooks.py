@@ -110,5 +110,5 @@ def test_endurance_at_the_latest_sweeps_50_percent_names_that_sweep(lab, tmp_pat
         endurance = session.endurance(device=0, cycles=20)
         given = session.endurance(device=0, current=0.3e-3, cycles=5)
     assert endurance.summary["current_from_sweep"] == sweep.run_id
-    assert endurance.summary["current"] == pytest.approx(sweep.fit.i_bias)
+    assert endurance.summary["current"] == pytest.approx(sweep.summary["i_50"])  # its 50 %
     assert given.summary["current_from_sweep"] is None
