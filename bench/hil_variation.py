@@ -8,14 +8,16 @@ behind bench/RESULTS.md's tables, one worker each, one after another (each resum
 ``--resume RUN_ID``; ``--report IDS`` prints the tables and the where-HIL-helps table):
 
     python bench/hil_variation.py --seeds 100 --etas 0,0.1,0.25,0.5 --nonidealities none
-    python bench/hil_variation.py --seeds 100 --etas 0.25 \\
+    python bench/hil_variation.py --seeds 100 --etas 0.25 \
         --nonidealities drift,drift=0.2,width=0.2,joule
-    python bench/hil_variation.py --seeds 100 --etas 0.25 --nonidealities none \\
+    python bench/hil_variation.py --experiment 784-400-10 --seeds 100 --etas 0.25 \
+        --nonidealities none,joule
+    python bench/hil_variation.py --seeds 100 --etas 0.25 --nonidealities none \
         --gradient clamp-aware          # also: --gradient exact, --error corrected
-    python bench/hil_variation.py --seeds 100 --etas 0.25 --nonidealities none \\
+    python bench/hil_variation.py --seeds 100 --etas 0.25 --nonidealities none \
         --protocols fixed --fixed 0.5,4 # where the write currents clamp (and per rule)
-    python bench/hil_variation.py --experiment 784-400-10 --seeds 100 --etas 0.25 \\
-        --nonidealities none,drift,joule
+    python bench/hil_variation.py --experiment 784-400-10 --seeds 100 --etas 0 \
+        --nonidealities none
 """
 
 from __future__ import annotations

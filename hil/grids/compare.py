@@ -57,7 +57,7 @@ from hil.banks.calibration import calibrations_from_fits, characterise, nominal_
 from hil.banks.model import ModelBank
 from hil.learn.data import load_digits
 from hil.learn.encoding import poisson_spikes
-from hil.learn.readout import Readout, read_out
+from hil.learn.readout import Readout, read_out, spike_trains
 from hil.nn.network import DeviceCurrents, SpikingNet, output_loss
 from simulators.hallbar import HallBars
 from simulators.joule import heated, residual_heating
@@ -305,13 +305,15 @@ def compare_point(point: dict[str, Any], exp: Experiment, images,
                                   "hil": hil}
     method_code = {m: i for i, m in enumerate(METHODS)}
     held_out: dict[tuple[str, str], Readout] = {}
+    test_seed = int(streams.sequence(6).generate_state(1)[0])
+    test_spikes = list(spike_trains(xt, exp.steps, test_seed))  # every net, one draw
 
     def test(method: str, candidate: str) -> Readout:
         if (method, candidate) not in held_out:
             streams.renoise(banks, 500, method_code[method], _code(candidate))
             held_out[method, candidate] = read_out(
-                nets[candidate][method], devices[method], xt, yt, exp.steps,
-                int(streams.sequence(6).generate_state(1)[0]), exp.rereads)
+                nets[candidate][method], devices[method], xt, yt, exp.steps, test_seed,
+                exp.rereads, spikes=test_spikes)
         return held_out[method, candidate]
 
     row: dict[str, Any] = {}
@@ -320,12 +322,14 @@ def compare_point(point: dict[str, Any], exp: Experiment, images,
             row.update(_scores(f"fixed/{method}", test(method, label(*exp.fixed))))
     if "picked" in protocols:
         val_seed = int(streams.sequence(5).generate_state(1)[0])
+        val_spikes = list(spike_trains(xv, exp.steps, val_seed))
         for method in METHODS:
             best = None
             for candidate, by_method in nets.items():
                 streams.renoise(banks, 600, method_code[method], _code(candidate))
                 acc = read_out(by_method[method], devices[method], xv, yv, exp.steps,
-                               val_seed, exp.rereads, software=False).accuracy()
+                               val_seed, exp.rereads, software=False,
+                               spikes=val_spikes).accuracy()
                 row[f"val/{method}/{candidate}"] = acc
                 if best is None or acc > best[0]:
                     best = (acc, candidate)

@@ -18,7 +18,7 @@ Every network scored on one image set with one ``seed`` sees the same spike trai
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,28 +61,39 @@ def derived_seed(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0] >> 1)
 
 
+def spike_trains(x: torch.Tensor, steps: int, seed: int) -> Iterator[torch.Tensor]:
+    """The spike trains :func:`read_out` presents for ``seed``, chunk by chunk (T, chunk,
+    features); ``list(...)`` of them, given as ``spikes``, lets several networks share one
+    draw (the same numbers, drawn once)."""
+    gen = torch.Generator().manual_seed(seed)
+    for chunk in torch.arange(len(x)).split(EVAL_CHUNK):
+        yield poisson_spikes(x[chunk], steps, gen)
+
+
 @torch.no_grad()
 def read_out(net: SpikingNet, devices: list[DeviceCurrents], x: torch.Tensor,
              labels: torch.Tensor, steps: int, seed: int, rereads: int = REREADS,
-             software: bool = True, stage: Stage | None = None) -> Readout:
+             software: bool = True, stage: Stage | None = None,
+             spikes: Sequence[torch.Tensor] | None = None) -> Readout:
     """Every readout of ``x`` (labels as class indices) through ``devices``; with
-    ``software=False`` only the devices' own (the software values are never touched)."""
+    ``software=False`` only the devices' own (the software values are never touched).
+    ``spikes``: the chunks :func:`spike_trains` gives for ``x``, ``steps`` and ``seed``,
+    drawn once for several networks."""
     was_training = net.training
     net.eval()
-    gen = torch.Generator().manual_seed(seed)
     counts, logits, inputs = [], [], []
-    chunks = torch.arange(len(x)).split(EVAL_CHUNK)
-    for n, chunk in enumerate(chunks):
+    chunks = -(-len(x) // EVAL_CHUNK)
+    trains = spike_trains(x, steps, seed) if spikes is None else iter(spikes)
+    for n in range(chunks):
         if stage is not None:
-            stage(n, len(chunks))
-        out_logits, out_spikes, mean_input = net.forward_devices(
-            poisson_spikes(x[chunk], steps, gen), devices)
+            stage(n, chunks)
+        out_logits, out_spikes, mean_input = net.forward_devices(next(trains), devices)
         counts.append(out_spikes.sum(0))
         logits.append(out_logits)
         if software:
             inputs.append(mean_input)
     if stage is not None:
-        stage(len(chunks), len(chunks))
+        stage(chunks, chunks)
     again = torch.Generator().manual_seed(derived_seed(seed, 1))
 
     def reread(rows: torch.Tensor) -> torch.Tensor:
