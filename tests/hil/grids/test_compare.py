@@ -190,3 +190,15 @@ def test_hil_compare_runs_a_2x2_grid_end_to_end_on_dask_resumes_and_reports(
 def test_compare_refuses_bad_settings_by_name(tmp_path, capsys, flag, value, field):
     assert main(["--store", str(tmp_path / "r.sqlite"), "compare", flag, value]) == 2
     assert field in capsys.readouterr().err
+
+
+def test_a_device_whose_curve_is_a_step_in_the_sweep_is_characterised():
+    """At eta = 50 % a bar can sit at half the nominal I_bias with a window narrower than the
+    sweep's step: the sweep is taken again, narrower, about the step (it used to end the
+    point with curve_fit's RuntimeError)."""
+    exp = Experiment()
+    point = {"seed": 32, "eta": 0.5, "nonideality": "none", "amount": 0.0}
+    banks, _, fitted = devices_of(exp, point, Streams(point))
+    true_bias = banks[0].devices.i_bias(banks[0].pulse_width)
+    assert true_bias.min() < 0.6 * hall_bar_preset(exp.width).i_bias
+    np.testing.assert_allclose([c.i_bias for c in fitted[0]], true_bias, rtol=0.02)
