@@ -87,9 +87,19 @@ class HallBars:
         self, currents: np.ndarray, field_x: float | np.ndarray = OPERATING_FIELD
     ) -> np.ndarray:
         """Escape rate 1/tau(I) (1/s) towards the state sign(I * H_x) (module docstring)."""
-        magnitude = np.abs(np.asarray(currents, dtype=float) * field_drive(field_x))
-        drive = np.clip(1.0 - magnitude / self.i_c0, 0.0, 1.0)
-        return np.exp(-self.delta * drive**self.exponent) / self.tau0
+        # the formula, its steps in place: the same numbers, in half the time on a
+        # (T, batch, neurons) array (a drive that broadcasts wider is copied once)
+        drive = np.asarray(np.multiply(np.asarray(currents, dtype=float), field_drive(field_x)))
+        np.abs(drive, out=drive)
+        whole = drive.shape == np.broadcast_shapes(drive.shape, self.i_c0.shape)
+        drive = np.divide(drive, self.i_c0, out=drive if whole else None)
+        np.subtract(1.0, drive, out=drive)
+        np.clip(drive, 0.0, 1.0, out=drive)
+        drive **= self.exponent
+        np.multiply(-self.delta, drive, out=drive)
+        np.exp(drive, out=drive)
+        drive /= self.tau0
+        return drive
 
     def p_switch(
         self, currents: np.ndarray, pulse_width: float,
@@ -98,7 +108,10 @@ class HallBars:
         """Probability that a pulse of ``currents`` (..., n) moves each device into the
         state sign(I * H_x): at paper 002's +200 Oe, I > 0 writes -1 -> +1 and I < 0
         writes +1 -> -1; with the field reversed, the same pulses write the other way."""
-        return -np.expm1(-pulse_width * self.switch_rate(currents, field_x))
+        rate = self.switch_rate(currents, field_x)
+        np.multiply(-pulse_width, rate, out=rate)
+        np.expm1(rate, out=rate)
+        return np.negative(rate, out=rate)
 
     def current_at(self, p: float, pulse_width: float) -> np.ndarray:
         """The write current that switches each device with probability p."""

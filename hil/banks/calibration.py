@@ -42,7 +42,8 @@ def characterise(
 
     The sweep covers ``span`` guessed windows about each guessed I_bias; a neuron whose
     50 % point lies outside, or whose fit is graded unusable (``grade_fit``), is swept
-    again about the new estimate."""
+    again about the new estimate, and one whose curve is a step between two currents (no
+    fit determines I0) is swept again, narrower, about the step."""
     pulse_width = guess[0].pulse_width
     centre = np.array([c.i_bias for c in guess])
     half = span * np.array([c.window for c in guess]) / 2
@@ -58,8 +59,14 @@ def characterise(
         p = switched.mean(axis=0)
         for j in todo:
             if p[0, j] < 0.5 < p[-1, j]:
+                try:
+                    fit = fit_sigmoid(grid[:, j], p[:, j], iterations)
+                except RuntimeError as err:  # a step between two currents: I0 unknown
+                    reasons[j] = str(err)
+                    centre[j] = np.interp(0.5, np.maximum.accumulate(p[:, j]), grid[:, j])
+                    half[j] /= 8  # a narrower sweep about the step
+                    continue
                 counts = np.rint(p[:, j] * iterations)
-                fit = fit_sigmoid(grid[:, j], p[:, j], iterations)
                 fifty = compare_models(grid[:, j], counts, iterations, fit, fit_thermal(
                     grid[:, j], counts, iterations, pulse_width))
                 grade = grade_fit(grid[:, j], counts, iterations, fit, fifty)

@@ -126,7 +126,8 @@ def _compute(sweep, run: ActiveRun, todo, scheduler, workers, retries, progress)
         def submit(i: int):
             lost = any(f.status == "cancelled" for f in shared.values())
             if lost or len(shared) != len(sweep.shared):
-                shared.update({k: client.scatter(v, broadcast=True)
+                # one future per object: scatter splits a list or tuple into one per item
+                shared.update({k: client.scatter([v], broadcast=True)[0]
                                for k, v in sweep.shared.items()})
             again = cancellations.get(i, 0)
             key = f"{sweep.kind}-{run.id}-{i}" + (f"-again{again}" if again else "")

@@ -27,6 +27,8 @@ TIMINGS = ("auto", "software", "hardware")  # protocols/timing.py
 PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")  # torch.optim, by name
 SCHEDULERS = ("none", "cosine", "step", "exponential")  # torch.optim.lr_scheduler, by name
+ERRORS = ("unbiased", "corrected")  # hil.nn.network.output_loss
+GRADIENTS = ("straight-through", "clamp-aware", "exact")  # hil.nn.network.DeviceCurrents
 
 
 @dataclass
@@ -60,6 +62,9 @@ class TrainConfig:
     validation_per_class: int = 0  # training-pool images per class held apart for validation
     patience: int | None = None  # early stopping: epochs without a better validation loss
     batch_size: int = 16
+    error: str = "unbiased"  # output error: count / T - y, or the display rate's (corrected)
+    gradient: str = "straight-through"  # backward rule through the devices (hil.nn.network)
+    rereads: int = 5  # readout: re-reads of an image whose top count is tied (0-1000)
     multiplex: int = 1  # logical neurons per physical device (paper 002 SI S12)
     max_current: float | None = None  # A; clip limit, default the device's safe limit
     seed: int = 0
@@ -148,6 +153,14 @@ class TrainConfig:
         if not 0 <= self.momentum < 1:
             raise ConfigError("momentum", f"{self.momentum:g} is outside the range [0, 1)")
         self._validate_optimiser()
+        for name, allowed in (("error", ERRORS), ("gradient", GRADIENTS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(name, f"{getattr(self, name)!r} is not one of "
+                                  f"{', '.join(allowed)}")
+        if (not isinstance(self.rereads, int) or isinstance(self.rereads, bool)
+                or not 0 <= self.rereads <= 1000):
+            raise ConfigError("rereads", f"{self.rereads!r} is outside the allowed range "
+                              "[0, 1000] (an integer)")
         if self.max_current is not None and not 0 < self.max_current <= preset.max_current:
             raise ConfigError(
                 "max_current", f"{self.max_current * 1e3:g} mA is outside the allowed range "

@@ -29,11 +29,11 @@ from hil.errors import ConfigError
 from hil.learn.config import TrainConfig
 from hil.learn.data import DigitSplit, from_datasets, load_digits, validation_split
 from hil.learn.encoding import poisson_spikes
-from hil.nn.network import DeviceCurrents, SpikingNet, predict
+from hil.learn.readout import EVAL_CHUNK, read_out
+from hil.nn.network import DeviceCurrents, SpikingNet, device_hits, output_loss
 from protocols.store import ActiveRun, RunStore
 from simulators.presets import hall_bar_preset
 
-EVAL_CHUNK = 200  # images per evaluation batch (bounds memory at T x 200 x 784)
 Progress = Callable[[str, int, int, dict[str, float]], None]
 OptimiserFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
@@ -41,10 +41,17 @@ SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
 
 @dataclass
 class Evaluation:
+    """Held-out scores. ``accuracy`` and ``predictions`` are the devices' own readout (ties
+    re-read on the devices, hil.learn.readout); ``readouts`` has every readout's accuracy
+    (with the software tie-break and the normalised inputs beside it) and ``ties`` how the
+    first read's ties went."""
+
     accuracy: float
     predictions: list[int]
     labels: list[int]
     confidence: list[list[float]]
+    readouts: dict[str, float] = field(default_factory=dict)
+    ties: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -419,7 +426,8 @@ class Trainer:
             calibration = [[Calibration(**c) for c in layer] for layer in state["calibration"]]
             history = {**history, **state["history"]}
             first_epoch = checkpoint[0] + 1
-        devices = [DeviceCurrents(b, c) for b, c in zip(banks, calibration, strict=True)]
+        devices = [DeviceCurrents(b, c, cfg.gradient)
+                   for b, c in zip(banks, calibration, strict=True)]
         for bank in banks:  # lab devices: the one-off set-up before the first epoch
             getattr(bank, "prepare", lambda: None)()
         self._record(run, banks, calibration)
@@ -482,22 +490,19 @@ class Trainer:
     @torch.no_grad()
     def validate(self, net: SpikingNet, devices: list[DeviceCurrents]) -> dict[str, float]:
         """Loss and accuracy on the validation images (held apart from training and from
-        the held-out set), through the devices, with the same spike trains every epoch."""
+        the held-out set), through the devices, with the same spike trains every epoch. The
+        loss is the displayed logits' cross-entropy; the accuracy is the devices' own
+        readout (ties re-read on the devices)."""
         cfg = self.config
         was_training = net.training
         net.eval()
-        gen = torch.Generator().manual_seed(cfg.seed + 2)
         x = torch.from_numpy(self.validation[0])
         y = targets(self.validation[1], cfg.classes)
-        total, correct = 0.0, 0
-        for chunk in torch.arange(len(x)).split(EVAL_CHUNK):
-            spikes = poisson_spikes(x[chunk], cfg.steps, gen)
-            logits, _, mean_input = net.forward_devices(spikes, devices)
-            total += float(F.binary_cross_entropy_with_logits(logits, y[chunk], reduction="sum"))
-            predicted, _ = predict(logits, mean_input)
-            correct += int((predicted == y[chunk].argmax(1)).sum())
+        readout = read_out(net, devices, x, y.argmax(1), cfg.steps, cfg.seed + 2,
+                           cfg.rereads, software=False)
         net.train(was_training)
-        return {"val_loss": total / len(x), "val_accuracy": correct / len(x)}
+        total = float(F.binary_cross_entropy_with_logits(readout.logits, y, reduction="sum"))
+        return {"val_loss": total / len(x), "val_accuracy": readout.accuracy()}
 
     def _calibrate(self, banks: list[NeuronBank],
                    resumed: int | None = None) -> list[list[Calibration]]:
@@ -531,45 +536,39 @@ class Trainer:
         total_loss, correct = 0.0, 0
         for xb, yb in self._batches(x, y, gen):
             spikes = poisson_spikes(xb, cfg.steps, gen)
-            logits, _, mean_input = net.forward_devices(spikes, devices)
-            loss = F.binary_cross_entropy_with_logits(logits, yb, reduction="sum")
+            logits, out_spikes, _ = net.forward_devices(spikes, devices)
+            loss = output_loss(logits, out_spikes, yb, cfg.error)
             optimiser.zero_grad()
             (loss / len(xb)).backward()
             optimiser.step()
             total_loss += float(loss.detach())
-            predicted, _ = predict(logits.detach(), mean_input)
-            correct += int((predicted == yb.argmax(1)).sum())
+            correct += device_hits(out_spikes.sum(0), yb.argmax(1))
         return total_loss / len(x), correct / len(x)
 
     @torch.no_grad()
     def evaluate(self, net: SpikingNet, devices: list[DeviceCurrents],
                  stage: str = "evaluate") -> Evaluation:
         """Held-out images through the devices; the same spike trains for every network
-        (progress per chunk of images under ``stage``)."""
+        (progress per chunk of images under ``stage``). The accuracy is the devices' own
+        readout; the software tie-break's and the normalised inputs' stand beside it."""
         cfg = self.config
-        gen = torch.Generator().manual_seed(cfg.seed + 1)
         x = torch.from_numpy(self.data.test_x)
         labels = targets(self.data.test_y, cfg.classes).argmax(1)
-        predictions, confidences = [], []
-        chunks = torch.arange(len(x)).split(EVAL_CHUNK)
-        for n, chunk in enumerate(chunks):
-            self.progress(stage, n, len(chunks), {})
-            spikes = poisson_spikes(x[chunk], cfg.steps, gen)
-            logits, _, mean_input = net.forward_devices(spikes, devices)
-            predicted, confidence = predict(logits, mean_input)
-            predictions.append(predicted)
-            confidences.append(confidence)
-        self.progress(stage, len(chunks), len(chunks), {})
-        predicted = torch.cat(predictions)
+        readout = read_out(net, devices, x, labels, cfg.steps, cfg.seed + 1, cfg.rereads,
+                           stage=lambda done, total: self.progress(stage, done, total, {}))
+        predicted = readout.classes["devices"]
         return Evaluation(
-            float((predicted == labels).float().mean()), predicted.tolist(), labels.tolist(),
-            torch.cat(confidences).tolist(),
+            readout.accuracy(), predicted.tolist(), labels.tolist(),
+            readout.confidence.tolist(), readout.accuracies(),
+            {"tied": readout.tied, "unresolved": readout.unresolved,
+             "rereads": readout.rereads},
         )
 
     def evaluate_banks(self, net: SpikingNet, banks: list[NeuronBank]) -> Evaluation:
         """The held-out images through ``banks`` (one per layer, each with the calibration
         it holds): e.g. a reloaded network on a lab's devices."""
-        return self.evaluate(net, [DeviceCurrents(b, b.calibration) for b in banks])
+        return self.evaluate(net, [DeviceCurrents(b, b.calibration, self.config.gradient)
+                                   for b in banks])
 
     def train_software(self) -> tuple[SpikingNet, list[float]]:
         """The same network and schedule with ideal sigmoids, in software (Fig. 4e)."""

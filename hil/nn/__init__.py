@@ -2,7 +2,18 @@
 activation autograd Functions, and paper 002's spiking network."""
 
 from hil.nn.layers import DeviceNeurons, device_layers, to_device_neurons
-from hil.nn.network import DeviceCurrents, SpikingNet, measured_rate, predict
+from hil.nn.network import (
+    ERRORS,
+    GRADIENTS,
+    DeviceCurrents,
+    SpikingNet,
+    count_rate,
+    device_classes,
+    measured_rate,
+    output_loss,
+    predict,
+)
 
-__all__ = ["DeviceCurrents", "DeviceNeurons", "SpikingNet", "device_layers", "measured_rate",
-           "predict", "to_device_neurons"]
+__all__ = ["ERRORS", "GRADIENTS", "DeviceCurrents", "DeviceNeurons", "SpikingNet", "count_rate",
+           "device_classes", "device_layers", "measured_rate", "output_loss", "predict",
+           "to_device_neurons"]

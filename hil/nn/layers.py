@@ -5,8 +5,9 @@ Learning with Spin Stochastic Neurons, Methods 4.6).
 convolutional): the forward pass turns each normalised input z into a write current through
 the bank's calibration, asks the devices, and passes on their switch flags (or their measured
 rate, or the measured logit for an output layer); the backward pass is the measured
-activation's, never the ideal sigmoid's (:mod:`hil.nn.network`). Like aihwkit's analog
-layers, a model gets them by construction or by :func:`to_device_neurons`.
+activation's, never the ideal sigmoid's (:mod:`hil.nn.network`), with the clamp-aware or
+exact rule as options (``gradient``). Like aihwkit's analog layers, a model gets them by
+construction or by :func:`to_device_neurons`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ import torch
 from torch import nn
 
 from hil.banks.base import Calibration, NeuronBank
-from hil.nn.network import DeviceCurrents, _HiddenSpikes, _OutputLogit, measured_rate
+from hil.nn.network import (
+    GRADIENTS,
+    DeviceCurrents,
+    _HiddenSpikes,
+    _OutputLogit,
+    measured_rate,
+)
 
 BankFactory = Callable[[int], NeuronBank]
 Output = Literal["spikes", "rate", "logit"]
@@ -35,15 +42,21 @@ class DeviceNeurons(nn.Module):
     the input already carries a leading time axis (T, B, ...) of spike-driven inputs, as in
     paper 002's network. ``output``: ``"rate"`` (the measured rate (count + 1/2)/(T + 1), the
     default), ``"spikes"`` (the T switch flags) or ``"logit"`` (logit of the measured rate, for
-    an output layer trained with a cross-entropy loss: its gradient is then a - y).
+    an output layer trained with a cross-entropy loss; :func:`hil.nn.output_loss` with the
+    switch flags makes its error the unbiased count / T - y). ``gradient``: the backward
+    rule, one of ``straight-through``, ``clamp-aware``, ``exact`` (:mod:`hil.nn.network`).
     """
 
     def __init__(self, bank: NeuronBank | BankFactory, steps: int | None = 20,
                  output: Output = "rate",
-                 calibration: Sequence[Calibration] | None = None) -> None:
+                 calibration: Sequence[Calibration] | None = None,
+                 gradient: str = "straight-through") -> None:
         super().__init__()
         if output not in OUTPUTS:
             raise ValueError(f"output = {output!r} is not one of {', '.join(OUTPUTS)}")
+        if gradient not in GRADIENTS:
+            raise ValueError(f"gradient = {gradient!r} is not one of {', '.join(GRADIENTS)}")
+        self.gradient = gradient
         if steps is not None and (not isinstance(steps, int) or steps < 1):
             raise ValueError(f"steps = {steps!r} is outside the allowed range [1, inf)")
         self.steps = steps
@@ -70,7 +83,8 @@ class DeviceNeurons(nn.Module):
                                    "forward pass from the data's size")
             self.bank = self._factory(features)
         if self._currents is None:
-            self._currents = DeviceCurrents(self.bank, self._calibration or self.bank.calibration)
+            self._currents = DeviceCurrents(self.bank, self._calibration or self.bank.calibration,
+                                            self.gradient)
         return self._currents
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -108,7 +122,8 @@ class DeviceNeurons(nn.Module):
 
     def extra_repr(self) -> str:
         size = "lazy" if self.bank is None else str(self.bank.n_neurons)
-        return f"neurons={size}, steps={self.steps}, output={self.output!r}"
+        return (f"neurons={size}, steps={self.steps}, output={self.output!r}, "
+                f"gradient={self.gradient!r}")
 
 
 ACTIVATIONS = (nn.Sigmoid, nn.ReLU, nn.Tanh, nn.SiLU, nn.GELU, nn.LeakyReLU)

@@ -169,3 +169,25 @@ def _check_interval_coverage(sweeps_per_device: int) -> None:
             z_i0.append((fit.i0 - truth.i0) / fit.i0_err)
     assert binomtest(hits, trials, 0.95).pvalue > 0.001
     assert abs(np.mean(z_i0)) < 4 / np.sqrt(len(z_i0))  # unbiased within 4 standard errors
+
+
+def test_switching_is_the_formula_bit_for_bit_in_place():
+    """switch_rate and p_switch compute in place: the same numbers as the formula written
+    out, for any batch shape, signs beyond the critical current and field arrays."""
+    from simulators.hallbar import OPERATING_FIELD, TAU0, field_drive
+
+    rng = np.random.default_rng(5)
+    bars = hall_bar_preset(0.5e-6).draw(7, 0.25, 0.1, rng)
+    currents = rng.normal(0.0, 1.2, (3, 5, 7)) * bars.i_c0
+    fields = (OPERATING_FIELD, -0.003, rng.uniform(-0.01, 0.01, (5, 1)),
+              rng.uniform(-0.01, 0.01, (2, 3, 5, 7)))
+    for field_x in fields:
+        drive = np.clip(1.0 - np.abs(currents * field_drive(field_x)) / bars.i_c0, 0.0, 1.0)
+        rate = np.exp(-bars.delta * drive**bars.exponent) / TAU0
+        assert np.array_equal(bars.switch_rate(currents, field_x), rate)
+        assert np.array_equal(bars.switch_rate(currents[0, 0, :1], field_x),
+                              np.exp(-bars.delta * np.clip(1.0 - np.abs(
+                                  currents[0, 0, :1] * field_drive(field_x)) / bars.i_c0,
+                                  0.0, 1.0)**bars.exponent) / TAU0)
+        assert np.array_equal(bars.p_switch(currents, 100e-6, field_x),
+                              -np.expm1(-100e-6 * rate))

@@ -1,15 +1,13 @@
-"""``hil codesign`` and ``hil compare``: grid points, stored weights, resume, statistics."""
+"""``hil codesign``: grid points, stored weights, resume, statistics."""
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from hil.cli import main
 from hil.grids import codesign
-from hil.grids.compare import DRIFT, drifted, paired_table, verdict
 from hil.nn.network import SpikingNet
 
 
@@ -80,43 +78,3 @@ def test_codesign_cli_stores_points_writes_figures_and_resumes(tmp_path, weights
 def test_codesign_cli_refuses_a_width_outside_the_papers_bars(tmp_path, capsys):
     assert main(["--store", str(tmp_path / "r.sqlite"), "codesign", "--widths", "0.1um"]) == 2
     assert "widths" in capsys.readouterr().err
-
-
-def test_drift_moves_every_device_within_si_s4s_bound():
-    from hil.banks.model import model_bank
-
-    bank = model_bank(200, 0.5e-6, 0.25, seed=1)
-    before = bank.devices.i_bias(bank.pulse_width)
-    drifted(bank, DRIFT, np.random.default_rng(0))
-    change = bank.devices.i_bias(bank.pulse_width) / before - 1
-    assert np.abs(change).max() <= DRIFT + 1e-12 and np.abs(change).max() > 0.9 * DRIFT
-
-
-def test_paired_table_and_verdict():
-    rows = [{"nonideality": "none", "eta": 0.25, "seed": s, "deployed-nominal": 0.5,
-             "deployed-device": 0.8 + 0.01 * s, "hil": 0.8 + 0.01 * s + d}
-            for s, d in enumerate([0.0, 0.02, -0.02, 0.0])]
-    (entry,) = paired_table(rows)
-    assert entry["seeds"] == 4
-    assert entry["hil - deployed-device"][0] == pytest.approx(0.0, abs=1e-12)
-    assert entry["hil - deployed-nominal"][0] == pytest.approx(0.315)
-    assert entry["verdict"].startswith("no difference resolved")
-    assert verdict(0.05, 0.01).startswith("HIL beats")
-    assert verdict(-0.05, 0.01).startswith("the digital twin beats")
-
-
-def test_compare_point_scores_three_ways_on_the_same_devices():
-    from hil.grids.compare import METHODS, Experiment, compare_point, split
-
-    exp = Experiment(classes=(0, 1), train_per_class=4, validation_per_class=5,
-                     test_per_class=10, steps=10, epochs=2, lrs=(0.5,), batches=(8, 4))
-    data = split(exp)
-    assert len(data[1][1]) == 10 and len(data[2][1]) == 20
-    row = compare_point({"eta": 0.25, "seed": 3, "nonideality": "drift"}, exp, data)
-    for method in METHODS:
-        assert 0.0 <= row[method] <= 1.0 and 0.0 <= row[f"{method}_val"] <= 1.0
-        assert row[f"{method}_choice"] in ("lr0.5-b8", "lr0.5-b4")
-        best = max(row[f"val_{method}_lr0.5-b{b}"] for b in (8, 4))
-        assert row[f"{method}_val"] == best  # chosen on validation, not on held-out
-    again = compare_point({"eta": 0.25, "seed": 3, "nonideality": "drift"}, exp, data)
-    assert again == row  # seeded: the same devices, noise and spikes
