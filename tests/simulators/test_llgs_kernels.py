@@ -3,11 +3,13 @@ against each other and against the torch reference's physics (papers 000 and 002
 """
 
 import dataclasses
+import inspect
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import types
 
 import numba
 import numpy as np
@@ -218,21 +220,33 @@ def test_kernel_integrates_the_lab_frame_equation_for_sigma_along_any_axis(sigma
     assert np.abs(expected - start).max() > 1e-2  # the steps moved the states
 
 
+def _counted_block_steps(m, params, shared, frame, k0, k1, trajectory0, step, both, lo, hi,
+                         shapes, s, h, worst):
+    """A stand-in for cpu._block_steps that counts its calls in worst[lo]."""
+    worst[lo] += np.float32(1.0)
+
+
 def test_the_step_loop_is_compiled_once():
     """cpu._one_block calls the step loop for a step alone and for two steps per Philox call:
     numba compiles the loop, the bulk of the first run's compile time on a new machine, for
     one signature only (a literal step index typed a second copy and doubled that time).
-    _one_block is compiled afresh here, so its calls are typed even where the disk cache
-    holds it; the loop itself loads from the cache or compiles."""
+    _one_block is compiled afresh here with a fresh stand-in for the loop that counts its
+    calls, so the signatures counted are _one_block's calls alone, whatever this process
+    compiled before (the kernel's C entry, for one, types the loop for its uint32 indices)."""
+    assert inspect.signature(_counted_block_steps) == \
+        inspect.signature(cpu_kernel._block_steps.py_func)
+    counted = njit(_counted_block_steps)
+    source = cpu_kernel._one_block.py_func
+    one_block = njit(fastmath=cpu_kernel.FASTMATH, error_model="numpy")(types.FunctionType(
+        source.__code__, {**source.__globals__, "_block_steps": counted}, source.__name__))
     n, dt = 300, 5e-12
     params, shared = junction_arrays(MTJ, np.full(n, 20e-6), dt)
-    shapes = pulse_fractions(Pulse(25e-12, relax=0.0), dt)
-    one_block = njit(fastmath=True, error_model="numpy")(cpu_kernel._one_block.py_func)
-    m = _along_z(n)
-    one_block(m, params, shared, shapes, *(np.uint32(k) for k in seed_key(1)), 0, 3,
-              np.float32(dt), np.zeros(n, np.float32), 0)
-    assert len(cpu_kernel._block_steps.signatures) == 1
-    assert np.abs(m[:, :cpu_kernel.BLOCK] - _along_z(n)[:, :cpu_kernel.BLOCK]).max() > 0
+    shapes = pulse_fractions(Pulse(25e-12, relax=0.0), dt)  # five steps
+    calls = np.zeros(n, np.float32)
+    one_block(_along_z(n), params, shared, shapes, *(np.uint32(k) for k in seed_key(1)), 0, 3,
+              np.float32(dt), calls, 0)
+    assert calls[0] == 3  # step 3 alone, then steps 4-5 and 6-7 in pairs
+    assert len(counted.signatures) == 1
 
 
 def test_per_trajectory_junctions_are_each_their_own():
