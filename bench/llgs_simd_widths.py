@@ -12,8 +12,9 @@ copies of each source (bench/kernel_copies.py, numba's dispatcher, no disk cache
 - a digest of the one-batch run's bits (equal digests: equal bits);
 - the step loop's divisions, square roots, reciprocal estimates and FMAs, by the registers
   they run on (numba's assembly of the loop);
-- junction-steps per second, one thread, best of ``--repeats`` rounds in which the versions
-  take turns (mtj-000 at 20 uA, 5 ps, ``--width``, ``--n`` trajectories).
+- junction-steps per CPU-second (a shared machine steals wall time), one thread, best of
+  ``--repeats`` rounds in which the versions take turns (mtj-000 at 20 uA, 5 ps,
+  ``--width``, ``--n`` trajectories).
 
     git show 8f92ac3:simulators/llgs_kernels/cpu.py > old.py
     python bench/llgs_simd_widths.py [--also old.py] [--n 20000] [--width 2e-9] [--repeats 5]
@@ -26,8 +27,10 @@ import hashlib
 import json
 import os
 import re
+import runpy
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -59,8 +62,6 @@ def worker(sources: list[str], n: int, width: float, repeats: int) -> dict:
     """In a process built for one width: each source's lane sweep, digest, registers and
     speed."""
     os.environ["SPINHIL_NUMBA_CACHE"] = "0"
-    import runpy
-
     import numba
     import numpy as np
     from kernel_copies import best_rates, kernel_copy
@@ -87,7 +88,7 @@ def worker(sources: list[str], n: int, width: float, repeats: int) -> dict:
     start = runner.initial_states(n)
     params, shared, shapes = runner._prepare(np.full(n, 20e-6), Pulse(width, relax=0.0), None)
     rates = best_rates(kernels, start, (params, shared, shapes, *runner.key, 0, 0, 5e-12),
-                       repeats)
+                       repeats, clock=time.process_time)
     for source, rate in rates.items():
         rows[source]["rate"] = rate
     return {"cpu": cpu_native.target_cpu()[0], "batches": batches, "rows": rows}
@@ -132,7 +133,7 @@ def main() -> None:
             ops = ", ".join(f"{count} {op}" for op, count in row["ops"].items())
             print(f"  {names[source]}: lanes differ in {row['differing']} of "
                   f"{result['batches']} batches; bits {row['digest']}; "
-                  f"{1e9 / row['rate']:.2f} ns per junction-step ({row['rate'] / first:.2f}x "
+                  f"{1e9 / row['rate']:.2f} CPU-ns per junction-step ({row['rate'] / first:.2f}x "
                   f"the kernel)\n    step loop: {ops}")
     print(f"  {uptime()}")
 
