@@ -23,14 +23,17 @@ afresh (no disk cache, numba's nor cpu_native's).
 Every lane computes the same IEEE operations in the same order, so a trajectory's numbers do
 not depend on its batch, its place in a block (a vector lane, or the scalar remainder of the
 lane loop) or the CPU's SIMD width: numba's fastmath is narrowed to FASTMATH. Full fastmath
-also allows reciprocal estimates (``arcp``, ``afn``), which LLVM uses on x86 for vector
-division and square roots only (vrcpps or AVX-512's vrcp14ps with a Newton step; the scalar
-remainder divides exactly) and reassociation: a trajectory's last bits then differed between
-the vector body and the remainder and between AVX2 and AVX-512 builds. Contraction into FMAs
-stays (without it 0.86x the speed): a build for any CPU with FMA (AVX2, AVX-512 at 256 or 512
-bits) gives the same bits; one without FMA (SSE, first-generation AVX) rounds each product
-apart, the same in every lane, and agrees to float32 rounding (tests/simulators/
-test_llgs_kernels.py builds each width; bench/RESULTS.md has the cost, 1 % or less).
+also allows estimates (``arcp``, ``afn``) and reassociation: LLVM on x86 then divides in
+vector code by a reciprocal estimate and a Newton step (vrcpps; vrcp14ps on AVX-512's 16
+lanes) but exactly in scalar code, so a trajectory's last bits differed between the vector
+body, the narrower vectorised epilogue and the scalar remainder, and between AVX2 and
+AVX-512 builds. Contraction into FMAs
+stays (without it the kernel is slower: bench/llgs_kernel_parts.py): a build for any CPU with
+FMA (AVX2, AVX-512 at 256 or 512 bits) gives the same bits; one without FMA (SSE,
+first-generation AVX) rounds each product apart, the same in every lane, and agrees to
+float32 rounding (tests/simulators/test_llgs_kernels.py builds each width). The cost beside
+full fastmath (bench/RESULTS.md): none measurable at 8 lanes, 2-10 % at AVX-512's 16 lanes,
+whose vector division is slow.
 
 Runs do not call this module's dispatcher: ``native_object`` compiles the same step as a C
 function over a range of blocks and hands its machine code to
