@@ -899,13 +899,16 @@ def test_machine_code_cache_goes_where_it_can_be_written(tmp_path, monkeypatch):
 def test_ctrl_c_during_a_threaded_run_returns_once_the_kernel_stops_writing():
     """Ctrl-C while the pool's threads integrate: KeyboardInterrupt reaches the caller only
     after every range already running has finished, so nothing writes into the caller's
-    arrays afterwards (they may be freed at once)."""
+    arrays afterwards (they may be freed at once). The machine code is loaded (or built)
+    first, whatever ran before in this process, so that the signal meets the threaded run
+    and not the build."""
     import signal
     import threading
     import time
 
     from simulators.llgs_kernels import cpu_native
 
+    assert cpu_native.kernel() is not None
     runner, start, params, shared, shapes = _pulse_inputs(4000, width=40e-9)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     cpu_native.set_threads(2)
