@@ -9,12 +9,16 @@ step taken out, side by side in one process (fresh compiles, one thread, best of
   no safety margin);
 - no Philox: Box-Muller fed with the counters themselves (not random: a cost, not a kernel);
 - no noise: RK4 and the renormalisation only;
+- numba's full fastmath (reciprocal and square-root estimates, reassociation: the kernel's
+  flags before 2026-12-07, whose vector lanes and scalar remainder differed in the last
+  bits) and no FMA contraction (every product rounded before its sum): what the kernel's
+  FASTMATH costs or saves;
 - with ``--also``, other versions of the kernel's source (an older commit's), as they are.
 
 Not kernels to run physics with: the copies (bench/kernel_copies.py) replace lines of
 simulators/llgs_kernels/cpu.py's source and exist to time its parts.
 
-    python bench/llgs_kernel_parts.py [--n 20000] [--width 2e-9] [--repeats 5]
+    python bench/llgs_kernel_parts.py [--n 20000] [--width 2e-9] [--repeats 5] [--cpu-time]
         [--also OLD_CPU_PY ...]
 """
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from pathlib import Path
 
 os.environ["SPINHIL_NUMBA_CACHE"] = "0"  # fresh compiles: no variant shares another's cache
@@ -67,6 +72,7 @@ PHILOX_NAMES = (  # the constants the written-out rounds use
     "from simulators.llgs_kernels.philox import STREAM_THERMAL_FIELD, philox4x32_10",
     "from simulators.llgs_kernels.philox import (KEY_A, KEY_B, MASK32, ROUND_A, ROUND_B, "
     "SHIFT32, STREAM_THERMAL_FIELD, philox4x32_10)")
+FLAGS = 'FASTMATH = {"nnan", "ninf", "nsz", "contract"}\n'
 VARIANTS = {
     "kernel (Philox4x32-10)": [],
     "Philox in 32-bit lanes": [PHILOX_NAMES, (PHILOX_NOW, PHILOX_32)],
@@ -79,6 +85,8 @@ VARIANTS = {
         a2 = a0 * a1
         b0, b1, b2 = a1, a2, a0
 """)],
+    "full fastmath": [(FLAGS, "FASTMATH = True\n")],
+    "no FMA contraction": [(FLAGS, 'FASTMATH = {"nnan", "ninf", "nsz"}\n')],
 }
 
 
@@ -87,6 +95,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--width", type=float, default=2e-9)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="junction-steps per CPU-second: a shared machine steals wall time")
     parser.add_argument("--also", type=Path, nargs="*", default=[], metavar="CPU_PY",
                         help="other versions of simulators/llgs_kernels/cpu.py to time beside "
                              "(e.g. git show REV:simulators/llgs_kernels/cpu.py > old.py)")
@@ -102,11 +112,12 @@ def main() -> None:
                for name, replacements in VARIANTS.items()}
     kernels.update({str(path): kernel_copy(str(path), source_file=path) for path in args.also})
     best = best_rates(kernels, start, (params, shared, shapes, *runner.key, 0, 0, DT),
-                      args.repeats)
+                      args.repeats, time.process_time if args.cpu_time else time.perf_counter)
     full = best["kernel (Philox4x32-10)"]
+    clock = "CPU-" if args.cpu_time else ""
     for name, rate in best.items():
-        print(f"  {name:<24} {rate:.3g} junction-steps/s, {1e9 / rate:5.1f} ns per "
-              f"junction-step ({rate / full:.2f}x the kernel)")
+        print(f"  {name:<24} {rate:.3g} junction-steps per {clock}second, {1e9 / rate:5.1f} "
+              f"{clock}ns per junction-step ({rate / full:.2f}x the kernel)")
     print(f"  {uptime()}")
 
 

@@ -20,6 +20,21 @@ whose z axis is the spin direction (``_rate``), which takes a quarter of the RK4
 away (1.2x the whole kernel, bench/RESULTS.md). SPINHIL_NUMBA_CACHE=0 compiles
 afresh (no disk cache, numba's nor cpu_native's).
 
+Every lane computes the same IEEE operations in the same order, so a trajectory's numbers do
+not depend on its batch, its place in a block (a vector lane, or the scalar remainder of the
+lane loop) or the CPU's SIMD width: numba's fastmath is narrowed to FASTMATH. Full fastmath
+also allows estimates (``arcp``, ``afn``) and reassociation: LLVM on x86 then divides in
+vector code by a reciprocal estimate and a Newton step (vrcpps; vrcp14ps on AVX-512's 16
+lanes) but exactly in scalar code, so a trajectory's last bits differed between the vector
+body, the narrower vectorised epilogue and the scalar remainder, and between AVX2 and
+AVX-512 builds. Contraction into FMAs
+stays (without it the kernel is slower: bench/llgs_kernel_parts.py): a build for any CPU with
+FMA (AVX2, AVX-512 at 256 or 512 bits) gives the same bits; one without FMA (SSE,
+first-generation AVX) rounds each product apart, the same in every lane, and agrees to
+float32 rounding (tests/simulators/test_llgs_kernels.py builds each width). The cost beside
+full fastmath (bench/RESULTS.md): none measurable at 8 lanes, 2-10 % at AVX-512's 16 lanes,
+whose vector division is slow.
+
 Runs do not call this module's dispatcher: ``native_object`` compiles the same step as a C
 function over a range of blocks and hands its machine code to
 simulators/llgs_kernels/cpu_native.py, which keeps it on disk and calls it without importing
@@ -44,6 +59,9 @@ from simulators.llgs_kernels.philox import STREAM_THERMAL_FIELD, philox4x32_10
 CACHE = os.environ.get("SPINHIL_NUMBA_CACHE", "1") != "0"
 BLOCK = 256  # trajectories per SIMD block: state and parameters fit in L1
 INTERLEAVE = 2  # independent SIMD vectors per loop iteration (1: LLVM's cost model decides)
+# no NaN or infinity (none arises), no signed zeros, FMA contraction; not arcp, afn or reassoc,
+# whose estimates and reorderings differ between vector and scalar code (the module's notes)
+FASTMATH = {"nnan", "ninf", "nsz", "contract"}
 
 F32 = np.float32
 ZERO, ONE, TWO, HALF = F32(0.0), F32(1.0), F32(2.0), F32(0.5)
@@ -87,7 +105,7 @@ def _bits_float(typingctx, x):
     return types.float32(types.int32), codegen
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _log(u):
     """Natural log of a positive float32 (relative error ~1e-7): exponent from the bits,
     2 atanh series on the mantissa folded into [sqrt(1/2), sqrt(2))."""
@@ -103,7 +121,7 @@ def _log(u):
     return exponent * LN2 + s * (TWO + s2 * (L3 + s2 * (L5 + s2 * (L7 + s2 * L9))))
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _sin_cos(x):
     """sin and cos of x in [0, pi/2]."""
     x2 = x * x
@@ -112,13 +130,13 @@ def _sin_cos(x):
     return s, c
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _uniform(word):
     """Top 24 bits of a 32-bit word as a float32 in (0, 1)."""
     return (F32(np.int32(word >> U32_EIGHT)) + HALF) * TWO_M24
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _gaussian_pair(radius_word, angle16, quadrant):
     """Box-Muller: radius sqrt(-2 ln u) from the word's top 24 bits, angle in (0, pi/2) from
     16 bits and its quadrant from two more (normals.py's layout)."""
@@ -129,7 +147,7 @@ def _gaussian_pair(radius_word, angle16, quadrant):
     return r * c * sign_c, r * s * sign_s
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _thermal_normals(w0, w1, w2, w3):
     """The six normals of one Philox call (normals.py's layout): the even step's three, then
     the odd step's."""
@@ -141,10 +159,10 @@ def _thermal_normals(w0, w1, w2, w3):
 
 
 # philox.py's rounds, compiled into the lane loop
-_philox_words = njit(inline="always", fastmath=True, error_model="numpy")(philox4x32_10)
+_philox_words = njit(inline="always", fastmath=FASTMATH, error_model="numpy")(philox4x32_10)
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _philox(c0, c1, c2, c3, k0, k1):
     """philox.philox4x32_10 on uint32 scalars, computed in 64-bit lanes: every word is masked
     to 32 bits, so LLVM knows the high halves are zero and each 32 x 32 -> 64-bit product is
@@ -155,7 +173,7 @@ def _philox(c0, c1, c2, c3, k0, k1):
     return U32(a0), U32(a1), U32(a2), U32(a3)
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _rate(x, y, z, px, py, pz, q, alpha, cx, cy, cz, p):
     """dm/dt of simulators/llgs.py in a frame whose z axis is the spin direction sigma:
     -gamma' [m x A + m x (m x B)], A = H - alpha a sigma, B = alpha H + a sigma, regrouped as
@@ -178,14 +196,14 @@ def _rate(x, y, z, px, py, pz, q, alpha, cx, cy, cz, p):
             uz + alpha * (x * uy - y * ux) - q * (x * x + y * y))
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _pick(v0, v1, v2, row):
     """v0, v1 or v2 by a row index the loop does not change (LLVM takes the test out of the
     loop: one vectorised loop per frame, no branch per lane)."""
     return v0 if row == 0 else (v1 if row == 1 else v2)
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _advance(x, y, z, nx, ny, nz, ng, alpha, cx, cy, cz, aj, u, p, fl, hx0, hy0, hz0, f0, fh,
              f1, h):
     """One RK4 step of one trajectory in sigma's frame, from the normals (nx, ny, nz) on the
@@ -212,7 +230,7 @@ def _advance(x, y, z, nx, ny, nz, ng, alpha, cx, cy, cz, aj, u, p, fl, hx0, hy0,
     return x * inv, y * inv, z * inv, abs(norm - ONE)
 
 
-@njit(fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
+@njit(fastmath=FASTMATH, cache=CACHE, nogil=True, error_model="numpy")
 def _block_steps(m, params, shared, frame, k0, k1, trajectory0, step, both, lo, hi, shapes, s,
                  h, worst):
     """RK4 steps of trajectories lo..hi-1 from one Philox call each: a loop LLVM vectorises
@@ -259,14 +277,14 @@ def _block_steps(m, params, shared, frame, k0, k1, trajectory0, step, both, lo, 
         m[r2, i] = z
 
 
-@njit(inline="always", fastmath=True, error_model="numpy")
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
 def _sigma_frame(shared):
     """(r0, r1, r2, sign) of the axis sigma lies along (junctions.py admits only those)."""
     r2 = 0 if shared[0] != ZERO else (1 if shared[1] != ZERO else 2)
     return (r2 + 1) % 3, (r2 + 2) % 3, r2, ONE if shared[r2] > ZERO else -ONE
 
 
-@njit(fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
+@njit(fastmath=FASTMATH, cache=CACHE, nogil=True, error_model="numpy")
 def _one_block(m, params, shared, shapes, k0, k1, trajectory0, step0, h, worst, b):
     """Every step of block b (trajectories b BLOCK .. (b + 1) BLOCK - 1): two steps per
     Philox call, one alone where the call starts on an odd step or ends on an even one."""
@@ -286,7 +304,7 @@ def _one_block(m, params, shared, shapes, k0, k1, trajectory0, step0, h, worst, 
         s += 2 if both else 1
 
 
-@njit(parallel=True, fastmath=True, cache=CACHE, nogil=True, error_model="numpy")
+@njit(parallel=True, fastmath=FASTMATH, cache=CACHE, nogil=True, error_model="numpy")
 def _integrate(m, params, shared, shapes, key0, key1, trajectory0, step0, dt, worst):
     """The compiled body of integrate()."""
     n = m.shape[1]
@@ -347,7 +365,7 @@ def native_object(target_machine) -> tuple[bytes, str, list[str]]:
     none)."""
     llvm.set_option("", f"-force-vector-interleave={INTERLEAVE}")
     try:
-        entry = cfunc(NATIVE_SIGNATURE, fastmath=True, error_model="numpy")(_blocks)
+        entry = cfunc(NATIVE_SIGNATURE, fastmath=FASTMATH, error_model="numpy")(_blocks)
         module = llvm.parse_assembly(entry._library.get_llvm_str())
         code = target_machine.emit_object(module)
     finally:

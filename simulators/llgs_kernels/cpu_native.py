@@ -95,23 +95,37 @@ def _llvm():
     return llvm
 
 
+def target_cpu() -> tuple[str, str]:
+    """The CPU the machine code is built for, (LLVM's name, its feature string): the host's,
+    or numba's NUMBA_CPU_NAME and NUMBA_CPU_FEATURES where set, read as numba reads them, so
+    that numba's optimiser (which picks the SIMD width) and the code generator here aim at
+    one CPU. Setting them builds the kernel for another SIMD width than the host's (e.g. the
+    host's features less ``avx512f``: the AVX2 build; the tests compare the builds)."""
+    llvm = _llvm()
+    name = os.environ.get("NUMBA_CPU_NAME")
+    features = os.environ.get("NUMBA_CPU_FEATURES")
+    if features is None:
+        features = "" if str(name).lower() == "generic" else \
+            llvm.get_host_cpu_features().flatten()
+    return name or llvm.get_host_cpu_name(), features
+
+
 def _target_machine():
     llvm = _llvm()
+    name, features = target_cpu()
     return llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-        opt=3, codemodel="jitdefault")
+        cpu=name, features=features, opt=3, codemodel="jitdefault")
 
 
 def code_name() -> str:
     """The cache file's stem: a hash of the kernel's source, the compilers' versions and
-    the host CPU, so any change among them builds anew."""
-    llvm = _llvm()
+    the target CPU, so any change among them builds anew."""
     digest = hashlib.sha256()
     for name in SOURCES:
         digest.update((HERE / name).read_bytes())
+    cpu, features = target_cpu()
     digest.update(f"numba {version('numba')} llvmlite {version('llvmlite')} "
-                  f"{llvm.get_host_cpu_name()} {llvm.get_host_cpu_features().flatten()} "
-                  f"{sys.platform}".encode())
+                  f"{cpu} {features} {sys.platform}".encode())
     return f"llgs-cpu-{digest.hexdigest()[:20]}"
 
 

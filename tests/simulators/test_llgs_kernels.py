@@ -3,11 +3,14 @@ against each other and against the torch reference's physics (papers 000 and 002
 """
 
 import dataclasses
+import inspect
 import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
+import types
 
 import numba
 import numpy as np
@@ -109,6 +112,113 @@ def test_results_do_not_depend_on_batch_or_chunking():
     other = FusedLLGS(MTJ, 5e-12, seed=5).run(_along_z(300), np.zeros(300),
                                                Pulse(2e-9, relax=0.0))[0]
     assert not np.allclose(other, once, atol=1e-3)  # the seed matters
+
+
+# every residue of the widest vector body (AVX-512's 16 float lanes, cpu.INTERLEAVE = 2
+# vectors per iteration) and, with the lengths, the scalar remainder: alone (1, 5, 31), after
+# a vector body (37) and across a block boundary (300)
+LANE_OFFSETS = range(33)
+LANE_LENGTHS = (1, 5, 31, 37, 300)
+
+
+def _lane_sweep(integrate, n=612, seed=13):
+    """Trajectories 0..n-1 (three blocks) in one batch, then again in batches starting at
+    each of LANE_OFFSETS, so each trajectory sits in every lane of a vector and in the scalar
+    remainder of the lane loop; 12 steps from an odd step (the lone first and last steps and
+    the pairs of one Philox call each), the currents of both signs through a trapezoid.
+    Returns the batch's (state, worst) and the (offset, length) of every batch whose bits
+    differ from the batch's."""
+    runner = FusedLLGS(MTJ, 5e-12, seed)
+    params, shared, shapes = runner._prepare(
+        np.linspace(-40e-6, 40e-6, n), Pulse(40e-12, rise=10e-12, fall=10e-12, relax=0.0),
+        None)
+    start = runner.initial_states(n)
+
+    def run(first, count):
+        m, worst = start[:, first:first + count].copy(), np.zeros(count, np.float32)
+        integrate(m, np.ascontiguousarray(params[:, first:first + count]), shared, shapes,
+                  *runner.key, first, 3, 5e-12, worst)
+        return m, worst
+
+    m, worst = run(0, n)
+    differing = []
+    for first in LANE_OFFSETS:
+        for count in LANE_LENGTHS:
+            part_m, part_worst = run(first, count)
+            if not (np.array_equal(part_m, m[:, first:first + count])
+                    and np.array_equal(part_worst, worst[first:first + count])):
+                differing.append((first, count))
+    assert (m != start).any(0).all() and worst.min() > 0  # every state moved
+    return m, worst, differing
+
+
+def test_results_do_not_depend_on_lane_position():
+    """A trajectory gets the same bits in every SIMD lane and in the scalar remainder: each
+    lane does the same IEEE operations in the same order (cpu.FASTMATH; with full fastmath's
+    reciprocal estimates 19 of these 165 batches differed in the last bits on AVX2, all 165
+    on AVX-512 with 16 lanes)."""
+    from simulators.llgs_kernels import cpu_native
+
+    _, _, differing = _lane_sweep(cpu_native.integrate)
+    assert differing == []
+
+
+# builds of the kernel for other SIMD widths than the host's: numba's NUMBA_CPU_FEATURES (the
+# host's features with some removed), each build's arrays saved by a new process
+SIMD_BUILDS = {  # name: (host features it needs, changes to the host's, has FMA)
+    "avx512-zmm": (("avx512f", "fma"), ",-prefer-256-bit", True),  # 16 float lanes
+    "avx512-ymm": (("avx512f", "fma"), ",+prefer-256-bit", True),  # AVX-512 code, 8 lanes
+    "avx2": (("avx2", "fma"), ",-avx512f", True),  # 8 lanes
+    "sse": (("sse4.2",), ",-avx", False),  # 4 lanes, no FMA (SSE4.2 at most)
+}
+SIMD_BUILD_SCRIPT = textwrap.dedent("""
+    import runpy, sys, numpy as np
+    from simulators.llgs_kernels import cpu_native
+    sweep = runpy.run_path(sys.argv[1])["_lane_sweep"]
+    assert cpu_native.kernel() is not None, "the machine code did not build or load"
+    m, worst, differing = sweep(cpu_native.integrate)
+    np.savez(sys.argv[2], m=m, worst=worst, differing=np.array(differing).reshape(-1, 2))
+""")
+
+
+def _host_features() -> dict:
+    import llvmlite.binding as llvm
+
+    return llvm.get_host_cpu_features()
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
+                    reason="the builds are x86 SIMD widths")
+@pytest.mark.parametrize("build", list(SIMD_BUILDS))
+def test_every_simd_width_gives_the_same_bits(build, tmp_path):
+    """The kernel built for AVX-512 (16 lanes; and 8, the width LLVM prefers on Intel), AVX2
+    and SSE, each run on this CPU: each build's lanes and remainder agree bit for bit
+    (_lane_sweep), and every build with FMA gives the host build's bits. SSE has no FMA:
+    each product is rounded before its sum, so 12 steps agree to float32 rounding (a few
+    units of 6e-8 per step), not to the bit. A build this CPU cannot run is skipped by name
+    (an AVX-512 build needs an AVX-512 CPU or an emulator)."""
+    from simulators.llgs_kernels import cpu_native
+
+    needs, change, fma = SIMD_BUILDS[build]
+    host = _host_features()
+    missing = [feature for feature in needs if not host.get(feature)]
+    if missing:
+        pytest.skip(f"this CPU lacks {', '.join(missing)}: the {build} build cannot run here")
+    out = tmp_path / "build.npz"
+    env = {**os.environ, "PYTHONPATH": ROOT, "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+           "NUMBA_CPU_FEATURES": host.flatten() + change}
+    env.pop("NUMBA_CPU_NAME", None)
+    subprocess.run([sys.executable, "-c", SIMD_BUILD_SCRIPT, __file__, str(out)], env=env,
+                   check=True, capture_output=True, text=True)
+    built = np.load(out)
+    assert built["differing"].size == 0, built["differing"]
+    m, worst, _ = _lane_sweep(cpu_native.integrate)
+    if fma == bool(host.get("fma")):
+        np.testing.assert_array_equal(built["m"], m)
+        np.testing.assert_array_equal(built["worst"], worst)
+    else:
+        np.testing.assert_allclose(built["m"], m, rtol=0, atol=1e-6)
+        assert not np.array_equal(built["m"], m)  # rounded apart: not the FMA build's bits
 
 
 def test_thermal_field_has_the_fluctuation_dissipation_variance():
@@ -218,21 +328,33 @@ def test_kernel_integrates_the_lab_frame_equation_for_sigma_along_any_axis(sigma
     assert np.abs(expected - start).max() > 1e-2  # the steps moved the states
 
 
+def _counted_block_steps(m, params, shared, frame, k0, k1, trajectory0, step, both, lo, hi,
+                         shapes, s, h, worst):
+    """A stand-in for cpu._block_steps that counts its calls in worst[lo]."""
+    worst[lo] += np.float32(1.0)
+
+
 def test_the_step_loop_is_compiled_once():
     """cpu._one_block calls the step loop for a step alone and for two steps per Philox call:
     numba compiles the loop, the bulk of the first run's compile time on a new machine, for
     one signature only (a literal step index typed a second copy and doubled that time).
-    _one_block is compiled afresh here, so its calls are typed even where the disk cache
-    holds it; the loop itself loads from the cache or compiles."""
+    _one_block is compiled afresh here with a fresh stand-in for the loop that counts its
+    calls, so the signatures counted are _one_block's calls alone, whatever this process
+    compiled before (the kernel's C entry, for one, types the loop for its uint32 indices)."""
+    assert inspect.signature(_counted_block_steps) == \
+        inspect.signature(cpu_kernel._block_steps.py_func)
+    counted = njit(_counted_block_steps)
+    source = cpu_kernel._one_block.py_func
+    one_block = njit(fastmath=cpu_kernel.FASTMATH, error_model="numpy")(types.FunctionType(
+        source.__code__, {**source.__globals__, "_block_steps": counted}, source.__name__))
     n, dt = 300, 5e-12
     params, shared = junction_arrays(MTJ, np.full(n, 20e-6), dt)
-    shapes = pulse_fractions(Pulse(25e-12, relax=0.0), dt)
-    one_block = njit(fastmath=True, error_model="numpy")(cpu_kernel._one_block.py_func)
-    m = _along_z(n)
-    one_block(m, params, shared, shapes, *(np.uint32(k) for k in seed_key(1)), 0, 3,
-              np.float32(dt), np.zeros(n, np.float32), 0)
-    assert len(cpu_kernel._block_steps.signatures) == 1
-    assert np.abs(m[:, :cpu_kernel.BLOCK] - _along_z(n)[:, :cpu_kernel.BLOCK]).max() > 0
+    shapes = pulse_fractions(Pulse(25e-12, relax=0.0), dt)  # five steps
+    calls = np.zeros(n, np.float32)
+    one_block(_along_z(n), params, shared, shapes, *(np.uint32(k) for k in seed_key(1)), 0, 3,
+              np.float32(dt), calls, 0)
+    assert calls[0] == 3  # step 3 alone, then steps 4-5 and 6-7 in pairs
+    assert len(counted.signatures) == 1
 
 
 def test_per_trajectory_junctions_are_each_their_own():
@@ -509,9 +631,8 @@ def _pulse_inputs(n, seed=7, width=1e-9):
 def test_native_machine_code_gives_the_same_numbers_on_any_thread_count():
     """The cached machine code run without numba: bit for bit the same state and |m| error
     with one thread or three (blocks split unevenly: 1,300 trajectories are 6 blocks), and
-    numba's own dispatcher's numbers to float32 rounding over a short pulse (fastmath lets
-    two compilations of one kernel contract different operations; a longer pulse grows
-    those last-bit differences chaotically)."""
+    numba's own dispatcher's bits over the whole pulse: the fallback gives what the machine
+    code gives."""
     from simulators.llgs_kernels import cpu_native
 
     runner, start, params, shared, shapes = _pulse_inputs(1300)
@@ -529,12 +650,10 @@ def test_native_machine_code_gives_the_same_numbers_on_any_thread_count():
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
     assert not np.array_equal(results[0][0], start)
-    short = shapes[:10]
-    native, reference = start.copy(), start.copy()
-    cpu_native.integrate(native, params, shared, short, *args, np.zeros(1300, np.float32))
-    cpu_kernel.integrate(reference, params, shared, short, *args, np.zeros(1300, np.float32))
-    np.testing.assert_allclose(native, reference, atol=2e-6)
-    assert np.abs(native - start).max() > 1e-3  # ten steps moved every state measurably
+    reference, worst = start.copy(), np.zeros(1300, np.float32)
+    cpu_kernel.integrate(reference, params, shared, shapes, *args, worst)
+    np.testing.assert_array_equal(results[0][0], reference)
+    np.testing.assert_array_equal(results[0][1], worst)
 
 
 def test_native_kernel_refuses_arrays_it_would_misread():
@@ -780,13 +899,16 @@ def test_machine_code_cache_goes_where_it_can_be_written(tmp_path, monkeypatch):
 def test_ctrl_c_during_a_threaded_run_returns_once_the_kernel_stops_writing():
     """Ctrl-C while the pool's threads integrate: KeyboardInterrupt reaches the caller only
     after every range already running has finished, so nothing writes into the caller's
-    arrays afterwards (they may be freed at once)."""
+    arrays afterwards (they may be freed at once). The machine code is loaded (or built)
+    first, whatever ran before in this process, so that the signal meets the threaded run
+    and not the build."""
     import signal
     import threading
     import time
 
     from simulators.llgs_kernels import cpu_native
 
+    assert cpu_native.kernel() is not None
     runner, start, params, shared, shapes = _pulse_inputs(4000, width=40e-9)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     cpu_native.set_threads(2)
