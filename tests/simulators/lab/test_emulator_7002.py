@@ -25,6 +25,12 @@ def error(e):
     return e.handle(":SYST:ERR?")
 
 
+def bus(clock, line):
+    """What a line without a reply costs on the bus: the transaction and its bytes with the
+    line feed (simulators/lab/clock.py)."""
+    return clock.bus_latency + clock.transfer(len(line) + 1)
+
+
 def test_the_wiring_takes_two_channels_a_device_twenty_a_card():
     wiring = pair_wiring(45)
     assert wiring[0] == ((1, 1), (1, 11)) and wiring[9] == ((1, 10), (1, 20))
@@ -83,11 +89,11 @@ def test_relays_operate_together_and_each_within_the_card_spec():
     clock = e.clock
     start = clock.seconds
     e.handle(":ROUT:CLOS (@1!1)")
-    one = clock.seconds - start - clock.bus_latency
+    one = clock.seconds - start - bus(clock, ":ROUT:CLOS (@1!1)")
     assert one == pytest.approx(e.operate[(1, 1)])
     start = clock.seconds
     e.handle(":ROUT:CLOS (@1!2:1!9)")
-    several = clock.seconds - start - clock.bus_latency
+    several = clock.seconds - start - bus(clock, ":ROUT:CLOS (@1!2:1!9)")
     assert several == pytest.approx(max(e.operate[(1, c)] for c in range(2, 10)))  # not summed
     times = np.array(list(e.operate.values()) + list(e.release.values()))
     assert times.max() <= ACTUATION and times.min() >= SPREAD[0] * ACTUATION
@@ -110,7 +116,7 @@ def test_a_slots_settling_time_is_added_after_its_relays():
     start = e.clock.seconds
     e.handle(":ROUT:CLOS (@2!1)")
     assert e.clock.seconds - start == pytest.approx(
-        e.clock.bus_latency + e.operate[(2, 1)] + 0.05)
+        bus(e.clock, ":ROUT:CLOS (@2!1)") + e.operate[(2, 1)] + 0.05)
 
 
 def test_open_then_close_in_one_line_breaks_before_it_makes():
