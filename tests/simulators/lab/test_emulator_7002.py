@@ -67,6 +67,13 @@ def test_channel_lists_single_ranges_and_queries():
     (":ROUT:SCAN (@1!1:1!10)", -113),  # listed by the manual, not played here
     (":ROUT:CONF:SLOT11:STIM 1", -113),
     (":ROUT:CONF:SLOT1:STIM 100000", -222),
+    # parameters as the grammar types them (IEEE 488.2 7.7): a list is expression data
+    (":ROUT:CLOS '(@1!1)'", -224),  # a string is not a channel list
+    (":ROUT:CLOS (@1!1", -102),  # an expression never closed: a syntax error
+    (":ROUT:OPEN:ALL 1", -108),  # an event takes no parameter
+    (":SYST:PRES?", -113),  # nor is it a query
+    (":ROUT:CONF:SLOT1:CTYP 7011", -104),  # a card is named by character data
+    (":STAT:OPER 5", -113),  # an event register is read, not set
 ])
 def test_what_the_manual_does_not_allow_is_refused_with_its_error(line, code):
     e = emulator(20)
