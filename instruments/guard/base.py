@@ -320,9 +320,17 @@ class SourceGuard:
         if uncertain:
             self._derived[field] = self._derived.get(field, frozenset()) | uncertain
 
+    # fields a unit may set to these values whatever the limits (``OUTP OFF``, an abort):
+    # a unit that does nothing else only takes drive away, so no rule refuses it (limits
+    # may have fallen since the source was set: another device routed, ``set_limits``)
+    switches_off: dict[str, object] = {}
+
     def _check_invariants(self, picture: Picture, changed: set[str], derived: set[str],
                           text: str) -> None:
-        if not changed:
+        if not changed or (not derived and all(
+                field in self.switches_off and
+                getattr(picture.nominal, field) == self.switches_off[field]
+                for field in changed)):
             return
 
         def worst(field: str) -> list:  # the unit's own fields as it leaves them
