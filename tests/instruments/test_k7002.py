@@ -315,11 +315,11 @@ def test_every_header_the_route_guard_allows_is_one_the_emulator_plays():
 
 
 def test_a_route_the_7002_refused_in_part_is_not_believed(tmp_path):
-    """Device 2 (0.4 mA) routed and read back; an OPEN the 7002 refuses whole (2!1 is on no
-    card: -222) and a CLOSe of device 1 (0.75 mA) leave both routed. The guard that believed
-    its lines would take device 1's limits and share 0.7 mA into device 2; this one asks the
-    7002, which names both, and refuses."""
-    virtual, lab = served_lab(tmp_path)
+    """Device 2 (0.3 mA) routed and read back; an OPEN the 7002 refuses whole (2!1 is on no
+    card: -222) and a CLOSe of device 1 (0.75 mA) leave both routed. A guard that believed
+    its lines would take device 1's limits and share 0.7 mA into device 2 (0.35 mA, over its
+    0.3 mA); this one asks the 7002, which names both, and refuses."""
+    virtual, lab = served_lab(tmp_path, 'max_pulse_current = "0.3 mA"')
     try:
         with lab:
             lab.select_device(2)
