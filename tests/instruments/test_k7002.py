@@ -233,15 +233,21 @@ def test_a_pulse_over_the_routed_devices_limit_never_reaches_it(tmp_path):
         virtual.stop()
 
 
+def on(lab, device, current=50e-6):
+    """``device`` routed and ``current`` DC on it: the 6221."""
+    lab.select_device(device)
+    pulse = lab["pulse"]
+    pulse.set_read_current(current)
+    pulse.enable_source()
+    return pulse
+
+
 def test_a_relay_never_moves_under_current(tmp_path):
     virtual, lab = served_lab(tmp_path)
     emulated = virtual.instruments["switch"]
     try:
         with lab:
-            lab.select_device(0)
-            pulse = lab["pulse"]
-            pulse.set_read_current(50e-6)
-            pulse.enable_source()
+            pulse = on(lab, 0)
             with pytest.raises(LimitError, match="switches hot"):
                 lab.select_device(1)
             pulse.disable_source()
@@ -473,10 +479,7 @@ def test_switching_off_is_allowed_whatever_the_limits_have_fallen_to(tmp_path):
     emulated = virtual.instruments["pulse"]
     try:
         with lab:
-            lab.select_device(1)
-            pulse = lab["pulse"]
-            pulse.set_read_current(50e-6)
-            pulse.enable_source()
+            pulse = on(lab, 1)
             virtual.settle()
             virtual.instruments["switch"].handle(":ROUT:OPEN ALL")
             assert lab["switch"].closed() == frozenset()
