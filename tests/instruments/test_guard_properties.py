@@ -14,6 +14,10 @@ a query is asked (the replies the guard learns from). After each line: a breach 
 emulated source holding a level or a waveform beyond a limit, or the device receiving more
 than max_pulse_current, or more than max_read_current for longer than max_pulse_width.
 
+Through a Keithley 7002 (issue 29's switch system on this guard): lines for the 6221 and the
+7002, routes, hardware-timed pulses, while devices of different limits are routed, judged by
+what each emulated device receives against its own limits, and no relay moved under current.
+
 The quick gate runs a few seeds (thousands of lines); ``-m slow`` runs many more.
 """
 
