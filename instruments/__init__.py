@@ -12,7 +12,7 @@ __all__ = ["Clock", "FieldSupply", "HallVoltmeter", "Lab", "LabConnectionError",
 _HOMES = {"Clock": "connection", "Lab": "connection", "LabFile": "connection",
           "LabConnectionError": "errors", "LimitError": "limits", "SafetyLimits": "limits",
           "FieldSupply": "keithley", "HallVoltmeter": "keithley", "PulseSource": "keithley",
-          "SwitchCard": "keithley", "SwitchSystem": "k7002", "SwitchWiring": "k7002"}
+          "SwitchCard": "keithley", "SwitchSystem": "keithley", "SwitchWiring": "keithley"}
 
 
 def __getattr__(name: str) -> Any:  # pyvisa and pymeasure load on first use

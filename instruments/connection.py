@@ -17,8 +17,8 @@ A lab file (TOML) names each role's resource and the VISA library::
     bus = "gpib"                   # gpib, usb or lan: the virtual lab's clock charges its cost
 
 A chip routed by a Keithley 7002 with 7011 cards names each device's channels instead of the
-``devices`` list (``[switch]``, ``[devices.N]``: ``instruments.k7002``), and may give a device
-its own, lower limits.
+``devices`` list (``[switch]``, ``[devices.N]``: ``instruments.keithley.k7002``), and may give a
+device its own, lower limits.
 
 Or ``virtual = true``, which asks the caller (``hil.session``) to start the virtual lab in
 this process. Whatever happens, normal end, exception, Ctrl-C, SIGTERM, SIGHUP, SIGQUIT or
@@ -43,9 +43,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from pyvisa.errors import VisaIOError
 
-from instruments import k7002, outputs
+from instruments import outputs
 from instruments.errors import InstrumentError, LabConnectionError, OutputsOnError, StopSignal
-from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource, SwitchCard
+from instruments.guard import Route
+from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource, SwitchCard, k7002
 from instruments.limits import SafetyLimits
 
 if sys.version_info >= (3, 11):
@@ -243,6 +244,8 @@ class Lab:
         real instruments, which wait on the wall. ``wiring``: the devices' channels on a
         7002 (its guard and the 6221's then know which device a pulse reaches)."""
         self.wiring = wiring
+        # the 6221's limits follow the 7002's route; the 7002's relays, the 6221's state
+        self.route = Route(wiring) if wiring is not None else None
         self.roles = dict(roles)
         self.visa_library = visa_library
         self.limits = limits or SafetyLimits()

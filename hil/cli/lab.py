@@ -89,7 +89,7 @@ def lab_file_text(resources: dict[str, dict[str, str]], args: argparse.Namespace
 
 def _wiring(lab):
     """The served 7002's wiring as the lab file states it (None on a 7001)."""
-    from instruments.k7002 import SwitchWiring
+    from instruments.keithley import SwitchWiring
 
     switch = lab.instruments["switch"]
     if lab.models["switch"] != "7002":

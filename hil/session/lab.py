@@ -17,7 +17,7 @@ import numpy as np
 
 from hil.errors import ConfigError
 from instruments.connection import Lab, LabFile
-from instruments.k7002 import SwitchWiring
+from instruments.keithley import SwitchWiring
 from instruments.limits import SafetyLimits
 from simulators.lab.chip import MAX_DEVICES, build_chip
 from simulators.lab.clock import LabClock

@@ -111,9 +111,11 @@ class SourceGuard:
     invariants: list[tuple[frozenset[str], str]] = []
     output_query = ":OUTP?"
 
+    read_only: frozenset[str] = frozenset({"output"})  # believed only once read back
+
     def __init__(self, limits: LimitsSource) -> None:
-        self.limits = limits
-        self.picture = Picture(self.unknown_state())
+        self.own_limits = limits
+        self.picture = Picture(self.unknown_state(), self.read_only)
         self._replies: deque[list[tuple[int, str, object]]] = deque()
         self.trusted = True  # False after a read failed: replies may be out of step
         self._ask: Callable[[str], str] | None = None  # the guard's own query, unguarded
@@ -129,6 +131,14 @@ class SourceGuard:
         """What the source holds if every line sent so far was accepted."""
         return self.picture.nominal
 
+    def limits(self) -> SafetyLimits:
+        """This connection's limits, lowered by what the instrument's picture imposes (the
+        device a switch system routes to it: ``picture.ceiling``), so every connection to
+        the instrument is held to the routed device's."""
+        limits = self.own_limits()
+        ceiling = self.picture.ceiling
+        return limits if ceiling is None else ceiling(limits)
+
     # -- to override ----------------------------------------------------------------------
     def unknown_state(self):
         raise NotImplementedError
@@ -141,18 +151,40 @@ class SourceGuard:
 
     # -- the check -------------------------------------------------------------------------
     def check(self, text: str) -> None:
-        """Refuse (LimitError) or accept ``text``, one or more program messages."""
+        """Refuse (LimitError) or accept ``text``, one or more program messages. Refused
+        under limits a ceiling lowered (no device routed, or its route not yet read back):
+        the ceiling's instrument is asked once, then the refusal says why."""
         with self.picture.lock:
+            ceiling = self.picture.ceiling
             try:
-                plan = self._simulate(text)
-            except Unconfirmed as err:
-                if not self.can_ask():
-                    raise LimitError(f"{err} (a unit sent before it may have been refused by the "
-                                     "instrument, and the guard cannot ask it now: read the "
-                                     "replies pending first)") from None
-                self.confirm()
-                plan = self._simulate(text)
+                plan = self._confirmed(text)
+            except UnknownCommandError:
+                raise
+            except LimitError as err:
+                if ceiling is None:
+                    raise
+                if not ceiling.confirm():
+                    raise ceiling.explained(err) from None
+                try:
+                    plan = self._confirmed(text)
+                except UnknownCommandError:
+                    raise
+                except LimitError as again:
+                    raise ceiling.explained(again) from None
             self._commit(plan)
+
+    def _confirmed(self, text: str) -> _Plan:
+        """The line simulated; asking the instrument once if it passes only when the units
+        sent before were accepted."""
+        try:
+            return self._simulate(text)
+        except Unconfirmed as err:
+            if not self.can_ask():
+                raise LimitError(f"{err} (a unit sent before it may have been refused by the "
+                                 "instrument, and the guard cannot ask it now: read the "
+                                 "replies pending first)") from None
+            self.confirm()
+            return self._simulate(text)
 
     def _simulate(self, text: str) -> _Plan:
         picture = self.picture.copy()
@@ -288,9 +320,17 @@ class SourceGuard:
         if uncertain:
             self._derived[field] = self._derived.get(field, frozenset()) | uncertain
 
+    # fields a unit may set to these values whatever the limits (``OUTP OFF``, an abort):
+    # a unit that does nothing else only takes drive away, so no rule refuses it (limits
+    # may have fallen since the source was set: another device routed, ``set_limits``)
+    switches_off: dict[str, object] = {}
+
     def _check_invariants(self, picture: Picture, changed: set[str], derived: set[str],
                           text: str) -> None:
-        if not changed:
+        if not changed or (not derived and all(
+                field in self.switches_off and
+                getattr(picture.nominal, field) == self.switches_off[field]
+                for field in changed)):
             return
 
         def worst(field: str) -> list:  # the unit's own fields as it leaves them
@@ -370,15 +410,15 @@ class SourceGuard:
 
     def confirm(self) -> None:
         """Ask the instrument what it accepted: *ESR? (the units since it was last read),
-        OUTP?, and every setting the register can no longer vouch for, read back; one
-        message, one reply. If the register holds an error, a second message reads back
-        every setting still uncertain."""
+        every ``read_only`` field (OUTP?) and every setting the register can no longer vouch
+        for, read back; one message, one reply. If the register holds an error, a second
+        message reads back every setting still uncertain."""
         picture = self.picture
         fields = picture.unconfirmed_before(picture.seq)
         queries = [ESR_QUERY]
         kinds: list[tuple[str, object]] = [("esr", None)]
         for field, query, parse in self.readback:
-            if field == "output" or field in fields:
+            if field in self.read_only or field in fields:
                 queries.append(query)
                 kinds.append(("read", (field, parse)))
         if self._exchange(queries, kinds) & (ERROR_BITS | POWER_ON):

@@ -46,11 +46,28 @@ def _lock_path(key: str) -> Path:
 
 
 def _hold(key: str):
-    """Take the resource's lock for this process, or name who holds it."""
+    """Take the resource's lock for this process, or name who holds it. The folder and the
+    lock files are every user's (as /tmp is): a resource is one process's whoever runs it,
+    so another user's process must be able to take, and to find, the same lock."""
     if fcntl is None:
         return None
     LOCK_DIR.mkdir(parents=True, exist_ok=True)
-    handle = open(_lock_path(key), "a+")  # noqa: SIM115 - kept open while held
+    with contextlib.suppress(OSError):  # only its owner may; then it is as it was made
+        LOCK_DIR.chmod(0o1777)
+    path = _lock_path(key)
+    try:
+        descriptor, mode = os.open(path, os.O_RDWR | os.O_CREAT, 0o666), "r+"
+    except PermissionError:  # another user's file that we may not write: flock needs only
+        try:  # to open it (the holder's name is then not written)
+            descriptor, mode = os.open(path, os.O_RDONLY), "r"
+        except OSError as err:
+            raise LabConnectionError(f"{key}: cannot take its lock {path} ({err.strerror}): "
+                                     "set SPINHIL_LOCK_DIR to a folder every user of the "
+                                     "instruments may write") from None
+    if mode == "r+":
+        with contextlib.suppress(OSError):  # (the umask took the others' write bit)
+            os.fchmod(descriptor, 0o666)
+    handle = os.fdopen(descriptor, mode)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -65,11 +82,13 @@ def _hold(key: str):
             f"{holder.get('command', '?')}, since {holder.get('since', '?')}): one process "
             "drives a source at a time, so its safety guard sees every line; close that "
             "program first") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv)[:200],
-                             "since": datetime.datetime.now().isoformat(timespec="seconds")}))
-    handle.flush()
+    if handle.writable():
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv)[:200],
+                                 "since": datetime.datetime.now().isoformat(
+                                     timespec="seconds")}))
+        handle.flush()
     return handle
 
 
@@ -77,7 +96,8 @@ def _release(picture: Picture) -> None:
     handle, picture.lock_file = picture.lock_file, None
     if handle is not None:
         with contextlib.suppress(OSError):
-            handle.truncate(0)
+            if handle.writable():
+                handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 

@@ -13,7 +13,9 @@ from instruments import scpi
 # -- parameters: what each command takes ------------------------------------------------------
 # "" nothing (an event); "n" one number (or MIN, MAX, DEF...); "b" one boolean; "c" one word;
 # "s" one string; "n+" one or more numbers; "c+" one or more words or strings; "*" anything;
-# "q" a query only. A query takes nothing, or (for "n") one of MIN, MAX, DEF.
+# "l" one channel list ``(@ ...)`` (expression data, IEEE 488.2 7.7.7) or a word (ALL), a
+# query with a list too; "q" a query only. A query takes nothing, or (for "n") one of MIN,
+# MAX, DEF.
 def check_parameters(kind: str, unit: scpi.Unit) -> None:
     data = unit.data
     if unit.query:
@@ -22,7 +24,8 @@ def check_parameters(kind: str, unit: scpi.Unit) -> None:
         if kind in ("n", "n+") and len(data) == 1 and data[0].kind == "char" and \
                 data[0].word in scpi.NUMERIC_KEYWORDS:
             return
-        if kind == "*" or (kind == "qs" and len(data) == 1 and data[0].kind == "string"):
+        if kind == "*" or (kind == "qs" and len(data) == 1 and data[0].kind == "string") or \
+                (kind == "l" and len(data) == 1 and data[0].kind == "expression"):
             return
         raise scpi.ScpiSyntaxError(-108, "Parameter not allowed")
     if kind == "q":
@@ -34,7 +37,8 @@ def check_parameters(kind: str, unit: scpi.Unit) -> None:
     if not data:
         raise scpi.ScpiSyntaxError(-109, "Missing parameter")
     single = {"n": ("number", "nondecimal", "char"), "b": ("number", "nondecimal", "char"),
-              "c": ("char",), "s": ("string",), "qs": ("string",)}
+              "c": ("char",), "s": ("string",), "qs": ("string",),
+              "l": ("expression", "char")}
     many = {"n+": ("number", "nondecimal", "char"), "c+": ("char", "string")}
     if kind in single:
         if len(data) != 1:

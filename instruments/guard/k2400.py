@@ -191,6 +191,7 @@ class Guard2400(SourceGuard):
                     "voltage_stop", "current_list", "voltage_list", "compliance_current",
                     "compliance_voltage"}), "_rule_output"),
     ]
+    switches_off = {"output": False}
 
     def unknown_state(self) -> State2400:
         return State2400()

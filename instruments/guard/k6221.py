@@ -13,13 +13,15 @@ Rules (SafetyLimits, SI), on every state the source may hold:
   ARB location not defined on this instrument since it was known counts as full scale. A
   finite waveform counts as done once the instrument has said so (``*WAI`` sent after it, or
   the reply to an ``*OPC?`` read), an endless one until ``WAVE:ABORt``.
-- 6221 sweeps: every point <= max_pulse_current; while a sweep may be armed, a point above
-  the read limit is held no longer than max_pulse_width (checked again when a delay or a point
-  changes after ``SWE:ARM``). Delta: high and low <= the read limit. Pulse delta: high <=
-  max_pulse_current, low <= the read limit, width <= max_pulse_width. Differential
-  conductance: every level it steps through, max(|start|, |stop|) + step + delta (User's
-  Manual Fig. 5-10: the staircase runs from start - step to stop + step, delta added),
-  <= the read limit. Each mode's settings must be known when it is armed.
+- 6221 sweeps: every point <= max_pulse_current, when set and again while a sweep may be
+  armed; then a point above the read limit is held no longer than max_pulse_width (checked
+  again when a delay or a point changes after ``SWE:ARM``). Delta: high and low <= the read
+  limit. Pulse delta: high <= max_pulse_current, low <= the read limit, width <=
+  max_pulse_width. Differential conductance: every level it steps through, max(|start|,
+  |stop|) + step + delta (User's Manual Fig. 5-10: the staircase runs from start - step to
+  stop + step, delta added), <= the read limit. Each mode's settings must be known when it
+  is armed, and are checked then against the limits of that moment (a switch system's
+  routed device: ``k7002``).
 """
 
 from __future__ import annotations
@@ -230,6 +232,8 @@ class Guard6221(SourceGuard):
         (DELTA_FIELDS, "_rule_delta"),
     ]
     completion_fields = frozenset({"wave_armed", "wave_started"})
+    switches_off = {"output": False, "wave_armed": False, "wave_started": False,
+                    "sweep_armed": False, "armed_mode": ""}
 
     def unknown_state(self) -> State6221:
         return State6221()
@@ -443,9 +447,10 @@ class Guard6221(SourceGuard):
         state.armed_mode = ""
 
     def _rule_sweep(self, possible, text: str) -> None:
-        """A sweep point above the read limit is DC for its delay: no longer than the
-        pulse-width limit (Reference Manual, sweeps: each point lasts its source delay),
-        checked while a sweep may be armed."""
+        """While a sweep may be armed, every point within the pulse-current limit as it is
+        now (a point set under a higher limit, before another device was routed, is refused
+        at arming), and a point above the read limit, DC for its delay, no longer than the
+        pulse-width limit (Reference Manual, sweeps: each point lasts its source delay)."""
         if all(armed is False for armed in possible("sweep_armed")):
             return
         limits = self.limits()
@@ -471,6 +476,9 @@ class Guard6221(SourceGuard):
                 peak = max((abs(p) if p is not None else I_6221) for p in points)
                 holds += [(peak, d if d is not None else math.inf) for d in possible("delay")]
         for current, hold in holds:
+            bounded(self.model, "armed sweep point", current, limits.max_pulse_current, "A",
+                    text=text, why=" (the limits may have fallen since it was set: another "
+                    "device routed)")
             if abs(current) > limits.max_read_current * (1 + REL) and \
                     hold > limits.max_pulse_width:
                 raise LimitError(

@@ -18,7 +18,8 @@ A unit is known to have been accepted (its entry goes) when the instrument says 
   that error would have skipped the ``*CLS`` too and be in the register);
 - a setting read back (``:SOUR:CURR?``) is what the source holds at that point;
 - an output counts as on until ``OUTP?`` says 0: an error-free register does not switch
-  an output off in this picture, only the instrument's own answer does.
+  an output off in this picture, only the instrument's own answer does (so too a switch
+  system's closed channels, until ``:ROUT:CLOS:STAT?`` names them: ``read_only``).
 
 An error bit, or the power-on bit (PON 128), confirms nothing: the units before it stay
 unconfirmed until their settings are read back.
@@ -50,8 +51,9 @@ class Entry:
 class Picture:
     """One instrument's state as every connection of this process to it sees it."""
 
-    def __init__(self, state) -> None:
+    def __init__(self, state, read_only: frozenset[str] = frozenset({"output"})) -> None:
         self.nominal = state
+        self.read_only = read_only  # fields only a read-back confirms, never *ESR?
         self.entries: list[Entry] = []
         self.seq = 0  # the next unit's number
         self.windows: list[int] = [0]  # where each *ESR? read or *CLS left the register
@@ -61,6 +63,11 @@ class Picture:
         # event-register bits the guard read for itself: given to the next *ESR? a caller
         # reads, so reading the register for the guard takes nothing from anyone
         self.held_bits = 0
+        # what another instrument imposes (``instruments.guard.k7002``): ``ceiling`` lowers
+        # this source's limits to the device a switch system routes; ``interlock`` says why
+        # this instrument may not act now (a relay while a source may drive current)
+        self.ceiling = None
+        self.interlock = None
 
     # -- what a field may hold -------------------------------------------------------------
     def possible(self, field: str) -> list:
@@ -148,7 +155,7 @@ class Picture:
     def _confirm(self, start: int, seq: int) -> None:
         """Units ``start`` <= n < ``seq`` were accepted."""
         done = {id(e) for e in self.entries if start <= e.seq < seq and not e.derived
-                and e.field != "output"}
+                and e.field not in self.read_only}
         fields = {e.field for e in self.entries if id(e) in done}
         keep = [e for e in self.entries if id(e) not in done
                 and not (e.field in fields and e.seq < start and not e.derived)]

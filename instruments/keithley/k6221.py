@@ -271,9 +271,11 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         self.source_current = current
 
     def shutdown(self) -> None:
-        """Waveform aborted, output off, confirmed by OUTP?; then pymeasure's shutdown."""
+        """Waveform aborted, a sweep or delta mode disarmed (SOUR:SWE:ABOR), output off,
+        confirmed by OUTP?; then pymeasure's shutdown. (A switch system's relays move only
+        once nothing of the 6221's is armed.)"""
         try:
-            self.write(":SOUR:WAVE:ABOR")
+            self.write(":SOUR:WAVE:ABOR;:SOUR:SWE:ABOR")
             self.write("OUTPUT OFF")
             self.confirm_output_off()
         finally:

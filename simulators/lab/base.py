@@ -4,7 +4,8 @@ IEEE-488.2 common commands, the error queue, the bus cost, the chip and the cloc
 
 Adding a command is one table entry: ``(manual header, handler)``; ``_setting(name, parse)``
 makes the handler of a documented setting (set with one parameter, query with none or with
-MINimum|MAXimum|DEFault), ``_action``, ``_query_only`` and ``_command_only`` the others. A
+MINimum|MAXimum|DEFault), ``_action``, ``_event``, ``_query_only`` and ``_command_only``
+the others. A
 handler takes the ``scpi.Unit`` (an older one the unit's data text and the query flag).
 
 Parser behaviour (IEEE 488.2 section 6.1.6 and 7; SCPI 1999 Vol. 2 21.8): units execute as
@@ -286,6 +287,19 @@ class LabInstrument:
             if unit.data:
                 raise Refused(-108)
             return answer()
+
+        return handler
+
+    def _event(self, action: Callable[[], None]) -> Handler:
+        """A command that takes nothing (``:SYSTem:PRESet``): a query of it is -113, a
+        parameter -108."""
+
+        def handler(unit: scpi.Unit) -> None:
+            if unit.query:
+                raise Refused(-113)
+            if unit.data:
+                raise Refused(-108)
+            action()
 
         return handler
 

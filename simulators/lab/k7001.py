@@ -20,10 +20,13 @@ from simulators.lab.base import StrictInstrument
 from simulators.lab.strict import ERRORS_2400, Refused, _bool, _num
 
 
-def channel_list(text: str, holds) -> list[tuple[int, int]]:
-    """``(@ 1!3, 1!5:1!7)`` -> [(1, 3), (1, 5), (1, 6), (1, 7)]; ``holds(slot, channel)``:
-    whether an installed card has that channel (else -222)."""
-    match = re.fullmatch(r"\(\s*@\s*(.*?)\s*\)", text.strip())
+def channel_list(data: scpi.Data, holds) -> list[tuple[int, int]]:
+    """A channel list, expression program data as the grammar reads it (IEEE 488.2 7.7.7):
+    ``(@ 1!3, 1!5:1!7)`` -> [(1, 3), (1, 5), (1, 6), (1, 7)]; ``holds(slot, channel)``:
+    whether an installed card has that channel (else -222). Not a list: -224."""
+    if not isinstance(data, scpi.Data) or data.kind != "expression":
+        raise Refused(-224)
+    match = re.fullmatch(r"\s*@\s*(.*?)\s*", data.word)
     if match is None:
         raise Refused(-224)
     channels: list[tuple[int, int]] = []
@@ -73,22 +76,25 @@ class Keithley7001Emulator(StrictInstrument):
             self.closed_set -= relays
 
     def _close(self, unit: scpi.Unit) -> str | None:
-        channels = channel_list(self._one(unit, str), self.holds)
+        channels = channel_list(self._one(unit, lambda data: data), self.holds)
         if unit.query:
             return ",".join(str(int(c in self.closed_set)) for c in channels)
         self._switch(set(channels) - self.closed_set, "close")
         return None
 
     def _open(self, unit: scpi.Unit) -> str | None:
-        text = self._one(unit, str)
+        data = self._one(unit, lambda data: data)
         if unit.query:
             return ",".join(str(int(c not in self.closed_set))
-                            for c in channel_list(text, self.holds))
-        if text.strip().upper() == "ALL":
-            self._switch(set(self.closed_set), "open")
+                            for c in channel_list(data, self.holds))
+        if data.kind == "char" and data.word == "ALL":
+            self._open_all()
         else:
-            self._switch(set(channel_list(text, self.holds)) & self.closed_set, "open")
+            self._switch(set(channel_list(data, self.holds)) & self.closed_set, "open")
         return None
+
+    def _open_all(self) -> None:
+        self._switch(set(self.closed_set), "open")
 
     def _closed_state(self) -> str:
         return "(@" + ",".join(f"{s}!{c}" for s, c in sorted(self.closed_set)) + ")"
@@ -107,19 +113,20 @@ class Keithley7001Emulator(StrictInstrument):
             (":ROUTe:CLOSe", self._close),
             (":ROUTe:CLOSe:STATe", self._query_only(self._closed_state)),
             (":ROUTe:OPEN", self._open),
-            (":ROUTe:OPEN:ALL", self._command_only(
-                lambda u: self._switch(set(self.closed_set), "open"))),
+            (":ROUTe:OPEN:ALL", self._event(self._open_all)),
             (":ROUTe:CONFigure:BBMake", s("bbmake", _bool)),
             (":SYSTem:ERRor[:NEXT]", self._system_error("NEXT")),
-            (":SYSTem:PRESet", self._command_only(lambda u: self.reset())),
+            (":SYSTem:PRESet", self._event(self.reset)),
             (":SYSTem:VERSion", self._query_only(lambda: "1991.0")),
             (":SYSTem:BEEPer[:STATe]", s("beeper", _bool)),
-            (":STATus:OPERation[:EVENt]", status), (":STATus:OPERation:ENABle", status),
-            (":STATus:OPERation:CONDition", status),
-            (":STATus:QUEStionable[:EVENt]", status),
+            # event and condition registers are read, enable registers set and read
+            (":STATus:OPERation[:EVENt]", self._query_only(lambda: "0")),
+            (":STATus:OPERation:ENABle", status),
+            (":STATus:OPERation:CONDition", self._query_only(lambda: "0")),
+            (":STATus:QUEStionable[:EVENt]", self._query_only(lambda: "0")),
             (":STATus:QUEStionable:ENABle", status),
-            (":STATus:QUEStionable:CONDition", status),
-            (":STATus:PRESet", self._command_only(lambda u: None)),
+            (":STATus:QUEStionable:CONDition", self._query_only(lambda: "0")),
+            (":STATus:PRESet", self._event(lambda: None)),
             (":STATus:QUEue[:NEXT]", self._system_error("NEXT")),
             (":DISPlay:ENABle", s("display", _bool)),
         ]

@@ -151,12 +151,18 @@ class Keithley7002Emulator(Keithley7001Emulator):
 
     # -- handlers ------------------------------------------------------------------------
     def _card_type(self, slot: int):
+        """``CTYPe <name>``: character data naming the card; only the one installed is
+        accepted (the card in a slot is what it is: -221); ``CTYPe?`` names it."""
+
         def handler(unit: scpi.Unit) -> str | None:
             installed = self.installed.get(slot, "NONE")
             if unit.query:
-                return installed
-            if self._one(unit, str).strip().upper() != installed:
-                raise Refused(-221)  # the card in the slot is what it is
+                return self._query_only(lambda: installed)(unit)
+            data = self._one(unit, lambda d: d)
+            if data.kind != "char":
+                raise Refused(-104)  # a number or a string where a card's name goes
+            if data.word != installed:
+                raise Refused(-221)
             return None
 
         return handler

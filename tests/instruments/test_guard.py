@@ -6,8 +6,11 @@ send is accepted; the guard's picture is the instrument's (the reproducers of is
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -676,3 +679,44 @@ def test_the_resource_lock_names_its_holder_in_the_file():
             assert held["pid"] == os.getpid()
         finally:
             source.adapter.close()
+
+
+CROSS_USER_HOLDER = """
+import sys, time
+from instruments.guard import claim
+handle = claim._hold(sys.argv[1])
+print("held", handle.writable(), flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_lock_file_another_user_made_still_locks(monkeypatch):
+    """The lock folder and files are every user's: a process that may not write the lock
+    file (another user's, made before files were made writable to all; here one of root's
+    as the unprivileged user nobody, or a read-only file) still takes the lock, and this
+    process is then refused."""
+    from instruments.guard import claim
+
+    folder = Path(tempfile.mkdtemp(prefix="spinhil-locks-"))  # every user may enter it
+    folder.chmod(0o1777)
+    key = "TCPIP0::127.0.0.1::7::SOCKET"
+    path = folder / "TCPIP0_127.0.0.1_7_SOCKET.lock"
+    path.write_text("")
+    path.chmod(0o644 if os.geteuid() == 0 else 0o444)  # not the holder's to write
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] \
+        if os.geteuid() == 0 else []
+    monkeypatch.setattr(claim, "LOCK_DIR", folder)
+    holder = subprocess.Popen([*prefix, sys.executable, "-c", CROSS_USER_HOLDER, key],
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "SPINHIL_LOCK_DIR": str(folder)})
+    try:
+        assert holder.stdout.readline().strip() == "held False"
+        with pytest.raises(ResourceHeldError, match="held by another process"):
+            claim._hold(key)
+    finally:
+        holder.kill()
+        holder.wait()
+    try:
+        claim._hold(key).close()  # free again once the holder is gone
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

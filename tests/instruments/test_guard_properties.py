@@ -14,11 +14,16 @@ a query is asked (the replies the guard learns from). After each line: a breach 
 emulated source holding a level or a waveform beyond a limit, or the device receiving more
 than max_pulse_current, or more than max_read_current for longer than max_pulse_width.
 
+Through a Keithley 7002 (issue 29's switch system on this guard): lines for the 6221 and the
+7002, routes, hardware-timed pulses, while devices of different limits are routed, judged by
+what each emulated device receives against its own limits, and no relay moved under current.
+
 The quick gate runs a few seeds (thousands of lines); ``-m slow`` runs many more.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -28,9 +33,13 @@ from hypothesis import strategies as st
 from hil.session.lab import connect_virtual
 from hil.session.session import Session
 from instruments import scpi
-from instruments.keithley import FieldSupply, PulseSource
+from instruments.connection import Lab
+from instruments.errors import InstrumentError
+from instruments.keithley import FieldSupply, PulseSource, SwitchSystem, SwitchWiring
+from instruments.keithley.k7002 import DeviceRoute
 from instruments.limits import LimitError, SafetyLimits
 from simulators.lab.chip import build_chip
+from simulators.lab.k7002 import pair_wiring
 from simulators.lab.server import VirtualLab
 
 LIMITS = SafetyLimits(max_pulse_current=0.75e-3, max_read_current=100e-6,
@@ -174,7 +183,7 @@ def unit(draw, commands):
 
 
 @st.composite
-def line(draw, commands):
+def line(draw, commands, junk=tuple(JUNK)):
     count = draw(st.sampled_from([1, 1, 1, 1, 2, 2, 3, 4]))
     units = [draw(unit(commands)) for _ in range(count)]
     text = units[0]
@@ -182,7 +191,7 @@ def line(draw, commands):
         text += draw(st.sampled_from([";", ";", "; ", ";\t", " ;", ";:", "\n"])) + item
     if draw(st.integers(0, 19)) == 0:  # a stray token somewhere
         at = draw(st.integers(0, len(text)))
-        text = text[:at] + draw(st.sampled_from(JUNK)) + text[at:]
+        text = text[:at] + draw(st.sampled_from(junk)) + text[at:]
     return text
 
 
@@ -286,15 +295,15 @@ def _longest_cyclic(mask: list[bool]) -> int:
     return min(best, len(mask))
 
 
-def breaches_6221(emulator, device: Device) -> list[str]:
+def breaches_6221(emulator, device: Device, limits: SafetyLimits = LIMITS) -> list[str]:
     found = []
-    read, pulse, width = (LIMITS.max_read_current, LIMITS.max_pulse_current,
-                          LIMITS.max_pulse_width)
+    read, pulse, width = (limits.max_read_current, limits.max_pulse_current,
+                          limits.max_pulse_width)
     if abs(emulator.current) > pulse * (1 + 1e-9):
         found.append(f"holds a DC level of {emulator.current:g} A")
     if emulator.output and abs(emulator.current) > read * (1 + 1e-9):
         found.append(f"DC {emulator.current:g} A on")
-    if emulator.output and emulator.compliance > LIMITS.compliance_voltage:
+    if emulator.output and emulator.compliance > limits.compliance_voltage:
         found.append(f"compliance {emulator.compliance:g} V with the output on")
     if emulator.wave_armed or emulator.wave_running:
         try:
@@ -370,7 +379,8 @@ def _paths(lab, second, session):
 
 class Tally:
     def __init__(self) -> None:
-        self.lines = self.refused = 0
+        self.lines = self.refused = self.delivered = 0
+        self.reached: set[int] = set()  # devices that received a current (through the switch)
         self.breaches: list[tuple[str, str, list[str]]] = []
         self.paths: dict[str, int] = {}
 
@@ -554,3 +564,279 @@ def test_the_judge_sees_a_breach_when_there_is_one(rig):
     assert breaches_2400(field, virtual.chip, coil)
     _fresh(lab, virtual, device, coil)
     assert not math.isnan(device.longest)
+
+
+# -- through the switch: the 6221 and the 7002 while devices of different limits are routed --
+# A 4-device chip behind a served 7002 (7011 card, two channels a device), the lab file giving
+# three devices their own limits; lines generated for both instruments down their write
+# paths (a second driver of each in this process among them, made with the lab's limits),
+# routes through the driver, hardware-timed pulses, queries. Judged by what each emulated
+# device receives (its peak current against its own pulse limit, its longest stretch above
+# its own read current against its own pulse width; two devices routed share the current)
+# and by what the 6221 holds for the devices routed now, and no relay moved under current.
+# Stray "?" are left out here: a query written and never read leaves a reply that the next
+# driver query would take (the replies' order is tested with the drivers).
+ROUTED_LIMITS = {
+    0: {},  # the lab's
+    1: {"max_pulse_current": 0.3e-3, "max_read_current": 50e-6},
+    2: {"max_pulse_current": 0.5e-3, "max_pulse_width": 2e-3, "compliance_voltage": 5.0},
+    3: {"max_pulse_current": 0.2e-3, "max_read_current": 20e-6, "max_pulse_width": 1e-3},
+}
+WIRED = ["1!1", "1!2", "1!3", "1!4", "1!11", "1!12", "1!13", "1!14"]
+CHANNEL_ITEMS = st.sampled_from(WIRED * 3 + ["1!5", "1!20", "1!40", "2!1", "1!41", "11!1",
+                                             "1!1:1!3", "1!11:1!12", "1!2 : 1!4", "1 ! 3"])
+
+
+@st.composite
+def channel_lists(draw):
+    items = draw(st.lists(CHANNEL_ITEMS, min_size=1, max_size=3))
+    space = draw(st.sampled_from(["", " "]))
+    return f"({space}@{space}" + f",{space}".join(items) + ")"
+
+
+COMMANDS_7002 = [
+    (":ROUTe:CLOSe", channel_lists(), 8),
+    (":ROUTe:OPEN", channel_lists() | st.sampled_from(["ALL", "all", "All"]), 5),
+    (":ROUTe:OPEN:ALL", None, 2), (":ROUTe:CONFigure:BBMake", BOOLEANS, 1),
+    (":ROUTe:CONFigure:SLOT[1]:STIMe", number([0.0, 1e-3, 0.01], "S"), 1),
+    ("*RST", None, 1), (":SYSTem:PRESet", None, 1), ("*CLS", None, 1),
+    (":ROUTe:SCAN", channel_lists(), 1),  # the manual's, not the guard's: refused
+]
+QUERIES_7002 = ["*ESR?", ":ROUT:CLOS:STAT?", "SYST:ERR?", "*OPC?", ":ROUT:CLOS? (@1!1,1!2)",
+                ":ROUT:CONF:BBM?", "*ESR?;:ROUT:CLOS:STAT?"]
+WRITTEN_JUNK = tuple(j for j in JUNK if j != "?")
+PULSES = st.tuples(st.sampled_from([0.1e-3, 0.2e-3, 0.25e-3, 0.3e-3, 0.45e-3, 0.6e-3,
+                                    0.75e-3]).flatmap(lambda a: st.sampled_from([a, -a])),
+                   st.sampled_from([50e-6, 100e-6, 1e-3, 1.5e-3, 3e-3]))
+PATHS_ROUTED = {"6221": ["driver.write", "adapter.write", "resource.write_raw",
+                         "a second driver"],
+                "7002": ["driver.write", "adapter.write", "resource.write_raw",
+                         "a second driver"]}
+QUIET = type("Quiet", (), {"peak": 0.0, "longest": 0.0})()  # the source's holdings only
+
+
+class Devices:
+    """What each emulated device receives: its peak current and its longest stretch above
+    its own read current (drives that follow on in virtual time)."""
+
+    def __init__(self, chip, limits: dict[int, SafetyLimits]) -> None:
+        n = len(limits)
+        self.limits = limits
+        self.peak, self.run, self.longest = [0.0] * n, [0.0] * n, [0.0] * n
+        self.end = [-math.inf] * n
+        drive_one, clock = chip._drive_one, chip.clock
+
+        def watched(j: int, current: float, seconds: float) -> None:
+            start = clock.seconds
+            self.peak[j] = max(self.peak[j], abs(current))
+            if abs(current) > limits[j].max_read_current * (1 + 1e-9):
+                self.run[j] = (self.run[j] if start <= self.end[j] + 1e-12 else 0.0) + seconds
+                self.end[j] = start + seconds
+                self.longest[j] = max(self.longest[j], self.run[j])
+            else:
+                self.run[j], self.end[j] = 0.0, -math.inf
+            drive_one(j, current, seconds)
+
+        chip._drive_one = watched
+
+    def reset(self) -> None:
+        n = len(self.limits)
+        self.peak, self.run, self.longest = [0.0] * n, [0.0] * n, [0.0] * n
+        self.end = [-math.inf] * n
+
+    def breaches(self) -> list[str]:
+        found = []
+        for j, limits in self.limits.items():
+            if self.peak[j] > limits.max_pulse_current * (1 + 1e-9):
+                found.append(f"device {j} received {self.peak[j]:g} A")
+            if self.longest[j] > limits.max_pulse_width * (1 + 1e-6):
+                found.append(f"device {j} received more than its read current for "
+                             f"{self.longest[j]:g} s")
+        return found
+
+
+def routed_breaches(emulator, chip, devices: Devices) -> list[str]:
+    """The 6221's holdings within the lab's limits, and within each routed device's (two
+    routed share the current: each its own limit times two)."""
+    found = breaches_6221(emulator, QUIET)
+    path = sorted(chip.current_path or ())
+    for j in path:
+        own = devices.limits[j]
+        shared = dataclasses.replace(own, max_pulse_current=own.max_pulse_current * len(path),
+                                     max_read_current=own.max_read_current * len(path))
+        found += [f"device {j}: {b}" for b in breaches_6221(emulator, QUIET, shared)
+                  if not b.startswith("holds a DC level")]  # held with the output off
+    return found + devices.breaches()
+
+
+@pytest.fixture(scope="module")
+def routed_rig():
+    chip = build_chip(4, 0.5e-6, 0)
+    limits = {d: dataclasses.replace(LIMITS, **own) for d, own in ROUTED_LIMITS.items()}
+    wiring = SwitchWiring({d: DeviceRoute((current,), (voltage,), tuple(own.items()))
+                           for d, ((current, voltage), own) in enumerate(zip(
+                               pair_wiring(4).values(), ROUTED_LIMITS.values(), strict=True))},
+                          cards=1)
+    options = {"read_termination": "\n", "write_termination": "\n", "timeout": 2000}
+    with VirtualLab(chip, switch="7002") as virtual:
+        roles = {r: e["resource"] for r, e in virtual.resources.items() if r != "field"}
+        with Lab(roles, limits=LIMITS, clock=virtual.clock, wiring=wiring) as lab:
+            devices = Devices(chip, limits)
+            second = PulseSource(lab.roles["pulse"], limits=LIMITS, **options)
+            second_switch = SwitchSystem(lab.roles["switch"], wiring=wiring, **options)
+            try:
+                yield lab, virtual, devices, second, second_switch
+            finally:
+                second.adapter.close()
+                second_switch.adapter.close()
+
+
+def _fresh_routed(lab, virtual, devices: Devices) -> None:
+    """Both instruments reset and the guards told so (device 2's 5 V compliance set);
+    nothing received yet."""
+    lab["pulse"].write("*RST;*CLS;:SOUR:CURR:COMP 5")
+    lab["pulse"].ask("*ESR?;:OUTP?")
+    lab["switch"].write("*RST;*CLS")
+    lab["switch"].ask("*ESR?;:ROUT:CLOS:STAT?")
+    virtual.settle()
+    devices.reset()
+    virtual.chip.received[:] = 0.0
+
+
+def _run_routed(rig, tally: Tally, steps) -> None:
+    lab, virtual, devices, second, second_switch = rig
+    pulse, switch = lab["pulse"], lab["switch"]
+    paths = {
+        ("6221", "driver.write"): pulse.write, ("6221", "adapter.write"): pulse.adapter.write,
+        ("6221", "resource.write_raw"): lambda text: pulse.adapter.connection.write_raw(
+            (text + "\n").encode("ascii")),
+        ("6221", "a second driver"): second.write,
+        ("7002", "driver.write"): switch.write, ("7002", "adapter.write"): switch.adapter.write,
+        ("7002", "resource.write_raw"): lambda text: switch.adapter.connection.write_raw(
+            (text + "\n").encode("ascii")),
+        ("7002", "a second driver"): second_switch.write,
+    }
+    emulator, emulated_switch = virtual.instruments["pulse"], virtual.instruments["switch"]
+    _fresh_routed(lab, virtual, devices)
+    hot = emulated_switch.hot_switches
+    for kind, what, path in steps:
+        try:
+            if kind == "ask":
+                (pulse if path == "6221" else switch).ask(what)
+                continue
+            tally.lines += 1
+            name = f"{kind} {path}" if kind in ("6221", "7002") else kind
+            tally.paths[name] = tally.paths.get(name, 0) + 1
+            if kind == "select":
+                lab.select_device(what)
+            elif kind == "pulse":
+                pulse.pulse(*what)
+                tally.delivered += 1
+            else:
+                paths[(kind, path)](what)
+        except (LimitError, InstrumentError, ValueError):
+            tally.refused += 1
+        virtual.settle()
+        tally.reached |= {j for j, peak in enumerate(devices.peak) if peak > 0}
+        found = routed_breaches(emulator, virtual.chip, devices)
+        if emulated_switch.hot_switches != hot:
+            found.append(f"{emulated_switch.hot_switches - hot} relays moved under current")
+        if found:
+            tally.breaches.append((f"{kind} {path}", str(what), found))
+            _fresh_routed(lab, virtual, devices)
+            hot = emulated_switch.hot_switches
+
+
+def _list(device: int) -> str:
+    """``@1!k,1!m``: a device's two channels (``pair_wiring``)."""
+    return "@" + ",".join(f"{s}!{c}" for s, c in pair_wiring(4)[device])
+
+
+def routed_actions(length=(10, 40)):
+    def lines(instrument, commands):
+        return st.tuples(st.just(instrument), line(commands, WRITTEN_JUNK),
+                         st.sampled_from(PATHS_ROUTED[instrument])).map(lambda step: [step])
+
+    select = st.tuples(st.just("select"), st.integers(0, 3), st.just("")).map(
+        lambda step: [step])
+    pulses = st.tuples(st.just("pulse"), PULSES, st.just("")).map(lambda step: [step])
+    routed_pulse = st.tuples(st.integers(0, 3), PULSES).map(  # a route, then a pulse
+        lambda dp: [("select", dp[0], ""), ("pulse", dp[1], "")])
+    ask = st.one_of(st.tuples(st.just("ask"), st.sampled_from(QUERIES_6221), st.just("6221")),
+                    st.tuples(st.just("ask"), st.sampled_from(QUERIES_7002),
+                              st.just("7002"))).map(lambda step: [step])
+    scenario = st.tuples(st.one_of(*SCENARIOS_6221),
+                         st.sampled_from(PATHS_ROUTED["6221"])).map(
+        lambda sp: [("6221", text, sp[1]) for text in sp[0]])
+    # where the 7002's picture and the guard's part: an OPEN the 7002 refuses whole (2!1 is
+    # on no card: -222) after a route, a second device closed beside it, a pulse
+    refused_open = st.tuples(st.integers(0, 3), st.integers(0, 3), PULSES,
+                             st.sampled_from(PATHS_ROUTED["7002"])).map(
+        lambda a: [("select", a[0], ""),
+                   ("7002", f":ROUT:OPEN ({_list(a[0])},2!1)", a[3]),
+                   ("7002", f":ROUT:CLOS ({_list(a[1])})", a[3]), ("pulse", a[2], "")])
+    step = st.one_of(lines("6221", COMMANDS_6221), lines("6221", COMMANDS_6221),
+                     lines("7002", COMMANDS_7002), lines("7002", COMMANDS_7002), select,
+                     pulses, routed_pulse, routed_pulse, routed_pulse, ask, scenario,
+                     refused_open)
+    return st.lists(step, min_size=length[0] // 2, max_size=length[1] // 2).map(
+        lambda steps: [s for group in steps for s in group])
+
+
+def _explore_routed(rig, seed_value: int, examples: int) -> Tally:
+    tally = Tally()
+
+    @seed(seed_value)
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @given(routed_actions())
+    def explore(steps):
+        _run_routed(rig, tally, steps)
+
+    explore()
+    return tally
+
+
+@pytest.mark.parametrize("seed_value", QUICK_SEEDS)
+def test_generated_lines_through_the_switch_leave_every_device_within_its_limits(
+        routed_rig, seed_value):
+    tally = _explore_routed(routed_rig, seed_value, 60)
+    print(_report("6221 + 7002", tally, seed_value), f"pulses delivered {tally.delivered}, "
+          f"devices reached {sorted(tally.reached)}")
+    assert tally.lines >= 300
+    assert {f"{i} {p}" for i, paths in PATHS_ROUTED.items() for p in paths} | {
+        "select", "pulse"} <= set(tally.paths)  # every write path, routes and pulses
+    assert tally.delivered >= 2 and len(tally.reached) >= 2  # not a guard that refuses all
+    assert tally.breaches == [], _report("6221 + 7002", tally, seed_value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed_value", SLOW_SEEDS)
+def test_many_generated_lines_through_the_switch_leave_every_device_within_its_limits(
+        routed_rig, seed_value):
+    tally = _explore_routed(routed_rig, seed_value, 200)
+    print(_report("6221 + 7002", tally, seed_value))
+    assert tally.breaches == [], _report("6221 + 7002", tally, seed_value)
+
+
+def test_the_routed_judge_sees_a_breach_when_there_is_one(routed_rig):
+    """The judge itself, below every write path (the emulators' own handle): a pulse above
+    device 3's 0.2 mA, two devices sharing a DC level above device 1's read current, a
+    relay moved under current."""
+    lab, virtual, devices, *_ = routed_rig
+    _fresh_routed(lab, virtual, devices)
+    emulator, switch = virtual.instruments["pulse"], virtual.instruments["switch"]
+    switch.handle(":ROUT:CLOS (@1!4,1!14)")
+    emulator.handle(":SOUR:WAVE:FUNC SQU;FREQ 5000;AMPL 3E-4;DUR:CYCL 0.5;:SOUR:WAVE:ARM")
+    assert any("device 3:" in b for b in routed_breaches(emulator, virtual.chip, devices))
+    emulator.handle(":SOUR:WAVE:INIT")
+    assert "device 3 received 0.0003 A" in routed_breaches(emulator, virtual.chip, devices)
+    _fresh_routed(lab, virtual, devices)
+    switch.handle(":ROUT:CLOS (@1!1,1!2,1!11)")
+    emulator.handle(":SOUR:CURR 1.2E-4;:OUTP ON")
+    assert any(b.startswith("device 1: DC") for b in routed_breaches(
+        emulator, virtual.chip, devices))  # 60 uA each, over device 1's 50 uA
+    hot = switch.hot_switches
+    switch.handle(":ROUT:OPEN ALL")
+    assert switch.hot_switches > hot
+    _fresh_routed(lab, virtual, devices)

@@ -1,6 +1,10 @@
 """The 7002 driver's exact SCPI, its route guard, the lab file's wiring, and the guard's
 per-device limits through the matrix, judged by what the emulated devices receive."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -8,18 +12,16 @@ from hypothesis import strategies as st
 from pymeasure.test import expected_protocol
 
 from hil.session.lab import connect_virtual
+from instruments import scpi
 from instruments.connection import Lab, LabFile
 from instruments.errors import InstrumentError, ReplyError
-from instruments.k7002 import (
-    RouteGuard,
-    SwitchSystem,
-    SwitchWiring,
-    channel_list,
-)
+from instruments.guard import Guard7002
+from instruments.guard.k7002 import channel_list
+from instruments.keithley import PulseSource, SwitchSystem, SwitchWiring
 from instruments.limits import LimitError, SafetyLimits
 from simulators.lab.chip import build_chip
 from simulators.lab.clock import LabClock
-from simulators.lab.k7002 import pair_wiring
+from simulators.lab.k7002 import Keithley7002Emulator, pair_wiring
 from simulators.lab.server import VirtualLab
 
 WIRING = SwitchWiring.from_pairs(pair_wiring(24), cards=2)
@@ -63,10 +65,16 @@ def test_a_garbled_channel_list_is_a_reply_error(reply):
 
 
 def guard(busy=None):
-    g = RouteGuard(WIRING)
+    g = Guard7002(WIRING)
     g.check("*RST")
-    g.sources_busy = lambda: busy
+    g.picture.interlock = lambda: busy
     return g
+
+
+def read_back(g, reply):
+    """The 7002 names its closed channels (as the driver asks after every route)."""
+    g.check(":ROUT:CLOS:STAT?")
+    g.replied(reply)
 
 
 @pytest.mark.parametrize("line, why", [
@@ -91,7 +99,10 @@ def test_no_relay_moves_while_the_source_may_be_live():
         g.check(":ROUT:CLOS (@1!1,1!11)")
     g = guard()
     g.check(":ROUT:CLOS (@1!1,1!11)")
-    g.sources_busy = lambda: "the 6221's output may be on"
+    g.picture.interlock = lambda: "the 6221's output may be on"
+    with pytest.raises(LimitError, match="switches hot"):  # the 7002 may not hold them yet
+        g.check(":ROUT:CLOS (@1!1)")
+    read_back(g, "(@1!1,1!11)")
     g.check(":ROUT:CLOS (@1!1)")  # nothing moves: allowed
     g.check(":ROUT:OPEN (@1!2)")
     for line in (":ROUT:OPEN ALL", ":ROUT:OPEN (@1!11)", "*RST", ":SYST:PRES"):
@@ -101,7 +112,7 @@ def test_no_relay_moves_while_the_source_may_be_live():
 
 
 def test_an_unknown_route_is_not_added_to():
-    g = RouteGuard(WIRING)
+    g = Guard7002(WIRING)
     with pytest.raises(LimitError, match="unknown"):
         g.check(":ROUT:CLOS (@1!1)")
     g.check(":ROUT:OPEN ALL;:ROUT:CLOS (@1!1,1!11)")
@@ -222,15 +233,21 @@ def test_a_pulse_over_the_routed_devices_limit_never_reaches_it(tmp_path):
         virtual.stop()
 
 
+def on(lab, device, current=50e-6):
+    """``device`` routed and ``current`` DC on it: the 6221."""
+    lab.select_device(device)
+    pulse = lab["pulse"]
+    pulse.set_read_current(current)
+    pulse.enable_source()
+    return pulse
+
+
 def test_a_relay_never_moves_under_current(tmp_path):
     virtual, lab = served_lab(tmp_path)
     emulated = virtual.instruments["switch"]
     try:
         with lab:
-            lab.select_device(0)
-            pulse = lab["pulse"]
-            pulse.set_read_current(50e-6)
-            pulse.enable_source()
+            pulse = on(lab, 0)
             with pytest.raises(LimitError, match="switches hot"):
                 lab.select_device(1)
             pulse.disable_source()
@@ -293,3 +310,190 @@ def test_the_guards_limits_need_a_wiring_to_refuse_by_device():
     # the 7001's lab keeps the lab's limits whatever is routed (no wiring, no per-device)
     lab = Lab({"pulse": "TCPIP0::127.0.0.1::1::SOCKET"}, limits=SafetyLimits())
     assert lab.wiring is None and lab.device_limits(3) == lab.limits
+
+
+# -- the route as the 7002's picture (issue 24's guard, issue 29's switch) ---------------------
+def test_every_header_the_route_guard_allows_is_one_the_emulator_plays():
+    e = Keithley7002Emulator(build_chip(4, 0.5e-6, 0), LabClock(), pair_wiring(4))
+    for spec, _, _ in Guard7002.table:
+        nodes = tuple(scpi.query_of(spec).strip(":?").split(":"))
+        assert any(scpi.header_matches(known, nodes) for known, _ in e._table), spec
+
+
+def test_a_route_the_7002_refused_in_part_is_not_believed(tmp_path):
+    """Device 2 (0.3 mA) routed and read back; an OPEN the 7002 refuses whole (2!1 is on no
+    card: -222) and a CLOSe of device 1 (0.75 mA) leave both routed. A guard that believed
+    its lines would take device 1's limits and share 0.7 mA into device 2 (0.35 mA, over its
+    0.3 mA); this one asks the 7002, which names both, and refuses."""
+    virtual, lab = served_lab(tmp_path, 'max_pulse_current = "0.3 mA"')
+    try:
+        with lab:
+            lab.select_device(2)
+            switch = lab["switch"]
+            switch.write(":ROUT:OPEN (@1!3,1!13,2!1)")
+            switch.write(":ROUT:CLOS (@1!2,1!12)")
+            assert switch.routed_device() is None  # not yet read back
+            with pytest.raises(LimitError, match="devices 1, 2 are routed at once"):
+                lab["pulse"].pulse(0.7e-3, 100e-6)
+            virtual.settle()
+            assert virtual.chip.current_path == {1, 2}
+            assert switch.guard.state.closed == {(1, 2), (1, 3), (1, 12), (1, 13)}
+            assert virtual.chip.received.tolist() == [0, 0, 0, 0]
+            with pytest.raises(InstrumentError, match="-222"):  # the 7002 refused the OPEN
+                switch.check_errors()
+            lab.select_device(1)  # read back: device 1 alone, its own limits
+            lab["pulse"].pulse(0.7e-3, 100e-6)
+            assert virtual.chip.received.tolist() == [0, 0.7e-3, 0, 0]
+    finally:
+        virtual.stop()
+
+
+def test_a_route_sent_is_asked_of_the_7002_before_a_pulse(tmp_path):
+    """A route written by hand leaves it unconfirmed: the 6221's guard asks the 7002 once
+    (*ESR? and :ROUT:CLOS:STAT?) before the pulse, then takes device 2's limits."""
+    virtual, lab = served_lab(tmp_path)
+    emulated = virtual.instruments["switch"]
+    try:
+        with lab:
+            lab.select_device(1)
+            lab["switch"].write(":ROUT:OPEN ALL;:ROUT:CLOS (@1!3,1!13)")
+            before = len(emulated.log)
+            lab["pulse"].pulse(-0.35e-3, 100e-6)
+            assert emulated.log[before:] == ["*ESR?;:ROUT:CLOS:STAT?"]
+            assert lab["switch"].routed_device() == 2
+            with pytest.raises(LimitError, match=r"0\.0004"):
+                lab["pulse"].pulse(0.5e-3, 100e-6)
+            assert virtual.chip.received.tolist() == [0, 0, 0.35e-3, 0]
+    finally:
+        virtual.stop()
+
+
+def test_every_connection_to_the_6221_is_held_to_the_routed_devices_limits(tmp_path):
+    """A second driver on the 6221 in this process, made with the lab's limits (0.75 mA),
+    shares its picture and so its ceiling: device 2's 0.4 mA. A second driver on the 7002
+    shares its picture and so the interlock: no relay moves while the 6221 is on."""
+    virtual, lab = served_lab(tmp_path)
+    options = {"read_termination": "\n", "write_termination": "\n", "timeout": 2000}
+    try:
+        with lab:
+            lab.select_device(2)
+            second = PulseSource(lab.roles["pulse"], limits=SafetyLimits(), **options)
+            other_switch = SwitchSystem(lab.roles["switch"], wiring=lab.wiring, **options)
+            try:
+                assert second.guard.picture is lab["pulse"].guard.picture
+                assert other_switch.guard.picture is lab["switch"].guard.picture
+                with pytest.raises(LimitError, match=r"0\.0004"):
+                    second.pulse(0.5e-3, 100e-6)
+                second.set_read_current(50e-6)
+                second.enable_source()
+                with pytest.raises(LimitError, match="switches hot"):
+                    other_switch.write(":ROUT:OPEN ALL")
+                second.disable_source()
+                other_switch.write(":ROUT:OPEN ALL")
+            finally:
+                second.adapter.close()
+                other_switch.adapter.close()
+            virtual.settle()
+            assert virtual.chip.received.tolist() == [0, 0, 50e-6, 0]
+            assert virtual.instruments["switch"].hot_switches == 0
+    finally:
+        virtual.stop()
+
+
+def test_a_second_process_is_refused_the_7002(tmp_path):
+    virtual, lab = served_lab(tmp_path)
+    try:
+        with lab:
+            lab.select_device(0)
+            other = subprocess.run([sys.executable, "-c", (
+                "import sys\nfrom instruments.keithley import SwitchSystem\n"
+                "try:\n    SwitchSystem(sys.argv[1], read_termination='\\n', "
+                "write_termination='\\n')\nexcept Exception as err:\n"
+                "    print(type(err).__name__, err)\n"), lab.roles["switch"]],
+                capture_output=True, text=True, timeout=60)
+            assert other.stdout.startswith("ResourceHeldError"), other
+            assert f"pid {os.getpid()}" in other.stdout
+            assert virtual.chip.current_path == {0}  # it sent nothing
+    finally:
+        virtual.stop()
+
+
+def test_a_route_left_by_other_software_is_read_back_at_connect():
+    """Other software (unguarded pyvisa) leaves device 1 routed; the driver knows it before
+    its first line, and the 6221 behind it is held to device 1's limits, not 1 nA."""
+    import pyvisa
+
+    virtual = VirtualLab(build_chip(4, 0.5e-6, 0), LabClock(), switch="7002").start()
+    try:
+        resource = virtual.resources["switch"]["resource"]
+        other = pyvisa.ResourceManager("@py").open_resource(
+            resource, read_termination="\n", write_termination="\n")
+        other.write(":ROUT:CLOS (@1!2,1!12)")
+        other.query("*OPC?")
+        other.close()
+        wiring = SwitchWiring.from_pairs(pair_wiring(4), cards=1)
+        switch = SwitchSystem(resource, wiring=wiring, read_termination="\n",
+                              write_termination="\n")
+        try:
+            assert virtual.instruments["switch"].log[-1] == ":ROUT:CLOS:STAT?;:ROUT:CONF:BBM?"
+            assert switch.guard.state.closed == {(1, 2), (1, 12)}
+            assert switch.routed_device() == 1
+        finally:
+            switch.adapter.close()
+    finally:
+        virtual.stop()
+
+
+def test_a_sweep_set_for_one_device_is_not_armed_on_another(tmp_path):
+    """A list sweep of 0.7 mA points (1 ms each) is within device 1's limits; routed to
+    device 2 (0.4 mA) it is refused when armed. An armed sweep keeps the relays still, as an
+    output on or a waveform armed does."""
+    virtual, lab = served_lab(tmp_path)
+    emulated = virtual.instruments["pulse"]
+    try:
+        with lab:
+            pulse = lab["pulse"]
+            lab.select_device(1)
+            pulse.load_list([0.7e-3, -0.7e-3], [1e-3])
+            lab.select_device(2)
+            with pytest.raises(LimitError, match="armed sweep point"):
+                pulse.arm_sweep()
+            pulse.load_list([0.3e-3], [1e-3])
+            pulse.arm_sweep()
+            with pytest.raises(LimitError, match="sweep may be armed"):
+                lab.select_device(1)
+            pulse.abort_sweep()
+            lab.select_device(1)
+            virtual.settle()
+            assert not emulated.sweep_armed and virtual.chip.current_path == {1}
+    finally:
+        virtual.stop()
+
+
+def test_switching_off_is_allowed_whatever_the_limits_have_fallen_to(tmp_path):
+    """Device 1 routed, 50 uA DC on; the 7002 opened behind the guard's back (its own
+    front panel, below every write path) and read back: the 6221's limits fall to 1 nA, the
+    50 uA it holds is beyond them, and switching it off is still allowed (an abort or an
+    output off only takes drive away)."""
+    virtual, lab = served_lab(tmp_path)
+    emulated = virtual.instruments["pulse"]
+    try:
+        with lab:
+            pulse = on(lab, 1)
+            virtual.settle()
+            virtual.instruments["switch"].handle(":ROUT:OPEN ALL")
+            assert lab["switch"].closed() == frozenset()
+            with pytest.raises(LimitError, match="no device is routed"):
+                pulse.write(":SOUR:CURR 4E-5")
+            pulse.write(":SOUR:WAVE:ABOR;:SOUR:SWE:ABOR")
+            pulse.disable_source()
+            virtual.settle()
+            assert emulated.output is False
+            lab.select_device(1)
+            pulse.enable_source()
+            lab.set_limits(SafetyLimits(max_read_current=20e-6))  # lowered while it is on
+            pulse.disable_source()
+            virtual.settle()
+            assert emulated.output is False
+    finally:
+        virtual.stop()

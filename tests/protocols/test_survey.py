@@ -10,7 +10,7 @@ import pytest
 from hil.session.lab import connect_virtual, sweep_truth
 from hil.session.session import Session
 from instruments.connection import Lab, LabFile
-from instruments.k7002 import SwitchWiring
+from instruments.keithley import SwitchWiring
 from protocols.store import RunStore
 from protocols.survey import choose_network
 from simulators.lab.chip import Chip, Defects, build_chip

@@ -25,6 +25,12 @@ def error(e):
     return e.handle(":SYST:ERR?")
 
 
+def bus(clock, line):
+    """What a line without a reply costs on the bus: the transaction and its bytes with the
+    line feed (simulators/lab/clock.py)."""
+    return clock.bus_latency + clock.transfer(len(line) + 1)
+
+
 def test_the_wiring_takes_two_channels_a_device_twenty_a_card():
     wiring = pair_wiring(45)
     assert wiring[0] == ((1, 1), (1, 11)) and wiring[9] == ((1, 10), (1, 20))
@@ -61,6 +67,13 @@ def test_channel_lists_single_ranges_and_queries():
     (":ROUT:SCAN (@1!1:1!10)", -113),  # listed by the manual, not played here
     (":ROUT:CONF:SLOT11:STIM 1", -113),
     (":ROUT:CONF:SLOT1:STIM 100000", -222),
+    # parameters as the grammar types them (IEEE 488.2 7.7): a list is expression data
+    (":ROUT:CLOS '(@1!1)'", -224),  # a string is not a channel list
+    (":ROUT:CLOS (@1!1", -102),  # an expression never closed: a syntax error
+    (":ROUT:OPEN:ALL 1", -108),  # an event takes no parameter
+    (":SYST:PRES?", -113),  # nor is it a query
+    (":ROUT:CONF:SLOT1:CTYP 7011", -104),  # a card is named by character data
+    (":STAT:OPER 5", -113),  # an event register is read, not set
 ])
 def test_what_the_manual_does_not_allow_is_refused_with_its_error(line, code):
     e = emulator(20)
@@ -83,11 +96,11 @@ def test_relays_operate_together_and_each_within_the_card_spec():
     clock = e.clock
     start = clock.seconds
     e.handle(":ROUT:CLOS (@1!1)")
-    one = clock.seconds - start - clock.bus_latency
+    one = clock.seconds - start - bus(clock, ":ROUT:CLOS (@1!1)")
     assert one == pytest.approx(e.operate[(1, 1)])
     start = clock.seconds
     e.handle(":ROUT:CLOS (@1!2:1!9)")
-    several = clock.seconds - start - clock.bus_latency
+    several = clock.seconds - start - bus(clock, ":ROUT:CLOS (@1!2:1!9)")
     assert several == pytest.approx(max(e.operate[(1, c)] for c in range(2, 10)))  # not summed
     times = np.array(list(e.operate.values()) + list(e.release.values()))
     assert times.max() <= ACTUATION and times.min() >= SPREAD[0] * ACTUATION
@@ -110,7 +123,7 @@ def test_a_slots_settling_time_is_added_after_its_relays():
     start = e.clock.seconds
     e.handle(":ROUT:CLOS (@2!1)")
     assert e.clock.seconds - start == pytest.approx(
-        e.clock.bus_latency + e.operate[(2, 1)] + 0.05)
+        bus(e.clock, ":ROUT:CLOS (@2!1)") + e.operate[(2, 1)] + 0.05)
 
 
 def test_open_then_close_in_one_line_breaks_before_it_makes():
