@@ -293,7 +293,7 @@ def test_a_sweep_on_a_full_store_stops_in_one_line_with_the_outputs_off(tmp_path
     RunStore(path).close()
     pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
     monkeypatch.setattr(RunStore, "PRAGMAS", (*RunStore.PRAGMAS, f"max_page_count={pages + 3}"))
-    options = ["--store", str(path), "characterise", "sweep", "--currents", "0.26mA:0.36mA:12",
+    options = ["--store", str(path), "characterise", "sweep", "--currents", "0.28mA:0.46mA:12",
                "--iterations", "40", "--timing", "hardware", "--json"]
     assert main(options) == 2
     line = _one_line(capsys.readouterr().err)
