@@ -12,6 +12,8 @@ latest finished sweep in the run store, or from a sweep run now and recorded the
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,7 @@ from hil.errors import ConfigError
 from hil.session.session import latest_sweeps
 from instruments.connection import Lab
 from instruments.errors import InstrumentError
-from protocols.cycle import BUFFER_READINGS, CycleSettings, ResetWriteRead
+from protocols.cycle import BUFFER_READINGS, CycleSettings, ResetWriteRead, measured_burst
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
 from protocols.timing import choose_timing
@@ -50,6 +52,8 @@ class LabBank(NeuronBank):
         self.timing = choose_timing(lab, timing, self.settings)  # software or hardware
         self._cycles: dict[int, ResetWriteRead] = {}
         self._final_lab_seconds: float | None = None
+        self._opened = time.perf_counter()  # real instruments: lab time is the wall's
+        self.bus = "gpib"  # the rig's interface (a lab file's [wiring] bus), for pricing
         self._priced: list[tuple[int, float]] = []  # (rows, lab s) of dry-priced calls
         self._measured: list[tuple[int, float]] = []  # (rows, lab s) per device and call
 
@@ -65,6 +69,10 @@ class LabBank(NeuronBank):
         width = session.description.get("width", 0.5e-6)
         nominal = nominal_calibration(hall_bar_preset(width))
         bank = cls(session.lab, list(devices), [nominal] * len(devices), timing=timing)
+        if "lab_file" in session.description:
+            from instruments.connection import LabFile
+
+            bank.bus = LabFile.load(session.description["lab_file"]).bus
         if calibration == "store":
             bank.measure_calibration(session.store, session.description, iterations)
         return bank
@@ -78,10 +86,30 @@ class LabBank(NeuronBank):
         return self._cycles[device]
 
     def prepare(self) -> None:
-        """Route and calibrate every device's cycle now, so the epochs that follow cost
-        only their cycles (and the first one tells the lab time of the rest)."""
+        """Route and calibrate every device's cycle now, and on the hardware route measure
+        the 2000's burst against the 6221 (protocols/burst.py), so the epochs that follow
+        cost only their cycles (and the first one tells the lab time of the rest)."""
         for device in self.devices:
-            self.cycle_for(device)
+            rwr = self.cycle_for(device)
+            if self.timing == "hardware":
+                rwr.burst_clock()
+
+    def pulses(self) -> dict[int, int]:
+        """Reset and write pulses sent to each device so far, replayed batches included."""
+        total: Counter[int] = Counter()
+        for rwr in self._cycles.values():
+            total.update(rwr.pulses)
+        return {device: int(total[device]) for device in self.devices}
+
+    def lab_record(self) -> dict:
+        """What a run records of this bank's lab: pulses per device and, on the hardware
+        route, the 2000's burst as measured on the rig."""
+        record: dict = {"pulses": {str(d): n for d, n in self.pulses().items()},
+                        "timing": self.timing}
+        burst = measured_burst(self.lab)
+        if burst is not None:
+            record["burst"] = burst.record()
+        return record
 
     def measure_calibration(self, store: RunStore, lab_description: dict,
                             iterations: int = 100) -> None:
@@ -109,32 +137,45 @@ class LabBank(NeuronBank):
 
     @property
     def lab_seconds(self) -> float | None:
-        """Virtual-clock seconds the instruments took (None on real hardware)."""
+        """Seconds the instruments took: the virtual clock on an emulated lab, the wall
+        since the bank opened on real instruments."""
+        if self._final_lab_seconds is not None:
+            return self._final_lab_seconds
         clock = self.lab.clock
-        return self._final_lab_seconds if clock is None else clock.now()
+        return time.perf_counter() - self._opened if clock is None else clock.now()
+
+    def _now(self) -> float:
+        return time.perf_counter() if self.lab.clock is None else self.lab.clock.now()
 
     def _switch(self, currents: np.ndarray) -> np.ndarray:
         flat = currents.reshape(-1, self.n_neurons)
         out = np.zeros(flat.shape, dtype=bool)
         for j, device in enumerate(self.devices):
             routed = device in self._cycles  # (a first call also calibrates: not counted)
-            before = self.lab.clock.now() if self.lab.clock is not None else None
+            before = self._now()
             rwr = self.cycle_for(device)
             out[:, j] = [r.switched for batch in rwr.batches(flat[:, j]) for r in batch]
-            if before is not None and routed:
-                self._measured.append((len(flat), self.lab.clock.now() - before))
+            if routed:
+                self._measured.append((len(flat), self._now() - before))
         return out.reshape(currents.shape)
 
     # -- lab time: a cost per instrument batch plus a cost per cycle (hil.banks.lab_time) --
     def price_lab_time(self, rows) -> None:
-        """Dry-price calls spanning ``rows`` on a separate virtual lab with this lab's bus
-        and timing tables (no pulse reaches these devices); only on a lab with a clock."""
-        clock = self.lab.clock
-        if clock is None or not rows or not hasattr(clock, "bus_latency"):
+        """Dry-price calls spanning ``rows`` on a virtual twin of this lab (its bus, its
+        line frequency, its trigger line, the instruments' data-sheet timing; no pulse
+        reaches these devices): on the virtual lab and on real instruments alike."""
+        if not rows:
             return
+        clock = self.lab.clock
+        if clock is not None and hasattr(clock, "bus_latency"):
+            twin = {"latency": clock.bus_latency, "byte_time": clock.byte_time,
+                    "line_frequency": clock.line_frequency}
+        else:  # real instruments: the lab file's bus, the 2000's own line frequency
+            twin = {**lab_time.bus_costs(self.bus),
+                    "line_frequency": self.cycle_for(self.devices[0])._line_frequency()}
         sizes = lab_time.pricing_sizes(list(rows), self.timing)
         try:
-            self._priced = lab_time.dry_price(clock, self.settings, self.timing,
+            self._priced = lab_time.dry_price(twin, self.settings, self.timing,
                                               self.lab.trigger_line, self.lab.limits, sizes)
         except (ProtocolError, InstrumentError, OSError) as err:  # no estimate, no harm
             log.warning("lab time not priced: %s", err)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from simulators.lab.base import LabInstrument
 from simulators.lab.scpi import ScpiError, boolean, choice, fmt, number, numbers
+from simulators.lab.units import K6221Times, nominal_unit
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ TIMING = K6221Timing()
 
 class Keithley6221Emulator(LabInstrument):
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 6221,4123456,D04  /700x "
+    unit = nominal_unit("6221")  # the virtual lab gives each instrument its drawn unit
+
+    @property
+    def times(self) -> K6221Times:
+        """Arming, ARB parsing, settling, the marker's latency, the unit's timebase
+        (simulators/lab/units.py)."""
+        return K6221Times(self.unit)
 
     def reset(self) -> None:
         self._flush()
@@ -90,7 +98,10 @@ class Keithley6221Emulator(LabInstrument):
     def _set(self, name: str, value) -> None:
         if name in ("output", "current"):
             self._flush()
+        before = self.flowing()
         setattr(self, name, value)
+        if self.flowing() != before:  # the output settles to its new level
+            self.clock.advance(self.times.settle())
 
     # wired by the virtual lab: trigger-link line -> the receiver of its pulses (the 2000's
     # EXT TRIG), and the instruments that see the current (the 2000 integrating)
@@ -105,12 +116,14 @@ class Keithley6221Emulator(LabInstrument):
         if query:
             return ",".join(fmt(v) for v in self.arb[0])
         self.arb[0] = numbers(args, -1.0, 1.0, TIMING.arb_points_per_command)
+        self.clock.advance(self.times.parse(len(self.arb[0])))
         if len(self.arb[0]) < 2:
             raise ScpiError(-222, "an arbitrary waveform needs at least 2 points")
         return None
 
     def _arb_append(self, args: str, query: bool):
         points = numbers(args, -1.0, 1.0, TIMING.arb_points_per_command)
+        self.clock.advance(self.times.parse(len(points)))
         if len(self.arb[0]) + len(points) > TIMING.arb_points_max:
             raise ScpiError(-222, "an arbitrary waveform holds at most 65,536 points")
         self.arb[0] = self.arb[0] + points
@@ -135,6 +148,7 @@ class Keithley6221Emulator(LabInstrument):
                 self.arb_copy.keys() | {0}):
             raise ScpiError(-221, "arbitrary waveform not defined")
         self._flush()
+        self.clock.advance(self.times.arm())
         self.wave_armed = True
         return None
 
@@ -152,7 +166,7 @@ class Keithley6221Emulator(LabInstrument):
             raise ScpiError(-221, f"{self.wave_function} playback is not emulated")
         cycles = self.wave_cycles if self.wave_cycles != float("inf") else (
             self.wave_time * self.wave_frequency if self.wave_time != float("inf") else 1.0)
-        step = 1.0 / (len(points) * self.wave_frequency)
+        step = self.times.point(1.0 / (len(points) * self.wave_frequency))
         marker = (round((self.marker_phase % 360.0) / 360.0 * len(points)) % len(points)
                   if self.marker_on else -1)
         link = self.trigger_link.get(self.marker_line) if self.marker_on else None
@@ -162,7 +176,7 @@ class Keithley6221Emulator(LabInstrument):
                 current = self.wave_offset + self.wave_amplitude * value
                 start = self.clock.seconds
                 if marked and link is not None:
-                    link(start)  # the phase marker's pulse on its trigger-link line
+                    link(start + self.times.marker_latency())  # the phase marker's pulse
                 for observer in self.observers:
                     observer.observe(start, start + count * step, current)
                 self.chip.drive(current, count * step)

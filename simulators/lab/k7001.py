@@ -17,6 +17,7 @@ import re
 
 import instruments.scpi as scpi
 from simulators.lab.strict import Refused, StrictInstrument, _bool, _num
+from simulators.lab.units import K7001Times, nominal_unit
 
 
 def channel_list(text: str, count: int) -> list[tuple[int, int]]:
@@ -45,6 +46,14 @@ class Keithley7001Emulator(StrictInstrument):
     """A 7001 switch system: ``ROUT:CLOS (@1!n)`` routes device n (1-based)."""
 
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 7001,1234567,B06 /A02"
+    unit = nominal_unit("7001")  # the virtual lab gives each instrument its drawn unit
+
+    def _operate(self, before: set) -> None:
+        """A close or open that moved relays waits their operate time and the settling
+        time set with ROUTe:CONFigure:SLOT:STIMe (simulators/lab/units.py, K7001Times)."""
+        if self.closed_set != before:
+            self.clock.advance(K7001Times(self.unit).operation(
+                float(self.settings["settling"])))
 
     def reset(self) -> None:
         self.settings = {"bbmake": True, "beeper": True, "display": True, "settling": 0.0}
@@ -63,7 +72,9 @@ class Keithley7001Emulator(StrictInstrument):
         channels = channel_list(self._one(unit, str), len(self.chip.devices))
         if unit.query:
             return ",".join(str(int(c in self.closed_set)) for c in channels)
+        before = set(self.closed_set)
         self.closed_set |= set(channels)
+        self._operate(before)
         return None
 
     def _open(self, unit: scpi.Unit) -> str | None:
@@ -71,11 +82,18 @@ class Keithley7001Emulator(StrictInstrument):
         if unit.query:
             return ",".join(str(int(c not in self.closed_set))
                             for c in channel_list(text, len(self.chip.devices)))
+        before = set(self.closed_set)
         if text.strip().upper() == "ALL":
             self.closed_set.clear()
         else:
             self.closed_set -= set(channel_list(text, len(self.chip.devices)))
+        self._operate(before)
         return None
+
+    def _open_all(self) -> None:
+        before = set(self.closed_set)
+        self.closed_set.clear()
+        self._operate(before)
 
     def _closed_state(self) -> str:
         return "(@" + ",".join(f"{s}!{c}" for s, c in sorted(self.closed_set)) + ")"
@@ -87,7 +105,7 @@ class Keithley7001Emulator(StrictInstrument):
             (":ROUTe:CLOSe", self._close),
             (":ROUTe:CLOSe:STATe", self._query_only(self._closed_state)),
             (":ROUTe:OPEN", self._open),
-            (":ROUTe:OPEN:ALL", self._command_only(lambda u: self.closed_set.clear())),
+            (":ROUTe:OPEN:ALL", self._command_only(lambda u: self._open_all())),
             (":ROUTe:CONFigure:BBMake", s("bbmake", _bool)),
             (":SYSTem:ERRor[:NEXT]", self._system_error("NEXT")),
             (":SYSTem:PRESet", self._command_only(lambda u: self.reset())),

@@ -27,6 +27,7 @@ from simulators.lab.k2000 import Keithley2000Emulator
 from simulators.lab.k2400 import Keithley2400Emulator
 from simulators.lab.k6221 import Keithley6221Emulator
 from simulators.lab.k7001 import Keithley7001Emulator
+from simulators.lab.units import Unit, bench_units, fit_unit
 
 CORRUPTIONS = ("garble", "binary", "empty", "partial", "multiple", "unit", "nan", "inf",
                "overflow", "count")
@@ -228,11 +229,17 @@ class _Server(socketserver.ThreadingTCPServer):
 
 class VirtualLab:
     """Start with ``start()`` (or as a context manager); ``resources`` maps role -> VISA
-    resource string."""
+    resource string.
+
+    ``units``: which boxes are on the bench (simulators/lab/units.py): serial numbers
+    drawn from an int seed, ``"nominal"`` for boxes exactly as their data sheets, a dict
+    role -> :class:`~simulators.lab.units.Unit`, or None (default) for serials drawn from
+    the chip's seed (the same virtual lab, the same boxes)."""
 
     def __init__(self, chip: Chip | None = None, clock: LabClock | None = None,
                  faults: list[Fault] | None = None, coil_constant: float = 0.01,
-                 trigger_link: bool = True, trigger_line: int = 1) -> None:
+                 trigger_link: bool = True, trigger_line: int = 1,
+                 units: int | str | dict[str, Unit] | None = None) -> None:
         self.chip = chip if chip is not None else build_chip(4, 0.5e-6, 0)
         self.clock = clock if clock is not None else LabClock()
         pulse = Keithley6221Emulator(self.chip, self.clock)
@@ -247,6 +254,12 @@ class VirtualLab:
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
             "switch": Keithley7001Emulator(self.chip, self.clock),
         }
+        if not isinstance(units, dict):
+            units = bench_units(MODELS, self.chip.seed if units in (None, "nominal")
+                                else units, nominal=units == "nominal")
+        for role, unit in units.items():
+            fit_unit(self.instruments[role], unit)
+        self.units = {role: self.instruments[role].unit for role in self.instruments}
         self.faults = list(faults or [])
         self.lines = {role: 0 for role in self.instruments}
         self.lock = threading.RLock()
