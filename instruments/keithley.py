@@ -18,7 +18,6 @@ sweep list's delays start at 1 ms.
 
 from __future__ import annotations
 
-
 import re
 import time
 import warnings

@@ -297,14 +297,36 @@ class Trainer:
         else:
             run_id = resume_id
             self.store.claim(run_id)
+        self._banks: list[NeuronBank] = []
         try:
             result = self._run(run_id, start)
         except BaseException as err:
             status = "aborted" if isinstance(err, KeyboardInterrupt) else "failed"
-            self.store.finish(run_id, status, {"error": repr(err)})
+            self.store.finish(run_id, status, {"error": repr(err), **self._lab_record()})
             raise
-        self.store.finish(run_id, "finished", result.summary(cfg))
+        self.store.finish(run_id, "finished", {**result.summary(cfg), **self._lab_record()})
         return result
+
+    def _lab_record(self) -> dict:
+        """Lab banks' pulses per device (replays included), the burst as measured on the
+        rig, and the lab time estimated before the first epoch with what it took."""
+        record: dict = {}
+        for bank in self._banks:
+            lab = getattr(bank, "lab_record", None)
+            if lab is None:
+                continue
+            found = lab()
+            pulses = record.setdefault("pulses", {})
+            for device, count in found["pulses"].items():
+                pulses[device] = pulses.get(device, 0) + count
+            if "burst" in found:
+                record.setdefault("burst", found["burst"])
+        if self.lab_seconds_estimate is not None:
+            record["lab_seconds_estimate"] = self.lab_seconds_estimate
+        seconds = _lab_seconds(self._banks)
+        if record and seconds is not None:
+            record["lab_seconds"] = seconds
+        return record
 
     def _run(self, run_id: int, start: float) -> TrainResult:
         if self.given_banks is not None:
@@ -317,6 +339,7 @@ class Trainer:
                 bank.close()
 
     def _train_and_evaluate(self, run_id: int, start: float, banks: list[NeuronBank]):
+        self._banks = banks  # for the run's record (pulses, lab time), whatever ends it
         cfg = self.config
         x = torch.from_numpy(self.data.train_x)
         y = targets(self.data.train_y, cfg.classes)

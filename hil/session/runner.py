@@ -16,7 +16,7 @@ from typing import Any
 from hil.errors import ConfigError
 from instruments.connection import Lab
 from instruments.keithley import InstrumentError
-from protocols.cycle import CycleSettings, ResetWriteRead
+from protocols.cycle import CycleSettings, ResetWriteRead, measured_burst
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
 from protocols.timing import choose_timing
@@ -127,8 +127,9 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
     else:
         run_id = resume
         store.claim(run_id)
+    rwr = ResetWriteRead(lab, settings, timing=timing)
+    rwr.device = config.get("device", 0)
     try:
-        rwr = ResetWriteRead(lab, settings, timing=timing)
         rwr.calibrate()
         store.record_snapshot(run_id, lab.snapshot())  # the settings it starts from
         state = store.lab_state(run_id) if resume is not None else None
@@ -137,17 +138,29 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
         summary = body(rwr, Recording(store, run_id, lab, config, subscribers,
                                       between_batches))
     except RunAborted as aborted:
-        store.finish(run_id, "aborted", {"error": "aborted by the user"})
+        store.finish(run_id, "aborted", {"error": "aborted by the user", **pulse_record(rwr)})
         aborted.run_id = run_id
         raise
     except BaseException as err:
         store.finish(run_id, "aborted" if isinstance(err, KeyboardInterrupt) else "failed",
-                     {"error": repr(err)})
+                     {"error": repr(err), **pulse_record(rwr)})
         raise
     seconds = lab.clock.now() if lab.clock is not None else None
-    summary = {"run_id": run_id, "timing": timing, "lab_seconds": seconds, **summary}
+    summary = {"run_id": run_id, "timing": timing, "lab_seconds": seconds, **summary,
+               **pulse_record(rwr)}
     store.finish(run_id, "finished" if summary.get("usable", True) else "unusable", summary)
     return run_id, summary
+
+
+def pulse_record(rwr: ResetWriteRead) -> dict:
+    """Reset and write pulses each device took in the run, replayed batches included
+    (paper 002's bars endure about 5,000 of 10,000 cycles), and the 2000's burst as
+    measured on the rig when the burst route ran."""
+    record: dict = {"pulses": {str(d): int(n) for d, n in sorted(rwr.pulses.items())}}
+    burst = measured_burst(rwr.lab)
+    if burst is not None:
+        record["burst"] = burst.record()
+    return record
 
 
 def stored_run(store: RunStore, run_id: int, field: str):

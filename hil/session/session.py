@@ -298,7 +298,7 @@ class Session:
         def body(rwr, rec):
             rows = []
             for device in chosen:
-                rwr.lab.select_device(device)
+                rwr.route_device(device)
                 rwr.calibrate()
                 result = sweep_device(rwr, device, None, iterations, rec, progress=progress)
                 fits.append(result.fit)
