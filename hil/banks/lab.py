@@ -78,12 +78,15 @@ class LabBank(NeuronBank):
         return bank
 
     def cycle_for(self, device: int) -> ResetWriteRead:
-        self.lab.select_device(device)
-        if device not in self._cycles:
+        """The device's cycle, routed (and calibrated the first time)."""
+        rwr = self._cycles.get(device)
+        if rwr is None:
             rwr = ResetWriteRead(self.lab, self.settings, timing=self.timing)
+        rwr.route_device(device)
+        if device not in self._cycles:
             rwr.calibrate()
             self._cycles[device] = rwr
-        return self._cycles[device]
+        return rwr
 
     def prepare(self) -> None:
         """Route and calibrate every device's cycle now, and on the hardware route measure

@@ -1,0 +1,188 @@
+"""Protocols on units drawn across the data sheets' spread: the burst route measures the
+2000's reading period on the rig and keeps every reading on its own cycle, checked against
+what the emulated devices truly did (simulators/lab/oracle.py), at the corners of the
+spread (quick) and on 20 drawn benches with a sweep and a 20-epoch training each (slow)."""
+
+import numpy as np
+import pytest
+
+from hil.session.lab import connect_virtual, virtual_devices
+from protocols.cycle import CycleSettings, ResetWriteRead
+from simulators.lab.chip import build_chip
+from simulators.lab.clock import LabClock
+from simulators.lab.oracle import WriteOracle
+from simulators.lab.server import VirtualLab
+from simulators.lab.units import TIMEBASE_SPREAD, Unit, nominal_unit
+
+FAST = CycleSettings(read_nplc=0.01, autozero=False)
+
+
+def corner(overhead: float, timebase: float, external: float) -> dict[str, Unit]:
+    """A bench at a corner of the spread: the 2000's overhead and both clocks at their
+    limits, the 6221's clock the other way."""
+    return {"pulse": Unit("6221", 1, timebase=-timebase),
+            "voltmeter": Unit("2000", 2, timebase=timebase, overhead=overhead,
+                              external_rate=external, latency=1.0),
+            "field": nominal_unit("2400"), "switch": nominal_unit("7001")}
+
+
+CORNERS = {
+    "fast 2000, 60 Hz": (corner(0.95, TIMEBASE_SPREAD, 1.03), 60.0),
+    "slow 2000, 60 Hz": (corner(1.05, -TIMEBASE_SPREAD, 0.97), 60.0),
+    "fast 2000, 50 Hz": (corner(0.95, -TIMEBASE_SPREAD, 1.03), 50.0),
+    "slow 2000, 50 Hz": (corner(1.05, TIMEBASE_SPREAD, 0.97), 50.0),
+}
+
+
+def _bench(units, line_frequency: float, seed: int = 0, devices: int = 2):
+    virtual = VirtualLab(build_chip(devices, 0.5e-6, seed),
+                         LabClock(line_frequency=line_frequency), units=units).start()
+    return virtual, WriteOracle(virtual), connect_virtual(lab=virtual)
+
+
+@pytest.mark.parametrize("name", sorted(CORNERS))
+def test_burst_verdicts_are_the_devices_own_at_the_corners_of_the_spread(name):
+    """1,500 write currents around the device's 50 % current in two bursts: every verdict
+    is the state the device was truly left in by its own write pulse, and the period the
+    route measured is the unit's (in the 6221's time) to 20 ns."""
+    units, hertz = CORNERS[name]
+    virtual, oracle, lab = _bench(units, hertz)
+    i_bias = virtual_devices(2, 0.5e-6, 0)[0]["i_bias"]
+    currents = np.random.default_rng(1).uniform(0.97 * i_bias, 1.03 * i_bias, 1500)
+    with lab:
+        rwr = ResetWriteRead(lab, FAST, timing="hardware")
+        rwr.calibrate()
+        clock = rwr.burst_clock()
+        oracle.clear()
+        verdicts = [r.switched for batch in rwr.batches(currents) for r in batch]
+    truth = oracle.kept()[0]
+    assert [w.switched for w in truth] == verdicts
+    assert np.allclose([w.current for w in truth], currents)
+    assert 0.2 < np.mean(verdicts) < 0.8  # both verdicts occur: a shift would show
+    meter = virtual.instruments["voltmeter"]
+    period = meter.times.reading(0.01, False) / (1 + units["pulse"].timebase)
+    assert abs(clock.period - period) < 20e-9
+    assert rwr.missed_batches == 0
+
+
+def test_a_sweep_that_searches_its_range_counts_only_the_devices_own_switches():
+    """The one-current route (one trigger per cycle) on the slowest corner: the coarse
+    search, the quick fit and the sweep count exactly the switches the device made."""
+    from protocols.sweep import sweep_device
+
+    units, hertz = CORNERS["slow 2000, 50 Hz"]
+    virtual, oracle, lab = _bench(units, hertz)
+    with lab:
+        rwr = ResetWriteRead(lab, FAST, timing="hardware")
+        rwr.calibrate()
+        oracle.clear()
+        result = sweep_device(rwr, 0, None, 60)
+    truth = oracle.kept()[0][-result.currents.size * 60:]  # after the search: the sweep
+    counts = [sum(w.switched for w in truth[60 * k:60 * (k + 1)])
+              for k in range(result.currents.size)]
+    assert counts == result.counts.tolist()
+    assert rwr.missed_batches == 0
+
+
+def test_the_run_records_every_pulse_the_device_took_replays_included(monkeypatch, capsys):
+    """A route too fast for the 2000's external triggers: batches are refused and played
+    again; the sweep's record counts every reset and write the device received (as the
+    emulated device counts them), and hil runs show says so."""
+    import protocols.cycle as cycle
+    from hil.cli import main
+
+    monkeypatch.setattr(cycle, "EXTERNAL_TRIGGER_RATE", 1000.0)
+    received = []
+    drive = VirtualLab.__init__
+
+    def counted(self, *args, **kwargs):
+        drive(self, *args, **kwargs)
+        chip_drive = self.chip.drive
+
+        def pulse(current, duration):
+            if abs(current) > 100e-6:  # above the read limit: a reset or a write
+                received.append(self.chip.selected)
+            chip_drive(current, duration)
+
+        self.chip.drive = pulse
+
+    monkeypatch.setattr(VirtualLab, "__init__", counted)
+    assert main(["characterise", "sweep", "--devices", "2", "--device", "1", "--seed", "7",
+                 "--json", "--currents", "0.25mA:0.35mA:3", "--iterations", "40",
+                 "--timing", "hardware"]) == 0
+    payload = capsys.readouterr().out.strip().splitlines()[-1]
+    import json
+
+    summary = json.loads(payload)
+    assert summary["pulses"] == {"1": received.count(1)} and received.count(0) == 0
+    assert summary["pulses"]["1"] > 3 * 40 * 2 + 6  # the refused batches' pulses too
+    assert main(["runs", "show", str(summary["run_id"])]) == 0
+    assert f"device 1: {received.count(1):,}" in capsys.readouterr().out
+
+
+def test_short_training_on_drawn_benches_stores_no_verdict_against_the_wrong_cycle():
+    """The slow test's short sibling: two drawn benches (50 and 60 Hz), two epochs each."""
+    for units, hertz in ((21, 50.0), (22, 60.0)):
+        outcome = _train(units, hertz, epochs=2, train_per_class=2, steps=10)
+        assert outcome["mismatches"] == 0 and outcome["verdicts"] > 0
+
+
+@pytest.mark.slow
+def test_sweep_and_20_epoch_training_on_20_drawn_benches():
+    """20 benches of drawn units (alternating 50 and 60 Hz): a sweep that searches its own
+    range and paper 002's 20-epoch training each; every run completes and every verdict is
+    the device's own."""
+    from protocols.sweep import sweep_device
+
+    for units in range(20):
+        hertz = 50.0 if units % 2 else 60.0
+        virtual, oracle, lab = _bench(units, hertz, seed=units)
+        with lab:
+            rwr = ResetWriteRead(lab, FAST, timing="hardware")
+            rwr.calibrate()
+            oracle.clear()
+            result = sweep_device(rwr, 0, None, 100)
+        truth = oracle.kept()[0][-result.currents.size * 100:]
+        assert [sum(w.switched for w in truth[100 * k:100 * (k + 1)])
+                for k in range(result.currents.size)] == result.counts.tolist()
+        outcome = _train(units, hertz, epochs=20)
+        assert outcome["mismatches"] == 0 and outcome["epochs"] == 20
+
+
+def _train(units: int, hertz: float, epochs: int, **options) -> dict:
+    """paper 002's HIL training (``options`` shorten it) on a drawn bench, every verdict
+    the bank returned checked against the devices' own writes."""
+    from hil.banks.calibration import nominal_calibration
+    from hil.banks.lab import LabBank
+    from hil.learn.config import TrainConfig
+    from hil.learn.train import Trainer
+    from protocols.store import RunStore
+    from simulators.presets import hall_bar_preset
+
+    config = TrainConfig(backend="lab", epochs=epochs, test_per_class=1, seed=units,
+                         classes=[0, 2, 4, 6], **options)
+    virtual, oracle, lab = _bench(units, hertz, seed=units, devices=4)
+    bank = LabBank(lab, [0, 1, 2, 3], [nominal_calibration(hall_bar_preset(0.5e-6))] * 4)
+    verdicts: dict[int, list[bool]] = {d: [] for d in range(4)}
+    switch, prepare = bank._switch, bank.prepare
+
+    def recorded(currents):
+        out = switch(currents)
+        for d, column in enumerate(out.reshape(-1, 4).T):
+            verdicts[d] += column.tolist()
+        return out
+
+    def prepared():
+        prepare()
+        oracle.clear()  # the calibration's strong writes are not verdicts
+
+    bank._switch, bank.prepare = recorded, prepared
+    try:
+        result = Trainer(config, banks=[bank]).run(RunStore(":memory:"))
+    finally:
+        bank.close()
+    kept = oracle.kept()
+    mismatches = sum(a != b for d in range(4) for a, b in zip(
+        [w.switched for w in kept.get(d, [])], verdicts[d], strict=True))
+    return {"mismatches": mismatches, "verdicts": sum(map(len, verdicts.values())),
+            "epochs": result.epochs_run}
