@@ -291,13 +291,13 @@ class SyncPlan:
 
 
 def sync_plan(readings: int, nominal_period: float, read_current: float) -> SyncPlan:
-    """A square wave of read current, on about 2.6 and off about 2.4 reading periods (so
-    its edges fall at every phase of the readings), long enough for ``readings``
-    readings even 6 % slower than nominal; read current from the marker on (the first
-    reading reads it in full)."""
+    """A square wave of read current, on about 2.4 and off about 2.2 reading periods, every
+    other pause a point longer (so its edges fall at every phase of the readings, whatever
+    the period), long enough for ``readings`` readings even 6 % slower than nominal; read
+    current from the marker on (the first reading reads it in full)."""
     u = MAX_POINT
-    high = max(2, round(2.62 * nominal_period / u))
-    low = max(2, round(2.38 * nominal_period / u))
+    high = max(2, round(2.4 * nominal_period / u))
+    low = max(2, round(2.2 * nominal_period / u))
     marker = 1
     total = marker + math.ceil((readings + 3) * nominal_period * (1 + SYNC_PRIOR) / u)
     levels = [0.0] * marker
@@ -308,7 +308,7 @@ def sync_plan(readings: int, nominal_period: float, read_current: float) -> Sync
         levels += [read_current] * high
         edges.append(len(levels) * u)
         rising.append(False)
-        levels += [0.0] * low
+        levels += [0.0] * (low + len(edges) // 2 % 2)
     return SyncPlan(levels + [0.0], u, marker, np.asarray(edges[1:]), np.asarray(rising[1:]),
                     readings)
 

@@ -120,69 +120,40 @@ def test_the_run_records_every_pulse_the_device_took_replays_included(monkeypatc
     assert f"device 1: {received.count(1):,}" in capsys.readouterr().out
 
 
-def test_short_training_on_drawn_benches_stores_no_verdict_against_the_wrong_cycle():
-    """The slow test's short sibling: two drawn benches (50 and 60 Hz), two epochs each."""
-    for units, hertz in ((21, 50.0), (22, 60.0)):
-        outcome = _train(units, hertz, epochs=2, train_per_class=2, steps=10)
-        assert outcome["mismatches"] == 0 and outcome["verdicts"] > 0
+def _spread(*options: str) -> list[dict]:
+    """bench/spread.py's benches: a range-searching sweep and a training run each, every
+    verdict checked against the devices' own writes."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[2] / "bench" / "spread.py"
+    done = subprocess.run([sys.executable, str(script), "--json", *options],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_short_runs_on_two_drawn_benches_store_no_verdict_against_the_wrong_cycle():
+    """The slow test's short sibling: two benches (50 and 60 Hz), a short sweep and two
+    short epochs each."""
+    for bench in _spread("--draws", "2", "--epochs", "2", "--images", "2", "--steps", "10",
+                         "--iterations", "40"):
+        for route in ("sweep", "train"):
+            assert bench[route]["completed"] and bench[route]["mismatches"] == 0
+            assert bench[route]["per_cycle"] > bench[route]["floor"]
 
 
 @pytest.mark.slow
 def test_sweep_and_20_epoch_training_on_20_drawn_benches():
     """20 benches of drawn units (alternating 50 and 60 Hz): a sweep that searches its own
-    range and paper 002's 20-epoch training each; every run completes and every verdict is
-    the device's own."""
-    from protocols.sweep import sweep_device
-
-    for units in range(20):
-        hertz = 50.0 if units % 2 else 60.0
-        virtual, oracle, lab = _bench(units, hertz, seed=units)
-        with lab:
-            rwr = ResetWriteRead(lab, FAST, timing="hardware")
-            rwr.calibrate()
-            oracle.clear()
-            result = sweep_device(rwr, 0, None, 100)
-        truth = oracle.kept()[0][-result.currents.size * 100:]
-        assert [sum(w.switched for w in truth[100 * k:100 * (k + 1)])
-                for k in range(result.currents.size)] == result.counts.tolist()
-        outcome = _train(units, hertz, epochs=20)
-        assert outcome["mismatches"] == 0 and outcome["epochs"] == 20
-
-
-def _train(units: int, hertz: float, epochs: int, **options) -> dict:
-    """paper 002's HIL training (``options`` shorten it) on a drawn bench, every verdict
-    the bank returned checked against the devices' own writes."""
-    from hil.banks.calibration import nominal_calibration
-    from hil.banks.lab import LabBank
-    from hil.learn.config import TrainConfig
-    from hil.learn.train import Trainer
-    from protocols.store import RunStore
-    from simulators.presets import hall_bar_preset
-
-    config = TrainConfig(backend="lab", epochs=epochs, test_per_class=1, seed=units,
-                         classes=[0, 2, 4, 6], **options)
-    virtual, oracle, lab = _bench(units, hertz, seed=units, devices=4)
-    bank = LabBank(lab, [0, 1, 2, 3], [nominal_calibration(hall_bar_preset(0.5e-6))] * 4)
-    verdicts: dict[int, list[bool]] = {d: [] for d in range(4)}
-    switch, prepare = bank._switch, bank.prepare
-
-    def recorded(currents):
-        out = switch(currents)
-        for d, column in enumerate(out.reshape(-1, 4).T):
-            verdicts[d] += column.tolist()
-        return out
-
-    def prepared():
-        prepare()
-        oracle.clear()  # the calibration's strong writes are not verdicts
-
-    bank._switch, bank.prepare = recorded, prepared
-    try:
-        result = Trainer(config, banks=[bank]).run(RunStore(":memory:"))
-    finally:
-        bank.close()
-    kept = oracle.kept()
-    mismatches = sum(a != b for d in range(4) for a, b in zip(
-        [w.switched for w in kept.get(d, [])], verdicts[d], strict=True))
-    return {"mismatches": mismatches, "verdicts": sum(map(len, verdicts.values())),
-            "epochs": result.epochs_run}
+    range and paper 002's 20-epoch training each; every run completes, every verdict is
+    the device's own, the estimate before the first epoch holds within 10 %."""
+    benches = _spread("--draws", "20", "--epochs", "20")
+    assert len(benches) == 20
+    for bench in benches:
+        for route in ("sweep", "train"):
+            assert bench[route]["completed"] and bench[route]["mismatches"] == 0
+        train = bench["train"]
+        assert train["epochs"] == 20
+        assert abs(train["estimate"] - train["lab_seconds"]) < 0.1 * train["lab_seconds"]
