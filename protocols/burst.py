@@ -45,6 +45,9 @@ SYNC_READINGS = 512  # readings across the square wave that measure the period
 SYNC_SIGMA_T = 10e-6  # s: a straddling reading's timing error assumed before a fit
 SYNC_PRIOR = 0.06  # the reading period is known beforehand to within this fraction
 STRADDLE = (0.12, 0.88)  # fractions of current a straddling reading must show
+LATENCY_RANGE = (-20e-6, 100e-6)  # s: where the first reading may start after the marker
+SYNC_BIN = 10e-6  # s: straddles this close to one line count as on it
+SYNC_DOF = 30  # degrees of freedom the measurement's timing noise is given against probes
 
 
 class BurstDrift(Exception):
@@ -179,7 +182,11 @@ class BurstPlan:
                 planned = (self.edges[k] - self.starts[k]) / self.integration
                 shifts.append((planned - f) * self.integration)
             shifts = np.asarray(shifts)
-            spread = max(float(np.std(shifts, ddof=1)), self.timing_noise)
+            # a probe's scatter, pooled with the straddles' of the measurement (the same
+            # readings' noise, with far more degrees of freedom than a few probes)
+            spread = math.sqrt((float(np.var(shifts, ddof=1)) * (len(shifts) - 1)
+                                + self.timing_noise ** 2 * SYNC_DOF) / (len(shifts) - 1
+                                                                        + SYNC_DOF))
             # the probes' scatter, and the scale (mean levels with and without current)
             # their noise also moves: each level's error shifts every probe alike
             scale = 0.5 * (1 / len(offs) + 1 / len(ons))
@@ -315,10 +322,12 @@ def sync_plan(readings: int, nominal_period: float, read_current: float) -> Sync
 
 def measure_reading_period(plan: SyncPlan, voltages: list[float], nominal_period: float,
                            integration: float, line_frequency: float) -> BurstClock:
-    """The reading period and the latency from a burst across ``plan``'s square wave: each
-    straddling reading is placed in time by its current fraction and the nearest edge the
-    fit so far predicts; a least-squares line through them (outliers beyond 4 sigma
-    dropped) is the answer."""
+    """The reading period and the latency from a burst across ``plan``'s square wave. A
+    straddling reading is placed in time by its current fraction, once it is known which
+    edge it straddled: every period within ``SYNC_PRIOR`` of the nominal one is tried, and
+    the one that puts the most straddles on one line (readings a period apart, starting a
+    few microseconds after the marker) wins; a least-squares line through them (outliers
+    beyond 4 sigma dropped) is the answer."""
     volts = np.asarray(voltages, dtype=float)
     if len(volts) != plan.readings:
         raise BurstDrift(f"the 2000 took {len(volts)} readings for {plan.readings}")
@@ -330,29 +339,46 @@ def measure_reading_period(plan: SyncPlan, voltages: list[float], nominal_period
         raise BurstDrift("no step between the readings with and without read current")
     fraction = (volts - off) / (on - off)
     origin = plan.marker * plan.point
+    straddles = [(k, f) for k, f in enumerate(fraction) if STRADDLE[0] < f < STRADDLE[1]]
+    if len(straddles) < 10:
+        raise BurstDrift(f"only {len(straddles)} readings straddled an edge")
+    # every (reading, edge) pair that could be: the time the reading would have started
+    ks, ts, owners = [], [], []
+    for n, (k, f) in enumerate(straddles):
+        reach = (origin + k * nominal_period * (1 - SYNC_PRIOR) - LATENCY_RANGE[1],
+                 origin + k * nominal_period * (1 + SYNC_PRIOR) + integration
+                 + LATENCY_RANGE[1])
+        near = (plan.edges > reach[0]) & (plan.edges < reach[1])
+        for edge, up in zip(plan.edges[near], plan.rising[near], strict=True):
+            ks.append(k)
+            ts.append(edge - (1 - f) * integration if up else edge - f * integration)
+            owners.append(n)
+    ks, ts, owners = np.asarray(ks, float), np.asarray(ts), np.asarray(owners)
+    step = SYNC_BIN / (2 * max(k for k, _ in straddles))
+    periods = nominal_period * (1 + np.arange(-SYNC_PRIOR, SYNC_PRIOR, step / nominal_period))
+    best = (-1, nominal_period, origin)
+    bins = np.arange(origin + LATENCY_RANGE[0], origin + LATENCY_RANGE[1] + SYNC_BIN, SYNC_BIN)
+    for chunk in np.array_split(periods, max(1, len(periods) // 256)):
+        starts = ts[None, :] - ks[None, :] * chunk[:, None]  # (periods, pairs)
+        index = np.floor((starts - bins[0]) / SYNC_BIN).astype(int)
+        valid = (index >= 0) & (index < len(bins) - 1)
+        for row in range(len(chunk)):
+            counts = np.bincount(index[row][valid[row]], minlength=len(bins))
+            counts = counts[:-1] + counts[1:]  # a start on a bin's edge counts in both
+            top = int(np.argmax(counts))
+            if counts[top] > best[0]:
+                best = (int(counts[top]), float(chunk[row]), float(bins[top] + SYNC_BIN))
+    _, p, a = best
     times: list[tuple[int, float]] = []
-    a, p, sigma_p = origin, nominal_period, SYNC_PRIOR * nominal_period
-    for k, f in enumerate(fraction):
-        if not STRADDLE[0] < f < STRADDLE[1]:
+    for n in range(len(straddles)):  # each straddle's edge: the one on the winning line
+        mine = owners == n
+        if not mine.any():
             continue
-        guess = a + k * p
-        spread = 3 * SYNC_SIGMA_T + 3 * sigma_p * k
-        best = None
-        for edge, up in zip(plan.edges, plan.rising, strict=True):
-            if edge < guess - spread or edge > guess + integration + spread:
-                continue
-            t = edge - (1 - f) * integration if up else edge - f * integration
-            if abs(t - guess) <= spread and (best is None or abs(t - guess) < abs(best - guess)):
-                best = t
-        if best is None:
-            continue
-        times.append((k, best))
-        if len(times) >= 2:
-            a, p, sigma_p, _ = _line(times)
-        else:
-            a = best - k * p
+        miss = np.abs(ts[mine] - (a + ks[mine] * p))
+        if miss.min() <= 2 * SYNC_BIN:
+            times.append((int(ks[mine][0]), float(ts[mine][np.argmin(miss)])))
     if len(times) < 10:
-        raise BurstDrift(f"only {len(times)} readings straddled an edge")
+        raise BurstDrift(f"only {len(times)} straddling readings lie on one line")
     for _ in range(3):  # outliers (a reading that only looked like a straddle) dropped
         a, p, sigma_p, residuals = _line(times)
         scale = max(1.4826 * float(np.median(np.abs(residuals))), 1e-7)
@@ -361,9 +387,6 @@ def measure_reading_period(plan: SyncPlan, voltages: list[float], nominal_period
             break
         times = kept
     a, p, sigma_p, residuals = _line(times)
-    if abs(p - nominal_period) > SYNC_PRIOR * nominal_period:
-        raise BurstDrift(f"the measured reading period {p * 1e6:.2f} us is more than "
-                         f"{SYNC_PRIOR:.0%} from {nominal_period * 1e6:.2f} us")
     noise = math.sqrt(float(np.mean(residuals ** 2))) if len(residuals) > 2 else SYNC_SIGMA_T
     k = np.array([t[0] for t in times], dtype=float)
     intercept = max(noise, 1e-7) * math.sqrt(1 / len(k) + k.mean() ** 2 / float(

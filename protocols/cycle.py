@@ -390,27 +390,35 @@ class ResetWriteRead:
         """A full buffer of burst readings across a square wave of read current (no pulse):
         the reading period against the 6221's timebase, and the trigger latency."""
         s = self.settings
-        meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
-        pulse.trigger_line = self.lab.trigger_line
         frequency = self._line_frequency()
         nominal = sheet_reading_period(FAST_NPLC, frequency)
         plan = sync_plan(SYNC_READINGS, nominal, s.read_current)
-        self._fast_reads()
-        meter.arm_external_buffer(1, samples=plan.readings, delay=0.0)
-        try:
-            pulse.play_levels(plan.levels, plan.point, plan.marker, s.read_current)
-            voltages = meter.buffer_readings()
-        finally:
-            meter.immediate_triggering()
-            self._slow_reads()
-        for role in ("pulse", "voltmeter"):
-            self.lab[role].check_errors()
+        voltages = self._burst(plan.levels, plan.point, plan.marker, plan.readings, None)
         try:
             return measure_reading_period(plan, voltages, nominal, FAST_NPLC / frequency,
                                           frequency)
         except BurstDrift as err:
             raise ProtocolError(f"the 2000's burst reading period could not be measured: "
                                 f"{err}") from None
+
+    def _burst(self, levels: list[float], point: float, marker: int, readings: int,
+               width: float | None) -> list[float]:
+        """One waveform played with its marker starting a burst of ``readings`` fast
+        readings (trigger delay 0) into the 2000's buffer; the readings, the 2000 back on
+        the cycle's settings, both error queues checked."""
+        meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
+        pulse.trigger_line = self.lab.trigger_line
+        self._fast_reads()
+        meter.arm_external_buffer(1, samples=readings, delay=0.0)
+        try:
+            pulse.play_levels(levels, point, marker, self.settings.read_current, width)
+            voltages = meter.buffer_readings()
+        finally:
+            meter.immediate_triggering()
+            self._slow_reads()
+        for role in ("pulse", "voltmeter"):
+            self.lab[role].check_errors()
+        return voltages
 
     def _burst_plan(self, currents: list[float]) -> BurstPlan:
         s = self.settings
@@ -443,21 +451,10 @@ class ResetWriteRead:
             self.lab.limits.pulse_current(current)
 
         def batch() -> list[CycleReading]:
-            meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
-            pulse.trigger_line = self.lab.trigger_line
             plan = self._burst_plan(currents)
-            self._fast_reads()
-            meter.arm_external_buffer(1, samples=plan.readings, delay=0.0)
-            try:
-                self.pulses[self.device] += sum(len(slot.pulses) for slot in plan.slots)
-                pulse.play_levels(plan.levels, plan.point, plan.marker, s.read_current,
-                                  max(s.reset_width, s.write_width))
-                voltages = meter.buffer_readings()
-            finally:
-                meter.immediate_triggering()
-                self._slow_reads()
-            for role in ("pulse", "voltmeter"):
-                self.lab[role].check_errors()
+            self.pulses[self.device] += sum(len(slot.pulses) for slot in plan.slots)
+            voltages = self._burst(plan.levels, plan.point, plan.marker, plan.readings,
+                                   max(s.reset_width, s.write_width))
             if len(voltages) != plan.readings:
                 raise MissedTriggers(f"the 2000 took {len(voltages)} readings for "
                                      f"{plan.readings} (trigger missed)")

@@ -141,49 +141,23 @@ def test_a_range_searching_sweep_estimates_its_search_too(capsys):
     assert abs(estimate - actual) < 0.1 * actual
 
 
-def test_a_lab_file_training_run_estimates_its_lab_time_on_a_virtual_twin(tmp_path, capsys,
-                                                                        monkeypatch):
-    """Instruments named by a lab file (here a virtual lab served in this process, reached
-    through the file like a real rig: no clock of its own for the run to read): the
-    estimate before the first epoch prices the rig's bus and line frequency on a virtual
-    twin, and the lab time it gave for the epochs and the evaluation holds within 10 % of
-    the served lab's clock. It is recorded with the run."""
-    from hil.cli.lab import lab_file_text
-    from hil.learn.train import Trainer, _lab_seconds
-    from simulators.lab.chip import build_chip
-    from simulators.lab.clock import LabClock
-    from simulators.lab.server import VirtualLab
+def test_a_lab_file_training_run_estimates_its_lab_time_on_a_virtual_twin():
+    """Instruments named by a lab file (bench/lab_time.py: a virtual lab served in its
+    process, reached through the file like a real rig, no clock of its own for the run to
+    read): the estimate before the first epoch prices the rig's bus and line frequency on
+    a virtual twin, and the lab time it gave for the epochs and the evaluation holds within
+    10 % of the served lab's clock. It is printed, and recorded with the run."""
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    served = VirtualLab(build_chip(2, 0.5e-6, 3), LabClock(line_frequency=60.0),
-                        units=17).start()
-    path = tmp_path / "rig.toml"
-
-    class Args:
-        devices, width, seed = 2, "0.5um", 3
-
-    path.write_text(lab_file_text(served.resources, Args))
-    marks = {}
-    announce = Trainer._estimate_before_the_epochs
-
-    def estimate(self, banks, first):
-        marks["served"], marks["run"] = served.clock.now(), _lab_seconds(banks)
-        announce(self, banks, first)
-
-    monkeypatch.setattr(Trainer, "_estimate_before_the_epochs", estimate)
-    try:
-        assert main(["train", "--backend", "lab", "--lab", str(path), "--classes", "0,2",
-                     "--train-per-class", "2", "--steps", "10", "--epochs", "20", "--json",
-                     "--no-progress", "--seed", "3"]) == 0
-        payload, err = _last_json(capsys)
-        taken = served.clock.now() - marks["served"]
-    finally:
-        served.stop()
-    said = payload["lab_seconds_estimate"] - marks["run"]
-    assert "estimated lab time" in err and "wall clock" in err
-    assert abs(said - taken) < 0.1 * taken
-    from protocols.store import RunStore
-
-    record = RunStore().get_run(payload["run_id"]).result
-    assert record["lab_seconds_estimate"] == payload["lab_seconds_estimate"]
+    script = Path(__file__).parents[2] / "bench" / "lab_time.py"
+    done = subprocess.run([sys.executable, str(script), "--json", "--no-sweeps"],
+                          capture_output=True, text=True, check=True)
+    training = json.loads(done.stdout.strip().splitlines()[-1])["training"]
+    assert abs(training["said"] - training["taken"]) < 0.1 * training["taken"]
+    assert "estimated lab time" in training["printed"] and "wall clock" in training["printed"]
+    record = training["recorded"]
+    assert record["lab_seconds_estimate"] == training["estimate"]
     assert set(record["pulses"]) == {"0", "1"} and min(record["pulses"].values()) > 0
     assert record["burst"]["line_frequency"] == 60.0
