@@ -7,6 +7,11 @@ measured on the emulator's virtual clock (a burst of readings into memory, SAMPl
 the bus's cost of the command taken off) for a nominal unit and for 20 drawn units (their
 spread: simulators/lab/units.py).
 
+The Keithley 2400 beside it: its source-delay-measure cycle (User's Manual Appendix A:
+each A/D conversion NPLC/f + 185 us; with a static source 100 us trigger latency and one
+conversion per function with autozero off (Case VI), 500 us and the two reference phases
+with it on (Case V)), measured the same way (TRIGger:COUNt readings of one :READ?).
+
     python bench/reading_rates.py [--readings 100] [--draws 20]
 """
 
@@ -17,6 +22,7 @@ import argparse
 from simulators.lab.chip import build_chip
 from simulators.lab.clock import LabClock
 from simulators.lab.k2000 import Keithley2000Emulator
+from simulators.lab.k2400 import Keithley2400Emulator
 from simulators.lab.units import draw_unit, nominal_unit
 
 SHEET = [(10, False, 5), (1, False, 50), (0.1, False, 500), (0.04, False, 1000),
@@ -37,6 +43,20 @@ def rate(unit, hertz: float, nplc: float, autozero: bool, readings: int) -> floa
     return readings / (meter.clock.seconds - start - bus)
 
 
+def rate_2400(hertz: float, nplc: float, autozero: bool, functions: int,
+              readings: int) -> float:
+    """A 2400's readings per second, output on, one fixed level (a static source)."""
+    meter = Keithley2400Emulator(build_chip(1, 0.5e-6, 0), LabClock(line_frequency=hertz))
+    sense = "'CURR'" if functions == 1 else "'CURR','VOLT'"
+    for line in ("*RST", f":SYST:LFR {hertz:g}", f":SYST:AZER {'ON' if autozero else 'OFF'}",
+                 ":SENS:FUNC:OFF:ALL", f":SENS:FUNC {sense}", f":SENS:CURR:NPLC {nplc}",
+                 f":TRIG:COUN {readings}", ":OUTP ON"):
+        meter.handle(line)
+    start = meter.clock.seconds
+    meter.handle(":READ?")  # (the 2400's emulator charges its bus latency, not its bytes)
+    return readings / (meter.clock.seconds - start - meter.clock.bus_latency)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--readings", type=int, default=100)
@@ -55,6 +75,13 @@ def main() -> None:
               f"{'' if before is None else f'{before:g}':>7} {nominal[0]:>7.4g} "
               f"{nominal[1]:>7.4g}  {min(spread[60.0]):.4g}-{max(spread[60.0]):.4g} "
               f"({min(spread[50.0]):.4g}-{max(spread[50.0]):.4g})")
+    print("\nKeithley 2400, static source (Appendix A), readings/s: 60 Hz, 50 Hz")
+    for nplc in (0.01, 0.1, 1.0, 10.0):
+        for autozero, functions in ((False, 1), (True, 2)):
+            rates = [rate_2400(hz, nplc, autozero, functions, args.readings)
+                     for hz in (60.0, 50.0)]
+            print(f"{nplc:>5g} PLC, autozero {'on ' if autozero else 'off'}, {functions} "
+                  f"function{'s' if functions > 1 else ' '}: {rates[0]:>7.4g} {rates[1]:>7.4g}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """A sweep and paper 002's HIL training on benches of emulated units drawn across the data
 sheets' spread (simulators/lab/units.py), alternating 50 and 60 Hz mains: does every run
-complete, is every verdict the device's own (simulators/lab/oracle.py: the state each
-write pulse truly left), what does a cycle cost against its floor, how close was the
-lab-time estimate?
+complete, was every verdict read in its own cycle (simulators/lab/oracle.py: the reading
+it came from followed its own write pulse and no other, and says the state that write
+left), what does a cycle cost against its floor, how close was the lab-time estimate?
 
 Per bench: a sweep that searches its own current range (100 cycles per current, the
 one-current route), then training (paper 002's Fig. 4 experiment: digits 0/2/4/6, four
@@ -17,11 +17,10 @@ least the unit's external-trigger interval, the burst's one reading period of th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
-
-import numpy as np
 
 from hil.banks.calibration import nominal_calibration
 from hil.banks.lab import LabBank
@@ -33,77 +32,80 @@ from protocols.store import RunStore
 from protocols.sweep import sweep_device
 from simulators.lab.chip import build_chip
 from simulators.lab.clock import LabClock
-from simulators.lab.oracle import WriteOracle
+from simulators.lab.oracle import Oracle
 from simulators.lab.server import VirtualLab
 from simulators.presets import hall_bar_preset
 
 FAST = CycleSettings(read_nplc=FAST_NPLC, autozero=False)
 
 
-def bench(units: int, hertz: float, devices: int) -> tuple[VirtualLab, WriteOracle]:
+def bench(units: int, hertz: float, devices: int) -> tuple[VirtualLab, Oracle]:
     virtual = VirtualLab(build_chip(devices, 0.5e-6, units), LabClock(line_frequency=hertz),
                          units=units).start()
-    return virtual, WriteOracle(virtual)
+    return virtual, Oracle(virtual)
+
+
+@contextlib.contextmanager
+def verdicts_kept(virtual: VirtualLab):
+    """device -> every cycle reading a protocol returned for it on ``virtual``, in order
+    (not those of a lab-time pricing's own virtual twin)."""
+    kept: dict[int, list] = {}
+    batches = ResetWriteRead.batches
+
+    def recorded(self, currents):
+        for batch in batches(self, currents):
+            if getattr(self.lab, "virtual_lab", None) is virtual:
+                kept.setdefault(self.device, []).extend(batch)
+            yield batch
+
+    ResetWriteRead.batches = recorded
+    try:
+        yield kept
+    finally:
+        ResetWriteRead.batches = batches
+
+
+def wrong(oracle: Oracle, kept: dict[int, list]) -> int:
+    return sum(oracle.wrong(device, verdicts, FAST.read_current)
+               for device, verdicts in kept.items())
 
 
 def sweep(units: int, hertz: float, iterations: int) -> dict:
-    """A range-searching sweep of device 0, its counts against the device's own writes."""
+    """A range-searching sweep of device 0 (the search's cycles checked too)."""
     virtual, oracle = bench(units, hertz, 1)
-    with connect_virtual(lab=virtual) as lab:
+    with connect_virtual(lab=virtual) as lab, verdicts_kept(virtual) as kept:
         rwr = ResetWriteRead(lab, FAST, timing="hardware")
         rwr.calibrate()
-        oracle.clear()
         start = virtual.clock.now()
         result = sweep_device(rwr, 0, None, iterations)
         seconds = virtual.clock.now() - start
-    writes = oracle.kept()[0]
-    truth = writes[-result.currents.size * iterations:]
-    counts = [sum(w.switched for w in truth[iterations * k:iterations * (k + 1)])
-              for k in range(result.currents.size)]
+    cycles = sum(map(len, kept.values()))
     meter = virtual.instruments["voltmeter"].times
-    return {"completed": True, "mismatches": int(np.sum(np.abs(
-        np.array(counts) - result.counts))), "cycles": len(writes),
-        "per_cycle": seconds / len(writes), "floor": meter.external_interval(),
-        "refused": rwr.missed_batches, "usable": bool(result.grade.usable)}
+    return {"completed": True, "mismatches": wrong(oracle, kept), "cycles": cycles,
+            "per_cycle": seconds / cycles, "floor": meter.external_interval(),
+            "refused": rwr.missed_batches, "usable": bool(result.grade.usable)}
 
 
 def train(units: int, hertz: float, epochs: int, images: int, steps: int) -> dict:
-    """Paper 002's training on four bars of the bench; every verdict the bank returned
-    against the writes the devices took (a refused batch's writes are not verdicts)."""
+    """Paper 002's training on four bars of the bench, every verdict checked."""
     config = TrainConfig(backend="lab", epochs=epochs, test_per_class=1, seed=units,
                          classes=[0, 2, 4, 6], train_per_class=images, steps=steps)
     virtual, oracle = bench(units, hertz, 4)
     bank = LabBank(connect_virtual(lab=virtual), [0, 1, 2, 3],
                    [nominal_calibration(hall_bar_preset(0.5e-6))] * 4)
-    verdicts: dict[int, list[bool]] = {d: [] for d in range(4)}
-    switch, prepare = bank._switch, bank.prepare
-
-    def recorded(currents):
-        out = switch(currents)
-        for d, column in enumerate(out.reshape(-1, 4).T):
-            verdicts[d] += column.tolist()
-        return out
-
-    def prepared():
-        prepare()
-        oracle.clear()  # the calibrations' strong writes are not verdicts
-
-    bank._switch, bank.prepare = recorded, prepared
     trainer = Trainer(config, banks=[bank])
     start = virtual.clock.now()
-    try:
-        result = trainer.run(RunStore(":memory:"))
-        record = bank.lab_record()
-    finally:
-        bank.close()
-    kept = oracle.kept()
-    mismatches = sum(int(a != b) for d in range(4) for a, b in zip(
-        [w.switched for w in kept.get(d, [])], verdicts[d], strict=True))
-    cycles = sum(map(len, verdicts.values()))
+    with verdicts_kept(virtual) as kept:
+        try:
+            result = trainer.run(RunStore(":memory:"))
+            record = bank.lab_record()
+        finally:
+            bank.close()
+    cycles = sum(map(len, kept.values()))
     meter = virtual.instruments["voltmeter"].times
     true_period = meter.reading(FAST_NPLC, False) / (1 + virtual.units["pulse"].timebase)
     return {"completed": result.epochs_run == epochs, "epochs": result.epochs_run,
-            "mismatches": mismatches, "cycles": cycles,
+            "mismatches": wrong(oracle, kept), "cycles": cycles,
             "per_cycle": (virtual.clock.now() - start) / cycles,
             "floor": meter.reading(FAST_NPLC, False),
             "estimate": trainer.lab_seconds_estimate, "lab_seconds": bank.lab_seconds,

@@ -1,73 +1,94 @@
-"""What the emulated devices truly did: every write pulse, the device it went through and the
-state it left, grouped by the waveform that played it. The ground truth a protocol's
-verdicts are checked against: a verdict stored against the wrong cycle disagrees with it.
+"""What the emulated devices truly did, reading by reading: the ground truth a protocol's
+verdicts are checked against.
 
-A batch the protocol refused and played again is a waveform with the same writes played
-twice in a row; only the last playing counts (the one whose readings were kept).
+Installed on a virtual lab, it records every pulse the 6221 drove through a device (when,
+which device, what current, the state it left) and every reading the 2000 took into its
+buffer (its integration window, the routed device, the value). A protocol's verdict names
+its cycle's write current and the R_AHE it read; the oracle finds that reading (in order,
+by its value as the 2000's single-precision format carries it) and checks that the last
+pulse before it was that very write on that device, that no pulse overlapped it, and that
+the verdict is the state the write left (a write too weak to count as a pulse, as a
+coarse search's first currents are: that the pulse before it was a reset of that device).
+A batch the protocol refused and played again is simply never named by a verdict.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from simulators.lab.server import VirtualLab
 
 
-@dataclass
-class Write:
+@dataclass(frozen=True)
+class Pulse:
+    start: float
+    end: float
     device: int
     current: float
-    switched: bool  # the device's state after the pulse is +1 (written)
+    switched: bool  # the device's state after the pulse is +1
+
+
+@dataclass(frozen=True)
+class Reading:
+    start: float
+    end: float
+    device: int
+    value: np.float32  # as the 2000 sends it (FORMat SREal)
 
 
 @dataclass
-class WriteOracle:
-    """Installed on a virtual lab: records the writes of every waveform the 6221 plays
-    (a positive pulse above ``threshold`` amperes; resets and read current are not writes)."""
-
+class Oracle:
     lab: VirtualLab
-    threshold: float = 100e-6
-    waveforms: list[list[Write]] = field(default_factory=list)
+    threshold: float = 100e-6  # A: above the read limit, a reset or a write
+    pulses: list[Pulse] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        chip, source = self.lab.chip, self.lab.instruments["pulse"]
-        drive, handle = chip.drive, source.handle
-        self._playing = False
+        chip, meter = self.lab.chip, self.lab.instruments["voltmeter"]
+        drive, finish = chip.drive, meter._finish
 
         def recorded_drive(current: float, duration: float) -> None:
+            start = self.lab.clock.seconds  # the 6221 charges the clock after the point
             drive(current, duration)
-            if self._playing and current > self.threshold:
-                self.waveforms[-1].append(Write(chip.selected, current,
-                                                bool(chip.states[chip.selected] > 0)))
+            if abs(current) > self.threshold:
+                self.pulses.append(Pulse(start, start + duration, chip.selected, current,
+                                         bool(chip.states[chip.selected] > 0)))
 
-        def recorded_handle(line: str):
-            playing = "WAVE:INIT" in line.upper()
-            if playing:
-                self.waveforms.append([])
-            self._playing = playing
-            try:
-                return handle(line)
-            finally:
-                self._playing = False
+        def recorded_finish(window: list[float]) -> None:
+            finish(window)
+            self.readings.append(Reading(window[0], window[1], chip.selected,
+                                         np.float32(meter.readings[-1])))
 
         chip.drive = recorded_drive
-        source.handle = recorded_handle
+        meter._finish = recorded_finish
 
-    def clear(self) -> None:
-        """Forget what was played so far (a calibration's strong writes, say)."""
-        self.waveforms.clear()
-
-    def kept(self) -> dict[int, list[Write]]:
-        """device -> its writes in the waveforms whose readings were kept, in order."""
-        out: dict[int, list[Write]] = {}
-        for k, waveform in enumerate(self.waveforms):
-            following = self.waveforms[k + 1] if k + 1 < len(self.waveforms) else None
-            if not waveform or (following is not None and _same(waveform, following)):
-                continue  # refused and played again
-            for write in waveform:
-                out.setdefault(write.device, []).append(write)
-        return out
-
-
-def _same(a: list[Write], b: list[Write]) -> bool:
-    return [(w.device, w.current) for w in a] == [(w.device, w.current) for w in b]
+    def wrong(self, device: int, verdicts, read_current: float) -> int:
+        """How many of ``verdicts`` (objects with ``write_current``, ``r_after_write``,
+        ``switched``, in the order a protocol returned them for ``device``) were not read
+        in their own cycle: found no reading of that value, or a reading that followed
+        another pulse, overlapped one, or disagrees with the state its write left."""
+        starts = np.array([p.start for p in self.pulses])
+        ends = np.array([p.end for p in self.pulses])  # in time order, one after another
+        wrong, position = 0, 0
+        for verdict in verdicts:
+            value = np.float32(verdict.r_after_write * read_current)
+            while position < len(self.readings) and not (
+                    self.readings[position].device == device
+                    and self.readings[position].value == value):
+                position += 1
+            if position == len(self.readings):
+                return wrong + 1  # nothing more can be found
+            reading = self.readings[position]
+            position += 1
+            last = int(np.searchsorted(ends, reading.start + 1e-12, side="right")) - 1
+            overlap = last + 1 < len(starts) and starts[last + 1] < reading.end - 1e-12
+            pulse = self.pulses[last] if last >= 0 else None
+            own = abs(verdict.write_current) <= self.threshold or (  # too weak to record:
+                pulse is not None and np.isclose(pulse.current, verdict.write_current,
+                                                 rtol=1e-9))  # the reset before it is last
+            if pulse is None or overlap or pulse.device != device or not own or \
+                    pulse.switched != verdict.switched:
+                wrong += 1
+        return wrong
