@@ -204,8 +204,14 @@ class ResetWriteRead:
         self.device = device
 
     def _pulse(self, current: float, width: float) -> None:
-        self.pulses[self.device] += 1
+        self._count([current])
         self.lab["pulse"].pulse(current, width)
+
+    def _count(self, currents) -> None:
+        """Pulses sent to the routed device: levels beyond the read current (a write at or
+        below it is no pulse: the device sees a read)."""
+        read = self.settings.read_current
+        self.pulses[self.device] += sum(1 for c in currents if abs(c) > read * (1 + 1e-9))
 
     def configure(self) -> None:
         s = self.settings
@@ -351,7 +357,7 @@ class ResetWriteRead:
             self._fast_reads()
             meter.arm_external_buffer(cycles)
             try:
-                self.pulses[self.device] += 2 * cycles
+                self._count([s.reset_current, write_current] * cycles)
                 pulse.play_cycles(s.reset_current, write_current, s.read_current,
                                   layout["width"], cycles, layout["points"],
                                   layout["read_points"])
@@ -452,7 +458,7 @@ class ResetWriteRead:
 
         def batch() -> list[CycleReading]:
             plan = self._burst_plan(currents)
-            self.pulses[self.device] += sum(len(slot.pulses) for slot in plan.slots)
+            self._count([level for slot in plan.slots for level in slot.pulses])
             voltages = self._burst(plan.levels, plan.point, plan.marker, plan.readings,
                                    max(s.reset_width, s.write_width))
             if len(voltages) != plan.readings:

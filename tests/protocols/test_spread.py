@@ -91,7 +91,8 @@ def test_a_sweep_that_searches_its_range_counts_only_the_devices_own_switches():
 def test_the_run_records_every_pulse_the_device_took_replays_included(monkeypatch, capsys):
     """A route too fast for the 2000's external triggers: batches are refused and played
     again; the sweep's record counts every reset and write the device received (as the
-    emulated device counts them), and hil runs show says so."""
+    emulated device counts them), and hil runs show says so; so does a survey, device by
+    device."""
     import protocols.cycle as cycle
     from hil.cli import main
 
@@ -104,7 +105,7 @@ def test_the_run_records_every_pulse_the_device_took_replays_included(monkeypatc
         chip_drive = self.chip.drive
 
         def pulse(current, duration):
-            if abs(current) > 100e-6:  # above the read limit: a reset or a write
+            if abs(current) > 75e-6:  # well beyond the 50 uA read: a reset or a write
                 received.append(self.chip.selected)
             chip_drive(current, duration)
 
@@ -122,6 +123,11 @@ def test_the_run_records_every_pulse_the_device_took_replays_included(monkeypatc
     assert summary["pulses"]["1"] > 3 * 40 * 2 + 6  # the refused batches' pulses too
     assert main(["runs", "show", str(summary["run_id"])]) == 0
     assert f"device 1: {received.count(1):,}" in capsys.readouterr().out
+    del received[:]  # a survey of both devices prints what each took
+    assert main(["characterise", "survey", "--devices", "2", "--seed", "7", "--iterations",
+                 "20", "--timing", "hardware"]) == 0
+    assert (f"pulses: device 0: {received.count(0):,}, device 1: {received.count(1):,}"
+            in capsys.readouterr().out) and received.count(0) > 0
 
 
 def _spread(*options: str) -> list[dict]:
