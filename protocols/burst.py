@@ -43,7 +43,7 @@ LEVEL_READINGS = 2  # readings with and without read current in each block (thei
 LEVEL_HISTORY = 8  # earlier such readings of the same device that still set the scale
 SYNC_READINGS = 512  # readings across the square wave that measure the period
 SYNC_SIGMA_T = 10e-6  # s: a straddling reading's timing error assumed before a fit
-SYNC_PRIOR = 0.06  # the reading period is known beforehand to within this fraction
+SYNC_PRIOR = 0.10  # the reading period is known beforehand to within this fraction
 STRADDLE = (0.12, 0.88)  # fractions of current a straddling reading must show
 LATENCY_RANGE = (-20e-6, 100e-6)  # s: where the first reading may start after the marker
 SYNC_BIN = 10e-6  # s: straddles this close to one line count as on it
@@ -300,7 +300,7 @@ class SyncPlan:
 def sync_plan(readings: int, nominal_period: float, read_current: float) -> SyncPlan:
     """A square wave of read current, on about 2.4 and off about 2.2 reading periods, every
     other pause a point longer (so its edges fall at every phase of the readings, whatever
-    the period), long enough for ``readings`` readings even 6 % slower than nominal; read
+    the period), long enough for ``readings`` readings even 10 % slower than nominal; read
     current from the marker on (the first reading reads it in full)."""
     u = MAX_POINT
     high = max(2, round(2.4 * nominal_period / u))

@@ -5,8 +5,9 @@ reset-write-read cycle per neuron and time step, neuron by neuron (one switch-ca
 neuron): hardware-timed when the instruments allow it (the neuron's cycles as one 6221
 waveform, read by the 2000 in a burst at its reading period as measured on the rig,
 protocols/burst.py), else software-timed; both send the same pulses
-(``ResetWriteRead.batches``). Each device's pulses are counted, replays included. Its calibration comes from each device's
-latest finished sweep in the run store, or from a sweep run now and recorded there.
+(``ResetWriteRead.batches``). Each device's pulses are counted, replays included. Its
+calibration comes from each device's latest finished sweep in the run store, or from a
+sweep run now and recorded there.
 ``close`` turns every output off.
 """
 
