@@ -83,7 +83,8 @@ def sweep(units: int, hertz: float, iterations: int) -> dict:
     meter = virtual.instruments["voltmeter"].times
     return {"completed": True, "mismatches": wrong(oracle, kept), "cycles": cycles,
             "per_cycle": seconds / cycles, "floor": meter.external_interval(),
-            "refused": rwr.missed_batches, "usable": bool(result.grade.usable)}
+            "refused": rwr.missed_batches, "repeated": rwr.repeats,
+            "usable": bool(result.grade.usable)}
 
 
 def train(units: int, hertz: float, epochs: int, images: int, steps: int) -> dict:
@@ -111,12 +112,14 @@ def train(units: int, hertz: float, epochs: int, images: int, steps: int) -> dic
             "estimate": trainer.lab_seconds_estimate, "lab_seconds": bank.lab_seconds,
             "period_error": record["burst"]["reading_period"] - true_period,
             "refused": sum(r.missed_batches for r in bank._cycles.values()),
+            "repeated": sum(r.repeats for r in bank._cycles.values()),
             "pulses": record["pulses"], "loss": result.loss_history[-1]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--draws", type=int, default=20)
+    parser.add_argument("--first", type=int, default=0, help="the first bench's seed")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--images", type=int, default=4, help="training images per class")
     parser.add_argument("--steps", type=int, default=100)
@@ -124,7 +127,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON line: every bench")
     args = parser.parse_args()
     rows = []
-    for units in range(args.draws):
+    for units in range(args.first, args.first + args.draws):
         hertz = 60.0 if units % 2 else 50.0
         began = time.perf_counter()
         rows.append({"units": units, "hertz": hertz,

@@ -20,6 +20,8 @@ import numpy as np
 
 from simulators.lab.server import VirtualLab
 
+WEAK = 1.01  # a write this close to the threshold may drive just below it: not recorded
+
 
 @dataclass(frozen=True)
 class Pulse:
@@ -85,9 +87,9 @@ class Oracle:
             last = int(np.searchsorted(ends, reading.start + 1e-12, side="right")) - 1
             overlap = last + 1 < len(starts) and starts[last + 1] < reading.end - 1e-12
             pulse = self.pulses[last] if last >= 0 else None
-            own = abs(verdict.write_current) <= self.threshold or (  # too weak to record:
+            own = abs(verdict.write_current) <= WEAK * self.threshold or (  # too weak to
                 pulse is not None and np.isclose(pulse.current, verdict.write_current,
-                                                 rtol=1e-9))  # the reset before it is last
+                                                 rtol=1e-9))  # record: its reset is last
             if pulse is None or overlap or pulse.device != device or not own or \
                     pulse.switched != verdict.switched:
                 wrong += 1
