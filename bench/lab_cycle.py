@@ -16,8 +16,8 @@ from hil.session.lab import connect_virtual
 from protocols.cycle import CycleSettings, ResetWriteRead
 from simulators.lab.chip import build_chip
 from simulators.lab.clock import LabClock
-from simulators.lab.k2000 import TIMING
 from simulators.lab.server import VirtualLab
+from simulators.lab.units import K2000Times, nominal_unit
 
 SETTINGS = {
     "paper 002 (10 PLC + autozero, 2 s interval)": CycleSettings(read_nplc=10, interval=2.0),
@@ -28,7 +28,7 @@ SETTINGS = {
 
 def lab_seconds_per_cycle(settings: CycleSettings, cycles: int, bus: str = "gpib") -> float:
     clock = LabClock.for_bus(bus)
-    with VirtualLab(build_chip(4, 0.5e-6, 0), clock) as virtual, \
+    with VirtualLab(build_chip(4, 0.5e-6, 0), clock, units="nominal") as virtual, \
             connect_virtual(lab=virtual) as lab:
         rwr = ResetWriteRead(lab, settings)
         rwr.calibrate()
@@ -49,7 +49,8 @@ def main() -> None:
     results = {}
     for name, settings in SETTINGS.items():
         results[name] = lab_seconds_per_cycle(settings, args.cycles, args.bus)
-        reading = TIMING.reading(settings.read_nplc, clock.line_frequency, settings.autozero)
+        reading = K2000Times(nominal_unit("2000"), clock.line_frequency).reading(
+            settings.read_nplc, settings.autozero)  # a nominal unit: the data sheet's
         floor = settings.reset_width + settings.write_width + 2 * reading
         print(f"{name:<48} {results[name]:8.4f} lab s/cycle (pulses + two readings "
               f"{floor:.4f} s)")

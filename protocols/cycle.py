@@ -20,11 +20,12 @@ TRIG). Two routes:
   cycle by a hardware edge, so nothing can drift; the 2000 accepts at most 400 external
   triggers a second (Model 2000 data sheet), so a cycle lasts at least 2.5 ms.
 - a write current per cycle (training): all the cycles in one waveform, played once; one
-  phase-marker pulse starts a burst of readings on the 2000 (sample count = cycles), the
-  trigger delay making the readings one cycle period apart (the sample loop of Fig. 4-11
-  runs delay -> reading); at 0.01 PLC a reading takes 0.5 ms (2000 readings/s), so a cycle
-  lasts at least 0.5 ms. A burst is paced by the 2000's own reading period, not by an edge
-  per cycle, so every reading is also checked to lie between the calibrated levels.
+  phase-marker pulse starts a burst of readings on the 2000 (sample count = readings,
+  trigger delay 0), one reading period apart. That period is the 2000's own, known from
+  its data sheet only as a rounded 60 Hz figure (0.01 PLC: 2000 readings/s), so it is
+  measured on the rig against the 6221's waveform before the first batch, every read
+  window is laid where its reading will fall, and probe readings before and after the
+  cycles prove every batch stayed in step before a reading is kept (protocols/burst.py).
 
 The 2000's timer cannot help: its first pass starts at :INIT over the bus, with no arm layer
 to start it from the trigger link. When the buffer holds fewer readings than cycles sent
@@ -36,6 +37,8 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import weakref
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -43,6 +46,17 @@ from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
 from instruments.keithley import READ_POINT, InstrumentError
+from protocols.burst import (
+    LEVEL_HISTORY,
+    SYNC_READINGS,
+    BurstClock,
+    BurstDrift,
+    BurstPlan,
+    cycle_slots,
+    measure_reading_period,
+    plan_burst,
+    sync_plan,
+)
 from protocols.errors import ConfigError, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -123,11 +137,31 @@ class CycleReading:
 BUFFER_READINGS = 1024  # the Keithley 2000's reading buffer (TRACe:POINts 2-1024)
 ARB_POINTS = 65536  # points in one 6221 arbitrary waveform (Reference Manual, ARB:APPend)
 EXTERNAL_TRIGGER_RATE = 400.0  # /s, Model 2000 data sheet: maximum external trigger rate
-BURST_READING_RATE = 2000.0  # /s, Model 2000 data sheet: 0.01 PLC readings into memory
 FAST_NPLC = 0.01  # the 2000's shortest integration (SENSe:VOLTage:NPLCycles 0.01-10)
-RATE_MARGIN = 1.02  # stay 2 % under a data-sheet rate (the two instruments' clocks differ)
+# the sheet's maximum external rate is a typical figure: stay 5 % under it (units differ;
+# the virtual lab draws them within +-3 %); a unit slower still misses triggers, and its
+# batch is refused and played again slower
+RATE_MARGIN = 1.05
 SLOWER = 1.5  # a batch whose triggers were missed is played again this much slower
 LINK_LATENCY = 10e-6  # s, trigger link to the start of the integration, autozero off
+# the 2000's reading into memory at 60 Hz (data sheet, DC system speeds: 0.01-0.1 PLC
+# 2000-500/s, then 50/s at 1 PLC): only a first guess, the burst route measures it
+SHEET_OVERHEAD = 1 / 3000  # s
+
+
+def sheet_reading_period(nplc: float, line_frequency: float) -> float:
+    """The data sheet's reading period (autozero off): a guess to be measured."""
+    integration = nplc / line_frequency
+    return integration + max(SHEET_OVERHEAD, 0.2 * integration)
+
+
+_BURST_CLOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # lab -> clocks
+
+
+def measured_burst(lab: Lab) -> BurstClock | None:
+    """The 2000's burst as measured on ``lab`` (None before the burst route ran there)."""
+    clocks = _BURST_CLOCKS.get(lab, {})
+    return next(iter(clocks.values())) if clocks else None
 NOT_RESET = "the reset pulse did not reset the device (R_AHE above the threshold after reset)"
 
 
@@ -156,9 +190,29 @@ class ResetWriteRead:
         self.threshold: float | None = None
         self.levels: tuple[float, float] | None = None
         self.repeats = 0  # cycles repeated after a communication fault
-        self.missed_batches = 0  # hardware batches refused for missed triggers
-        self.slowdown = 1.0  # hardware cycle periods stretched after missed triggers
+        self.missed_batches = 0  # hardware batches refused for missed triggers or drift
+        self.slowdown = 1.0  # one-current cycle periods stretched after missed triggers
         self.line_frequency: float | None = None  # Hz, asked of the 2000 once
+        self.read_after_reset = False  # burst route: read after each reset too (paper 002)
+        self.device = 0  # the routed device (route()), whose pulses are counted
+        self.pulses: Counter[int] = Counter()  # device -> pulses sent (replays included)
+        self._probe_levels: dict[int, dict[str, list[float]]] = {}  # device -> last levels
+
+    def route_device(self, device: int) -> None:
+        """Route ``device`` through the switch card; its pulses are counted from now."""
+        self.lab.select_device(device)
+        self.device = device
+
+    def pulse(self, current: float, width: float) -> None:
+        """One hardware-timed pulse on the routed device, counted."""
+        self._count([current])
+        self.lab["pulse"].pulse(current, width)
+
+    def _count(self, currents) -> None:
+        """Pulses sent to the routed device: levels beyond the read current (a write at or
+        below it is no pulse: the device sees a read)."""
+        read = self.settings.read_current
+        self.pulses[self.device] += sum(1 for c in currents if abs(c) > read * (1 + 1e-9))
 
     def configure(self) -> None:
         s = self.settings
@@ -192,9 +246,9 @@ class ResetWriteRead:
         strong = write_current if write_current is not None else abs(s.reset_current)
         low, high = [], []
         for _ in range(repeats):
-            self.lab["pulse"].pulse(s.reset_current, s.reset_width)
+            self.pulse(s.reset_current, s.reset_width)
             low.append(self.read_resistance())
-            self.lab["pulse"].pulse(strong, s.write_width)
+            self.pulse(strong, s.write_width)
             high.append(self.read_resistance())
         r_low, r_high = sum(low) / repeats, sum(high) / repeats
         spread = max(max(low) - min(low), max(high) - min(high))
@@ -212,7 +266,7 @@ class ResetWriteRead:
         r_reset = self._reset(read=s.verify_reset)
         if r_reset is not None and r_reset > self.threshold:
             raise ProtocolError(NOT_RESET)
-        self.lab["pulse"].pulse(write_current, s.write_width)
+        self.pulse(write_current, s.write_width)
         self.lab.wait(s.interval)
         r_write = self.read_resistance()
         for role in ("pulse", "voltmeter"):
@@ -235,11 +289,12 @@ class ResetWriteRead:
 
     def batches(self, write_currents: Iterable[float]) -> Iterator[list[CycleReading]]:
         """One cycle per current, in order, on this protocol's timing. Software-timed: each
-        cycle as it ends. Hardware-timed: up to 1024 cycles per instrument batch (the 2000's
-        buffer), one current per batch as a repeated waveform or a list of currents as one
-        long waveform, each batch followed by a reset and a read that prove the reset still
-        resets (``verify_reset``; else the batch is refused). Both paths send the same
-        pulses, so on the virtual lab they switch the devices identically."""
+        cycle as it ends. Hardware-timed: one current per batch as a repeated waveform (up
+        to 1024 cycles, the 2000's buffer, each batch followed by a reset and a read that
+        prove the reset still resets, ``verify_reset``), or a list of currents as one
+        burst (as many cycles as the buffer and one waveform hold; its probe blocks prove
+        the resets). Both paths send the same pulses, so on the virtual lab they switch the
+        devices identically."""
         currents = [float(c) for c in write_currents]
         if self.timing == "software":
             for current in currents:
@@ -250,128 +305,223 @@ class ResetWriteRead:
             chunk = currents[start:start + BUFFER_READINGS]
             if all(c == chunk[0] for c in chunk):
                 readings = self._hardware_cycles(chunk[0], len(chunk))
-            else:  # as many cycles as one waveform holds (lead points included)
-                layout = self.route(False, self.line_frequency or 50.0)
-                fits = (ARB_POINTS - layout["lead_points"]) // layout["points"]
-                chunk = chunk[:max(1, fits)]
+            else:
+                chunk = chunk[:self.burst_capacity(chunk)]
                 readings = self._hardware_cycle_list(chunk)
             start += len(chunk)
             yield readings
 
-    def route(self, one_current: bool, line_frequency: float = 50.0) -> dict:
-        """The waveform layout of a hardware-timed batch: points per cycle (each one pulse
-        width), read points, the cycle period and, for a burst, the 2000's trigger delay in
-        points. One current: >= 1/400 s per cycle (external triggers); a current per
-        cycle: >= 1/2000 s (burst readings); both at least the pulses and the read window."""
+    def route(self, line_frequency: float = 50.0) -> dict:
+        """The one-current waveform: points per cycle (each one pulse width), read points
+        and the cycle period: at least the pulses and the read window, and one external
+        trigger period of the 2000 (1/400 s) with ``RATE_MARGIN`` to spare."""
         s = self.settings
         width = max(s.reset_width, s.write_width)
         integration = FAST_NPLC / line_frequency
-        reading = max(1 / BURST_READING_RATE, integration)
-        if one_current:
-            pace = RATE_MARGIN * self.slowdown / EXTERNAL_TRIGGER_RATE
-        else:
-            pace = RATE_MARGIN * self.slowdown * reading
+        pace = RATE_MARGIN * self.slowdown / EXTERNAL_TRIGGER_RATE
         read_points = math.ceil((integration + LINK_LATENCY) / width - 1e-9)
-        while True:
-            points = max(READ_POINT + read_points, math.ceil(pace / width - 1e-9))
-            delay = points * width - reading  # burst: reading k + 1 one period after k
-            lead_points = math.floor(delay / width + 1e-9)
-            offset = 0.0 if one_current else delay - lead_points * width
-            if offset + integration + LINK_LATENCY <= read_points * width + 1e-12:
-                break
-            read_points += 1  # the burst's first reading starts inside the first point
+        points = max(READ_POINT + read_points, math.ceil(pace / width - 1e-9))
         return {"width": width, "points": points, "read_points": read_points,
-                "period": points * width, "delay": delay, "lead_points": lead_points}
+                "period": points * width}
+
+    def _line_frequency(self) -> float:
+        if self.line_frequency is None:
+            self.line_frequency = self.lab["voltmeter"].line_frequency()
+        return self.line_frequency
+
+    def _fast_reads(self):
+        """The 2000 at 0.01 PLC without autozero for a batch; back to the cycle's after."""
+        meter = self.lab["voltmeter"]
+        meter.voltage_nplc = FAST_NPLC
+        meter.autozero_enabled = False
+
+    def _slow_reads(self) -> None:
+        meter = self.lab["voltmeter"]
+        meter.voltage_nplc = self.settings.read_nplc
+        meter.autozero_enabled = self.settings.autozero
 
     def _hardware_cycles(self, write_current: float, cycles: int) -> list[CycleReading]:
         """``cycles`` cycles at one current timed by the instruments (a 6221 waveform of
         one cycle repeated, its phase marker on the trigger link, the 2000 on EXTernal):
         no bus transaction between cycles and no read after each reset (one reset check
-        ends the batch); every verdict comes from the reading after the write."""
-        s = self.settings
-
-        def arm(meter, layout):
-            meter.arm_external_buffer(cycles)
-
-        def play(pulse, layout):
-            pulse.play_cycles(s.reset_current, write_current, s.read_current, layout["width"],
-                              cycles, layout["points"], layout["read_points"])
-
-        return self._hardware_batch([write_current] * cycles, True, arm, play)
-
-    def _hardware_cycle_list(self, write_currents) -> list[CycleReading]:
-        """Cycles with a different write current each, timed by the instruments: one 6221
-        waveform holding them all, its phase marker starting the 2000's burst of readings,
-        one per cycle period (trigger delay = period - reading time)."""
-        s = self.settings
-        currents = [float(c) for c in write_currents]
-
-        def arm(meter, layout):
-            meter.arm_external_buffer(1, samples=len(currents), delay=layout["delay"])
-
-        def play(pulse, layout):
-            pulse.play_cycle_list(s.reset_current, currents, s.read_current, layout["width"],
-                                  layout["points"], layout["read_points"],
-                                  layout["lead_points"])
-
-        return self._hardware_batch(currents, False, arm, play)
-
-    def _hardware_batch(self, currents: list[float], one_current: bool, arm,
-                        play) -> list[CycleReading]:
-        """Arm the 2000 (fast reads into its buffer), play the 6221 waveform, read the
-        buffer, check the reset with one more reset and fast read, restore the
-        software-timed settings, check both error queues. Fewer readings than cycles
-        (missed triggers): the batch is refused and played again slower."""
+        ends the batch); every verdict comes from the reading after the write. Fewer
+        readings than cycles (missed triggers): refused and played again slower."""
         if self.threshold is None:
             raise ProtocolError("calibrate() first: the switching threshold is unknown")
-        for current in currents:
-            self.lab.limits.pulse_current(current)
+        self.lab.limits.pulse_current(write_current)
         s = self.settings
 
         def batch() -> list[CycleReading]:
             meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
             pulse.trigger_line = self.lab.trigger_line
-            if self.line_frequency is None:
-                self.line_frequency = meter.line_frequency()
-            layout = self.route(one_current, self.line_frequency)
-            meter.voltage_nplc = FAST_NPLC
-            meter.autozero_enabled = False
-            arm(meter, layout)
+            layout = self.route(self._line_frequency())
+            self._fast_reads()
+            meter.arm_external_buffer(cycles)
             try:
-                play(pulse, layout)
+                self._count([s.reset_current, write_current] * cycles)
+                pulse.play_cycles(s.reset_current, write_current, s.read_current,
+                                  layout["width"], cycles, layout["points"],
+                                  layout["read_points"])
                 voltages = meter.buffer_readings()
             finally:
                 meter.immediate_triggering()
             try:  # one reset and one fast read: did the last reset of the batch still work?
                 resets = not s.verify_reset or self._reset(read=True) <= self.threshold
             finally:
-                meter.voltage_nplc = s.read_nplc
-                meter.autozero_enabled = s.autozero
+                self._slow_reads()
             if not resets:
                 raise ProtocolError(f"{NOT_RESET}; the batch before it is refused")
             for role in ("pulse", "voltmeter"):
                 self.lab[role].check_errors()
-            if len(voltages) != len(currents):
+            if len(voltages) != cycles:
                 raise MissedTriggers(f"the 2000 took {len(voltages)} readings for "
-                                     f"{len(currents)} cycles (triggers missed)")
-            resistances = [v / s.read_current for v in voltages]
-            if not all(self._plausible(r) for r in resistances):
-                raise MissedTriggers("a burst reading fell outside its read window "
-                                     "(R_AHE outside the calibrated levels)")
-            return [CycleReading(c, None, r, r > self.threshold)
-                    for c, r in zip(currents, resistances, strict=True)]
+                                     f"{cycles} cycles (triggers missed)")
+            return self._verdicts([write_current] * cycles, voltages)
 
+        return self._replayed(batch, slower=True)
+
+    # -- the burst route (a write current per cycle): protocols/burst.py ------------------
+    def burst_clock(self) -> BurstClock:
+        """The 2000's burst on this lab, measured once (at 0.01 PLC, at this line
+        frequency) and refined by every verified batch: what the run records."""
+        clocks = _BURST_CLOCKS.setdefault(self.lab, {})
+        key = (FAST_NPLC, self._line_frequency())
+        if key not in clocks:
+            clocks[key] = self._with_retries(self._measure_burst)
+        return clocks[key]
+
+    def _forget_burst_clock(self) -> None:
+        _BURST_CLOCKS.get(self.lab, {}).pop((FAST_NPLC, self._line_frequency()), None)
+
+    def _measure_burst(self) -> BurstClock:
+        """A full buffer of burst readings across a square wave of read current (no pulse):
+        the reading period against the 6221's timebase, and the trigger latency."""
+        s = self.settings
+        frequency = self._line_frequency()
+        nominal = sheet_reading_period(FAST_NPLC, frequency)
+        plan = sync_plan(SYNC_READINGS, nominal, s.read_current)
+        voltages = self._burst(plan.levels, plan.point, plan.marker, plan.readings, None)
+        try:
+            return measure_reading_period(plan, voltages, nominal, FAST_NPLC / frequency,
+                                          frequency)
+        except BurstDrift as err:
+            raise ProtocolError(f"the 2000's burst reading period could not be measured: "
+                                f"{err}") from None
+
+    def _burst(self, levels: list[float], point: float, marker: int, readings: int,
+               width: float | None) -> list[float]:
+        """One waveform played with its marker starting a burst of ``readings`` fast
+        readings (trigger delay 0) into the 2000's buffer; the readings, the 2000 back on
+        the cycle's settings, both error queues checked."""
+        meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
+        pulse.trigger_line = self.lab.trigger_line
+        self._fast_reads()
+        meter.arm_external_buffer(1, samples=readings, delay=0.0)
+        try:
+            pulse.play_levels(levels, point, marker, self.settings.read_current, width)
+            voltages = meter.buffer_readings()
+        finally:
+            meter.immediate_triggering()
+            self._slow_reads()
+        for role in ("pulse", "voltmeter"):
+            self.lab[role].check_errors()
+        return voltages
+
+    def _burst_plan(self, currents: list[float]) -> BurstPlan:
+        s = self.settings
+        return plan_burst(cycle_slots(s.reset_current, currents, self.read_after_reset),
+                          max(s.reset_width, s.write_width), s.read_current,
+                          self.burst_clock())
+
+    def burst_capacity(self, currents: list[float]) -> int:
+        """How many of ``currents`` one burst holds: its readings in the 2000's buffer (2 %
+        spare for a re-measured period), its points in one 6221 waveform."""
+        n = len(currents)
+        while True:
+            plan = self._burst_plan(currents[:n])
+            fill = max(plan.readings / (0.98 * BUFFER_READINGS), len(plan.levels) / ARB_POINTS)
+            if fill <= 1 or n == 1:
+                return n
+            n = max(1, min(n - 1, math.floor(n / fill)))
+
+    def _hardware_cycle_list(self, write_currents) -> list[CycleReading]:
+        """Cycles with a write current each, timed by the instruments: one 6221 waveform
+        holding them all, its phase marker starting the 2000's burst, every read window
+        where the measured reading period puts its reading; kept only when the probe
+        readings show every reading stayed in its window (else the period is measured
+        again and the batch played again)."""
+        if self.threshold is None:
+            raise ProtocolError("calibrate() first: the switching threshold is unknown")
+        s = self.settings
+        currents = [float(c) for c in write_currents]
+        for current in currents:
+            self.lab.limits.pulse_current(current)
+
+        def batch() -> list[CycleReading]:
+            plan = self._burst_plan(currents)
+            self._count([level for slot in plan.slots for level in slot.pulses])
+            voltages = self._burst(plan.levels, plan.point, plan.marker, plan.readings,
+                                   max(s.reset_width, s.write_width))
+            if len(voltages) != plan.readings:
+                raise MissedTriggers(f"the 2000 took {len(voltages)} readings for "
+                                     f"{plan.readings} (trigger missed)")
+            history = self._probe_levels.get(self.device)
+            try:
+                timing = plan.check(voltages, history)
+            except BurstDrift as err:
+                self._forget_burst_clock()  # measured again before the batch is replayed
+                raise MissedTriggers(f"{err}; the burst's period is measured again") \
+                    from None
+            self.burst_clock().update(*timing)
+            levels = plan.levels_read(voltages)
+            self._probe_levels[self.device] = {
+                kind: (levels[kind] + (history or {}).get(kind, []))[:LEVEL_HISTORY]
+                for kind in levels}
+            resets = [voltages[k] / s.read_current for k, slot in enumerate(plan.slots)
+                      if slot.read == "full" and slot.cycle is None]
+            if s.verify_reset and max(resets) > self.threshold:
+                raise ProtocolError(f"{NOT_RESET}; the batch is refused")
+            by_cycle: dict[int, dict[bool, float]] = {}
+            for k, slot in plan.cycle_readings():
+                by_cycle.setdefault(slot.cycle, {})[slot.after_reset] = voltages[k]
+            after_reset = [by_cycle[c].get(True) for c in range(len(currents))]
+            return self._verdicts(currents, [by_cycle[c][False] for c in range(len(currents))],
+                                  after_reset)
+
+        return self._replayed(batch, slower=False)
+
+    def _verdicts(self, currents: list[float], voltages: list[float],
+                  after_reset: list[float | None] | None = None) -> list[CycleReading]:
+        """Each cycle's reading as R_AHE and its verdict; a reading outside the calibrated
+        levels refuses the batch (it cannot have come from a read window)."""
+        s = self.settings
+        resistances = [v / s.read_current for v in voltages]
+        resets = [None if v is None else v / s.read_current
+                  for v in (after_reset or [None] * len(currents))]
+        if not all(self._plausible(r) for r in resistances + [r for r in resets if r is not None]):
+            raise MissedTriggers("a burst reading fell outside its read window "
+                                 "(R_AHE outside the calibrated levels)")
+        if s.verify_reset and any(r is not None and r > self.threshold for r in resets):
+            raise ProtocolError(f"{NOT_RESET}; the batch is refused")
+        return [CycleReading(c, r0, r, r > self.threshold)
+                for c, r0, r in zip(currents, resets, resistances, strict=True)]
+
+    def _replayed(self, batch, slower: bool) -> list[CycleReading]:
+        """``batch`` (with communication retries); a batch refused for missed triggers or
+        a burst out of step is played again (the one-current route ``SLOWER``)."""
         for attempt in range(self.retries + 1):
             try:
                 return self._with_retries(batch)
             except MissedTriggers as err:
                 if attempt == self.retries:
-                    raise ProtocolError(f"{err}; refused {self.retries + 1} times, even "
-                                        f"{self.slowdown:g}x slower") from None
+                    raise ProtocolError(f"{err}; refused {self.retries + 1} times"
+                                        + (f", even {self.slowdown:g}x slower" if slower
+                                           else "")) from None
                 self.missed_batches += 1
-                self.slowdown *= SLOWER
-                log.warning("%s: the batch is refused and played again %gx slower", err,
-                            self.slowdown)
+                if slower:
+                    self.slowdown *= SLOWER
+                log.warning("%s: the batch is refused and played again%s", err,
+                            f" {self.slowdown:g}x slower" if slower else "")
         raise AssertionError("unreachable")
 
     def _plausible(self, resistance: float) -> bool:
@@ -383,7 +533,7 @@ class ResetWriteRead:
     def _reset(self, read: bool) -> float | None:
         """The reset pulse, the wait, and (``read``) R_AHE after it."""
         s = self.settings
-        self.lab["pulse"].pulse(s.reset_current, s.reset_width)
+        self.pulse(s.reset_current, s.reset_width)
         self.lab.wait(s.interval)
         return self.read_resistance() if read else None
 

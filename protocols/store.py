@@ -354,14 +354,21 @@ class RunStore:
             self._finish_quietly(active, "failed", {"error": repr(err)})
             raise
         else:
-            active.finish(active.status or "finished", active.result)
+            result = active.result
+            if active.closing is not None:
+                result = {**(result or {}), **active.closing()}
+            active.finish(active.status or "finished", result)
         finally:
             heartbeat.stop()
             release_in_process(str(self.path), active.id)
 
     def _finish_quietly(self, active: ActiveRun, status: str, result: dict) -> None:
-        """Finish a run on its way out of an error; a store that cannot take it (a full
-        disk) leaves the run to read as interrupted, resumable, and the first error stands."""
+        """Finish a run on its way out of an error, with what ``closing`` adds; a store
+        that cannot take it (a full disk) leaves the run to read as interrupted, resumable,
+        and the first error stands (an error in ``closing`` too)."""
+        if active.closing is not None:
+            with suppress(Exception):
+                result = {**active.closing(), **result}
         with suppress(StoreError):
             active.finish(status, result)
 
@@ -652,6 +659,9 @@ class ActiveRun:
         self.resumed = resumed
         self.status: str | None = None
         self.result: dict[str, Any] | None = None
+        # what the run adds to its result however it ends (a failed run too): pulses per
+        # device, the burst measured on the rig
+        self.closing: Callable[[], dict[str, Any]] | None = None
         self.heartbeat: Heartbeat | None = None
         self.recorded_lab_seconds = lab_seconds  # as stored when the run (re)started
         self._clock = None

@@ -58,7 +58,7 @@ def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
             if progress is not None:
                 progress(done, len(devices))
             lab.set_limits(base)
-            lab.select_device(device)
+            rwr.route_device(device)  # its pulses are counted from here
             lab.set_limits(lab.device_limits(device))
             row, screen = _survey_one(rwr, device, iterations, record)
             rows.append(row)
@@ -106,10 +106,10 @@ def _failed(device: int, grade: str, reason: str) -> dict:
 
 def _diagnose(rwr: ResetWriteRead, device: int, record: Recorder | None) -> dict:
     """R_AHE read ``DIAGNOSE_READS`` times after a reset and after a strong write (recorded)."""
-    s, pulse = rwr.settings, rwr.lab["pulse"]
+    s = rwr.settings
     after = {}
     for name, current in (("reset", s.reset_current), ("write", abs(s.reset_current))):
-        pulse.pulse(current, s.reset_width if name == "reset" else s.write_width)
+        rwr.pulse(current, s.reset_width if name == "reset" else s.write_width)
         after[name] = [rwr.read_resistance() for _ in range(DIAGNOSE_READS)]
         if record is not None:
             record([{"device": device, "diagnosis": name, "current": current, "r_ahe": r,

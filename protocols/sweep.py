@@ -124,6 +124,8 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     clock = rwr.lab.clock
     start = clock.now() if clock is not None else None
     if currents is None:
+        if progress is not None:  # the sweep starts now, with its search of the range
+            progress(len(done or {}), points * iterations)
         currents = auto_range(rwr, points)
         if fixed is not None:
             fixed(currents)

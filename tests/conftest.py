@@ -8,6 +8,15 @@ if "PYTEST_XDIST_WORKER" in os.environ:  # -n auto: one worker per core, one thr
         os.environ.setdefault(_threads, "1")
 
 
+def pytest_addoption(parser):
+    """``--lab FILE``: run the rig suite (tests/rig) against the instruments a lab file
+    names, a real rig at the bench (as pymeasure's ``--device-address`` runs its device
+    tests); without it the suite serves a virtual lab (``hil lab serve --write-lab``)."""
+    parser.addoption("--lab", action="store", default=None, metavar="FILE",
+                     help="lab file of the rig the tests/rig suite checks (default: a "
+                     "served virtual lab)")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """Every test gets its own run store and figure folder."""

@@ -146,6 +146,13 @@ class WrappedBank(NeuronBank):
     def lab_seconds_for(self, rows: int) -> float | None:
         return self.bank.lab_seconds_for(self._wrapped_rows(rows))
 
+    def __getattr__(self, name: str):
+        """What only some banks have (a lab bank's ``lab_record``, ``lab_seconds``,
+        ``prepare``): the wrapped bank's."""
+        if name in ("lab_record", "lab_seconds", "prepare"):
+            return getattr(self.bank, name)
+        raise AttributeError(name)
+
     def set_state(self, state: Any) -> None:
         self.bank.set_state(state)
 

@@ -3,15 +3,19 @@
 Neuron j is device ``devices[j]`` behind the switch card; each ``switch`` call runs one
 reset-write-read cycle per neuron and time step, neuron by neuron (one switch-card move per
 neuron): hardware-timed when the instruments allow it (the neuron's cycles as one 6221
-waveform, read by the 2000 on its timer into its buffer), else software-timed; both send
-the same pulses (``ResetWriteRead.batches``). Its calibration comes from each device's
-latest finished sweep in the run store, or from a sweep run now and recorded there.
+waveform, read by the 2000 in a burst at its reading period as measured on the rig,
+protocols/burst.py), else software-timed; both send the same pulses
+(``ResetWriteRead.batches``). Each device's pulses are counted, replays included. Its
+calibration comes from each device's latest finished sweep in the run store, or from a
+sweep run now and recorded there.
 ``close`` turns every output off.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +28,7 @@ from hil.errors import ConfigError
 from hil.session.session import latest_sweeps
 from instruments.connection import Lab
 from instruments.errors import InstrumentError
-from protocols.cycle import BUFFER_READINGS, CycleSettings, ResetWriteRead
+from protocols.cycle import BUFFER_READINGS, CycleSettings, ResetWriteRead, measured_burst
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
 from protocols.sweep import fifty_percent_current
@@ -66,6 +70,9 @@ class LabBank(NeuronBank):
         self.timing = choose_timing(lab, timing, self.settings)  # software or hardware
         self._cycles: dict[int, ResetWriteRead] = {}
         self._final_lab_seconds: float | None = None
+        # real instruments: lab time is the wall's since the bank opened
+        self._start = time.perf_counter() if lab.clock is None else 0.0
+        self.bus = "gpib"  # the rig's interface (a lab file's [wiring] bus), for pricing
         self._priced: list[tuple[int, float]] = []  # (rows, lab s) of dry-priced calls
         self._measured: list[tuple[int, float]] = []  # (rows, lab s) per device and call
 
@@ -82,25 +89,52 @@ class LabBank(NeuronBank):
         nominal = nominal_calibration(hall_bar_preset(width))
         bank = cls(session.lab, list(devices), [nominal] * len(devices), timing=timing,
                    description=session.description)
+        if "lab_file" in session.description:
+            from instruments.connection import LabFile
+
+            bank.bus = LabFile.load(session.description["lab_file"]).bus
         if calibration == "store":
             bank.measure_calibration(session.store, session.description, iterations)
         return bank
 
     def cycle_for(self, device: int) -> ResetWriteRead:
-        self.lab.select_device(device)
-        if device not in self._cycles:
+        """The device's cycle, routed (and calibrated the first time)."""
+        rwr = self._cycles.get(device)
+        if rwr is None:
             rwr = ResetWriteRead(self.lab, self.settings, timing=self.timing)
+        rwr.route_device(device)
+        if device not in self._cycles:
             rwr.calibrate()
             self._cycles[device] = rwr
             if device in self._restore:  # after its calibration's pulses, as it was saved
                 self.lab.restore_device(self._restore.pop(device))
-        return self._cycles[device]
+        return rwr
 
     def prepare(self) -> None:
-        """Route and calibrate every device's cycle now, so the epochs that follow cost
-        only their cycles (and the first one tells the lab time of the rest)."""
+        """Route and calibrate every device's cycle now, and on the hardware route measure
+        the 2000's burst against the 6221 (protocols/burst.py), so the epochs that follow
+        cost only their cycles (and the first one tells the lab time of the rest)."""
         for device in self.devices:
-            self.cycle_for(device)
+            rwr = self.cycle_for(device)
+            if self.timing == "hardware":
+                rwr.burst_clock()
+
+    def pulses(self) -> dict[int, int]:
+        """Reset and write pulses sent to each device so far, replayed batches included."""
+        total: Counter[int] = Counter()
+        for rwr in self._cycles.values():
+            total.update(rwr.pulses)
+        return {device: int(total[device]) for device in self.devices}
+
+    def lab_record(self) -> dict:
+        """What a run records of this bank's lab: pulses per device and, on the hardware
+        route, the 2000's burst as measured on the rig."""
+        record: dict = {"pulses": {str(d): n for d, n in self.pulses().items()},
+                        "timing": self.timing}
+        burst = measured_burst(self.lab)
+        if burst is not None:
+            record["burst"] = burst.record()
+        return record
 
     def measure_calibration(self, store: RunStore, lab_description: dict,
                             iterations: int = 100, resumed_after: int | None = None) -> None:
@@ -147,10 +181,14 @@ class LabBank(NeuronBank):
 
     @property
     def lab_seconds(self) -> float | None:
-        """Virtual-clock seconds the instruments took, over every start of a resumed run
-        (None on real hardware)."""
-        clock = self.lab.clock
-        return self._final_lab_seconds if clock is None else self._lab_offset + clock.now()
+        """Seconds the instruments took, over every start of a resumed run: the virtual
+        clock on an emulated lab, the wall since the bank opened on real instruments."""
+        if self._final_lab_seconds is not None:
+            return self._final_lab_seconds
+        return self._lab_offset + self._now() - self._start
+
+    def _now(self) -> float:
+        return time.perf_counter() if self.lab.clock is None else self.lab.clock.now()
 
     def get_state(self) -> dict[str, Any]:
         """Each device's state on the virtual lab (None on real instruments), which devices
@@ -177,9 +215,8 @@ class LabBank(NeuronBank):
                 self._restore[device] = device_state
             else:
                 self.lab.restore_device(device_state)
-        clock = self.lab.clock
-        if clock is not None and state.get("lab_seconds") is not None:
-            self._lab_offset = state["lab_seconds"] - clock.now()
+        if state.get("lab_seconds") is not None:
+            self._lab_offset = state["lab_seconds"] - (self._now() - self._start)
 
     def describe(self) -> dict[str, Any]:
         from hil.session.lab import describe_lab
@@ -197,23 +234,30 @@ class LabBank(NeuronBank):
         out = np.zeros(flat.shape, dtype=bool)
         for j, device in enumerate(self.devices):
             routed = device in self._cycles  # (a first call also calibrates: not counted)
-            before = self.lab.clock.now() if self.lab.clock is not None else None
+            before = self._now()
             rwr = self.cycle_for(device)
             out[:, j] = [r.switched for batch in rwr.batches(flat[:, j]) for r in batch]
-            if before is not None and routed:
-                self._measured.append((len(flat), self.lab.clock.now() - before))
+            if routed:
+                self._measured.append((len(flat), self._now() - before))
         return out.reshape(currents.shape)
 
     # -- lab time: a cost per instrument batch plus a cost per cycle (hil.banks.lab_time) --
     def price_lab_time(self, rows) -> None:
-        """Dry-price calls spanning ``rows`` on a separate virtual lab with this lab's bus
-        and timing tables (no pulse reaches these devices); only on a lab with a clock."""
-        clock = self.lab.clock
-        if clock is None or not rows or not hasattr(clock, "bus_latency"):
+        """Dry-price calls spanning ``rows`` on a virtual twin of this lab (its bus, its
+        line frequency, its trigger line, the instruments' data-sheet timing; no pulse
+        reaches these devices): on the virtual lab and on real instruments alike."""
+        if not rows:
             return
+        clock = self.lab.clock
+        if clock is not None and hasattr(clock, "bus_latency"):
+            twin = {"latency": clock.bus_latency, "byte_time": clock.byte_time,
+                    "line_frequency": clock.line_frequency}
+        else:  # real instruments: the lab file's bus, the 2000's own line frequency
+            twin = {**lab_time.bus_costs(self.bus),
+                    "line_frequency": self.cycle_for(self.devices[0])._line_frequency()}
         sizes = lab_time.pricing_sizes(list(rows), self.timing)
         try:
-            self._priced = lab_time.dry_price(clock, self.settings, self.timing,
+            self._priced = lab_time.dry_price(twin, self.settings, self.timing,
                                               self.lab.trigger_line, self.lab.limits, sizes)
         except (ProtocolError, InstrumentError, OSError) as err:  # no estimate, no harm
             log.warning("lab time not priced: %s", err)

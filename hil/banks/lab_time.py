@@ -89,23 +89,36 @@ def pricing_sizes(rows: Sequence[int], timing: str) -> list[int]:
     return [low, high]
 
 
-def dry_price(clock, settings: CycleSettings, timing: str, trigger_line: int, limits,
+def bus_costs(bus: str) -> dict[str, float]:
+    """A bus's latency per transaction and time per byte (simulators/lab/clock.py)."""
+    from simulators.lab.clock import BUSES
+
+    latency, byte_time = BUSES[bus]
+    return {"latency": latency, "byte_time": byte_time}
+
+
+def dry_price(twin: dict, settings: CycleSettings, timing: str, trigger_line: int, limits,
               sizes: Sequence[int], width: float = 0.5e-6) -> list[tuple[int, float]]:
-    """(rows, lab seconds) of one device's switch call of each size, played on a separate
-    virtual lab with ``clock``'s bus and line frequency (write currents spread over a
-    quarter of the pulse-current limit, as training's are: the bytes uploaded match)."""
+    """(rows, lab seconds) of one device's switch call of each size, played on a virtual
+    twin of the rig (``twin``: bus ``latency`` and ``byte_time``, ``line_frequency``;
+    instruments exactly as their data sheets), write currents spread over a quarter of
+    the pulse-current limit, as training's are: the bytes uploaded match. The twin's
+    set-up (calibration, the burst's measurement) is not priced: a run does it once."""
     from hil.session.lab import connect_virtual
     from simulators.lab.chip import build_chip
     from simulators.lab.clock import LabClock
     from simulators.lab.server import VirtualLab
 
-    priced_clock = LabClock(bus_latency=clock.bus_latency, line_frequency=clock.line_frequency,
-                            byte_time=clock.byte_time)
-    virtual = VirtualLab(build_chip(1, width, 0), priced_clock, trigger_line=trigger_line)
+    priced_clock = LabClock(bus_latency=twin["latency"], line_frequency=twin["line_frequency"],
+                            byte_time=twin["byte_time"])
+    virtual = VirtualLab(build_chip(1, width, 0), priced_clock, trigger_line=trigger_line,
+                         units="nominal")
     samples = []
     with connect_virtual(lab=virtual.start(), limits=limits) as lab:
         rwr = ResetWriteRead(lab, settings, timing=timing)
         rwr.calibrate()
+        if timing == "hardware":
+            rwr.burst_clock()
         high = 0.45 * limits.max_pulse_current
         for size in sizes:
             start = priced_clock.now()

@@ -234,6 +234,9 @@ def run_survey(args: argparse.Namespace) -> int:
              f"{f['window'] * 1e3:>9.4f} +- {f['window_err'] * 1e3:<6.4f}  {f['grade']}"
              + ("" if f.get("usable", True) else f": {f.get('reason', '')}")
              for f in summary["fits"]]
+    from hil.cli.runs import pulse_text
+
+    rows.append(f"pulses: {pulse_text(summary)}")
     rows.append(f"{summary['usable_devices']} of {summary['devices']} devices usable; "
                 f"I_bias variation {summary['i_bias_variation']:.1%}, window variation "
                 f"{summary['window_variation']:.1%}")
@@ -373,36 +376,48 @@ def _p_value(p: float) -> str:
 
 
 class _Progress:
-    """A tqdm bar of cycles on stderr (off when stderr is not a terminal); on the virtual
-    lab it also tells the instrument time left (on real instruments that is tqdm's own
-    estimate)."""
+    """A tqdm bar of cycles on stderr (off when stderr is not a terminal) and the lab time
+    left: on the virtual lab's clock, on the wall's with real instruments. The estimate
+    counts what the sweep took before its cycles began (a coarse search of the current
+    range) and prices the cycles left at the rate of its first batch."""
 
     def __init__(self, clock=None) -> None:
         self.bar = None
-        self.clock = clock
-        self.start: tuple[int, float] | None = None
+        self.virtual = clock is not None
+        self.clock = clock if clock is not None else _WallClock()
+        self.start: tuple[int, float] | None = None  # the rate's base: (done, lab s)
         self.origin = 0.0  # the clock when the sweep starts (its first call)
         self.estimate: float | None = None  # the sweep's lab seconds, first estimated
 
     def __call__(self, done: int, total: int) -> None:
         from tqdm import tqdm
 
+        now = self.clock.now()
         if self.bar is None:
             self.bar = tqdm(total=total, desc="cycles", file=sys.stderr, disable=None)
-            self.start = (done, self.clock.now() if self.clock is not None else 0.0)
-            self.origin = self.start[1]
-        if self.clock is not None and done > self.start[0]:
-            rate = (self.clock.now() - self.start[1]) / (done - self.start[0])
+            self.origin = now
+        if self.start is None or done == self.start[0]:
+            self.start = (done, now)  # nothing done yet: the rate starts from here
+        else:
+            rate = (now - self.start[1]) / (done - self.start[0])
             self.bar.set_postfix_str(f"{rate * (total - done):.1f} lab s left", refresh=False)
             if self.estimate is None:  # the first estimate: printed, and kept for the summary
-                self.estimate = self.clock.now() + rate * (total - done) - self.origin
-                print(f"estimated lab time: {self.estimate:.1f} s (virtual clock)",
-                      file=sys.stderr)
+                self.estimate = now + rate * (total - done) - self.origin
+                clock = "virtual clock" if self.virtual else "wall clock"
+                print(f"estimated lab time: {self.estimate:.1f} s ({clock})", file=sys.stderr)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class _WallClock:
+    @staticmethod
+    def now() -> float:
+        import time
+
+        return time.perf_counter()
 
 
 def _plot(result, path: str) -> None:

@@ -32,6 +32,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.choices["serve"].add_argument("--no-trigger-link", action="store_true",
                                       help="no trigger-link cable between the 6221 and the "
                                       "2000 (cycles can then only be timed by software)")
+    sub.choices["serve"].add_argument("--line-frequency", type=float, default=50.0,
+                                      choices=(50.0, 60.0), help="the mains the instruments "
+                                      "integrate over, Hz (default 50)")
+    sub.choices["serve"].add_argument("--units", default=None, metavar="SEED|nominal",
+                                      help="which boxes: serial numbers drawn from SEED "
+                                      "(default: from --seed), or 'nominal' for boxes exactly "
+                                      "as their data sheets (simulators/lab/units.py)")
 
 
 def _chip(args):
@@ -48,8 +55,18 @@ def serve(args: argparse.Namespace) -> int:
 
     if not (args.port == 0 or 1024 <= args.port <= 65533):
         raise ConfigError("port", f"{args.port} is outside the allowed range [1024, 65533]")
+    from simulators.lab.clock import LabClock
+
     chip = _chip(args)
-    lab = VirtualLab(chip, trigger_link=not args.no_trigger_link,
+    units = args.units
+    if units not in (None, "nominal"):
+        try:
+            units = int(units)
+        except ValueError:
+            raise ConfigError("units", f"{units!r} is not a seed (an integer) or "
+                              "'nominal'") from None
+    lab = VirtualLab(chip, LabClock(line_frequency=args.line_frequency),
+                     trigger_link=not args.no_trigger_link, units=units,
                      switch=switch_for(args.devices, args.switch)).start(args.port)
     try:
         if args.write_lab:
@@ -58,7 +75,8 @@ def serve(args: argparse.Namespace) -> int:
             print_json_line(lab.resources)
         else:
             for role, entry in lab.resources.items():
-                print(f"{role:>10}: Keithley {entry['model']} at {entry['resource']}", flush=True)
+                print(f"{role:>10}: Keithley {entry['model']} (serial "
+                      f"{lab.units[role].serial}) at {entry['resource']}", flush=True)
             if args.write_lab:
                 print(f"lab file {args.write_lab}: give --lab {args.write_lab}", flush=True)
             print("serving; Ctrl-C stops", flush=True)

@@ -44,6 +44,15 @@ def _get(store, run_id: int):
     return stored_run(store, run_id, "run_id")
 
 
+def pulse_text(result: dict | None) -> str:
+    """Reset and write pulses per device as a run recorded them (replays included)."""
+    pulses = (result or {}).get("pulses")
+    if not pulses:
+        return "not recorded"
+    return ", ".join(f"device {d}: {n:,}" for d, n in sorted(pulses.items(), key=lambda p:
+                                                                   int(p[0])))
+
+
 def _result_text(run) -> str:
     """The one-line result: accuracies, a sweep's I_bias, or why a sweep is unusable."""
     result = run.result or {}
@@ -113,6 +122,7 @@ def show_run(args: argparse.Namespace) -> int:
         _print_provenance(info)
     if run.status == "unusable" and run.result:
         print(f"{'unusable':>13}: {run.result.get('reason', '')}")
+    print(f"{'pulses':>13}: {pulse_text(run.result)}")
     print("       config:")
     for key, value in sorted(run.config.items()):
         print(f"{'':>15}{key} = {value}")

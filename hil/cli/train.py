@@ -160,9 +160,11 @@ def run(args: argparse.Namespace) -> int:
                   "minute on two cores, then from torch's disk cache; SPINHIL_LLGS_COMPILE=0 "
                   "runs it eagerly)", file=sys.stderr, flush=True)
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
+    clock = "wall clock" if config.lab else "virtual clock"  # a lab file: real instruments
     trainer.on_lab_estimate = lambda seconds: print(  # said before the first epoch
-        f"estimated lab time: {seconds:.1f} s (virtual clock; batches priced on the "
-        "instruments' timing tables)", file=sys.stderr, flush=True)
+        f"estimated lab time: {seconds:.1f} s ({clock}; batches priced on a virtual twin of "
+        "the rig: its bus, line frequency and the instruments' timing tables)",
+        file=sys.stderr, flush=True)
     if args.resume is None:
         store = RunStore(args.store)
     try:
@@ -184,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         if estimate is not None:
             summary["lab_seconds_estimate"] = estimate
         print(f"the instruments would have taken {sum(lab_seconds) / 3600:.2f} h of lab time "
-              "(virtual clock)" + ("" if estimate is None else
+              f"({clock})" + ("" if estimate is None else
                                    f"; estimated before the first epoch: {estimate / 3600:.2f} h"))
     _print_table(config, result, classes, plot)
     if args.json:

@@ -343,10 +343,33 @@ class Trainer:
         cfg = self.config
         self.store = store
         start = time.perf_counter()
+        self._banks: list[NeuronBank] = []
         with store.run("train", self._stored_config(), seed=cfg.seed, resume=resume_id) as run:
+            run.closing = self._lab_record  # however the run ends
             result = self._run(run, start)
             run.result = result.summary(cfg)
         return result
+
+    def _lab_record(self) -> dict:
+        """Lab banks' pulses per device (replays included), the burst as measured on the
+        rig, and the lab time estimated before the first epoch with what it took."""
+        record: dict = {}
+        for bank in self._banks:
+            lab = getattr(bank, "lab_record", None)
+            if lab is None:
+                continue
+            found = lab()
+            pulses = record.setdefault("pulses", {})
+            for device, count in found["pulses"].items():
+                pulses[device] = pulses.get(device, 0) + count
+            if "burst" in found:
+                record.setdefault("burst", found["burst"])
+        if self.lab_seconds_estimate is not None:
+            record["lab_seconds_estimate"] = self.lab_seconds_estimate
+        seconds = _lab_seconds(self._banks)
+        if record and seconds is not None:
+            record["lab_seconds"] = seconds
+        return record
 
     def _stored_config(self) -> dict[str, Any]:
         """The configuration as the run keeps it: with banks a script gave, what those banks
@@ -397,6 +420,7 @@ class Trainer:
                          {f"layer {i}": shot for i, shot in enumerate(snapshots) if shot})
 
     def _train_and_evaluate(self, run: ActiveRun, start: float, banks: list[NeuronBank]):
+        self._banks = banks  # for the run's record (pulses, lab time), whatever ends it
         cfg = self.config
         x = torch.from_numpy(self.data.train_x)
         y = targets(self.data.train_y, cfg.classes)

@@ -1,8 +1,9 @@
 """A chip survey's lab time, priced before it starts.
 
 As ``hil.banks.lab_time`` prices a training run: the same work played on a separate virtual
-lab whose clock charges this lab's bus and line frequency and the instruments' timing tables
-(``simulators/lab``: the 6221's waveforms, the 2000's readings, the 7002's relays), so no
+lab whose clock charges this lab's bus and line frequency and whose instruments are nominal
+units, timed exactly as their data sheets (``simulators/lab/units.py``: the 6221's
+waveforms, the 2000's readings, the 7002's relays), so no
 pulse reaches the chip. A survey repeats one shape per device (a route, a calibration, the
 coarse search, the quick and the fine sweep, each a fixed number of cycles), so one nominal
 device surveyed there, times the devices, is the estimate. A real chip costs less for a
@@ -30,7 +31,7 @@ def price_survey(lab: Lab, settings: CycleSettings, timing: str, iterations: int
               else LabClock.for_bus("gpib"))
     switch = "7001" if lab.wiring is None else "7002"
     virtual = VirtualLab(build_chip(2, width, 0, eta=0.0), priced,
-                         trigger_line=lab.trigger_line, switch=switch)
+                         trigger_line=lab.trigger_line, switch=switch, units="nominal")
     with connect_virtual(lab=virtual.start(), limits=lab.limits) as dry:
         dry.select_device(0)  # where a survey's run starts
         rwr = ResetWriteRead(dry, settings, timing=timing)

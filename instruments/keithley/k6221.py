@@ -266,6 +266,24 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         self._play(1.0 / (len(levels) * width), amplitude, 1, lead + READ_POINT - lead_points,
                    len(levels))
 
+    def play_levels(self, levels, point: float, marker_point: int, read: float,
+                    width: float | None = None) -> None:
+        """Any waveform of current ``levels`` (A), one every ``point`` s, played once with
+        its phase marker at point ``marker_point`` (the burst route's layouts,
+        protocols/burst.py): every level other than 0 and ``read`` is a pulse, checked
+        with ``width`` against the limits, and ``read`` against the read limit. The guard
+        then judges the waveform as the instrument holds it (its points, amplitude,
+        frequency and duration), as it does every other upload."""
+        levels = [float(v) for v in levels]
+        pulses = sorted({v for v in levels if v not in (0.0, read)})
+        if pulses:
+            amplitude = self._cycle_amplitude(pulses[0], pulses[1:], read, width)
+        else:
+            self.limits.read_current(read)
+            amplitude = self.programmed(abs(read))
+        self._upload(levels, amplitude, location=3, read=read)
+        self._play(1.0 / (len(levels) * point), amplitude, 1, marker_point, len(levels))
+
     def set_read_current(self, current: float) -> None:
         self.limits.read_current(current)
         self.source_current = current

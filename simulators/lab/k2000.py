@@ -12,13 +12,13 @@ EXTernal is the EXT TRIG input of the trigger link (or *TRG / GET over the bus).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulators.lab.base import LabInstrument
 from simulators.lab.strict import ScpiError, boolean, choice, number
+from simulators.lab.units import K2000Times, nominal_unit
 
 if TYPE_CHECKING:
     from simulators.lab.k6221 import Keithley6221Emulator
@@ -41,39 +41,10 @@ BYTE_ORDERS = {"NORMal": "NORM", "SWAPped": "SWAP"}
 ELEMENTS = {"READing": "READ", "CHANnel": "CHAN", "UNITs": "UNIT"}
 
 
-@dataclass(frozen=True)
-class K2000Timing:
-    """What each operation of a 2000 costs, every number from the Model 2000 data sheet
-    ("System speeds", sample count 1024, autozero off, display off) or manual, one place.
-
-    Readings into memory: 10 PLC 5/s, 1 PLC 50/s, 0.1 PLC 500/s, 0.01 PLC 2000/s: at 50 Hz
-    the reading period is the integration time, down to the maximum internal trigger rate of
-    2000/s. Autozero on takes a zero reference with every reading (section 3, "Autozero"):
-    twice the integration. External triggers at most 400/s (data sheet, "triggering and
-    memory"; an older sheet says 500/s); a trigger-link trigger reaches the device action
-    in microseconds with autozero off, about 1 ms with autozero on (comparable 2002 data
-    sheet). Range changes 50/s, function changes 45/s. Timer from 1 ms (TRIGger:TIMer)."""
-
-    max_internal_rate: float = 2000.0  # readings/s
-    max_external_rate: float = 400.0  # triggers/s
-    range_change: float = 1 / 50  # s
-    function_change: float = 1 / 45  # s
-    trigger_latency: float = 2e-6  # s, autozero off
-    trigger_latency_autozero: float = 1e-3  # s, autozero on
-    timer_min: float = 1e-3  # s
-
-    def integration(self, nplc: float, line_frequency: float, autozero: bool) -> float:
-        return nplc / line_frequency * (2.0 if autozero else 1.0)
-
-    def reading(self, nplc: float, line_frequency: float, autozero: bool) -> float:
-        """The device action: one reading conversion, paced by the internal rate limit."""
-        return max(self.integration(nplc, line_frequency, autozero), 1 / self.max_internal_rate)
-
-    def latency(self, autozero: bool) -> float:
-        return self.trigger_latency_autozero if autozero else self.trigger_latency
-
-
-TIMING = K2000Timing()
+TIMER_MIN = 1e-3  # s, TRIGger:TIMer from 1 ms (section 5, Trigger subsystem)
+# What each operation costs: simulators/lab/units.py (K2000Times), from the Model 2000
+# data sheet's reading rates (60 Hz figures; at 50 Hz an integration of N PLC is N x 20 ms),
+# per unit drawn by serial number.
 
 
 def _fmt(value: float) -> str:
@@ -93,7 +64,11 @@ class Keithley2000Emulator(LabInstrument):
 
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2000,1234567,A20  /A02  "
     source: Keithley6221Emulator | None = None
-    timing = TIMING
+    unit = nominal_unit("2000")  # the virtual lab gives each instrument its drawn unit
+
+    @property
+    def times(self) -> K2000Times:
+        return K2000Times(self.unit, self.clock.line_frequency)
 
     def reset(self) -> None:
         """*RST defaults (section 5, Table 5-2 and the subsystem tables, *RST column)."""
@@ -140,12 +115,11 @@ class Keithley2000Emulator(LabInstrument):
 
     def _measure_now(self) -> None:
         """One delay + device action now, with the 6221's DC current flowing."""
-        t = self.timing
-        self.clock.advance(self._delay())
+        self.clock.advance(self.times.delay(self._delay()))
         current = self.source.flowing() if self.source is not None else 0.0
         if self.source is not None:
             self.source._flush()
-        self.clock.advance(t.reading(self.nplc, self.clock.line_frequency, self.autozero))
+        self.clock.advance(self.times.reading(self.nplc, self.autozero))
         if self.source is not None:
             self.source._flush()  # the read current flowed during the integration
         self._store(self.chip.hall_voltage(current, self.nplc))
@@ -167,7 +141,7 @@ class Keithley2000Emulator(LabInstrument):
             for _ in range(self.sample_count):
                 self._measure_now()
             if self.trigger_source == "TIM" and k + 1 < self.trigger_count:
-                self.clock.until(start + max(self.timer, self.timing.timer_min))
+                self.clock.until(start + self.times.delay(max(self.timer, TIMER_MIN)))
 
     # -- triggers --------------------------------------------------------------------
     def external_trigger(self, when: float) -> None:
@@ -182,18 +156,19 @@ class Keithley2000Emulator(LabInstrument):
         self._accept_trigger(when)
 
     def _accept_trigger(self, when: float) -> None:
-        t = self.timing
+        t = self.times
         if when < self.ready_at - 1e-12:
             self.missed_triggers += 1
             return
-        integration = t.integration(self.nplc, self.clock.line_frequency, self.autozero)
-        reading = t.reading(self.nplc, self.clock.line_frequency, self.autozero)
+        integration = t.integration(self.nplc)
+        reading = t.reading(self.nplc, self.autozero)
+        delay = t.delay(self._delay())
         begin = when + t.latency(self.autozero)
         for k in range(self.sample_count):
-            start = begin + (k + 1) * self._delay() + k * reading
+            start = begin + (k + 1) * delay + k * reading
             self._pending.append([start, start + integration, 0.0])
-        end = begin + self.sample_count * (self._delay() + reading)
-        self.ready_at = max(end, when + 1 / t.max_external_rate)
+        end = begin + self.sample_count * (delay + reading)
+        self.ready_at = max(end, when + t.external_interval())
         if self.triggers_left > 0:
             self.triggers_left -= 1
             if self.triggers_left == 0:
@@ -328,7 +303,7 @@ class Keithley2000Emulator(LabInstrument):
 
     def _change_function(self, name: str) -> None:
         if name != self.function:
-            self.clock.advance(self.timing.function_change)
+            self.clock.advance(self.times.function_change)
         self.function = name
 
     def _configure(self, args: str, query: bool):
@@ -343,7 +318,7 @@ class Keithley2000Emulator(LabInstrument):
         value = number(args, 0, 1010)
         upper = next(r for r in (0.1, 1.0, 10.0, 100.0, 1000.0) if value <= r * 1.01)
         if upper != self.volt_range:
-            self.clock.advance(self.timing.range_change)
+            self.clock.advance(self.times.range_change)
         self.volt_range = upper
         self.auto_range = False
         return None
@@ -375,8 +350,7 @@ class Keithley2000Emulator(LabInstrument):
             ":TRIGger[:SEQuence]:DELay": self._delay_setting,
             ":TRIGger[:SEQuence]:DELay:AUTO": self._setting("delay_auto", boolean, onoff),
             ":TRIGger[:SEQuence]:TIMer": self._setting(
-                "timer", lambda a: number(a, TIMING.timer_min, 999999.999, default=0.1),
-                _fmt),
+                "timer", lambda a: number(a, TIMER_MIN, 999999.999, default=0.1), _fmt),
             ":TRIGger[:SEQuence]:SIGNal": lambda a, q: self.bus_trigger(),
             ":SAMPle:COUNt": self._setting(
                 "sample_count", lambda a: int(number(a, 1, BUFFER_SIZE, default=1)), str),

@@ -24,6 +24,7 @@ import instruments.scpi as scpi
 from simulators.lab.base import StrictInstrument
 from simulators.lab.chip import Chip, LabClock
 from simulators.lab.strict import ERRORS_2400, Refused, _bool, _choice, _num, _out
+from simulators.lab.units import K2400Times, nominal_unit
 
 OVERFLOW = 9.91e37  # "9.91e37": no reading (section 18, FORMat: NAN / overflow)
 MAX_POINTS = 2500  # TRACe:POINts, SWEep:POINts, ARM x TRIG count
@@ -49,6 +50,7 @@ class Keithley2400Emulator(StrictInstrument):
 
     errors_text = ERRORS_2400  # Model 2400 Appendix B, Table B-1 (the 7001 the same)
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C30   Mar 17 2006 09:29:29/A02  /K/J"
+    unit = nominal_unit("2400")  # the virtual lab gives each instrument its drawn unit
 
     def __init__(self, chip: Chip, clock: LabClock, coil_constant: float = 0.01,
                  coil_resistance: float = 2.0) -> None:
@@ -249,10 +251,15 @@ class Keithley2400Emulator(StrictInstrument):
 
         return handler
 
-    def _reading(self, current_level: float | None = None) -> list[float]:
-        nplc = float(self.settings["current_nplc"])
-        self.clock.advance(float(self.settings["source_delay"]) + nplc /
-                           float(self.settings["line_frequency"]))
+    def _reading(self, static: bool = True) -> list[float]:
+        """One source-delay-measure cycle, charged as Appendix A times it
+        (simulators/lab/units.py, K2400Times)."""
+        functions = len(self.sense_on) if self.settings["concurrent"] else 1
+        self.clock.advance(K2400Times(self.unit).cycle(
+            float(self.settings["current_nplc"]), float(self.settings["line_frequency"]),
+            self.settings["autozero"] != "OFF", functions, self.source_function == "CURR",
+            static, float(self.settings["source_delay"]),
+            bool(self.settings["source_delay_auto"])))
         current = self.coil_current()
         voltage = current * self.coil_resistance
         resistance = self.coil_resistance if "RES" in self.sense_on else OVERFLOW
@@ -292,10 +299,12 @@ class Keithley2400Emulator(StrictInstrument):
         key = "source_current" if self.source_function == "CURR" else "source_voltage"
         bias = self.settings[key]
         self.latest = []
-        for level in self._levels():
+        levels = self._levels()
+        static = not self.settings["clear_auto"] and len(set(levels)) == 1
+        for level in levels:
             self.settings[key] = level
             self._apply()
-            self.latest.append(self._reading())
+            self.latest.append(self._reading(static))
         self.settings[key] = bias
         if self.settings["clear_auto"]:
             self.output = False

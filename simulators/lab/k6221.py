@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import instruments.scpi as scpi
 from simulators.lab.base import LabInstrument
 from simulators.lab.strict import Refused, boolean, choice, fmt, number
+from simulators.lab.units import K6221Times, nominal_unit
 
 INF = math.inf
 
@@ -69,6 +70,13 @@ def _duration_out(value: float) -> str:
 
 class Keithley6221Emulator(LabInstrument):
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 6221,4123456,D04  /700x "
+    unit = nominal_unit("6221")  # the virtual lab gives each instrument its drawn unit
+
+    @property
+    def times(self) -> K6221Times:
+        """Arming, ARB parsing, settling, the marker's latency, the unit's timebase
+        (simulators/lab/units.py)."""
+        return K6221Times(self.unit)
 
     def reset(self) -> None:
         """*RST and SYSTem:PRESet: the default column of the section 14 tables. The ARB
@@ -126,7 +134,10 @@ class Keithley6221Emulator(LabInstrument):
     def _set(self, name: str, value) -> None:
         if name in ("output", "current"):
             self._flush()
+        before = self.flowing()
         setattr(self, name, value)
+        if self.flowing() != before:  # the output settles to its new level
+            self.clock.advance(self.times.settle())
 
     # wired by the virtual lab: trigger-link line -> the receiver of its pulses (the 2000's
     # EXT TRIG), and the instruments that see the current (the 2000 integrating)
@@ -174,7 +185,9 @@ class Keithley6221Emulator(LabInstrument):
             raise Refused(-109)
         if len(unit.data) > TIMING.arb_points_per_command:
             raise Refused(-222, "100 points a command")
-        return [number(d, -1.0, 1.0) for d in unit.data]
+        points = [number(d, -1.0, 1.0) for d in unit.data]
+        self.clock.advance(self.times.parse(len(points)))  # parsing the upload
+        return points
 
     def _arb_append(self, unit: scpi.Unit):
         points = self._points(unit)
@@ -210,6 +223,7 @@ class Keithley6221Emulator(LabInstrument):
                 self.arb_copy.keys() | {0}):
             raise Refused(-221, "arbitrary waveform not defined")
         self._flush()
+        self.clock.advance(self.times.arm())
         self.wave_armed = True
         return None
 
@@ -239,7 +253,8 @@ class Keithley6221Emulator(LabInstrument):
         endless = total == INF
         if endless:
             total = 1.0 / self.wave_frequency
-        step = 1.0 / (len(points) * self.wave_frequency)
+        total = self.times.point(total)  # the unit's timebase paces the points and the duration
+        step = self.times.point(1.0 / (len(points) * self.wave_frequency))
         marker = (round((self.marker_phase % 360.0) / 360.0 * len(points)) % len(points)
                   if self.marker_on else -1)
         link = self.trigger_link.get(self.marker_line) if self.marker_on else None
@@ -253,7 +268,7 @@ class Keithley6221Emulator(LabInstrument):
                 current = self.wave_offset + self.wave_amplitude * value
                 start = self.clock.seconds
                 if marked and link is not None:
-                    link(start)  # the phase marker's pulse on its trigger-link line
+                    link(start + self.times.marker_latency())  # the phase marker's pulse
                 for observer in self.observers:
                     observer.observe(start, start + length, current)
                 self.chip.drive(current, length)

@@ -18,6 +18,7 @@ import re
 import instruments.scpi as scpi
 from simulators.lab.base import StrictInstrument
 from simulators.lab.strict import ERRORS_2400, Refused, _bool, _num
+from simulators.lab.units import K7001Times, nominal_unit
 
 
 def channel_list(data: scpi.Data, holds) -> list[tuple[int, int]]:
@@ -50,6 +51,7 @@ class Keithley7001Emulator(StrictInstrument):
 
     errors_text = ERRORS_2400  # Model 2400 Appendix B, Table B-1 (the 7001 the same)
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 7001,1234567,B06 /A02"
+    unit = nominal_unit("7001")  # the virtual lab gives each instrument its drawn unit
 
     def reset(self) -> None:
         self.settings = {"bbmake": True, "beeper": True, "display": True, "settling": 0.0}
@@ -69,11 +71,16 @@ class Keithley7001Emulator(StrictInstrument):
         return slot == 1 and 1 <= channel <= len(self.chip.devices)
 
     def _switch(self, relays: set[tuple[int, int]], move: str) -> None:
-        """Close or open ``relays`` (here at once: this emulator charges no relay time)."""
+        """Close or open ``relays``: a command that moves relays waits their operate time
+        and then the settling time set with ROUTe:CONFigure:SLOT:STIMe
+        (simulators/lab/units.py, K7001Times); one that moves none takes no time."""
+        if not relays:
+            return
         if move == "close":
             self.closed_set |= relays
         else:
             self.closed_set -= relays
+        self.clock.advance(K7001Times(self.unit).operation(float(self.settings["settling"])))
 
     def _close(self, unit: scpi.Unit) -> str | None:
         channels = channel_list(self._one(unit, lambda data: data), self.holds)

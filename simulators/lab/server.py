@@ -28,6 +28,7 @@ from simulators.lab.k2400 import Keithley2400Emulator
 from simulators.lab.k6221 import Keithley6221Emulator
 from simulators.lab.k7001 import Keithley7001Emulator
 from simulators.lab.k7002 import Keithley7002Emulator, pair_wiring
+from simulators.lab.units import Unit, bench_units, fit_unit
 
 CORRUPTIONS = ("garble", "binary", "empty", "partial", "multiple", "unit", "nan", "inf",
                "overflow", "count")
@@ -231,17 +232,28 @@ class _Server(socketserver.ThreadingTCPServer):
 class VirtualLab:
     """Start with ``start()`` (or as a context manager); ``resources`` maps role -> VISA
     resource string. ``switch``: the 7001 with one channel per device, or the 7002 with
-    7011 cards wired two channels a device (``simulators/lab/k7002.py``)."""
+    7011 cards wired two channels a device (``simulators/lab/k7002.py``).
+
+    ``units``: which boxes are on the bench (simulators/lab/units.py): serial numbers
+    drawn from an int seed, ``"nominal"`` for boxes exactly as their data sheets, a dict
+    role -> :class:`~simulators.lab.units.Unit`, or None (default) for serials drawn from
+    the chip's seed (the same virtual lab, the same boxes). A 7002 draws its relays'
+    operate and release times from its serial number too."""
 
     def __init__(self, chip: Chip | None = None, clock: LabClock | None = None,
                  faults: list[Fault] | None = None, coil_constant: float = 0.01,
                  trigger_link: bool = True, trigger_line: int = 1,
-                 switch: str = "7001") -> None:
+                 switch: str = "7001",
+                 units: int | str | dict[str, Unit] | None = None) -> None:
         if switch not in SWITCHES:
             raise ValueError(f"switch = {switch!r} is not one of {', '.join(SWITCHES)}")
+        self.models = {**MODELS, "switch": switch}
         self.chip = chip if chip is not None else build_chip(4, 0.5e-6, 0)
         self.clock = clock if clock is not None else LabClock()
         self.chip.clock = self.clock
+        if not isinstance(units, dict):
+            units = bench_units(self.models, self.chip.seed if units in (None, "nominal")
+                                else units, nominal=units == "nominal")
         pulse = Keithley6221Emulator(self.chip, self.clock)
         voltmeter = Keithley2000Emulator(self.chip, self.clock)
         voltmeter.source = pulse
@@ -254,11 +266,15 @@ class VirtualLab:
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
             "switch": (Keithley7001Emulator(self.chip, self.clock) if switch == "7001" else
                        Keithley7002Emulator(self.chip, self.clock,
-                                            pair_wiring(len(self.chip.devices)))),
+                                            pair_wiring(len(self.chip.devices)),
+                                            **({"serial": units["switch"].serial}
+                                               if "switch" in units else {}))),
         }
-        self.models = {**MODELS, "switch": switch}
         if switch == "7002":
             self.instruments["switch"].source = pulse.flowing
+        for role, unit in units.items():
+            fit_unit(self.instruments[role], unit)
+        self.units = {role: self.instruments[role].unit for role in self.instruments}
         self.faults = list(faults or [])
         self.lines = {role: 0 for role in self.instruments}
         self.lock = threading.RLock()

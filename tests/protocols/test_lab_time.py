@@ -128,3 +128,36 @@ def test_dry_pricing_leaves_the_banks_devices_alone():
         assert bank.lab_seconds_for(500) == pytest.approx(2 * cost.seconds(500))
     finally:
         bank.close()
+
+
+def test_a_range_searching_sweep_estimates_its_search_too(capsys):
+    """Without --currents the sweep first searches its range (coarse pass, quick fit):
+    the estimate said after the first batch of the sweep proper counts that search."""
+    assert main(["characterise", "sweep", "--devices", "2", "--seed", "7", "--json",
+                 "--iterations", "60", "--timing", "hardware"]) == 0
+    payload, err = _last_json(capsys)
+    estimate, actual = payload["lab_seconds_estimate"], payload["lab_seconds"]
+    assert f"estimated lab time: {estimate:.1f} s" in err
+    assert abs(estimate - actual) < 0.1 * actual
+
+
+def test_a_lab_file_training_run_estimates_its_lab_time_on_a_virtual_twin():
+    """Instruments named by a lab file (bench/lab_time.py: a virtual lab served in its
+    process, reached through the file like a real rig, no clock of its own for the run to
+    read): the estimate before the first epoch prices the rig's bus and line frequency on
+    a virtual twin, and the lab time it gave for the epochs and the evaluation holds within
+    10 % of the served lab's clock. It is printed, and recorded with the run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[2] / "bench" / "lab_time.py"
+    done = subprocess.run([sys.executable, str(script), "--json", "--no-sweeps"],
+                          capture_output=True, text=True, check=True)
+    training = json.loads(done.stdout.strip().splitlines()[-1])["training"]
+    assert abs(training["said"] - training["taken"]) < 0.1 * training["taken"]
+    assert "estimated lab time" in training["printed"] and "wall clock" in training["printed"]
+    record = training["recorded"]
+    assert record["lab_seconds_estimate"] == training["estimate"]
+    assert set(record["pulses"]) == {"0", "1"} and min(record["pulses"].values()) > 0
+    assert record["burst"]["line_frequency"] == 60.0

@@ -7,7 +7,7 @@ import pytest
 
 from simulators.lab.chip import build_chip
 from simulators.lab.clock import LabClock
-from simulators.lab.k2000 import TIMING, Keithley2000Emulator
+from simulators.lab.k2000 import Keithley2000Emulator
 
 
 @pytest.fixture
@@ -122,14 +122,22 @@ def bus(meter, line, reply):
         clock.transfer(len(reply) + 1) if reply is not None else 0.0)
 
 
-@pytest.mark.parametrize(("nplc", "autozero", "seconds"), [
-    (10, False, 0.2),  # data sheet: 10 PLC 5 readings/s (50 Hz)
-    (1, False, 0.02),  # 1 PLC 50/s
-    (0.1, False, 0.002),  # 0.1 PLC 500/s
-    (0.01, False, 0.0005),  # 0.01 PLC 2000/s: the internal rate, not the 0.2 ms aperture
-    (1, True, 0.04),  # autozero: a zero reference with each reading
+@pytest.mark.parametrize(("hertz", "nplc", "autozero", "seconds"), [
+    # Model 2000 data sheet, DC operating characteristics (60 Hz, note 2)
+    (60, 10, False, 1 / 5),  # 10 PLC: 5 readings/s
+    (60, 1, False, 1 / 50),  # 1 PLC: 50/s
+    (60, 0.1, False, 1 / 500),  # 0.1 PLC: 500/s
+    (60, 0.04, False, 1 / 1000),  # 0.04 PLC: 1000/s
+    (60, 0.01, False, 1 / 2000),  # 0.01 PLC: 2000/s
+    (60, 1, True, 1 / 30),  # 1 PLC with autozero (factory defaults): 30/s
+    # 50 Hz: an integration of N PLC lasts N x 20 ms (note 8): slower than the 60 Hz column
+    (50, 10, False, 1.2 * 0.2),
+    (50, 1, False, 1.2 * 0.02),
+    (50, 0.1, False, 1.2 * 0.002),
+    (50, 0.01, False, 0.0002 + 1 / 3000),
 ])
-def test_a_reading_costs_its_documented_time(meter, nplc, autozero, seconds):
+def test_a_reading_costs_its_data_sheet_time(hertz, nplc, autozero, seconds):
+    meter = Keithley2000Emulator(build_chip(1, 0.5e-6, 0), LabClock(line_frequency=hertz))
     send(meter, f":SENS:VOLT:NPLC {nplc}")
     send(meter, f":SYST:AZER {int(autozero)}")
     start = meter.clock.seconds
@@ -137,6 +145,18 @@ def test_a_reading_costs_its_documented_time(meter, nplc, autozero, seconds):
     cost = meter.clock.seconds - start - bus(meter, ":READ?", reply)
     assert cost == pytest.approx(seconds, rel=1e-9)
     assert reply.startswith(("+", "-")) and "E" in reply  # +1.23456789E-06
+
+
+def test_units_differ_within_the_stated_spread_and_by_serial_number():
+    """Each unit's 0.01 PLC burst period lies within +-3.3 % of the sheet's 0.5 ms (60 Hz)
+    and 20 draws span most of it; the same serial number is the same box."""
+    from simulators.lab.units import K2000Times, draw_unit
+
+    periods = [K2000Times(draw_unit("2000", serial), 60.0).reading(0.01, False)
+               for serial in range(1000, 1020)]
+    assert all(abs(p / 0.0005 - 1) <= 0.0334 for p in periods)
+    assert max(periods) / 0.0005 - 1 > 0.02 and 1 - min(periods) / 0.0005 > 0.02
+    assert K2000Times(draw_unit("2000", 1003), 60.0).reading(0.01, False) == periods[3]
 
 
 def test_range_change_and_timer_cost_their_documented_time(meter):
@@ -153,7 +173,7 @@ def test_range_change_and_timer_cost_their_documented_time(meter):
     start = meter.clock.seconds
     send(meter, ":INIT")
     # first pass immediate, then one reading per timer interval (Fig. 4-11, TIMer)
-    expected = 4 * 0.01 + 0.0005
+    expected = 4 * 0.01 + meter.times.reading(0.01, False)
     assert meter.clock.seconds - start - bus(meter, ":INIT", None) == pytest.approx(expected)
     assert len(send(meter, ":FETC?").split(",")) == 5
 
@@ -197,8 +217,11 @@ def test_one_trigger_starts_a_burst_paced_by_the_delay(meter):
     arm_external(meter, 1, samples=4, delay=0.002)
     t0 = meter.clock.seconds
     meter.external_trigger(t0)
+    reading = meter.times.reading(0.01, False)  # 50 Hz: 0.2 ms integration + 1/3 ms
+    assert reading == pytest.approx(0.01 / 50 + 1 / 3000)
     assert [round((w[0] - t0) * 1e6) for w in meter._pending] == [
-        round((TIMING.trigger_latency + (k + 1) * 0.002 + k * 0.0005) * 1e6) for k in range(4)]
+        round((meter.times.latency(False) + (k + 1) * 0.002 + k * reading) * 1e6)
+        for k in range(4)]
     drive(meter, t0 + 0.02)
     send(meter, "*OPC?")
     assert len(send(meter, ":TRAC:DATA?").split(",")) == 4
@@ -274,22 +297,33 @@ def test_missed_triggers_never_yield_a_batch(monkeypatch):
 
 
 def test_a_burst_out_of_step_with_the_cycles_is_refused(monkeypatch):
-    """If the 2000's readings were not one cycle apart (a reading period other than the
-    data sheet's), readings would fall outside the read windows: refused, never stored."""
+    """A reading period known 0.25 % wrong (a unit at 1,995 readings/s taken for 2,000):
+    the probe readings show the burst leaving its windows, the batch is refused and the
+    period measured again; with the measurement wrong every time, nothing is stored."""
+    import dataclasses
+
     import protocols.cycle as cycle
     from protocols.cycle import ResetWriteRead
     from protocols.errors import ProtocolError
 
-    monkeypatch.setattr(cycle, "BURST_READING_RATE", 1000.0)  # assumes 1 ms per reading
+    measure = cycle.measure_reading_period
+    wrong = []
+
+    def off_by_a_quarter_percent(*args, **kwargs):
+        clock = measure(*args, **kwargs)
+        wrong.append(clock.period)
+        return dataclasses.replace(clock, period=clock.period * 1.0025)
+
+    monkeypatch.setattr(cycle, "measure_reading_period", off_by_a_quarter_percent)
     virtual, lab = _lab()
     with lab:
         rwr = ResetWriteRead(lab, timing="hardware", retries=1)
         rwr.calibrate()
         stored = []
-        with pytest.raises(ProtocolError, match="outside its read window"):
-            for batch in rwr.batches(np.linspace(0.2e-3, 0.4e-3, 40)):
+        with pytest.raises(ProtocolError, match="left its read window"):
+            for batch in rwr.batches(np.linspace(0.2e-3, 0.4e-3, 400)):
                 stored.extend(batch)
-    assert stored == []
+    assert stored == [] and len(wrong) == 2  # measured again before the replay
 
 
 def _records(meter, reply):

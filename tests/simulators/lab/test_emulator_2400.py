@@ -195,15 +195,17 @@ def test_7001_refuses_what_its_manual_lacks(k7001, command, error):
 
 
 @pytest.mark.parametrize("nplc", [0.01, 1.0, 10.0])
-def test_a_reading_costs_the_source_delay_and_its_integration_on_the_virtual_clock(lab, k2400,
-                                                                                    nplc):
-    """The 2400's source-measure cycle (manual section 3, Fig. 3-1 and :SOURce:DELay):
-    source delay, then the integration of NPLC line cycles, then the reading over the bus."""
+def test_a_reading_costs_its_source_delay_measure_cycle_on_the_virtual_clock(lab, k2400,
+                                                                            nplc):
+    """The 2400's SDM cycle (User's Manual Appendix A): with the output kept on (Case V,
+    autozero on) a reading takes the trigger latency (500 us) and three A/D conversions
+    per function measured after the reference phases (two functions: 4), each NPLC/f +
+    185 us; the source delay is omitted for a static source. Then the bus."""
     k2400.write(f":SENS:CURR:NPLC {nplc};:SOUR:DEL 0.005;:OUTP ON")
     clock = lab.clock
     before = clock.now()
     k2400.query(":READ?")
     taken = clock.now() - before
-    integration = nplc / clock.line_frequency
-    assert 0.005 + integration <= taken <= 0.005 + integration + 0.01  # + at most the bus
+    cycle = 500e-6 + 4 * (nplc / clock.line_frequency + 185e-6)  # the unit's timebase:
+    assert cycle * (1 - 2e-4) <= taken <= cycle * (1 + 2e-4) + 0.005  # +-100 ppm; + the bus
     k2400.write(":OUTP OFF")

@@ -84,10 +84,15 @@ def test_a_waveform_plays_for_its_duration_and_uploads_cost_their_bytes(source):
     start = clock.seconds
     source.handle(line)
     assert clock.seconds - start == pytest.approx(clock.bus_latency + clock.transfer(len(line)
-                                                                                   + 1))
+                                                                                   + 1)
+                                                  + source.times.parse(100))  # stated: 1 ms
     for command in (":SOUR:WAVE:ARB:COPY 2", ":SOUR:WAVE:FUNC ARB2", ":SOUR:WAVE:FREQ 100",
-                    ":SOUR:WAVE:AMPL 1e-6", ":SOUR:WAVE:DUR:CYCL 30", ":SOUR:WAVE:ARM"):
+                    ":SOUR:WAVE:AMPL 1e-6", ":SOUR:WAVE:DUR:CYCL 30"):
         source.handle(command)
+    start = clock.seconds
+    source.handle(":SOUR:WAVE:ARM")
+    assert clock.seconds - start == pytest.approx(  # arming: stated 2 ms (units.py)
+        clock.bus_latency + clock.transfer(len(":SOUR:WAVE:ARM") + 1) + 2e-3)
     start = clock.seconds
     source.handle(":SOUR:WAVE:INIT")
     assert clock.seconds - start == pytest.approx(
@@ -167,8 +172,7 @@ def test_hardware_timing_follows_the_wired_line():
 
 def test_a_current_per_cycle_is_cut_into_waveforms_the_6221_can_hold(monkeypatch):
     """Cycles beyond one arbitrary waveform's points go into the next batch (here the
-    limit is lowered to 70 points: 11 cycles of 6 points (reset, write, three read points,
-    one zero) after the 2000's trigger-delay lead)."""
+    limit is lowered to 500 points: each burst also carries its two probe blocks)."""
     import numpy as np
 
     import protocols.cycle as cycle
@@ -176,15 +180,23 @@ def test_a_current_per_cycle_is_cut_into_waveforms_the_6221_can_hold(monkeypatch
     from protocols.cycle import ResetWriteRead
     from simulators.lab.server import VirtualLab
 
-    monkeypatch.setattr(cycle, "ARB_POINTS", 70)
+    monkeypatch.setattr(cycle, "ARB_POINTS", 500)
     with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, connect_virtual(lab=virtual) as lab:
         rwr = ResetWriteRead(lab, timing="hardware")
         rwr.calibrate()
-        layout = rwr.route(False)
-        assert (layout["points"], layout["read_points"]) == (6, 3)
-        sizes = [len(b) for b in rwr.batches(np.linspace(0.2e-3, 0.3e-3, 20))]
-        assert len(virtual.instruments["pulse"].arb_copy[3]) == 6 * 9  # the last batch
-    assert sizes == [11, 9]
+        played = []  # the points of each waveform of cycles (with reset pulses) played
+        source = virtual.instruments["pulse"]
+        handle = source.handle
+
+        def recorded(line):
+            if "WAVE:INIT" in line.upper() and min(source.arb_copy.get(3, [0])) < 0:
+                played.append(len(source.arb_copy[3]))
+            return handle(line)
+
+        monkeypatch.setattr(source, "handle", recorded)
+        sizes = [len(b) for b in rwr.batches(np.linspace(0.2e-3, 0.3e-3, 40))]
+    assert sum(sizes) == 40 and len(sizes) > 1
+    assert played and max(played) <= 500
 
 
 # -- the parameters as the manual gives them (issue 24) --------------------------------------
