@@ -274,6 +274,7 @@ PRESETS: dict[str, Macrospin] = {
 
 
 def macrospin_preset(name: str) -> Macrospin:
+    """The named preset, refused with the allowed names when unknown."""
     try:
         return PRESETS[name]
     except KeyError:
