@@ -91,6 +91,8 @@ def preset_calibration(name: str, pulse_width: float, dt: float, trials: int = 2
 
 
 class LLGSBank(NeuronBank):
+    """Neurons on stochastic LLGS macrospins (papers 000, 002): the bank to train on when the
+    switching physics itself, not a fitted sigmoid, should be in the loop (module docstring)."""
     def __init__(
         self, preset: str | Macrospin, n_neurons: int, pulse_width: float = 30e-9,
         dt: float | None = None, seed: int | None = 0, device_name: str = "cpu",

@@ -19,6 +19,8 @@ from simulators.presets import hall_bar_preset
 
 
 class ModelBank(NeuronBank):
+    """Neurons on simulated Hall bars (paper 002's thermally activated model): the fast bank that
+    runs paper 002's HIL experiment without hardware, each device with its own drawn variation."""
     def __init__(
         self,
         devices: HallBars,

@@ -35,6 +35,9 @@ SLOPES = ("eq5", "brown")  # Eq. 5's slope (default) or Brown's exact dwell time
 
 
 class TelegraphBank(NeuronBank):
+    """Paper 004's telegraphic VCMA neurons (Cai et al., Voltage-Controlled Spintronic Stochastic
+    Neuron Based on a Magnetic Tunnel Junction): a field-line input read as one draw of the
+    dwell-time-averaged state, Eq. 5 (module docstring)."""
     def __init__(
         self, preset: str | Macrospin, n_neurons: int, gate_voltage: float = 0.0,
         seed: int | None = 0, eta: float = 0.0, eta_window: float | None = None,

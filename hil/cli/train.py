@@ -86,6 +86,7 @@ FLAGS: list[tuple[str, dict[str, Any]]] = [
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil train`` and its options to the parser."""
     p = commands.add_parser(
         "train", help="train a network with the devices in the loop",
         description="Train with simulated or real devices in the loop. With no options: paper "
@@ -138,6 +139,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``hil train``: build the banks, train (or resume), print the result and write the figure."""
     from hil.learn.report import write_training_figure
     from hil.learn.train import Trainer
     from protocols.store import RunStore

@@ -109,6 +109,7 @@ class Experiment:
 
 
 def label(lr: float, batch: int) -> str:
+    """The label of one learning-rate and batch choice, as the comparison's tables name it."""
     return f"lr{lr:g}-b{batch}"
 
 

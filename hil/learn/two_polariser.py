@@ -26,6 +26,8 @@ MODES = ("device", "software", "ideal")
 
 @dataclass(frozen=True)
 class TwoPolariserRun:
+    """One run's settings (mode, seed, variation, read noise, samples, schedule), so runs of
+    one seed in different modes can be paired."""
     mode: str
     seed: int
     eta: float

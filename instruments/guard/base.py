@@ -46,6 +46,8 @@ class Unconfirmed(LimitError):
 
 def bounded(model: str, name: str, value: float | None, high: float, unit: str,
              low: float | None = None, text: str = "", why: str = "") -> float:
+    """``value`` if known and within [low, high], else refused naming the instrument, the
+    setting, the limit and why; an unknown value is refused, never assumed safe."""
     low = -high if low is None else low
     if value is None:
         raise LimitError(f"{model}: {name} unknown (in {text!r}): send *RST or set it first")

@@ -48,6 +48,8 @@ ALTERNATIVES = 3  # values a field may hold besides its nominal one; older ones:
 
 @dataclasses.dataclass(eq=False)  # entries are told apart by identity
 class Entry:
+    """One setting a unit sent may have changed, with the value it had before: kept until the
+    instrument confirms the unit, so every check also weighs the old value."""
     seq: int  # the unit that set the field
     field: str
     old: Any  # what the field may still hold if that unit was refused (None: unknown)

@@ -69,6 +69,8 @@ def _duration_out(value: float) -> str:
 
 
 class Keithley6221Emulator(LabInstrument):
+    """The 6221 as its reference manual describes it (622x-901-01, sections 4, 10, 11, 14):
+    every command, reply, range and error the manual lists, nothing more."""
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 6221,4123456,D04  /700x "
     unit = nominal_unit("6221")  # the virtual lab gives each instrument its drawn unit
 

@@ -42,6 +42,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?", re.I)
 
 @dataclass
 class Fault:
+    """A fault to inject: after ``after`` lines to ``role``, a dropped connection, an error, a
+    reset, a stuck device or a bad reply, each of which a driver must refuse."""
     kind: str
     role: str
     after: int  # trigger on the line after this many lines to that instrument

@@ -142,7 +142,7 @@ def test_a_range_searching_sweep_estimates_its_search_too(capsys):
 
 
 def test_a_lab_file_training_run_estimates_its_lab_time_on_a_virtual_twin():
-    """Instruments named by a lab file (bench/lab_time.py: a virtual lab served in its
+    """Instruments named by a lab file (bench/lab/lab_time.py: a virtual lab served in its
     process, reached through the file like a real rig, no clock of its own for the run to
     read): the estimate before the first epoch prices the rig's bus and line frequency on
     a virtual twin, and the lab time it gave for the epochs and the evaluation holds within
@@ -151,7 +151,7 @@ def test_a_lab_file_training_run_estimates_its_lab_time_on_a_virtual_twin():
     import sys
     from pathlib import Path
 
-    script = Path(__file__).parents[2] / "bench" / "lab_time.py"
+    script = Path(__file__).parents[2] / "bench" / "lab" / "lab_time.py"
     done = subprocess.run([sys.executable, str(script), "--json", "--no-sweeps"],
                           capture_output=True, text=True, check=True)
     training = json.loads(done.stdout.strip().splitlines()[-1])["training"]

@@ -9,10 +9,10 @@ issues the loop's instructions less half that block's.
 The issue-rate bound printed beside is arithmetic, not a measurement: an SM issues at most
 four warp-instructions per cycle (128 thread-instructions), so ``SMs x 128 x clock /
 instructions per step`` junction-steps/s is the most any launch can reach; latency,
-occupancy and the special-function units only lower it. Run bench/llgs_throughput.py on a
+occupancy and the special-function units only lower it. Run bench/llgs/llgs_throughput.py on a
 GPU for the figure itself.
 
-    python bench/llgs_cuda_static.py [--arch 90] [--sms 132] [--clock 1.98e9]
+    python bench/llgs/llgs_cuda_static.py [--arch 90] [--sms 132] [--clock 1.98e9]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ is compiled once (the runs after it load machine code).
 Prints every run, the median, the CPU seconds of the runs and the load (``uptime``) beside
 them; on a shared machine compare the CPU seconds, on a quiet one the wall time.
 
-    python bench/llgs_cli.py [--repeats 5] [--first]
+    python bench/llgs/llgs_cli.py [--repeats 5] [--first]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--first", action="store_true",
                         help="also time a first run with an empty numba cache")
     args = parser.parse_args()
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=root)
     print(f"hil {' '.join(COMMAND)}; {os.cpu_count()} CPUs; {uptime()}")
     if args.first:

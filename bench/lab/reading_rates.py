@@ -12,7 +12,7 @@ each A/D conversion NPLC/f + 185 us; with a static source 100 us trigger latency
 conversion per function with autozero off (Case VI), 500 us and the two reference phases
 with it on (Case V)), measured the same way (TRIGger:COUNt readings of one :READ?).
 
-    python bench/reading_rates.py [--readings 100] [--draws 20]
+    python bench/lab/reading_rates.py [--readings 100] [--draws 20]
 """
 
 from __future__ import annotations

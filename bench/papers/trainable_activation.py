@@ -3,7 +3,7 @@
 the LLGS map of the trainable neuron reaches (measured once, cached in --map), and the
 learned k, c come out as pulse widths and gate voltages.
 
-    python bench/trainable_activation.py --seeds 5 --modes fixed,k,kc --epochs 10
+    python bench/papers/trainable_activation.py --seeds 5 --modes fixed,k,kc --epochs 10
 
 Measured at 10 epochs (bench/RESULTS.md, 5 seeds): fixed 91.56 +- 0.31 %, trainable k
 91.72 +- 0.23 %, k and c 91.40 +- 0.30 %; paper 000's 88 % -> 91.3 % gain is not reproduced.

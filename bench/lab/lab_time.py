@@ -4,7 +4,7 @@ run cannot read its clock, so the estimate before the first epoch is priced on a
 twin of the rig's bus and line frequency) and a sweep that searches its own current range
 (estimated after its first batch, the search included).
 
-    python bench/lab_time.py [--epochs 20] [--iterations 100] [--no-sweeps] [--json]
+    python bench/lab/lab_time.py [--epochs 20] [--iterations 100] [--no-sweeps] [--json]
 """
 
 from __future__ import annotations

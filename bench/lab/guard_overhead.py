@@ -2,7 +2,7 @@
 1,000-cycle waveform upload sent through the driver to the virtual lab (measured side by side
 in one run, so machine load cancels in the ratios).
 
-    python bench/guard_overhead.py
+    python bench/lab/guard_overhead.py
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ pulse per trajectory, each mode in its own new process, at several batch sizes.
 The cross-over printed is the number of calls at which the compiled run has caught up with
 eager: its extra first-call time over the per-call time it saves.
 
-    python bench/llgs_compile.py [--preset mtj-000] [--sizes 100 1000 10000 100000]
+    python bench/llgs/llgs_compile.py [--preset mtj-000] [--sizes 100 1000 10000 100000]
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ and the speed of each version at each width.
 
 Each width is a new process with numba's NUMBA_CPU_FEATURES set to the host's features with
 some changed (numba reads it at import; the vector width is fixed then), compiling fresh
-copies of each source (bench/kernel_copies.py, numba's dispatcher, no disk cache). In each:
+copies of each source (bench/llgs/kernel_copies.py, numba's dispatcher, no disk cache). In each:
 
 - the lane sweep of tests/simulators/test_llgs_kernels.py (the test's own function): the
   batches that put trajectories in every lane of a vector and in the loop's scalar
@@ -17,7 +17,7 @@ copies of each source (bench/kernel_copies.py, numba's dispatcher, no disk cache
   ``--width``, ``--n`` trajectories).
 
     git show 8f92ac3:simulators/llgs_kernels/cpu.py > old.py
-    python bench/llgs_simd_widths.py [--also old.py] [--n 20000] [--width 2e-9] [--repeats 5]
+    python bench/llgs/llgs_simd_widths.py [--also old.py] [--n 20000] [--width 2e-9] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from machine_load import uptime
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests" / "simulators" / "test_llgs_kernels.py"
 BUILDS = {  # name: (host features it needs, changes to the host's features)
     "host": ((), ""),
@@ -120,7 +120,7 @@ def main() -> None:
             print(f"{build}: skipped, this CPU lacks {', '.join(missing)}")
             continue
         env = {**os.environ, "NUMBA_CPU_FEATURES": host.flatten() + change,
-               "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
+               "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench" / "llgs")])}
         env.pop("NUMBA_CPU_NAME", None)
         out = subprocess.run([sys.executable, __file__, "--worker", "--also", *map(str, args.also),
                               "--n", str(args.n), "--width", str(args.width), "--repeats",

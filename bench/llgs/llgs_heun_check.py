@@ -13,7 +13,7 @@ deviation sqrt(2 alpha k_B T / (gamma M_s V dt)) per component held over the ste
 1963), integrated by Heun's predictor-corrector (the Stratonovich scheme) and renormalised;
 the initial states are drawn from the Boltzmann distribution of the reset well by rejection.
 
-    python bench/llgs_heun_check.py --preset mtj-000-7.5kT --width 30ns --trials 200
+    python bench/llgs/llgs_heun_check.py --preset mtj-000-7.5kT --width 30ns --trials 200
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ step taken out, side by side in one process (fresh compiles, one thread, best of
   FASTMATH costs or saves;
 - with ``--also``, other versions of the kernel's source (an older commit's), as they are.
 
-Not kernels to run physics with: the copies (bench/kernel_copies.py) replace lines of
+Not kernels to run physics with: the copies (bench/llgs/kernel_copies.py) replace lines of
 simulators/llgs_kernels/cpu.py's source and exist to time its parts.
 
-    python bench/llgs_kernel_parts.py [--n 20000] [--width 2e-9] [--repeats 5] [--cpu-time]
+    python bench/llgs/llgs_kernel_parts.py [--n 20000] [--width 2e-9] [--repeats 5] [--cpu-time]
         [--also OLD_CPU_PY ...]
 """
 

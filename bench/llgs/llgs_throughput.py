@@ -4,9 +4,9 @@ CPU (numba's machine code, run by simulators/llgs_kernels/cpu_native.py): 1 and 
 taking turns at each batch size, the best of ``--repeats`` rounds each (the scaling), beside
 the torch reference (compiled, the same batch) for the ratio; CPU seconds are printed too,
 since a shared machine steals wall time. CUDA (Triton), when present: >= 1e6 trajectories
-and the 20 x 100 x 30 ns curve of bench/llgs_vs_cmtj.py.
+and the 20 x 100 x 30 ns curve of bench/llgs/llgs_vs_cmtj.py.
 
-    python bench/llgs_throughput.py [--sizes 10000 100000] [--width 2e-9] [--repeats 5]
+    python bench/llgs/llgs_throughput.py [--sizes 10000 100000] [--width 2e-9] [--repeats 5]
         [--no-reference]
 """
 

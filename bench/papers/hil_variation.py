@@ -7,16 +7,16 @@ with 95 % intervals per block of 20 seeds and over all (hil/grids/compare.py). T
 behind bench/RESULTS.md's tables, one worker each, one after another (each resumable with
 ``--resume RUN_ID``; ``--report IDS`` prints the tables and the where-HIL-helps table):
 
-    python bench/hil_variation.py --seeds 100 --etas 0,0.1,0.25,0.5 --nonidealities none
-    python bench/hil_variation.py --seeds 100 --etas 0.25 \
+    python bench/papers/hil_variation.py --seeds 100 --etas 0,0.1,0.25,0.5 --nonidealities none
+    python bench/papers/hil_variation.py --seeds 100 --etas 0.25 \
         --nonidealities drift,drift=0.2,width=0.2,joule
-    python bench/hil_variation.py --experiment 784-400-10 --seeds 100 --etas 0.25 \
+    python bench/papers/hil_variation.py --experiment 784-400-10 --seeds 100 --etas 0.25 \
         --nonidealities none,joule
-    python bench/hil_variation.py --seeds 100 --etas 0.25 --nonidealities none \
+    python bench/papers/hil_variation.py --seeds 100 --etas 0.25 --nonidealities none \
         --gradient clamp-aware          # also: --gradient exact, --error corrected
-    python bench/hil_variation.py --seeds 100 --etas 0.25 --nonidealities none \
+    python bench/papers/hil_variation.py --seeds 100 --etas 0.25 --nonidealities none \
         --protocols fixed --fixed 0.5,4 # where the write currents clamp (and per rule)
-    python bench/hil_variation.py --experiment 784-400-10 --seeds 100 --etas 0 \
+    python bench/papers/hil_variation.py --experiment 784-400-10 --seeds 100 --etas 0 \
         --nonidealities none
 """
 

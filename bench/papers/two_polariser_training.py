@@ -8,7 +8,7 @@ The learning rate is chosen per mode on the validation split (tuning seeds apart
 reported ones, nominal devices); then every (eta, read noise) condition runs the same seeds in
 both modes: paired differences device - software, mean +- s.e. over seeds.
 
-    python bench/two_polariser_training.py --seeds 5 --epochs 5 --json out.json
+    python bench/papers/two_polariser_training.py --seeds 5 --epochs 5 --json out.json
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Boltzmann check of every LLGS preset at its default step (and at any other dt):
 <m_x^2 + m_y^2> simulated against the exact Boltzmann average.
 
-    python bench/neuron_defaults.py                       # every preset at its default dt
-    python bench/neuron_defaults.py --presets mtj-000 --dt 5ps,2.5ps,1ps
+    python bench/llgs/neuron_defaults.py                       # every preset at its default dt
+    python bench/llgs/neuron_defaults.py --presets mtj-000 --dt 5ps,2.5ps,1ps
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Paper 002's settings (Fig. 2a): 100 us pulses, 50 uA reads integrated for the 20
 aperture (10 PLC, with autozero), 2 s between pulses; against the fastest our drivers allow
 (0.01 PLC, autozero off, no wait), both software-timed with one SCPI exchange per step.
 
-    python bench/lab_cycle.py [--cycles 20] [--bus gpib|usb|lan]
+    python bench/lab/lab_cycle.py [--cycles 20] [--bus gpib|usb|lan]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ coarse curve brackets 2-98 %, then 21 currents x ``--trials`` pulses are fitted 
 paper's sigmoid; also the junctions at 10/36 of the temperature (a noise variance cut by
 that factor, as fresh noise in each of RK4's four stages gives, steepens the curve).
 
-    python bench/paper000_slope.py --trials 400
+    python bench/papers/paper000_slope.py --trials 400
 """
 
 from __future__ import annotations

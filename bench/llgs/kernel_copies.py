@@ -1,5 +1,6 @@
 """Private copies of the CPU LLGS kernel (simulators/llgs_kernels/cpu.py) for benchmarks,
-and their speeds measured side by side: bench/llgs_interleave.py, bench/llgs_kernel_parts.py.
+and their speeds measured side by side: bench/llgs/llgs_interleave.py,
+bench/llgs/llgs_kernel_parts.py.
 
 A copy is the kernel's source with some lines replaced and module constants set, compiled
 afresh (callers set SPINHIL_NUMBA_CACHE=0 before importing numba). Not kernels to run physics
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-KERNEL = Path(__file__).resolve().parents[1] / "simulators" / "llgs_kernels" / "cpu.py"
+KERNEL = Path(__file__).resolve().parents[2] / "simulators" / "llgs_kernels" / "cpu.py"
 _FOLDER = tempfile.TemporaryDirectory(prefix="kernel-copies-")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `hil train` (defaults), second run of each, side by side: digits parsed every run (the
 # cache folder cannot be made: a file stands in its place) against the cached .npz.
-# Prints wall and CPU seconds with the load average. Usage: bash bench/digits_cache.sh
+# Prints wall and CPU seconds with the load average. Usage: bash bench/app/digits_cache.sh
 set -euo pipefail
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

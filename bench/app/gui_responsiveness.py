@@ -3,7 +3,7 @@ the window (the busiest signal flow). Wall-clock numbers depend on the machine's
 the script prints ``os.getloadavg()`` beside them. The test suite checks the load-free
 part (tests/hil/gui/test_gui.py: constant work per reading on the GUI thread).
 
-    QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py
+    QT_QPA_PLATFORM=offscreen python bench/app/gui_responsiveness.py
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ reported apart; the per-cycle figures are one batch of ``--batch`` cycles, its p
 reset checks included. An epoch of paper 002's experiment is 16 images x 100 steps x 4
 neurons = 6,400 cycles.
 
-    python bench/lab_protocol.py [--batch 1000] [--draws 20] [--bus gpib|usb|lan]
+    python bench/lab/lab_protocol.py [--batch 1000] [--draws 20] [--bus gpib|usb|lan]
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ states: 20 currents x 100 trials of a 30 ns pulse. Fair by construction:
 - both timed to the same curve, interleaved, best of ``--repeats``.
 ``--equilibrium`` adds each code's zero-current check against Boltzmann.
 
-    pip install cmtj==1.15.0 && python bench/llgs_vs_cmtj.py [--threads 2] [--repeats 2]
+    pip install cmtj==1.15.0 && python bench/llgs/llgs_vs_cmtj.py [--threads 2] [--repeats 2]
 """
 
 from __future__ import annotations

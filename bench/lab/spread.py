@@ -9,9 +9,9 @@ one-current route), then training (paper 002's Fig. 4 experiment: digits 0/2/4/6
 bars, 4 training images per class, 100 steps; ``--epochs`` epochs; one held-out image per
 class, as the paper) on the burst route. Floors: the one-current route's cycle is at
 least the unit's external-trigger interval, the burst's one reading period of the unit
-(bench/lab_protocol.py).
+(bench/lab/lab_protocol.py).
 
-    python bench/spread.py [--draws 20] [--epochs 20] [--json]
+    python bench/lab/spread.py [--draws 20] [--epochs 20] [--json]
 """
 
 from __future__ import annotations

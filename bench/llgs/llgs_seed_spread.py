@@ -1,11 +1,11 @@
 """Whether a change to the CPU kernel's noise moves the switching curve: I50 of
-bench/llgs_vs_cmtj.py's curve (mtj-000, 20 currents x 100 trials, 30 ns at 2 ps) over many
+bench/llgs/llgs_vs_cmtj.py's curve (mtj-000, 20 currents x 100 trials, 30 ns at 2 ps) over many
 seeds, for the kernel as it is and for other versions of its source, from the same initial
 states with the same seeds. Prints each version's mean I50 with its standard error and the
 paired difference against the current kernel (each seed's two curves share nothing but the
 initial states, so the difference's error is about sqrt(2) times one version's).
 
-    python bench/llgs_seed_spread.py [--seeds 16] --also OLD_CPU_PY ...
+    python bench/llgs/llgs_seed_spread.py [--seeds 16] --also OLD_CPU_PY ...
 """
 
 from __future__ import annotations

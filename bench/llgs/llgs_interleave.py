@@ -2,7 +2,7 @@
 (fresh compiles, no disk cache): junction-steps per CPU-second, best of the repeats, 1 and 2
 threads. CPU seconds rather than wall time, since a shared machine steals wall time.
 
-    python bench/llgs_interleave.py [--counts 1 2] [--n 10000] [--width 1e-9] [--repeats 5]
+    python bench/llgs/llgs_interleave.py [--counts 1 2] [--n 10000] [--width 1e-9] [--repeats 5]
 """
 
 from __future__ import annotations
