@@ -2,8 +2,10 @@
 
 Command table: the manual's SCPI reference (section 5: signal-oriented commands, SENSe,
 SYSTem, TRACe, TRIGger, SAMPle, FORMat, DISPlay, STATus tables) for what a Hall-voltage
-measurement uses; anything else is -113 "Undefined header". The trigger model is the one of
-section 4, Fig. 4-11 (remote operation): idle -> control source (IMMediate, EXTernal,
+measurement uses, CALCulate1-3 (Table 5-2), DISPlay:TEXT (Table 5-3), SYSTem:PRESet and
+the ohms functions on the same terminals; anything else is -113 "Undefined header". The
+trigger model is the one of section 4, Fig. 4-11 (remote operation): idle -> control
+source (IMMediate, EXTernal,
 TIMer, MANual, BUS; no TLINk source and no arm layer) -> delay -> device action (one
 reading) -> output trigger -> another sample? (the sample counter loops back to the delay,
 bypassing the control source) -> another trigger? (back to the control source).
