@@ -647,8 +647,9 @@ class Keithley2000Emulator(LabInstrument):
             # SYSTem (section 5, Table 5-8)
             ":SYSTem:AZERo[:STATe]": self._setting("autozero", boolean, onoff),
             ":SYSTem:BEEPer[:STATe]": self._setting("beeper", boolean, onoff),
-            ":SYSTem:LFRequency": lambda a, q: str(int(self.clock.line_frequency)),
-            ":SYSTem:VERSion": lambda a, q: "1991.0",
+            ":SYSTem:LFRequency": self._query_only(  # query only (Table 5-8)
+                lambda: str(int(self.clock.line_frequency))),
+            ":SYSTem:VERSion": self._query_only(lambda: "1991.0"),
             ":SYSTem:PRESet": self._event(self.preset),
             ":SYSTem:REMote": lambda a, q: None,  # RS-232 only, accepted on any interface
             ":SYSTem:LOCal": lambda a, q: None,

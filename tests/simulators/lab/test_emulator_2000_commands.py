@@ -142,6 +142,15 @@ def test_calculate_math_statistics_and_limits(meter):
         assert error(meter).startswith(f"{code},"), line
 
 
+def test_query_only_headers_refuse_the_command_form(meter):
+    """:SYSTem:LFRequency? and :SYSTem:VERSion? are queries only (Table 5-8)."""
+    for line in (":SYST:LFR 60", ":SYST:LFR", ":SYST:VERS"):
+        meter.handle(line)
+        assert error(meter) == '-113,"Undefined header"', line
+    assert meter.handle(":SYST:LFR?") in ("50", "60")
+    assert meter.handle(":SYST:VERS?") == "1991.0"
+
+
 def test_display_text_holds_twelve_characters(meter):
     meter.handle(":DISP:TEXT:DATA 'HALL BAR 3';:DISP:TEXT:STAT ON")
     assert meter.handle(":DISP:TEXT:DATA?") == '"HALL BAR 3"'
