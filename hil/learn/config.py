@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.banks import registry
 from hil.errors import ConfigError
 from hil.units import parse_field
 from simulators.presets import check_fraction, hall_bar_preset
@@ -21,7 +22,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BACKENDS = ("model", "llgs", "lab", "telegraph", "two-polariser")
 CALIBRATIONS = ("nominal", "device")
 TIMINGS = ("auto", "software", "hardware")  # protocols/timing.py
 PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
@@ -36,8 +36,8 @@ class TrainConfig:
     """Defaults are paper 002's HIL experiment (Methods 4.6, Fig. 4): four 0.5 um bars,
     classes 0, 2, 4, 6, four training images per class, T = 100 steps."""
 
-    backend: str = "model"
-    preset: str = "mtj-000"  # LLGS backend: macrospin preset (simulators.macrospin)
+    backend: str = "model"  # hil.banks.registry: the backends and the settings each reads
+    preset: str | None = None  # macrospin preset (simulators.macrospin); None: the backend's
     pulse_width: float | None = None  # s; default: 100 us (Hall bars), 30 ns (LLGS)
     lab: str | None = None  # lab backend: lab file (TOML); None: the virtual lab
     timing: str = "auto"  # lab backend: auto (instruments when they can), software, hardware
@@ -71,53 +71,30 @@ class TrainConfig:
     data: str | None = None
     compare: bool = True
 
-    def validate(self) -> TrainConfig:
-        if self.backend not in BACKENDS:
-            raise ConfigError("backend", f"{self.backend!r} is not one of {', '.join(BACKENDS)}")
-        if not 0 <= self.read_noise <= 1:
-            raise ConfigError("read_noise", f"{self.read_noise:g} is outside the allowed range "
-                              "[0, 1]")
-        if self.read_noise and self.backend != "two-polariser":
-            raise ConfigError("read_noise", f"{self.read_noise:g}: read noise is a setting of "
-                              "the two-polariser backend; allowed here: 0")
-        if self.backend in ("llgs", "telegraph", "two-polariser"):
-            from simulators.macrospin import PRESETS
+    @classmethod
+    def for_backend(cls, backend: str = "model", **given: Any) -> TrainConfig:
+        """A configuration with ``backend``'s run defaults (hil.banks.registry: a lab's
+        fewer held-out images, paper 003's network) and, with hidden layers, paper 002's
+        co-design net's; ``given`` fields over them. Not yet validated."""
+        values = {"backend": backend}
+        if given.get("hidden"):
+            values.update(HIDDEN_NET_DEFAULTS)
+        values.update(registry.backend(backend).run_defaults)
+        values.update(given)
+        try:
+            return cls(**values)
+        except TypeError as err:
+            raise ConfigError("config", str(err)) from None
 
-            if self.preset not in PRESETS:
-                raise ConfigError("preset", f"{self.preset!r} is unknown; allowed: "
-                                  f"{', '.join(PRESETS)}")
-            if self.backend == "two-polariser" and self.preset != "mtj-003":
-                raise ConfigError("preset", f"{self.preset!r} has no second polariser; allowed "
-                                  "on the two-polariser backend: mtj-003")
-            if self.backend == "telegraph" and not PRESETS[self.preset].h_k(
-                    self.gate_voltage) > 0:
-                raise ConfigError("gate_voltage", f"{self.gate_voltage:g} V leaves "
-                                  f"{self.preset} without a perpendicular easy axis; allowed "
-                                  "range: H_k(V) > 0")
-            if self.eta_window is not None and self.eta_window != self.eta:
-                raise ConfigError("eta_window", f"{self.eta_window:g}: on the {self.backend} "
-                                  "backend one device parameter sets bias and window, so the "
-                                  f"window varies with eta = {self.eta:g}; allowed: unset")
-        if self.backend == "lab" and self.hidden:
-            raise ConfigError("hidden", "the lab backend drives paper 002's 784 x C hardware "
-                              "net: one device per output neuron (no hidden layers)")
-        if self.backend == "lab" and self.lab is not None and not Path(self.lab).is_file():
-            raise ConfigError("lab", f"{self.lab} is not a lab file")
+    def validate(self) -> TrainConfig:
         if self.timing not in TIMINGS:
             raise ConfigError("timing", f"{self.timing!r} is not one of {', '.join(TIMINGS)}")
         if self.pulse_width is not None and not 1e-10 <= self.pulse_width <= 1e-2:
             raise ConfigError("pulse_width", f"{self.pulse_width:g} s is outside the allowed "
                               "range [100 ps, 10 ms]")
-        if self.backend == "llgs" and self.pulse_width is not None:  # before any run exists
-            from hil.units import refused
-            from simulators.bounds import check_llgs_steps
-            from simulators.macrospin import PRESETS
-
-            try:
-                check_llgs_steps("pulse_width", self.pulse_width,
-                                 PRESETS[self.preset].default_dt)
-            except ValueError as err:
-                raise refused(err) from None
+        settings = registry.check(self, UNSET)
+        if self.preset is None and "preset" in registry.backend(self.backend).setting_names:
+            self.preset = settings.preset  # the backend's own, recorded with the run
         try:
             preset = hall_bar_preset(self.width)
         except ValueError as err:
@@ -216,6 +193,15 @@ def _positive_int(name: str, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(name, f"{value!r} is outside the allowed range [1, inf) (an integer)")
 
+
+# a backend setting at this value is not given (hil.banks.registry refuses one given to a
+# backend that does not read it)
+UNSET = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+         if f.name in registry.setting_fields()}
+# Defaults for a net with hidden layers: paper 002's co-design network (Methods 4.5), all
+# training images, T = 50, batches of 100. Without hidden layers the paper's HIL
+# experiment (Methods 4.6) is TrainConfig's own default.
+HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
 
 KEY_UNITS = {"width": "m", "max_current": "A", "pulse_width": "s", "gate_voltage": "V"}
 FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
