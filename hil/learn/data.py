@@ -239,7 +239,7 @@ def describe_split(data: DigitSplit, validation: tuple[np.ndarray, np.ndarray] |
                               + np.ascontiguousarray(y).tobytes()).hexdigest()
 
     out: dict[str, Any] = {
-        "source": data.source, "classes": config.classes, "data_option": config.data,
+        "source": data.source, "classes": config.classes, "data_option": config.folder,
         "train_images": len(data.train_y), "test_images": len(data.test_y),
         "train_sha256": digest(data.train_x, data.train_y),
         "test_sha256": digest(data.test_x, data.test_y),

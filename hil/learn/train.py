@@ -98,7 +98,7 @@ def prepare_data(config: TrainConfig, data: DigitSplit | tuple | None = None
     """The training and held-out images (MNIST, IDX files, or a user's pair of torch
     Datasets) and the validation images held apart from the training pool."""
     if data is None:
-        data = load_digits(config.data)
+        data = load_digits(config.folder)
     elif isinstance(data, tuple):
         data = from_datasets(*data)
     if config.validation_per_class == 0:
@@ -180,7 +180,7 @@ class Trainer:
                  scheduler: SchedulerFactory | None = None,
                  banks: list[NeuronBank] | None = None):
         """``data``: a :class:`DigitSplit` or a (train, held-out) pair of torch Datasets
-        (default: ``config.data``). ``optimizer`` / ``scheduler``: factories ``params ->
+        (default: ``config.folder``). ``optimizer`` / ``scheduler``: factories ``params ->
         optimiser`` and ``optimiser -> scheduler`` in place of the config's names.
         ``banks``: one bank per layer (e.g. a lab session's devices), kept open after the
         run; default: built from the config and closed after it."""
@@ -308,9 +308,9 @@ class Trainer:
             labs = {b.innermost.description.get("lab_file") for b in self.given_banks
                     if getattr(b.innermost, "description", None)}
             if len(labs) == 1:
-                stored["lab"] = labs.pop()
+                stored["bank"]["lab"] = labs.pop()
             if self.config.calibration == "nominal":  # the trainer takes the banks' own
-                stored["calibration"] = "given"
+                stored["bank"]["calibration"] = "given"
         return stored
 
     def _run(self, run: ActiveRun, start: float) -> TrainResult:

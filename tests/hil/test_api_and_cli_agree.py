@@ -71,5 +71,5 @@ def test_the_api_and_the_cli_train_the_same_run(backend, tmp_path, capsys, monke
     through_cli = _run(RunStore(cli_path), summary["run_id"])
     assert through_api == through_cli
     assert through_api["status"] == "finished" and through_api["kind"] == "train"
-    assert through_api["config"]["backend"] == backend
+    assert through_api["config"]["bank"]["backend"] == backend
     assert len(through_api["metrics"]["loss"]) == options["epochs"]  # a history to compare
