@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
 
 from hil.banks import registry
 from hil.banks.base import Calibration, NeuronBank
@@ -33,6 +32,7 @@ from hil.learn.data import (
     validation_split,
 )
 from hil.learn.encoding import poisson_spikes
+from hil.learn.loop import EpochStats, descend, run_epochs, shuffled
 from hil.learn.readout import EVAL_CHUNK, read_out
 from hil.nn.network import DeviceCurrents, SpikingNet, device_hits, output_loss
 from protocols.store import ActiveRun, RunStore
@@ -387,18 +387,24 @@ class Trainer:
             run.save_checkpoint(-1, _checkpoint_bytes(net, optimiser, scheduler, gen, banks,
                                                       calibration, history))
         self._estimate_before_the_epochs(banks, first_epoch)
-        for epoch in range(first_epoch, cfg.epochs):
-            if history["stopped"]:
-                break
-            net.train()
-            lab_before = lab_seconds(banks)
-            loss, accuracy = self._epoch(net, optimiser, devices, x, y, gen)
-            metrics = {"loss": loss, "train_accuracy": accuracy,
+
+        def step(batch: torch.Tensor) -> tuple[float, int]:
+            """One update through the devices (paper 002 Methods 4.6)."""
+            spikes = poisson_spikes(x[batch], cfg.steps, gen)
+            logits, out_spikes, _ = net.forward_devices(spikes, devices)
+            loss = output_loss(logits, out_spikes, y[batch], cfg.error)
+            return (descend(optimiser, loss, batch),
+                    device_hits(out_spikes.sum(0), y[batch].argmax(1)))
+
+        def after_epoch(stats: EpochStats) -> bool:
+            """Schedule, validation, metrics, a checkpoint and progress; True to stop."""
+            epoch = stats.epoch
+            metrics = {"loss": stats.loss, "train_accuracy": stats.accuracy,
                        "lr": float(optimiser.param_groups[0]["lr"])}
             if scheduler is not None:
                 scheduler.step()
-            history["loss"].append(loss)
-            history["train_accuracy"].append(accuracy)
+            history["loss"].append(stats.loss)
+            history["train_accuracy"].append(stats.accuracy)
             if self.validation is not None:
                 metrics.update(self.validate(net, devices))
                 history["val_loss"].append(metrics["val_loss"])
@@ -407,12 +413,18 @@ class Trainer:
             run.log_metrics(epoch, metrics)
             run.save_checkpoint(epoch, _checkpoint_bytes(
                 net, optimiser, scheduler, gen, banks, calibration, history))
-            shown = {"loss": loss, "acc": accuracy}
-            if lab_before is not None:  # lab time left, priced with what ran so far
+            shown = {"loss": stats.loss, "acc": stats.accuracy}
+            if lab_seconds(banks) is not None:  # lab time left, priced with what ran so far
                 left = self._lab_seconds_to_go(banks, self._switch_rows(cfg.epochs - epoch - 1))
                 if left is not None:
                     shown["lab_s_left"] = left
             self.progress("train", epoch + 1, cfg.epochs, shown)
+            return history["stopped"]
+
+        if not history["stopped"]:
+            net.train()
+            run_epochs(shuffled(len(x), cfg.batch_size, gen), step, cfg.epochs, first_epoch,
+                       after_epoch)
         net.eval()
         hil = self.evaluate(net, devices, "evaluate HIL")
         run.log_metrics(cfg.epochs, {"hil_accuracy": hil.accuracy})
@@ -470,26 +482,6 @@ class Trainer:
             out.append(list(bank.calibration))
         return out
 
-    def _batches(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> DataLoader:
-        """One epoch's shuffled batches of a torch Dataset (the order from ``gen``)."""
-        order = torch.randperm(len(x), generator=gen)
-        batches = [b.tolist() for b in order.split(self.config.batch_size)]
-        return DataLoader(TensorDataset(x, y), batch_sampler=batches)
-
-    def _epoch(self, net, optimiser, devices, x, y, gen) -> tuple[float, float]:
-        cfg = self.config
-        total_loss, correct = 0.0, 0
-        for xb, yb in self._batches(x, y, gen):
-            spikes = poisson_spikes(xb, cfg.steps, gen)
-            logits, out_spikes, _ = net.forward_devices(spikes, devices)
-            loss = output_loss(logits, out_spikes, yb, cfg.error)
-            optimiser.zero_grad()
-            (loss / len(xb)).backward()
-            optimiser.step()
-            total_loss += float(loss.detach())
-            correct += device_hits(out_spikes.sum(0), yb.argmax(1))
-        return total_loss / len(x), correct / len(x)
-
     @torch.no_grad()
     def evaluate(self, net: SpikingNet, devices: list[DeviceCurrents],
                  stage: str = "evaluate") -> Evaluation:
@@ -524,21 +516,22 @@ class Trainer:
         scheduler = self.scheduler_factory(optimiser)
         x = torch.from_numpy(self.data.train_x)
         y = targets(self.data.train_y, cfg.classes)
-        history = []
-        net.train()
-        for epoch in range(cfg.epochs):
-            total = 0.0
-            for xb, yb in self._batches(x, y, gen):
-                loss = F.binary_cross_entropy_with_logits(
-                    net.forward_ideal(xb), yb, reduction="sum")
-                optimiser.zero_grad()
-                (loss / len(xb)).backward()
-                optimiser.step()
-                total += float(loss.detach())
+        history: list[float] = []
+
+        def step(batch: torch.Tensor) -> tuple[float, int]:
+            loss = F.binary_cross_entropy_with_logits(net.forward_ideal(x[batch]), y[batch],
+                                                      reduction="sum")
+            return descend(optimiser, loss, batch), 0
+
+        def after_epoch(stats: EpochStats) -> None:
             if scheduler is not None:
                 scheduler.step()
-            history.append(total / len(x))
-            self.progress("software", epoch + 1, cfg.epochs, {"loss": history[-1]})
+            history.append(stats.loss)
+            self.progress("software", stats.epoch + 1, cfg.epochs, {"loss": stats.loss})
+
+        net.train()
+        run_epochs(shuffled(len(x), cfg.batch_size, gen), step, cfg.epochs,
+                   after_epoch=after_epoch)
         net.eval()
         return net, history
 

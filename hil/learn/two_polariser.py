@@ -22,6 +22,7 @@ from torch import nn
 from hil.banks.two_polariser import TwoPolariserBank
 from hil.errors import ConfigError
 from hil.learn.data import DigitSplit, describe_split
+from hil.learn.loop import run_epochs
 from hil.nn.two_polariser import TwoPolariserNeurons
 from protocols.store import RunStore
 
@@ -85,18 +86,20 @@ def train_two_polariser(
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     order = np.random.default_rng(seed)
     loss_fn = nn.CrossEntropyLoss()
-    for epoch in range(epochs):
+
+    def batches() -> list[torch.Tensor]:  # the order from numpy's generator of the seed
         perm = order.permutation(len(y_train))
-        total = 0.0
-        for start in range(0, perm.size, batch_size):
-            idx = torch.as_tensor(perm[start:start + batch_size])
-            optimiser.zero_grad()
-            loss = loss_fn(net(x_train[idx]), y_train[idx])
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-        if on_epoch is not None:
-            on_epoch(epoch, total / len(y_train))
+        return [torch.as_tensor(perm[s:s + batch_size]) for s in range(0, perm.size, batch_size)]
+
+    def step(idx: torch.Tensor) -> tuple[float, int]:
+        optimiser.zero_grad()
+        loss = loss_fn(net(x_train[idx]), y_train[idx])  # the batch's mean (paper 003)
+        loss.backward()
+        optimiser.step()
+        return float(loss.detach()) * len(idx), 0
+
+    run_epochs(batches, step, epochs, after_epoch=None if on_epoch is None else
+               (lambda stats: on_epoch(stats.epoch, stats.loss)))
     val = None if validation is None else _accuracy(net, *validation, labels)
     test = _accuracy(net, split.test_x, split.test_y, labels)
     if bank is not None:
