@@ -14,7 +14,7 @@ from typing import Any
 
 from hil.banks import registry
 from hil.errors import ConfigError
-from hil.units import parse_field
+from hil.units import parse_field, si_value
 from simulators.presets import check_fraction, hall_bar_preset
 
 if sys.version_info >= (3, 11):
@@ -49,6 +49,14 @@ class BankConfig:
     calibration: str = "nominal"
     multiplex: int = 1  # logical neurons per physical device (paper 002 SI S12)
     max_current: float | None = None  # A; clip limit, default the device's safe limit
+
+    def __post_init__(self) -> None:
+        """Physical settings in SI: a number as it is, a pint quantity or a string with its
+        unit converted (hil.units.si_value), anything else refused by name."""
+        for name, unit in KEY_UNITS.items():
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, float):
+                setattr(self, name, si_value(name, value, unit, example_unit=EXAMPLE[name]))
 
 
 @dataclass
@@ -283,6 +291,7 @@ UNSET = {f.name: f.default for f in dataclasses.fields(BankConfig)
 HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
 
 KEY_UNITS = {"width": "m", "max_current": "A", "pulse_width": "s", "gate_voltage": "V"}
+EXAMPLE = {"width": "um", "max_current": "mA", "pulse_width": "us", "gate_voltage": "V"}
 # every key a flat config (TOML, the CLI's options, a run recorded before the parts) may hold
 FIELD_NAMES = {*HOMES, "seed", "compare", "data"} - {"folder"}
 
@@ -290,9 +299,7 @@ FIELD_NAMES = {*HOMES, "seed", "compare", "data"} - {"folder"}
 def coerce(name: str, value: Any) -> Any:
     """One value from TOML or the CLI into the config's type (units to SI)."""
     if name in KEY_UNITS and value is not None:
-        default_unit = {"width": "um", "max_current": "mA", "pulse_width": "us",
-                        "gate_voltage": "V"}[name]
-        return parse_field(name, value, KEY_UNITS[name], default_unit)
+        return parse_field(name, value, KEY_UNITS[name], EXAMPLE[name])
     if name == "classes" and isinstance(value, str) and value.strip().lower() == "all":
         return None
     if name in ("classes", "hidden") and isinstance(value, str):
