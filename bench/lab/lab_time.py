@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hil.cli import main as hil
 from hil.cli.lab import lab_file_text
-from hil.learn.train import Trainer, _lab_seconds
+from hil.learn.train import Trainer, lab_seconds
 from simulators.lab.chip import build_chip
 from simulators.lab.clock import LabClock
 from simulators.lab.server import VirtualLab
@@ -46,7 +46,7 @@ def lab_file_training(epochs: int, folder: Path) -> dict:
     announce = Trainer._estimate_before_the_epochs
 
     def estimate(self, banks, first):
-        marks["served"], marks["run"] = served.clock.now(), _lab_seconds(banks)
+        marks["served"], marks["run"] = served.clock.now(), lab_seconds(banks)
         announce(self, banks, first)
 
     Trainer._estimate_before_the_epochs = estimate

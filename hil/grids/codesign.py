@@ -30,6 +30,7 @@ from hil.banks.calibration import nominal_calibration
 from hil.banks.model import model_bank
 from hil.learn.data import load_digits
 from hil.learn.encoding import poisson_spikes
+from hil.learn.loop import descend, run_epochs, shuffled
 from hil.nn.network import DeviceCurrents, SpikingNet
 from simulators.presets import BAR_WIDTHS, hall_bar_preset
 
@@ -61,15 +62,15 @@ def train_software(recipe: SoftwareRecipe, data_dir: str | None = None) -> Spiki
     net = SpikingNet(LAYERS, gen)
     optimiser = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=recipe.momentum)
     hidden, out = net.layers
-    for _ in range(recipe.epochs):
-        for batch in torch.randperm(len(x), generator=gen).split(recipe.batch_size):
-            h = torch.sigmoid(hidden(x[batch]))
-            keep = (torch.rand(h.shape, generator=gen) >= recipe.dropout).to(h.dtype)
-            logits = out(h * keep / (1.0 - recipe.dropout))
-            loss = F.binary_cross_entropy_with_logits(logits, y[batch], reduction="sum")
-            optimiser.zero_grad()
-            (loss / len(batch)).backward()
-            optimiser.step()
+
+    def step(batch: torch.Tensor) -> tuple[float, int]:
+        h = torch.sigmoid(hidden(x[batch]))
+        keep = (torch.rand(h.shape, generator=gen) >= recipe.dropout).to(h.dtype)
+        logits = out(h * keep / (1.0 - recipe.dropout))
+        loss = F.binary_cross_entropy_with_logits(logits, y[batch], reduction="sum")
+        return descend(optimiser, loss, batch), 0
+
+    run_epochs(shuffled(len(x), recipe.batch_size, gen), step, recipe.epochs)
     return net
 
 
