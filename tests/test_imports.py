@@ -54,17 +54,13 @@ LISTED: dict[str, dict[str, str]] = {
         ["hil.units", "hil.cli.simulate", "hil.grids", "hil.grids.maps", "protocols.store",
          "simulators.presets"], LIGHT),
     "hil/cli/train.py": dict.fromkeys(
-        ["protocols.store", "hil.cli.common", "numpy", "protocols.fitting", "hil.banks.base"],
-        LIGHT) | {"tqdm": PROGRESS},
+        ["protocols.store", "hil.cli.common", "numpy", "protocols.fitting"], LIGHT) | {"tqdm": PROGRESS},
     "hil/grids/codesign.py": dict.fromkeys(
         ["hil.errors", "simulators.presets", "dataclasses", "hil.grids"], LIGHT),
     "hil/grids/engine.py": {"tqdm": PROGRESS},
-    "hil/learn/config.py": dict.fromkeys(
-        ["simulators.macrospin", "hil.units", "simulators.bounds"], LIGHT),
     "hil/learn/data.py": {"importlib.metadata": LIGHT, "platformdirs": LIGHT,
                           "hil.extras": LIGHT},
     "hil/learn/report.py": {"protocols.fitting": LIGHT},
-    "hil/learn/train.py": {"protocols.errors": LIGHT},
     "hil/learn/trainable_activation.py": dict.fromkeys(
         ["protocols.fitting", "simulators.macrospin", "simulators.psw"], LIGHT),
     "hil/session/lab.py": {"protocols.fitting": LIGHT, "simulators.presets": LIGHT},

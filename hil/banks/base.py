@@ -334,4 +334,7 @@ def characterise(
 
 
 def calibrations_from_fits(fits: list[SigmoidFit], pulse_width: float) -> list[Calibration]:
+    """One calibration per fitted sigmoid (I_bias and I0 of paper 002 Eq. 2), at the pulse
+    width the sweeps were run with: a calibration holds only for the pulse it was measured
+    at."""
     return [Calibration(f.i_bias, f.i0, pulse_width) for f in fits]

@@ -19,7 +19,11 @@ from typing import Any
 import numpy as np
 
 from hil.banks.base import FirstNeurons, MultiplexedBank, NeuronBank
+from hil.banks.model import model_bank
 from hil.errors import ConfigError
+from hil.units import refused
+from simulators.bounds import check_llgs_steps
+from simulators.macrospin import PRESETS
 
 Progress = Callable[[str, int, int, dict[str, float]], None]
 
@@ -126,8 +130,6 @@ def _default(settings: type, name: str) -> Any:
 
 # -- the checks (before anything is built or written) --------------------------------
 def _preset(name: str, backend: str) -> Any:
-    from simulators.macrospin import PRESETS
-
     if name not in PRESETS:
         raise ConfigError("preset", f"{name!r} is unknown; allowed: {', '.join(PRESETS)}")
     return PRESETS[name]
@@ -144,9 +146,6 @@ def _check_llgs(s: LLGSSettings) -> None:
     preset = _preset(s.preset, "llgs")
     _one_spread("llgs", s.eta, s.eta_window)
     if s.pulse_width is not None:
-        from hil.units import refused
-        from simulators.bounds import check_llgs_steps
-
         try:
             check_llgs_steps("pulse_width", s.pulse_width, preset.default_dt)
         except ValueError as err:
@@ -177,8 +176,6 @@ def _check_two_polariser(s: TwoPolariserSettings) -> None:
 
 # -- the builds -------------------------------------------------------------------------
 def _build_model(s: ModelSettings, layer: LayerRequest) -> NeuronBank:
-    from hil.banks.model import model_bank
-
     return model_bank(layer.devices, s.width, s.eta, s.eta_window, seed=layer.layer_seed)
 
 

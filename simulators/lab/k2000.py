@@ -133,6 +133,7 @@ def _function_name(args: str) -> str:
 
 
 def math_number(args: str) -> float:
+    """A CALCulate constant or limit, within the range the 2000 keeps (MATH_LIMIT)."""
     return number(args, -MATH_LIMIT, MATH_LIMIT)
 
 
