@@ -54,7 +54,8 @@ LISTED: dict[str, dict[str, str]] = {
         ["hil.units", "hil.cli.simulate", "hil.grids", "hil.grids.maps", "protocols.store",
          "simulators.presets"], LIGHT),
     "hil/cli/train.py": dict.fromkeys(
-        ["protocols.store", "hil.cli.common", "numpy", "protocols.fitting"], LIGHT) | {"tqdm": PROGRESS},
+        ["protocols.store", "hil.cli.common", "numpy", "protocols.fitting"], LIGHT) | {
+            "tqdm": PROGRESS},
     "hil/grids/codesign.py": dict.fromkeys(
         ["hil.errors", "simulators.presets", "dataclasses", "hil.grids"], LIGHT),
     "hil/grids/engine.py": {"tqdm": PROGRESS},
