@@ -140,6 +140,7 @@ def test_the_driver_waits_for_a_long_waveform_under_a_timeout_sized_from_it():
 
     with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, connect_virtual(lab=virtual) as lab:
         pulse = lab["pulse"]
+        pulse.adapter.connection.timeout = 2000  # a real lab's (the virtual lab waits longer)
         start = virtual.clock.now()
         pulse.play_cycles(-0.6e-3, 0.3e-3, 50e-6, 100e-6, 1000, 30, 4)  # 3 ms per cycle
         assert virtual.clock.now() - start > 3.0
