@@ -40,17 +40,15 @@ run's record of events can be checked against what the lab did.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-if TYPE_CHECKING:
-    from simulators.lab.server import Fault, VirtualLab
 
 DEVICE_KINDS = ("drift", "die", "stuck")  # they strike the chip
 INSTRUMENT_KINDS = ("drop", "power_cycle", "late", "error")  # they strike an instrument
@@ -156,8 +154,8 @@ class FaultSchedule:
     """The faults of a fault file, installed on one virtual lab (``install``)."""
 
     faults: list[ScheduledFault] = field(default_factory=list)
-    _server_faults: list[tuple[ScheduledFault, Fault]] = field(default_factory=list,
-                                                                init=False, repr=False)
+    _server_faults: list[tuple[ScheduledFault, Any]] = field(default_factory=list,
+                                                              init=False, repr=False)
     _struck: dict[int, float] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
@@ -187,10 +185,9 @@ class FaultSchedule:
         return cls.from_mapping(raw, devices)
 
     # -- on the lab ----------------------------------------------------------------------
-    def install(self, lab: VirtualLab) -> None:
-        """The device faults on ``lab``'s chip, the instrument faults on its server."""
-        from simulators.lab.server import Fault
-
+    def install(self, lab: Any, make_fault: Callable[..., Any]) -> None:
+        """The device faults on the virtual ``lab``'s chip, the instrument faults on its
+        server (each made by ``make_fault``: simulators.lab.server.Fault)."""
         n = len(lab.chip.devices)
         for fault in self.faults:
             for device in fault.devices or ((fault.device,) if fault.device is not None
@@ -199,13 +196,13 @@ class FaultSchedule:
                     raise FaultFileError(f"fault file [[{fault.kind}]]: device {device} is "
                                          f"not on this chip of {n} devices")
         lab.chip.scheduled = self
-        for fault in self.faults:
-            if fault.kind in INSTRUMENT_KINDS:
-                served = Fault(SERVER_KIND[fault.kind], fault.role, after=0, delay=fault.delay,
-                               at=fault.at, until=fault.at + fault.duration or None)
-                if fault.kind == "error":
-                    served.code = fault.code
-                self._server_faults.append((fault, served))
+        for scheduled in self.faults:
+            if scheduled.kind in INSTRUMENT_KINDS:
+                served = make_fault(SERVER_KIND[scheduled.kind], scheduled.role, after=0,
+                                    delay=scheduled.delay, at=scheduled.at,
+                                    code=scheduled.code,
+                                    until=scheduled.at + scheduled.duration or None)
+                self._server_faults.append((scheduled, served))
                 lab.faults.append(served)
 
     def drift_scale(self, device: int, now: float) -> float:

@@ -294,7 +294,7 @@ class VirtualLab:
         self.clock.settle = self.settle
         self._servers: dict[str, _Server] = {}
         if schedule is not None:
-            schedule.install(self)
+            schedule.install(self, Fault)
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until every emulator has handled every line sent to it, so the clock has
