@@ -31,6 +31,8 @@ from hil.learn.data import DigitSplit, from_datasets, load_digits, validation_sp
 from hil.learn.encoding import poisson_spikes
 from hil.learn.readout import EVAL_CHUNK, read_out
 from hil.nn.network import DeviceCurrents, SpikingNet, device_hits, output_loss
+from hil.session.suspenders import WatchSettings
+from hil.session.watch import RunWatch, watch_run
 from protocols.store import ActiveRun, RunStore
 from simulators.presets import hall_bar_preset
 
@@ -282,6 +284,9 @@ class Trainer:
         self.lab_seconds_estimate: float | None = None  # lab clock at the end, as estimated
         # before the first epoch (the run's smallest and largest calls, dry-priced)
         self.on_lab_estimate: Callable[[float], None] | None = None  # told that estimate
+        # on a lab: suspenders and reconnection (hil.session.watch; None: the defaults)
+        self.watch: WatchSettings | RunWatch | None = None
+        self._watch: RunWatch | None = None
 
     @property
     def n_inputs(self) -> int:
@@ -456,6 +461,7 @@ class Trainer:
             getattr(bank, "prepare", lambda: None)()
         self._record(run, banks, calibration)
         run.watch_lab_seconds(lambda: _lab_seconds(banks))
+        self._watch = watch_run(self.watch, run, banks, devices, calibration, self.store)
         if checkpoint is None:  # calibrated and set up: a run killed now goes on from here
             run.save_checkpoint(-1, _checkpoint_bytes(net, optimiser, scheduler, gen, banks,
                                                       calibration, history))
@@ -567,6 +573,8 @@ class Trainer:
             optimiser.step()
             total_loss += float(loss.detach())
             correct += device_hits(out_spikes.sum(0), yb.argmax(1))
+            if self._watch is not None:  # suspenders, the operator's pause and abort
+                self._watch.between_batches()
         return total_loss / len(x), correct / len(x)
 
     @torch.no_grad()

@@ -23,8 +23,8 @@ def _lab(raw: dict) -> VirtualLab:
 def test_a_fault_file_is_refused_by_entry_and_field(tmp_path):
     with pytest.raises(FaultFileError, match=r"\[\[die\]\] #1: device = 9 .*0-3"):
         FaultSchedule.from_mapping({"die": [{"device": 9, "at": 0.0}]}, 4)
-    with pytest.raises(FaultFileError, match=r"percent_per_hour = 500 .*\[-100, 100\]"):
-        FaultSchedule.from_mapping({"drift": [{"devices": [0], "percent_per_hour": 500,
+    with pytest.raises(FaultFileError, match=r"percent_per_hour = 50000.0 .*\[-10000, 10000\]"):
+        FaultSchedule.from_mapping({"drift": [{"devices": [0], "percent_per_hour": 5e4,
                                                "at": 0}]})
     with pytest.raises(FaultFileError, match=r"role = 'meter' is not one of"):
         FaultSchedule.from_mapping({"drop": [{"role": "meter", "at": 1.0}]})
