@@ -17,7 +17,7 @@ import sys
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hil.errors import ConfigError
 
@@ -25,9 +25,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-if TYPE_CHECKING:
-    from hil.session.watch import RunWatch
 
 ACTIONS = ("pause", "recalibrate", "retire", "stop")
 # a device that switched never (or always) over a window whose calibrated probabilities
@@ -61,6 +58,9 @@ class Suspender:
     name = "suspender"
     default_action = "pause"
     allowed = ACTIONS
+    # judged against the device's measured calibration (a sweep): a nominal calibration
+    # says nothing of a device 25 % off the preset (paper 002 Eq. 3), so it is not judged
+    needs_calibration = False
 
     def __init__(self, action: str | None = None) -> None:
         self.action = action or self.default_action
@@ -68,7 +68,7 @@ class Suspender:
             raise ConfigError(f"suspenders.{self.name}.action",
                               f"{self.action!r} is not one of {', '.join(self.allowed)}")
 
-    def check(self, watch: RunWatch) -> list[Trip]:
+    def check(self, watch: Any) -> list[Trip]:
         raise NotImplementedError
 
     def observe(self, layer: int, neuron: int, currents, readings, calibration,
@@ -92,7 +92,7 @@ class InstrumentErrors(Suspender):
     name = "errors"
     allowed = ("pause", "stop")
 
-    def check(self, watch: RunWatch) -> list[Trip]:
+    def check(self, watch: Any) -> list[Trip]:
         return watch.instrument_trouble()
 
 
@@ -104,6 +104,7 @@ class StuckDevice(Suspender):
 
     name = "stuck"
     default_action = "retire"
+    needs_calibration = True
 
     def __init__(self, action: str | None = None, window: int = 400,
                  alpha: float = STUCK_ALPHA) -> None:
@@ -129,7 +130,7 @@ class StuckDevice(Suspender):
     def forget(self, layer: int, neuron: int) -> None:
         self._seen.pop((layer, neuron), None)
 
-    def check(self, watch: RunWatch) -> list[Trip]:
+    def check(self, watch: Any) -> list[Trip]:
         trips, self.reported = list(self.reported), []
         for (layer, neuron), seen in self._seen.items():
             if len(seen) < self.window:
@@ -178,7 +179,7 @@ class HallLevels(Suspender):
     def forget(self, layer: int, neuron: int) -> None:
         self._outside.pop((layer, neuron), None)
 
-    def check(self, watch: RunWatch) -> list[Trip]:
+    def check(self, watch: Any) -> list[Trip]:
         trips = []
         for (layer, neuron), (outside, total) in self._outside.items():
             if total and outside / total > self.fraction:
@@ -202,6 +203,7 @@ class Drift(Suspender):
 
     name = "drift"
     default_action = "recalibrate"
+    needs_calibration = True
 
     def __init__(self, action: str | None = None, every: float = DRIFT_EVERY,
                  tolerance: float = DRIFT_TOLERANCE, cycles: int = DRIFT_CYCLES,
@@ -215,11 +217,11 @@ class Drift(Suspender):
                                   f"allowed range [{low:g}, {high:g}]")
         self.every, self.tolerance, self.cycles, self.sigma = every, tolerance, int(cycles), sigma
 
-    def check(self, watch: RunWatch) -> list[Trip]:
+    def check(self, watch: Any) -> list[Trip]:
         if not watch.due(self.name, self.every):
             return []
         trips = []
-        for layer, neuron, calibration in watch.neurons():
+        for layer, neuron, calibration in watch.neurons(measured=True):
             switched = watch.check_cycles(layer, neuron, calibration.i_bias, self.cycles)
             f = switched / self.cycles
             if abs(f - 0.5) <= self.sigma * math.sqrt(0.25 / self.cycles):
@@ -232,7 +234,8 @@ class Drift(Suspender):
                     f"about {shift / calibration.i_bias:+.1%}", layer, neuron,
                     watch.device_of(layer, neuron),
                     values={"switched": switched, "cycles": self.cycles,
-                            "i_bias_shift": shift}))
+                            "i_bias_shift": shift,  # a bound only when none or all switched
+                            "saturated": switched in (0, self.cycles)}))
         return trips
 
     def settings(self) -> dict[str, Any]:
@@ -255,7 +258,7 @@ class WearBudget(Suspender):
                               "of pulses >= 1")
         self.pulses = pulses
 
-    def check(self, watch: RunWatch) -> list[Trip]:
+    def check(self, watch: Any) -> list[Trip]:
         if self.pulses is None:
             return []
         return [Trip(f"{count} pulses, over its budget of {self.pulses}", layer, neuron,
@@ -310,11 +313,15 @@ class WatchSettings:
     pause: float = 60.0  # s of lab time per pause
     max_pauses: int = 5
     on_event: str | None = None
+    sweep_iterations: int = 100  # cycles per current of a recalibration's sweep
 
     def describe(self) -> dict[str, Any]:
-        return {"suspenders": {s.name: s.settings() for s in self.suspenders},
-                "reconnect": vars(self.reconnect), "spares": self.spares,
-                "pause": self.pause, "max_pauses": self.max_pauses, "on_event": self.on_event}
+        """The settings as a ``[suspenders]`` table holds them (what a resumed run reads)."""
+        on = {s.name: s.settings() for s in self.suspenders}
+        return {**{name: on.get(name, {"enabled": False}) for name in SUSPENDERS},
+                "reconnect": dict(vars(self.reconnect)), "spares": list(self.spares),
+                "pause": self.pause, "max_pauses": self.max_pauses, "on_event": self.on_event,
+                "sweep_iterations": self.sweep_iterations}
 
 
 def default_suspenders() -> list[Suspender]:
@@ -327,6 +334,7 @@ def suspenders_from_mapping(raw: dict[str, Any] | None) -> WatchSettings:
         [suspenders]
         spares = [4, 5]            # devices a retired one may be replaced by
         pause = 60.0               # lab seconds a pause waits
+        sweep_iterations = 100     # cycles per current of a recalibration's sweep
         on_event = "page-the-lab"  # told of every event (JSON on stdin)
         [suspenders.drift]
         every = 3600.0             # lab seconds between check sweeps
@@ -339,7 +347,8 @@ def suspenders_from_mapping(raw: dict[str, Any] | None) -> WatchSettings:
 
     Every suspender is on with its defaults unless ``enabled = false``."""
     raw = dict(raw or {})
-    top = {"spares", "pause", "max_pauses", "on_event", "reconnect", *SUSPENDERS}
+    top = {"spares", "pause", "max_pauses", "on_event", "reconnect", "sweep_iterations",
+           *SUSPENDERS}
     unknown = sorted(set(raw) - top)
     if unknown:
         raise ConfigError(f"suspenders.{unknown[0]}", f"unknown; allowed: {sorted(top)}")
@@ -370,8 +379,12 @@ def suspenders_from_mapping(raw: dict[str, Any] | None) -> WatchSettings:
     on_event = raw.get("on_event")
     if on_event is not None and not isinstance(on_event, str):
         raise ConfigError("suspenders.on_event", "must be a command line (a string)")
+    iterations = raw.get("sweep_iterations", 100)
+    if not isinstance(iterations, int) or not 10 <= iterations <= 10_000:
+        raise ConfigError("suspenders.sweep_iterations", f"{iterations!r} is outside the "
+                          "allowed range [10, 10000]")
     return WatchSettings(suspenders, reconnect, list(spares), float(pause), max_pauses,
-                         on_event)
+                         on_event, iterations)
 
 
 def load_suspenders(path: str | Path) -> WatchSettings:

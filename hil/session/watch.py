@@ -125,12 +125,19 @@ class RunWatch:
         bank = self.banks[layer]
         return bank.devices[neuron] if id(bank) in self._layer else None
 
-    def neurons(self):
-        """(layer, neuron, calibration) of every watched neuron."""
+    def neurons(self, measured: bool = False):
+        """(layer, neuron, calibration) of every watched neuron (``measured``: only those
+        whose calibration is their device's own sweep)."""
         for bank in self.lab_banks:
             layer = self._layer[id(bank)]
             for neuron in range(len(bank.devices)):
-                yield layer, neuron, self.calibration[layer][neuron]
+                if not measured or self.measured(layer, neuron):
+                    yield layer, neuron, self.calibration[layer][neuron]
+
+    def measured(self, layer: int, neuron: int) -> bool:
+        """The neuron's calibration is its device's own sweep (not a nominal device)."""
+        sweeps = getattr(self.banks[layer], "calibration_sweeps", None)
+        return bool(sweeps) and sweeps[neuron] is not None
 
     def lab_seconds(self) -> float | None:
         if self.run is not None and self.run.lab_seconds is not None:
@@ -229,7 +236,11 @@ class RunWatch:
             if trip.layer is None:
                 continue
             if action == "recalibrate":
-                self.recalibrate(trip.layer, trip.neuron, f"{suspender.name}: {trip.detail}")
+                shift = trip.values.get("i_bias_shift")
+                centre = (None if shift is None or trip.values.get("saturated") else
+                          self.calibration[trip.layer][trip.neuron].i_bias + shift)
+                self.recalibrate(trip.layer, trip.neuron, f"{suspender.name}: {trip.detail}",
+                                 centre)
             elif action == "retire":
                 self.retire(trip.layer, trip.neuron, f"{suspender.name}: {trip.detail}")
 
@@ -283,28 +294,42 @@ class RunWatch:
             lab.outputs_off()
         raise RunStopped(f"{suspender}: {detail} (outputs off)")
 
-    def recalibrate(self, layer: int, neuron: int, reason: str) -> None:
+    def recalibrate(self, layer: int, neuron: int, reason: str,
+                    centre: float | None = None) -> None:
         """A sweep of the neuron's device, recorded as a run of its own (graded like any
-        sweep), and the network goes on with its fit; unusable: the device is retired."""
+        sweep), and the network goes on with its fit; unusable: the device is retired.
+        ``centre``: where its 50 % current is thought to be now (the sweep's 15 currents
+        span +-5 I0 around it, protocols.sweep's grid); None: the sweep searches."""
         from hil.session.session import Session
         from protocols.sweep import fifty_percent_current
 
         bank = self.banks[layer]
         device = bank.devices[neuron]
         session = Session(bank.description, self.store, lab=bank.lab)
+        old = self.calibration[layer][neuron]
+        grid = None if centre is None else np.linspace(centre - 5 * old.i0,
+                                                       centre + 5 * old.i0, 15)
+        if grid is not None:
+            grid = np.clip(grid, 0.0, bank.max_current[neuron])
         waits = iter(self.settings.reconnect.waits())
         while True:  # a sweep cut short by a lost connection stays failed; a new one runs
             try:
-                result = session.sweep(device, timing=bank.timing,
+                result = session.sweep(device, currents=grid, timing=bank.timing,
+                                       iterations=self.settings.sweep_iterations,
                                        cycle=dataclasses.asdict(bank.settings))
                 break
             except FAILURES as err:
-                if classify_failure(err) != "connection":
+                kind = classify_failure(err)
+                if kind == "device":  # it shows no switching step: it cannot be swept
+                    self.record("recalibrate", "unusable", Trip(
+                        f"its sweep failed: {err}", layer, neuron, device))
+                    self.retire(layer, neuron, f"no sweep after {reason}: {err}")
+                    return
+                if kind != "connection":
                     raise
                 self._reconnect_after(err, next(waits, None), Trip(
                     f"{err}; its sweep is swept again", layer, neuron, device))
         summary = result.summary
-        old = self.calibration[layer][neuron]
         if not summary.get("usable", True):
             self.record("recalibrate", "unusable", Trip(
                 f"its sweep (run {result.run_id}) is unusable: {summary.get('reason', '')}",
@@ -377,7 +402,10 @@ class RunWatch:
             if observe:
                 rwr = bank.cycle_for(device) if device in bank.routed_devices() else None
                 levels = None if rwr is None else rwr.levels
+                measured = self.measured(layer, neuron)
                 for suspender in self.settings.suspenders:
+                    if suspender.needs_calibration and not measured:
+                        continue
                     suspender.observe(layer, neuron, currents, readings,
                                       self.calibration[layer][neuron], levels)
             return readings
