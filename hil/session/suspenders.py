@@ -229,9 +229,12 @@ class Drift(Suspender):
             clipped = min(max(f, 0.5 / self.cycles), 1 - 0.5 / self.cycles)
             shift = -calibration.i0 * math.log(clipped / (1 - clipped))
             if abs(shift) > self.tolerance * calibration.i_bias:
+                moved = (f"moved by more than {shift / calibration.i_bias:+.1%} (or it no "
+                         "longer switches)" if switched in (0, self.cycles) else
+                         f"moved about {shift / calibration.i_bias:+.1%}")
                 trips.append(Trip(
-                    f"switched {switched} of {self.cycles} at its 50 % current: I_bias moved "
-                    f"about {shift / calibration.i_bias:+.1%}", layer, neuron,
+                    f"switched {switched} of {self.cycles} at its 50 % current: I_bias "
+                    f"{moved}", layer, neuron,
                     watch.device_of(layer, neuron),
                     values={"switched": switched, "cycles": self.cycles,
                             "i_bias_shift": shift,  # a bound only when none or all switched

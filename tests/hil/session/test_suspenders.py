@@ -6,6 +6,7 @@ lab bank's device calls watched (hil.session.watch), judged by what the emulated
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 
@@ -264,8 +265,12 @@ def test_a_wear_budget_retires_devices_for_spares_until_none_is_left(sweeps):
     assert all(w.bank.pulses()[e["device"]] >= e["pulses"] for e in worn)
 
 
-def test_the_operator_pauses_resumes_and_aborts_between_batches(sweeps):
-    with Watched(sweeps, {}) as w:
+def test_the_operator_pauses_resumes_and_aborts_between_batches(sweeps, tmp_path):
+    """Pause, resume and abort (from another thread, as the GUI asks) take effect between
+    batches; the abort stops the run with outputs off; the on_event command hears each."""
+    told = tmp_path / "told.jsonl"
+    settings = WatchSettings(suspenders=[], on_event=f"sh -c 'cat >> {told}; echo >> {told}'")
+    with Watched(sweeps, {}, settings) as w:
         with pytest.raises(RunStopped, match="aborted"), w.watch() as watch:
             w.batch()
             watch.request("pause")  # e.g. from the GUI's thread
@@ -279,6 +284,8 @@ def test_the_operator_pauses_resumes_and_aborts_between_batches(sweeps):
         assert w.virtual.instruments["pulse"].output is False
         actions = [(e["suspender"], e["action"]) for e in w.events()]
     assert actions == [("operator", "pause"), ("operator", "resume"), ("operator", "stop")]
+    heard = [json.loads(line) for line in told.read_text().splitlines() if line]
+    assert [(e["suspender"], e["action"]) for e in heard] == actions
 
 
 def test_suspenders_from_a_runs_toml_are_on_by_default_and_checked_by_name():
