@@ -27,10 +27,11 @@ from simulators.presets import hall_bar_preset
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
-    """A six-epoch run on devices 0-3 of a six-device chip; device 1 dies at 35 lab s."""
+    """A six-epoch run on devices 0-3 of a six-device chip; device 1 dies at 27 lab s
+    (the calibration sweeps end near 26 lab s; an epoch takes about 1 lab s)."""
     tmp_path = tmp_path_factory.mktemp("night")
     store = RunStore(tmp_path / "runs.sqlite")
-    schedule = FaultSchedule.from_mapping({"die": [{"device": 1, "at": 35.0}]}, 6)
+    schedule = FaultSchedule.from_mapping({"die": [{"device": 1, "at": 27.0}]}, 6)
     virtual = VirtualLab(build_chip(6, 0.5e-6, 0), LabClock.for_bus("gpib"),
                          faults=schedule).start()
     lab = connect_virtual(lab=virtual).connect()
