@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--store", required=True)
     parser.add_argument("--mode", choices=("watched", "unwatched", "fault-free"),
                         default="watched")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=3, help="the training's seed (weights, "
+                        "spike trains); the chip is the same")
     parser.add_argument("--short", action="store_true", help="a night compressed 30x")
     args = parser.parse_args(argv)
     scale = 1 / 30 if args.short else 1.0
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
     bank.calibration_sweeps = list(fast.calibration_sweeps)
     bank.calibration_origin = fast.calibration_origin
     config = TrainConfig(backend="lab", classes=[0, 2, 4, 6], train_per_class=4,
-                         test_per_class=10, steps=10, epochs=args.epochs, seed=3,
+                         test_per_class=10, steps=10, epochs=args.epochs, seed=args.seed,
                          compare=False)
     trainer = Trainer(config, banks=[bank])
     if args.mode == "unwatched":
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
         virtual.stop()
     run = [r for r in store.list_runs() if r.kind == "train"][-1]
     events = store.provenance(run.id).get("events", [])
-    report = {"mode": args.mode, "status": status, "run_id": run.id,
+    report = {"mode": args.mode, "seed": args.seed, "status": status, "run_id": run.id,
               "hil_accuracy": accuracy, "test_images": 40, "wall_seconds": round(wall, 1),
               "lab_hours": round((virtual.clock.seconds - start_clock) / HOUR, 3),
               "devices_at_end": bank.devices, "pulses": bank.pulses(),

@@ -280,8 +280,11 @@ def test_the_operator_pauses_resumes_and_aborts_between_batches(sweeps, tmp_path
             timer.start()
             watch.between_batches()  # waits here until resumed
             assert time.monotonic() - started >= 0.4
+            w.lab["field"].set_field(0.005)  # the coil on, as a field-sweeping run has it
+            assert w.virtual.instruments["field"].output
             watch.request("abort")
-            w.batch()
+            watch.between_batches()
+        assert w.virtual.instruments["field"].output is False  # switched off by the stop
         assert w.virtual.instruments["pulse"].output is False
         actions = [(e["suspender"], e["action"]) for e in w.events()]
     assert actions == [("operator", "pause"), ("operator", "resume"), ("operator", "stop")]
