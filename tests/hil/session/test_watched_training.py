@@ -93,3 +93,57 @@ def test_hil_train_refuses_a_bad_suspenders_table_by_name(tmp_path, capsys):
     assert main(["--store", str(tmp_path / "runs.sqlite"), "train", "--config",
                  str(config)]) == 2
     assert "suspenders.drift.tolerance" in capsys.readouterr().err
+
+
+def _lab_bank(store: RunStore, schedule: FaultSchedule):
+    virtual = VirtualLab(build_chip(6, 0.5e-6, 0), LabClock.for_bus("gpib"),
+                         faults=schedule).start()
+    lab = connect_virtual(lab=virtual).connect()
+    description = lab_description(None, 6, 0.5e-6, 0)
+    bank = LabBank(lab, [0, 1, 2, 3], [nominal_calibration(hall_bar_preset(0.5e-6))] * 4,
+                   timing="hardware", description=description)
+    bank.measure_calibration(store, description)
+    return virtual, bank
+
+
+def test_a_run_stopped_after_a_retirement_resumes_with_the_spare_in_place(tmp_path):
+    """Ctrl-C after epoch 4 (device 1 retired for spare 4 before it); the run resumed on a
+    fresh virtual lab goes on with spare 4 and its sweep's calibration, retires nothing
+    again, and finishes with the earlier events kept."""
+    store = RunStore(tmp_path / "runs.sqlite")
+    config = TrainConfig(backend="lab", classes=[0, 2, 4, 6], train_per_class=4,
+                         test_per_class=5, steps=10, epochs=6, seed=3, compare=False)
+    settings = {"spares": [4, 5], "stuck": {"window": 100}, "sweep_iterations": 50}
+
+    def stop_after_four(stage, done, total, metrics):
+        if stage == "train" and done == 4:
+            raise KeyboardInterrupt
+
+    virtual, bank = _lab_bank(store, FaultSchedule.from_mapping(
+        {"die": [{"device": 1, "at": 27.0}]}, 6))
+    trainer = Trainer(config, stop_after_four, banks=[bank])
+    trainer.watch = suspenders_from_mapping(settings)
+    try:
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            trainer.run(store)
+    finally:
+        bank.close()
+        virtual.stop()
+    run_id = stopped.value.run_id
+    before = store.provenance(run_id)["events"]
+    assert [e["device"] for e in before if e["action"] == "retire"] == [1]
+    virtual, bank = _lab_bank(store, FaultSchedule())
+    trainer = Trainer(config, banks=[bank])
+    trainer.watch = suspenders_from_mapping(store.provenance(run_id)["watch"])
+    try:
+        result = trainer.run(store, resume_id=run_id)
+    finally:
+        bank.close()
+        virtual.stop()
+    assert store.get_run(run_id).status == "finished" and len(result.loss_history) == 6
+    assert bank.devices == [0, 4, 2, 3]
+    after = store.provenance(run_id)["events"]
+    assert after[:len(before)] == before
+    assert [e["device"] for e in after if e["action"] == "retire"] == [1]
+    swept = next(e for e in before if e["action"] == "recalibrated")
+    assert result.calibration[0][1]["i_bias"] == pytest.approx(swept["i_bias"])
