@@ -133,7 +133,7 @@ class LabBank(NeuronBank):
         return set(self._cycles)
 
     def set_up_again(self) -> None:
-        """After the instruments were opened again (*RST): every cycle's settings sent
+        """After the instruments were opened again (``*RST``): every cycle's settings sent
         again (its levels and threshold are the device's and stay)."""
         for rwr in self._cycles.values():
             rwr.configure()

@@ -9,7 +9,7 @@ A watch serves a run's lab banks (``hil.banks.lab.LabBank``: ``devices``, ``lab`
 after each batch. A device call that fails on the way (a dropped connection, a time-out, an
 instrument found reset) is retried after a wait that grows each time; on reconnection every
 instrument is opened again as at the run's start (outputs read back and confirmed off, the
-guard's policed settings read back, *RST), set up again, and the call is played again from
+guard's policed settings read back, ``*RST``), set up again, and the call is played again from
 its first cycle: its partial readings are dropped, never counted twice (its pulses are
 counted, as the device took them). Events go to the run's provenance (``events``) as they
 happen, to subscribers (a GUI, ``hil runs watch``) and to the ``on_event`` command.
@@ -439,7 +439,7 @@ class RunWatch:
 
     def reconnect_all(self, why: str) -> None:
         """Every instrument of every watched lab opened again as at the run's start (source
-        outputs read back and confirmed off, the guard's settings read back, *RST;*CLS),
+        outputs read back and confirmed off, the guard's settings read back, ``*RST;*CLS``),
         then each device's cycle set up again."""
         for lab in self._labs():
             for role in list(lab.roles):

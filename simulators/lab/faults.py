@@ -9,9 +9,9 @@ what a real rig does to it, through the same sockets:
 - ``stuck``: a device held in ``state`` (+1 or -1) from ``at``;
 - ``drop``: every line to ``role`` from ``at`` for ``duration`` lab seconds closes the
   connection without a reply (a lost GPIB or LAN link; one line when ``duration`` is 0);
-- ``power_cycle``: ``role`` powers up again at ``at``: every setting back at its *RST
+- ``power_cycle``: ``role`` powers up again at ``at``: every setting back at its ``*RST``
   default, its error queue empty and the power-on bit of its event status register set
-  (IEEE-488.2 *ESR? bit 7, each manual's status structure section);
+  (IEEE-488.2 ``*ESR?`` bit 7, each manual's status structure section);
 - ``late``: the replies of ``role`` from ``at`` (for ``duration`` lab seconds, or the next
   one) come ``delay`` wall seconds late, past a client's time-out;
 - ``error``: ``role`` queues error ``code`` at ``at`` (an instrument's own complaint).
