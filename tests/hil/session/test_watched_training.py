@@ -32,14 +32,8 @@ def night(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("night")
     store = RunStore(tmp_path / "runs.sqlite")
     schedule = FaultSchedule.from_mapping({"die": [{"device": 1, "at": 27.0}]}, 6)
-    virtual = VirtualLab(build_chip(6, 0.5e-6, 0), LabClock.for_bus("gpib"),
-                         faults=schedule).start()
-    lab = connect_virtual(lab=virtual).connect()
-    description = lab_description(None, 6, 0.5e-6, 0)
-    bank = LabBank(lab, [0, 1, 2, 3], [nominal_calibration(hall_bar_preset(0.5e-6))] * 4,
-                   timing="hardware", description=description)
+    virtual, bank = _lab_bank(store, schedule)
     try:
-        bank.measure_calibration(store, description)
         config = TrainConfig(backend="lab", classes=[0, 2, 4, 6], train_per_class=4,
                              test_per_class=5, steps=10, epochs=6, seed=3, compare=False)
         trainer = Trainer(config, banks=[bank])
