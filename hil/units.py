@@ -7,6 +7,7 @@ never become a calibration). Limit errors are given back in the unit the user ty
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from typing import Any
@@ -141,3 +142,37 @@ def refused(err: ValueError, rename: dict[str, str] | None = None):
         if message.startswith(prefix):
             message = message[len(prefix):]
     return ConfigError((rename or {}).get(field, field), message)
+
+
+def si_value(field: str, value: Any, si_unit: str, low: float | None = None,
+             high: float | None = None, example_unit: str | None = None) -> float:
+    """A physical setting given to the Python API, in SI ``si_unit``: a number (SI
+    already), a pint quantity (of any registry) or a string with its unit ("0.5um"). A
+    value of another kind or dimension, or outside [``low``, ``high``], is refused with a
+    ConfigError naming the field and what is allowed."""
+    from hil.errors import ConfigError
+
+    example = example_unit or si_unit
+    if isinstance(value, bool):
+        raise ConfigError(field, f"{value!r} is not a quantity")
+    if isinstance(value, int | float):
+        si = float(value)
+    elif hasattr(value, "to") and hasattr(value, "magnitude"):  # a pint quantity
+        try:
+            si = float(value.to(si_unit).magnitude)
+        except Exception:
+            raise ConfigError(field, f"{value} is not in units of {si_unit}") from None
+    elif isinstance(value, str):
+        si = parse_field(field, value, si_unit, example)
+    else:
+        raise ConfigError(field, f"{value!r} is not a quantity: give a number in {si_unit}, "
+                          f"a pint quantity or a string such as '0.5{example}'")
+    if low is None and high is None:  # the caller's own checks judge the value
+        return si
+    inside = (math.isfinite(si) and (low is None or si >= low)
+              and (high is None or si <= high))
+    if not inside:
+        bounds = f"[{'-inf' if low is None else f'{low:g}'}, " \
+                 f"{'inf' if high is None else f'{high:g}'}] {si_unit}"
+        raise ConfigError(field, f"{si:g} {si_unit} is outside the allowed range {bounds}")
+    return si

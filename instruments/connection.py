@@ -164,6 +164,8 @@ class WallClock:
 
 @dataclass
 class LabFile:
+    """A lab file (TOML) as read: the instruments' resources by role, the safety limits, the
+    wiring and the devices, so one file names everything a rig is."""
     roles: dict[str, str] = field(default_factory=dict)
     visa_library: str = "@py"
     virtual: bool = False

@@ -14,10 +14,12 @@ def in_use(output: str) -> None:
 
 
 def confirmed_off(output: str) -> None:
+    """The instrument answered ``OUTP?`` with 0: this output may be reported off."""
     _maybe_on[output] = None
 
 
 def may_be_on(output: str, why: str) -> None:
+    """This output may be on (``why`` says how); the operator is told so, with its address."""
     _maybe_on[output] = why
 
 

@@ -289,6 +289,8 @@ def plan_burst(slots: list[Slot], width: float, read_current: float, clock: Burs
 # -- measuring the reading period --------------------------------------------------------
 @dataclass
 class SyncPlan:
+    """The square wave that measures the 2000's reading period: its levels, edge times and the
+    readings it takes (module docstring, step 1)."""
     levels: list[float]
     point: float
     marker: int

@@ -176,6 +176,8 @@ def waveform_misfit(settings: CycleSettings) -> str | None:
 
 
 class ResetWriteRead:
+    """Paper 002's reset-write-read cycle (Fig. 2a, SI S3b) on a connected lab, software- or
+    hardware-timed; a cycle a lost reply interrupts is repeated, never guessed."""
     def __init__(self, lab: Lab, settings: CycleSettings | None = None, retries: int = 3,
                  timing: str = "software"):
         if timing not in ("software", "hardware"):

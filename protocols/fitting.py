@@ -36,6 +36,7 @@ def expit(x: np.ndarray) -> np.ndarray:
 
 
 def logit(p: float | np.ndarray) -> float | np.ndarray:
+    """The inverse of the sigmoid: the current offset (in units of I0) at probability ``p``."""
     return np.log(p) - np.log1p(-np.asarray(p, float))
 
 
@@ -43,6 +44,7 @@ WINDOW_LOGIT_SPAN = float(logit(0.999) - logit(1e-4))  # window = 16.1 * I0
 
 
 def sigmoid(current: np.ndarray, i_bias: float, i0: float) -> np.ndarray:
+    """Paper 002 Eq. 2: P_sw = 1 / (1 + exp(-(I - I_bias) / I0))."""
     return expit((np.asarray(current, float) - i_bias) / i0)
 
 

@@ -131,6 +131,8 @@ def anisotropy_model(h_x: np.ndarray, r0: float, h_an: float) -> np.ndarray:
 
 @dataclass
 class AnisotropyFit:
+    """The anisotropy field fitted from R_AHE against the in-plane field (paper 002 SI S1, Eq.
+    S2), with its error and the points it was fitted to."""
     h_an: float  # T
     h_an_err: float
     r0: float

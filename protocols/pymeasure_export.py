@@ -32,6 +32,7 @@ class CharacterisationProcedure(Procedure):
 
 
 def export_pymeasure(run, readings: list[dict], path: str | Path) -> Path:
+    """A stored run as a pymeasure Results file, so pymeasure's own tools open spinhil's sweeps."""
     path = Path(path)
     if path.exists():
         path.unlink()  # pymeasure's Results appends to an existing file

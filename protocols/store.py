@@ -91,6 +91,7 @@ def default_store_path() -> Path:
 
 
 def code_version() -> str:
+    """The installed spinhil version, recorded with every run ("unknown" from a bare checkout)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -52,6 +52,7 @@ def this_process() -> str:
 
 @dataclass(frozen=True)
 class Holder:
+    """Who holds a running run (host, process, start), so a second writer is refused by name."""
     host: str
     pid: int
     start: str
@@ -82,6 +83,7 @@ def hold_in_process(path: str, run_id: int) -> bool:
 
 
 def release_in_process(path: str, run_id: int) -> None:
+    """Forget this process's claim on a run, so it can be taken again once finished."""
     with _CLAIMED_LOCK:
         _CLAIMED.discard((path, run_id))
 

@@ -131,6 +131,7 @@ class SchemaError(Exception):
 
 
 def table_columns(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    """Each table's columns as the file holds them, to check an existing store's layout."""
     tables = [name for (name,) in db.execute(
         "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
     return {t: tuple(row[1] for row in db.execute(f'PRAGMA table_info("{t}")'))
@@ -189,6 +190,7 @@ MIGRATIONS = {0: migrate_0_to_1}  # from version v to v + 1
 
 
 def insert_reading_sql() -> str:
+    """The INSERT for one reading: the typed columns, then the rest as JSON."""
     names = ", ".join(f'"{c.name}"' for c in READING_COLUMNS)
     marks = ", ".join("?" for _ in range(len(READING_COLUMNS) + 3))
     return f"INSERT INTO readings (run_id, seq, {names}, {EXTRA}) VALUES ({marks})"
@@ -221,6 +223,7 @@ def _json_number(value: Any) -> Any:
 
 
 def select_readings_sql() -> str:
+    """The SELECT that reads a run's readings back in the order they were written."""
     names = ", ".join(f'"{c.name}"' for c in READING_COLUMNS)
     return f"SELECT {names}, {EXTRA} FROM readings WHERE run_id=? ORDER BY seq"
 
@@ -236,4 +239,5 @@ def reading_dict(row: Iterable[Any]) -> dict[str, Any]:
 
 
 def units() -> dict[str, str | None]:
+    """Each typed reading column's unit (SI), for exports and ``hil runs show``."""
     return {c.name: c.unit for c in READING_COLUMNS}

@@ -42,6 +42,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class SweepResult:
+    """A device's P_sw sweep: currents, counts, the sigmoid fit and its grade (an ungraded fit is
+    never used as a calibration), with the lab time it took."""
     device: int
     currents: np.ndarray
     counts: np.ndarray
@@ -100,6 +102,8 @@ def find_switching_region(rwr: ResetWriteRead, low: float, high: float, points: 
 
 
 def auto_range(rwr: ResetWriteRead, points: int, quick: int = 20) -> np.ndarray:
+    """Currents that span the device's switching region: found by a coarse search, then centred
+    on a quick fit (kept on the bracket when that fit is unreliable)."""
     limit = rwr.lab.limits.max_pulse_current
     low, high = find_switching_region(rwr, 0.0, limit)
     grid = np.linspace(low, high, points)

@@ -114,7 +114,7 @@ def _rk4_chunk(mx, my, mz, noise, shape, amp, sign, cz, params):
 _COMPILED = {}
 # A one-call run compiles only above this many junction-steps: compiling (from inductor's disk
 # cache) costs about 15 s more than the first eager call on 2 CPU cores, and a compiled
-# junction-step saves about 2.6e-7 s (bench/llgs_compile.py, bench/RESULTS.md: n = 1e4,
+# junction-step saves about 2.6e-7 s (bench/llgs/llgs_compile.py, bench/RESULTS.md: n = 1e4,
 # 10 ns). Runs of several calls (the Boltzmann check, a bank) pay it back within 2-3 calls.
 COMPILE_FROM_JUNCTION_STEPS = 6e7
 

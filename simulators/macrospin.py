@@ -8,7 +8,7 @@ N_z = 0.823) the barrier is Delta = 34 kT, not the 15 kT paper 000 quotes for a 
 The currents paper 000 reports (about 10-16 uA at 30 ns) are those of the prism's barriers,
 not of the quoted ones, and its slope pair (k = 2.2 and 3.4 /uA at 30 and 200 ns) is
 reproduced on neither: at 30 ns mtj-000 gives 1.09 /uA, mtj-000-7.5kT 1.72 /uA at 2.6 uA
-(bench/paper000_slope.py; docs/papers.md, "Claims as measured").
+(bench/papers/paper000_slope.py; docs/papers.md, "Claims as measured").
 """
 
 from __future__ import annotations
@@ -274,6 +274,7 @@ PRESETS: dict[str, Macrospin] = {
 
 
 def macrospin_preset(name: str) -> Macrospin:
+    """The named preset, refused with the allowed names when unknown."""
     try:
         return PRESETS[name]
     except KeyError:

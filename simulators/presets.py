@@ -117,6 +117,7 @@ class HallBarPreset:
 
 
 def check_fraction(field: str, value: float) -> None:
+    """Refuse a fraction (a variation such as eta) outside [0, 1), naming the field."""
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{field} = {value:g} is outside the allowed range [0, 1)")
 

@@ -59,7 +59,7 @@ def test_offline_llgs_dry_run(tmp_path):
                tmp_path=tmp_path, SPINHIL_LLGS_COMPILE="0")  # eager: no minute of compiling
     assert "LLGS mtj-000" in out
     run = RunStore(tmp_path / "r.sqlite").list_runs()[-1]
-    assert (run.kind, run.status, run.config["backend"]) == ("train", "finished", "llgs")
+    assert (run.kind, run.status, run.config["bank"]["backend"]) == ("train", "finished", "llgs")
 
 
 def test_overnight_session_killed_and_resumed(tmp_path):

@@ -9,13 +9,21 @@ applies one write pulse of the given current and reports whether it switched
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from protocols.fitting import WINDOW_LOGIT_SPAN
+from protocols.fitting import (
+    WINDOW_LOGIT_SPAN,
+    SigmoidFit,
+    compare_models,
+    fit_sigmoid,
+    fit_thermal,
+    grade_fit,
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,40 @@ class NeuronBank(abc.ABC):
         off the lab or before anything is known."""
         return None
 
+    @property
+    def lab_seconds(self) -> float | None:
+        """Seconds the instruments took so far; None off the lab."""
+        return None
+
+    def lab_record(self) -> dict | None:
+        """What a run records of this bank's lab (pulses per device, the measured burst);
+        None off the lab."""
+        return None
+
+    def prepare(self) -> None:  # noqa: B027 - nothing to set up off the lab
+        """The one-off set-up before a run's first epoch (a lab bank routes and calibrates
+        every device's cycle); nothing to do for a simulated bank."""
+
+    def measure_calibration(self, store: Any = None, lab_description: dict | None = None,
+                            iterations: int = 100, resumed_after: int | None = None) -> None:
+        """Each neuron's calibration measured now: here a switching sweep of every neuron
+        through ``switch`` (``characterise``), kept with the run that asked for it. A lab bank
+        records a sweep per device in ``store`` instead (hil.banks.lab)."""
+        fits = characterise(self, self.calibration, iterations)
+        self.calibration = calibrations_from_fits(fits, self.calibration[0].pulse_width)
+        self.calibration_origin = "characterised: a sweep of every neuron in this run"
+
+    @property
+    def calibration_sweeps(self) -> list[int | None] | None:
+        """The run id of each device's calibration sweep in the store; None where no sweep
+        was recorded (a simulated bank's calibration is kept in its run)."""
+        return None
+
+    @property
+    def innermost(self) -> NeuronBank:
+        """The bank under any wrappers: the one with the devices."""
+        return self
+
     def set_state(self, state: Any) -> None:  # noqa: B027 - hardware has nothing to restore
         """Restore what ``get_state`` returned."""
 
@@ -146,12 +188,35 @@ class WrappedBank(NeuronBank):
     def lab_seconds_for(self, rows: int) -> float | None:
         return self.bank.lab_seconds_for(self._wrapped_rows(rows))
 
-    def __getattr__(self, name: str):
-        """What only some banks have (a lab bank's ``lab_record``, ``lab_seconds``,
-        ``prepare``): the wrapped bank's."""
-        if name in ("lab_record", "lab_seconds", "prepare"):
-            return getattr(self.bank, name)
-        raise AttributeError(name)
+    @property
+    def lab_seconds(self) -> float | None:
+        return self.bank.lab_seconds
+
+    def lab_record(self) -> dict | None:
+        return self.bank.lab_record()
+
+    def prepare(self) -> None:
+        self.bank.prepare()
+
+    def measure_calibration(self, store: Any = None, lab_description: dict | None = None,
+                            iterations: int = 100, resumed_after: int | None = None) -> None:
+        """The wrapped bank's devices measured (on a lab, each device's sweep recorded in
+        ``store``); each neuron here takes its device's calibration."""
+        self.bank.measure_calibration(store, lab_description, iterations, resumed_after)
+        self.calibration = self._from_wrapped(self.bank.calibration)
+        self.calibration_origin = self.bank.calibration_origin
+
+    def _from_wrapped(self, calibration: list[Calibration]) -> list[Calibration]:
+        """This bank's neurons' calibrations from the wrapped bank's."""
+        return list(calibration)
+
+    @property
+    def calibration_sweeps(self) -> list[int | None] | None:
+        return self.bank.calibration_sweeps
+
+    @property
+    def innermost(self) -> NeuronBank:
+        return self.bank.innermost
 
     def set_state(self, state: Any) -> None:
         self.bank.set_state(state)
@@ -172,10 +237,11 @@ class MultiplexedBank(WrappedBank):
             raise ValueError(f"copies = {copies} is outside the allowed range [1, inf)")
         self.bank = bank
         self.copies = copies
-        super().__init__(
-            [c for c in bank.calibration for _ in range(copies)],
-            np.repeat(bank.max_current, copies),
-        )
+        super().__init__(self._from_wrapped(bank.calibration),
+                         np.repeat(bank.max_current, copies))
+
+    def _from_wrapped(self, calibration: list[Calibration]) -> list[Calibration]:
+        return [c for c in calibration for _ in range(self.copies)]
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "copies": self.copies}
@@ -189,3 +255,86 @@ class MultiplexedBank(WrappedBank):
         in_turn = np.moveaxis(grouped, -1, 0)  # (copies, ..., devices): one pulse at a time
         switched = self.bank.switch(in_turn)
         return np.moveaxis(switched, 0, -1).reshape(currents.shape)
+
+
+class FirstNeurons(WrappedBank):
+    """The first ``n`` neurons of a bank (a multiplexed bank may have a spare slot)."""
+
+    def __init__(self, bank: NeuronBank, n: int) -> None:
+        self.bank = bank
+        super().__init__(bank.calibration[:n], bank.max_current[:n])
+
+    def _from_wrapped(self, calibration: list[Calibration]) -> list[Calibration]:
+        return list(calibration[: self.n_neurons])
+
+    def _switch(self, currents: np.ndarray) -> np.ndarray:
+        pad = self.bank.n_neurons - self.n_neurons
+        full = np.concatenate([currents, np.zeros((*currents.shape[:-1], pad))], axis=-1)
+        return self.bank.switch(full)[..., : self.n_neurons]
+
+
+def characterise(
+    bank: NeuronBank,
+    guess: list[Calibration],
+    iterations: int = 100,
+    points: int = 21,
+    span: float = 1.5,
+) -> list[SigmoidFit]:
+    """Switching-probability sweep of every neuron at once through ``bank.switch`` and a
+    sigmoid fit per neuron (paper 002 SI S3: ``iterations`` reset-write cycles per current),
+    centred on the neuron's 50 % current: the logistic's I0, and as I_bias the 50 % point
+    of the switching model its counts prefer (the logistic, or the thermally activated
+    curve at the bank's pulse width: ``protocols.fitting.compare_models``).
+
+    The sweep covers ``span`` guessed windows about each guessed I_bias; a neuron whose
+    50 % point lies outside, or whose fit is graded unusable (``grade_fit``), is swept
+    again about the new estimate, and one whose curve is a step between two currents (no
+    fit determines I0) is swept again, narrower, about the step."""
+    pulse_width = guess[0].pulse_width
+    centre = np.array([c.i_bias for c in guess])
+    half = span * np.array([c.window for c in guess]) / 2
+    fits: list[SigmoidFit | None] = [None] * bank.n_neurons
+    reasons: dict[int, str] = {}
+    for _ in range(4):
+        todo = [j for j, f in enumerate(fits) if f is None]
+        if not todo:
+            break
+        grid = np.linspace(-1.0, 1.0, points)[:, None] * half + centre  # (points, neurons)
+        grid = np.clip(grid, 0.0, bank.max_current)
+        switched = bank.switch(np.broadcast_to(grid, (iterations, *grid.shape)))
+        p = switched.mean(axis=0)
+        for j in todo:
+            if p[0, j] < 0.5 < p[-1, j]:
+                try:
+                    fit = fit_sigmoid(grid[:, j], p[:, j], iterations)
+                except RuntimeError as err:  # a step between two currents: I0 unknown
+                    reasons[j] = str(err)
+                    centre[j] = np.interp(0.5, np.maximum.accumulate(p[:, j]), grid[:, j])
+                    half[j] /= 8  # a narrower sweep about the step
+                    continue
+                counts = np.rint(p[:, j] * iterations)
+                fifty = compare_models(grid[:, j], counts, iterations, fit, fit_thermal(
+                    grid[:, j], counts, iterations, pulse_width))
+                grade = grade_fit(grid[:, j], counts, iterations, fit, fifty)
+                if grade.usable:  # only a graded-usable fit becomes a calibration
+                    fits[j] = dataclasses.replace(fit, i_bias=fifty.i_50,
+                                                  i_bias_err=fifty.i_50_err)
+                    continue
+                reasons[j] = grade.reason
+                half[j] *= 2  # crossed, but not measured well enough: a wider sweep
+            else:  # 50 % point outside the sweep: move the centre towards it, widen
+                centre[j] = grid[-1, j] if p[-1, j] <= 0.5 else grid[0, j]
+                half[j] *= 2
+    missing = [j for j, f in enumerate(fits) if f is None]
+    if missing:
+        why = "; ".join(f"{j}: {reasons.get(j, 'never crossed 50 %')}" for j in missing)
+        raise RuntimeError(f"neurons {missing} gave no usable fit within their safe range "
+                           f"({why})")
+    return [f for f in fits if f is not None]
+
+
+def calibrations_from_fits(fits: list[SigmoidFit], pulse_width: float) -> list[Calibration]:
+    """One calibration per fitted sigmoid (I_bias and I0 of paper 002 Eq. 2), at the pulse
+    width the sweeps were run with: a calibration holds only for the pulse it was measured
+    at."""
+    return [Calibration(f.i_bias, f.i0, pulse_width) for f in fits]

@@ -38,7 +38,7 @@ from simulators.presets import hall_bar_preset
 if TYPE_CHECKING:
     from hil.session.session import Session
 
-__all__ = ["LabBank", "latest_sweeps"]
+__all__ = ["LabBank", "lab_bank", "latest_sweeps"]
 log = logging.getLogger(__name__)
 
 
@@ -62,7 +62,7 @@ class LabBank(NeuronBank):
         self.description = description
         self.devices = list(devices)
         self.calibration_origin = "nominal: the bar width's preset"
-        self.calibration_sweeps: list[int | None] = [None] * len(self.devices)
+        self._sweeps: list[int | None] = [None] * len(self.devices)
         self._restore: dict[int, dict] = {}  # device -> state, put back once it is calibrated
         self._lab_offset = 0.0  # lab seconds of earlier starts (resumed runs)
         # fast reads: at 0.01 PLC the 2000's noise (~2 uV) is far below the +-70 uV Hall step
@@ -148,7 +148,12 @@ class LabBank(NeuronBank):
             record["burst"] = burst.record()
         return record
 
-    def measure_calibration(self, store: RunStore, lab_description: dict,
+    @property
+    def calibration_sweeps(self) -> list[int | None]:
+        """The run id of each device's calibration sweep (None: not swept, nominal)."""
+        return list(self._sweeps)
+
+    def measure_calibration(self, store: RunStore, lab_description: dict | None = None,
                             iterations: int = 100, resumed_after: int | None = None) -> None:
         """Per-device calibration from the store's newest usable sweep of each device on
         this lab, sweeping devices without one through :meth:`Session.sweep` (recorded
@@ -160,6 +165,9 @@ class LabBank(NeuronBank):
         so the resumed run goes on as if they had just been swept here."""
         from hil.session.session import Session
 
+        lab_description = lab_description or self.description
+        if lab_description is None:
+            raise ConfigError("lab", "this bank's lab is not described: give lab_description")
         known = latest_sweeps(store, lab_description)
         if resumed_after is not None:
             for device in self.devices:
@@ -187,7 +195,7 @@ class LabBank(NeuronBank):
             calibration.append(Calibration(fifty_percent_current(fit), fit["i0"],
                                            self.settings.write_width))
         self.calibration = calibration
-        self.calibration_sweeps = [known[d]["run_id"] for d in self.devices]
+        self._sweeps = [known[d]["run_id"] for d in self.devices]
         self.calibration_origin = "each device's newest usable sweep on this lab (run ids in "\
             "calibration_sweeps)"
 
@@ -299,3 +307,24 @@ class LabBank(NeuronBank):
             self._final_lab_seconds = self.lab_seconds
             self.lab.close()
         super().close()
+
+
+def lab_bank(lab_file: str | None, timing: str, width: float, devices: int,
+             seed: int) -> LabBank:
+    """Devices 0..n-1 of a lab file's lab, or of the virtual lab built from ``width`` and
+    ``seed``, calibrated with the nominal bar of ``width`` until measured."""
+    from hil.session.lab import open_lab
+    from hil.session.session import lab_description
+
+    description = (lab_description(lab_file) if lab_file is not None
+                   else lab_description(None, devices, width, seed))
+    lab = open_lab(description).connect()
+    nominal = nominal_calibration(hall_bar_preset(width))
+    try:
+        bank = LabBank(lab, list(range(devices)), [nominal] * devices, timing=timing,
+                       description=description)
+    except ProtocolError as err:
+        lab.close()
+        raise ConfigError("timing", str(err)) from None
+    bank.calibration_origin = f"nominal: the {width * 1e6:g} um bar's preset"
+    return bank

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from hil.banks.base import Calibration, NeuronBank
+from hil.units import si_value
 from protocols.fitting import fit_sigmoid
 from simulators.bounds import MAX_NEURONS, check_count, si, warn_cost
 from simulators.equilibrium import warn_if_off_temperature
@@ -91,14 +92,17 @@ def preset_calibration(name: str, pulse_width: float, dt: float, trials: int = 2
 
 
 class LLGSBank(NeuronBank):
+    """Neurons on stochastic LLGS macrospins (papers 000, 002): the bank to train on when the
+    switching physics itself, not a fitted sigmoid, should be in the loop (module docstring)."""
     def __init__(
-        self, preset: str | Macrospin, n_neurons: int, pulse_width: float = 30e-9,
+        self, preset: str | Macrospin, n_neurons: int, pulse_width: float | str | Any = 30e-9,
         dt: float | None = None, seed: int | None = 0, device_name: str = "cpu",
         eta: float = 0.0, eta_window: float | None = None,
         progress: CalibrationProgress | None = None, backend: str = "auto",
     ) -> None:
         self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
         check_count("n_neurons", n_neurons, 1, MAX_NEURONS)
+        pulse_width = si_value("pulse_width", pulse_width, "s", example_unit="ns")
         dt = self.device.default_dt if dt is None else dt
         # the calibration's sweeps, before anything is integrated: every argument in range,
         # and a long one says its cost (the pulses of every later switch cost the same each)

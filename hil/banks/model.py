@@ -14,11 +14,14 @@ import numpy as np
 
 from hil.banks.base import Calibration, NeuronBank
 from hil.banks.calibration import nominal_calibration
+from hil.units import si_value
 from simulators.hallbar import HallBars
 from simulators.presets import hall_bar_preset
 
 
 class ModelBank(NeuronBank):
+    """Neurons on simulated Hall bars (paper 002's thermally activated model): the fast bank that
+    runs paper 002's HIL experiment without hardware, each device with its own drawn variation."""
     def __init__(
         self,
         devices: HallBars,
@@ -59,7 +62,7 @@ class ModelBank(NeuronBank):
 
 def model_bank(
     n_neurons: int,
-    width: float,
+    width: float | str | Any,
     eta: float,
     eta_window: float | None = None,
     seed: int | np.random.SeedSequence | None = None,
@@ -68,6 +71,7 @@ def model_bank(
     with the nominal device (what the software knows before characterisation)."""
     if n_neurons < 1:
         raise ValueError(f"n_neurons = {n_neurons} is outside the allowed range [1, inf)")
+    width = si_value("width", width, "m", example_unit="um")  # SI, a quantity or "0.5um"
     preset = hall_bar_preset(width)
     seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     device_seed, noise_seed = seeds.spawn(2)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from hil.banks.base import Calibration, NeuronBank
+from hil.units import si_value
 from simulators.bounds import MAX_NEURONS, check_count, check_range
 from simulators.macrospin import MU0, Macrospin, macrospin_preset
 from simulators.neel_brown import NeelBrown, brown_weight
@@ -35,13 +36,17 @@ SLOPES = ("eq5", "brown")  # Eq. 5's slope (default) or Brown's exact dwell time
 
 
 class TelegraphBank(NeuronBank):
+    """Paper 004's telegraphic VCMA neurons (Cai et al., Voltage-Controlled Spintronic Stochastic
+    Neuron Based on a Magnetic Tunnel Junction): a field-line input read as one draw of the
+    dwell-time-averaged state, Eq. 5 (module docstring)."""
     def __init__(
-        self, preset: str | Macrospin, n_neurons: int, gate_voltage: float = 0.0,
+        self, preset: str | Macrospin, n_neurons: int, gate_voltage: float | str | Any = 0.0,
         seed: int | None = 0, eta: float = 0.0, eta_window: float | None = None,
         slope: str = "eq5",
     ) -> None:
         self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
         check_count("n_neurons", n_neurons, 1, MAX_NEURONS)
+        gate_voltage = si_value("gate_voltage", gate_voltage, "V")  # SI, a quantity or "50mV"
         check_range("gate_voltage", gate_voltage, -10.0, 10.0, "V")
         if not 0 <= eta < 1:
             raise ValueError(f"eta = {eta:g} is outside the allowed range [0, 1)")

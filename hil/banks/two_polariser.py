@@ -72,6 +72,9 @@ class NominalFit:
 
 
 class TwoPolariserBank:
+    """Paper 003's neurons (Rodrigues et al., A design of magnetic tunnel junctions for the
+    deployment of neuromorphic hardware for edge computing): each read returns the activation
+    and the derivative the backward pass uses, from one device (module docstring)."""
     def __init__(
         self, n_neurons: int, preset: str | Macrospin = "mtj-003", samples: int = 100,
         read_noise: float = 0.0, eta: float = 0.0, seed: int | None = 0,

@@ -23,11 +23,14 @@ UNUSABLE = 3  # exit status of a procedure that ran, was recorded, and gave no r
 
 
 def wilson_bounds(successes: int, trials: int) -> tuple[float, float]:
+    """The Wilson 95 % interval of one count, as the printed tables show it (an endurance run's
+    switched fraction is a binomial estimate, not an exact number)."""
     low, high = wilson_interval(np.array([successes]), trials)
     return float(low[0]), float(high[0])
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil characterise`` and its procedures to the parser."""
     p = commands.add_parser("characterise", help="device characterisation on a lab")
     sub = p.add_subparsers(dest="characterise_command", required=True, metavar="PROCEDURE")
     sweep = sub.add_parser(
@@ -124,6 +127,8 @@ def _pulse_check(field: str, typed, value: float):
 
 
 def run_hysteresis(args: argparse.Namespace) -> int:
+    """``hil characterise hysteresis``: closed current loops, both edges and the loop width (paper
+    002 Fig. 2b)."""
     from hil.cli.plots import plot_hysteresis
     from hil.units import in_unit, typed_unit
 
@@ -158,6 +163,8 @@ def run_hysteresis(args: argparse.Namespace) -> int:
 
 
 def run_endurance(args: argparse.Namespace) -> int:
+    """``hil characterise endurance``: many cycles at one current (paper 002 SI S5), by default
+    the device's usable 50 % current, never one taken from an unusable sweep."""
     from hil.cli.plots import plot_endurance
     from hil.units import in_unit, typed_unit
     from protocols.fitting import fifty_interval
@@ -199,6 +206,8 @@ def run_endurance(args: argparse.Namespace) -> int:
 
 
 def run_anisotropy(args: argparse.Namespace) -> int:
+    """``hil characterise anisotropy``: R_AHE against the 2400's field, the anisotropy field
+    fitted (paper 002 SI S1, Eq. S2)."""
     top = (None if args.max_field is None
            else parse_field("max_field", args.max_field, "T", "T"))
     cycle = cycle_settings(args)
@@ -214,6 +223,8 @@ def run_anisotropy(args: argparse.Namespace) -> int:
 
 
 def run_survey(args: argparse.Namespace) -> int:
+    """``hil characterise survey``: every device of the lab, its lab time priced before the first
+    pulse, so a chip-scale survey is known to fit the day before it starts."""
     cycle = cycle_settings(args)
     from hil.cli.plots import plot_chip_map, plot_survey
 
@@ -290,6 +301,8 @@ class _DeviceProgress:
 
 
 def run_persistence(args: argparse.Namespace) -> int:
+    """``hil characterise persistence``: the I_bias drift between two stored sweeps of a device
+    (is a calibration still valid?)."""
     from hil.session.session import persistence
     from protocols.store import RunStore
 
@@ -300,6 +313,8 @@ def run_persistence(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
+    """``hil characterise sweep``: P_sw against write current with the graded sigmoid fit (paper
+    002 Eq. 2); exit status 3 when the fit is unusable, so scripts cannot take a bad calibration."""
     from hil.session.session import Session
 
     if args.resume is not None:  # the killed run's own lab and settings

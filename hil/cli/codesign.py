@@ -11,6 +11,7 @@ from hil.errors import ConfigError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil codesign`` (paper 002 Fig. 3c-d, S8-S9) to the parser."""
     p = commands.add_parser(
         "codesign", help="software-trained 784-400-10 deployed on Hall bars: width x eta x T "
         "x seeds (paper 002 Fig. 3c-d, S8-S9)")
@@ -47,6 +48,8 @@ def _floats(name: str, text: str, unit: str | None) -> tuple[float, ...]:
 
 
 def options_from(args: argparse.Namespace, saved: dict | None = None):
+    """The sweep's options from the command line, or on ``--resume`` the recorded grid only, so a
+    resumed sweep computes the points the killed one would have."""
     from hil.grids.codesign import CodesignOptions
 
     if saved is not None:  # --resume: the recorded grid, nothing else
@@ -94,6 +97,8 @@ def _weights(args, options, store) -> tuple[int, bytes]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``hil codesign``: train (or reuse) the software weights, run the grid on Dask, write the
+    figures."""
     from hil.grids import run_grid
     from hil.grids.codesign import codesign_sweep, stored_weights, summarise
     from hil.grids.codesign_plots import write_figures

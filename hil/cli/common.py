@@ -56,6 +56,8 @@ def resumed_config(store, run_id: int) -> dict:
 
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
+    """The options every lab command shares (a lab file, or the virtual lab's devices, width and
+    seed), spelled the same everywhere."""
     parser.add_argument("--lab", help="lab file (TOML) for real instruments; default: the "
                         "virtual lab")
     parser.add_argument("--devices", type=int, default=4, help="virtual lab: Hall bars (1-200)")
@@ -67,6 +69,7 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
 
 
 def lab_description(args: argparse.Namespace) -> dict:
+    """The lab the options name, described for the run record (what a run ran on)."""
     from hil.session.session import lab_description as describe_lab
 
     if args.lab:

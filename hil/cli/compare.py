@@ -16,6 +16,7 @@ EXPERIMENTS = ("paper", "784-400-10")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil compare`` (HIL against software-then-deploy, paper 002 Fig. 4d-e) to the parser."""
     p = commands.add_parser("compare", help="HIL vs deployed (nominal / device calibration), "
                             "paired over seeds, fixed and validation-picked hyperparameters")
     p.add_argument("--experiment", choices=EXPERIMENTS, default="paper",
@@ -53,6 +54,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def experiment(name: str):
+    """The named experiment: ``paper`` (paper 002's 784 x 4) or ``784-400-10`` (every hidden
+    neuron a device)."""
     from hil.grids.compare import Experiment
 
     if name == "paper":
@@ -118,6 +121,8 @@ def _new_settings(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """``hil compare``: the paired grid of seeds, ways and non-idealities on Dask, or ``--report``'s
+    tables from a stored one."""
     from hil.grids import Grid, run_grid
     from hil.grids.compare import compare_point, grid, pool
     from protocols.store import RunStore

@@ -10,6 +10,7 @@ from hil.units import parse_field
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil lab serve | devices`` to the parser."""
     p = commands.add_parser("lab", help="the virtual lab: emulated Keithley 6221/2000/2400")
     sub = p.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
     for name, handler, text in (("serve", serve, "serve the emulators until Ctrl-C"),
@@ -54,6 +55,8 @@ def _chip(args):
 
 
 def serve(args: argparse.Namespace) -> int:
+    """``hil lab serve``: the emulators on loopback until Ctrl-C, so pyvisa and the ``--lab`` path
+    can be tried without instruments."""
     from hil.cli.common import print_json_line
     from hil.session.lab import switch_for
     from simulators.lab.server import VirtualLab
@@ -129,6 +132,7 @@ def _wiring(lab):
 
 
 def write_lab_file(path: str, resources: dict, args: argparse.Namespace, wiring=None) -> None:
+    """Write the served lab's lab file (``--write-lab``), the same form a rig's takes."""
     from pathlib import Path
 
     try:
@@ -138,6 +142,8 @@ def write_lab_file(path: str, resources: dict, args: argparse.Namespace, wiring=
 
 
 def devices(args: argparse.Namespace) -> int:
+    """``hil lab devices``: the virtual devices' true parameters, the ground truth a sweep's fit is
+    checked against."""
     from hil.cli.common import print_json_line
     from hil.session.lab import virtual_devices
 

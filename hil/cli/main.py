@@ -91,6 +91,8 @@ def _stopped(command: str, what: str, err: BaseException | None = None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     # Ctrl-C must always reach us (a shell may start us with SIGINT ignored): every exit
     # path, this one included, turns the instruments' outputs off.
+    """The ``hil`` command: parse, run the subcommand, and on every exit path switch the outputs
+    off and tell the operator only what the instruments confirmed."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     outputs.forget()
     parser = build_parser("simulate" if _command_word(argv) == "simulate" else None)

@@ -11,6 +11,7 @@ from hil.errors import ConfigError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil runs list | show | export`` to the parser."""
     p = commands.add_parser("runs", help="list, show and export recorded runs")
     sub = p.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     listing = sub.add_parser("list", help="one line per run")
@@ -81,6 +82,7 @@ def _result_text(run) -> str:
 
 
 def list_runs(args: argparse.Namespace) -> int:
+    """``hil runs list``: one line per stored run (``--json``: one object)."""
     runs = _store(args).list_runs()
     if args.json:
         from hil.cli.common import print_json_line
@@ -101,6 +103,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def show_run(args: argparse.Namespace) -> int:
+    """``hil runs show``: a run's configuration, metrics, result, version and setup snapshot."""
     store = _store(args)
     run = _get(store, args.run_id)
     readings = store.readings(run.id)
@@ -186,6 +189,8 @@ def _banks(info: dict) -> list[dict]:
 
 
 def export_run(args: argparse.Namespace) -> int:
+    """``hil runs export``: a run's readings or metrics as CSV, a pymeasure Results file, or its
+    trained weights."""
     store = _store(args)
     run = _get(store, args.run_id)
     if args.weights:

@@ -42,6 +42,7 @@ def costs_said():
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil simulate`` and its actions to the parser."""
     p = commands.add_parser("simulate", help="LLGS macrospin simulations")
     sub = p.add_subparsers(dest="simulate_command", required=True, metavar="ACTION")
     presets = sub.add_parser("presets", help="list the device presets")
@@ -102,6 +103,7 @@ def parse_field_range(text: str) -> np.ndarray:
 
 
 def list_presets(args: argparse.Namespace) -> int:
+    """``hil simulate presets``: each LLGS preset with its paper, barrier and default step."""
     from simulators.macrospin import PRESETS
 
     rows = []
@@ -123,6 +125,8 @@ def list_presets(args: argparse.Namespace) -> int:
 
 
 def run_psw(args: argparse.Namespace) -> int:
+    """``hil simulate psw``: an LLGS switching-probability curve with its sigmoid fit and Wilson
+    intervals."""
     from protocols.fitting import fit_sigmoid, wilson_interval
     from simulators.bounds import CostWarning
     from simulators.llgs_pulse import Pulse

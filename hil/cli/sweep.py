@@ -10,6 +10,7 @@ from hil.errors import ConfigError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil sweep psw`` (a Hall-bar P_sw map on the grid engine) to the parser."""
     p = commands.add_parser("sweep", help="maps on the Dask sweep engine")
     sub = p.add_subparsers(dest="sweep_command", required=True, metavar="ACTION")
     psw = sub.add_parser("psw", help="Hall-bar P_sw over write current x pulse width x field")
@@ -36,6 +37,7 @@ def _list(name: str, text: str, unit: str, default_unit: str) -> list[float]:
 
 
 def run_psw(args: argparse.Namespace) -> int:
+    """``hil sweep psw``: the map's points on Dask, each stored as it finishes, resumable."""
     from hil.cli.simulate import parse_current_range
     from hil.grids import Grid, run_grid
     from hil.grids.maps import switching_map, switching_map_point

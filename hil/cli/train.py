@@ -3,40 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from hil.banks import registry
 from hil.errors import ConfigError
-from hil.learn.config import OPTIMIZERS, SCHEDULERS, TIMINGS, TrainConfig, coerce, load_toml
+from hil.learn.config import (
+    FIELD_NAMES,
+    OPTIMIZERS,
+    PARTS,
+    SCHEDULERS,
+    TIMINGS,
+    TrainConfig,
+    coerce,
+    load_toml,
+)
 from hil.session.runner import stored_run
 
-# Defaults for a net with hidden layers: paper 002's co-design network (Methods 4.5), all
-# training images, T = 50, batches of 100. Without hidden layers the paper's HIL
-# experiment (Methods 4.6) is TrainConfig's own default.
-HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
-# Through instruments every activation costs T reset-write-read cycles. Paper 002 tested
-# one image per class, which says nothing (4 images: a 95 % interval 40 points wide); 25
-# per class (100 images, +-10 points) costs 100 x T=100 x 4 devices = 40,000 cycles per
-# evaluation: 51 s hardware-timed (1.28 ms a cycle), 28 min at one SCPI exchange per step
-# (41 ms), 22 h at paper 002's own 2 s interval (bench/RESULTS.md), twice with --compare.
-LAB_DEFAULTS = {"test_per_class": 25}
-# Paper 004's telegraphic VCMA neuron.
-TELEGRAPH_DEFAULTS = {"preset": "vcma-004"}
-# Paper 003's two-polariser neuron: 784-64-10 on all digits, Adam (bench/RESULTS.md).
-TWO_POLARISER_DEFAULTS = {"preset": "mtj-003", "hidden": [64], "classes": None, "epochs": 5,
-                          "lr": 3e-3, "optimizer": "adam", "batch_size": 64, "eta": 0.0,
-                          "train_per_class": None, "validation_per_class": 50}
-
 FLAGS: list[tuple[str, dict[str, Any]]] = [
-    ("--backend", {"help": "neuron bank: model (simulated Hall bars, default), llgs "
-                   "(stochastic LLGS macrospins), lab (instruments: virtual lab or --lab) or "
-                   "telegraph (paper 004's telegraphic VCMA neurons, Neel-Brown) or "
-                   "two-polariser (paper 003: activation and derivative from one MTJ)"}),
-    ("--preset", {"help": "LLGS or telegraph preset (hil simulate presets; default mtj-000, "
-                  "vcma-004 for telegraph)"}),
+    ("--backend", {"choices": list(registry.BACKENDS), "help": "neuron bank: " + "; ".join(
+        f"{b.name} ({b.help})" for b in registry.BACKENDS.values())}),
+    ("--preset", {"help": "macrospin preset (hil simulate presets; default: the backend's, "
+                  + ", ".join(f"{b.settings().preset} for {b.name}"
+                              for b in registry.BACKENDS.values()
+                              if "preset" in b.setting_names) + ")"}),
     ("--gate-voltage", {"help": "telegraph backend: bias voltage setting E_b by VCMA, e.g. "
                         "0.1V (default 0V)"}),
     ("--pulse-width", {"help": "write pulse of the LLGS backend (default 30ns)"}),
@@ -86,6 +78,7 @@ FLAGS: list[tuple[str, dict[str, Any]]] = [
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hil train`` and its options to the parser."""
     p = commands.add_parser(
         "train", help="train a network with the devices in the loop",
         description="Train with simulated or real devices in the loop. With no options: paper "
@@ -115,29 +108,17 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             given[name] = coerce(name, value)
     if args.compare is not None:
         given["compare"] = args.compare
-    values = dataclasses.asdict(TrainConfig())
-    if given.get("hidden"):
-        values.update(HIDDEN_NET_DEFAULTS)
-    if given.get("backend") == "lab":
-        values.update(LAB_DEFAULTS)
-    if given.get("backend") == "telegraph":
-        values.update(TELEGRAPH_DEFAULTS)
-    if given.get("backend") == "two-polariser":
-        values.update(TWO_POLARISER_DEFAULTS)
-    values.update(given)
     for name in ("train_per_class", "test_per_class"):
-        if isinstance(values[name], str) and values[name] != "all":
+        if isinstance(given.get(name), str) and given[name] != "all":
             try:
-                values[name] = int(values[name])
+                given[name] = int(given[name])
             except ValueError:
-                raise ConfigError(name, f"{values[name]!r} is not a whole number") from None
-    try:
-        return TrainConfig(**values).validate()
-    except TypeError as err:
-        raise ConfigError("config", str(err)) from None
+                raise ConfigError(name, f"{given[name]!r} is not a whole number") from None
+    return TrainConfig.for_backend(**given).validate()
 
 
 def run(args: argparse.Namespace) -> int:
+    """``hil train``: build the banks, train (or resume), print the result and write the figure."""
     from hil.learn.report import write_training_figure
     from hil.learn.train import Trainer
     from protocols.store import RunStore
@@ -147,8 +128,6 @@ def run(args: argparse.Namespace) -> int:
         config = _resumable_config(stored_run(store, args.resume, "resume"))
     else:
         config = config_from_args(args)
-        if config.backend == "two-polariser":
-            return _run_two_polariser(config, args.json)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
     if config.backend == "llgs" and not args.json:
         from hil.cli.common import announce_kernel_compile, llgs_backend
@@ -173,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    if not trainer.switches:
+        return _print_two_polariser(config, trainer.data, result, args.json)
     classes = config.classes if config.classes is not None else list(range(10))
     plot = Path(args.plot) if args.plot else store.path.parent / "figures" / (
         f"run-{result.run_id}.png")
@@ -180,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     summary = result.summary(config)
     summary["figure"] = str(plot)
     summary.update(_intervals(result))
-    lab_seconds = [b.lab_seconds for b in result.banks if getattr(b, "lab_seconds", None)]
+    lab_seconds = [b.lab_seconds for b in result.banks if b.lab_seconds]
     if lab_seconds:
         summary["lab_seconds"] = sum(lab_seconds)
         estimate = trainer.lab_seconds_estimate
@@ -220,39 +201,19 @@ def _resumable_config(stored) -> TrainConfig:
         raise ConfigError("resume", f"run {stored.id} was trained with {what} a script gave; "
                           "resume it from that script: Trainer(config, ...).run(store, "
                           f"resume_id={stored.id})")
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    keys = {*FIELD_NAMES, *PARTS, "hardware_timed"}  # parts, or a flat record of before them
     return TrainConfig.from_dict({k: v for k, v in stored.config.items()
-                                  if k in fields or k == "hardware_timed"}).validate()
+                                  if k in keys}).validate()
 
 
-def _run_two_polariser(config: TrainConfig, as_json: bool) -> int:
-    """Paper 003's network: the device's derivative in the backward pass, and (``--compare``)
-    software's, from the same seed (same start, batches and devices)."""
-    from hil.learn.data import load_digits, validation_split
-    from hil.learn.two_polariser import train_two_polariser
-
-    if len(config.hidden) != 1:
-        raise ConfigError("hidden", f"{config.hidden}: the two-polariser backend has one hidden "
-                          "layer of devices; allowed: one size, e.g. 64")
-    if config.optimizer != "adam":
-        raise ConfigError("optimizer", f"{config.optimizer!r}: the two-polariser backend trains "
-                          "with paper 003's Adam; allowed: adam")
-    split = load_digits(config.data).select(config.classes, None, config.test_per_class)
-    if config.validation_per_class:
-        split, val = validation_split(split, config.classes, config.validation_per_class,
-                                      config.train_per_class)
-    else:
-        split, val = split.select(None, config.train_per_class, None), None
-    modes = ("device", "software") if config.compare else ("device",)
-    runs = [train_two_polariser(split, mode, hidden=config.hidden[0], eta=config.eta,
-                                read_noise=config.read_noise, lr=config.lr,
-                                epochs=config.epochs, batch_size=config.batch_size,
-                                seed=config.seed, validation=val) for mode in modes]
-    print(f"{len(split.train_y)} training images, 784 x {config.hidden[0]} x "
-          f"{len(split.classes)} net of {config.preset} two-polariser neurons, eta = "
-          f"{config.eta:g}, read noise = {config.read_noise:g}, {config.epochs} epochs, "
-          f"seed {config.seed}")
-    for run in runs:
+def _print_two_polariser(config: TrainConfig, split, result, as_json: bool) -> int:
+    """Paper 003's network: the device's derivative and (``--compare``) software's, from
+    the same seed (same start, batches and devices)."""
+    print(f"run {result.run_id}: {len(split.train_y)} training images, 784 x "
+          f"{config.hidden[0]} x {len(split.classes)} net of {config.preset} two-polariser "
+          f"neurons, eta = {config.eta:g}, read noise = {config.read_noise:g}, "
+          f"{config.epochs} epochs, seed {config.seed}")
+    for run in result.runs:
         val_text = ("" if run.validation_accuracy is None
                     else f", validation {run.validation_accuracy:.1%}")
         print(f"{run.mode:>9} derivative: held-out "
@@ -260,7 +221,7 @@ def _run_two_polariser(config: TrainConfig, as_json: bool) -> int:
     if as_json:
         from hil.cli.common import print_json_line
 
-        print_json_line({"backend": "two-polariser", "runs": [r.as_dict() for r in runs]})
+        print_json_line(result.summary(config))
     return 0
 
 
@@ -306,12 +267,8 @@ class _ProgressBars:
 def _devices_text(config: TrainConfig, banks) -> tuple[str, str]:
     """What the neurons were and how they were calibrated, as the run's banks say: through
     instruments, the lab's devices and chip (never the simulated bars' numbers)."""
-    from hil.banks.base import WrappedBank
-
-    inner = banks[0] if banks else None
-    while isinstance(inner, WrappedBank):
-        inner = inner.bank
-    sweeps = getattr(inner, "calibration_sweeps", None) or []
+    inner = banks[0].innermost if banks else None
+    sweeps = (inner.calibration_sweeps if inner is not None else None) or []
     if config.backend == "lab" and inner is not None:
         lab = inner.description or {}
         chosen = ", ".join(str(d) for d in inner.devices)

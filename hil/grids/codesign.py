@@ -30,6 +30,7 @@ from hil.banks.calibration import nominal_calibration
 from hil.banks.model import model_bank
 from hil.learn.data import load_digits
 from hil.learn.encoding import poisson_spikes
+from hil.learn.loop import descend, run_epochs, shuffled
 from hil.nn.network import DeviceCurrents, SpikingNet
 from simulators.presets import BAR_WIDTHS, hall_bar_preset
 
@@ -61,31 +62,36 @@ def train_software(recipe: SoftwareRecipe, data_dir: str | None = None) -> Spiki
     net = SpikingNet(LAYERS, gen)
     optimiser = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=recipe.momentum)
     hidden, out = net.layers
-    for _ in range(recipe.epochs):
-        for batch in torch.randperm(len(x), generator=gen).split(recipe.batch_size):
-            h = torch.sigmoid(hidden(x[batch]))
-            keep = (torch.rand(h.shape, generator=gen) >= recipe.dropout).to(h.dtype)
-            logits = out(h * keep / (1.0 - recipe.dropout))
-            loss = F.binary_cross_entropy_with_logits(logits, y[batch], reduction="sum")
-            optimiser.zero_grad()
-            (loss / len(batch)).backward()
-            optimiser.step()
+
+    def step(batch: torch.Tensor) -> tuple[float, int]:
+        h = torch.sigmoid(hidden(x[batch]))
+        keep = (torch.rand(h.shape, generator=gen) >= recipe.dropout).to(h.dtype)
+        logits = out(h * keep / (1.0 - recipe.dropout))
+        loss = F.binary_cross_entropy_with_logits(logits, y[batch], reduction="sum")
+        return descend(optimiser, loss, batch), 0
+
+    run_epochs(shuffled(len(x), recipe.batch_size, gen), step, recipe.epochs)
     return net
 
 
 def software_accuracy(net: SpikingNet, images: np.ndarray, labels: np.ndarray) -> float:
+    """Held-out accuracy of the ideal (software) forward pass: the reference a deployment on
+    devices is measured against (paper 002 Fig. 3c)."""
     with torch.no_grad():
         predicted = net.forward_ideal(torch.from_numpy(images)).argmax(1).numpy()
     return float(np.mean(predicted == labels))
 
 
 def weights_bytes(net: SpikingNet) -> bytes:
+    """A net's layers and weights as bytes, so a grid's workers deploy the very weights stored
+    with the run."""
     buffer = io.BytesIO()
     torch.save({"layers": net.sizes, "state": net.state_dict()}, buffer)
     return buffer.getvalue()
 
 
 def net_from_bytes(data: bytes) -> SpikingNet:
+    """The net :func:`weights_bytes` stored (``weights_only``: a stored run never runs code)."""
     saved = torch.load(io.BytesIO(data), weights_only=True)
     net = SpikingNet(saved["layers"])
     net.load_state_dict(saved["state"])
@@ -141,6 +147,7 @@ def deploy_point(point: dict[str, Any], weights: bytes, images: np.ndarray,
 
 
 def default_widths() -> tuple[float, ...]:
+    """Paper 002's bar widths, 0.3-5 um (Fig. 3c-d)."""
     return BAR_WIDTHS
 
 
@@ -188,6 +195,7 @@ def held_out(options: CodesignOptions) -> tuple[np.ndarray, np.ndarray]:
 
 
 def stored_weights(store, run_id: int) -> bytes:
+    """The trained weights of run ``run_id``, refused by field name when it holds none."""
     checkpoint = store.latest_checkpoint(run_id)
     if checkpoint is None:
         from hil.errors import ConfigError
@@ -214,6 +222,8 @@ def train_and_store(options: CodesignOptions, store) -> tuple[int, bytes]:
 
 
 def codesign_sweep(options: CodesignOptions, weights_run: int, weights: bytes):
+    """The co-design grid (width x eta x temperature x seeds, paper 002 Fig. 3c-d, S8-S9) with
+    its recorded settings, ready for ``run_grid``."""
     from hil.grids import Grid
 
     images, labels = held_out(options)

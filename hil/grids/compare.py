@@ -57,6 +57,7 @@ from hil.banks.calibration import calibrations_from_fits, characterise, nominal_
 from hil.banks.model import ModelBank
 from hil.learn.data import load_digits
 from hil.learn.encoding import poisson_spikes
+from hil.learn.loop import descend, run_epochs, shuffled
 from hil.learn.readout import Readout, read_out, spike_trains
 from hil.nn.network import DeviceCurrents, SpikingNet, output_loss
 from simulators.hallbar import HallBars
@@ -109,6 +110,7 @@ class Experiment:
 
 
 def label(lr: float, batch: int) -> str:
+    """The label of one learning-rate and batch choice, as the comparison's tables name it."""
     return f"lr{lr:g}-b{batch}"
 
 
@@ -253,18 +255,18 @@ def _train(net: SpikingNet, devices, x, y, exp: Experiment, lr: float, batch: in
     the experiment's error, software on ideal sigmoids of the intensities."""
     optimiser = torch.optim.SGD(net.parameters(), lr=lr, momentum=exp.momentum)
     target = torch.nn.functional.one_hot(y, len(exp.classes)).to(torch.float32)
-    for _ in range(exp.epochs):
-        for b in torch.randperm(len(x), generator=gen).split(batch):
-            if hil:
-                logits, spikes, _ = net.forward_devices(poisson_spikes(x[b], exp.steps, gen),
-                                                        devices)
-                loss = output_loss(logits, spikes, target[b], exp.error)
-            else:
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                    net.forward_ideal(x[b]), target[b], reduction="sum")
-            optimiser.zero_grad()
-            (loss / len(b)).backward()
-            optimiser.step()
+
+    def step(b: torch.Tensor) -> tuple[float, int]:
+        if hil:
+            logits, spikes, _ = net.forward_devices(poisson_spikes(x[b], exp.steps, gen),
+                                                    devices)
+            loss = output_loss(logits, spikes, target[b], exp.error)
+        else:
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                net.forward_ideal(x[b]), target[b], reduction="sum")
+        return descend(optimiser, loss, b), 0
+
+    run_epochs(shuffled(len(x), batch, gen), step, exp.epochs)
 
 
 def _code(text: str) -> int:

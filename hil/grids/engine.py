@@ -45,6 +45,9 @@ class Grid:
 
 @dataclass
 class GridResult:
+    """What a grid run gives back: every finished point in grid order, the points that failed
+    after their retries, and how many were computed now rather than read from the store (a
+    resumed grid recomputes nothing that finished)."""
     run_id: int
     rows: list[dict[str, Any]]  # one per finished point, in grid order
     failed: list[dict[str, Any]]  # points that failed after their retries, with the error

@@ -50,6 +50,9 @@ def _spin(low: float, high: float, value: float, decimals: int = 4, suffix: str 
 
 
 class MainWindow(QMainWindow):
+    """The characterisation window: connect, set a procedure within the device's limits, run it in
+    a worker thread with live plots, pause and abort (abort turns the outputs off within a
+    cycle)."""
     def __init__(self, store: RunStore | None = None) -> None:
         super().__init__()
         self.setWindowTitle("spinhil: device characterisation")
@@ -569,6 +572,7 @@ class MainWindow(QMainWindow):
 
 
 def run_gui(store_path: str | None = None) -> int:
+    """``hil gui``: open the window on the run store and run Qt's event loop until it closes."""
     from PyQt6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])

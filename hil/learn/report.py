@@ -12,6 +12,8 @@ from protocols.fitting import sigmoid
 
 
 def write_training_figure(result: TrainResult, classes: list[int], path: str | Path) -> Path:
+    """The training figure (loss, held-out confidences, device curves), written beside the store
+    so a run's numbers can be seen without the store."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -9,7 +9,6 @@ first, then per-epoch metrics and a checkpoint (weights, optimiser, every random
 
 from __future__ import annotations
 
-import hashlib
 import io
 import time
 from collections import Counter
@@ -20,21 +19,25 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
 
-from hil.banks.base import Calibration, MultiplexedBank, NeuronBank, WrappedBank
-from hil.banks.calibration import calibrations_from_fits, characterise, nominal_calibration
-from hil.banks.model import model_bank
+from hil.banks import registry
+from hil.banks.base import Calibration, NeuronBank
 from hil.errors import ConfigError
 from hil.learn.config import TrainConfig
-from hil.learn.data import DigitSplit, from_datasets, load_digits, validation_split
+from hil.learn.data import (
+    DigitSplit,
+    describe_split,
+    from_datasets,
+    load_digits,
+    validation_split,
+)
 from hil.learn.encoding import poisson_spikes
+from hil.learn.loop import EpochStats, descend, run_epochs, shuffled
 from hil.learn.readout import EVAL_CHUNK, read_out
 from hil.nn.network import DeviceCurrents, SpikingNet, device_hits, output_loss
 from hil.session.suspenders import WatchSettings
 from hil.session.watch import RunWatch, watch_run
 from protocols.store import ActiveRun, RunStore
-from simulators.presets import hall_bar_preset
 
 Progress = Callable[[str, int, int, dict[str, float]], None]
 OptimiserFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
@@ -58,6 +61,8 @@ class Evaluation:
 
 @dataclass
 class TrainResult:
+    """What a training run gives back and records: the HIL and deployed evaluations, the
+    histories and each bank's calibration."""
     run_id: int
     hil: Evaluation
     deployed: Evaluation | None
@@ -97,7 +102,7 @@ def prepare_data(config: TrainConfig, data: DigitSplit | tuple | None = None
     """The training and held-out images (MNIST, IDX files, or a user's pair of torch
     Datasets) and the validation images held apart from the training pool."""
     if data is None:
-        data = load_digits(config.data)
+        data = load_digits(config.folder)
     elif isinstance(data, tuple):
         data = from_datasets(*data)
     if config.validation_per_class == 0:
@@ -136,126 +141,37 @@ def make_scheduler(config: TrainConfig, optimiser: torch.optim.Optimizer) -> Any
 
 
 def build_banks(config: TrainConfig, progress: Progress | None = None) -> list[NeuronBank]:
-    """One bank per layer; with ``multiplex`` > 1 each device serves several neurons.
-    ``progress`` hears the LLGS preset's calibration as stage ``calibration``."""
+    """One bank per layer, built by the config's backend (hil.banks.registry); with
+    ``multiplex`` > 1 each device serves several neurons. ``progress`` hears the LLGS
+    preset's calibration as stage ``calibration``."""
     banks: list[NeuronBank] = []
-    for layer, size in enumerate(config.layer_sizes()[1:]):
-        devices = -(-size // config.multiplex)
-        seed = np.random.SeedSequence([config.seed, layer])
-        bank: NeuronBank
-        if config.backend == "lab":
-            bank = lab_bank(config, devices)
-        elif config.backend == "llgs":
-            from hil.banks.llgs import LLGSBank
-
-            bank = LLGSBank(config.preset, devices, config.pulse_width or 30e-9,
-                            seed=int(seed.generate_state(1)[0]), eta=config.eta,
-                            eta_window=config.eta_window,
-                            progress=None if progress is None else
-                            (lambda done, total: progress("calibration", done, total, {})))
-        elif config.backend == "telegraph":
-            from hil.banks.telegraph import TelegraphBank
-
-            bank = TelegraphBank(config.preset, devices, config.gate_voltage,
-                                 seed=int(seed.generate_state(1)[0]), eta=config.eta,
-                                 eta_window=config.eta_window)
-        else:
-            bank = model_bank(devices, config.width, config.eta, config.eta_window, seed=seed)
-        if config.multiplex > 1:
-            bank = _FirstNeurons(MultiplexedBank(bank, config.multiplex), size)
-        banks.append(bank)
-    if config.max_current is not None:
+    try:
+        for layer, size in enumerate(config.layer_sizes()[1:]):
+            banks.append(registry.build_layer(config, size, layer, progress))
+    except BaseException:
         for bank in banks:
-            bank.max_current = np.minimum(bank.max_current, config.max_current)
+            bank.close()
+        raise
     return banks
 
 
-def lab_description(config: TrainConfig, devices: int) -> dict:
-    """The lab as a run's config keeps it: a lab file (and the chip it names, as a sweep
-    of ``hil characterise`` keeps it, so their calibrations are shared), or the virtual
-    lab's chip."""
-    from hil.session.session import lab_description as describe
-
-    if config.lab is not None:
-        return describe(config.lab)
-    return describe(None, devices, config.width, config.seed)
-
-
-def lab_bank(config: TrainConfig, devices: int) -> NeuronBank:
-    """Devices 0..n-1 of the lab (the virtual one built from width and seed by default)."""
-    from hil.banks.lab import LabBank
-    from hil.session.lab import open_lab
-    from protocols.errors import ProtocolError
-
-    description = lab_description(config, devices)
-    lab = open_lab(description).connect()
-    nominal = nominal_calibration(hall_bar_preset(config.width))
-    try:
-        bank = LabBank(lab, list(range(devices)), [nominal] * devices, timing=config.timing,
-                       description=description)
-        bank.calibration_origin = f"nominal: the {config.width * 1e6:g} um bar's preset"
-        return bank
-    except ProtocolError as err:
-        lab.close()
-        raise ConfigError("timing", str(err)) from None
-
-
-class _FirstNeurons(WrappedBank):
-    """The first ``n`` neurons of a bank (a multiplexed bank may have a spare slot)."""
-
-    def __init__(self, bank: NeuronBank, n: int) -> None:
-        self.bank = bank
-        super().__init__(bank.calibration[:n], bank.max_current[:n])
-
-    def _switch(self, currents: np.ndarray) -> np.ndarray:
-        pad = self.bank.n_neurons - self.n_neurons
-        full = np.concatenate([currents, np.zeros((*currents.shape[:-1], pad))], axis=-1)
-        return self.bank.switch(full)[..., : self.n_neurons]
-
-
 def targets(labels: np.ndarray, classes: list[int] | None) -> torch.Tensor:
+    """One-hot targets in the order of ``classes`` (paper 002 trains on a subset, 0/2/4/6)."""
     order = list(range(10)) if classes is None else classes
     index = torch.tensor([order.index(int(y)) for y in labels])
     return F.one_hot(index, len(order)).to(torch.float32)
 
 
-def _innermost(banks: list[NeuronBank]) -> list[NeuronBank]:
-    """The banks under any wrappers (a multiplexed bank's devices)."""
-    return [_innermost([b.bank])[0] if isinstance(b, WrappedBank) else b for b in banks]
-
-
 def _calibration_origin(calibration: str, bank: NeuronBank) -> dict[str, Any]:
     """Where a layer's calibration came from: the bank's own (built, measured, or each
     device's sweep run), for the run's record."""
-    inner = _innermost([bank])[0]
-    return {"config": calibration, "origin": inner.calibration_origin,
-            "sweep_runs": getattr(inner, "calibration_sweeps", None)}
+    return {"config": calibration, "origin": bank.innermost.calibration_origin,
+            "sweep_runs": bank.calibration_sweeps}
 
 
-def describe_split(data: DigitSplit, validation: tuple[np.ndarray, np.ndarray] | None,
-                   config: TrainConfig) -> dict[str, Any]:
-    """The data a run saw: source, classes, counts and a SHA-256 of each part's images and
-    labels, so the exact split can be checked later."""
-    def digest(x: np.ndarray, y: np.ndarray) -> str:
-        return hashlib.sha256(np.ascontiguousarray(x).tobytes()
-                              + np.ascontiguousarray(y).tobytes()).hexdigest()
-
-    out: dict[str, Any] = {
-        "source": data.source, "classes": config.classes, "data_option": config.data,
-        "train_images": len(data.train_y), "test_images": len(data.test_y),
-        "train_sha256": digest(data.train_x, data.train_y),
-        "test_sha256": digest(data.test_x, data.test_y),
-        "train_per_class": config.train_per_class, "test_per_class": config.test_per_class,
-        "validation_per_class": config.validation_per_class}
-    if validation is not None:
-        out["validation_images"] = len(validation[1])
-        out["validation_sha256"] = digest(*validation)
-    return out
-
-
-def _lab_seconds(banks: list[NeuronBank]) -> float | None:
+def lab_seconds(banks: list[NeuronBank]) -> float | None:
     """The instruments' clock summed over the banks' labs (None off the lab)."""
-    values = [b.lab_seconds for b in banks if getattr(b, "lab_seconds", None) is not None]
+    values = [b.lab_seconds for b in banks if b.lab_seconds is not None]
     return sum(values) if values else None
 
 
@@ -269,11 +185,19 @@ class Trainer:
                  scheduler: SchedulerFactory | None = None,
                  banks: list[NeuronBank] | None = None):
         """``data``: a :class:`DigitSplit` or a (train, held-out) pair of torch Datasets
-        (default: ``config.data``). ``optimizer`` / ``scheduler``: factories ``params ->
+        (default: ``config.folder``). ``optimizer`` / ``scheduler``: factories ``params ->
         optimiser`` and ``optimiser -> scheduler`` in place of the config's names.
         ``banks``: one bank per layer (e.g. a lab session's devices), kept open after the
         run; default: built from the config and closed after it."""
         self.config = config.validate()
+        self.switches = registry.backend(config.backend).capabilities.switches
+        if not self.switches:  # paper 003's neurons: their own network (one hidden layer)
+            from hil.learn.two_polariser import check_two_polariser
+
+            if banks is not None or optimizer is not None or scheduler is not None:
+                raise ConfigError("backend", f"{config.backend}: its network builds its own "
+                                  "devices and Adam; allowed: no banks, optimizer or scheduler")
+            check_two_polariser(self.config)
         self.progress = progress or (lambda *a: None)
         self.data, self.validation = prepare_data(self.config, data)
         self.optimizer_factory = optimizer or (lambda p: make_optimiser(self.config, p))
@@ -328,7 +252,7 @@ class Trainer:
     def _estimate_before_the_epochs(self, banks: list[NeuronBank], first_epoch: int) -> None:
         """Price one call of the smallest and the largest size on a separate virtual lab
         with the rig's bus and timing tables; the lab time at the end, said now."""
-        now = _lab_seconds(banks)
+        now = lab_seconds(banks)
         if now is None:
             return
         rows = self._switch_rows(self.config.epochs - first_epoch)
@@ -347,6 +271,13 @@ class Trainer:
         had uninterrupted (refused while another process is recording it)."""
         cfg = self.config
         self.store = store
+        if not self.switches:
+            from hil.learn.two_polariser import record_two_polariser
+
+            if resume_id is not None:
+                raise ConfigError("resume", f"{cfg.backend} runs keep no checkpoints; allowed: "
+                                  "a new run")
+            return record_two_polariser(cfg, store, self.data, self.validation, self.progress)
         start = time.perf_counter()
         self._banks: list[NeuronBank] = []
         with store.run("train", self._stored_config(), seed=cfg.seed, resume=resume_id) as run:
@@ -360,10 +291,9 @@ class Trainer:
         rig, and the lab time estimated before the first epoch with what it took."""
         record: dict = {}
         for bank in self._banks:
-            lab = getattr(bank, "lab_record", None)
-            if lab is None:
+            found = bank.lab_record()
+            if found is None:
                 continue
-            found = lab()
             pulses = record.setdefault("pulses", {})
             for device, count in found["pulses"].items():
                 pulses[device] = pulses.get(device, 0) + count
@@ -371,7 +301,7 @@ class Trainer:
                 record.setdefault("burst", found["burst"])
         if self.lab_seconds_estimate is not None:
             record["lab_seconds_estimate"] = self.lab_seconds_estimate
-        seconds = _lab_seconds(self._banks)
+        seconds = lab_seconds(self._banks)
         if record and seconds is not None:
             record["lab_seconds"] = seconds
         return record
@@ -383,12 +313,12 @@ class Trainer:
         stored.update({f"{k}_object": repr(v) for k, v in self.custom.items()})
         if self.given_banks is not None:
             stored["banks"] = "given"
-            labs = {b.description.get("lab_file") for b in _innermost(self.given_banks)
-                    if getattr(b, "description", None)}
+            labs = {b.innermost.description.get("lab_file") for b in self.given_banks
+                    if getattr(b.innermost, "description", None)}
             if len(labs) == 1:
-                stored["lab"] = labs.pop()
+                stored["bank"]["lab"] = labs.pop()
             if self.config.calibration == "nominal":  # the trainer takes the banks' own
-                stored["calibration"] = "given"
+                stored["bank"]["calibration"] = "given"
         return stored
 
     def _run(self, run: ActiveRun, start: float) -> TrainResult:
@@ -458,26 +388,35 @@ class Trainer:
         devices = [DeviceCurrents(b, c, cfg.gradient)
                    for b, c in zip(banks, calibration, strict=True)]
         for bank in banks:  # lab devices: the one-off set-up before the first epoch
-            getattr(bank, "prepare", lambda: None)()
+            bank.prepare()
         self._record(run, banks, calibration)
-        run.watch_lab_seconds(lambda: _lab_seconds(banks))
+        run.watch_lab_seconds(lambda: lab_seconds(banks))
         self._watch = watch_run(self.watch, run, banks, devices, calibration, self.store)
         if checkpoint is None:  # calibrated and set up: a run killed now goes on from here
             run.save_checkpoint(-1, _checkpoint_bytes(net, optimiser, scheduler, gen, banks,
                                                       calibration, history))
         self._estimate_before_the_epochs(banks, first_epoch)
-        for epoch in range(first_epoch, cfg.epochs):
-            if history["stopped"]:
-                break
-            net.train()
-            lab_before = _lab_seconds(banks)
-            loss, accuracy = self._epoch(net, optimiser, devices, x, y, gen)
-            metrics = {"loss": loss, "train_accuracy": accuracy,
+
+        def step(batch: torch.Tensor) -> tuple[float, int]:
+            """One update through the devices (paper 002 Methods 4.6)."""
+            spikes = poisson_spikes(x[batch], cfg.steps, gen)
+            logits, out_spikes, _ = net.forward_devices(spikes, devices)
+            loss = output_loss(logits, out_spikes, y[batch], cfg.error)
+            done = (descend(optimiser, loss, batch),
+                    device_hits(out_spikes.sum(0), y[batch].argmax(1)))
+            if self._watch is not None:  # suspenders, the operator's pause and abort
+                self._watch.between_batches()
+            return done
+
+        def after_epoch(stats: EpochStats) -> bool:
+            """Schedule, validation, metrics, a checkpoint and progress; True to stop."""
+            epoch = stats.epoch
+            metrics = {"loss": stats.loss, "train_accuracy": stats.accuracy,
                        "lr": float(optimiser.param_groups[0]["lr"])}
             if scheduler is not None:
                 scheduler.step()
-            history["loss"].append(loss)
-            history["train_accuracy"].append(accuracy)
+            history["loss"].append(stats.loss)
+            history["train_accuracy"].append(stats.accuracy)
             if self.validation is not None:
                 metrics.update(self.validate(net, devices))
                 history["val_loss"].append(metrics["val_loss"])
@@ -486,12 +425,18 @@ class Trainer:
             run.log_metrics(epoch, metrics)
             run.save_checkpoint(epoch, _checkpoint_bytes(
                 net, optimiser, scheduler, gen, banks, calibration, history))
-            shown = {"loss": loss, "acc": accuracy}
-            if lab_before is not None:  # lab time left, priced with what ran so far
+            shown = {"loss": stats.loss, "acc": stats.accuracy}
+            if lab_seconds(banks) is not None:  # lab time left, priced with what ran so far
                 left = self._lab_seconds_to_go(banks, self._switch_rows(cfg.epochs - epoch - 1))
                 if left is not None:
                     shown["lab_s_left"] = left
             self.progress("train", epoch + 1, cfg.epochs, shown)
+            return history["stopped"]
+
+        if not history["stopped"]:
+            net.train()
+            run_epochs(shuffled(len(x), cfg.batch_size, gen), step, cfg.epochs, first_epoch,
+                       after_epoch)
         net.eval()
         hil = self.evaluate(net, devices, "evaluate HIL")
         run.log_metrics(cfg.epochs, {"hil_accuracy": hil.accuracy})
@@ -544,38 +489,10 @@ class Trainer:
         out = []
         for i, bank in enumerate(banks):
             self.progress("characterise", i + 1, len(banks), {})
-            if hasattr(bank, "measure_calibration"):  # lab devices: sweeps in the run store
-                bank.measure_calibration(self.store, lab_description(self.config,
-                                                                     bank.n_neurons),
-                                         resumed_after=resumed)
-                out.append(list(bank.calibration))
-                continue
-            fits = characterise(bank, bank.calibration)
-            bank.calibration_origin = "characterised: a sweep of every neuron in this run"
-            out.append(calibrations_from_fits(fits, bank.calibration[0].pulse_width))
+            # on a lab each device's sweep is a run of its own in the store
+            bank.measure_calibration(self.store, resumed_after=resumed)
+            out.append(list(bank.calibration))
         return out
-
-    def _batches(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> DataLoader:
-        """One epoch's shuffled batches of a torch Dataset (the order from ``gen``)."""
-        order = torch.randperm(len(x), generator=gen)
-        batches = [b.tolist() for b in order.split(self.config.batch_size)]
-        return DataLoader(TensorDataset(x, y), batch_sampler=batches)
-
-    def _epoch(self, net, optimiser, devices, x, y, gen) -> tuple[float, float]:
-        cfg = self.config
-        total_loss, correct = 0.0, 0
-        for xb, yb in self._batches(x, y, gen):
-            spikes = poisson_spikes(xb, cfg.steps, gen)
-            logits, out_spikes, _ = net.forward_devices(spikes, devices)
-            loss = output_loss(logits, out_spikes, yb, cfg.error)
-            optimiser.zero_grad()
-            (loss / len(xb)).backward()
-            optimiser.step()
-            total_loss += float(loss.detach())
-            correct += device_hits(out_spikes.sum(0), yb.argmax(1))
-            if self._watch is not None:  # suspenders, the operator's pause and abort
-                self._watch.between_batches()
-        return total_loss / len(x), correct / len(x)
 
     @torch.no_grad()
     def evaluate(self, net: SpikingNet, devices: list[DeviceCurrents],
@@ -611,21 +528,22 @@ class Trainer:
         scheduler = self.scheduler_factory(optimiser)
         x = torch.from_numpy(self.data.train_x)
         y = targets(self.data.train_y, cfg.classes)
-        history = []
-        net.train()
-        for epoch in range(cfg.epochs):
-            total = 0.0
-            for xb, yb in self._batches(x, y, gen):
-                loss = F.binary_cross_entropy_with_logits(
-                    net.forward_ideal(xb), yb, reduction="sum")
-                optimiser.zero_grad()
-                (loss / len(xb)).backward()
-                optimiser.step()
-                total += float(loss.detach())
+        history: list[float] = []
+
+        def step(batch: torch.Tensor) -> tuple[float, int]:
+            loss = F.binary_cross_entropy_with_logits(net.forward_ideal(x[batch]), y[batch],
+                                                      reduction="sum")
+            return descend(optimiser, loss, batch), 0
+
+        def after_epoch(stats: EpochStats) -> None:
             if scheduler is not None:
                 scheduler.step()
-            history.append(total / len(x))
-            self.progress("software", epoch + 1, cfg.epochs, {"loss": history[-1]})
+            history.append(stats.loss)
+            self.progress("software", stats.epoch + 1, cfg.epochs, {"loss": stats.loss})
+
+        net.train()
+        run_epochs(shuffled(len(x), cfg.batch_size, gen), step, cfg.epochs,
+                   after_epoch=after_epoch)
         net.eval()
         return net, history
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hil.learn.loop import run_epochs, shuffled
+
 MODES = ("fixed", "k", "kc")  # which of k, c are trained
 
 
@@ -223,14 +225,14 @@ def train_trainable(
     net = TrainableNet.initial((x.shape[1], 25, 10), gen)
     for name in ("w1", "w2", "k2", "c2", "k3", "c3"):
         setattr(net, name, getattr(net, name).to(dtype))
-    history = []
-    for _ in range(epochs):
-        total = 0.0
-        for batch in torch.randperm(len(x), generator=gen).split(batch_size):
-            cache = net.forward(x[batch])
-            total += float(net.loss(cache["a3"], y[batch])) * len(batch)
-            net.step(net.gradients(cache, y[batch]), lr, mode, k_range, c_range)
-        history.append(total / len(x))
+
+    def step(batch: torch.Tensor) -> tuple[float, int]:
+        cache = net.forward(x[batch])
+        loss = float(net.loss(cache["a3"], y[batch])) * len(batch)
+        net.step(net.gradients(cache, y[batch]), lr, mode, k_range, c_range)
+        return loss, 0
+
+    history = [s.loss for s in run_epochs(shuffled(len(x), batch_size, gen), step, epochs)]
     accuracy = net.accuracy(torch.from_numpy(np.asarray(test_x)).to(dtype),
                             torch.from_numpy(np.asarray(test_y)))
     return net, accuracy, history

@@ -11,21 +11,28 @@ devices (variation and noise), so runs of one seed in different modes are paired
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from hil.banks.two_polariser import TwoPolariserBank
-from hil.learn.data import DigitSplit
+from hil.errors import ConfigError
+from hil.learn.data import DigitSplit, describe_split
+from hil.learn.loop import run_epochs
 from hil.nn.two_polariser import TwoPolariserNeurons
+from protocols.store import RunStore
 
 MODES = ("device", "software", "ideal")
 
 
 @dataclass(frozen=True)
 class TwoPolariserRun:
+    """One run's settings (mode, seed, variation, read noise, samples, schedule), so runs of
+    one seed in different modes can be paired."""
     mode: str
     seed: int
     eta: float
@@ -58,9 +65,11 @@ def train_two_polariser(
     read_noise: float = 0.0, samples: int = 100, lr: float = 1e-3, epochs: int = 10,
     batch_size: int = 64, seed: int = 0,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> TwoPolariserRun:
     """Train on ``split``'s training images, report accuracy on ``validation`` (if given) and
-    on the held-out images, both read through the devices (their noise included)."""
+    on the held-out images, both read through the devices (their noise included).
+    ``on_epoch(epoch, loss)`` hears each epoch's mean training loss."""
     if mode not in MODES:
         raise ValueError(f"mode = {mode!r} is not one of {', '.join(MODES)}")
     for name, value in (("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)):
@@ -79,15 +88,85 @@ def train_two_polariser(
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     order = np.random.default_rng(seed)
     loss_fn = nn.CrossEntropyLoss()
-    for _ in range(epochs):
+
+    def batches() -> list[torch.Tensor]:  # the order from numpy's generator of the seed
         perm = order.permutation(len(y_train))
-        for start in range(0, perm.size, batch_size):
-            idx = torch.as_tensor(perm[start:start + batch_size])
-            optimiser.zero_grad()
-            loss_fn(net(x_train[idx]), y_train[idx]).backward()
-            optimiser.step()
+        return [torch.as_tensor(perm[s:s + batch_size]) for s in range(0, perm.size, batch_size)]
+
+    def step(idx: torch.Tensor) -> tuple[float, int]:
+        optimiser.zero_grad()
+        loss = loss_fn(net(x_train[idx]), y_train[idx])  # the batch's mean (paper 003)
+        loss.backward()
+        optimiser.step()
+        return float(loss.detach()) * len(idx), 0
+
+    run_epochs(batches, step, epochs, after_epoch=None if on_epoch is None else
+               (lambda stats: on_epoch(stats.epoch, stats.loss)))
     val = None if validation is None else _accuracy(net, *validation, labels)
     test = _accuracy(net, split.test_x, split.test_y, labels)
     if bank is not None:
         bank.close()
     return TwoPolariserRun(mode, seed, eta, read_noise, samples, lr, epochs, hidden, val, test)
+
+
+@dataclass
+class TwoPolariserResult:
+    """A recorded two-polariser training run: the device-derivative run and (``compare``)
+    the software-derivative run of the same seed, with their per-epoch losses."""
+
+    run_id: int
+    runs: list[TwoPolariserRun]
+    loss_history: list[float]
+    software_loss_history: list[float] = field(default_factory=list)
+
+    def summary(self, config: Any) -> dict[str, Any]:
+        return {"run_id": self.run_id, "backend": config.backend, "seed": config.seed,
+                "runs": [r.as_dict() for r in self.runs], "loss_history": self.loss_history,
+                "software_loss_history": self.software_loss_history,
+                "test_accuracy": self.runs[0].test_accuracy}
+
+
+def check_two_polariser(config: Any) -> None:
+    """What paper 003's network allows of a training configuration (before any run)."""
+    if len(config.hidden) != 1:
+        raise ConfigError("hidden", f"{config.hidden}: the two-polariser backend has one hidden "
+                          "layer of devices; allowed: one size, e.g. 64")
+    if config.optimizer != "adam":
+        raise ConfigError("optimizer", f"{config.optimizer!r}: the two-polariser backend trains "
+                          "with paper 003's Adam; allowed: adam")
+
+
+def record_two_polariser(config: Any, store: RunStore, split: DigitSplit,
+                         validation: tuple[np.ndarray, np.ndarray] | None,
+                         progress: Callable[..., None] | None = None) -> TwoPolariserResult:
+    """Paper 003's network trained in the run store: the configuration first, then each
+    epoch's loss (``loss`` with the device's derivative, ``software_loss`` with software's,
+    from the same seed: same start, batches and devices) and the accuracies as the result."""
+    check_two_polariser(config)
+    modes = ("device", "software") if config.compare else ("device",)
+    histories: dict[str, list[float]] = {mode: [] for mode in modes}
+    with store.run("train", config.to_dict(), seed=config.seed) as run:
+        run.describe(backend=config.backend,
+                     data=describe_split(split, validation, config),
+                     seeds={"seed": config.seed, "weights": f"torch.manual_seed({config.seed})",
+                            "batches": f"numpy default_rng({config.seed})",
+                            "devices": f"numpy SeedSequence({config.seed})"})
+        runs = []
+        for mode in modes:
+            name = "loss" if mode == "device" else "software_loss"
+
+            def logged(epoch: int, loss: float, name: str = name, mode: str = mode) -> None:
+                histories[mode].append(loss)
+                run.log_metrics(epoch, {name: loss})
+                if progress is not None:
+                    progress(mode, epoch + 1, config.epochs, {"loss": loss})
+
+            runs.append(train_two_polariser(
+                split, mode, hidden=config.hidden[0], eta=config.eta,
+                read_noise=config.read_noise, lr=config.lr, epochs=config.epochs,
+                batch_size=config.batch_size, seed=config.seed, validation=validation,
+                on_epoch=logged))
+        result = TwoPolariserResult(run.id, runs, histories["device"],
+                                    histories.get("software", []))
+        run.result = result.summary(config)
+    return result

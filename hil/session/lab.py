@@ -48,7 +48,8 @@ class VirtualLabConnection(Lab):
         switch = virtual_lab.instruments["switch"]
         wiring = (SwitchWiring.from_pairs(switch.wiring, len(switch.installed))
                   if virtual_lab.models["switch"] == "7002" else None)
-        super().__init__(roles, "@py", limits, clock=virtual_lab.clock, wiring=wiring)
+        super().__init__(roles, "@py", limits, timeout_ms=VIRTUAL_TIMEOUT_MS,
+                         clock=virtual_lab.clock, wiring=wiring)
         self.virtual_lab = virtual_lab
         self.trigger_line = virtual_lab.trigger_line or 1
 
@@ -83,6 +84,9 @@ class VirtualLabConnection(Lab):
             self.virtual_lab.stop()
 
 
+# a virtual instrument answers when its thread gets the CPU, which the client shares: on a
+# loaded machine that can pass a real box's 2 s (lab files keep their own timeout_ms)
+VIRTUAL_TIMEOUT_MS = 10_000
 VIRTUAL_COIL_FIELD = 0.25  # T: the virtual coil's rating (0.5 A of the 2400 at 0.5 T/A)
 
 

@@ -5,8 +5,10 @@ lab whose clock charges this lab's bus and line frequency and whose instruments 
 units, timed exactly as their data sheets (``simulators/lab/units.py``: the 6221's
 waveforms, the 2000's readings, the 7002's relays), so no
 pulse reaches the chip. A survey repeats one shape per device (a route, a calibration, the
-coarse search, the quick and the fine sweep, each a fixed number of cycles), so one nominal
-device surveyed there, times the devices, is the estimate. A real chip costs less for a
+coarse search, the quick and the fine sweep, each a fixed number of cycles), and the first
+device also pays what the run sets up once (the 6221's waveforms, the 2000's trigger model):
+so one nominal device surveyed there, plus what a second one adds times the devices after
+the first, is the estimate. A real chip costs less for a
 device that fails its calibration (never swept) and more for batches played again.
 """
 
@@ -30,11 +32,20 @@ def price_survey(lab: Lab, settings: CycleSettings, timing: str, iterations: int
                        byte_time=clock.byte_time) if isinstance(clock, LabClock)
               else LabClock.for_bus("gpib"))
     switch = "7001" if lab.wiring is None else "7002"
-    virtual = VirtualLab(build_chip(2, width, 0, eta=0.0), priced,
-                         trigger_line=lab.trigger_line, switch=switch, units="nominal")
-    with connect_virtual(lab=virtual.start(), limits=lab.limits) as dry:
-        dry.select_device(0)  # where a survey's run starts
-        rwr = ResetWriteRead(dry, settings, timing=timing)
-        start = priced.now()
-        survey_devices(rwr, [1], iterations)
-        return (priced.now() - start) * devices
+
+    def surveyed(chosen: list[int]) -> float:
+        clock = LabClock(bus_latency=priced.bus_latency, line_frequency=priced.line_frequency,
+                         byte_time=priced.byte_time)
+        virtual = VirtualLab(build_chip(2, width, 0, eta=0.0), clock,
+                             trigger_line=lab.trigger_line, switch=switch, units="nominal")
+        with connect_virtual(lab=virtual.start(), limits=lab.limits) as dry:
+            dry.select_device(0)  # where a survey's run starts
+            rwr = ResetWriteRead(dry, settings, timing=timing)
+            start = clock.now()
+            survey_devices(rwr, chosen, iterations)
+            return clock.now() - start
+
+    first = surveyed([1])
+    if devices <= 1:
+        return first * devices
+    return first + (devices - 1) * (surveyed([0, 1]) - first)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from instruments import scpi
 from instruments.errors import ReplyError
 from instruments.guard.grammar import check_parameters, split_reply
-from instruments.guard.picture import ERROR_BITS, POWER_ON, Picture
+from instruments.guard.picture import ERROR_BITS, POWER_ON, Order, Picture
 from instruments.limits import LimitError, SafetyLimits
 
 LimitsSource = Callable[[], SafetyLimits]
@@ -46,6 +46,8 @@ class Unconfirmed(LimitError):
 
 def bounded(model: str, name: str, value: float | None, high: float, unit: str,
              low: float | None = None, text: str = "", why: str = "") -> float:
+    """``value`` if known and within [low, high], else refused naming the instrument, the
+    setting, the limit and why; an unknown value is refused, never assumed safe."""
     low = -high if low is None else low
     if value is None:
         raise LimitError(f"{model}: {name} unknown (in {text!r}): send *RST or set it first")
@@ -116,7 +118,7 @@ class SourceGuard:
     def __init__(self, limits: LimitsSource) -> None:
         self.own_limits = limits
         self.picture = Picture(self.unknown_state(), self.read_only)
-        self._replies: deque[list[tuple[int, str, object]]] = deque()
+        self._replies: deque[tuple[list[tuple[int, str, object]], dict]] = deque()
         self.trusted = True  # False after a read failed: replies may be out of step
         self._ask: Callable[[str], str] | None = None  # the guard's own query, unguarded
         self._resolved: dict[tuple[str, ...], tuple[bool, str, str | None]] = {}
@@ -155,6 +157,7 @@ class SourceGuard:
         under limits a ceiling lowered (no device routed, or its route not yet read back):
         the ceiling's instrument is asked once, then the refusal says why."""
         with self.picture.lock:
+            self.picture.writer = self
             ceiling = self.picture.ceiling
             try:
                 plan = self._confirmed(text)
@@ -222,7 +225,8 @@ class SourceGuard:
         self.picture.adopt(plan.picture)
         if plan.clears:
             self.picture.held_bits = 0
-        self._replies.extend(plan.queries)
+        synced = dict(self.picture.synced)  # what a reply to these queries speaks for
+        self._replies.extend((queries, synced) for queries in plan.queries)
 
     def _query_kind(self, unit: scpi.Unit, seq: int) -> tuple[int, str, object]:
         """What a query's reply will say: the event register, operations complete, or a
@@ -358,12 +362,17 @@ class SourceGuard:
         with self.picture.lock:
             if not self._replies:
                 return reply
-            queries = self._replies.popleft()
+            queries, synced = self._replies.popleft()
             if reply is None:
                 self.trusted = False
                 return reply
             if not self.trusted:
                 return reply
+            picture = self.picture
+            picture.writer = self
+            order = Order(self, synced)
+            # the instrument has acted on this connection's units before the last query
+            picture.synced[self] = max(picture.synced.get(self, 0), queries[-1][0] + 1)
             parts = split_reply(reply.strip())
             if len(parts) != len(queries):
                 return reply
@@ -371,7 +380,7 @@ class SourceGuard:
                                                                    strict=True)):
                 if kind == "esr" and part.isdigit():
                     value = int(part)
-                    self.picture.register(seq, value)
+                    self.picture.register(seq, value, order)
                     if self.picture.held_bits:  # the bits the guard read for itself
                         parts[index] = str(value | self.picture.held_bits)
                         self.picture.held_bits = 0
@@ -380,7 +389,7 @@ class SourceGuard:
                 elif kind == "read":
                     field, parse = extra
                     with contextlib.suppress(ValueError, TypeError, IndexError):
-                        self.picture.read(seq, field, parse(part))
+                        self.picture.read(seq, field, parse(part), order)
             self._after_readback()
             shown = ";".join(parts)
             return reply if shown == reply.strip() else shown + reply[len(reply.rstrip()):]
@@ -409,9 +418,21 @@ class SourceGuard:
         return self._ask is not None and self.trusted and not self._replies
 
     def confirm(self) -> None:
-        """Ask the instrument what it accepted: *ESR? (the units since it was last read),
-        every ``read_only`` field (OUTP?) and every setting the register can no longer vouch
-        for, read back; one message, one reply. If the register holds an error, a second
+        """Ask the instrument what it accepted: first through every other connection that
+        sent a unit not yet known acted on (a reply on this one cannot speak for those),
+        then through this one."""
+        picture = self.picture
+        others = {e.writer for e in picture.entries if e.writer is not None
+                  and e.writer is not self and e.seq >= picture.synced.get(e.writer, 0)}
+        for other in others:
+            if other.can_ask():
+                other.confirm_own()
+        self.confirm_own()
+
+    def confirm_own(self) -> None:
+        """Ask through this connection: *ESR? (the units since it was last read), every
+        ``read_only`` field (OUTP?) and every setting the register can no longer vouch for,
+        read back; one message, one reply. If the register holds an error, a second
         message reads back every setting still uncertain."""
         picture = self.picture
         fields = picture.unconfirmed_before(picture.seq)
@@ -462,7 +483,7 @@ class SourceGuard:
                 why = why or f"{part!r}: {err}"
         if why:
             raise ReplyError(self.name, message, reply, why)
-        self._replies.appendleft(entry)
+        self._replies.appendleft((entry, dict(picture.synced)))
         held = picture.held_bits
         self.replied(reply)
         if kinds[0][0] == "esr":  # the guard's own read: the caller's bits are kept

@@ -217,6 +217,14 @@ def _on_resource(guard, resource, share: bool) -> None:
         return reply if shown == text else shown.encode("ascii")
 
     def closing(*args, **kwargs):
+        # another connection's reply cannot speak for this one's units: ask once more
+        # through this one before it goes, or they stay ones the instrument may act on
+        with contextlib.suppress(Exception), guard.picture.lock:
+            picture = guard.picture
+            if picture.users > 1 and guard.can_ask() and any(
+                    e.writer is guard and e.seq >= picture.synced.get(guard, 0)
+                    for e in picture.entries):
+                guard.confirm_own()
         try:
             return close(*args, **kwargs)
         finally:

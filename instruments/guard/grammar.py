@@ -17,6 +17,8 @@ from instruments import scpi
 # query with a list too; "q" a query only. A query takes nothing, or (for "n") one of MIN,
 # MAX, DEF.
 def check_parameters(kind: str, unit: scpi.Unit) -> None:
+    """Refuse a unit whose parameters do not fit its header's kind (a query taking none or
+    MIN/MAX/DEF; a setting its one value or list), as the instrument would."""
     data = unit.data
     if unit.query:
         if not data:
@@ -85,16 +87,20 @@ def number_reply(text: str) -> float:
 
 
 def flag_reply(text: str) -> bool:
+    """A ``0``/``1`` reply as a bool; anything else is not what the manual says the instrument
+    sends, and raises."""
     if text not in ("0", "1"):
         raise ValueError(text)
     return text == "1"
 
 
 def list_reply(text: str) -> tuple:
+    """A comma-separated numeric reply as a tuple of numbers."""
     return tuple(number_reply(v) for v in text.split(","))
 
 
 def word_reply(text: str) -> str:
+    """A character-data reply (quoted or not) as one upper-case word; anything else raises."""
     word = text.strip().strip('"').upper()
     if not word.isalnum():
         raise ValueError("not a word")

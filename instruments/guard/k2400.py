@@ -29,6 +29,8 @@ I_2400, V_2400 = 1.05, 210.0  # Model 2400 User's Manual, specifications: +-1.05
 
 @dataclass
 class State2400(Tracked):
+    """What the 2400 may hold, as the guard tracks it: function, levels, sweep and output (None:
+    unknown, which every check treats as the worst case)."""
     function: str | None = None
     current: float | None = None
     voltage: float | None = None

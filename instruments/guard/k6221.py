@@ -44,6 +44,8 @@ DELAY_MAX = 999999.999
 
 @dataclass
 class State6221(Tracked):
+    """What the 6221 may hold, as the guard tracks it: level, output, compliance, the waveform
+    and sweep settings (None: unknown, which every check treats as the worst case)."""
     level: float | None = None
     output: bool | None = None
     compliance: float | None = None

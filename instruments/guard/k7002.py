@@ -46,6 +46,8 @@ _STATE = re.compile(r"\(@((?:\d+!\d+)(?:,\d+!\d+)*)?\)")  # :ROUTe:CLOSe:STATe? 
 
 
 def parse_channel(text: str, where: str = "channel") -> Channel:
+    """``slot!channel`` as the 7002 writes it (Model 7001/7002 manuals, channel list), refused
+    with the allowed range when outside the mainframe's slots and a 7011's channels."""
     match = _CHANNEL.fullmatch(str(text))
     if match is None:
         raise ValueError(f"{where} = {text!r} is not a channel like \"1!5\" (slot!channel)")
@@ -84,6 +86,7 @@ def channel_list(text: str) -> frozenset[Channel]:
 
 
 def format_list(channels) -> str:
+    """Channels as a 7002 channel list, ``(@1!1,1!11)``."""
     return "(@" + ",".join(f"{s}!{c}" for s, c in sorted(channels)) + ")"
 
 
@@ -97,6 +100,7 @@ def closed_reply(text: str) -> frozenset[Channel]:
 
 @dataclass
 class State7002(Tracked):
+    """What the 7002 may hold: its closed channels (None until read back) and break-before-make."""
     closed: frozenset[Channel] | None = None  # None: unknown
     bbmake: bool | None = None  # break-before-make
 

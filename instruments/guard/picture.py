@@ -23,6 +23,13 @@ A unit is known to have been accepted (its entry goes) when the instrument says 
 
 An error bit, or the power-on bit (PON 128), confirms nothing: the units before it stay
 unconfirmed until their settings are read back.
+
+Connections sharing a picture are ordered only where the instrument proves it: a reply on
+one connection says the instrument has acted on that connection's earlier units, not on a
+unit another connection wrote (its socket may be read later). So a reply confirms, or reads
+a setting over, the units of its own connection and those of another connection before
+the last reply that connection itself had read when the query was sent (``synced``); any
+other unit stays one the instrument may still act on.
 """
 
 from __future__ import annotations
@@ -41,11 +48,30 @@ ALTERNATIVES = 3  # values a field may hold besides its nominal one; older ones:
 
 @dataclasses.dataclass(eq=False)  # entries are told apart by identity
 class Entry:
+    """One setting a unit sent may have changed, with the value it had before: kept until the
+    instrument confirms the unit, so every check also weighs the old value."""
     seq: int  # the unit that set the field
     field: str
     old: Any  # what the field may still hold if that unit was refused (None: unknown)
     derived: bool = False  # the new value was computed from fields that were uncertain
     sources: frozenset[str] = frozenset()  # those fields
+    writer: Any = None  # the connection that sent the unit (None: ordered with every one)
+
+
+@dataclasses.dataclass(frozen=True)
+class Order:
+    """Which units a reply read on ``reader`` speaks for: its own, and another connection's
+    before that connection's last reply read when the query was sent (``synced``)."""
+    reader: Any = None
+    synced: dict = dataclasses.field(default_factory=dict)
+
+    def covers(self, entry: Entry) -> bool:
+        writer = entry.writer
+        return writer is None or writer is self.reader or \
+            entry.seq < self.synced.get(writer, 0)
+
+
+EVERY = Order()  # a reply that speaks for every unit (one connection, or a simulation)
 
 
 class Picture:
@@ -68,6 +94,8 @@ class Picture:
         # this instrument may not act now (a relay while a source may drive current)
         self.ceiling = None
         self.interlock = None
+        self.writer = None  # the connection whose units are being recorded
+        self.synced: dict = {}  # connection -> the seq before which it is known acted on
 
     # -- what a field may hold -------------------------------------------------------------
     def possible(self, field: str) -> list:
@@ -111,9 +139,9 @@ class Picture:
             if not isinstance(old, tuple):  # the same value a field may hold, once: the
                 self.entries = [e for e in self.entries  # latest unit that set it counts
                                 if e.derived or e.field != name or e.old != old]
-            self.entries.append(Entry(seq, name, old))
+            self.entries.append(Entry(seq, name, old, writer=self.writer))
             if name in derived:
-                self.entries.append(Entry(seq, name, None, True, derived[name]))
+                self.entries.append(Entry(seq, name, None, True, derived[name], self.writer))
             self._bound(name)
         return changed
 
@@ -131,17 +159,18 @@ class Picture:
         if len(distinct) <= ALTERNATIVES:
             return
         forgotten = {id(e) for e in known[:-ALTERNATIVES]}  # (new entries: a simulated
-        self.entries = [Entry(e.seq, e.field, None) if id(e) in forgotten else e  # copy
-                        for e in self.entries]  # shares the old ones with the picture)
+        self.entries = [Entry(e.seq, e.field, None, writer=e.writer)  # copy
+                        if id(e) in forgotten else e
+                        for e in self.entries]  # (shares the old ones with the picture)
 
     def cleared(self, seq: int) -> None:
         """A ``*CLS`` (unit ``seq``): the event register says nothing of earlier units."""
         self.windows.append(seq)
 
     # -- what the instrument said ------------------------------------------------------------
-    def register(self, seq: int, value: int) -> None:
+    def register(self, seq: int, value: int, order: Order = EVERY) -> None:
         """The standard event status register read at unit ``seq`` (its bits since the last
-        read or clear)."""
+        read or clear), on a connection ordered as ``order`` says."""
         start = max((w for w in self.windows if w < seq), default=0)
         self.windows.append(seq)
         if value & POWER_ON:  # the instrument reset itself: nothing it held is known
@@ -150,26 +179,33 @@ class Picture:
             return
         if value & ERROR_BITS:
             return  # a unit was refused: which one, only reading back can tell
-        self._confirm(start, seq)
+        self._confirm(start, seq, order)
 
-    def _confirm(self, start: int, seq: int) -> None:
-        """Units ``start`` <= n < ``seq`` were accepted."""
+    def _confirm(self, start: int, seq: int, order: Order) -> None:
+        """Units ``start`` <= n < ``seq`` that ``order`` covers were accepted."""
         done = {id(e) for e in self.entries if start <= e.seq < seq and not e.derived
-                and e.field not in self.read_only}
+                and e.field not in self.read_only and order.covers(e)}
         fields = {e.field for e in self.entries if id(e) in done}
         keep = [e for e in self.entries if id(e) not in done
-                and not (e.field in fields and e.seq < start and not e.derived)]
-        self.entries = [e for e in keep if not (e.derived and start <= e.seq < seq and not any(
-            o.field in e.sources and o.seq < e.seq for o in keep if not o.derived))]
+                and not (e.field in fields and e.seq < start and not e.derived
+                         and order.covers(e))]
+        self.entries = [e for e in keep if not (
+            e.derived and start <= e.seq < seq and order.covers(e) and not any(
+                o.field in e.sources and o.seq < e.seq for o in keep if not o.derived))]
 
-    def read(self, seq: int, field: str, value) -> None:
-        """The instrument answered that ``field`` held ``value`` at unit ``seq``."""
-        later = sorted((e for e in self.entries if e.field == field and e.seq > seq),
+    def read(self, seq: int, field: str, value, order: Order = EVERY) -> None:
+        """The instrument answered that ``field`` held ``value`` at unit ``seq`` (on a
+        connection ordered as ``order`` says: a unit it does not cover may come after)."""
+        def after(e: Entry) -> bool:
+            return e.seq > seq or not order.covers(e)
+
+        later = sorted((e for e in self.entries if e.field == field and after(e)),
                        key=lambda e: e.seq)
-        self.entries = [e for e in self.entries if not (e.field == field and e.seq < seq)]
+        self.entries = [e for e in self.entries if not (e.field == field and not after(e)
+                                                        and e.seq < seq)]
         if later and not later[0].derived:
             first = later[0]
-            self.entries = [Entry(e.seq, e.field, value) if e is first else e
+            self.entries = [Entry(e.seq, e.field, value, writer=e.writer) if e is first else e
                             for e in self.entries]
         elif not later:
             setattr(self.nominal, field, value)

@@ -1,4 +1,4 @@
-"""Keithley 6221, 2000, 2400, 7001 and 7002 drivers for the protocols: pymeasure's drivers,
+"""Keithley 6221, 2000, 2182A, 2400, 7001 and 7002 drivers for the protocols: pymeasure's drivers,
 extended, one module per model (as simulators/lab/ has one emulator per model).
 
 What pymeasure 0.16 lacks is added as declarative ``Instrument.control`` properties; its two
@@ -16,6 +16,7 @@ is read through ``replies`` (what the manual says the instrument sends, or a Rep
 from instruments.errors import InstrumentError, ReplyError
 from instruments.keithley.base import SafeWriteMixin
 from instruments.keithley.k2000 import BINARY_READINGS, HallVoltmeter
+from instruments.keithley.k2182a import Nanovoltmeter
 from instruments.keithley.k2400 import FieldSupply
 from instruments.keithley.k6221 import READ_POINT, PulseSource
 from instruments.keithley.k7001 import SwitchCard
@@ -29,6 +30,6 @@ from instruments.keithley.replies import (
 )
 
 __all__ = ["BINARY_READINGS", "COMMON_REPLIES", "NO_READING", "READ_POINT", "FieldSupply",
-           "HallVoltmeter", "InstrumentError", "PulseSource", "ReplyError", "SafeWriteMixin",
-           "SwitchCard", "SwitchSystem", "SwitchWiring", "parse_reply", "parse_values",
-           "read_sreal_block"]
+           "HallVoltmeter", "InstrumentError", "Nanovoltmeter", "PulseSource", "ReplyError",
+           "SafeWriteMixin", "SwitchCard", "SwitchSystem", "SwitchWiring", "parse_reply",
+           "parse_values", "read_sreal_block"]

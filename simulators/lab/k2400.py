@@ -31,11 +31,29 @@ MAX_POINTS = 2500  # TRACe:POINts, SWEep:POINts, ARM x TRIG count
 I_MAX, V_MAX = 1.05, 210.0  # specifications: +-1.05 A, +-210 V
 
 
-def _line_frequency(text: str) -> float:
+def _line_frequency(text: str) -> int:
     value = _num(50, 60, 60)(text)
     if value not in (50, 60):
         raise Refused(-222)
-    return float(value)
+    return int(value)
+
+
+def _autozero(text: str) -> bool:
+    """:SYSTem:AZERo[:STATe] ON|OFF|<b>|ONCE (Table 18-9): ONCE zeroes once and leaves
+    auto zero off; the query answers 1 or 0 (a 2400 answers "1" after *RST, as pymeasure's
+    device tests read it)."""
+    data = scpi.datum(text) if not isinstance(text, scpi.Data) else text
+    if data.kind == "char" and data.word == "ONCE":
+        return False
+    return _bool(text)
+
+
+# Auto source delay (section 3, "Source delay", Table 3-4; the 2400 Series Quick Results
+# Guide: "1ms, 2ms or 3ms depending on which current range and source function"): 3 ms on the
+# 1 uA range, 2 ms on 10 uA, 1 ms from 100 uA up, 2 ms sourcing current on the 1 A range (the
+# per-range figures as the SourceMeter family's table gives them, Model 2450 Reference Manual
+# 2-111). A 2400 after *RST (100 uA range) answers SOUR:DEL? 0.001 with auto delay on.
+AUTO_DELAYS = ((1.05e-6, 3e-3), (1.05e-5, 2e-3), (1.05e-1, 1e-3))
 
 
 SENSE_FUNCTIONS = {"VOLTage[:DC]": "VOLT:DC", "CURRent[:DC]": "CURR:DC", "RESistance": "RES"}
@@ -81,7 +99,7 @@ class Keithley2400Emulator(StrictInstrument):
             "current_rsync": False, "voltage_rsync": False,
             "concurrent": True, "sense_current_range": 1.05e-4,
             "sense_current_range_auto": True, "sense_voltage_range": 21.0,
-            "sense_voltage_range_auto": True, "resistance_mode": "MAN",
+            "sense_voltage_range_auto": True, "resistance_mode": "AUTO",
             "resistance_range": 2.1e5, "resistance_range_auto": True,
             "offset_compensated": False, "current_nplc": 1.0, "voltage_nplc": 1.0,
             "resistance_nplc": 1.0, "average": False, "average_control": "REP",
@@ -92,9 +110,9 @@ class Keithley2400Emulator(StrictInstrument):
             "trigger_source": "IMM", "trigger_direction": "ACC", "trigger_input_line": 1,
             "trigger_output_line": 2, "trigger_input": "NONE", "trigger_output": "NONE",
             "format_data": "ASC", "byte_order": "SWAP", "status_format": "ASC",
-            "display": True, "digits": 6, "autozero": "ON", "beeper": True,
+            "display": True, "digits": 6, "autozero": True, "beeper": True,
             # auto-detected mains (:SYSTem:LFRequency:AUTO ON): the lab's own line frequency
-            "line_frequency": self.clock.line_frequency, "line_frequency_auto": True,
+            "line_frequency": int(self.clock.line_frequency), "line_frequency_auto": True,
             "remote_sense": False,
             "guard": "CABL", "calc3_format": "MEAN", "trace_feed": "SENS",
             "timestamp_format": "ABS",
@@ -257,7 +275,7 @@ class Keithley2400Emulator(StrictInstrument):
         functions = len(self.sense_on) if self.settings["concurrent"] else 1
         self.clock.advance(K2400Times(self.unit).cycle(
             float(self.settings["current_nplc"]), float(self.settings["line_frequency"]),
-            self.settings["autozero"] != "OFF", functions, self.source_function == "CURR",
+            bool(self.settings["autozero"]), functions, self.source_function == "CURR",
             static, float(self.settings["source_delay"]),
             bool(self.settings["source_delay_auto"])))
         current = self.coil_current()
@@ -355,6 +373,30 @@ class Keithley2400Emulator(StrictInstrument):
         return ",".join(_out(stat(columns[ELEMENTS.index(e)])) for e in ("VOLT", "CURR",
                                                                            "RES", "TIME"))
 
+    def auto_delay(self) -> float:
+        """The auto delay period for the present current range and source function."""
+        sourcing_current = self.source_function == "CURR"
+        span = float(self.settings["current_range" if sourcing_current
+                                   else "sense_current_range"])
+        for upper, delay in AUTO_DELAYS:
+            if abs(span) <= upper:
+                return delay
+        return 2e-3 if sourcing_current else 1e-3  # the 1 A range
+
+    def _source_delay(self, unit: scpi.Unit) -> str | None:
+        """:SOURce:DELay <n> 0-999.9999 s (Table 18-7): sending one turns auto delay off;
+        the query answers the delay in use, the auto period while auto delay is on."""
+        parse = _num(0, 999.9999, 0.0)
+        if unit.query:
+            if unit.data:
+                return self._setting("source_delay", parse)(unit)
+            if self.settings["source_delay_auto"]:
+                return _out(self.auto_delay())
+            return _out(self.settings["source_delay"])
+        self.settings["source_delay"] = self._one(unit, parse)
+        self.settings["source_delay_auto"] = False
+        return None
+
     def _trace_points(self, unit: scpi.Unit) -> str | None:
         if unit.query:
             return str(self.trace_points)
@@ -400,7 +442,7 @@ class Keithley2400Emulator(StrictInstrument):
             (S + ":VOLTage:SPAN", s("voltage_span", _num(-2 * V_MAX, 2 * V_MAX, 0.0))),
             (S + ":VOLTage:PROTection[:LEVel]", s("voltage_protection",
                                                   _num(20, V_MAX, V_MAX))),
-            (S + ":DELay", s("source_delay", _num(0, 999.9999, 0.0))),
+            (S + ":DELay", self._source_delay),
             (S + ":DELay:AUTO", s("source_delay_auto", _bool)),
             (S + ":CLEar[:IMMediate]", self._action(self._source_clear)),
             (S + ":CLEar:AUTO", s("clear_auto", _bool)),
@@ -562,8 +604,7 @@ class Keithley2400Emulator(StrictInstrument):
             (":SYSTem:ERRor:COUNt", self._system_error("COUNT")),
             (":SYSTem:ERRor:CODE[:NEXT]", self._system_error("CODE")),
             (":SYSTem:VERSion", self._query_only(lambda: "1996.0")),
-            (":SYSTem:AZERo[:STATe]", s("autozero", _choice(
-                {"ON": "ON", "OFF": "OFF", "ONCE": "ONCE"}))),
+            (":SYSTem:AZERo[:STATe]", s("autozero", _autozero)),
             (":SYSTem:BEEPer[:STATe]", s("beeper", _bool)),
             (":SYSTem:LFRequency", s("line_frequency", _line_frequency)),
             (":SYSTem:LFRequency:AUTO", s("line_frequency_auto", _bool)),

@@ -3,7 +3,9 @@
 
 Command table: the manual's SCPI tables (section 14) for the DC source and its staircase and
 custom sweeps (section 4), the waveform functions (section 11: SOURce:WAVE, arbitrary
-waveforms, phase marker), the trigger link (section 10), DISPlay, STATus and SYSTem;
+waveforms, phase marker), the trigger model and trigger link (sections 9 and 10: ARM and
+TRIGger layers, INITiate, ABORt), pulse delta with a 2182A (section 5, SOURce:PDELta, the
+buffer's TRACe:DATA? and SENSe:DATA?), DISPlay, STATus and SYSTem;
 anything else is -113 "Undefined header". Parameters as the manual gives them: every number
 in its documented range (-222 outside), MINimum, MAXimum and DEFault, DEFault being the
 setting's *RST value (the "default" column of the tables: 0 A for the source level, not the
@@ -55,6 +57,34 @@ class K6221Timing:
 
 
 TIMING = K6221Timing()
+
+# The trigger model (Reference Manual section 9, "Triggering"; section 14, TRIGger subsystem
+# table): an arm layer whose event detector takes IMMediate, TIMer, BUS (*TRG or GET), TLINk,
+# the digital I/O's start-of-test lines (BSTest, PSTest, NSTest) or MANual (the TRIG key);
+# a trigger layer with IMMediate or TLINk only; each layer's trigger-link input and output
+# lines 1-6, its event detector bypass (DIRection SOURce: pass the detector once) and the
+# arm layer's output trigger on exiting the trigger layer (OUTPut TEXit).
+ARM_SOURCES = {"IMMediate": "IMM", "TIMer": "TIM", "BUS": "BUS", "TLINk": "TLIN",
+               "BSTest": "BST", "PSTest": "PST", "NSTest": "NST", "MANual": "MAN"}
+TRIGGER_SOURCES = {"IMMediate": "IMM", "TLINk": "TLIN"}
+DIRECTIONS = {"SOURce": "SOUR", "ACCeptor": "ACC"}
+ARM_TIMER = (1e-3, 99999.99)  # s, ARM:TIMer, *RST 0.1 s
+
+# Pulse delta with a 2182A (User's Manual section 5, "Pulse Delta", pp. 5-21 to 5-34): each
+# cycle pulses low, high, low on the rising edges of the first three line cycles, the output
+# at the low level for the rest of the interval; the 2182A converts once a pulse, after the
+# source delay, and a reading is (2B - A - C) / 2 (3 points) or B - A (LMEasure 2, p. 5-22).
+# Ranges (the manual's pulse delta command table; third-party drivers' validators agree):
+# HIGH and LOW +-105 mA, WIDTh 50 us-12 ms, SDELay 16 us-11.966 ms, COUNt 1-65636 or INF,
+# INTerval 5-999999 PLC (p. 5-28: 5 the default and the minimum), RANGe BEST or FIXed,
+# SWEep OFF (p. 5-28), LMEasure 2 or 3 (3 the default, p. 5-28). Armed with PDEL:ARM (the
+# 6221 talks to the 2182A over RS-232 then, p. 5-34), started by the trigger model
+# (INITiate), unarmed by SOURce:SWEep:ABORt.
+PDEL_WIDTH = (50e-6, 12e-3)
+PDEL_SOURCE_DELAY = (16e-6, 11.966e-3)
+PDEL_COUNT_MAX = 65636
+PDEL_INTERVAL = (5, 999999)
+BUFFER_MAX = 65536  # TRACe:POINts 1-65536
 SHAPE_POINTS = 64  # a sine or ramp period played as this many points
 CYCLES_MAX = 99999999999.0
 TIME_MAX = 999999.999
@@ -64,11 +94,25 @@ def _onoff(value) -> str:
     return str(int(value))
 
 
+def _count_out(value: float) -> str:
+    return "9.9E37" if value == INF else str(int(value))
+
+
+def _low_measurements(args) -> int:
+    """PDELta:LMEasure: 2 or 3 low-pulse measurements a cycle (User's Manual p. 5-28)."""
+    value = number(args, 2, 3)
+    if value not in (2, 3):
+        raise Refused(-222, "2 or 3")
+    return int(value)
+
+
 def _duration_out(value: float) -> str:
     return "9.9E37" if value == INF else fmt(value)
 
 
 class Keithley6221Emulator(LabInstrument):
+    """The 6221 as its reference manual describes it (622x-901-01, sections 4, 10, 11, 14):
+    every command, reply, range and error the manual lists, nothing more."""
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 6221,4123456,D04  /700x "
     unit = nominal_unit("6221")  # the virtual lab gives each instrument its drawn unit
 
@@ -121,13 +165,24 @@ class Keithley6221Emulator(LabInstrument):
         self.list_delays: list[float] = [TIMING.source_delay_min]
         self.list_compliances: list[float] = [10.0]
         self.trace_points = 1
+        self.buffer: list[tuple[float, float]] = []  # (reading, timestamp) of delta tests
         self.generic: dict[str, str] = {}
+        self.arm_source, self.arm_timer, self.arm_direction = "IMM", 0.1, "ACC"
+        self.arm_input_line, self.arm_output_line, self.arm_output = 1, 2, "NONE"
+        self.trigger_source, self.trigger_direction, self.trigger_input_line = \
+            "IMM", "ACC", 1
+        self.pdel = {"high": 1e-3, "low": 0.0, "width": 110e-6, "sdelay": 100e-6,
+                     "count": INF, "interval": 5, "range": "BEST", "sweep": False,
+                     "lmeasure": 3}
+        self.armed_mode = ""  # "PDEL" once pulse delta is armed
+        self.pdel_running = False  # an endless pulse delta test: low level until aborted
+        self.waiting_trigger = False  # initiated, waiting at an event detector
         self._on_since = self.clock.seconds if hasattr(self, "clock") else 0.0
 
     # the current flowing since the last change goes through the device when anything changes
     def _flush(self) -> None:
-        if getattr(self, "output", False):
-            self.chip.drive(self.current, self.clock.seconds - self._on_since)
+        if hasattr(self, "output") and self.flowing():
+            self.chip.drive(self.flowing(), self.clock.seconds - self._on_since)
         if hasattr(self, "clock"):
             self._on_since = self.clock.seconds
 
@@ -144,8 +199,13 @@ class Keithley6221Emulator(LabInstrument):
     trigger_link: dict[int, Callable[[float], None]] = {}
     observers: tuple = ()
 
+    # wired by the virtual lab: the 2182A on the RS-232 and trigger-link cables (pulse delta)
+    nanovoltmeter = None
+
     def flowing(self) -> float:
         """Current through the device now (A)."""
+        if getattr(self, "pdel_running", False):
+            return self.pdel["low"]
         return self.current if self.output else 0.0
 
     # -- waveform duration: one setting, in cycles or in seconds --------------------------
@@ -298,9 +358,6 @@ class Keithley6221Emulator(LabInstrument):
     def _sweep_arm(self) -> None:
         self.sweep_armed = True
 
-    def _sweep_abort(self) -> None:
-        self.sweep_armed = False
-
     def _source_clear(self) -> None:
         """SOURce:CLEar[:IMMediate]: the output off (section 14, SOURce subsystem)."""
         self._set("output", False)
@@ -330,6 +387,179 @@ class Keithley6221Emulator(LabInstrument):
         self.trigger_output = self._one(unit, lambda a: choice(
             a, {"SWEep": "SWE", "DELay": "DEL", "SOURce": "SOUR", "NONE": "NONE"}))
         return None
+
+    # -- the trigger model and pulse delta ---------------------------------------------
+    def _initiate(self, unit: scpi.Unit) -> None:
+        """INITiate: leave idle into the arm layer. Pulse delta armed runs when its event
+        detectors pass: IMMediate and the timer's first pass at once, BUS at *TRG; TLINk,
+        MANual and the start-of-test lines wait for an input no emulated instrument
+        gives (ABORt leaves). A sweep armed is not played by this emulator (-221 says so);
+        with nothing armed there is nothing to start (-221)."""
+        if unit.data:
+            raise Refused(-108)
+        if self.waiting_trigger or self.pdel_running:
+            raise Refused(-213, "already initiated")
+        if self.armed_mode != "PDEL":
+            raise Refused(-221, "sweep playback is not emulated" if self.sweep_armed
+                          else "nothing armed")
+        if self.arm_source in ("IMM", "TIM") and self.trigger_source == "IMM":
+            self._run_pulse_delta()
+        else:
+            self.waiting_trigger = True
+
+    def bus_trigger(self) -> None:
+        """*TRG: satisfies the arm layer's BUS event detector."""
+        if self.waiting_trigger and self.arm_source == "BUS" and self.trigger_source == "IMM":
+            self.waiting_trigger = False
+            self._run_pulse_delta()
+
+    def _abort(self) -> None:
+        """ABORt: back to idle; a running pulse delta test stops (its low level too)."""
+        self._flush()
+        self.waiting_trigger = self.pdel_running = False
+
+    def _unarm(self) -> None:
+        """SOURce:SWEep:ABORt: un-arms a sweep and pulse delta (User's Manual p. 5-34)."""
+        self._abort()
+        self.sweep_armed = False
+        self.armed_mode = ""
+
+    def _pdel_arm(self, unit: scpi.Unit) -> str | None:
+        """SOURce:PDELta:ARM arms pulse delta (the 6221 sets up the 2182A over RS-232); the
+        query answers 1 when armed (User's Manual p. 5-34)."""
+        if unit.query:
+            if unit.data:
+                raise Refused(-108)
+            return _onoff(self.armed_mode == "PDEL")
+        if unit.data:
+            raise Refused(-108)
+        if self.nanovoltmeter is None:
+            raise Refused(-221, "no 2182A on the RS-232 and trigger-link cables")
+        self.sweep_armed = False  # arming pulse delta un-arms any other action (p. 5-34)
+        self.armed_mode = "PDEL"
+        return None
+
+    def _pdel(self, key: str, parse: Callable, show: Callable):
+        def handler(unit: scpi.Unit) -> str | None:
+            if unit.query:
+                if unit.data:
+                    raise Refused(-108)
+                return show(self.pdel[key])
+            self.pdel[key] = self._one(unit, parse)
+            return None
+
+        return handler
+
+    def _segment(self, current: float, length: float) -> None:
+        """``current`` through the device for ``length`` seconds of a pulse delta cycle."""
+        if length <= 0:
+            return
+        start = self.clock.seconds
+        for observer in self.observers:
+            observer.observe(start, start + length, current)
+        self.chip.drive(current, length)
+        self.clock.advance(length)
+
+    def _pulse(self, level: float, low: float) -> float:
+        """One pulse of a cycle at ``level``: the 2182A converts after the source delay
+        (at the low level again if the delay outlasts the pulse). Returns its volts."""
+        width, delay = self.pdel["width"], self.pdel["sdelay"]
+        self._segment(level, min(width, delay))
+        self._segment(low, delay - width)
+        volts = self.nanovoltmeter.pulse_conversion(level if delay < width else low,
+                                                    max(width - delay, PDEL_SOURCE_DELAY[0]))
+        self._segment(level, width - delay)
+        return volts
+
+    def _run_pulse_delta(self) -> None:
+        """Play the armed pulse delta test (User's Manual pp. 5-21 to 5-28, Fig. 5-8) on the
+        virtual clock; each cycle's reading goes to the buffer (TRACe, up to TRACe:POINts)
+        with its timestamp from the first. An endless count plays until the buffer is full,
+        then holds the low level until ABORt or SOURce:SWEep:ABORt."""
+        p, line = self.pdel, 1.0 / self.clock.line_frequency
+        self._flush()
+        endless = p["count"] == INF
+        cycles = max(0, self.trace_points - len(self.buffer)) if endless else int(p["count"])
+        start = self.clock.seconds
+        for _ in range(cycles):
+            first = self.clock.seconds
+            points = []
+            for k, level in enumerate((p["low"], p["high"], p["low"])):
+                self._segment(p["low"], first + k * line - self.clock.seconds)
+                volts = self._pulse(level, p["low"])
+                if k < 2 or p["lmeasure"] == 3:
+                    points.append(volts)
+            self._segment(p["low"], first + p["interval"] * line - self.clock.seconds)
+            a, b = points[0], points[1]
+            reading = (2 * b - a - points[2]) / 2 if len(points) == 3 else b - a
+            if len(self.buffer) < self.trace_points:
+                self.buffer.append((reading, first - start))
+        for observer in self.observers:
+            observer.settle()
+        self.pdel_running = endless
+        self._on_since = self.clock.seconds
+
+    def _buffer_data(self) -> str:
+        """TRACe:DATA? the buffer's readings, each with its timestamp (FORMat:ELEMents
+        DEFault: READing and TSTamp, Reference Manual p. 13-7)."""
+        return ",".join(f"{fmt(v)},{fmt(t)}" for v, t in self.buffer)
+
+    def _latest(self) -> str:
+        if not self.buffer:
+            raise Refused(-230)
+        value, stamp = self.buffer[-1]
+        return f"{fmt(value)},{fmt(stamp)}"
+
+    def _trace_clear(self) -> None:
+        if self.pdel_running or self.waiting_trigger:
+            raise Refused(-221, "buffer in use")
+        self.buffer = []
+
+    def _trigger_commands(self) -> dict:
+        """The trigger model (section 9) and pulse delta (section 5) commands."""
+        setting, S = self._setting, "[:SOURce[1]]"
+        line = lambda a: int(number(a, 1, TIMING.trigger_lines))  # noqa: E731
+        arm = ":ARM[:SEQuence[1]][:LAYer[1]]"
+        trig = ":TRIGger[:SEQuence[1]]"
+        amps = lambda a: number(a, -0.105, 0.105)  # noqa: E731
+        return {
+            ":INITiate[:IMMediate]": self._command_only(self._initiate),
+            ":ABORt": self._event(self._abort),
+            arm + ":SOURce": setting("arm_source", lambda a: choice(a, ARM_SOURCES)),
+            arm + ":TIMer": setting("arm_timer", lambda a: number(
+                a, *ARM_TIMER, default=0.1), fmt),
+            arm + "[:TCONfigure]:DIRection": setting(
+                "arm_direction", lambda a: choice(a, DIRECTIONS)),
+            arm + "[:TCONfigure]:ILINe": setting("arm_input_line", line, str),
+            arm + "[:TCONfigure]:OLINe": setting("arm_output_line", line, str),
+            arm + "[:TCONfigure]:OUTPut": setting("arm_output", lambda a: choice(
+                a, {"TEXit": "TEX", "NONE": "NONE"})),
+            trig + ":SOURce": setting("trigger_source", lambda a: choice(
+                a, TRIGGER_SOURCES)),
+            trig + "[:TCONfigure]:DIRection": setting(
+                "trigger_direction", lambda a: choice(a, DIRECTIONS)),
+            trig + "[:TCONfigure]:ILINe": setting("trigger_input_line", line, str),
+            S + ":PDELta:HIGH": self._pdel("high", amps, fmt),
+            S + ":PDELta:LOW": self._pdel("low", amps, fmt),
+            S + ":PDELta:WIDTh": self._pdel("width", lambda a: number(a, *PDEL_WIDTH), fmt),
+            S + ":PDELta:SDELay": self._pdel("sdelay", lambda a: number(
+                a, *PDEL_SOURCE_DELAY), fmt),
+            S + ":PDELta:COUNt": self._pdel("count", lambda a: number(
+                a, 1, PDEL_COUNT_MAX, {"INF": INF}), _count_out),
+            S + ":PDELta:INTerval": self._pdel("interval", lambda a: int(number(
+                a, *PDEL_INTERVAL)), str),
+            S + ":PDELta:RANGe": self._pdel("range", lambda a: choice(
+                a, {"BEST": "BEST", "FIXed": "FIX"}), str),
+            S + ":PDELta:SWEep": self._pdel("sweep", boolean, _onoff),
+            S + ":PDELta:LMEasure": self._pdel("lmeasure", _low_measurements, str),
+            S + ":PDELta:ARM": self._pdel_arm,
+            S + ":PDELta:NVPResent": self._query_only(
+                lambda: _onoff(self.nanovoltmeter is not None)),
+            ":TRACe:DATA": self._query_only(self._buffer_data),
+            ":TRACe:CLEar": self._event(self._trace_clear),
+            ":TRACe:POINts:ACTual": self._query_only(lambda: str(len(self.buffer))),
+            ":SENSe[1]:DATA[:LATest]": self._query_only(self._latest),
+        }
 
     def commands(self):
         amps = lambda a: number(a, -0.105, 0.105, default=0.0)  # noqa: E731
@@ -366,7 +596,7 @@ class Keithley6221Emulator(LabInstrument):
                 "sweep_count", lambda a: int(number(a, 1, 9999, default=1)), str),
             S + ":SWEep:ARM": lambda unit: _onoff(self.sweep_armed) if unit.query
             else self._action(self._sweep_arm)(unit),
-            S + ":SWEep:ABORt": self._action(self._sweep_abort),
+            S + ":SWEep:ABORt": self._action(self._unarm),
             S + ":LIST:CURRent": self._list("list_currents", -0.105, 0.105),
             S + ":LIST:CURRent:APPend": self._list("list_currents", -0.105, 0.105, True),
             S + ":LIST:CURRent:POINts": self._query_only(lambda: str(len(
@@ -422,7 +652,8 @@ class Keithley6221Emulator(LabInstrument):
                 a, {"OLOW": "OLOW", "GUARd": "GUAR"})),
             ":OUTPut:LTEarth": setting("low_to_earth", boolean, _onoff),
             ":TRACe:POINts": setting(
-                "trace_points", lambda a: int(number(a, 1, 65536, default=1)), str),
+                "trace_points", lambda a: int(number(a, 1, BUFFER_MAX, default=1)), str),
+            **self._trigger_commands(),
             ":STATus:MEASurement[:EVENt]": status, ":STATus:MEASurement:ENABle": status,
             ":STATus:OPERation[:EVENt]": status, ":STATus:OPERation:ENABle": status,
             ":STATus:QUEStionable[:EVENt]": status, ":STATus:QUEStionable:ENABle": status,

@@ -25,6 +25,8 @@ WEAK = 1.01  # a write this close to the threshold may drive just below it: not 
 
 @dataclass(frozen=True)
 class Pulse:
+    """One pulse the 6221 drove through a device: when, which device, what current, the state it
+    left."""
     start: float
     end: float
     device: int
@@ -34,6 +36,8 @@ class Pulse:
 
 @dataclass(frozen=True)
 class Reading:
+    """One reading the 2000 took into its buffer: its integration window, the device, the value
+    as FORMat SREal carries it."""
     start: float
     end: float
     device: int
@@ -42,6 +46,8 @@ class Reading:
 
 @dataclass
 class Oracle:
+    """The ground truth a protocol's verdicts are checked against: every pulse and reading of the
+    virtual lab (module docstring)."""
     lab: VirtualLab
     threshold: float = 100e-6  # A: above the read limit, a reset or a write
     pulses: list[Pulse] = field(default_factory=list)

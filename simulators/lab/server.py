@@ -26,6 +26,7 @@ from simulators.lab.chip import Chip, build_chip
 from simulators.lab.clock import LabClock
 from simulators.lab.faults import FaultSchedule
 from simulators.lab.k2000 import Keithley2000Emulator
+from simulators.lab.k2182a import Keithley2182AEmulator
 from simulators.lab.k2400 import Keithley2400Emulator
 from simulators.lab.k6221 import Keithley6221Emulator
 from simulators.lab.k7001 import Keithley7001Emulator
@@ -44,6 +45,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?", re.I)
 
 @dataclass
 class Fault:
+    """A fault to inject: after ``after`` lines to ``role``, a dropped connection, an error, a
+    reset, a stuck device or a bad reply, each of which a driver must refuse."""
     kind: str
     role: str
     after: int  # trigger on the line after this many lines to that instrument
@@ -247,16 +250,20 @@ class VirtualLab:
     drawn from an int seed, ``"nominal"`` for boxes exactly as their data sheets, a dict
     role -> :class:`~simulators.lab.units.Unit`, or None (default) for serials drawn from
     the chip's seed (the same virtual lab, the same boxes). A 7002 draws its relays'
-    operate and release times from its serial number too."""
+    operate and release times from its serial number too. ``nanovoltmeter``: a 2182A
+    (role ``nanovoltmeter``) on the 6221's RS-232 and trigger-link cables, for pulse
+    delta (simulators/lab/k2182a.py)."""
 
     def __init__(self, chip: Chip | None = None, clock: LabClock | None = None,
                  faults: list[Fault] | FaultSchedule | None = None, coil_constant: float = 0.01,
                  trigger_link: bool = True, trigger_line: int = 1,
                  switch: str = "7001",
-                 units: int | str | dict[str, Unit] | None = None) -> None:
+                 units: int | str | dict[str, Unit] | None = None,
+                 nanovoltmeter: bool = False) -> None:
         if switch not in SWITCHES:
             raise ValueError(f"switch = {switch!r} is not one of {', '.join(SWITCHES)}")
-        self.models = {**MODELS, "switch": switch}
+        self.models = {**MODELS, "switch": switch,
+                       **({"nanovoltmeter": "2182A"} if nanovoltmeter else {})}
         self.chip = chip if chip is not None else build_chip(4, 0.5e-6, 0)
         self.clock = clock if clock is not None else LabClock()
         self.chip.clock = self.clock
@@ -281,6 +288,10 @@ class VirtualLab:
         }
         if switch == "7002":
             self.instruments["switch"].source = pulse.flowing
+        if nanovoltmeter:  # a 2182A on the 6221's RS-232 and trigger-link cables (pulse delta)
+            meter = Keithley2182AEmulator(self.chip, self.clock)
+            pulse.nanovoltmeter, meter.source = meter, pulse
+            self.instruments["nanovoltmeter"] = meter
         for role, unit in units.items():
             fit_unit(self.instruments[role], unit)
         self.units = {role: self.instruments[role].unit for role in self.instruments}

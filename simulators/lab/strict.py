@@ -179,6 +179,7 @@ def numbers(args: str, low: float, high: float, max_points: int) -> list[float]:
 
 
 def fmt(value: float) -> str:
+    """A number as the Keithley instruments send it (ASCII, NR3 with six decimals)."""
     return f"{value:.6E}"
 
 

@@ -86,6 +86,7 @@ class Unit:
 
 
 def nominal_unit(model: str, serial: int = 0) -> Unit:
+    """A unit at the data sheet's nominal figures (no spread), for tests that want them exactly."""
     return Unit(model, serial, latency=0.5)
 
 
@@ -156,6 +157,7 @@ def sheet_reading_rate(nplc: float, line_frequency: float, autozero: bool = Fals
 # -- Keithley 6221 -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class K6221Times:
+    """What the 6221's operations cost on the virtual clock (module docstring, Keithley 6221)."""
     unit: Unit
 
     def point(self, nominal: float) -> float:
@@ -188,6 +190,8 @@ FIRMWARE_2400 = {  # (autozero, functions > 1) -> (source V, source I), s
 
 @dataclass(frozen=True)
 class K2400Times:
+    """What the 2400's operations cost on the virtual clock (User's Manual Appendix A, SDM cycle
+    timing)."""
     unit: Unit
 
     def conversion(self, nplc: float, line_frequency: float) -> float:
@@ -212,6 +216,8 @@ class K2400Times:
 # -- Keithley 7001 -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class K7001Times:
+    """What the 7001's relay operations cost on the virtual clock (Instruction Manual,
+    ROUTe:CONFigure:SLOT:STIMe)."""
     unit: Unit
 
     def operation(self, settling: float) -> float:

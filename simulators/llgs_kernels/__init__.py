@@ -45,6 +45,7 @@ def resolve_device(name: str) -> str:
 
 
 def triton_present() -> bool:
+    """Whether Triton (the ``[gpu]`` extra) is installed, for choosing the CUDA kernel."""
     try:
         import triton  # noqa: F401
     except ImportError:

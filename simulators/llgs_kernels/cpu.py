@@ -28,7 +28,7 @@ vector code by a reciprocal estimate and a Newton step (vrcpps; vrcp14ps on AVX-
 lanes) but exactly in scalar code, so a trajectory's last bits differed between the vector
 body, the narrower vectorised epilogue and the scalar remainder, and between AVX2 and
 AVX-512 builds. Contraction into FMAs
-stays (without it the kernel is slower: bench/llgs_kernel_parts.py): a build for any CPU with
+stays (without it the kernel is slower: bench/llgs/llgs_kernel_parts.py): a build for any CPU with
 FMA (AVX2, AVX-512 at 256 or 512 bits) gives the same bits; one without FMA (SSE,
 first-generation AVX) rounds each product apart, the same in every lane, and agrees to
 float32 rounding (tests/simulators/test_llgs_kernels.py builds each width). The cost beside

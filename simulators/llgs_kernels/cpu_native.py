@@ -50,6 +50,8 @@ _threads: int | None = None
 
 
 def default_threads() -> int:
+    """The threads the CPU kernel uses unless set: ``NUMBA_NUM_THREADS``, else the cores this
+    process may run on."""
     configured = os.environ.get("NUMBA_NUM_THREADS")
     if configured:
         return max(1, int(configured))
@@ -68,10 +70,13 @@ def set_threads(threads: int) -> None:
 
 
 def get_threads() -> int:
+    """The threads the CPU kernel runs on now."""
     return _threads or default_threads()
 
 
 def cache_folder() -> Path:
+    """Where the compiled kernel is kept (``NUMBA_CACHE_DIR``, the package's ``__pycache__`` if
+    writable, else the user cache), so it is compiled once per machine."""
     configured = os.environ.get("NUMBA_CACHE_DIR")
     if configured:
         return Path(configured)

@@ -1,7 +1,8 @@
 """One contract every neuron bank keeps (DESIGN.md, "The central interface"), run over every
-backend: the model Hall bars and the telegraphic MTJs, the stochastic LLGS (a short pulse,
-a small preset), the lab's devices through the instruments (on the virtual lab), a
-multiplexed bank (paper 002 SI S12) and a bank wrapped around it.
+backend of the registry (hil.banks.registry) as the trainer builds a layer: the model Hall
+bars and the telegraphic MTJs, the stochastic LLGS (a short pulse, a small preset), the lab's
+devices through the instruments (on the virtual lab), and each of them multiplexed (paper
+002 SI S12: two neurons per device, the first three neurons kept by a wrapper).
 
 The contract: ``switch`` keeps the leading axes of its currents and answers booleans; each
 neuron's count over trials lies in [0, trials] and rises from a weak to a strong pulse; a
@@ -15,6 +16,7 @@ safe limit.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,9 +24,9 @@ import numpy as np
 import pytest
 import torch
 
-from hil.banks.base import Calibration, MultiplexedBank, NeuronBank, WrappedBank
-from hil.banks.model import model_bank
-from hil.banks.telegraph import TelegraphBank
+from hil.banks import registry
+from hil.banks.base import Calibration, NeuronBank
+from hil.learn.config import TrainConfig
 from protocols.fitting import WINDOW_LOGIT_SPAN
 
 TRIALS = 16  # rows of one draw: each neuron pulsed TRIALS times
@@ -38,66 +40,54 @@ class Backend:
     hardware: bool = False  # no random state of its own: get_state() is None
 
 
-def _llgs(seed: int) -> NeuronBank:
-    """mtj-000 at 7.5 kT (paper 000's junction, a low barrier) with 1 ns pulses, integrated
-    step by step (no compile: a few calls of 100 steps each)."""
-    import os
-
-    from hil.banks.llgs import LLGSBank
-
-    before = os.environ.get("SPINHIL_LLGS_COMPILE")
-    os.environ["SPINHIL_LLGS_COMPILE"] = "0"
-    try:
-        return LLGSBank("mtj-000-7.5kT", 3, pulse_width=1e-9, seed=seed)
-    finally:
-        if before is None:
-            del os.environ["SPINHIL_LLGS_COMPILE"]
-        else:
-            os.environ["SPINHIL_LLGS_COMPILE"] = before
-
-
-def _lab(seed: int) -> NeuronBank:
-    """Devices 0 and 1 of a freshly started virtual lab (chip seeded by ``seed``),
-    calibrated with their true sigmoids at the bank's 100 us pulses (paper 002)."""
-    from hil.banks.lab import LabBank
-    from hil.session.lab import connect_virtual
-
-    lab = connect_virtual(devices=2, seed=seed).connect()
-    chip, width = lab.virtual_lab.chip.devices, 100e-6
-    calibration = [Calibration(float(chip.select(j).i_bias(width)[0]),
-                               float(chip.select(j).window(width)[0]) / WINDOW_LOGIT_SPAN,
-                               width) for j in (0, 1)]
-    return LabBank(lab, [0, 1], calibration)
-
-
-class _FirstTwo(WrappedBank):
-    """The first two neurons of a bank: any WrappedBank (state and closing are the
-    wrapped bank's)."""
-
-    def __init__(self, bank: NeuronBank) -> None:
-        self.bank = bank
-        super().__init__(bank.calibration[:2], bank.max_current[:2])
-
-    def _switch(self, currents: np.ndarray) -> np.ndarray:
-        pad = np.zeros((*currents.shape[:-1], self.bank.n_neurons - 2))
-        return self.bank.switch(np.concatenate([currents, pad], axis=-1))[..., :2]
-
-
-BACKENDS = {
-    "model": Backend(lambda seed: model_bank(3, 0.5e-6, eta=0.1, seed=seed)),
-    "telegraph": Backend(lambda seed: TelegraphBank("vcma-004", 3, seed=seed, eta=0.2)),
-    "llgs": Backend(_llgs),
-    "lab": Backend(_lab),  # the virtual lab's devices: their state is the bank's
-    "multiplexed": Backend(lambda seed: MultiplexedBank(
-        model_bank(2, 0.5e-6, eta=0.1, seed=seed), copies=2)),
-    "wrapped": Backend(lambda seed: _FirstTwo(MultiplexedBank(
-        TelegraphBank("vcma-004", 2, seed=seed), copies=2))),
+# each registered backend's settings for a small, quick bank (the registry's own build)
+SETTINGS = {
+    "model": {"eta": 0.1},
+    "telegraph": {"eta": 0.2},
+    # mtj-000 at 7.5 kT (paper 000's junction, a low barrier) with 1 ns pulses, integrated
+    # step by step (no compile: a few calls of 100 steps each)
+    "llgs": {"preset": "mtj-000-7.5kT", "pulse_width": 1e-9},
+    "lab": {},  # the virtual lab's devices: their state is the bank's
 }
+SWITCHING = [b.name for b in registry.BACKENDS.values() if b.capabilities.switches]
+
+
+def _registered(name: str, multiplex: int) -> Callable[[int], NeuronBank]:
+    """A bank of three neurons built by the registry as ``hil train`` builds a layer:
+    with ``multiplex`` 2, two devices of two neurons each, the first three of them."""
+    def build(seed: int) -> NeuronBank:
+        config = TrainConfig(backend=name, seed=seed, multiplex=multiplex, **SETTINGS[name])
+        config.validate()
+        before = os.environ.get("SPINHIL_LLGS_COMPILE")
+        os.environ["SPINHIL_LLGS_COMPILE"] = "0"
+        try:
+            return registry.build_layer(config, 3, 0)
+        finally:
+            if before is None:
+                del os.environ["SPINHIL_LLGS_COMPILE"]
+            else:
+                os.environ["SPINHIL_LLGS_COMPILE"] = before
+    return build
+
+
+def _llgs(seed: int) -> NeuronBank:
+    return _registered("llgs", 1)(seed)
+
+
+BACKENDS = {f"{name}" if copies == 1 else f"{name} multiplexed": Backend(_registered(name,
+                                                                                  copies))
+            for name in SWITCHING for copies in (1, 2)}
+
+
+def test_every_registered_backend_is_in_the_suite():
+    """A backend added to the registry is run by this contract, or the suite fails."""
+    assert sorted(SETTINGS) == sorted(SWITCHING)
+    assert {"model", "llgs", "lab", "telegraph"} <= set(SWITCHING)
 
 
 # the LLGS integrates step by step (~100 steps a call): its full contract is slow, and a
 # short sibling below keeps the contract's core on it in every run
-PARAMS = [pytest.param(name, marks=pytest.mark.slow) if name == "llgs" else name
+PARAMS = [pytest.param(name, marks=pytest.mark.slow) if name.startswith("llgs") else name
           for name in sorted(BACKENDS)]
 
 
@@ -167,7 +157,7 @@ def _state_unchanged(before, after) -> bool:
 def test_a_current_beyond_the_safe_limit_is_refused_before_any_pulse(backend, monkeypatch):
     bank = backend.build()
     state = bank.get_state()
-    clock = getattr(getattr(bank, "lab", None), "clock", None)
+    clock = getattr(getattr(bank.innermost, "lab", None), "clock", None)
     seconds = None if clock is None else clock.now()
     pulses = _pulses_spied(bank, monkeypatch)
     last = bank.n_neurons - 1
@@ -201,7 +191,7 @@ def test_close_and_the_context_manager_end_the_bank(backend):
         with pytest.raises(RuntimeError, match="the neuron bank is closed"):
             layer.switch(0.5 * layer.max_current)
     bank.close()  # idempotent
-    lab = getattr(bank, "lab", None)
+    lab = getattr(bank.innermost, "lab", None)
     if lab is not None:  # outputs off and the connections closed
         assert lab.virtual_lab.instruments["pulse"].output is False
         assert lab.instruments == {}

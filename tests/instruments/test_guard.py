@@ -3,6 +3,7 @@ the virtual lab (the emulated instrument received nothing but the guard's own qu
 device no current beyond the limit, the coil no field beyond it); every command the drivers
 send is accepted; the guard's picture is the instrument's (the reproducers of issue 24)."""
 
+import dataclasses
 import json
 import math
 import os
@@ -720,3 +721,28 @@ def test_a_lock_file_another_user_made_still_locks(monkeypatch):
         claim._hold(key).close()  # free again once the holder is gone
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_reply_on_one_connection_never_speaks_for_a_unit_another_sent():
+    """Two connections share one picture, but a socket is read when the instrument gets to
+    it: a reply on B says nothing of a unit A sent and has had no reply after. B's OUTP? = 0
+    leaves A's OUTP ON possible; once A itself has had a reply, B's next answer covers it."""
+    from instruments.guard.picture import Entry, Order, Picture
+
+    @dataclasses.dataclass
+    class State:
+        output: bool = False
+
+    picture = Picture(State())
+    a, b = object(), object()
+    picture.writer = a
+    picture.nominal.output = True
+    picture.record(5, {"output": False})
+    assert picture.possible("output") == [True, False]
+    picture.read(6, "output", False, Order(b, {}))  # B's OUTP? answered before A's line
+    assert sorted(picture.possible("output")) == [False, True]
+    picture.register(7, 0, Order(b, {}))  # B's *ESR? = 0 confirms nothing of A's either
+    assert sorted(picture.possible("output")) == [False, True]
+    picture.read(8, "output", True, Order(b, {a: 6}))  # A had a reply after its unit
+    assert picture.possible("output") == [True]
+    assert all(isinstance(e, Entry) for e in picture.entries)

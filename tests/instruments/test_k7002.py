@@ -357,6 +357,7 @@ def test_a_route_sent_is_asked_of_the_7002_before_a_pulse(tmp_path):
         with lab:
             lab.select_device(1)
             lab["switch"].write(":ROUT:OPEN ALL;:ROUT:CLOS (@1!3,1!13)")
+            virtual.settle()  # a write returns before the 7002 reads the line
             before = len(emulated.log)
             lab["pulse"].pulse(-0.35e-3, 100e-6)
             assert emulated.log[before:] == ["*ESR?;:ROUT:CLOS:STAT?"]

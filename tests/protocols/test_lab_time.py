@@ -35,12 +35,16 @@ def test_training_estimate_before_the_first_of_20_epochs_within_10_percent(capsy
     training set) is evaluated in batches of 250 cycles per device where an epoch's batch
     has 20; priced per batch and per cycle, the estimate said before the first epoch holds
     within 10 % of the clock after the 20 epochs and the evaluation."""
+    import hil.learn.train as training
     from hil.learn.train import Trainer
 
     events = []
-    epoch = Trainer._epoch
-    monkeypatch.setattr(Trainer, "_epoch", lambda self, *a: events.append("epoch") or
-                        epoch(self, *a))
+    run_epochs = training.run_epochs
+
+    def counted(batches, *args, **kwargs):  # an event as each epoch draws its batches
+        return run_epochs(lambda: events.append("epoch") or batches(), *args, **kwargs)
+
+    monkeypatch.setattr(training, "run_epochs", counted)
     announce = Trainer._estimate_before_the_epochs
 
     def estimate(self, banks, first):
@@ -53,7 +57,8 @@ def test_training_estimate_before_the_first_of_20_epochs_within_10_percent(capsy
                  "--seed", "3"]) == 0
     payload, err = _last_json(capsys)
     estimate, actual = payload["lab_seconds_estimate"], payload["lab_seconds"]
-    assert events[0] == ("estimate", estimate) and events[1:] == ["epoch"] * 20
+    # then 20 epochs through the devices and the software baseline's 20 (--compare)
+    assert events[0] == ("estimate", estimate) and events[1:] == ["epoch"] * 40
     assert f"estimated lab time: {estimate:.1f} s" in err  # printed when it was made
     assert abs(estimate - actual) < 0.1 * actual
 
@@ -142,7 +147,7 @@ def test_a_range_searching_sweep_estimates_its_search_too(capsys):
 
 
 def test_a_lab_file_training_run_estimates_its_lab_time_on_a_virtual_twin():
-    """Instruments named by a lab file (bench/lab_time.py: a virtual lab served in its
+    """Instruments named by a lab file (bench/lab/lab_time.py: a virtual lab served in its
     process, reached through the file like a real rig, no clock of its own for the run to
     read): the estimate before the first epoch prices the rig's bus and line frequency on
     a virtual twin, and the lab time it gave for the epochs and the evaluation holds within
@@ -151,7 +156,7 @@ def test_a_lab_file_training_run_estimates_its_lab_time_on_a_virtual_twin():
     import sys
     from pathlib import Path
 
-    script = Path(__file__).parents[2] / "bench" / "lab_time.py"
+    script = Path(__file__).parents[2] / "bench" / "lab" / "lab_time.py"
     done = subprocess.run([sys.executable, str(script), "--json", "--no-sweeps"],
                           capture_output=True, text=True, check=True)
     training = json.loads(done.stdout.strip().splitlines()[-1])["training"]

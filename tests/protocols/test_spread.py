@@ -135,14 +135,14 @@ def test_the_run_records_every_pulse_the_device_took_replays_included(monkeypatc
 
 
 def _spread(*options: str) -> list[dict]:
-    """bench/spread.py's benches: a range-searching sweep and a training run each, every
+    """bench/lab/spread.py's benches: a range-searching sweep and a training run each, every
     verdict checked against the devices' own writes."""
     import json
     import subprocess
     import sys
     from pathlib import Path
 
-    script = Path(__file__).parents[2] / "bench" / "spread.py"
+    script = Path(__file__).parents[2] / "bench" / "lab" / "spread.py"
     done = subprocess.run([sys.executable, str(script), "--json", *options],
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

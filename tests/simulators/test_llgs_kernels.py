@@ -526,7 +526,7 @@ def test_psw_curve_agrees_with_the_torch_reference(monkeypatch):
 def test_a_one_call_torch_run_compiles_only_above_the_measured_cross_over(monkeypatch):
     """The reference's one-call curve compiles only when its junction-steps exceed
     COMPILE_FROM_JUNCTION_STEPS (below, the first eager call is the faster: measured in
-    bench/llgs_compile.py); the integrator is asked for what the size calls for."""
+    bench/llgs/llgs_compile.py); the integrator is asked for what the size calls for."""
     from simulators import llgs
 
     asked = []

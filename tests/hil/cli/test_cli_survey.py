@@ -14,10 +14,10 @@ from hil.session.lab import virtual_devices
 from instruments.connection import LabFile
 
 
-def survey(capsys, tmp_path, *options):
+def survey(capsys, tmp_path, *options, status=0):
     chip_map = tmp_path / "chip-map.png"
     assert main(["--store", str(tmp_path / "runs.sqlite"), "characterise", "survey",
-                 "--map", str(chip_map), "--json", *options]) == 0
+                 "--map", str(chip_map), "--json", *options]) == status
     out = capsys.readouterr()
     return json.loads(out.out.strip().splitlines()[-1]), out, chip_map
 
@@ -59,8 +59,11 @@ def test_lab_serve_at_scale_is_a_7002_and_writes_each_devices_channels(tmp_path)
 
 @pytest.mark.slow
 def test_a_96_device_chip_survey_names_its_defects_and_keeps_its_estimate(capsys, tmp_path):
-    summary, out, chip_map = survey(capsys, tmp_path, "--devices", "96", "--network", "90")
+    # a chip with defects: the survey ends with status 3, naming each unusable device
+    summary, out, chip_map = survey(capsys, tmp_path, "--devices", "96", "--network", "90",
+                                    status=3)
     truth = {r["id"]: r["defect"] for r in virtual_devices(96, 0.5e-6, 0, "7002")}
+    assert all(f"device {d}: " in out.err for d, defect in truth.items() if defect)
     expected = {"dead": "no switching", "stuck at -1": "no switching",
                 "stuck at +1": "stuck at +1", "open": "open"}
     for device, defect in truth.items():

@@ -41,7 +41,8 @@ def test_config_file_and_flags(tmp_path, capsys):
     assert len(payload["loss_history"]) == 3  # the flag wins over the file
     assert "deployed_accuracy" not in payload
     run = RunStore().get_run(payload["run_id"])
-    assert run.config["width"] == pytest.approx(1e-6) and run.config["train_per_class"] == 3
+    assert run.config["bank"]["width"] == pytest.approx(1e-6)
+    assert run.config["data"]["train_per_class"] == 3
 
 
 BAD_INPUTS = [
@@ -87,7 +88,7 @@ def test_runs_list_show_export(tmp_path, capsys):
     assert "train" in listing and "finished" in listing and "of 20 [" in listing
     assert main(["runs", "show", "1", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["config"]["epochs"] == 2 and len(shown["metrics"]["loss"]) == 2
+    assert shown["config"]["optimiser"]["epochs"] == 2 and len(shown["metrics"]["loss"]) == 2
     csv_path = tmp_path / "run1.csv"
     assert main(["runs", "export", "1", "-o", str(csv_path)]) == 0
     rows = csv_path.read_text().strip().splitlines()

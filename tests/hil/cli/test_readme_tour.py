@@ -1,5 +1,6 @@
-"""The README's tour, line by line, as a newcomer types it (shortened: fewer epochs,
-cycles and trials appended, which argparse lets override the line's own)."""
+"""The tour of the CLI (docs/tour.md), line by line, as a newcomer types it
+(shortened: fewer epochs, cycles and trials appended, which argparse lets override the
+line's own)."""
 
 import os
 import re
@@ -27,7 +28,7 @@ SHORT = {  # appended to each command of the tour
 
 
 def tour_lines() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "tour.md").read_text()
     tour = text.split("## A tour of the CLI", 1)[1]
     block = re.search(r"```bash\n(.*?)```", tour, re.S).group(1)
     lines = []

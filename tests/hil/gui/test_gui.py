@@ -103,7 +103,7 @@ def test_window_does_constant_work_per_reading_during_a_sweep(window, qtbot, mon
     """Responsiveness without a clock: each reading's slot on the GUI thread only stores
     the reading (no drawing, no fitting); drawing waits for the frame timer and the fit
     runs at most once per completed point. How late the GUI's timers run under a sweep is
-    measured in bench/gui_responsiveness.py."""
+    measured in bench/app/gui_responsiveness.py."""
     import threading
 
     import hil.gui.window as window_module

@@ -107,9 +107,11 @@ def test_adam_and_cosine_from_toml_change_the_run_and_validation_is_shown(tmp_pa
     adam = _train(["--config", str(config), *common], capsys)
     store = hil.RunStore()
     first, second = store.get_run(sgd["run_id"]), store.get_run(adam["run_id"])
-    assert (first.config["optimizer"], first.config["scheduler"]) == ("sgd", "none")
-    assert (second.config["optimizer"], second.config["scheduler"]) == ("adam", "cosine")
-    assert second.config["weight_decay"] == 1e-4
+    assert (first.config["optimiser"]["optimizer"],
+            first.config["optimiser"]["scheduler"]) == ("sgd", "none")
+    assert (second.config["optimiser"]["optimizer"],
+            second.config["optimiser"]["scheduler"]) == ("adam", "cosine")
+    assert second.config["optimiser"]["weight_decay"] == 1e-4
     assert sgd["loss_history"] != adam["loss_history"]
     lr = [v for _, v in store.metrics(adam["run_id"])["lr"]]
     np.testing.assert_allclose(lr, [0.02 * (1 + np.cos(np.pi * e / 3)) / 2 for e in range(3)])

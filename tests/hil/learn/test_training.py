@@ -80,7 +80,7 @@ def test_store_records_epochs_and_result(tmp_path):
     store = RunStore(tmp_path / "runs.sqlite")
     result = Trainer(TrainConfig(epochs=3, test_per_class=5)).run(store)
     run = store.get_run(result.run_id)
-    assert run.status == "finished" and run.config["epochs"] == 3
+    assert run.status == "finished" and run.config["optimiser"]["epochs"] == 3
     assert [s for s, _ in store.metrics(run.id)["loss"]] == [0, 1, 2]
     assert run.result["hil_accuracy"] == pytest.approx(result.hil.accuracy)
     assert store.latest_checkpoint(run.id)[0] == 3  # the trained models, after epochs 0-2

@@ -40,8 +40,8 @@ def _check_the_record(folder: Path, capsys) -> None:
     assert [(r.kind, r.status) for r in runs] == [("sweep", "finished"), ("sweep", "finished"),
                                                   ("train", "finished")]
     train = runs[2]
-    assert train.config["lab"] == "mylab.toml" and train.config["banks"] == "given"
-    assert train.config["calibration"] == "given"  # the banks' own: the sweeps'
+    assert train.config["bank"]["lab"] == "mylab.toml" and train.config["banks"] == "given"
+    assert train.config["bank"]["calibration"] == "given"  # the banks' own: the sweeps'
     record = store.provenance(train.id)
     (bank,) = record["banks"]
     assert bank["devices"] == [0, 1]

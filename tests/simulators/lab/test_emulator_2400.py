@@ -209,3 +209,32 @@ def test_a_reading_costs_its_source_delay_measure_cycle_on_the_virtual_clock(lab
     cycle = 500e-6 + 4 * (nplc / clock.line_frequency + 185e-6)  # the unit's timebase:
     assert cycle * (1 - 2e-4) <= taken <= cycle * (1 + 2e-4) + 0.005  # +-100 ppm; + the bus
     k2400.write(":OUTP OFF")
+
+
+def test_reset_defaults_a_real_2400_answers(lab, k2400):
+    """Table 18-6 (p. 18-13): ohms mode AUTO after *RST; Table 18-9: auto zero on, answered
+    1, set with <b> or ONCE (which zeroes once and leaves it off); SYST:LFR? the mains in
+    whole hertz; SOUR:DEL? the auto delay period while auto delay is on (1 ms on the
+    100 uA range after *RST), a delay sent turning auto delay off."""
+    assert k2400.query(":SENS:RES:MODE?") == "AUTO"
+    assert k2400.query(":SYST:AZER?") == "1"
+    k2400.write(":SYST:AZER 0")
+    assert k2400.query(":SYST:AZER:STAT?") == "0"
+    k2400.write(":SYST:AZER ON;:SYST:AZER ONCE")
+    assert k2400.query(":SYST:AZER?") == "0"
+    k2400.write(":SYST:AZER 1")
+    assert k2400.query(":SYST:AZER?") == "1"
+    assert k2400.query(":SYST:LFR?") == str(int(lab.clock.line_frequency))  # "50" or "60"
+    k2400.write(":SYST:LFR 60")
+    assert k2400.query(":SYST:LFR?") == "60"
+    assert k2400.query(":SOUR:DEL:AUTO?") == "1"
+    assert k2400.query(":SOUR:DEL?") == "+1.000000E-03"
+    k2400.write(":SENS:CURR:PROT 1e-6;:SENS:CURR:RANG 1e-6")
+    assert k2400.query(":SOUR:DEL?") == "+3.000000E-03"  # 1 uA range: 3 ms
+    k2400.write(":SOUR:DEL 0.25")
+    assert k2400.query(":SOUR:DEL:AUTO?") == "0"
+    assert k2400.query(":SOUR:DEL?") == "+2.500000E-01"
+    assert k2400.query(":SOUR:DEL? MAX") == "+9.999999E+02"
+    k2400.write(":SYST:AZER TWICE")
+    assert k2400.query(":SYST:ERR?") == '-224,"Illegal parameter value"'
+    assert k2400.query(":SYST:ERR?") == '0,"No error"'

@@ -35,7 +35,20 @@ REFUSED = [
     (":SOUR:WAVE:FUNC TRIANGLE", -141, "Invalid character data"),
     (":SENS:VOLT:NPLC 1", -113, "Undefined header"),  # a current source, no DMM
     (":TRIG:SOUR TLINK;:TRIG:TIM 1", -113, "Undefined header"),
-    (":ARM:SOUR TLIN", -113, "Undefined header"),
+    (":ARM:SOUR EXT", -141, "Invalid character data"),  # no EXTernal arm source
+    (":TRIG:SOUR BUS", -141, "Invalid character data"),  # trigger layer: IMM, TLIN only
+    (":ARM:LAY2:SOUR IMM", -113, "Undefined header"),  # one arm layer
+    (":ARM:ILIN 7", -222, "Data out of range"),  # trigger-link lines 1-6
+    (":SOUR:PDEL:WIDT 4e-5", -222, "Data out of range"),  # pulse delta width 50 us-12 ms
+    (":SOUR:PDEL:WIDT 0.013", -222, "Data out of range"),
+    (":SOUR:PDEL:SDEL 1e-5", -222, "Data out of range"),  # source delay 16 us-11.966 ms
+    (":SOUR:PDEL:INT 4", -222, "Data out of range"),  # interval 5-999999 PLC
+    (":SOUR:PDEL:COUN 0", -222, "Data out of range"),
+    (":SOUR:PDEL:LME 4", -222, "Data out of range"),  # 2 or 3 low measurements
+    (":SOUR:PDEL:HIGH 0.2", -222, "Data out of range"),  # +-105 mA
+    (":SOUR:PDEL:RANG AUTO", -141, "Invalid character data"),  # fixed output: BEST, FIX
+    (":SOUR:PDEL:ARM", -221, "Settings conflict"),  # no 2182A on the cables
+    (":INIT", -221, "Settings conflict"),  # nothing armed
     (":SAMP:COUN 10", -113, "Undefined header"),
     (":FOO:BAR 1", -113, "Undefined header"),
     ("*BOGUS", -113, "Undefined header"),

@@ -1,0 +1,294 @@
+"""The backends a training run can put its neurons on, in one table.
+
+Each backend declares the settings it reads (a dataclass with its own defaults), the defaults
+it brings to the rest of a run (a lab's fewer held-out images, paper 003's network), its
+checks (each naming the field and what is allowed), what it can do (``Capabilities``) and how
+it builds one layer's bank. The trainer, the configuration's validation and ``hil train``
+read this table; nothing else decides by a backend's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from hil.banks.base import FirstNeurons, MultiplexedBank, NeuronBank
+from hil.banks.model import model_bank
+from hil.errors import ConfigError
+from hil.units import refused
+from simulators.bounds import check_llgs_steps
+from simulators.macrospin import PRESETS
+
+Progress = Callable[[str, int, int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend's banks can do, for the trainer and the CLI to read (not guess)."""
+
+    switches: bool = True  # a reset-write-read bank for the spiking trainer (hil.learn.train)
+    hidden_layers: bool = True  # devices in hidden layers too (the lab: the 784 x C net only)
+    records_calibration: bool = False  # device calibration: sweeps recorded in the run store
+    lab_time: bool = False  # the instruments' clock: a run's lab seconds
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Simulated Hall bars (paper 002 Eq. 2-3)."""
+
+    width: float = 0.5e-6  # m
+    eta: float = 0.25  # device-to-device I_bias variation (paper 002 Eq. 3: "up to 25 %")
+    eta_window: float | None = None  # independent relative-window spread; None: 0
+
+
+@dataclass(frozen=True)
+class LLGSSettings:
+    """Stochastic LLGS macrospins (papers 000, 002)."""
+
+    preset: str = "mtj-000"
+    pulse_width: float | None = None  # s; None: 30 ns
+    eta: float = 0.25
+    eta_window: float | None = None  # one factor sets bias and window: unset or eta
+
+
+@dataclass(frozen=True)
+class TelegraphSettings:
+    """Paper 004's telegraphic VCMA neurons."""
+
+    preset: str = "vcma-004"
+    gate_voltage: float = 0.0  # V: the bias that sets E_b by VCMA
+    eta: float = 0.25
+    eta_window: float | None = None  # the window follows the barrier: unset or eta
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """Devices through the instruments: a lab file, or the virtual lab of ``width``."""
+
+    lab: str | None = None  # lab file (TOML); None: the virtual lab
+    timing: str = "auto"  # auto (instruments when they can), software, hardware
+    width: float = 0.5e-6  # m: the virtual chip's bars and the nominal calibration's
+
+
+@dataclass(frozen=True)
+class TwoPolariserSettings:
+    """Paper 003's two-polariser neurons (activation and derivative from one MTJ)."""
+
+    preset: str = "mtj-003"
+    read_noise: float = 0.0  # Gaussian read noise / largest component
+    eta: float = 0.0
+
+
+@dataclass(frozen=True)
+class LayerRequest:
+    """One layer's bank: its physical devices, the run's seed and the layer's own stream."""
+
+    devices: int
+    seed: int
+    layer_seed: np.random.SeedSequence
+    progress: Progress | None = None
+
+    @property
+    def bank_seed(self) -> int:
+        return int(self.layer_seed.generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend: its settings, the run defaults it brings, its checks, its capabilities
+    and how it builds a layer's bank (``None`` where another trainer runs it)."""
+
+    name: str
+    help: str
+    settings: type
+    capabilities: Capabilities
+    build: Callable[[Any, LayerRequest], NeuronBank] | None = None
+    check: Callable[[Any], None] = lambda settings: None
+    run_defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def setting_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(self.settings))
+
+    def settings_of(self, config: Any) -> Any:
+        """This backend's settings from a configuration's fields (``None``: the backend's
+        own default)."""
+        values = {name: getattr(config, name) for name in self.setting_names}
+        return self.settings(**{k: v for k, v in values.items() if v is not None
+                                or _default(self.settings, k) is None})
+
+
+def _default(settings: type, name: str) -> Any:
+    return next(f.default for f in dataclasses.fields(settings) if f.name == name)
+
+
+# -- the checks (before anything is built or written) --------------------------------
+def _preset(name: str, backend: str) -> Any:
+    if name not in PRESETS:
+        raise ConfigError("preset", f"{name!r} is unknown; allowed: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def _one_spread(backend: str, eta: float, eta_window: float | None) -> None:
+    if eta_window is not None and eta_window != eta:
+        raise ConfigError("eta_window", f"{eta_window:g}: on the {backend} backend one device "
+                          "parameter sets bias and window, so the window varies with eta = "
+                          f"{eta:g}; allowed: unset")
+
+
+def _check_llgs(s: LLGSSettings) -> None:
+    preset = _preset(s.preset, "llgs")
+    _one_spread("llgs", s.eta, s.eta_window)
+    if s.pulse_width is not None:
+        try:
+            check_llgs_steps("pulse_width", s.pulse_width, preset.default_dt)
+        except ValueError as err:
+            raise refused(err) from None
+
+
+def _check_telegraph(s: TelegraphSettings) -> None:
+    preset = _preset(s.preset, "telegraph")
+    if not preset.h_k(s.gate_voltage) > 0:
+        raise ConfigError("gate_voltage", f"{s.gate_voltage:g} V leaves {s.preset} without a "
+                          "perpendicular easy axis; allowed range: H_k(V) > 0")
+    _one_spread("telegraph", s.eta, s.eta_window)
+
+
+def _check_lab(s: LabSettings) -> None:
+    if s.lab is not None and not Path(s.lab).is_file():
+        raise ConfigError("lab", f"{s.lab} is not a lab file")
+
+
+def _check_two_polariser(s: TwoPolariserSettings) -> None:
+    _preset(s.preset, "two-polariser")
+    if s.preset != "mtj-003":
+        raise ConfigError("preset", f"{s.preset!r} has no second polariser; allowed on the "
+                          "two-polariser backend: mtj-003")
+    if not 0 <= s.read_noise <= 1:
+        raise ConfigError("read_noise", f"{s.read_noise:g} is outside the allowed range [0, 1]")
+
+
+# -- the builds -------------------------------------------------------------------------
+def _build_model(s: ModelSettings, layer: LayerRequest) -> NeuronBank:
+    return model_bank(layer.devices, s.width, s.eta, s.eta_window, seed=layer.layer_seed)
+
+
+def _build_llgs(s: LLGSSettings, layer: LayerRequest) -> NeuronBank:
+    from hil.banks.llgs import LLGSBank
+
+    progress = layer.progress
+    return LLGSBank(s.preset, layer.devices, s.pulse_width or 30e-9, seed=layer.bank_seed,
+                    eta=s.eta, eta_window=s.eta_window,
+                    progress=None if progress is None else
+                    (lambda done, total: progress("calibration", done, total, {})))
+
+
+def _build_telegraph(s: TelegraphSettings, layer: LayerRequest) -> NeuronBank:
+    from hil.banks.telegraph import TelegraphBank
+
+    return TelegraphBank(s.preset, layer.devices, s.gate_voltage, seed=layer.bank_seed,
+                         eta=s.eta, eta_window=s.eta_window)
+
+
+def _build_lab(s: LabSettings, layer: LayerRequest) -> NeuronBank:
+    from hil.banks.lab import lab_bank
+
+    return lab_bank(s.lab, s.timing, s.width, layer.devices, layer.seed)
+
+
+BACKENDS: dict[str, Backend] = {}
+
+
+def register(backend: Backend) -> Backend:
+    """Add a backend to the table (a name is registered once)."""
+    if backend.name in BACKENDS:
+        raise ValueError(f"backend {backend.name!r} is registered already")
+    BACKENDS[backend.name] = backend
+    return backend
+
+
+register(Backend(
+    "model", "simulated Hall bars (paper 002, default)", ModelSettings, Capabilities(),
+    _build_model))
+register(Backend(
+    "llgs", "stochastic LLGS macrospins", LLGSSettings, Capabilities(), _build_llgs,
+    _check_llgs))
+register(Backend(
+    "lab", "instruments: the virtual lab or --lab", LabSettings,
+    Capabilities(hidden_layers=False, records_calibration=True, lab_time=True), _build_lab,
+    _check_lab,
+    # Through instruments every activation costs T reset-write-read cycles. Paper 002
+    # tested one image per class, which says nothing (4 images: a 95 % interval 40 points
+    # wide); 25 per class (100 images, +-10 points) costs 100 x T=100 x 4 devices = 40,000
+    # cycles per evaluation: 51 s hardware-timed (1.28 ms a cycle), 28 min at one SCPI
+    # exchange per step (41 ms), 22 h at paper 002's own 2 s interval (bench/RESULTS.md).
+    MappingProxyType({"test_per_class": 25})))
+register(Backend(
+    "telegraph", "paper 004's telegraphic VCMA neurons, Neel-Brown", TelegraphSettings,
+    Capabilities(), _build_telegraph, _check_telegraph))
+register(Backend(
+    "two-polariser", "paper 003: activation and derivative from one MTJ",
+    TwoPolariserSettings, Capabilities(switches=False), None, _check_two_polariser,
+    # paper 003's network: 784-64-10 on all digits, Adam (bench/RESULTS.md)
+    MappingProxyType({"hidden": [64], "classes": None, "epochs": 5, "lr": 3e-3,
+                      "optimizer": "adam", "batch_size": 64, "train_per_class": None, "eta": 0.0,
+                      "validation_per_class": 50})))
+
+
+def backend(name: str) -> Backend:
+    """The registered backend ``name``, or a refusal naming the allowed ones."""
+    try:
+        return BACKENDS[name]
+    except (KeyError, TypeError):
+        raise ConfigError("backend", f"{name!r} is not one of {', '.join(BACKENDS)}") from None
+
+
+def setting_fields() -> set[str]:
+    """Every field some backend reads."""
+    return {name for b in BACKENDS.values() for name in b.setting_names}
+
+
+def check(config: Any, unset: Mapping[str, Any]) -> Any:
+    """The backend's checks on ``config`` and a refusal of any backend setting given (not at
+    its ``unset`` value) that this backend does not read; its settings, checked."""
+    chosen = backend(config.backend)
+    for name in sorted(setting_fields() - set(chosen.setting_names)):
+        value = getattr(config, name)
+        if value is not None and value != unset.get(name):
+            readers = [b.name for b in BACKENDS.values() if name in b.setting_names]
+            raise ConfigError(name, f"{value!r}: {name.replace('_', ' ')} is a setting of the "
+                              f"{', '.join(readers)} backend{'s' if len(readers) > 1 else ''}; the "
+                              f"{chosen.name} backend reads {', '.join(chosen.setting_names)}; "
+                              "allowed here: unset")
+    if config.hidden and not chosen.capabilities.hidden_layers:
+        raise ConfigError("hidden", f"the {chosen.name} backend drives paper 002's 784 x C "
+                          "hardware net: one device per output neuron (no hidden layers)")
+    settings = chosen.settings_of(config)
+    chosen.check(settings)
+    return settings
+
+
+def build_layer(config: Any, size: int, layer: int,
+                progress: Progress | None = None) -> NeuronBank:
+    """The bank of one layer of ``size`` neurons: ``config.multiplex`` neurons per device
+    (paper 002 SI S12), each device's current clipped at ``config.max_current``."""
+    chosen = backend(config.backend)
+    if chosen.build is None:
+        raise ConfigError("backend", f"{chosen.name}: its neurons are not reset-write-read "
+                          "switches; it trains through hil.learn.two_polariser (hil train "
+                          f"--backend {chosen.name})")
+    devices = -(-size // config.multiplex)
+    request = LayerRequest(devices, config.seed,
+                           np.random.SeedSequence([config.seed, layer]), progress)
+    bank = chosen.build(chosen.settings_of(config), request)
+    if config.max_current is not None:
+        bank.max_current = np.minimum(bank.max_current, config.max_current)
+    if config.multiplex > 1:
+        bank = FirstNeurons(MultiplexedBank(bank, config.multiplex), size)
+    return bank
