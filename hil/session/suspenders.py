@@ -328,6 +328,8 @@ class WatchSettings:
 
 
 def default_suspenders() -> list[Suspender]:
+    """Every suspender with its default settings: what a run watches when its TOML says
+    nothing (wear stays quiet until a budget is given)."""
     return [cls() for cls in SUSPENDERS.values()]
 
 
