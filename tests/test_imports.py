@@ -41,7 +41,8 @@ LISTED: dict[str, dict[str, str]] = {
     "hil/cli/compare.py": dict.fromkeys(["hil.grids", "protocols.store", "hil.cli.common"],
                                         LIGHT),
     "hil/cli/lab.py": dict.fromkeys(
-        ["hil.cli.common", "simulators.lab.server", "simulators.lab.clock", "pathlib"], LIGHT),
+        ["hil.cli.common", "simulators.lab.server", "simulators.lab.clock", "pathlib",
+         "simulators.lab.faults"], LIGHT),
     "hil/cli/main.py": {
         "hil.cli": "the subcommand modules, imported as the parser is built for the command "
                    "given (``hil simulate`` loads no lab, instrument or training module)",
@@ -54,7 +55,8 @@ LISTED: dict[str, dict[str, str]] = {
         ["hil.units", "hil.cli.simulate", "hil.grids", "hil.grids.maps", "protocols.store",
          "simulators.presets"], LIGHT),
     "hil/cli/train.py": dict.fromkeys(
-        ["protocols.store", "hil.cli.common", "numpy", "protocols.fitting"], LIGHT) | {
+        ["protocols.store", "hil.cli.common", "numpy", "protocols.fitting",
+         "hil.session.suspenders"], LIGHT) | {
             "tqdm": PROGRESS},
     "hil/grids/codesign.py": dict.fromkeys(
         ["hil.errors", "simulators.presets", "dataclasses", "hil.grids"], LIGHT),

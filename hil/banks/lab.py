@@ -75,6 +75,7 @@ class LabBank(NeuronBank):
         self.bus = "gpib"  # the rig's interface (a lab file's [wiring] bus), for pricing
         self._priced: list[tuple[int, float]] = []  # (rows, lab s) of dry-priced calls
         self._measured: list[tuple[int, float]] = []  # (rows, lab s) per device and call
+        self.watch = None  # a run's watch (hil.session.watch): suspenders, reconnection
 
     @classmethod
     def from_session(cls, session: Session, devices: list[int], calibration: str = "store",
@@ -124,7 +125,18 @@ class LabBank(NeuronBank):
         total: Counter[int] = Counter()
         for rwr in self._cycles.values():
             total.update(rwr.pulses)
-        return {device: int(total[device]) for device in self.devices}
+        return {device: int(total[device])  # a device retired for a spare keeps its count
+                for device in sorted(set(self.devices) | set(total))}
+
+    def routed_devices(self) -> set[int]:
+        """Devices whose cycle has been routed and calibrated."""
+        return set(self._cycles)
+
+    def set_up_again(self) -> None:
+        """After the instruments were opened again (``*RST``): every cycle's settings sent
+        again (its levels and threshold are the device's and stay)."""
+        for rwr in self._cycles.values():
+            rwr.configure()
 
     def lab_record(self) -> dict:
         """What a run records of this bank's lab: pulses per device and, on the hardware
@@ -202,7 +214,8 @@ class LabBank(NeuronBank):
         """Each device's state on the virtual lab (None on real instruments), which devices
         had their cycle calibrated, and the lab time so far."""
         return {"devices": {str(d): self.lab.device_state(d) for d in self.devices},
-                "calibrated": sorted(self._cycles), "lab_seconds": self.lab_seconds}
+                "calibrated": sorted(self._cycles), "lab_seconds": self.lab_seconds,
+                "serving": list(self.devices)}
 
     def set_state(self, state: Any) -> None:
         """Put the devices back as ``get_state`` found them, so the same calls draw the
@@ -212,6 +225,8 @@ class LabBank(NeuronBank):
         lab time of the earlier starts is carried on."""
         if not state:
             return
+        if state.get("serving") is not None:  # spares that took a retired device's place
+            self.devices = [int(d) for d in state["serving"]]
         calibrated = set(state.get("calibrated", []))
         for key, device_state in (state.get("devices") or {}).items():
             device = int(key)
@@ -240,14 +255,21 @@ class LabBank(NeuronBank):
     def _switch(self, currents: np.ndarray) -> np.ndarray:
         flat = currents.reshape(-1, self.n_neurons)
         out = np.zeros(flat.shape, dtype=bool)
-        for j, device in enumerate(self.devices):
+        for j in range(self.n_neurons):
+            device = self.devices[j]
             routed = device in self._cycles  # (a first call also calibrates: not counted)
             before = self._now()
-            rwr = self.cycle_for(device)
-            out[:, j] = [r.switched for batch in rwr.batches(flat[:, j]) for r in batch]
+            readings = (self.device_readings(device, flat[:, j]) if self.watch is None else
+                        self.watch.device_call(self, j, flat[:, j], self.device_readings))
+            out[:, j] = [r.switched for r in readings]
             if routed:
                 self._measured.append((len(flat), self._now() - before))
         return out.reshape(currents.shape)
+
+    def device_readings(self, device: int, currents: np.ndarray) -> list:
+        """One cycle per current on ``device``: its readings (protocols.cycle)."""
+        rwr = self.cycle_for(device)
+        return [r for batch in rwr.batches(currents) for r in batch]
 
     # -- lab time: a cost per instrument batch plus a cost per cycle (hil.banks.lab_time) --
     def price_lab_time(self, rows) -> None:

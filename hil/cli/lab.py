@@ -36,6 +36,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.choices["serve"].add_argument("--line-frequency", type=float, default=50.0,
                                       choices=(50.0, 60.0), help="the mains the instruments "
                                       "integrate over, Hz (default 50)")
+    sub.choices["serve"].add_argument("--faults", metavar="FILE",
+                                      help="inject the faults of this TOML file on the lab's "
+                                      "clock: drift, a device dying or stuck, a dropped "
+                                      "connection, a power cycle, late replies "
+                                      "(simulators/lab/faults.py)")
     sub.choices["serve"].add_argument("--units", default=None, metavar="SEED|nominal",
                                       help="which boxes: serial numbers drawn from SEED "
                                       "(default: from --seed), or 'nominal' for boxes exactly "
@@ -68,7 +73,15 @@ def serve(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError("units", f"{units!r} is not a seed (an integer) or "
                               "'nominal'") from None
-    lab = VirtualLab(chip, LabClock(line_frequency=args.line_frequency),
+    faults = None
+    if args.faults:
+        from simulators.lab.faults import FaultFileError, FaultSchedule
+
+        try:
+            faults = FaultSchedule.load(args.faults, args.devices)
+        except FaultFileError as err:
+            raise ConfigError("faults", str(err)) from None
+    lab = VirtualLab(chip, LabClock(line_frequency=args.line_frequency), faults=faults,
                      trigger_link=not args.no_trigger_link, units=units,
                      switch=switch_for(args.devices, args.switch)).start(args.port)
     try:

@@ -1,4 +1,4 @@
-"""``hil runs list | show RUN_ID | export RUN_ID``: read the run store."""
+"""``hil runs list | show RUN_ID | export RUN_ID | watch RUN_ID``: read the run store."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "a torch state dict (-o PATH.pt) and arrays (PATH.npz); default "
                         "PATH: run-ID-weights")
     export.set_defaults(handler=export_run)
+    watch = sub.add_parser("watch", help="follow a run: its epochs and its suspenders' "
+                           "events (lab time, device, action) as the store gets them")
+    watch.add_argument("run_id", type=int)
+    watch.add_argument("--interval", type=float, default=2.0,
+                       help="seconds between looks at the store (default 2)")
+    watch.add_argument("--once", action="store_true", help="print what is there and exit")
+    watch.set_defaults(handler=watch_run)
 
 
 def _store(args):
@@ -208,3 +215,41 @@ def export_run(args: argparse.Namespace) -> int:
     else:
         store.export_csv(args.run_id, sys.stdout)
     return 0
+
+
+def event_line(event: dict) -> str:
+    """One event of a run's watch (hil.session.watch) as a terminal line."""
+    lab_t = event.get("lab_t")
+    when = "   ?    " if lab_t is None else f"{lab_t / 3600:7.3f} h"
+    what = (f"device {event['device']}" if event.get("device") is not None else
+            event.get("role") or "run")
+    return f"[{when}] {event['suspender']:<11} {event['action']:<12} {what}: {event['detail']}"
+
+
+def watch_run(args: argparse.Namespace) -> int:
+    """Print a run's epochs and events as they are stored, until the run ends."""
+    if not 0.1 <= args.interval <= 3600:
+        raise ConfigError("interval", f"{args.interval} is outside the allowed range "
+                          "[0.1, 3600] s")
+    store = _store(args)
+    run = _get(store, args.run_id)
+    print(f"run {run.id} ({run.kind}): {run.status}", flush=True)
+    shown_events, shown_steps = 0, set()
+    while True:
+        run = store.get_run(args.run_id)
+        events = store.provenance(args.run_id).get("events", [])
+        for event in events[shown_events:]:
+            print(event_line(event), flush=True)
+        shown_events = len(events)
+        metrics = store.metrics(args.run_id)
+        accuracy = dict(metrics.get("train_accuracy", []))
+        for step, loss in metrics.get("loss", []):
+            if step not in shown_steps:
+                shown_steps.add(step)
+                print(f"epoch {step + 1}: loss {loss:.4f}, training accuracy "
+                      f"{accuracy.get(step, float('nan')):.1%}", flush=True)
+        if run.status != "running" or args.once:
+            lab = "" if run.lab_seconds is None else f", {run.lab_seconds / 3600:.3f} lab h"
+            print(f"run {run.id}: {run.status}{lab}; {_result_text(run)}", flush=True)
+            return 0
+        time.sleep(args.interval)

@@ -139,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
                   "minute on two cores, then from torch's disk cache; SPINHIL_LLGS_COMPILE=0 "
                   "runs it eagerly)", file=sys.stderr, flush=True)
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
+    trainer.watch = _watch_settings(args, store if args.resume is not None else None)
     clock = "wall clock" if config.lab else "virtual clock"  # a lab file: real instruments
     trainer.on_lab_estimate = lambda seconds: print(  # said before the first epoch
         f"estimated lab time: {seconds:.1f} s ({clock}; batches priced on a virtual twin of "
@@ -175,6 +176,16 @@ def run(args: argparse.Namespace) -> int:
 
         print_json_line(summary)
     return 0
+
+
+def _watch_settings(args: argparse.Namespace, store=None):
+    """On a lab: the ``[suspenders]`` table of the run's TOML (``[train]`` holds the
+    options then), or the resumed run's own, or the defaults (hil.session.suspenders)."""
+    from hil.session.suspenders import load_suspenders, suspenders_from_mapping
+
+    if store is not None:
+        return suspenders_from_mapping(store.provenance(args.resume).get("watch"))
+    return load_suspenders(args.config) if args.config else None
 
 
 def _resumable_config(stored) -> TrainConfig:

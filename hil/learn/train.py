@@ -35,6 +35,8 @@ from hil.learn.encoding import poisson_spikes
 from hil.learn.loop import EpochStats, descend, run_epochs, shuffled
 from hil.learn.readout import EVAL_CHUNK, read_out
 from hil.nn.network import DeviceCurrents, SpikingNet, device_hits, output_loss
+from hil.session.suspenders import WatchSettings
+from hil.session.watch import RunWatch, watch_run
 from protocols.store import ActiveRun, RunStore
 
 Progress = Callable[[str, int, int, dict[str, float]], None]
@@ -206,6 +208,9 @@ class Trainer:
         self.lab_seconds_estimate: float | None = None  # lab clock at the end, as estimated
         # before the first epoch (the run's smallest and largest calls, dry-priced)
         self.on_lab_estimate: Callable[[float], None] | None = None  # told that estimate
+        # on a lab: suspenders and reconnection (hil.session.watch; None: the defaults)
+        self.watch: WatchSettings | RunWatch | None = None
+        self._watch: RunWatch | None = None
 
     @property
     def n_inputs(self) -> int:
@@ -386,6 +391,7 @@ class Trainer:
             bank.prepare()
         self._record(run, banks, calibration)
         run.watch_lab_seconds(lambda: lab_seconds(banks))
+        self._watch = watch_run(self.watch, run, banks, devices, calibration, self.store)
         if checkpoint is None:  # calibrated and set up: a run killed now goes on from here
             run.save_checkpoint(-1, _checkpoint_bytes(net, optimiser, scheduler, gen, banks,
                                                       calibration, history))
@@ -396,8 +402,11 @@ class Trainer:
             spikes = poisson_spikes(x[batch], cfg.steps, gen)
             logits, out_spikes, _ = net.forward_devices(spikes, devices)
             loss = output_loss(logits, out_spikes, y[batch], cfg.error)
-            return (descend(optimiser, loss, batch),
+            done = (descend(optimiser, loss, batch),
                     device_hits(out_spikes.sum(0), y[batch].argmax(1)))
+            if self._watch is not None:  # suspenders, the operator's pause and abort
+                self._watch.between_batches()
+            return done
 
         def after_epoch(stats: EpochStats) -> bool:
             """Schedule, validation, metrics, a checkpoint and progress; True to stop."""

@@ -21,6 +21,7 @@ from instruments.keithley import SwitchWiring
 from instruments.limits import SafetyLimits
 from simulators.lab.chip import MAX_DEVICES, build_chip
 from simulators.lab.clock import LabClock
+from simulators.lab.faults import FaultSchedule
 from simulators.lab.server import SWITCHES, VirtualLab
 
 SWITCH_CARD_DEVICES = 40  # the 7001's slot-1 7011 card: 40 channels, one a device
@@ -92,15 +93,17 @@ VIRTUAL_COIL_FIELD = 0.25  # T: the virtual coil's rating (0.5 A of the 2400 at 
 def connect_virtual(lab: VirtualLab | None = None, limits: SafetyLimits | None = None,
                     devices: int = 4, width: float = 0.5e-6, seed: int | None = 0,
                     bus: str = "gpib", trigger_line: int = 1,
-                    switch: str | None = None) -> VirtualLabConnection:
+                    switch: str | None = None,
+                    faults: FaultSchedule | None = None) -> VirtualLabConnection:
     """A connection to ``lab``, or to a virtual lab started here on a chip of ``devices``
     Hall bars of ``width`` (seeded by ``seed``), its clock charging ``bus`` and its 6221
-    line ``trigger_line`` cabled to the 2000, routed by ``switch`` (``switch_for``)."""
+    line ``trigger_line`` cabled to the 2000, routed by ``switch`` (``switch_for``),
+    injecting ``faults`` on its clock (simulators/lab/faults.py)."""
     if lab is None:
         switch = switch_for(devices, switch)
         lab = VirtualLab(build_chip(devices, width, seed, at_scale=switch == "7002"),
                          LabClock.for_bus(bus), trigger_line=trigger_line,
-                         switch=switch).start()
+                         switch=switch, faults=faults).start()
     return VirtualLabConnection(lab, limits or SafetyLimits(max_field=VIRTUAL_COIL_FIELD))
 
 

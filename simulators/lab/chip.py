@@ -21,11 +21,15 @@ I_bias after a week).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulators.hallbar import OPERATING_FIELD, HallBars, switch_target
 from simulators.lab.clock import LabClock
+
+if TYPE_CHECKING:
+    from simulators.lab.faults import FaultSchedule
 from simulators.presets import hall_bar_preset
 
 H_ANISOTROPY = 4e-7 * np.pi * 5.8e5  # T, paper 002 SI S1 (H_an = 5.8e5 A/m)
@@ -95,6 +99,7 @@ class Chip:
     defects: Defects = field(default_factory=Defects)
     drift: np.ndarray | None = None  # per device: relative change of I_c0 per second
     clock: LabClock | None = None  # the virtual clock drift runs on (set by the lab)
+    scheduled: FaultSchedule | None = None  # faults on the clock (simulators/lab/faults.py)
     # routing through a switch system (None: the selected device carries the current and
     # is read, as one switch-card channel per device wires it)
     current_path: frozenset[int] | None = None
@@ -137,6 +142,12 @@ class Chip:
             return
         if j in self.defects.dead:
             return
+        now = 0.0 if self.clock is None else self.clock.seconds
+        held = None if self.scheduled is None else self.scheduled.held(j, now)
+        if held is not None:  # dead from now (its state kept) or stuck in one state
+            if held[1] is not None:
+                self.states[j] = held[1]
+            return
         field = self.in_plane_field
         target = switch_target(current, field)
         if target == 0 or self.states[j] == target:  # no field: the torque has no polarity
@@ -144,6 +155,8 @@ class Chip:
         # drift: I_c0 scaled by s acts as the current scaled by 1 / s
         scale = 1.0 + (0.0 if self.drift is None or self.clock is None
                        else float(self.drift[j]) * self.clock.seconds)
+        if self.scheduled is not None:
+            scale *= self.scheduled.drift_scale(j, now)
         rate = self._bars[j].switch_rate(np.array([current / scale]), field)[0]
         self.budgets[j] -= duration * float(rate)
         if self.budgets[j] <= 0:

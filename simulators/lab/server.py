@@ -1,7 +1,8 @@
 """The virtual lab: the three emulators on their own 127.0.0.1 TCP ports (raw SCPI sockets,
 ``TCPIP0::127.0.0.1::PORT::SOCKET`` for pyvisa-py), sharing one chip and one clock.
 
-Faults can be injected per run: after ``after`` lines an instrument drops the connection,
+Faults can be injected per run (or on the lab's clock, ``simulators/lab/faults.py``): after
+``after`` lines an instrument drops the connection,
 finds an error in its queue, resets itself, or a device sticks in one state; or its next
 reply (to ``command``, if given) comes too late or corrupted: garbled, binary bytes, empty,
 cut short, the value twice, with units, NaN, infinity, the overflow number +9.9E37, or a
@@ -23,6 +24,7 @@ import numpy as np
 from simulators.lab.base import LabInstrument
 from simulators.lab.chip import Chip, build_chip
 from simulators.lab.clock import LabClock
+from simulators.lab.faults import FaultSchedule
 from simulators.lab.k2000 import Keithley2000Emulator
 from simulators.lab.k2182a import Keithley2182AEmulator
 from simulators.lab.k2400 import Keithley2400Emulator
@@ -52,7 +54,14 @@ class Fault:
     device: int = 0  # "stuck": which device, and in which state
     state: int = -1
     command: str | None = None  # reply faults: only a reply to this header (e.g. ":READ?")
+    # on the lab's clock instead of a line count (simulators/lab/faults.py): from ``at``
+    # lab seconds, and every line until ``until`` (None: once)
+    at: float | None = None
+    until: float | None = None
+    code: int = -221  # "error": the code queued
     fired: bool = field(default=False, init=False)
+    fired_at: float | None = field(default=None, init=False)  # lab s it first struck
+    strikes_count: int = field(default=0, init=False)
     line: str | None = field(default=None, init=False)  # what a reply fault struck:
     reply: str | bytes | None = field(default=None, init=False)  # the line, the true reply,
     sent: bytes | None = field(default=None, init=False)  # and the bytes sent instead
@@ -205,7 +214,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 if fault is not None and fault.kind == "reset":
                     lab.instruments[role].power_on_reset()
                 if fault is not None and fault.kind == "error":
-                    lab.instruments[role].push_error(-221, "injected fault")
+                    lab.instruments[role].push_error(fault.code, "injected fault")
                 if fault is not None and fault.kind == "stuck":
                     lab.chip.stuck[fault.device] = fault.state
                 reply = lab.instruments[role].handle(line)
@@ -246,7 +255,7 @@ class VirtualLab:
     delta (simulators/lab/k2182a.py)."""
 
     def __init__(self, chip: Chip | None = None, clock: LabClock | None = None,
-                 faults: list[Fault] | None = None, coil_constant: float = 0.01,
+                 faults: list[Fault] | FaultSchedule | None = None, coil_constant: float = 0.01,
                  trigger_link: bool = True, trigger_line: int = 1,
                  switch: str = "7001",
                  units: int | str | dict[str, Unit] | None = None,
@@ -286,13 +295,17 @@ class VirtualLab:
         for role, unit in units.items():
             fit_unit(self.instruments[role], unit)
         self.units = {role: self.instruments[role].unit for role in self.instruments}
-        self.faults = list(faults or [])
+        schedule = faults if isinstance(faults, FaultSchedule) else None
+        self.faults = [] if schedule is not None else list(faults or [])
+        self.schedule = schedule  # faults on the lab's clock (simulators/lab/faults.py)
         self.lines = {role: 0 for role in self.instruments}
         self.lock = threading.RLock()
         self.readers: set[_LineReader] = set()  # one per client connection
         self.readers_lock = threading.Lock()
         self.clock.settle = self.settle
         self._servers: dict[str, _Server] = {}
+        if schedule is not None:
+            schedule.install(self, Fault)
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until every emulator has handled every line sent to it, so the clock has
@@ -317,10 +330,20 @@ class VirtualLab:
             self.chip.restore(state)
 
     def due_fault(self, role: str, line: str = "") -> Fault | None:
+        now = self.clock.seconds
         for fault in self.faults:
-            if (not fault.fired and fault.role == role and self.lines[role] > fault.after
-                    and fault.strikes(line)):
+            if fault.role != role or not fault.strikes(line):
+                continue
+            if fault.at is None:
+                due = not fault.fired and self.lines[role] > fault.after
+            else:  # scheduled: from ``at``, once or on every line until ``until``
+                due = now >= fault.at and (not fault.fired or (
+                    fault.until is not None and now < fault.until))
+            if due:
                 fault.fired = True
+                fault.strikes_count += 1
+                if fault.fired_at is None:
+                    fault.fired_at = now
                 return fault
         return None
 
