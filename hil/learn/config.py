@@ -7,20 +7,14 @@ Every check names the field and its allowed range, and runs before anything is w
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hil.banks import registry
-from hil.errors import ConfigError
+from hil.errors import ConfigError, read_toml
 from hil.units import parse_field, si_value
 from simulators.presets import check_fraction, hall_bar_preset
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 CALIBRATIONS = ("nominal", "device")
 TIMINGS = ("auto", "software", "hardware")  # protocols/timing.py
@@ -320,13 +314,7 @@ def _int_list(name: str, value: str) -> list[int]:
 
 def load_toml(path: str | Path) -> dict[str, Any]:
     """A config file's values (coerced), refusing unknown or misspelt keys."""
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
-    except OSError as err:
-        raise ConfigError("config", f"cannot read {path}: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError("config", f"{path} is not valid TOML: {err}") from None
+    raw = read_toml(path)
     raw = raw.get("train", raw)
     for part in PARTS:  # a table per part ([train.bank], [train.net] ...) reads as flat keys
         if isinstance(raw.get(part), dict):

@@ -13,18 +13,12 @@ which needs a budget (from the lab file or the survey).
 from __future__ import annotations
 
 import math
-import sys
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hil.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from hil.errors import ConfigError, read_toml
 
 ACTIONS = ("pause", "recalibrate", "retire", "stop")
 # a device that switched never (or always) over a window whose calibrated probabilities
@@ -394,11 +388,4 @@ def suspenders_from_mapping(raw: dict[str, Any] | None) -> WatchSettings:
 
 def load_suspenders(path: str | Path) -> WatchSettings:
     """The ``[suspenders]`` table of a run's TOML file (defaults when it has none)."""
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
-    except OSError as err:
-        raise ConfigError("config", f"cannot read {path}: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError("config", f"{path} is not valid TOML: {err}") from None
-    return suspenders_from_mapping(raw.get("suspenders"))
+    return suspenders_from_mapping(read_toml(path).get("suspenders"))
