@@ -46,7 +46,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="local cluster size (default: every core)")
     p.add_argument("--resume", type=int, metavar="RUN_ID")
     p.add_argument("--report", metavar="RUN_IDS", help="print the tables of stored compare "
-                   "runs (comma-separated) and the where-HIL-helps table; computes nothing")
+                   "runs (comma-separated; runs of one experiment joined by + are pooled, "
+                   "e.g. 3+5) and the where-HIL-helps table; computes nothing")
     p.add_argument("--out", default="compare", help="folder for the CSV and the tables")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true")
@@ -169,27 +170,40 @@ def run(args: argparse.Namespace) -> int:
 
 def report(store, args: argparse.Namespace) -> int:
     """The stored runs' tables, then the where-HIL-helps table over all of them."""
+    from hil.grids.compare import pooled
     from hil.session.runner import stored_run
 
     try:
-        ids = [int(v) for v in args.report.split(",")]
+        items = [[int(v) for v in item.split("+")] for item in args.report.split(",")]
     except ValueError:
-        raise ConfigError("report", f"{args.report!r} is not a list of run ids") from None
+        raise ConfigError("report", f"{args.report!r} is not a list of run ids (runs to "
+                          "pool joined by +, e.g. 1,3+5)") from None
     runs = []
-    for run_id in ids:
-        stored = stored_run(store, run_id, "report")
-        if stored.kind != "compare":
-            raise ConfigError("report", f"run {run_id} is a {stored.kind} run, not compare")
-        rows = [r for r in store.readings(run_id) if "error" not in r]
-        runs.append((run_id, stored.config, rows))
-        print(f"run {run_id}: {stored.config['experiment']}, {len(rows)} points "
-              f"({stored.status})")
-        print(run_tables(rows, stored.config))
+    for ids in items:
+        parts = []
+        for run_id in ids:
+            stored = stored_run(store, run_id, "report")
+            if stored.kind != "compare":
+                raise ConfigError("report", f"run {run_id} is a {stored.kind} run, not "
+                                  "compare")
+            rows = [r for r in store.readings(run_id) if "error" not in r]
+            parts.append((run_id, stored.config, rows))
+            print(f"run {run_id}: {stored.config['experiment']}, {len(rows)} points "
+                  f"({stored.status})")
+        try:
+            config, rows = pooled(parts) if len(parts) > 1 else parts[0][1:]
+        except ValueError as err:
+            raise ConfigError("report", str(err)) from None
+        if len(parts) > 1:
+            print(f"runs {'+'.join(map(str, ids))} pooled: {len(rows)} points")
+        runs.append(("+".join(map(str, ids)), config, rows))
+        print(run_tables(rows, config))
     text = helps_table(runs)
     print(text)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"compare-report-{'-'.join(map(str, ids))}.md").write_text(text)
+    name = "-".join(run_id for run_id, _, _ in runs)
+    (out / f"compare-report-{name}.md").write_text(text)
     return 0
 
 

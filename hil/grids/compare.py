@@ -466,3 +466,29 @@ def between_runs(runs) -> list[dict[str, Any]]:
 
 def _key(row: dict[str, Any]) -> tuple:
     return row["seed"], row["nonideality"], row.get("amount", 0.0), row["eta"]
+
+
+POOL_SAME = ("experiment", "protocols")  # with every exp_* setting
+
+
+def pooled(runs) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Several runs of one experiment as one (seeds of a condition split between runs, e.g.
+    a run continued with ``--first-seed``): ``runs`` are (id, config, rows); their settings
+    must agree but for the grid, and a point two runs both hold must be the same numbers
+    (a point's streams depend only on its seed and condition), kept once."""
+    first_id, first, _ = runs[0]
+    names = set(POOL_SAME) | {k for _, c, _ in runs for k in c if k.startswith("exp_")}
+    by_key: dict[tuple, dict[str, Any]] = {}
+    for run_id, config, rows in runs:
+        differ = sorted(k for k in names if config.get(k) != first.get(k))
+        if differ:
+            raise ValueError(f"runs {first_id} and {run_id} differ in {', '.join(differ)}: "
+                             "only runs of one experiment and rule are pooled")
+        for row in rows:
+            scores = {k: v for k, v in row.items() if "/" in k}
+            held = by_key.setdefault(_key(row), row)
+            if held is not row and {k: v for k, v in held.items() if "/" in k} != scores:
+                raise ValueError(f"run {run_id}'s point {_key(row)} differs from the same "
+                                 "point of an earlier run: not one computation")
+    config = {**first, "pooled": [run_id for run_id, _, _ in runs]}
+    return config, [by_key[k] for k in sorted(by_key)]

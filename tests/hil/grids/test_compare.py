@@ -25,6 +25,7 @@ from hil.grids.compare import (
     paired_table,
     parse_nonideality,
     pool,
+    pooled,
     verdict,
 )
 from protocols.store import RunStore
@@ -178,6 +179,30 @@ def test_hil_compare_runs_a_2x2_grid_end_to_end_on_dask_resumes_and_reports(
     report = capsys.readouterr().out
     assert "Where HIL helps" in report
     assert "| paper | width 20 % | 0.25 | straight-through, unbiased | 0.1, 16 | 2 |" in report
+    run_id = summary["run_id"]  # a run pooled with itself: every point once
+    assert main(["--store", store, "compare", "--report", f"{run_id}+{run_id}",
+                 "--out", str(tmp_path)]) == 0
+    report = capsys.readouterr().out
+    assert f"runs {run_id}+{run_id} pooled: 8 points" in report
+    assert "| paper | width 20 % | 0.25 | straight-through, unbiased | 0.1, 16 | 2 |" in report
+
+
+def test_runs_that_split_a_conditions_seeds_are_pooled_once_and_only_if_they_agree():
+    rng = np.random.default_rng(1)
+    diffs = 0.02 * rng.standard_normal(100)
+    rows = _rows(diffs)
+    config = {"experiment": "paper", "protocols": ["fixed"], "exp_steps": 100, "seeds": 60}
+    later = {**config, "seeds": 60, "first_seed": 40}
+    config_out, pooled_rows = pooled([(3, config, rows[:60]), (5, later, rows[40:])])
+    assert [r["seed"] for r in pooled_rows] == list(range(100))  # seeds 40-59 kept once
+    assert config_out["pooled"] == [3, 5]
+    assert paired_table(pooled_rows)[-1]["seeds"] == 100
+    changed = [dict(r) for r in rows[40:]]
+    changed[0]["fixed/hil"] += 0.01
+    with pytest.raises(ValueError, match="differs from the same point"):
+        pooled([(3, config, rows[:60]), (5, later, changed)])
+    with pytest.raises(ValueError, match="differ in exp_steps"):
+        pooled([(3, config, rows[:60]), (5, {**later, "exp_steps": 50}, rows[60:])])
 
 
 @pytest.mark.parametrize(("flag", "value", "field"), [
