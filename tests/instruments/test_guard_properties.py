@@ -691,9 +691,18 @@ def routed_rig():
                 second_switch.adapter.close()
 
 
-def _fresh_routed(lab, virtual, devices: Devices) -> None:
+def _fresh_routed(lab, virtual, devices: Devices, *others) -> None:
     """Both instruments reset and the guards told so (device 2's 5 V compliance set);
-    nothing received yet."""
+    nothing received yet. A reply on the lab's connections cannot speak for the lines
+    ``others`` (second drivers) sent: each reads its pending replies and asks once itself."""
+    for other in others:
+        while other.guard._replies:
+            try:
+                other.read()
+            except Exception:  # a query the instrument refused: no reply comes
+                break
+        if other.guard.can_ask():
+            other.guard.confirm_own()
     lab["pulse"].write("*RST;*CLS;:SOUR:CURR:COMP 5")
     lab["pulse"].ask("*ESR?;:OUTP?")
     lab["switch"].write("*RST;*CLS")
@@ -717,7 +726,7 @@ def _run_routed(rig, tally: Tally, steps) -> None:
         ("7002", "a second driver"): second_switch.write,
     }
     emulator, emulated_switch = virtual.instruments["pulse"], virtual.instruments["switch"]
-    _fresh_routed(lab, virtual, devices)
+    _fresh_routed(lab, virtual, devices, second, second_switch)
     hot = emulated_switch.hot_switches
     for kind, what, path in steps:
         try:
@@ -743,7 +752,7 @@ def _run_routed(rig, tally: Tally, steps) -> None:
             found.append(f"{emulated_switch.hot_switches - hot} relays moved under current")
         if found:
             tally.breaches.append((f"{kind} {path}", str(what), found))
-            _fresh_routed(lab, virtual, devices)
+            _fresh_routed(lab, virtual, devices, second, second_switch)
             hot = emulated_switch.hot_switches
 
 
