@@ -221,10 +221,13 @@ def _on_resource(guard, resource, share: bool) -> None:
         # through this one before it goes, or they stay ones the instrument may act on
         with contextlib.suppress(Exception), guard.picture.lock:
             picture = guard.picture
-            if picture.users > 1 and guard.can_ask() and any(
+            if picture.users > 1 and any(
                     e.writer is guard and e.seq >= picture.synced.get(guard, 0)
                     for e in picture.entries):
-                guard.confirm_own()
+                while guard._replies and guard.trusted:  # its own replies first, so the
+                    _read_raw()  # next one read is the guard's (a refused query: timeout)
+                if guard.can_ask():
+                    guard.confirm_own()
         try:
             return close(*args, **kwargs)
         finally:

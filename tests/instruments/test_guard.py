@@ -746,3 +746,23 @@ def test_a_reply_on_one_connection_never_speaks_for_a_unit_another_sent():
     picture.read(8, "output", True, Order(b, {a: 6}))  # A had a reply after its unit
     assert picture.possible("output") == [True]
     assert all(isinstance(e, Entry) for e in picture.entries)
+
+
+def test_a_second_driver_closed_with_a_reply_unread_leaves_nothing_uncertain():
+    """A second driver switches the read current on, then off with a query whose reply it
+    never reads, and closes: closing reads that reply and asks once through its own
+    connection, so the first driver's next answer covers every line it sent."""
+    from hil.session.lab import connect_virtual
+    from instruments.keithley import PulseSource
+    from instruments.limits import SafetyLimits
+
+    with connect_virtual() as lab:
+        pulse = lab["pulse"]
+        second = PulseSource(lab.roles["pulse"], limits=SafetyLimits(), timeout=10_000,
+                             read_termination="\n", write_termination="\n")
+        second.set_read_current(50e-6)
+        second.enable_source()
+        second.write(":OUTP OFF;:OUTP?")  # its reply left unread
+        second.adapter.close()
+        pulse.ask("*ESR?;:OUTP?")
+        assert pulse.guard.picture.possible("output") == [False]
