@@ -111,6 +111,12 @@ class Backend:
     build: Callable[[Any, LayerRequest], NeuronBank] | None = None
     check: Callable[[Any], None] = lambda settings: None
     run_defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # what the neurons are, for a run's summary: (devices, calibration or None for the
+    # run's calibration option), from the settings and the layer's innermost bank
+    describe: Callable[[Any, Any], tuple[str, str | None]] = \
+        lambda settings, bank: ("simulated neurons", None)
+    # lines to say before a run whose first steps may look like a hang (a compile)
+    notices: Callable[[Any], list[str]] = lambda settings: []
 
     @property
     def setting_names(self) -> tuple[str, ...]:
@@ -174,6 +180,49 @@ def _check_two_polariser(s: TwoPolariserSettings) -> None:
         raise ConfigError("read_noise", f"{s.read_noise:g} is outside the allowed range [0, 1]")
 
 
+# -- what each backend's neurons are, in a run's summary ---------------------------------
+def _describe_model(s: ModelSettings, bank: Any) -> tuple[str, str | None]:
+    return f"simulated {s.width * 1e6:g} um bars, eta = {s.eta:g}", None
+
+
+def _describe_llgs(s: LLGSSettings, bank: Any) -> tuple[str, str | None]:
+    return f"{s.preset} macrospins (LLGS), eta = {s.eta:g}", None
+
+
+def _describe_telegraph(s: TelegraphSettings, bank: Any) -> tuple[str, str | None]:
+    return f"{s.preset} telegraphic neurons at {s.gate_voltage:g} V, eta = {s.eta:g}", None
+
+
+def _describe_two_polariser(s: TwoPolariserSettings, bank: Any) -> tuple[str, str | None]:
+    return f"{s.preset} two-polariser neurons, read noise {s.read_noise:g}", None
+
+
+def _describe_lab(s: LabSettings, bank: Any) -> tuple[str, str | None]:
+    """Through instruments: the lab's devices and chip as the bank says (never the simulated
+    bars' numbers), calibrated by its recorded sweeps or the width's nominal preset."""
+    if bank is None:
+        return "devices through instruments", None
+    lab = bank.description or {}
+    chosen = ", ".join(str(d) for d in bank.devices)
+    if "lab_file" in lab:
+        chip = f"chip {lab['chip']!r}" if lab.get("chip") else "the chip"
+        devices = f"devices {chosen} of {chip} through the instruments of {lab['lab_file']}"
+    else:
+        devices = (f"devices {chosen} of the virtual lab's chip ({lab.get('devices')} bars of "
+                   f"{lab.get('width', 0) * 1e6:g} um, seed {lab.get('seed')}) through its "
+                   "emulated instruments")
+    known = [str(r) for r in (bank.calibration_sweeps or []) if r is not None]
+    calibration = (f"device calibration (sweep runs {', '.join(known)})" if known else
+                   f"nominal calibration (a {s.width * 1e6:g} um bar's preset)")
+    return devices, calibration
+
+
+def _llgs_notices(s: LLGSSettings) -> list[str]:
+    from hil.banks.notices import llgs_training_notices
+
+    return llgs_training_notices(s.preset)
+
+
 # -- the builds -------------------------------------------------------------------------
 def _build_model(s: ModelSettings, layer: LayerRequest) -> NeuronBank:
     return model_bank(layer.devices, s.width, s.eta, s.eta_window, seed=layer.layer_seed)
@@ -215,10 +264,10 @@ def register(backend: Backend) -> Backend:
 
 register(Backend(
     "model", "simulated Hall bars (paper 002, default)", ModelSettings, Capabilities(),
-    _build_model))
+    _build_model, describe=_describe_model))
 register(Backend(
     "llgs", "stochastic LLGS macrospins", LLGSSettings, Capabilities(), _build_llgs,
-    _check_llgs))
+    _check_llgs, describe=_describe_llgs, notices=_llgs_notices))
 register(Backend(
     "lab", "instruments: the virtual lab or --lab", LabSettings,
     Capabilities(hidden_layers=False, records_calibration=True, lab_time=True), _build_lab,
@@ -228,17 +277,17 @@ register(Backend(
     # wide); 25 per class (100 images, +-10 points) costs 100 x T=100 x 4 devices = 40,000
     # cycles per evaluation: 51 s hardware-timed (1.28 ms a cycle), 28 min at one SCPI
     # exchange per step (41 ms), 22 h at paper 002's own 2 s interval (bench/RESULTS.md).
-    MappingProxyType({"test_per_class": 25})))
+    MappingProxyType({"test_per_class": 25}), describe=_describe_lab))
 register(Backend(
     "telegraph", "paper 004's telegraphic VCMA neurons, Neel-Brown", TelegraphSettings,
-    Capabilities(), _build_telegraph, _check_telegraph))
+    Capabilities(), _build_telegraph, _check_telegraph, describe=_describe_telegraph))
 register(Backend(
     "two-polariser", "paper 003: activation and derivative from one MTJ",
     TwoPolariserSettings, Capabilities(switches=False), None, _check_two_polariser,
     # paper 003's network: 784-64-10 on all digits, Adam (bench/RESULTS.md)
     MappingProxyType({"hidden": [64], "classes": None, "epochs": 5, "lr": 3e-3,
                       "optimizer": "adam", "batch_size": 64, "train_per_class": None, "eta": 0.0,
-                      "validation_per_class": 50})))
+                      "validation_per_class": 50}), describe=_describe_two_polariser))
 
 
 def backend(name: str) -> Backend:
@@ -247,6 +296,21 @@ def backend(name: str) -> Backend:
         return BACKENDS[name]
     except (KeyError, TypeError):
         raise ConfigError("backend", f"{name!r} is not one of {', '.join(BACKENDS)}") from None
+
+
+def describe(config: Any, banks: list) -> tuple[str, str]:
+    """What a run's neurons were and how they were calibrated, in words, as its backend and
+    its first layer's innermost bank say."""
+    chosen = backend(config.backend)
+    inner = banks[0].innermost if banks else None
+    devices, calibration = chosen.describe(chosen.settings_of(config), inner)
+    return devices, calibration or f"{config.calibration} calibration"
+
+
+def notices(config: Any) -> list[str]:
+    """What to say before a run of ``config`` starts (its backend's notices)."""
+    chosen = backend(config.backend)
+    return chosen.notices(chosen.settings_of(config))
 
 
 def setting_fields() -> set[str]:

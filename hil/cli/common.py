@@ -113,26 +113,9 @@ def cycle_settings(args: argparse.Namespace) -> dict:
     )
 
 
-def llgs_backend(preset: str, device_name: str = "auto") -> str | None:
-    """The integrator a preset's runs take (numba, triton or torch); None for a bad name
-    (refused later, with its field)."""
-    from simulators.llgs_kernels import choose_backend, resolve_device
-    from simulators.macrospin import macrospin_preset
-
-    try:
-        return choose_backend(resolve_device(device_name), macrospin_preset(preset))
-    except ValueError:
-        return None
-
-
 def announce_kernel_compile(preset: str, device_name: str = "auto") -> None:
-    """One line on stderr before the CPU LLGS kernel compiles (first use on a machine), so a
-    wait of tens of seconds is not taken for a hang."""
-    if llgs_backend(preset, device_name) != "numba":
-        return
-    from simulators.llgs_kernels.cpu_native import machine_code_ready
+    """The CPU kernel's compile notice on stderr, so a wait is not taken for a hang."""
+    from hil.banks.notices import kernel_compile_notice
 
-    if not machine_code_ready():
-        print("LLGS: compiling the CPU kernel for this machine (once, about 5-60 s; "
-              "then loaded from the disk cache)", file=sys.stderr, flush=True)
-
+    for line in kernel_compile_notice(preset, device_name):
+        print(line, file=sys.stderr, flush=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -129,15 +128,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = config_from_args(args)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
-    if config.backend == "llgs" and not args.json:
-        from hil.cli.common import announce_kernel_compile, llgs_backend
-
-        announce_kernel_compile(config.preset)  # the calibration sweeps and the neurons
-        if llgs_backend(config.preset) == "torch" and \
-                os.environ.get("SPINHIL_LLGS_COMPILE", "1") != "0":  # physics the kernel lacks
-            print("LLGS: the neurons' torch integrator compiles on first use (up to a "
-                  "minute on two cores, then from torch's disk cache; SPINHIL_LLGS_COMPILE=0 "
-                  "runs it eagerly)", file=sys.stderr, flush=True)
+    if not args.json:
+        for line in registry.notices(config):
+            print(line, file=sys.stderr, flush=True)
     trainer = Trainer(config, progress)  # refuses bad data options before the store opens
     trainer.watch = _watch_settings(args, store if args.resume is not None else None)
     clock = "wall clock" if config.lab else "virtual clock"  # a lab file: real instruments
@@ -264,35 +257,6 @@ class _ProgressBars:
         self.bars = {}
 
 
-def _devices_text(config: TrainConfig, banks) -> tuple[str, str]:
-    """What the neurons were and how they were calibrated, as the run's banks say: through
-    instruments, the lab's devices and chip (never the simulated bars' numbers)."""
-    inner = banks[0].innermost if banks else None
-    sweeps = (inner.calibration_sweeps if inner is not None else None) or []
-    if config.backend == "lab" and inner is not None:
-        lab = inner.description or {}
-        chosen = ", ".join(str(d) for d in inner.devices)
-        if "lab_file" in lab:
-            chip = f"chip {lab['chip']!r}" if lab.get("chip") else "the chip"
-            devices = f"devices {chosen} of {chip} through the instruments of {lab['lab_file']}"
-        else:
-            devices = (f"devices {chosen} of the virtual lab's chip ({lab.get('devices')} bars "
-                       f"of {lab.get('width', 0) * 1e6:g} um, seed {lab.get('seed')}) through "
-                       "its emulated instruments")
-        known = [str(r) for r in sweeps if r is not None]
-        calibration = (f"device calibration (sweep runs {', '.join(known)})" if known else
-                       f"nominal calibration (a {config.width * 1e6:g} um bar's preset)")
-        return devices, calibration
-    if config.backend == "llgs":
-        devices = f"{config.preset} macrospins (LLGS), eta = {config.eta:g}"
-    elif config.backend == "telegraph":
-        devices = (f"{config.preset} telegraphic neurons at {config.gate_voltage:g} V, "
-                   f"eta = {config.eta:g}")
-    else:
-        devices = f"simulated {config.width * 1e6:g} um bars, eta = {config.eta:g}"
-    return devices, f"{config.calibration} calibration"
-
-
 def accuracy_text(accuracy: float, count: int) -> str:
     """An accuracy with its count and Wilson 95 % interval: '75.0 % of 4 [30.1, 95.4]'."""
     import numpy as np
@@ -311,7 +275,7 @@ def _print_table(config: TrainConfig, result, classes: list[int], plot: Path) ->
     dep_pred = None if result.deployed is None else np.asarray(result.deployed.predictions)
     sizes = list(result.net.sizes) if result.net is not None else config.layer_sizes()
     layers = " x ".join(str(s) for s in sizes)
-    devices, calibration = _devices_text(config, result.banks)
+    devices, calibration = registry.describe(config, result.banks)
     print(f"run {result.run_id}: {layers} net, {devices}, {calibration}, "
           f"T = {config.steps}, {config.epochs} epochs, seed {config.seed}")
     header = f"{'class':>7} {'held-out':>9} {'HIL':>8}"
