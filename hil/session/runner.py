@@ -19,6 +19,7 @@ from typing import Any
 
 from hil.errors import ConfigError
 from hil.session.lab import describe_lab
+from hil.units import si_value
 from instruments.connection import Lab
 from instruments.keithley import InstrumentError
 from protocols.cycle import CycleSettings, ResetWriteRead, measured_burst
@@ -38,6 +39,9 @@ Body = Callable[[ResetWriteRead, "Recording"], dict]
 CYCLE_FIELDS = ("reset_current", "reset_width", "write_width", "read_current", "read_nplc",
                 "autozero", "interval", "verify_reset")
 CYCLE_DEFAULTS = {name: getattr(CycleSettings(), name) for name in CYCLE_FIELDS}
+# the cycle's physical settings: SI unit and the unit an example names
+CYCLE_UNITS = {"reset_current": ("A", "mA"), "reset_width": ("s", "us"),
+               "write_width": ("s", "us"), "read_current": ("A", "uA"), "interval": ("s", "s")}
 
 
 def cycle_config(**values: Any) -> dict:
@@ -49,6 +53,9 @@ def cycle_config(**values: Any) -> dict:
         raise ConfigError(unknown[0], f"not a cycle setting; allowed: {sorted(CYCLE_FIELDS)}")
     if "read_nplc" in values and not isinstance(values["read_nplc"], bool):
         values["read_nplc"] = float(values["read_nplc"])
+    for name, (unit, example) in CYCLE_UNITS.items():  # SI, a pint quantity or "0.3mA"
+        if name in values:
+            values[name] = si_value(name, values[name], unit, example_unit=example)
     settings = asdict(CycleSettings(**values))
     return {name: settings[name] for name in CYCLE_FIELDS}
 

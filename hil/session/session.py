@@ -21,7 +21,7 @@ from hil.session.lab import VirtualLabConnection
 from hil.session.lab import open_lab as connect
 from hil.session.runner import cycle_config, record_run, stored_run
 from hil.session.survey_time import price_survey
-from hil.units import check_value
+from hil.units import check_value, si_value
 from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
 from protocols import procedures
@@ -202,14 +202,12 @@ class Session:
             check_value("iterations", iterations, 1, MAX_ITERATIONS, whole=True)
             config = {"device": device, "iterations": iterations, "timing": timing,
                       "cycle": cycle_config(**(cycle or {})),
-                      "currents": None if currents is None else [float(i) for i in currents]}
+                      "currents": None if currents is None else
+                      [si_value("currents", i, "A", example_unit="mA") for i in currents]}
 
         def check(limits) -> None:
             for current in config["currents"] or []:
-                try:
-                    limits.pulse_current(current)
-                except ValueError as err:
-                    raise ConfigError("currents", str(err)) from None
+                _limit_check("currents", "pulse_current", current)(limits)
 
         found: list[SweepResult] = []
 
@@ -235,7 +233,8 @@ class Session:
                      cycle: dict | None = None) -> ProcedureResult:
         """One reset-write-read cycle at ``current`` (paper 002 Fig. 2a): whether the device
         switched, and R_AHE after the reset and after the write."""
-        config = {"device": device, "current": float(current),
+        config = {"device": device, "current": si_value("current", current, "A",
+                                                       example_unit="mA"),
                   "cycle": cycle_config(**(cycle or {}))}
 
         def body(rwr, record) -> dict:
@@ -245,8 +244,9 @@ class Session:
             record([row])
             return row
 
-        run_id, summary = self._run("single_cycle", config, body,
-                                    check=_current_check("current", config["current"]))
+        run_id, summary = self._run(
+            "single_cycle", config, body,
+            check=_limit_check("current", "pulse_current", config["current"]))
         return ProcedureResult(run_id, "single_cycle", summary, summary["switched"])
 
     def hysteresis(self, device: int = 0, max_current: float = 0.6e-3, points: int = 30,
@@ -256,12 +256,13 @@ class Session:
         002 Fig. 2b; ``protocols.procedures.hysteresis``)."""
         check_value("points", points, 2, 200, whole=True)
         check_value("loops", loops, 1, 20, whole=True)
+        max_current = si_value("max_current", max_current, "A", example_unit="mA")
         config = {"device": device, "max_current": max_current, "points": points,
                   "loops": loops, "cycle": cycle_config(**(cycle or {}))}
         run_id, summary = self._run(
             "hysteresis", config,
             lambda rwr, rec: procedures.hysteresis(rwr, max_current, points, loops, rec),
-            check=lambda limits: limits.pulse_current(max_current))
+            check=_limit_check("max_current", "pulse_current", max_current))
         return ProcedureResult(run_id, "hysteresis", summary, summary.get("loop_width"))
 
     def endurance(self, device: int = 0, current: float | None = None, cycles: int = 10000,
@@ -280,7 +281,7 @@ class Session:
                                   "first")
             current, source = fifty_percent_current(sweep), sweep["run_id"]
         else:
-            source = None
+            current, source = si_value("current", current, "A", example_unit="mA"), None
         check_value("cycles", cycles, 1, MAX_CYCLES, whole=True)
         config = {"device": device, "current": current, "cycles": cycles,
                   "cycle": cycle_config(**(cycle or {})), "timing": timing,
@@ -289,7 +290,7 @@ class Session:
             "endurance", config,
             lambda rwr, rec: {**procedures.endurance(rwr, current, cycles, rec),
                               "current_from_sweep": source},
-            check=lambda limits: limits.pulse_current(current))
+            check=_limit_check("current", "pulse_current", current))
         return ProcedureResult(run_id, "endurance", summary, summary["p_switch"])
 
     def anisotropy(self, device: int = 0, max_field: float | None = None, points: int = 15,
@@ -298,9 +299,9 @@ class Session:
         +-``max_field`` (default 0.2 T, or the lab's field limit when that is lower; a field
         above the limit is refused before anything is recorded)."""
         check_value("points", points, 3, 200, whole=True)
-        check_value("coil_constant", coil_constant, 1e-4, 10.0, "T/A")
-        if max_field is None:
-            max_field = min(0.2, self.lab.limits.max_field)
+        coil_constant = si_value("coil_constant", coil_constant, "T/A", 1e-4, 10.0)
+        max_field = (min(0.2, self.lab.limits.max_field) if max_field is None else
+                     si_value("max_field", max_field, "T", example_unit="mT"))
         config = {"device": device, "max_field": max_field, "points": points,
                   "coil_constant": coil_constant, "cycle": cycle_config(**(cycle or {}))}
         fields = np.linspace(-max_field, max_field, points)
@@ -310,7 +311,7 @@ class Session:
             return asdict(procedures.anisotropy_field(rwr, fields, rec))
 
         run_id, summary = self._run("anisotropy", config, body,
-                                    check=lambda limits: limits.field(max_field))
+                                    check=_limit_check("max_field", "field", max_field))
         return ProcedureResult(run_id, "anisotropy", summary, summary["h_an"])
 
     def survey(self, iterations: int = 100, timing: str = "auto", cycle: dict | None = None,
@@ -376,11 +377,12 @@ def persistence(store: RunStore, first: int, second: int) -> ProcedureResult:
     return ProcedureResult(0, "persistence", summary, summary["relative_shift"])
 
 
-def _current_check(field_name: str, current: float) -> Callable[[SafetyLimits], None]:
-    """A write current against the lab's pulse limit, refused as bad input in ``field``."""
+def _limit_check(field_name: str, limit: str, value: float) -> Callable[[SafetyLimits], None]:
+    """``value`` against the lab's ``limit`` (a SafetyLimits check), refused as bad input in
+    ``field_name`` (ConfigError, as every other setting), before anything is recorded."""
     def check(limits: SafetyLimits) -> None:
         try:
-            limits.pulse_current(current)
+            getattr(limits, limit)(value)
         except ValueError as err:
             raise ConfigError(field_name, str(err)) from None
 
@@ -398,5 +400,7 @@ def open_lab(lab_file: str | Path | None = None, *, devices: int = 4, width: flo
     """A session on real instruments (``lab_file``) or on the virtual lab of ``devices``
     Hall bars of ``width`` (seeded by ``seed``; ``switch``: the 7001 or the 7002, by
     default the 7002 beyond 40 devices), recording into ``store`` (default: the user's run
-    store). Use as a context manager: outputs are off when it ends."""
+    store). Use as a context manager: outputs are off when it ends. ``width``: SI, a pint
+    quantity or a string such as "0.5um"."""
+    width = si_value("width", width, "m", example_unit="um")
     return Session(lab_description(lab_file, devices, width, seed, switch), store, limits)

@@ -58,3 +58,47 @@ def test_a_value_outside_its_range_names_the_field_and_the_range():
         si_value("pulse_width", float("nan"), "s", 0.0)
     with pytest.raises(ConfigError, match="^width: "):
         hil.model_bank(2, "1 V", 0.1)
+
+
+def test_a_session_takes_its_settings_in_any_form(tmp_path):
+    """The lab session's currents, fields, widths and cycle settings take the same forms,
+    recorded in SI."""
+    with hil.open_lab(devices=1, width="0.5um", store=tmp_path / "runs.sqlite") as lab:
+        assert lab.description["width"] == pytest.approx(0.5e-6)
+        one = lab.single_cycle(0, "0.3mA", cycle={"write_width": UREG.Quantity(10, "us"),
+                                                   "read_current": "50uA"})
+        stored = lab.store.get_run(one.run_id)
+        assert stored.config["current"] == pytest.approx(3e-4)
+        assert stored.config["cycle"]["write_width"] == pytest.approx(1e-5)
+        assert stored.config["cycle"]["read_current"] == pytest.approx(5e-5)
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda lab: lab.single_cycle(0, "1 V"), "current"),
+    (lambda lab: lab.single_cycle(0, 0.3e-3, cycle={"reset_width": "5 mA"}), "reset_width"),
+    (lambda lab: lab.hysteresis(0, max_current="0.6"), "max_current"),
+    (lambda lab: lab.anisotropy(0, max_field="1 A"), "max_field"),
+])
+def test_a_session_setting_of_the_wrong_kind_is_refused_by_name(tmp_path, call, field):
+    with hil.open_lab(devices=1, store=tmp_path / "runs.sqlite") as lab:
+        with pytest.raises(ConfigError, match=f"^{field}: ") as refused:
+            call(lab)
+        assert refused.value.field == field
+        assert lab.store.list_runs() == []  # refused before anything is recorded
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda lab: lab.single_cycle(0, "50mA"), "current"),
+    (lambda lab: lab.hysteresis(0, max_current="50mA"), "max_current"),
+    (lambda lab: lab.endurance(0, current="50mA", cycles=10), "current"),
+    (lambda lab: lab.anisotropy(0, max_field="5T"), "max_field"),
+])
+def test_every_session_method_refuses_a_value_over_the_labs_limit_the_same_way(
+        tmp_path, call, field):
+    """Over the lab's limits, every procedure says ConfigError naming its field (never a
+    LimitError from one and a ConfigError from its sibling), and nothing is recorded."""
+    with hil.open_lab(devices=1, store=tmp_path / "runs.sqlite") as lab:
+        with pytest.raises(ConfigError, match=f"^{field}: ") as refused:
+            call(lab)
+        assert refused.value.field == field
+        assert lab.store.list_runs() == []
