@@ -34,12 +34,12 @@ from instruments.limits import LimitError
 from protocols.cycle import ResetWriteRead
 from protocols.errors import ProtocolError
 from protocols.procedures import survey_table
+from protocols.progress import Progress
 from protocols.sweep import sweep_device
 
 DIAGNOSE_READS = 3
 NOT_SEPARATED = "R_AHE levels not separated"
 Recorder = Callable[[list[dict]], None]
-Progress = Callable[[int, int], None]
 
 
 def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
@@ -56,7 +56,7 @@ def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
     try:
         for done, device in enumerate(devices):
             if progress is not None:
-                progress(done, len(devices))
+                progress("survey", done, len(devices), {})
             lab.set_limits(base)
             rwr.route_device(device)  # its pulses are counted from here
             lab.set_limits(lab.device_limits(device))
@@ -67,7 +67,7 @@ def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
     finally:
         lab.set_limits(base)
     if progress is not None:
-        progress(len(devices), len(devices))
+        progress("survey", len(devices), len(devices), {})
     _name_defects(rows, screens)
     summary = survey_table(rows)
     summary["grades"] = {str(r["device"]): r["grade"] for r in rows}

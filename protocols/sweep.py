@@ -35,9 +35,9 @@ from protocols.fitting import (
     grade_fit,
     wilson_interval,
 )
+from protocols.progress import Progress
 
 Recorder = Callable[[list[dict]], None]
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -129,7 +129,7 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     start = clock.now() if clock is not None else None
     if currents is None:
         if progress is not None:  # the sweep starts now, with its search of the range
-            progress(len(done or {}), points * iterations)
+            progress("sweep", len(done or {}), points * iterations, {})
         currents = auto_range(rwr, points)
         if fixed is not None:
             fixed(currents)
@@ -137,7 +137,7 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
     done = dict(done or {})
     total = currents.size * iterations
     if progress is not None:
-        progress(len(done), total)  # the sweep starts now
+        progress("sweep", len(done), total, {})  # the sweep starts now
     for k, current in enumerate(currents):
         missing = [n for n in range(iterations) if (k, n) not in done]
         pending = iter(missing)
@@ -154,7 +154,7 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
             if record is not None:
                 record(rows)
             if progress is not None:
-                progress(len(done), total)
+                progress("sweep", len(done), total, {})
     counts = np.array([sum(done[(k, n)] for n in range(iterations))
                        for k in range(currents.size)])
     trials = np.full(currents.size, iterations)

@@ -13,7 +13,6 @@ realised and is refused."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ import torch
 from hil.banks.base import Calibration, NeuronBank
 from hil.units import si_value
 from protocols.fitting import fit_sigmoid
+from protocols.progress import Progress
 from simulators.bounds import MAX_NEURONS, check_count, si, warn_cost
 from simulators.equilibrium import warn_if_off_temperature
 from simulators.llgs import LLGSIntegrator, Pulse, steps_for, thermal_initial_states
@@ -40,7 +40,6 @@ def draw_current_scale(n_neurons: int, eta: float, seed: int | None) -> np.ndarr
     return 1.0 + eta * rng.uniform(-1.0, 1.0, n_neurons)
 
 
-CalibrationProgress = Callable[[int, int], None]  # pulses simulated, pulses in all
 _CALIBRATIONS: dict[tuple, Calibration] = {}
 _COARSE, _FINE = 40, 25  # currents of the bracketing and the fitted sweep
 _COARSE_TRIALS = 50
@@ -49,7 +48,7 @@ _GROUP = 5  # currents simulated per call, so progress moves every few seconds
 
 def _sweep(device: Macrospin, currents: np.ndarray, pulse_width: float, trials: int,
            dt: float, seed: int, done: int, total: int,
-           progress: CalibrationProgress | None) -> np.ndarray:
+           progress: Progress | None) -> np.ndarray:
     """P_sw over ``currents`` in fixed groups of currents (each group its own seed, so the
     result does not depend on whether anyone watches), reporting pulses done."""
     p = np.empty(currents.size)
@@ -59,16 +58,16 @@ def _sweep(device: Macrospin, currents: np.ndarray, pulse_width: float, trials: 
                                        seed=seed * 1000 + k).p_switch
         done += part.size * trials
         if progress is not None:
-            progress(done, total)
+            progress("calibration", done, total, {})
     return p
 
 
 def preset_calibration(name: str, pulse_width: float, dt: float, trials: int = 200,
-                       progress: CalibrationProgress | None = None) -> Calibration:
+                       progress: Progress | None = None) -> Calibration:
     """The preset's sigmoid at this pulse width, from two simulated sweeps (fixed seeds): a
     coarse one that brackets the switching range, a fine one that is fitted. Cached per
-    process; ``progress(done, total)`` counts simulated pulses (a wait of seconds to a
-    minute, paper 000's presets at their default step)."""
+    process; ``progress`` hears stage "calibration" in simulated pulses (a wait of seconds
+    to a minute, paper 000's presets at their default step)."""
     key = (name, pulse_width, dt, trials)
     if key in _CALIBRATIONS:
         return _CALIBRATIONS[key]
@@ -98,7 +97,7 @@ class LLGSBank(NeuronBank):
         self, preset: str | Macrospin, n_neurons: int, pulse_width: float | str | Any = 30e-9,
         dt: float | None = None, seed: int | None = 0, device_name: str = "cpu",
         eta: float = 0.0, eta_window: float | None = None,
-        progress: CalibrationProgress | None = None, backend: str = "auto",
+        progress: Progress | None = None, backend: str = "auto",
     ) -> None:
         self.device = macrospin_preset(preset) if isinstance(preset, str) else preset
         check_count("n_neurons", n_neurons, 1, MAX_NEURONS)

@@ -22,10 +22,9 @@ from hil.banks.base import FirstNeurons, MultiplexedBank, NeuronBank
 from hil.banks.model import model_bank
 from hil.errors import ConfigError
 from hil.units import refused
+from protocols.progress import Progress
 from simulators.bounds import check_llgs_steps
 from simulators.macrospin import PRESETS
-
-Progress = Callable[[str, int, int, dict[str, float]], None]
 
 
 @dataclass(frozen=True)
@@ -231,11 +230,9 @@ def _build_model(s: ModelSettings, layer: LayerRequest) -> NeuronBank:
 def _build_llgs(s: LLGSSettings, layer: LayerRequest) -> NeuronBank:
     from hil.banks.llgs import LLGSBank
 
-    progress = layer.progress
     return LLGSBank(s.preset, layer.devices, s.pulse_width or 30e-9, seed=layer.bank_seed,
                     eta=s.eta, eta_window=s.eta_window,
-                    progress=None if progress is None else
-                    (lambda done, total: progress("calibration", done, total, {})))
+                    progress=layer.progress)
 
 
 def _build_telegraph(s: TelegraphSettings, layer: LayerRequest) -> NeuronBank:

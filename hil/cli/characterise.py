@@ -288,7 +288,7 @@ class _DeviceProgress:
     def __init__(self) -> None:
         self.bar = None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, stage: str, done: int, total: int, metrics=None) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
@@ -404,7 +404,7 @@ class _Progress:
         self.origin = 0.0  # the clock when the sweep starts (its first call)
         self.estimate: float | None = None  # the sweep's lab seconds, first estimated
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, stage: str, done: int, total: int, metrics=None) -> None:
         from tqdm import tqdm
 
         now = self.clock.now()

@@ -37,9 +37,9 @@ from hil.learn.readout import EVAL_CHUNK, read_out
 from hil.nn.network import DeviceCurrents, SpikingNet, device_hits, output_loss
 from hil.session.suspenders import WatchSettings
 from hil.session.watch import RunWatch, watch_run
+from protocols.progress import Progress
 from protocols.store import ActiveRun, RunStore
 
-Progress = Callable[[str, int, int, dict[str, float]], None]
 OptimiserFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
 

@@ -24,6 +24,7 @@ from hil.errors import ConfigError
 from hil.learn.data import DigitSplit, describe_split
 from hil.learn.loop import run_epochs
 from hil.nn.two_polariser import TwoPolariserNeurons
+from protocols.progress import Progress
 from protocols.store import RunStore
 
 MODES = ("device", "software", "ideal")
@@ -138,7 +139,7 @@ def check_two_polariser(config: Any) -> None:
 
 def record_two_polariser(config: Any, store: RunStore, split: DigitSplit,
                          validation: tuple[np.ndarray, np.ndarray] | None,
-                         progress: Callable[..., None] | None = None) -> TwoPolariserResult:
+                         progress: Progress | None = None) -> TwoPolariserResult:
     """Paper 003's network trained in the run store: the configuration first, then each
     epoch's loss (``loss`` with the device's derivative, ``software_loss`` with software's,
     from the same seed: same start, batches and devices) and the accuracies as the result."""

@@ -26,6 +26,7 @@ from instruments.connection import Lab, LabFile
 from instruments.limits import SafetyLimits
 from protocols import procedures
 from protocols.fitting import SigmoidFit
+from protocols.progress import Progress
 from protocols.store import RunStore
 from protocols.survey import survey_devices
 from protocols.sweep import SweepResult, fifty_percent_current, grade_summary, sweep_device
@@ -35,7 +36,6 @@ TIMINGS = ("auto", "software", "hardware")
 # current, and endurance's cycles (paper 002 SI S5 ran 10,000; 10^6 is 45 min hardware-timed)
 MAX_ITERATIONS = 100_000
 MAX_CYCLES = 1_000_000
-Progress = Callable[[int, int], None]
 
 
 @dataclass

@@ -153,8 +153,13 @@ def test_preset_calibration_reports_progress_and_does_not_depend_on_it():
     from hil.banks.llgs import _CALIBRATIONS, preset_calibration
 
     seen: list[tuple[int, int]] = []
+
+    def progress(stage: str, done: int, total: int, metrics) -> None:  # hil's one protocol
+        assert stage == "calibration" and metrics == {}
+        seen.append((done, total))
+
     watched = preset_calibration("mtj-000-7.5kT", 5e-9, 2.5e-12, trials=40,
-                                 progress=lambda done, total: seen.append((done, total)))
+                                 progress=progress)
     _CALIBRATIONS.clear()
     unwatched = preset_calibration("mtj-000-7.5kT", 5e-9, 2.5e-12, trials=40)
     done = [d for d, _ in seen]
