@@ -35,9 +35,7 @@ LISTED: dict[str, dict[str, str]] = {
          "hil.cli.runs", "time"], LIGHT) | {"tqdm": PROGRESS},
     "hil/cli/codesign.py": dict.fromkeys(
         ["hil.units", "hil.grids", "protocols.store", "hil.cli.common"], LIGHT),
-    "hil/cli/common.py": dict.fromkeys(
-        ["simulators.llgs_kernels", "simulators.macrospin",
-         "simulators.llgs_kernels.cpu_native"], LIGHT),
+    "hil/banks/notices.py": {"simulators.llgs_kernels.cpu_native": COMPILER},
     "hil/cli/compare.py": dict.fromkeys(["hil.grids", "protocols.store", "hil.cli.common"],
                                         LIGHT),
     "hil/cli/lab.py": dict.fromkeys(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 
+from simulators.llgs_kernels import choose_backend, resolve_device
+from simulators.macrospin import macrospin_preset
+
 
 def llgs_integrator(preset: str, device_name: str = "auto") -> str | None:
     """The integrator a preset's runs take (numba, triton or torch); None for a bad name
     (refused later, with its field)."""
-    from simulators.llgs_kernels import choose_backend, resolve_device
-    from simulators.macrospin import macrospin_preset
-
     try:
         return choose_backend(resolve_device(device_name), macrospin_preset(preset))
     except ValueError:

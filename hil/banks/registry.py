@@ -20,6 +20,7 @@ import numpy as np
 
 from hil.banks.base import FirstNeurons, MultiplexedBank, NeuronBank
 from hil.banks.model import model_bank
+from hil.banks.notices import llgs_training_notices
 from hil.errors import ConfigError
 from hil.units import refused
 from protocols.progress import Progress
@@ -217,8 +218,6 @@ def _describe_lab(s: LabSettings, bank: Any) -> tuple[str, str | None]:
 
 
 def _llgs_notices(s: LLGSSettings) -> list[str]:
-    from hil.banks.notices import llgs_training_notices
-
     return llgs_training_notices(s.preset)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from hil.banks.notices import kernel_compile_notice
 from hil.errors import ConfigError
 from hil.units import parse_field
 
@@ -115,7 +116,5 @@ def cycle_settings(args: argparse.Namespace) -> dict:
 
 def announce_kernel_compile(preset: str, device_name: str = "auto") -> None:
     """The CPU kernel's compile notice on stderr, so a wait is not taken for a hang."""
-    from hil.banks.notices import kernel_compile_notice
-
     for line in kernel_compile_notice(preset, device_name):
         print(line, file=sys.stderr, flush=True)
