@@ -34,6 +34,8 @@ __all__ = [
     # learning (hil.learn)
     "Evaluation", "TrainConfig", "TrainResult", "Trainer", "build_banks", "export_weights",
     "from_datasets", "load_digits", "load_net", "record_training", "train",
+    # simulations and figures (hil.simulate, hil.plots)
+    "PswResult", "simulate_psw", "plots",
     # the run store and errors
     "ConfigError", "RunStore",
 ]
@@ -50,10 +52,13 @@ _HOMES = {
     "from_datasets": "hil.learn", "load_digits": "hil.learn", "load_net": "hil.learn",
     "record_training": "hil.learn",
     "train": "hil.learn.api",
+    "PswResult": "hil.simulate", "simulate_psw": "hil.simulate",
     "ConfigError": "hil.errors", "RunStore": "protocols.store",
 }
+_SUBMODULES = {"plots"}  # public modules, loaded on first use like the names
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, loaded eagerly
+    from hil import plots
     from hil.banks import (
         Calibration,
         LabBank,
@@ -81,10 +86,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, loaded eagerly
     from hil.learn.api import train
     from hil.nn import DeviceNeurons, SpikingNet, to_device_neurons
     from hil.session import ProcedureResult, Session, cycle_config, open_lab, virtual_devices
+    from hil.simulate import PswResult, simulate_psw
     from protocols.store import RunStore
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f"hil.{name}")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'hil' has no attribute {name!r}")

@@ -31,7 +31,7 @@ LISTED: dict[str, dict[str, str]] = {
         ["simulators.lab.clock", "simulators.lab.chip", "simulators.lab.server"],
         "the virtual twin that prices a rig's lab time, built only when a lab run is priced"),
     "hil/cli/characterise.py": dict.fromkeys(
-        ["protocols.store", "hil.units", "hil.cli.plots", "protocols.fitting",
+        ["protocols.store", "hil.units", "hil.plots", "protocols.fitting",
          "hil.cli.runs", "time"], LIGHT) | {"tqdm": PROGRESS},
     "hil/cli/codesign.py": dict.fromkeys(
         ["hil.units", "hil.grids", "protocols.store", "hil.cli.common"], LIGHT),
@@ -47,8 +47,7 @@ LISTED: dict[str, dict[str, str]] = {
         "os": LIGHT, "hil.extras": LIGHT, "hil.units": LIGHT},
     "hil/cli/runs.py": dict.fromkeys(["protocols.store", "hil.cli.common"], LIGHT),
     "hil/cli/simulate.py": dict.fromkeys(
-        ["simulators.bounds", "simulators.macrospin", "protocols.fitting",
-         "simulators.llgs_pulse", "simulators.psw", "hil.cli.plots", "hil.cli.common"], LIGHT),
+        ["simulators.bounds", "simulators.macrospin", "hil.plots", "hil.cli.common"], LIGHT),
     "hil/cli/sweep.py": dict.fromkeys(
         ["hil.units", "hil.cli.simulate", "hil.grids", "hil.grids.maps", "protocols.store",
          "simulators.presets"], LIGHT),

@@ -24,7 +24,7 @@ ALLOWED_PACKAGES = {
 }
 # hil's rooms, top to bottom; a room imports only rooms below it (and the leaves)
 HIL_ROOMS = ["__main__", "cli", "gui",  # nothing imports these; `hil gui` starts the window
-             "__init__", "grids", "learn", "nn", "banks", "session"]
+             "__init__", "simulate", "plots", "grids", "learn", "nn", "banks", "session"]
 HIL_LEAVES = {"errors", "extras", "units"}
 
 

@@ -129,7 +129,7 @@ def _pulse_check(field: str, typed, value: float):
 def run_hysteresis(args: argparse.Namespace) -> int:
     """``hil characterise hysteresis``: closed current loops, both edges and the loop width (paper
     002 Fig. 2b)."""
-    from hil.cli.plots import plot_hysteresis
+    from hil.plots import plot_hysteresis
     from hil.units import in_unit, typed_unit
 
     top = parse_field("max_current", args.max_current, "A", "mA")
@@ -165,7 +165,7 @@ def run_hysteresis(args: argparse.Namespace) -> int:
 def run_endurance(args: argparse.Namespace) -> int:
     """``hil characterise endurance``: many cycles at one current (paper 002 SI S5), by default
     the device's usable 50 % current, never one taken from an unusable sweep."""
-    from hil.cli.plots import plot_endurance
+    from hil.plots import plot_endurance
     from hil.units import in_unit, typed_unit
     from protocols.fitting import fifty_interval
     from protocols.store import RunStore
@@ -216,7 +216,7 @@ def run_anisotropy(args: argparse.Namespace) -> int:
     summary = result.summary
     line = (f"H_an = {summary['h_an']:.4f} +- {summary['h_an_err']:.4f} T "
             f"({summary['h_an'] / 4e-7 / np.pi:.3g} A/m; paper 002 SI S1: 5.8e5 A/m)")
-    from hil.cli.plots import plot_anisotropy
+    from hil.plots import plot_anisotropy
 
     return _report(args, f"run {result.run_id}: anisotropy field of device {args.device}",
                    summary, [line], plot_anisotropy)
@@ -226,7 +226,7 @@ def run_survey(args: argparse.Namespace) -> int:
     """``hil characterise survey``: every device of the lab, its lab time priced before the first
     pulse, so a chip-scale survey is known to fit the day before it starts."""
     cycle = cycle_settings(args)
-    from hil.cli.plots import plot_chip_map, plot_survey
+    from hil.plots import plot_chip_map, plot_survey
 
     def estimated(seconds: float) -> None:
         print(f"estimated lab time: {seconds:.1f} s ({seconds / 3600:.2f} h), priced on the "

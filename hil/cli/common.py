@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from hil.banks.notices import kernel_compile_notice
 from hil.errors import ConfigError
 from hil.units import parse_field
 
@@ -112,9 +111,3 @@ def cycle_settings(args: argparse.Namespace) -> dict:
         interval=parse_field("interval", args.interval, "s", "s"),
         verify_reset=not args.no_reset_read,
     )
-
-
-def announce_kernel_compile(preset: str, device_name: str = "auto") -> None:
-    """The CPU kernel's compile notice on stderr, so a wait is not taken for a hang."""
-    for line in kernel_compile_notice(preset, device_name):
-        print(line, file=sys.stderr, flush=True)

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+import hil
 from hil.cli.common import (
-    announce_kernel_compile,
     parse_current_range,
     parse_range,
     print_json_line,
@@ -125,43 +125,18 @@ def list_presets(args: argparse.Namespace) -> int:
 
 
 def run_psw(args: argparse.Namespace) -> int:
-    """``hil simulate psw``: an LLGS switching-probability curve with its sigmoid fit and Wilson
-    intervals."""
-    from protocols.fitting import fit_sigmoid, wilson_interval
-    from simulators.bounds import CostWarning
-    from simulators.llgs_pulse import Pulse
-    from simulators.macrospin import macrospin_preset
-    from simulators.psw import check_llgs_arguments, simulate_psw
-
-    try:
-        device = macrospin_preset(args.preset)
-    except ValueError as err:
-        raise ConfigError("preset", str(err).split(": ", 1)[-1]) from None
-    width = parse_field("pulse_width", args.pulse_width, "s", "ns")
-    dt = device.default_dt if args.dt is None else parse_field("dt", args.dt, "s", "ps")
-    gate = parse_field("gate_voltage", args.gate_voltage, "V", "V")
-    currents = (parse_current_range(args.currents) if args.currents
-                else device.critical_current() * np.linspace(0.2, 1.5, 21))
-    try:  # every argument in its range before the kernel compiles or allocates anything
-        with costs_said():
-            check_llgs_arguments(device, currents, Pulse(width), args.trials, dt, gate)
-    except ValueError as err:
-        raise refused(err) from None
-    if args.backend in ("auto", "numba"):
-        announce_kernel_compile(args.preset, args.device)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", CostWarning)  # said above
-            curve = simulate_psw(device, currents, width, args.trials, dt, args.seed,
-                                 args.device, gate, backend=args.backend)
-    except ValueError as err:
-        raise refused(err) from None
-    try:
-        fit = fit_sigmoid(curve.currents, curve.p_switch, args.trials)
-    except RuntimeError:  # the curve steps from 0 to 1 between neighbouring currents
-        fit = None
-    low, high = wilson_interval(curve.counts, args.trials)
-    print(f"{device.name}: {width * 1e9:g} ns pulses, {args.trials} trials per current, "
+    """``hil simulate psw``: ``hil.simulate_psw``'s curve, sigmoid fit and Wilson intervals,
+    printed (and plotted with ``--plot``)."""
+    currents = parse_current_range(args.currents) if args.currents else None
+    with costs_said():
+        result = hil.simulate_psw(
+            args.preset, currents, parse_field("pulse_width", args.pulse_width, "s", "ns"),
+            args.trials, None if args.dt is None else parse_field("dt", args.dt, "s", "ps"),
+            args.seed, args.device, parse_field("gate_voltage", args.gate_voltage, "V", "V"),
+            args.backend, say=lambda line: print(line, file=sys.stderr, flush=True))
+    curve, fit, low, high = result.curve, result.fit, result.low, result.high
+    width, dt, device_name = result.pulse_width, result.dt, result.preset
+    print(f"{device_name}: {width * 1e9:g} ns pulses, {args.trials} trials per current, "
           f"dt = {dt * 1e12:g} ps, {curve.seconds:.2f} s "
           f"({curve.junction_steps_per_s:.3g} junction-steps/s, {curve.backend} on "
           f"{curve.device_name})")
@@ -176,18 +151,13 @@ def run_psw(args: argparse.Namespace) -> int:
               f"I0 = {fit.i0 * 1e6:.3f} +- {fit.i0_err * 1e6:.3f} uA, "
               f"k = {fit.k * 1e-6:.3f} /uA, c = {fit.c * 1e6:.3f} uA")
     if args.plot:
-        from hil.cli.plots import plot_psw
+        from hil.plots import plot_psw
 
         plot_psw(curve.currents, curve.p_switch, low, high, fit, args.plot,
-                 f"{device.name}, {width * 1e9:g} ns pulses, {args.trials} trials")
+                 f"{device_name}, {width * 1e9:g} ns pulses, {args.trials} trials")
         print(f"figure {args.plot}")
     if args.json:
-        payload = {"preset": device.name, "pulse_width": width, "dt": dt, "trials": args.trials,
-                   "currents": curve.currents.tolist(), "p_switch": curve.p_switch.tolist(),
-                   "seconds": curve.seconds, "junction_steps_per_s": curve.junction_steps_per_s,
-                   "backend": curve.backend, "device": curve.device_name,
-                   **(fit.as_dict() if fit is not None else {"fit": None})}
-        print_json_line(payload)
+        print_json_line(result.summary())
     return 0
 
 

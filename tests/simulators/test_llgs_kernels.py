@@ -802,14 +802,13 @@ def test_cli_refuses_cuda_without_a_gpu(capsys):
     assert "device = 'cuda': no CUDA device is present; allowed: cpu" in capsys.readouterr().err
 
 
-def test_a_line_is_printed_before_the_kernel_compiles_and_not_after(tmp_path, capsys,
-                                                                  monkeypatch):
+def test_a_line_is_printed_before_the_kernel_compiles_and_not_after(tmp_path, monkeypatch):
     """First use on a machine compiles for tens of seconds: the CLI says so first."""
     import os
     import subprocess
     import sys
 
-    from hil.cli.common import announce_kernel_compile
+    from hil.banks.notices import kernel_compile_notice
     from simulators.llgs_kernels import cpu_native as cpu
 
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}  # an empty disk cache
@@ -818,13 +817,10 @@ def test_a_line_is_printed_before_the_kernel_compiles_and_not_after(tmp_path, ca
                            capture_output=True, text=True, check=True)
     assert fresh.stdout.strip() == "False"
     monkeypatch.setattr(cpu, "machine_code_ready", lambda: False)
-    announce_kernel_compile("mtj-000")
-    assert "compiling the CPU kernel" in capsys.readouterr().err
-    announce_kernel_compile("vcma-004")  # runs on the torch reference: nothing to compile
-    assert capsys.readouterr().err == ""
+    assert "compiling the CPU kernel" in " ".join(kernel_compile_notice("mtj-000"))
+    assert kernel_compile_notice("vcma-004") == []  # the torch reference: nothing to compile
     monkeypatch.setattr(cpu, "machine_code_ready", lambda: True)
-    announce_kernel_compile("mtj-000")
-    assert capsys.readouterr().err == ""
+    assert kernel_compile_notice("mtj-000") == []
 
 
 def test_a_forked_child_runs_the_kernel_on_its_own_threads():

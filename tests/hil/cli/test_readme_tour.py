@@ -79,9 +79,14 @@ def test_the_tour_runs_as_written(tmp_path, monkeypatch, capsys):
                     time.sleep(0.05)
                 continue
             argv = _short(shlex.split(line)[1:])
-            assert main(argv) == 0, (line, capsys.readouterr().err)
+            code = main(argv)
+            if "--devices 96" in line:  # the chip's dead, stuck and open devices: exit 3,
+                out = capsys.readouterr()  # each named, and the map drawn all the same
+                assert code == 3 and "device" in out.err + out.out, (line, out.err)
+                continue
+            assert code == 0, (line, capsys.readouterr().err)
         for figure in ("psw.png", "sweep.png", "hysteresis.png", "endurance.png",
-                       "anisotropy.png", "survey.png"):
+                       "anisotropy.png", "survey.png", "chip-map.png"):
             assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG", figure
         assert (tmp_path / "sweep.csv").exists() and (tmp_path / "run1.csv").exists()
     finally:

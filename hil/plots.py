@@ -1,5 +1,6 @@
-"""``--plot FILE`` figures of the characterisation procedures and ``hil simulate psw``:
-each takes the summary the command prints (SI units) and writes one PNG."""
+"""The figures of the characterisation procedures and of LLGS curves (``hil.plots``; the
+commands' ``--plot FILE``): each takes a procedure's summary (SI units), as a session
+returns it and the command prints it, and writes one PNG."""
 
 from __future__ import annotations
 
