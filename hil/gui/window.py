@@ -1,5 +1,6 @@
 """``hil gui``: characterise devices with live plots, fits as the data arrive, and an abort
-that makes the instruments safe. Lab units (mA, uA) in the form, SI inside."""
+that makes the instruments safe; train a network on them in the training tab
+(hil.gui.training), watched live. Lab units (mA, uA) in the form, SI inside."""
 
 from __future__ import annotations
 
@@ -22,13 +23,16 @@ from PyQt6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from hil.errors import ConfigError
+from hil.gui.training import TrainingTab
+from hil.gui.widgets import button_row, end_thread, reason_label
 from hil.gui.worker import ProcedureWorker, SweepWorker
-from hil.session.lab import open_lab
+from hil.session.lab import connect_virtual, open_lab
 from hil.session.session import lab_description
 from instruments.connection import Lab
 from instruments.limits import SafetyLimits
@@ -36,6 +40,7 @@ from protocols.fitting import fit_sigmoid, sigmoid, wilson_interval
 from protocols.store import RunStore
 from protocols.sweep import fifty_percent_current
 from protocols.timing import TIMINGS
+from simulators.lab.faults import FaultFileError, FaultSchedule
 
 FIT_ROWS = ("i_bias", "i0", "window", "k", "c")
 
@@ -65,6 +70,7 @@ class MainWindow(QMainWindow):
         self._points: dict[int, tuple[float, int, int]] = {}
         self._r_ahe: list[float] = []
 
+        self.training = TrainingTab(self)
         central = QWidget()
         layout = QHBoxLayout(central)
         controls = QVBoxLayout()
@@ -76,7 +82,10 @@ class MainWindow(QMainWindow):
         controls.addStretch(1)
         layout.addLayout(controls, 1)
         layout.addLayout(self._plots(), 3)
-        self.setCentralWidget(central)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(central, "Characterise")
+        self.tabs.addTab(self.training, "Train")
+        self.setCentralWidget(self.tabs)
         self.resize(1280, 760)
         self._validate()
         self.refresh_runs()
@@ -92,6 +101,8 @@ class MainWindow(QMainWindow):
         form = QFormLayout(box)
         self.lab_file = QLineEdit()
         self.lab_file.setPlaceholderText("empty: the virtual lab")
+        self.fault_file = QLineEdit()
+        self.fault_file.setPlaceholderText("virtual lab: faults on its clock (TOML)")
         self.devices = QSpinBox()
         self.devices.setRange(1, 64)
         self.devices.setValue(4)
@@ -101,6 +112,7 @@ class MainWindow(QMainWindow):
         self.connect_button.clicked.connect(self.toggle_connection)
         self.status = {}
         form.addRow("lab file", self.lab_file)
+        form.addRow("fault file", self.fault_file)
         form.addRow("virtual devices", self.devices)
         form.addRow("virtual seed", self.seed)
         for role in ("pulse", "voltmeter", "field", "switch"):
@@ -149,18 +161,9 @@ class MainWindow(QMainWindow):
         self.iterations.setValue(100)
         for box_ in (self.start_current, self.stop_current):
             box_.valueChanged.connect(self._validate)
-        self.reason = QLabel("")
-        self.reason.setStyleSheet("color: #b00")
-        self.reason.setWordWrap(True)
-        buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.abort_button = QPushButton("Abort")
-        self.start_button.clicked.connect(self.start_sweep)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.abort_button.clicked.connect(self.abort)
-        for b in (self.start_button, self.pause_button, self.abort_button):
-            buttons.addWidget(b)
+        self.reason = reason_label()
+        buttons, (self.start_button, self.pause_button, self.abort_button) = button_row(
+            ("Start", self.start_sweep), ("Pause", self.toggle_pause), ("Abort", self.abort))
         self.progress = QProgressBar()
         self.remaining = QLabel("")
         form.addRow("start", self.start_current)
@@ -277,13 +280,21 @@ class MainWindow(QMainWindow):
             reasons.append("stop must be above start")
         self.reason.setText("; ".join(reasons))
         ok = not reasons
-        idle = self.lab is not None and self.worker is None
+        idle = self.lab is not None and self.worker is None and not self.training.busy
         self.start_button.setEnabled(ok and idle)
         if hasattr(self, "run_procedure_button"):
             self.run_procedure_button.setEnabled(ok and idle)
         return ok
 
+    def training_changed(self) -> None:
+        """A training started or ended: the lab is the training's while it runs."""
+        self.connect_button.setEnabled(not self.training.busy)
+        self._validate()
+        self.refresh_runs()
+
     def toggle_connection(self) -> None:
+        if self.training.busy:
+            return
         if self.lab is not None:
             self.lab.close()
             self.lab = None
@@ -294,8 +305,8 @@ class MainWindow(QMainWindow):
             self._validate()
             return
         try:  # the lab as a run's config names it, opened as the CLI and scripts open it
-            self.lab = open_lab(self.lab_description())
-        except ConfigError as err:
+            self.lab = self._open_lab()
+        except (ConfigError, FaultFileError) as err:
             self.reason.setText(str(err))
             return
         self.lab.limits = self.limits
@@ -306,6 +317,20 @@ class MainWindow(QMainWindow):
             light.setStyleSheet("color: #080" if identity else "color: grey")
         self.connect_button.setText("Disconnect")
         self._validate()
+
+    def _open_lab(self):
+        """The lab as a run's config names it; the virtual lab with the fault file's faults
+        on its clock when one is named (``hil lab serve --faults``'s file)."""
+        faults = self.fault_file.text().strip()
+        description = self.lab_description()
+        if not faults:
+            return open_lab(description)
+        if "lab_file" in description:
+            raise ConfigError("fault file", "faults are the virtual lab's: leave the lab "
+                              "file empty")
+        schedule = FaultSchedule.load(faults, description["devices"])
+        return connect_virtual(devices=description["devices"], width=description["width"],
+                               seed=description["seed"], faults=schedule)
 
     def lab_description(self) -> dict:
         """The lab as the CLI names it (hil.session), so both find the same sweeps."""
@@ -498,7 +523,7 @@ class MainWindow(QMainWindow):
         with open(csv_path, "w", newline="") as out:
             self.store.export_csv(run_id, out)
         if png_path:
-            self.centralWidget().grab().save(png_path)
+            self.tabs.widget(0).grab().save(png_path)  # the characterisation plots
 
     def _export_dialog(self) -> None:
         item = self.runs.currentItem()
@@ -531,9 +556,7 @@ class MainWindow(QMainWindow):
                                    "; it gives no calibration")
 
     def _on_end(self, *_: object) -> None:
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait()
+        end_thread(self.thread)
         self.thread = None
         self.worker = None
         self.pause_button.setText("Pause")
@@ -563,9 +586,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.abort()
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait(5000)
+        self.training.close_run()
+        end_thread(self.thread, 5000)
         if self.lab is not None:
             self.lab.close()
         super().closeEvent(event)

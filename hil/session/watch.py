@@ -80,6 +80,10 @@ class RunWatch:
         self.settings = settings or WatchSettings()
         self.events: list[dict[str, Any]] = []
         self.subscribers: list[Callable[[dict], None]] = []
+        # told after each batch, before the operator's requests and the suspenders (a live
+        # view counts batches and reads the devices' state then)
+        self.batch_listeners: list[Callable[[RunWatch], None]] = []
+        self.batches = 0  # batches this watch has seen end
         self.banks: list[Any] = []
         self.devices: list[Any] = []  # per layer: the network's DeviceCurrents
         self.calibration: list[list[Any]] = []  # per layer: the run's calibration (kept)
@@ -190,13 +194,21 @@ class RunWatch:
 
     # -- between batches -------------------------------------------------------------
     def between_batches(self) -> None:
-        """The operator's requests, then every suspender in turn, each acting on what it
-        finds."""
+        """The batch counted (and its listeners told), the operator's requests, then every
+        suspender in turn, each acting on what it finds."""
+        self.batches += 1
+        for listener in self.batch_listeners:
+            listener(self)
         self._obey_operator()
         for suspender in self.settings.suspenders:
             trips = suspender.check(self)
             if trips:
                 self._act(suspender, trips)
+
+    @property
+    def paused(self) -> bool:
+        """The operator asked for a pause and has not asked to resume or abort."""
+        return self._pause.is_set() and not self._abort.is_set()
 
     def request(self, what: str) -> None:
         """The operator's ``pause``, ``resume`` or ``abort``, taken between batches (from
@@ -490,8 +502,11 @@ class RunWatch:
 
 def watch_run(settings: WatchSettings | RunWatch | None, run, banks, devices,
               calibration, store=None) -> RunWatch | None:
-    """The watch of a run on ``banks`` (None when none is a lab bank: nothing to watch)."""
-    if not any(_is_lab_bank(b) for b in banks):
+    """The watch of a run on ``banks``: None when none is a lab bank and no watch was
+    given (nothing to watch); a :class:`RunWatch` given is attached on any bank, so that a
+    live view's pause, resume and abort act on every backend (off a lab its suspenders find
+    nothing to watch)."""
+    if not isinstance(settings, RunWatch) and not any(_is_lab_bank(b) for b in banks):
         return None
     watch = settings if isinstance(settings, RunWatch) else RunWatch(settings)
     return watch.attach(run, banks, devices, calibration, store)
