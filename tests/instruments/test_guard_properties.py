@@ -659,7 +659,11 @@ def _run_2000(rig, second_meter, tally: Tally, steps) -> None:
         meter.write("*RST;*CLS")
         meter.ask("*ESR?;:SENS:FUNC?")
 
-    _drive(tally, steps, paths, meter.ask, lambda: breaches_2000(emulator), fresh)
+    def judge() -> list[str]:
+        virtual.settle()
+        return breaches_2000(emulator)
+
+    _drive(tally, steps, paths, meter.ask, judge, fresh)
 
 
 def _explore_2000(rig, second_meter, seed_value: int, examples: int) -> Tally:
