@@ -397,12 +397,16 @@ class Lab:
         return self
 
     def outputs_off(self) -> None:
-        """Every source off, confirmed by OUTP?, and the switch card open; keeps going past
-        a failing instrument (a fresh connection to it is tried once), then raises
-        OutputsOnError naming each output that may still be on."""
+        """Every source off, confirmed by OUTP?, the voltmeter on DC volts (no ohms test
+        current) and the switch card open; keeps going past a failing instrument (a fresh
+        connection to it is tried once), then raises OutputsOnError naming each output that
+        may still be on."""
         maybe_on, failures = {}, []
-        for role, instrument in list(self.instruments.items()):
-            if role not in (*SOURCE_ROLES, "switch"):
+        # the voltmeter first: back to DC volts, so no ohms test current flows while the
+        # switch card opens (its guard refuses to move a relay under it)
+        order = sorted(self.instruments.items(), key=lambda item: item[0] == "switch")
+        for role, instrument in order:
+            if role not in (*SOURCE_ROLES, "switch", "voltmeter"):
                 continue
             try:
                 try:
@@ -421,7 +425,8 @@ class Lab:
         if maybe_on:
             raise OutputsOnError(maybe_on)
         if failures:
-            raise LabConnectionError("could not open the switch card: " + "; ".join(failures))
+            raise LabConnectionError("could not make safe: " + "; ".join(failures) +
+                                     " (the voltmeter back to DC volts, the switch card open)")
 
     def close(self) -> None:
         """Outputs off (a signal meanwhile waits, and is raised once they are), connections

@@ -32,9 +32,10 @@ report, so what other software left is known before the first line; a second pro
 same resource is refused, naming the process that holds it (``claim``).
 
 Rules: ``k6221`` and ``k2400`` (SafetyLimits, SI), checked on every state the source may be
-in. MAX and UP/DOWN count as the instrument's own maximum, DEF as the manual's default; a
-suffix read two ways (``50MA``: 50 mA or 50 MA) counts as the larger. A refused line changes
-nothing and sends nothing.
+in; ``k2000``: a multimeter in its ohms functions drives a test current through the device it
+reads, held to the read limit. MAX and UP/DOWN count as the instrument's own maximum, DEF
+as the manual's default; a suffix read two ways (``50MA``: 50 mA or 50 MA) counts as the
+larger. A refused line changes nothing and sends nothing.
 
 A switch system is guarded the same way (``k7002``): its closed channels are its picture,
 believed once read back; the 6221 behind it takes the routed device's limits (1 nA when no
@@ -42,15 +43,17 @@ one device is routed), and no relay moves while the 6221 may drive current.
 
 Modules: ``grammar`` (what each command takes, replies, a write's bytes), ``picture`` (what
 a source may hold), ``base`` (the check), ``claim`` (one picture per instrument, the resource
-lock), ``k6221``, ``k2400`` and ``k7002`` (the models' tables and rules; the route).
+lock), ``k6221``, ``k2400``, ``k2000`` and ``k7002`` (the models' tables and rules; the
+route).
 """
 
 from instruments.guard.base import LimitsSource, SourceGuard, Unconfirmed, UnknownCommandError
 from instruments.guard.claim import ResourceHeldError, install
+from instruments.guard.k2000 import Guard2000, State2000
 from instruments.guard.k2400 import Guard2400, State2400
 from instruments.guard.k6221 import Guard6221, State6221
 from instruments.guard.k7002 import Guard7002, Route, State7002
 
-__all__ = ["Guard2400", "Guard6221", "Guard7002", "LimitsSource", "ResourceHeldError", "Route",
-           "SourceGuard", "State2400", "State6221", "State7002", "Unconfirmed",
-           "UnknownCommandError", "install"]
+__all__ = ["Guard2000", "Guard2400", "Guard6221", "Guard7002", "LimitsSource",
+           "ResourceHeldError", "Route", "SourceGuard", "State2000", "State2400",
+           "State6221", "State7002", "Unconfirmed", "UnknownCommandError", "install"]

@@ -164,7 +164,8 @@ class Guard2400(SourceGuard):
         (":DISPlay:WINDow2:TEXT[:DATA]", "s", None), (":DISPlay:WINDow2:TEXT:STATe", "b", None),
         (":DISPlay:DIGits", "n", None),
         *STATUS_TABLE,  # STATus and SYSTem:ERRor, the same in both manuals
-        (":SYSTem:AZERo[:STATe]", "c", None), (":SYSTem:BEEPer[:STATe]", "b", None),
+        (":SYSTem:AZERo[:STATe]", "b", None),  # ON, OFF, <b> or ONCE (Table 18-9)
+        (":SYSTem:BEEPer[:STATe]", "b", None),
         (":SYSTem:CLEar", "", None), (":SYSTem:KEY", "n", None), (":SYSTem:LFRequency", "n", None),
         (":SYSTem:LFRequency:AUTO", "b", None), (":SYSTem:TIME", "q", None),
         (":SYSTem:TIME:RESet", "", None), (":SYSTem:LOCal", "", None),

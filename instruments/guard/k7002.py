@@ -213,9 +213,17 @@ class Route:
         self.wiring = wiring
         self.switch: Guard7002 | None = None
         self.source: SourceGuard | None = None
+        self.meter = None  # the 2000's guard: its test current reaches the routed device
 
     def link_source(self, guard: SourceGuard) -> None:
         self.source = guard
+        guard.picture.ceiling = self
+        self._share_lock()
+
+    def link_meter(self, guard) -> None:
+        """The 2000 reads the routed device: its ohms test current is held to that device's
+        read limit, and no relay moves while it may drive one (``k2000``)."""
+        self.meter = guard
         guard.picture.ceiling = self
         self._share_lock()
 
@@ -228,6 +236,8 @@ class Route:
         """One lock for both pictures: a check on one reads (and may ask) the other."""
         if self.source is not None and self.switch is not None:
             self.switch.picture.lock = self.source.picture.lock
+        if self.meter is not None and self.switch is not None:
+            self.meter.picture.lock = self.switch.picture.lock
 
     # -- the ceiling ------------------------------------------------------------------------
     def routed(self) -> tuple[int | None, str | None]:
@@ -284,14 +294,25 @@ class Route:
         (confirmed by *ESR?, a waveform's end by *OPC?). Asked of the 6221 when uncertain:
         an answer also proves it has acted on every line before (a write returns before
         the instrument acts on it, and the 7002 would act on its own line first)."""
-        source = self.source
-        if source is None:
-            return None
-        why = _live(source)
-        if why is not None and source.can_ask():
-            source.confirm()
-            why = _live(source)
+        why = None
+        for guard, live in ((self.source, _live), (self.meter, _testing)):
+            if guard is None:
+                continue
+            why = live(guard)
+            if why is not None and guard.can_ask():
+                guard.confirm()
+                why = live(guard)
+            if why is not None:
+                return why
         return why
+
+
+def _testing(meter) -> str | None:
+    """Why the 2000 may drive a test current (an ohms, continuity or diode function)."""
+    possible = meter.picture.possible
+    if any(meter.test_current(f, possible)[0] > 0.0 for f in possible("function")):
+        return "the 2000 may drive its ohms test current"
+    return None
 
 
 def _live(source: SourceGuard) -> str | None:

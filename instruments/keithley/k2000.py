@@ -11,7 +11,8 @@ from pymeasure.instruments.keithley import Keithley2000
 from pymeasure.instruments.validators import strict_discrete_set, strict_range, truncated_range
 
 from instruments.errors import ReplyError
-from instruments.keithley.base import SafeWriteMixin
+from instruments.guard import Guard2000
+from instruments.keithley.base import SafeWriteMixin, _guarded
 from instruments.keithley.replies import COMMON_REPLIES, read_sreal_block
 from instruments.limits import SafetyLimits
 
@@ -21,10 +22,15 @@ BINARY_READINGS = ":FORM SRE;:FORM:BORD SWAP"
 
 
 class HallVoltmeter(SafeWriteMixin, Keithley2000):
-    """Keithley 2000 reading the anomalous-Hall voltage (paper 002 Methods 4.3)."""
+    """Keithley 2000 reading the anomalous-Hall voltage (paper 002 Methods 4.3), with the
+    guard under it: in its ohms functions the 2000 drives a test current through the device
+    (``instruments.guard.k2000``), held to the read limit."""
 
     def __init__(self, adapter, limits: SafetyLimits | None = None, **kwargs) -> None:
         self._limits = limits or SafetyLimits()
+        self.guard = Guard2000(lambda: self.limits)
+        self.guard.name = kwargs.get("name", "Keithley 2000 Multimeter")
+        adapter = _guarded(adapter, self.guard, kwargs)
         with warnings.catch_warnings():  # pymeasure 0.16's SCPIUnknownMixin FutureWarning
             warnings.simplefilter("ignore", FutureWarning)
             super().__init__(adapter, **kwargs)
@@ -69,6 +75,14 @@ class HallVoltmeter(SafeWriteMixin, Keithley2000):
 
     def initiate(self) -> None:
         self.write(":INIT")
+
+    def shutdown(self) -> None:
+        """Safe: DC volts, a function that drives no test current through the device
+        (section 5, SENSe :FUNCtion), asked only if the guard is not sure it is there."""
+        possible = self.guard.picture.possible("function")
+        if possible != ["VOLT:DC"]:
+            self.write(":SENS:FUNC 'VOLT:DC'")
+        super().shutdown()
 
     _replies = (*COMMON_REPLIES, (re.compile(r":?(?:READ|FETC(?:H)?)\?$", re.I), "readings"))
     _samples = 1  # readings per trigger (:SAMP:COUN): what :FETC? answers with

@@ -295,6 +295,8 @@ def attach(lab: Any, role: str, instrument: Any) -> None:
     route: Route = lab.route
     if role == "pulse":
         route.link_source(instrument.guard)
+    elif role == "voltmeter" and hasattr(instrument, "guard"):
+        route.link_meter(instrument.guard)
     elif role == "switch":
         route.link_switch(instrument.guard)
         instrument.after_route = lambda: fit_waveform(lab)

@@ -457,14 +457,21 @@ def _run_6221(rig, tally: Tally, steps) -> None:
            lambda: _fresh(lab, virtual, device, coil))
 
 
+def _write_paths(lab, session, role: str, second) -> dict:
+    """The write paths to ``role``: its driver, adapter, raw resource, a session's lab, and
+    a second driver on the same resource."""
+    driver = lab[role]
+    return {"driver.write": driver.write, "adapter.write": driver.adapter.write,
+            "resource.write_raw": lambda text: driver.adapter.connection.write_raw(
+                (text + "\n").encode("ascii")),
+            "session.lab": lambda text: session.lab[role].write(text),
+            "a second driver": second.write}
+
+
 def _run_2400(rig, tally: Tally, steps) -> None:
     lab, virtual, device, coil, _, second_field, session = rig
     field = lab["field"]
-    paths = {"driver.write": field.write, "adapter.write": field.adapter.write,
-             "resource.write_raw": lambda text: field.adapter.connection.write_raw(
-                 (text + "\n").encode("ascii")),
-             "session.lab": lambda text: session.lab["field"].write(text),
-             "a second driver": second_field.write}
+    paths = _write_paths(lab, session, "field", second_field)
     emulator = virtual.instruments["field"]
 
     def judge() -> list[str]:
@@ -474,8 +481,8 @@ def _run_2400(rig, tally: Tally, steps) -> None:
     _drive(tally, steps, paths, field.ask, judge, lambda: _fresh(lab, virtual, device, coil))
 
 
-def actions(commands, queries, paths, scenarios, length=(10, 40)):
-    single = st.tuples(st.just("line"), line(commands), st.sampled_from(paths)).map(
+def actions(commands, queries, paths, scenarios, length=(10, 40), junk=tuple(JUNK)):
+    single = st.tuples(st.just("line"), line(commands, junk), st.sampled_from(paths)).map(
         lambda step: [step])
     ask = st.tuples(st.just("ask"), st.sampled_from(queries), st.just("ask")).map(
         lambda step: [step])
@@ -564,6 +571,150 @@ def test_the_judge_sees_a_breach_when_there_is_one(rig):
     assert breaches_2400(field, virtual.chip, coil)
     _fresh(lab, virtual, device, coil)
     assert not math.isnan(device.longest)
+
+
+# -- the Keithley 2000: its ohms test current (issue 25) -------------------------------------
+# Lines for the 2000 (function, each ohms function's range and autorange, CONFigure, resets,
+# harmless settings) down its write paths, judged by what the emulated 2000 holds: in an ohms
+# function, the test current of its range (autorange: the 100 ohm range's, where a
+# low-resistance device takes it), against the read limit. No stray "?" here: a query left
+# unread would answer the next one (the replies' order is tested with the drivers).
+OHM_VALUES = [0.0, 1.0, 50.0, 100.0, 120.0, 121.0, 1e3, 1.2e3, 1.3e3, 1e4, 1.2e4, 1.3e4, 1e5,
+              1e6, 1e7, 1e8, 1.2e8, 1.3e8]
+FUNCTION_NAMES = st.sampled_from(["'RES'", '"RESistance"', "'res'", "'FRES'", "'FRESistance'",
+                                  "'VOLT:DC'", "'VOLT'", '"volt:dc"', "'VOLTage:DC'", "RES",
+                                  "FRES", "VOLT", "'CONT'", "'DIOD'", "'CURR'", "'VOLT:AC'",
+                                  "'TEMP'", "'OHMS'"])
+SENSE = "[:SENSe[1]]"
+COMMANDS_2000 = [
+    (SENSE + ":FUNCtion", FUNCTION_NAMES, 8),
+    (SENSE + ":RESistance:RANGe[:UPPer]", number(OHM_VALUES, "OHM"), 4),
+    (SENSE + ":FRESistance:RANGe[:UPPer]", number(OHM_VALUES, "OHM"), 3),
+    (SENSE + ":RESistance:RANGe:AUTO", BOOLEANS, 2),
+    (SENSE + ":FRESistance:RANGe:AUTO", BOOLEANS, 2),
+    (":CONFigure:RESistance", None, 1), (":CONFigure:FRESistance", None, 1),
+    (":CONFigure:VOLTage[:DC]", None, 1),
+    ("*RST", None, 1), ("*CLS", None, 1), ("*WAI", None, 1), (":SYSTem:PRESet", None, 1),
+    (SENSE + ":RESistance:NPLCycles", number([0.01, 0.1, 1.0, 10.0, 20.0], ""), 1),
+    (SENSE + ":VOLTage[:DC]:NPLCycles", number([0.01, 1.0, 10.0], ""), 1),
+    (":SYSTem:AZERo[:STATe]", BOOLEANS, 1),
+    (":DISPlay[:WINDow[1]]:TEXT:DATA", string(), 1),
+]
+RES_RANGE = SENSE + ":RESistance:RANGe[:UPPer]"
+FUNCTION = SENSE + ":FUNCtion"
+SCENARIOS_2000 = [
+    # a low range (harmless in DC volts), a high one the box refuses (a suffix), ohms
+    st.tuples(st.just(":SENS:FUNC 'VOLT'"), _set(RES_RANGE, _plain([100.0, 1e3])),
+              _set(RES_RANGE, st.sampled_from([1e5, 1e6]).map(lambda v: f"{v / 1e6:g}MOHM")),
+              _set(FUNCTION, st.sampled_from(["'RES'", "'RESistance'"]))),
+    # autorange on, a fixed range the box refuses (a suffix), ohms
+    st.tuples(st.just(":SENS:RES:RANG:AUTO ON"),
+              _set(RES_RANGE, st.sampled_from(["10kOHM", "100 kOHM", "1E4 OHM"])),
+              _set(FUNCTION, st.just("'RES'"))),
+    # a range the box takes, then the function the box refuses (not wired here), ohms on
+    st.tuples(st.just(":SENS:FRES:RANG 1E4"), st.just(":SENS:FUNC 'FRES'"),
+              st.just(":SENS:FUNC 'VOLT:AC'"), st.just(":SENS:FRES:RANG 100")),
+]
+QUERIES_2000 = ["*ESR?", ":SENS:FUNC?", ":SENS:RES:RANG?", ":SENS:FRES:RANG:AUTO?",
+                "SYST:ERR?", "*OPC?", "*ESR?;:SENS:FUNC?"]
+PATHS_2000 = ["driver.write", "adapter.write", "resource.write_raw", "session.lab",
+              "a second driver"]
+
+
+def breaches_2000(emulator, limits: SafetyLimits = LIMITS) -> list[str]:
+    """The test current the emulated 2000 would drive, from what it holds (its own data
+    sheet table: simulators/lab/k2000.py), against the read limit."""
+    from simulators.lab.k2000 import TEST_CURRENT
+
+    if emulator.function not in ("RES", "FRES"):
+        return []
+    config = emulator.configs[emulator.function]
+    current = max(TEST_CURRENT.values()) if config.auto else TEST_CURRENT[config.upper]
+    if current > limits.max_read_current * (1 + 1e-9):
+        return [f"{emulator.function} on {'autorange' if config.auto else config.upper}: "
+                f"{current:g} A test current"]
+    return []
+
+
+@pytest.fixture(scope="module")
+def second_meter(rig):
+    from instruments.keithley import HallVoltmeter
+
+    lab = rig[0]
+    meter = HallVoltmeter(lab.roles["voltmeter"], limits=LIMITS, read_termination="\n",
+                          write_termination="\n", timeout=2000)
+    try:
+        yield meter
+    finally:
+        meter.adapter.close()
+
+
+def _run_2000(rig, second_meter, tally: Tally, steps) -> None:
+    lab, virtual, *_, session = rig
+    meter = lab["voltmeter"]
+    paths = _write_paths(lab, session, "voltmeter", second_meter)
+    emulator = virtual.instruments["voltmeter"]
+
+    def fresh() -> None:
+        meter.write("*RST;*CLS")
+        meter.ask("*ESR?;:SENS:FUNC?")
+
+    def judge() -> list[str]:
+        virtual.settle()
+        return breaches_2000(emulator)
+
+    _drive(tally, steps, paths, meter.ask, judge, fresh)
+
+
+def _explore_2000(rig, second_meter, seed_value: int, examples: int) -> Tally:
+    tally = Tally()
+
+    @seed(seed_value)
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @given(actions(COMMANDS_2000, QUERIES_2000, PATHS_2000, SCENARIOS_2000,
+                   junk=tuple(j for j in JUNK if j != "?")))
+    def explore(steps):
+        _run_2000(rig, second_meter, tally, steps)
+
+    explore()
+    return tally
+
+
+@pytest.mark.parametrize("seed_value", [1, 2])
+def test_generated_lines_leave_the_2000s_test_current_within_the_read_limit(
+        rig, second_meter, seed_value):
+    tally = _explore_2000(rig, second_meter, seed_value, 10)
+    print(_report("2000", tally, seed_value))
+    assert tally.lines >= 100 and tally.refused > 0
+    assert set(tally.paths) == set(PATHS_2000)
+    assert tally.breaches == [], _report("2000", tally, seed_value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed_value", SLOW_SEEDS)
+def test_many_generated_lines_leave_the_2000s_test_current_within_the_read_limit(
+        rig, second_meter, seed_value):
+    tally = _explore_2000(rig, second_meter, seed_value, 60)
+    print(_report("2000", tally, seed_value))
+    assert tally.breaches == [], _report("2000", tally, seed_value)
+
+
+def test_the_2000_judge_sees_a_breach_when_there_is_one(rig):
+    """The judge itself: ohms on autorange, and on the 1 kohm range, set behind the guard's
+    back (the emulator's own handle) are found; the 10 kohm range (100 uA) is not."""
+    lab, virtual, *_ = rig
+    emulator = virtual.instruments["voltmeter"]
+    try:
+        emulator.handle(":SENS:FUNC 'RES'")
+        assert breaches_2000(emulator)
+        emulator.handle(":SENS:RES:RANG 1E3")
+        assert "0.001 A" in breaches_2000(emulator)[0]
+        emulator.handle(":SENS:RES:RANG 1E4")
+        assert breaches_2000(emulator) == []
+    finally:
+        lab["voltmeter"].write("*RST;*CLS")
+        lab["voltmeter"].ask("*ESR?;:SENS:FUNC?")
 
 
 # -- through the switch: the 6221 and the 7002 while devices of different limits are routed --

@@ -149,6 +149,37 @@ def test_2400_coil_field_sequence():
         supply.set_field(0.02, compliance=5)
 
 
+def test_2400_autozero_takes_a_numeric_boolean_and_once():
+    """:SYSTem:AZERo[:STATe] <b> | ONCE (2400 User's Manual, Table 18-9, SYSTem): ``1`` and
+    ``0`` are booleans as ON and OFF are, ONCE a word; the guard passes all four as sent."""
+    init = [(":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)]
+    with expected_protocol(FieldSupply, init + [
+        (":SYST:AZER 1", None), (":SYST:AZER 0", None), (":SYST:AZER:STAT ON", None),
+        (":SYST:AZER ONCE", None), (":SYST:AZER?", "1"),
+    ]) as supply:
+        for line in (":SYST:AZER 1", ":SYST:AZER 0", ":SYST:AZER:STAT ON", ":SYST:AZER ONCE"):
+            supply.write(line)
+        assert supply.ask(":SYST:AZER?").strip() == "1"
+    with expected_protocol(FieldSupply, init) as supply, pytest.raises(
+            LimitError, match=r"Parameter not allowed"):
+        supply.write(":SYST:AZER 1,0")  # one boolean, not two
+
+
+def test_2400_autozero_numeric_boolean_through_real_sockets():
+    from hil.session.lab import connect_virtual
+    from simulators.lab.chip import build_chip
+    from simulators.lab.server import VirtualLab
+
+    with VirtualLab(build_chip(1, 0.5e-6, 0)) as virtual, connect_virtual(lab=virtual) as lab:
+        field = lab["field"]
+        for line, held in ((":SYST:AZER 0", "0"), (":SYST:AZER 1", "1"), ("SYST:AZER OFF", "0"),
+                           (":SYST:AZER ONCE", "0")):
+            field.write(line)
+            assert field.ask(":SYST:AZER?").strip() == held, line
+        assert field.check_errors() == []
+        assert virtual.instruments["field"].output is False
+
+
 def test_emulators_queue_scpi_errors_like_the_instruments():
     import pyvisa
 

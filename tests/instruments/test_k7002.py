@@ -233,6 +233,36 @@ def test_a_pulse_over_the_routed_devices_limit_never_reaches_it(tmp_path):
         virtual.stop()
 
 
+def test_behind_a_7002_the_2000s_test_current_is_the_routed_devices_and_no_relay_moves(
+        tmp_path):
+    """The 2000's ohms test current (Model 2000 User's Manual, Appendix A: 100 uA on 10 kohm,
+    10 uA on 100 kohm, 700 nA on 10 Mohm) held to the routed device's read limit (device 2:
+    10 uA), 1 nA with no device routed, and no relay moved while it may flow."""
+    virtual, lab = served_lab(tmp_path, 'max_read_current = "10 uA"')
+    try:
+        with lab:
+            meter = lab["voltmeter"]
+            lab.select_device(1)  # the lab's 100 uA
+            meter.write(":SENS:RES:RANG 1E4;:SENS:FRES:RANG 1E4")
+            meter.write(":SENS:FUNC 'RES'")
+            virtual.settle()
+            assert virtual.instruments["voltmeter"].function == "RES"
+            with pytest.raises(LimitError, match="2000 may drive its ohms test current"):
+                lab.select_device(2)  # a relay moved under the test current
+            meter.write(":SENS:FUNC 'VOLT'")
+            lab.select_device(2)  # device 2: 10 uA
+            with pytest.raises(LimitError, match=r"\[0, 1e-05\]"):
+                meter.write(":SENS:FUNC 'FRES'")
+            lab["switch"].write(":ROUT:OPEN ALL")
+            with pytest.raises(LimitError, match="no device is routed"):
+                meter.write(":SENS:RES:RANG 1E7;:SENS:FUNC 'RES'")  # 700 nA, over 1 nA
+            virtual.settle()
+            assert virtual.instruments["voltmeter"].function == "VOLT:DC"
+        assert virtual.instruments["switch"].hot_switches == 0
+    finally:
+        virtual.stop()
+
+
 def on(lab, device, current=50e-6):
     """``device`` routed and ``current`` DC on it: the 6221."""
     lab.select_device(device)

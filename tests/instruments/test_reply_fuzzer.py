@@ -16,7 +16,7 @@ from hil.session.lab import connect_virtual
 from instruments import errors
 from instruments.connection import Lab
 from instruments.errors import InstrumentError, LabConnectionError, ReplyError
-from instruments.guard import Guard2400, Guard6221
+from instruments.guard import Guard2000, Guard2400, Guard6221
 from protocols.cycle import MissedTriggers, ResetWriteRead
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
@@ -87,14 +87,15 @@ QUERIES = {
     ("switch", "SYST:ERR?"): lambda lab: lab["switch"].select(1),
     ("switch", "*IDN?"): lambda lab: lab.reconnect("switch"),
     # the guard's own: *ESR?;:OUTP? before a line that depends on earlier ones, and the
-    # settings it polices read back at a connection (a line starting ":OUTP?;")
+    # settings it polices read back at a connection (a line of them, by its first query)
     ("pulse", "*ESR?;:OUTP?"): _confirmed_pulse,
     ("field", "*ESR?;:OUTP?"): lambda lab: lab["field"].set_field(0.005),
     ("pulse", ":OUTP?;"): _readback("pulse"),
     ("field", ":OUTP?;"): _readback("field"),
+    ("voltmeter", ":SENS:FUNC?;"): _readback("voltmeter"),
 }
 GUARD_READBACK = {role: instrument.readback for role, instrument in (
-    ("pulse", Guard6221), ("field", Guard2400))}
+    ("pulse", Guard6221), ("field", Guard2400), ("voltmeter", Guard2000))}
 
 
 def _queries_made(virtual: VirtualLab) -> set[tuple[str, str]]:
@@ -109,7 +110,7 @@ def _queries_made(virtual: VirtualLab) -> set[tuple[str, str]]:
                 made.add((role, "*ESR?;:OUTP?"))
                 queries = [q for q in queries[2:] if q not in readback]
             elif len(queries) > 1 and set(queries) <= readback:
-                made.add((role, ":OUTP?;"))
+                made.add((role, queries[0] + ";"))
                 queries = []
             made |= {(role, q) for q in queries if q.endswith("?")}
     return made
@@ -194,8 +195,9 @@ def test_a_reply_error_names_instrument_command_and_reply():
             lab["voltmeter"].read_voltage()
         assert refused.value.command == ":READ?" and refused.value.why == "binary bytes"
         assert str(refused.value).startswith(f"{lab['voltmeter'].name}: garbled reply b'\\x00")
-        # reconnecting: *RST;*CLS, then an error number in the queue SYST:ERR? reads
-        virtual.faults = [Fault("error", "voltmeter", virtual.lines["voltmeter"] + 1)]
+        # reconnecting: the guard's read-back, *RST;*CLS, then an error number in the queue
+        # SYST:ERR? reads
+        virtual.faults = [Fault("error", "voltmeter", virtual.lines["voltmeter"] + 2)]
         with pytest.raises(LabConnectionError, match=r"voltmeter at .*-221"):
             lab.reconnect("voltmeter")  # an error number in SYST:ERR? while reconnecting
 

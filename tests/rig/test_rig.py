@@ -100,6 +100,20 @@ def test_the_guard_refuses_beyond_the_limits_and_the_source_holds_nothing(rig):
     pulse.check_errors()
 
 
+def test_the_voltmeters_guard_refuses_an_ohms_test_current_and_it_holds_dc_volts(rig):
+    """Judged by what the 2000 answers after the refusals: DC volts (no test current). A
+    2000's ohms functions drive up to 1 mA through the device (User's Manual, Appendix A):
+    on autorange, and on any range above the read limit, refused before a byte is sent."""
+    meter = rig["voltmeter"]
+    if rig.limits.max_read_current >= 1e-3:
+        pytest.skip("this lab file's read limit allows the 2000's largest test current")
+    for line in (":SENS:FUNC 'RES'", ":CONF:FRES", ":SENS:RES:RANG 100;:SENS:FUNC 'RES'"):
+        with pytest.raises(LimitError, match="test current"):
+            meter.write(line)
+    assert meter.ask(":SENS:FUNC?").strip() == '"VOLT:DC"'
+    meter.check_errors()
+
+
 def test_the_trigger_link_cable_is_where_the_lab_file_says(rig):
     assert hardware_timing_unavailable(rig, SETTINGS) is None
 
