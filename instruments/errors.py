@@ -46,4 +46,5 @@ class StopSignal(KeyboardInterrupt):
 
     @property
     def name(self) -> str:
+        """The signal's name (``SIGTERM``, ``SIGHUP`` ...), as the exception's message gives it."""
         return signal.Signals(self.signum).name

@@ -94,6 +94,7 @@ class Data(str):
 
     @property
     def text(self) -> str:
+        """The element as sent, as a plain ``str`` (not this subclass)."""
         return str.__str__(self)
 
 
@@ -110,10 +111,14 @@ class Unit:
 
     @property
     def common(self) -> bool:
+        """Whether the unit is a common command (``*RST``, ``*OPC?``: IEEE 488.2 section 7.6),
+        which leaves the header path alone."""
         return bool(self.nodes) and self.nodes[0].startswith("*")
 
     @property
     def header(self) -> str:
+        """The resolved header: a common command's mnemonic, else the full path from the root
+        (``:SOUR1:CURR:LEV``), upper case as sent, without ``?``."""
         return self.nodes[0] if self.common else ":" + ":".join(self.nodes)
 
     @property
@@ -122,6 +127,7 @@ class Unit:
         return ",".join(d.text for d in self.data)
 
     def params(self) -> list[Data]:
+        """The data elements as a new list (an emulator's handler may consume it)."""
         return list(self.data)
 
     def from_root(self) -> Unit:

@@ -144,9 +144,12 @@ class BurstPlan:
 
     @property
     def readings(self) -> int:
+        """Readings the 2000 takes in the burst (one per slot, spares included)."""
         return len(self.slots)
 
     def cycle_readings(self) -> list[tuple[int, Slot]]:
+        """(reading index, slot) of each reading that gives a cycle's verdict (probe, off and spare
+        readings left out)."""
         return [(k, s) for k, s in enumerate(self.slots) if s.cycle is not None]
 
     def levels_read(self, voltages: list[float]) -> dict[str, list[float]]:

@@ -217,6 +217,9 @@ class ResetWriteRead:
         self.pulses[self.device] += sum(1 for c in currents if abs(c) > read * (1 + 1e-9))
 
     def configure(self) -> None:
+        """Set both instruments up for the cycles: the read and reset currents checked against the
+        lab's limits first, the 2000's NPLC and autozero, the 6221's compliance at the lab's limit;
+        then each instrument's error queue must be empty."""
         s = self.settings
         pulse, meter = self.lab["pulse"], self.lab["voltmeter"]
         self.lab.limits.read_current(s.read_current)
@@ -228,6 +231,8 @@ class ResetWriteRead:
             instrument.check_errors()
 
     def read_resistance(self) -> float:
+        """One read (ohm): the read current on, the 2000's voltage once the 6221 reports it flows,
+        the source off again whatever happens; R_AHE = V / I (paper 002, Methods)."""
         pulse, meter = self.lab["pulse"], self.lab["voltmeter"]
         pulse.set_read_current(self.settings.read_current)
         pulse.enable_source()
@@ -284,6 +289,9 @@ class ResetWriteRead:
         return self.cycle_reading(write_current).switched
 
     def cycle_reading(self, write_current: float) -> CycleReading:
+        """One reset-write-read at ``write_current`` (A, checked against the lab's limits) with both
+        resistances and the verdict; a cycle a communication fault interrupts is repeated. Needs
+        ``calibrate`` first."""
         if self.threshold is None:
             raise ProtocolError("calibrate() first: the switching threshold is unknown")
         self.lab.limits.pulse_current(write_current)

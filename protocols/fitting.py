@@ -74,32 +74,42 @@ class SigmoidFit:
 
     @property
     def window(self) -> float:
+        """The programming window (A): the current span from P_sw = 0.01 % to 99.9 %, 16.1 I0 (paper
+        002 Eq. 2, SI S3)."""
         return WINDOW_LOGIT_SPAN * self.i0
 
     @property
     def window_err(self) -> float:
+        """One-sigma uncertainty of ``window`` (A)."""
         return WINDOW_LOGIT_SPAN * self.i0_err
 
     @property
     def k(self) -> float:
+        """Paper 000's slope k = 1 / I0 (1/A)."""
         return 1.0 / self.i0
 
     @property
     def k_err(self) -> float:
+        """One-sigma uncertainty of ``k`` (1/A), propagated from I0's."""
         return self.i0_err / self.i0**2
 
     @property
     def c(self) -> float:
+        """Paper 000's shift c = -I_bias (A)."""
         return -self.i_bias
 
     @property
     def c_err(self) -> float:
+        """One-sigma uncertainty of ``c`` (A): I_bias's."""
         return self.i_bias_err
 
     def p_switch(self, current: np.ndarray) -> np.ndarray:
+        """The fitted P_sw at ``current`` (A): sigmoid((I - I_bias) / I0)."""
         return sigmoid(current, self.i_bias, self.i0)
 
     def as_dict(self) -> dict[str, float]:
+        """I_bias, I0, window, k and c with their one-sigma errors, as floats (SI): the fit in a
+        sweep's result and in ``hil simulate psw --json``."""
         names = ("i_bias", "i0", "window", "k", "c")
         out = {name: float(getattr(self, name)) for name in names}
         out.update({f"{name}_err": float(getattr(self, f"{name}_err")) for name in names})
@@ -262,6 +272,7 @@ class ThermalFit:
         return self.log_ratio - self.delta * reduced**self.exponent
 
     def p_switch(self, current: np.ndarray) -> np.ndarray:
+        """The fitted P_sw at ``current`` (A): 1 - exp(-exp(eta(I)))."""
         return -np.expm1(-np.exp(self.eta(current)))
 
     def current_at(self, p: float | np.ndarray) -> np.ndarray:
@@ -277,6 +288,8 @@ class ThermalFit:
         return float(0.5 * np.log(2.0) * d_eta)
 
     def as_dict(self) -> dict[str, float]:
+        """The fit's parameters, errors and held tau0 and n as floats (SI; Delta in kT), as the run
+        store writes them."""
         names = ("i_c", "delta", "i_c_err", "delta_err", "i_50", "i_50_err", "pulse_width",
                  "tau0", "exponent")
         return {name: float(getattr(self, name)) for name in names}
@@ -425,6 +438,8 @@ class ModelComparison:
         return self.log_likelihood_thermal - self.log_likelihood_logistic
 
     def as_dict(self) -> dict:
+        """The preferred model, its 50 % current and slope, both log-likelihoods and Vuong's z and
+        p, as the run store writes them."""
         return {"model": self.model, "i_50": self.i_50, "i_50_err": self.i_50_err,
                 "slope_at_50": self.slope_at_50,
                 "log_likelihood": {"logistic": self.log_likelihood_logistic,
@@ -481,6 +496,7 @@ class FitGrade:
     reason: str = ""
 
     def as_dict(self) -> dict:
+        """``usable`` and ``reason``, as the run store writes them."""
         return {"usable": self.usable, "reason": self.reason}
 
 

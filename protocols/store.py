@@ -262,6 +262,7 @@ class RunStore:
         db.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
 
     def close(self) -> None:
+        """Close the store's connection to the SQLite file."""
         self._db.close()
 
     def __enter__(self) -> RunStore:
@@ -470,6 +471,8 @@ class RunStore:
 
     def log_metrics(self, run_id: int, step: int, values: dict[str, float],
                     lab_seconds: float | None = None) -> None:
+        """Write step ``step``'s metrics of a run this process holds (a step written again replaces
+        its values), with the run's lab time so far."""
         now = time.time()
         with self._transaction(f"writing step {step}'s metrics of run {run_id}",
                                _kept(run_id)) as db:
@@ -525,6 +528,8 @@ class RunStore:
 
     def finish(self, run_id: int, status: str, result: dict[str, Any] | None = None,
                lab_seconds: float | None = None) -> None:
+        """End a run this process holds with one of ``FINAL_STATUSES`` and its result (JSON), and
+        release its lease so no one takes it for a live run."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"status = {status!r} is not one of {FINAL_STATUSES}")
         text = None if result is None else json.dumps(result, default=schema._json_number)
@@ -567,6 +572,8 @@ class RunStore:
         return found[0]
 
     def list_runs(self) -> list[Run]:
+        """Every run in the store, by id (a running run whose holder has gone reads
+        ``interrupted``)."""
         return self._select_runs()
 
     def provenance(self, run_id: int) -> dict[str, Any]:
@@ -577,6 +584,7 @@ class RunStore:
         return {} if row is None else json.loads(row[0])
 
     def metrics(self, run_id: int) -> dict[str, list[tuple[int, float]]]:
+        """A run's metrics by name: (step, value) pairs in step order."""
         out: dict[str, list[tuple[int, float]]] = {}
         for step, name, value in self._db.execute(
             "SELECT step, name, value FROM metrics WHERE run_id=? ORDER BY step", (run_id,)
@@ -585,6 +593,7 @@ class RunStore:
         return out
 
     def latest_checkpoint(self, run_id: int) -> tuple[int, bytes] | None:
+        """(step, data) of a run's newest checkpoint, or None: where a resumed run goes on."""
         row = self._db.execute(
             "SELECT step, data FROM checkpoints WHERE run_id=? ORDER BY step DESC LIMIT 1",
             (run_id,),
@@ -592,6 +601,8 @@ class RunStore:
         return None if row is None else (int(row[0]), bytes(row[1]))
 
     def lab_state(self, run_id: int) -> dict[str, Any] | None:
+        """The virtual lab's state recorded with a run's last write (JSON), or None: what a resumed
+        run restores its devices to."""
         row = self._db.execute("SELECT data FROM lab_states WHERE run_id=?",
                                (run_id,)).fetchone()
         return None if row is None else json.loads(row[0])
@@ -683,6 +694,8 @@ class ActiveRun:
 
     @property
     def lab_seconds(self) -> float | None:
+        """The run's lab time so far (s), summed over its starts: from the watched total or clock,
+        else as recorded; None when nothing measures it."""
         if self._lab_seconds is not None:
             return self._lab_seconds()
         if self._clock is None:
@@ -697,38 +710,52 @@ class ActiveRun:
 
     # -- writes ----------------------------------------------------------------------
     def describe(self, **info: Any) -> None:
+        """Add ``info`` to what the run's provenance says it ran on (``RunStore.describe``)."""
         self.store.describe(self.id, **info)
 
     def snapshot(self, instruments: dict[str, Any]) -> None:
+        """Record every instrument's settings at this start (``RunStore.record_snapshot``)."""
         self.store.record_snapshot(self.id, instruments)
 
     def log_metrics(self, step: int, values: dict[str, float]) -> None:
+        """Write step ``step``'s metrics, with the lab time so far (``RunStore.log_metrics``)."""
         self.store.log_metrics(self.id, step, values, self.lab_seconds)
 
     def save_checkpoint(self, step: int, data: bytes) -> None:
+        """Store a checkpoint of step ``step``, with the lab time so far
+        (``RunStore.save_checkpoint``)."""
         self.store.save_checkpoint(self.id, step, data, self.lab_seconds)
 
     def append_readings(self, readings: Iterable[dict[str, Any]],
                         lab_state: dict[str, Any] | None = None) -> None:
+        """Write readings, their lab instants as lab time since the run began, and the lab's state
+        after them, in one transaction (``RunStore.append_readings``)."""
         rows = [{**r, "lab_t": self.lab_time(r["lab_t"])} if r.get("lab_t") is not None
                 else r for r in readings]
         self.store.append_readings(self.id, rows, lab_state, self.lab_seconds)
 
     def update_config(self, config: dict[str, Any], lab_state: dict | None = None) -> None:
+        """Replace the run's settings with ``config`` (a setting fixed on the way) in memory and in
+        the store, with the lab's state."""
         self.config = config
         self.store.update_config(self.id, config, lab_state)
 
     def finish(self, status: str, result: dict[str, Any] | None = None) -> None:
+        """End the run with ``status`` and ``result`` and the lab time so far
+        (``RunStore.finish``)."""
         self.store.finish(self.id, status, result, self.lab_seconds)
 
     # -- reads -----------------------------------------------------------------------
     def readings(self) -> list[dict[str, Any]]:
+        """Every reading the run has written so far (``RunStore.readings``)."""
         return self.store.readings(self.id)
 
     def lab_state(self) -> dict[str, Any] | None:
+        """The virtual lab's state as last recorded for this run (``RunStore.lab_state``)."""
         return self.store.lab_state(self.id)
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:
+        """(step, data) of the run's newest checkpoint, or None (``RunStore.latest_checkpoint``)."""
         return self.store.latest_checkpoint(self.id)
 
 

@@ -149,6 +149,8 @@ class Heartbeat(threading.Thread):
             db.close()
 
     def stop(self) -> None:
+        """Stop renewing the lease and wait up to 5 s for the thread to end (not when called from
+        the thread itself)."""
         self.stopped.set()
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout=5)

@@ -53,6 +53,7 @@ class Column:
         return number
 
     def load(self, value: Any) -> Any:
+        """The value as the reading had it: SQLite's 0 and 1 back to bool in a BOOLEAN column."""
         return bool(value) if self.sql == "BOOLEAN" else value
 
 

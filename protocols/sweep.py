@@ -62,12 +62,17 @@ class SweepResult:
 
     @property
     def p_switch(self) -> np.ndarray:
+        """The switching fraction at each current: counts / trials."""
         return self.counts / self.trials
 
     def wilson(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each point's 95 % Wilson interval (low, high) of P_sw."""
         return wilson_interval(self.counts, self.trials)
 
     def summary(self) -> dict:
+        """The sweep as one JSON-ready dict: the points with their Wilson intervals, both fits, the
+        preferred model's 50 % current and the grade: the sweep run's result in the store and a
+        survey's row."""
         low, high = self.wilson()
         models: dict = {"pulse_width": self.pulse_width,
                         "neel_brown": None if self.thermal is None else self.thermal.as_dict()}

@@ -53,10 +53,13 @@ class BoltzmannCheck:
 
     @property
     def relative_error(self) -> float:
+        """simulated / exact - 1: how far the integrator's step leaves the Boltzmann average."""
         return self.simulated / self.exact - 1
 
     @property
     def passes(self) -> bool:
+        """Whether the step keeps <m_x^2 + m_y^2> within ``BOLTZMANN_TOLERANCE`` (2 %) of the exact
+        value."""
         return abs(self.relative_error) <= BOLTZMANN_TOLERANCE
 
 

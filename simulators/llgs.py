@@ -154,6 +154,8 @@ class LLGSIntegrator:
         return torch.as_tensor(np.asarray(x, float), dtype=self.dtype, device=self.torch_device)
 
     def check_dt(self, currents: np.ndarray, gate_voltages: np.ndarray | None) -> None:
+        """Refuse this integrator's step if it exceeds the RK4 stability limit at the batch's
+        largest current and any of its gate voltages (``llgs_pulse.check_dt``)."""
         check_dt(self.device, self.dt, currents, gate_voltages)
 
     def _params(self) -> torch.Tensor:

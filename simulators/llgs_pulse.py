@@ -37,6 +37,7 @@ class Pulse:
 
     @property
     def duration(self) -> float:
+        """Total time integrated (s): rise + width + fall + relax."""
         return self.rise + self.width + self.fall + self.relax
 
     def shape(self, t: float) -> float:

@@ -96,18 +96,22 @@ class Macrospin:
     # -- geometry and energies ---------------------------------------------------------
     @property
     def volume(self) -> float:
+        """Free-layer volume V (m^3)."""
         return self.length_x * self.length_y * self.thickness
 
     @property
     def area(self) -> float:
+        """Free-layer footprint (m^2): what an STT current's density is taken over."""
         return self.length_x * self.length_y
 
     @property
     def demag(self) -> tuple[float, float, float]:
+        """Demagnetising factors (N_x, N_y, N_z) of the free layer as a rectangular prism."""
         return prism_demag_factors(self.length_x, self.length_y, self.thickness)
 
     @property
     def ms_tesla(self) -> float:
+        """Saturation magnetisation as mu0 M_s (T)."""
         return MU0 * self.ms
 
     def k_uniaxial(self, gate_voltage: float = 0.0) -> float:
@@ -128,6 +132,8 @@ class Macrospin:
         return float(c[2] - (c[0] + c[1]) / 2)
 
     def k_effective(self, gate_voltage: float = 0.0) -> float:
+        """K_eff = H_k M_s / 2 (J/m^3): the anisotropy energy density left after demagnetisation,
+        lowered by VCMA at ``gate_voltage`` (paper 004 Eq. 6)."""
         return self.h_k(gate_voltage) * self.ms / 2
 
     def barrier(self, gate_voltage: float = 0.0) -> float:
@@ -146,6 +152,8 @@ class Macrospin:
     # -- torques ----------------------------------------------------------------------
     @property
     def spin_direction(self) -> np.ndarray:
+        """The spin polarisation sigma the torque acts with: -z for STT (paper 000's polariser), +y
+        for SOT."""
         return np.array([0.0, 0.0, -1.0]) if self.torque == "stt" else np.array([0.0, 1.0, 0.0])
 
     @property
@@ -178,6 +186,8 @@ class Macrospin:
         return h_dl / self.torque_per_ampere()
 
     def stt_efficiency_at(self, m_dot_sigma: float) -> float:
+        """STT efficiency eta at m . sigma: P / (1 + P^2 m . sigma) (paper 000's code), or P when
+        ``stt_efficiency`` is ``constant``."""
         if self.stt_efficiency == "constant":
             return self.polarisation
         p = self.polarisation

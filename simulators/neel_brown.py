@@ -55,12 +55,18 @@ class NeelBrown:
         return cls(e_b, device.h_k(gate_voltage), 0.0, tau0)
 
     def reduced(self, h_perp: np.ndarray | float) -> np.ndarray:
+        """(H - H_s) / H_k: the field in units of the anisotropy field, from the equal-dwell
+        point."""
         return (np.asarray(h_perp, float) - self.h_s) / self.h_k
 
     def tau_high(self, h_perp: np.ndarray | float) -> np.ndarray:
+        """Mean dwell time (s) in the high state at field ``h_perp`` (T): tau_0 exp[E_b (1 + h)^2]
+        (paper 004 Eq. 3)."""
         return self.tau0 * np.exp(self.e_b * (1 + self.reduced(h_perp)) ** 2)
 
     def tau_low(self, h_perp: np.ndarray | float) -> np.ndarray:
+        """Mean dwell time (s) in the low state at field ``h_perp`` (T): tau_0 exp[E_b (1 - h)^2]
+        (paper 004 Eq. 4)."""
         return self.tau0 * np.exp(self.e_b * (1 - self.reduced(h_perp)) ** 2)
 
     def p_high(self, h_perp: np.ndarray | float) -> np.ndarray:

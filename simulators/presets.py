@@ -89,9 +89,12 @@ class HallBarPreset:
 
     @property
     def name(self) -> str:
+        """The preset's name, ``hallbar-<width in um>um``."""
         return f"hallbar-{self.width * 1e6:g}um"
 
     def nominal(self) -> HallBars:
+        """One device whose 50 % current and programming window are exactly the preset's (no
+        device-to-device variation), with the typical R_AHE and offset."""
         return HallBars.from_targets(self.i_bias, self.window, self.pulse_width, R_AHE, R_OFFSET)
 
     def draw(

@@ -37,10 +37,12 @@ class SwitchingCurve:
 
     @property
     def p_switch(self) -> np.ndarray:
+        """The switching fraction at each current: counts / trials."""
         return self.counts / self.trials
 
     @property
     def junction_steps_per_s(self) -> float:
+        """Junction-steps integrated per second of wall time: the backend's throughput."""
         return self.junction_steps / self.seconds
 
 

@@ -43,6 +43,8 @@ class TelegraphRecord:
 
     @property
     def time_high_fraction(self) -> float:
+        """Fraction of the time spent in the high state: the time-averaged activation (paper 004 Eq.
+        5)."""
         return self.time_high / (self.time_high + self.time_low)
 
     def mean_dwell(self, state: int | None = None) -> tuple[float, float]:

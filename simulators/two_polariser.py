@@ -71,6 +71,8 @@ class Readout:
 
     @property
     def mz2_std(self) -> np.ndarray:
+        """Spread of one m_z^2 sample, sqrt(<m_z^4> - <m_z^2>^2) (sets the sampling error of a
+        derivative read)."""
         return np.sqrt(np.clip(self.mz4 - self.mz2**2, 0, None))
 
 
@@ -180,9 +182,13 @@ class CurveFit:
     dof: int
 
     def tanh(self, u: np.ndarray) -> np.ndarray:
+        """The fitted curve as A tanh(s u): the activation <m_x> of ``fit_tanh`` (paper 003 Fig.
+        2b)."""
         return self.scale * np.tanh(self.slope * np.asarray(u, float))
 
     def sech2(self, u: np.ndarray) -> np.ndarray:
+        """The fitted curve as C sech^2(s u): the derivative read <m_z^2> of ``fit_sech2`` (paper
+        003 Fig. 2c)."""
         return self.scale / np.cosh(self.slope * np.asarray(u, float)) ** 2
 
 

@@ -41,6 +41,8 @@ class Calibration:
 
     @property
     def window(self) -> float:
+        """The programming window (A): the current span from P_sw = 0.01 % to 99.9 %, 16.1 I0 (paper
+        002 Eq. 2)."""
         return WINDOW_LOGIT_SPAN * self.i0
 
 
@@ -61,6 +63,7 @@ class NeuronBank(abc.ABC):
 
     @property
     def n_neurons(self) -> int:
+        """How many neurons the bank holds: the last axis every ``switch`` call must have."""
         return len(self.calibration)
 
     def switch(self, currents: np.ndarray) -> np.ndarray:

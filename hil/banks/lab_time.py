@@ -39,12 +39,17 @@ class BatchCost:
     batch_cycles: int | None
 
     def batches(self, rows: int) -> int:
+        """Instrument batches a call of ``rows`` cycles is cut into (at least one)."""
         return 1 if self.batch_cycles is None else max(1, math.ceil(rows / self.batch_cycles))
 
     def seconds(self, rows: int) -> float:
+        """Lab seconds of a call of ``rows`` cycles: per_batch * batches(rows) + per_cycle *
+        rows."""
         return self.per_batch * self.batches(rows) + self.per_cycle * rows
 
     def scaled(self, factor: float) -> BatchCost:
+        """The same cost with both terms multiplied by ``factor`` (a dry price brought to the level
+        measured on the run's own batches)."""
         return BatchCost(self.per_batch * factor, self.per_cycle * factor, self.batch_cycles)
 
     @classmethod

@@ -96,7 +96,26 @@ class LayerRequest:
 
     @property
     def bank_seed(self) -> int:
+        """One integer drawn from the layer's stream, for banks seeded by an int rather than a
+        SeedSequence."""
         return int(self.layer_seed.generate_state(1)[0])
+
+
+def _accept(settings: Any) -> None:
+    """Refuse bad settings with a ConfigError naming the field and the allowed range; by
+    default every value of the settings' types is allowed."""
+
+
+def _simulated_neurons(settings: Any, bank: Any) -> tuple[str, str | None]:
+    """What the neurons are in a run's summary, from the settings and the layer's innermost
+    bank: (devices, calibration, or None for the run's calibration option)."""
+    return "simulated neurons", None
+
+
+def _no_notices(settings: Any) -> list[str]:
+    """Lines to say before a run whose first steps may look like a hang (a kernel's
+    compile); by default none."""
+    return []
 
 
 @dataclass(frozen=True)
@@ -109,17 +128,17 @@ class Backend:
     settings: type
     capabilities: Capabilities
     build: Callable[[Any, LayerRequest], NeuronBank] | None = None
-    check: Callable[[Any], None] = lambda settings: None
+    check: Callable[[Any], None] = _accept
     run_defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # what the neurons are, for a run's summary: (devices, calibration or None for the
     # run's calibration option), from the settings and the layer's innermost bank
-    describe: Callable[[Any, Any], tuple[str, str | None]] = \
-        lambda settings, bank: ("simulated neurons", None)
+    describe: Callable[[Any, Any], tuple[str, str | None]] = _simulated_neurons
     # lines to say before a run whose first steps may look like a hang (a compile)
-    notices: Callable[[Any], list[str]] = lambda settings: []
+    notices: Callable[[Any], list[str]] = _no_notices
 
     @property
     def setting_names(self) -> tuple[str, ...]:
+        """The fields of this backend's settings dataclass: the configuration fields it reads."""
         return tuple(f.name for f in dataclasses.fields(self.settings))
 
     def settings_of(self, config: Any) -> Any:

@@ -188,9 +188,11 @@ class TwoPolariserBank:
         return self.nominal.activation_scale / np.cosh(np.asarray(z, float)) ** 2
 
     def get_state(self) -> Any:
+        """The read-noise generator's state: what a resumed run needs to draw the same noise."""
         return self.rng.bit_generator.state
 
     def set_state(self, state: Any) -> None:
+        """Restore the read-noise generator's state that ``get_state`` returned."""
         self.rng.bit_generator.state = state
 
     def close(self) -> None:

@@ -165,6 +165,8 @@ class CodesignOptions:
     data: str | None = None
 
     def validate(self) -> CodesignOptions:
+        """Check every option before the grid starts: widths with a preset, etas fractions, seeds,
+        steps and held-out images in range; a bad one is a ConfigError naming it."""
         from hil.errors import ConfigError
         from simulators.presets import check_fraction
 

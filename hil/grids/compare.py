@@ -98,6 +98,7 @@ class Experiment:
 
     @property
     def layers(self) -> list[int]:
+        """Layer sizes of the network: 784 inputs, the hidden layers, one output per class."""
         return [784, *self.hidden, len(self.classes)]
 
     def candidates(self, protocols) -> list[tuple[float, int]]:
@@ -191,9 +192,11 @@ class Streams:
         self.code = _code(key)
 
     def sequence(self, *key: int) -> np.random.SeedSequence:
+        """The point's SeedSequence for the stream named by ``key`` (seed, condition, key)."""
         return np.random.SeedSequence([int(self.point["seed"]), self.code, *key])
 
     def torch(self, *key: int) -> torch.Generator:
+        """A torch generator seeded from ``sequence(*key)``, for the network's own draws."""
         state = self.sequence(*key).generate_state(1, np.uint64)[0]
         return torch.Generator().manual_seed(int(state >> np.uint64(1)))
 

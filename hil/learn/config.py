@@ -160,6 +160,9 @@ class TrainConfig:
             raise ConfigError("config", str(err)) from None
 
     def validate(self) -> TrainConfig:
+        """Check every field before anything is built or written (the backend's own checks through
+        the registry); a bad one is a ConfigError naming the field and the allowed range. Returns
+        ``self``, with the backend's preset filled in."""
         if self.timing not in TIMINGS:
             raise ConfigError("timing", f"{self.timing!r} is not one of {', '.join(TIMINGS)}")
         if self.pulse_width is not None and not 1e-10 <= self.pulse_width <= 1e-2:
@@ -245,6 +248,7 @@ class TrainConfig:
 
     @property
     def n_classes(self) -> int:
+        """Output neurons: the classes trained, or 10 for every digit."""
         return 10 if self.classes is None else len(self.classes)
 
     def layer_sizes(self, n_inputs: int = 784) -> list[int]:

@@ -45,6 +45,7 @@ class DigitSplit:
 
     @property
     def classes(self) -> list[int]:
+        """The digits present in the training or test labels, sorted."""
         return sorted(set(self.train_y.tolist()) | set(self.test_y.tolist()))
 
     def select(

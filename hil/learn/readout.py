@@ -45,9 +45,11 @@ class Readout:
     rereads: int  # re-read rounds taken
 
     def accuracy(self, readout: str = "devices") -> float:
+        """Fraction of images whose class under ``readout`` (one of ``READOUTS``) is their label."""
         return float((self.classes[readout] == self.labels).double().mean())
 
     def accuracies(self) -> dict[str, float]:
+        """Each readout's accuracy, by name."""
         return {name: self.accuracy(name) for name in self.classes}
 
     @property

@@ -48,6 +48,7 @@ class RecordedTraining:
 
     @property
     def id(self) -> int:
+        """The run's id in the store (what ``--resume`` takes)."""
         return self.run.id
 
     def epochs(self, total: int) -> Iterator[int]:

@@ -78,6 +78,8 @@ class TrainResult:
     software: SpikingNet | None = field(repr=False, default=None)
 
     def summary(self, config: TrainConfig) -> dict[str, Any]:
+        """The run's result as one JSON-ready dict (accuracies, histories, seed, time, classes), as
+        recorded in the store and printed by ``hil train --json``."""
         out: dict[str, Any] = {
             "run_id": self.run_id,
             "hil_accuracy": self.hil.accuracy,
@@ -218,6 +220,8 @@ class Trainer:
         return int(self.data.train_x.shape[1])
 
     def new_net(self, generator: torch.Generator) -> SpikingNet:
+        """A fresh network of the configured layer sizes and dropout, its weights drawn from
+        ``generator``."""
         return SpikingNet(self.config.layer_sizes(self.n_inputs), generator,
                           dropout=self.config.dropout)
 

@@ -44,6 +44,7 @@ class KCMap:
     trials: int
 
     def arrays(self) -> tuple[np.ndarray, ...]:
+        """(k, k_err, c, c_err) as float arrays indexed [width][voltage]."""
         return tuple(np.asarray(getattr(self, n), float) for n in ("k", "k_err", "c", "c_err"))
 
     def _design(self) -> tuple[np.ndarray, np.ndarray]:
@@ -61,6 +62,8 @@ class KCMap:
         return a, b
 
     def predict(self, width: np.ndarray, voltage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted map's (k 1/A, c A) at pulse widths ``width`` (s) and gate voltages ``voltage``
+        (V)."""
         a, b = self.model()
         row = np.stack([np.ones_like(np.asarray(width, float)), np.log(width),
                         np.asarray(voltage, float)])
@@ -97,11 +100,14 @@ class KCMap:
         return width, np.clip(volt, min(self.voltages), max(self.voltages))
 
     def save(self, path: Path) -> None:
+        """Write the map as JSON to ``path`` (folders made): the cache ``measure_kc_map`` reads
+        back instead of re-running the LLGS grid."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self)))
 
     @classmethod
     def load(cls, path: Path) -> KCMap:
+        """A map written by ``save``."""
         return cls(**json.loads(path.read_text()))
 
 
@@ -165,6 +171,8 @@ class TrainableNet:
                    zeros(n_hidden), ones(n_out), zeros(n_out))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The forward pass, keeping every layer's z and a for the Appendix D gradients
+        (``gradients``)."""
         z2 = x @ self.w1.T
         a2 = torch.sigmoid(self.k2 * (z2 + self.c2))
         z3 = a2 @ self.w2.T
@@ -205,6 +213,7 @@ class TrainableNet:
             setattr(self, name, getattr(self, name).clamp(*c_range))
 
     def accuracy(self, x: torch.Tensor, labels: torch.Tensor) -> float:
+        """Fraction of images whose largest output is their label."""
         return float((self.forward(x)["a3"].argmax(1) == labels).double().mean())
 
 

@@ -46,6 +46,7 @@ class TwoPolariserRun:
     test_accuracy: float
 
     def as_dict(self) -> dict:
+        """The run's settings and accuracies as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -121,6 +122,8 @@ class TwoPolariserResult:
     software_loss_history: list[float] = field(default_factory=list)
 
     def summary(self, config: Any) -> dict[str, Any]:
+        """The run's result as one JSON-ready dict (every mode's run, the loss histories, the first
+        run's test accuracy), as recorded in the store."""
         return {"run_id": self.run_id, "backend": config.backend, "seed": config.seed,
                 "runs": [r.as_dict() for r in self.runs], "loss_history": self.loss_history,
                 "software_loss_history": self.software_loss_history,

@@ -68,6 +68,8 @@ class DeviceNeurons(nn.Module):
 
     @property
     def n_neurons(self) -> int | None:
+        """The bank's neurons, or None while the bank is not yet built (a factory builds it on first
+        use)."""
         return None if self.bank is None else self.bank.n_neurons
 
     def set_calibration(self, calibration: Sequence[Calibration]) -> None:

@@ -104,9 +104,13 @@ class DeviceCurrents:
         return np.clip(i, 0.0, self.max_current_np, out=i), inside
 
     def switch_currents(self, currents: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        """Run the bank's reset-write-read on ``currents`` (A): 1 where a device switched, as a
+        tensor of ``dtype``."""
         return torch.from_numpy(self.bank.switch(currents)).to(dtype)
 
     def switch(self, z: torch.Tensor) -> torch.Tensor:
+        """One reset-write-read of the bank at the clipped currents of ``z``: 1 where a device
+        switched."""
         return self.switch_currents(self.currents(z).numpy(), z.dtype)
 
     def model_rate(self, currents: np.ndarray) -> np.ndarray:

@@ -106,7 +106,9 @@ class Recording:
         if self.between_batches is not None:
             self.between_batches()
 
-    def fix(self, **settings) -> None:  # a resumed run goes on with the same settings
+    def fix(self, **settings) -> None:
+        """Record settings found on the way (e.g. a sweep's currents) in the run's config, so a
+        resumed run goes on with the same ones."""
         self.config.update(settings)
         self.run.update_config(self.config, self.lab.device_state())
 

@@ -149,6 +149,8 @@ class Session:
 
     # -- the lab ---------------------------------------------------------------------
     def connect(self) -> Session:
+        """Connect the lab's instruments once (closed again if connecting fails); returns the
+        session."""
         if not self._connected:
             try:
                 self.lab.connect()

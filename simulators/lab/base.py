@@ -53,6 +53,10 @@ class LabInstrument:
         return list(self.commands().items())
 
     def commands(self) -> dict[str, Callable]:
+        """The emulator's command table: each header as its manual prints it
+        (``[:SOURce[1]]:CURRent[:LEVel]``, optional nodes in brackets) -> its handler. Subclasses
+        override this or ``_build_table``; the IEEE 488.2 common commands are added to it, so the
+        base's is empty."""
         return {}
 
     def reset(self) -> None:

@@ -55,6 +55,8 @@ class Defects:
     open: frozenset[int] = frozenset()
 
     def kind(self, device: int) -> str | None:
+        """What is wrong with ``device``: ``dead``, ``stuck at +1`` or ``-1``, ``open``, or None for
+        a working one (as ``hil lab devices`` lists it)."""
         if device in self.dead:
             return "dead"
         if device in dict(self.stuck):
@@ -169,6 +171,9 @@ class Chip:
         return self.field_x if self.field_x != 0.0 else self.bias_field
 
     def hall_resistance(self, device: int | None = None) -> float:
+        """R_AHE of ``device`` (the selected one by default), ohm: its offset plus its anomalous
+        Hall resistance times its state, scaled by the m_z left under the in-plane field, sqrt(1 -
+        (H_x / H_an)^2) (H_an from paper 002 SI S1)."""
         j = self.selected if device is None else device
         tilt = np.sqrt(max(0.0, 1.0 - (self.in_plane_field / H_ANISOTROPY) ** 2))
         return float(self.devices.r_offset[j] + self.devices.r_ahe[j] * self.states[j] * tilt)
@@ -198,6 +203,8 @@ class Chip:
                 "noise_rng": self._noise_rngs[device].bit_generator.state}
 
     def restore(self, snapshot: dict) -> None:
+        """Put one device back to a ``snapshot``: its state, its switching budget and both its
+        generators, so a resumed run draws what an uninterrupted one would."""
         j = int(snapshot["device"])
         self.states[j] = int(snapshot["state"])
         self.budgets[j] = float(snapshot["budget"])

@@ -45,6 +45,8 @@ class LabClock:
 
     @classmethod
     def for_bus(cls, bus: str, line_frequency: float = 50.0) -> LabClock:
+        """A clock at zero on the typical latency and byte time of ``bus`` (``gpib``, ``usb`` or
+        ``lan``; module docstring)."""
         if bus not in BUSES:
             raise ValueError(f"bus = {bus!r} is not one of {', '.join(BUSES)}")
         latency, byte_time = BUSES[bus]
@@ -58,6 +60,7 @@ class LabClock:
         return self.seconds
 
     def advance(self, dt: float) -> None:
+        """Charge ``dt`` seconds of virtual time (an emulator's operation)."""
         self.seconds += dt
 
     def until(self, instant: float) -> None:

@@ -121,6 +121,9 @@ class FusedLLGS:
         self.step = 0
 
     def initial_states(self, n: int, trajectory0: int = 0, gate_voltage: float = 0.0):
+        """(3, n) states of trajectories ``trajectory0`` ... + n - 1, drawn from each junction's
+        Boltzmann reset well at ``gate_voltage`` (the same trajectory, the same draw), as the
+        backend's array."""
         m = thermal_reset_states(self.devices, self.seed, trajectory0 + np.arange(n),
                                  gate_voltage)
         return self._array(m)
@@ -171,6 +174,7 @@ class FusedLLGS:
         return self._prepared
 
     def steps(self, pulse: Pulse) -> int:
+        """Integration steps of ``pulse`` at this dt (rise, width, fall and relaxation)."""
         return steps_for(pulse.duration, self.dt)
 
 
