@@ -32,12 +32,15 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from hil.banks.calibration import nominal_calibration
 from hil.errors import ConfigError
 from hil.gui.widgets import button_row, end_thread, reason_label
 from hil.learn.config import TrainConfig
 from hil.session.runner import RunAborted
 from hil.session.suspenders import WatchSettings, load_suspenders
 from hil.session.watch import RunWatch
+from protocols.store import RunStore
+from simulators.presets import hall_bar_preset
 
 BACKENDS = ("model", "lab")  # the fast simulated bars, or the window's connected lab
 DEVICE_COLUMNS = ("layer", "neuron", "device", "I_bias (mA)", "drift since start",
@@ -110,9 +113,7 @@ class TrainingWorker(QObject):
     def _banks(self):
         if self.lab is None:
             return None
-        from hil.banks.calibration import nominal_calibration
         from hil.banks.lab import LabBank
-        from simulators.presets import hall_bar_preset
 
         nominal = nominal_calibration(hall_bar_preset(self.config.width))
         return [LabBank(self.lab, self.devices, [nominal] * len(self.devices),
@@ -123,7 +124,6 @@ class TrainingWorker(QObject):
         """Runs in the worker's thread (SQLite connections belong to one thread: the store
         is opened here)."""
         from hil.learn.train import Trainer
-        from protocols.store import RunStore
 
         try:
             store = RunStore(self.store_path)
