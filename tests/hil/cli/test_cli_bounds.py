@@ -58,6 +58,25 @@ def test_a_physical_argument_out_of_range_is_refused_by_name(capsys, command, ex
     assert RunStore().list_runs() == []
 
 
+def test_a_long_legal_llgs_curve_says_its_cost_short(capsys):
+    """The short sibling: the cost of three 30 us pulses at 2.5 ps is said as one line by the
+    checks the command runs before anything is compiled or allocated."""
+    import numpy as np
+
+    from hil.cli.simulate import costs_said
+    from simulators.llgs_pulse import Pulse
+    from simulators.macrospin import macrospin_preset
+    from simulators.psw import check_llgs_arguments
+
+    device = macrospin_preset("mtj-000")
+    with costs_said():
+        check_llgs_arguments(device, np.linspace(10e-6, 20e-6, 3), Pulse(30e-6), 1,
+                             device.default_dt, 0.0)
+    assert capsys.readouterr().err.startswith(
+        "cost: mtj-000, 30 us pulses at dt = 2.5 ps: 12,000,800 steps x 3 trajectories")
+
+
+@pytest.mark.slow
 def test_a_long_legal_llgs_curve_says_its_cost_before_it_starts(capsys):
     """30 us pulses are legal; three of them at 2.5 ps take seconds, and say so first."""
     assert main(["simulate", "psw", "--preset", "mtj-000", "--pulse-width", "30us",

@@ -101,6 +101,9 @@ def _hil(*args, env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow  # short siblings: tests/hil/learn/test_resume.py (a stopped run resumed
+# equals the uninterrupted one, every backend) and tests/protocols/test_lab_protocols.py
+# (a sweep killed with SIGKILL keeps its readings and resumes)
 def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     env = {**os.environ, "SPINHIL_HOME": str(tmp_path / "home")}
     options = ["train", "--epochs", "14", "--train-per-class", "25", "--test-per-class", "20",
