@@ -207,6 +207,15 @@ class SpikingNet(nn.Module):
                 layer.weight.uniform_(-bound, bound, generator=bound_gen)
                 layer.bias.uniform_(-bound, bound, generator=bound_gen)
 
+    def forward(self, x: torch.Tensor,
+                devices: Sequence[DeviceCurrents] | None = None) -> torch.Tensor:
+        """``net(intensities)``: the software network's output logits (ideal sigmoids), what a
+        loaded or exported net computes without a chip; ``net(spikes, devices)``: the
+        devices' measured logits (:meth:`forward_devices`)."""
+        if devices is None:
+            return self.forward_ideal(x)
+        return self.forward_devices(x, devices)[0]
+
     def forward_devices(
         self, spikes: torch.Tensor, devices: Sequence[DeviceCurrents]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

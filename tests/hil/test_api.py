@@ -74,6 +74,9 @@ def test_scripted_session_end_to_end_on_the_virtual_lab(tmp_path):
     assert first == again and len(first) == 6
     from_store = hil.load_net(store, result.run_id)
     assert torch.equal(from_store.layers[0].weight, reloaded.layers[0].weight)
+    images = torch.rand(3, reloaded.sizes[0], generator=torch.Generator().manual_seed(0))
+    assert torch.equal(reloaded(images), reloaded.forward_ideal(images))  # net(x) works
+    assert reloaded(images).shape == (3, reloaded.sizes[-1])
 
 
 def test_a_bank_sweeps_an_uncalibrated_device_as_a_sessions_sweep(tmp_path):
