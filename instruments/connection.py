@@ -281,8 +281,8 @@ class Lab:
         return lab
 
     def output_name(self, role: str) -> str:
-        """How ``role``'s source output is named to the operator and in the outputs
-        register (``instruments.outputs``): the role and its VISA resource."""
+        """How ``role``'s source output is named to the operator and in what this process
+        knows of its outputs (``instruments.outputs``): the role and its VISA resource."""
         return f"the {role} output ({self.roles[role]})"
 
     def open(self, role: str):
