@@ -143,9 +143,11 @@ class Clock(Protocol):
     emulated lab (which jumps instead of sleeping)."""
 
     @property
-    def seconds(self) -> float: ...
+    def seconds(self) -> float:
+        """The lab's time now (s), what waits and timing estimates are measured on."""
 
-    def advance(self, seconds: float) -> None: ...
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass: slept on the wall, counted on an emulated lab."""
 
 
 class WallClock:
@@ -153,12 +155,16 @@ class WallClock:
 
     @property
     def seconds(self) -> float:
+        """The wall's time (s, ``time.perf_counter``: monotonic, its zero arbitrary)."""
         return time.perf_counter()
 
     def now(self) -> float:
+        """The wall's time (s), as an emulated clock's ``now`` reads it after every line
+        is charged: on real instruments the two are the same."""
         return time.perf_counter()
 
     def advance(self, seconds: float) -> None:
+        """Sleep ``seconds``: a deliberate wait on real instruments takes real time."""
         time.sleep(seconds)
 
 
@@ -179,6 +185,9 @@ class LabFile:
 
     @classmethod
     def load(cls, path: str | Path) -> LabFile:
+        """Read and check the lab file at ``path``; refused with ``ValueError`` naming the
+        key (unknown keys and roles, limits out of range, a bad ``[wiring]``, a real lab without a
+        ``pulse`` or ``voltmeter`` resource)."""
         try:
             with open(path, "rb") as f:
                 raw = tomllib.load(f)
@@ -262,6 +271,8 @@ class Lab:
 
     @classmethod
     def from_file(cls, lab_file: LabFile) -> Lab:
+        """The lab a (real) lab file names, with its limits, wiring and trigger line, not
+        yet connected; ``virtual = true`` is refused (``hil.session.open_lab`` starts that one)."""
         if lab_file.virtual:
             raise ValueError("lab file: virtual = true is opened by hil.session.open_lab")
         lab = cls(lab_file.roles, lab_file.visa_library, lab_file.limits, lab_file.timeout_ms,
@@ -270,6 +281,8 @@ class Lab:
         return lab
 
     def output_name(self, role: str) -> str:
+        """How ``role``'s source output is named to the operator and in what this process
+        knows of its outputs (``instruments.outputs``): the role and its VISA resource."""
         return f"the {role} output ({self.roles[role]})"
 
     def open(self, role: str):
@@ -387,6 +400,8 @@ class Lab:
         return self.instruments[role] if role in self.instruments else self.open(role)
 
     def connect(self) -> Lab:
+        """Open every role not yet open (sources first, checked off); if one cannot be
+        reached, the lab is closed, outputs off, and the error raised."""
         try:
             for role in self.roles:
                 if role not in self.instruments:

@@ -58,6 +58,8 @@ class SafetyLimits:
 
     def check(self, field: str, value: float, high: float, low: float | None = None,
               unit: str = "") -> float:
+        """``value`` if within [low, high] (low defaults to -high), else a LimitError naming
+        ``field``, the value and the allowed range in ``unit``; every named check below is one."""
         low = -high if low is None else low
         if not low <= value <= high:
             raise LimitError(f"{field} = {value:g} {unit} is outside the allowed range "
@@ -65,18 +67,24 @@ class SafetyLimits:
         return value
 
     def pulse_current(self, value: float) -> float:
+        """A write or reset pulse (A), either sign, within +-max_pulse_current."""
         return self.check("pulse current", value, self.max_pulse_current, unit="A")
 
     def read_current(self, value: float) -> float:
+        """A read current (A), either sign, within +-max_read_current: more may disturb
+        the state it reads."""
         return self.check("read current", value, self.max_read_current, unit="A")
 
     def pulse_width(self, value: float) -> float:
+        """A pulse's width (s), within [0, max_pulse_width]."""
         return self.check("pulse width", value, self.max_pulse_width, 0.0, "s")
 
     def compliance(self, value: float) -> float:
+        """A compliance or source voltage (V), within [0, compliance_voltage]."""
         return self.check("compliance voltage", value, self.compliance_voltage, 0.0, "V")
 
     def field(self, value: float) -> float:
+        """A coil field (T), either sign, within +-max_field."""
         return self.check("field", value, self.max_field, unit="T")
 
 

@@ -97,12 +97,17 @@ class TrainingWorker(QObject):
         self.run_id: int | None = None
 
     def pause(self) -> None:
+        """The operator's pause (the Pause button, from the GUI thread): the run's watch holds
+        the run after the batch in hand, recorded as an event."""
         self.watch.request("pause")
 
     def resume(self) -> None:
+        """The operator's resume: a paused run goes on with its next batch."""
         self.watch.request("resume")
 
     def abort(self) -> None:
+        """The operator's abort: the run stops after the batch in hand, outputs off, and is
+        kept as ``aborted``."""
         self.watch.request("abort")
 
     def _on_batch(self, watch: RunWatch) -> None:
@@ -267,6 +272,8 @@ class TrainingTab(QWidget):
     # -- starting ----------------------------------------------------------------------
     @property
     def busy(self) -> bool:
+        """A training runs: the lab is the training's until it ends (the window's Connect and Start
+        buttons are off)."""
         return self.worker is not None
 
     def config(self) -> TrainConfig:
@@ -294,6 +301,8 @@ class TrainingTab(QWidget):
         return settings
 
     def start(self) -> None:
+        """The Start button: the form checked (a bad field named in the reason line), then
+        the run started in a worker thread with its signals wired to the tab."""
         if self.busy:
             return
         lab = self.backend.currentText() == "lab"
@@ -349,18 +358,23 @@ class TrainingTab(QWidget):
 
     # -- the operator ------------------------------------------------------------------
     def pause(self) -> None:
+        """The Pause button: asks the run to pause between batches (it finishes the batch
+        in hand first)."""
         if self.worker is not None:
             self.worker.pause()
             self.status.setText("pause asked: the run pauses after this batch")
             self._buttons(paused=True)
 
     def resume(self) -> None:
+        """The Resume button: asks a paused run to go on."""
         if self.worker is not None:
             self.worker.resume()
             self.status.setText("resume asked")
             self._buttons(paused=False)
 
     def abort(self) -> None:
+        """The Abort button: asks the run to stop after the batch in hand, outputs off;
+        the tab is told when it has."""
         if self.worker is not None:
             self.worker.abort()
             self.status.setText("abort asked: the run stops after this batch, outputs off")

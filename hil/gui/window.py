@@ -293,6 +293,9 @@ class MainWindow(QMainWindow):
         self.refresh_runs()
 
     def toggle_connection(self) -> None:
+        """The Connect button: opens the lab the form names (the virtual lab, with the fault
+        file's faults if one is named, or a lab file) and shows each instrument's identity;
+        pressed again, closes it. Refused while a training holds the lab."""
         if self.training.busy:
             return
         if self.lab is not None:
@@ -338,6 +341,8 @@ class MainWindow(QMainWindow):
                                0.5e-6, self.seed.value())
 
     def start_sweep(self) -> None:
+        """The Start button: a switching-probability sweep of the chosen device over the
+        form's current grid (mA in the form, A inside) in a worker thread, plotted as it runs."""
         if self.lab is None or self.worker is not None or not self._validate():
             return
         currents = np.linspace(self.start_current.value() * 1e-3,
@@ -406,6 +411,8 @@ class MainWindow(QMainWindow):
         self.thread.start()
 
     def toggle_pause(self) -> None:
+        """The Pause / Resume button of a running procedure: it holds or goes on between
+        batches of readings."""
         if self.worker is None:
             return
         if self.pause_button.text() == "Pause":
@@ -416,6 +423,8 @@ class MainWindow(QMainWindow):
             self.pause_button.setText("Pause")
 
     def abort(self) -> None:
+        """The Abort button: the running procedure stops between batches, outputs off (also
+        called when the window closes)."""
         if self.worker is not None:
             self.worker.abort()
 
@@ -564,6 +573,8 @@ class MainWindow(QMainWindow):
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
+        """The run list read again from the store: each run's kind and status, a sweep's
+        I_bias, an unusable run's reason."""
         self.runs.clear()
         for run in self.store.list_runs():
             item = f"{run.id}: {run.kind} {run.status}"
@@ -575,6 +586,8 @@ class MainWindow(QMainWindow):
             self.runs.item(self.runs.count() - 1).setData(Qt.ItemDataRole.UserRole, run.id)
 
     def overlay_selected(self) -> None:
+        """The selected sweep run's P_sw points drawn over the live sweep's, to compare
+        devices or days (other kinds of run are ignored)."""
         item = self.runs.currentItem()
         if item is None:
             return

@@ -47,13 +47,17 @@ class ProcedureWorker(QObject):
         self._running.set()
 
     def abort(self) -> None:
+        """Stop the run at the next batch boundary (kept as ``aborted``, outputs off); a
+        paused run is released so that it can stop."""
         self._abort.set()
         self._running.set()
 
     def pause(self) -> None:
+        """Hold the run at the next batch boundary until :meth:`resume` or :meth:`abort`."""
         self._running.clear()
 
     def resume(self) -> None:
+        """Let a paused run go on."""
         self._running.set()
 
     def on_reading(self, reading: dict) -> None:
@@ -81,6 +85,8 @@ class ProcedureWorker(QObject):
             session.store.close()
 
     def subscribers(self) -> Sequence[Callable[[dict], None]]:
+        """What the session's runner hands each stored reading to: the ``reading`` signal,
+        then :meth:`on_reading` (a subclass's own signals)."""
         return [self.reading.emit, self.on_reading]
 
     def _run(self, session: Session) -> None:

@@ -63,6 +63,9 @@ class Suspender:
                               f"{self.action!r} is not one of {', '.join(self.allowed)}")
 
     def check(self, watch: Any) -> list[Trip]:
+        """Called by the run's watch between batches: the devices or instruments in trouble
+        now (empty: the run goes on), each a :class:`Trip` the watch records and acts on with
+        ``action``."""
         raise NotImplementedError
 
     def observe(self, layer: int, neuron: int, currents, readings, calibration,
@@ -75,6 +78,8 @@ class Suspender:
         """A neuron's device changed or was recalibrated: its window starts again."""
 
     def settings(self) -> dict[str, Any]:
+        """This suspender's options as its ``[suspenders.<name>]`` table holds them (stored
+        with the run, so a resumed run watches the same way)."""
         return {"action": self.action}
 
 

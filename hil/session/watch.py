@@ -116,6 +116,8 @@ class RunWatch:
 
     @property
     def lab_banks(self) -> list[Any]:
+        """The attached banks on a lab, the only ones whose devices are watched (a model
+        bank has no instruments to check or reconnect)."""
         return [b for b in self.banks if id(b) in self._layer]
 
     def _labs(self) -> list[Any]:
@@ -126,6 +128,8 @@ class RunWatch:
 
     # -- what the suspenders ask -----------------------------------------------------
     def device_of(self, layer: int, neuron: int) -> int | None:
+        """The device number behind a layer's neuron, for events and the live view; None
+        off a lab bank."""
         bank = self.banks[layer]
         return bank.devices[neuron] if id(bank) in self._layer else None
 
@@ -144,6 +148,8 @@ class RunWatch:
         return bool(sweeps) and sweeps[neuron] is not None
 
     def lab_seconds(self) -> float | None:
+        """The run's lab time so far (s), summed over its resumes as the store keeps it, else
+        the sum of its lab banks'; None where nothing keeps lab time. Schedules checks."""
         if self.run is not None and self.run.lab_seconds is not None:
             return float(self.run.lab_seconds)
         values = [b.lab_seconds for b in self.lab_banks if b.lab_seconds is not None]

@@ -143,9 +143,13 @@ class SourceGuard:
 
     # -- to override ----------------------------------------------------------------------
     def unknown_state(self):
+        """The state the guard starts from before anything is sent or read back: every
+        field unknown (None), which each check treats as the worst case."""
         raise NotImplementedError
 
     def reset_state(self):
+        """The state ``*RST`` leaves, from the reset column of the instrument manual's
+        command tables (each subclass cites its section)."""
         raise NotImplementedError
 
     def completed(self, state) -> None:
@@ -415,6 +419,9 @@ class SourceGuard:
 
     # -- asking the instrument ---------------------------------------------------------------
     def can_ask(self) -> bool:
+        """Whether the guard may ask the instrument for itself now: it has a query of its
+        own, no read has failed (replies in step) and no reply to a line sent is still pending (its
+        own would be read in the wrong place)."""
         return self._ask is not None and self.trusted and not self._replies
 
     def confirm(self) -> None:
@@ -506,6 +513,9 @@ class SourceGuard:
         return max(number.values, key=abs)
 
     def values(self, unit: scpi.Unit, physical: str, instrument_max: float) -> list[float]:
+        """Each number of a list parameter (``:LIST:CURR 1e-3,2e-3``) at its worst: a
+        keyword (MIN, MAX, DEF...) counts as ``instrument_max``, a suffix read several ways as its
+        largest reading."""
         out = []
         for data in unit.data:
             number = scpi.numeric(data, physical)

@@ -216,6 +216,8 @@ class Route:
         self.meter = None  # the 2000's guard: its test current reaches the routed device
 
     def link_source(self, guard: SourceGuard) -> None:
+        """The 6221 is connected: its limits are lowered to the routed device's (this
+        route becomes its picture's ceiling), and the two pictures share one lock."""
         self.source = guard
         guard.picture.ceiling = self
         self._share_lock()
@@ -228,6 +230,8 @@ class Route:
         self._share_lock()
 
     def link_switch(self, guard: Guard7002) -> None:
+        """The 7002 is connected: a relay may move only while the 6221 and the 2000 can
+        drive no current (this route's ``source_live`` becomes its picture's interlock)."""
         self.switch = guard
         guard.picture.interlock = self.source_live
         self._share_lock()

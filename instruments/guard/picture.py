@@ -66,6 +66,8 @@ class Order:
     synced: dict = dataclasses.field(default_factory=dict)
 
     def covers(self, entry: Entry) -> bool:
+        """Whether a reply read under this order speaks for ``entry``'s unit: the reader's
+        own, one ordered with every connection, or another's sent before its last reply read."""
         writer = entry.writer
         return writer is None or writer is self.reader or \
             entry.seq < self.synced.get(writer, 0)
@@ -99,6 +101,8 @@ class Picture:
 
     # -- what a field may hold -------------------------------------------------------------
     def possible(self, field: str) -> list:
+        """Every value ``field`` may hold now: the nominal one first, then each older one
+        a unit not yet confirmed may have left it at (None: unknown). Checks weigh them all."""
         values = [getattr(self.nominal, field)]
         for entry in self.entries:
             if entry.field == field and not any(v is entry.old for v in values) and \
@@ -107,9 +111,12 @@ class Picture:
         return values
 
     def uncertain(self) -> set[str]:
+        """The fields some unconfirmed unit may have changed: what a read-back must settle."""
         return {entry.field for entry in self.entries}
 
     def copy(self) -> Picture:
+        """A twin to simulate a line on: its own nominal state, entries and windows, the
+        rest (lock, ceiling, interlock) shared; :meth:`adopt` takes it back if the line passes."""
         twin = Picture.__new__(Picture)
         twin.__dict__.update(self.__dict__)
         twin.nominal = copy.copy(self.nominal)

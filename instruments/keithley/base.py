@@ -74,6 +74,8 @@ class SafeWriteMixin:
 
     @property
     def limits(self) -> SafetyLimits:
+        """The safety limits this driver holds its settings to; setting them copies them
+        into the controls' dynamic ranges (the guard under the adapter reads them too)."""
         return self._limits
 
     @limits.setter
@@ -149,6 +151,8 @@ class SafeWriteMixin:
         self.query("*OPC?", "complete")
 
     def output_enabled(self) -> bool:
+        """The source output as the instrument reports it (``:OUTP?``, strictly a 0 or
+        1): an output is off only once this says so."""
         return self.query(":OUTP?", "flag")
 
     def confirm_output_off(self) -> None:

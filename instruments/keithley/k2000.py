@@ -74,6 +74,8 @@ class HallVoltmeter(SafeWriteMixin, Keithley2000):
     )
 
     def initiate(self) -> None:
+        """``:INIT``: take the trigger model out of idle (User's Manual section 4, trigger
+        model, Fig. 4-11), so it waits at its control source for the triggers armed."""
         self.write(":INIT")
 
     def shutdown(self) -> None:
@@ -94,6 +96,8 @@ class HallVoltmeter(SafeWriteMixin, Keithley2000):
         return self.query(":FETC?", "readings", self._samples if samples is None else samples)
 
     def read_voltage(self) -> float:
+        """One immediate reading (``:READ?``, section 5, signal oriented commands): V on DC
+        volts, where the cycle reads the Hall voltage; in another function, in that one's unit."""
         return self.read_float(":READ?")
 
     trigger_count = Instrument.control(

@@ -43,6 +43,8 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         self._device_limits()
 
     def max_coil_current(self) -> float:
+        """The largest coil current allowed (A): max_field / coil_constant, and never above
+        the 2400's 1.05 A (the top of its 1 A source range)."""
         return min(1.05, self.limits.max_field / self.coil_constant)
 
     def _device_limits(self) -> None:
@@ -118,6 +120,8 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
             time.sleep(self.RAMP_PAUSE)
 
     def set_bias_voltage(self, voltage: float, compliance_current: float = 1e-4) -> None:
+        """The 2400 as bias-voltage source: ``voltage`` (V, held to the compliance-voltage
+        limit) with a current compliance (A, held to the coil-current limit), output on."""
         self.limits.compliance(abs(voltage))
         self.source_mode = "voltage"
         self.compliance_current = compliance_current

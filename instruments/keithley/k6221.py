@@ -104,9 +104,13 @@ class PulseSource(SafeWriteMixin, Keithley6221):
     )
 
     def arm_sweep(self) -> None:
+        """``:SOUR:SWE:ARM``: arm the staircase or list sweep set up (Reference Manual
+        section 4, sweeps); the guard refuses it unless every point is within the limits now."""
         self.write(":SOUR:SWE:ARM")
 
     def abort_sweep(self) -> None:
+        """``:SOUR:SWE:ABOR``: stop and un-arm a sweep (and pulse delta), so no point is
+        sourced and a switch system's relays may move (Reference Manual section 5)."""
         self.write(":SOUR:SWE:ABOR")
 
     def load_list(self, currents, delays) -> None:
@@ -330,6 +334,8 @@ class PulseSource(SafeWriteMixin, Keithley6221):
         return values[0::2]
 
     def set_read_current(self, current: float) -> None:
+        """Set the DC level (A) sourced once the output is on: the read current, held to the
+        read-current limit, under which the 2000 reads R_AHE = V / I (paper 002 Methods 4.3)."""
         self.limits.read_current(current)
         self.source_current = current
 

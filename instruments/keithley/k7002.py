@@ -74,6 +74,8 @@ class DeviceRoute:
 
     @property
     def channels(self) -> frozenset[Channel]:
+        """Every channel the device's route closes (current and voltage pairs): all of
+        them closed, and no other device's, routes it."""
         return frozenset(self.current + self.voltage)
 
 
@@ -98,9 +100,12 @@ class SwitchWiring:
 
     @property
     def devices(self) -> list[int]:
+        """The wired device numbers, in order (a lab file's ``devices`` list, when it
+        names channels instead)."""
         return list(self.routes)
 
     def channels(self, device: int) -> frozenset[Channel]:
+        """The channels that route ``device`` (KeyError for a device not wired)."""
         return self.routes[device].channels
 
     def touched(self, closed) -> list[int]:
@@ -120,6 +125,8 @@ class SwitchWiring:
         return None
 
     def routed(self, closed) -> int | None:
+        """The one device ``closed`` routes whole, or None (none, several, or one only
+        partly routed: :meth:`route_problem` says which)."""
         return None if self.route_problem(closed) else self.touched(closed)[0]
 
     def device_limits(self, device: int, base: SafetyLimits) -> SafetyLimits:

@@ -160,6 +160,9 @@ class FaultSchedule:
 
     @classmethod
     def from_mapping(cls, raw: dict, devices: int | None = None) -> FaultSchedule:
+        """The schedule a fault file's tables describe (or the same dict from the API),
+        each field checked and named when refused; ``devices``: the chip's count, to refuse a
+        device not on it. Faults in order of their lab time."""
         unknown = sorted(set(raw) - set(KINDS))
         if unknown:
             raise FaultFileError(f"fault file: [[{unknown[0]}]] is not a fault; allowed: "
@@ -175,6 +178,8 @@ class FaultSchedule:
 
     @classmethod
     def load(cls, path: str | Path, devices: int | None = None) -> FaultSchedule:
+        """The fault file at ``path`` (TOML, module docstring) as a schedule; a file that
+        cannot be read or parsed is a FaultFileError naming it."""
         try:
             with open(path, "rb") as f:
                 raw = tomllib.load(f)

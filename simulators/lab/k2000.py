@@ -153,6 +153,8 @@ class Keithley2000Emulator(LabInstrument):
 
     @property
     def times(self) -> K2000Times:
+        """What this unit's operations take (``K2000Times``: its drawn timebase and
+        overheads, at the lab's line frequency): every cost the emulator charges comes from here."""
         return K2000Times(self.unit, self.clock.line_frequency)
 
     def reset(self) -> None:
@@ -194,10 +196,13 @@ class Keithley2000Emulator(LabInstrument):
 
     @property
     def config(self) -> FunctionConfig:
+        """The present function's own settings (range, NPLC, digits, filter): each
+        function keeps its own, as the 2000 does (section 5, SENSe)."""
         return self.configs[self.function]
 
     @property
     def nplc(self) -> float:
+        """The present function's integration time in power-line cycles."""
         return self.config.nplc
 
     def _store(self, value: float) -> None:

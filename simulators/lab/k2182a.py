@@ -102,6 +102,8 @@ class Keithley2182AEmulator(LabInstrument):
         return clean + NOISE / np.sqrt(max(nplc, 1e-4)) * float(self._noise.standard_normal())
 
     def conversion_time(self) -> float:
+        """One conversion (s) on this unit's timebase: N PLC at the line frequency,
+        twice when front autozero is on, plus 1 ms (stated figures: module docstring)."""
         integration = self.nplc / self.clock.line_frequency
         return self.unit.seconds(integration * (2 if self.front_autozero else 1) + OVERHEAD)
 

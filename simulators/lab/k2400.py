@@ -128,17 +128,23 @@ class Keithley2400Emulator(StrictInstrument):
     # -- physics -------------------------------------------------------------------------
     @property
     def source_function(self) -> str:
+        """What the 2400 sources (``:SOUR:FUNC``): ``CURR``, ``VOLT`` or ``MEM``."""
         return str(self.settings["source_function"])
 
     @property
     def source_current(self) -> float:
+        """The programmed source current (A), whether or not the output is on."""
         return float(self.settings["source_current"])
 
     @property
     def source_voltage(self) -> float:
+        """The programmed source voltage (V), whether or not the output is on."""
         return float(self.settings["source_voltage"])
 
     def coil_current(self) -> float:
+        """The current the coil carries (A), B = coil_constant x this: none with the output
+        off; the programmed current, or V / R, held by the compliance (section 18, SENSe
+        protection), as a real supply into the coil's resistance would."""
         if not self.output:
             return 0.0
         if self.source_function == "CURR":

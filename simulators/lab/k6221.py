@@ -210,10 +210,14 @@ class Keithley6221Emulator(LabInstrument):
 
     # -- waveform duration: one setting, in cycles or in seconds --------------------------
     def duration_seconds(self) -> float:
+        """The waveform's duration in seconds (``SOUR:WAVE:DUR:TIME?``), from whichever unit
+        it was given in last: cycles / frequency (section 11; INF plays until aborted)."""
         kind, amount = self.duration
         return amount if kind == "TIME" else amount / self.wave_frequency
 
     def duration_cycles(self) -> float:
+        """The waveform's duration in cycles (``SOUR:WAVE:DUR:CYCL?``), from whichever unit
+        it was given in last: seconds x frequency (section 11)."""
         kind, amount = self.duration
         return amount if kind == "CYCL" else amount * self.wave_frequency
 

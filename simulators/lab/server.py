@@ -76,6 +76,8 @@ class Fault:
                              "strikes one command")
 
     def strikes(self, line: str) -> bool:
+        """Whether this fault applies to ``line``: every line, or only one starting with its
+        ``command`` header (any case); whether it is due, :meth:`VirtualLab.due_fault` decides."""
         return self.command is None or line.strip().upper().startswith(self.command.upper())
 
     def corrupt(self, reply: str | bytes, layout: np.dtype | None = None) -> bytes:
@@ -330,6 +332,9 @@ class VirtualLab:
             self.chip.restore(state)
 
     def due_fault(self, role: str, line: str = "") -> Fault | None:
+        """The fault that strikes this ``line`` to ``role`` now, marked fired, or None: a
+        counted fault once, after its ``after`` lines; a scheduled one from its lab time ``at``,
+        once or on every line until ``until``."""
         now = self.clock.seconds
         for fault in self.faults:
             if fault.role != role or not fault.strikes(line):
@@ -348,6 +353,8 @@ class VirtualLab:
         return None
 
     def start(self, port: int = 0) -> VirtualLab:
+        """Serve every instrument on its own 127.0.0.1 TCP port, each in a daemon thread:
+        ``port`` and the ones after it in role order, or (0) ports the system picks."""
         for offset, role in enumerate(self.instruments):
             server = _Server(("127.0.0.1", port + offset if port else 0), _Handler)
             server.lab = self  # type: ignore[attr-defined]
@@ -358,6 +365,7 @@ class VirtualLab:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the listening sockets; the lab can be started again."""
         for server in self._servers.values():
             server.shutdown()
             server.server_close()
@@ -370,10 +378,13 @@ class VirtualLab:
         self.stop()
 
     def port(self, role: str) -> int:
+        """The TCP port ``role`` is served on (KeyError before :meth:`start`)."""
         return self._servers[role].server_address[1]
 
     @property
     def resources(self) -> dict[str, dict[str, str]]:
+        """Each served role's model and VISA resource string
+        (``TCPIP0::127.0.0.1::PORT::SOCKET``, pyvisa-py's raw socket), what a lab is opened with."""
         return {role: {"model": self.models[role],
                        "resource": f"TCPIP0::127.0.0.1::{self.port(role)}::SOCKET"}
                 for role in self._servers}
