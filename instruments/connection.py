@@ -7,7 +7,7 @@ A lab file (TOML) names each role's resource and the VISA library::
     devices = [0, 1, 2, 3]         # optional: the devices wired to the switch card
     [roles]
     pulse = "GPIB0::12::INSTR"     # Keithley 6221
-    voltmeter = "GPIB0::16::INSTR" # Keithley 2000
+    voltmeter = "GPIB0::16::INSTR" # Keithley 2000 (or a 2182A: [models])
     field = "GPIB0::24::INSTR"     # Keithley 2400 (optional)
     switch = "GPIB0::7::INSTR"     # Keithley 7001 switch card (optional)
     [limits]
@@ -15,6 +15,8 @@ A lab file (TOML) names each role's resource and the VISA library::
     [wiring]
     trigger_line = 1               # 6221 trigger-link output line -> 2000 EXT TRIG
     bus = "gpib"                   # gpib, usb or lan: the virtual lab's clock charges its cost
+    [models]                       # optional: a role's model where not the default
+    voltmeter = "2182A"            # MODELS: 2000 (default) or 2182A
 
 A chip routed by a Keithley 7002 with 7011 cards names each device's channels instead of the
 ``devices`` list (``[switch]``, ``[devices.N]``: ``instruments.keithley.k7002``), and may give a
@@ -46,7 +48,14 @@ from pyvisa.errors import VisaIOError
 from instruments import outputs
 from instruments.errors import InstrumentError, LabConnectionError, OutputsOnError, StopSignal
 from instruments.guard import Route
-from instruments.keithley import FieldSupply, HallVoltmeter, PulseSource, SwitchCard, k7002
+from instruments.keithley import (
+    FieldSupply,
+    HallVoltmeter,
+    Nanovoltmeter,
+    PulseSource,
+    SwitchCard,
+    k7002,
+)
 from instruments.limits import SafetyLimits
 
 if sys.version_info >= (3, 11):
@@ -54,24 +63,35 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DRIVERS = {"pulse": PulseSource, "voltmeter": HallVoltmeter, "field": FieldSupply,
-           "switch": SwitchCard}
+# role -> model -> driver: the one table of the instruments a lab file may name (``[models]``;
+# a role's first model is its default; the 7002 is named by the ``[switch]`` table)
+MODELS = {"pulse": {"6221": PulseSource},
+          "voltmeter": {"2000": HallVoltmeter, "2182A": Nanovoltmeter},
+          "field": {"2400": FieldSupply},
+          "switch": {"7001": SwitchCard, "7002": k7002.SwitchSystem}}
+DEFAULT_MODELS = {role: next(iter(models)) for role, models in MODELS.items()}
+DRIVERS = {role: models[DEFAULT_MODELS[role]] for role, models in MODELS.items()}
 REQUIRED_ROLES = ("pulse", "voltmeter")
 BUS_KINDS = ("gpib", "usb", "lan")  # the interfaces a lab file may name
 SOURCE_ROLES = ("pulse", "field")  # the roles with an output that drives current
 # Settings read back from each instrument for a run's snapshot (as QCoDeS's station
-# snapshot does): the queries of the commands each manual documents (6221 manual section
-# 3 (current source), 2000 manual section 3 / SENSe, 2400 manual section 18, 7001 ROUTe).
-SNAPSHOT_QUERIES = {
-    "pulse": {"output": ":OUTP?", "current": ":SOUR:CURR?", "compliance": ":SOUR:CURR:COMP?",
-              "range": ":SOUR:CURR:RANG?", "range_auto": ":SOUR:CURR:RANG:AUTO?",
-              "delay": ":SOUR:DEL?"},
-    "voltmeter": {"nplc": ":SENS:VOLT:NPLC?", "range": ":SENS:VOLT:RANG?",
+# snapshot does), by model: the queries of the commands each manual documents (6221 manual
+# section 3 (current source), 2000 manual section 3 / SENSe, 2182A manual SENSe (a range
+# per channel) and SYSTem, 2400 manual section 18, 7001/7002 ROUTe).
+_METER_QUERIES = {"nplc": ":SENS:VOLT:NPLC?", "range": ":SENS:VOLT:RANG?",
                   "range_auto": ":SENS:VOLT:RANG:AUTO?", "autozero": ":SYST:AZER?",
-                  "trigger_source": ":TRIG:SOUR?", "continuous": ":INIT:CONT?"},
-    "field": {"output": ":OUTP?", "source_function": ":SOUR:FUNC?",
-              "current": ":SOUR:CURR?", "voltage_compliance": ":SENS:VOLT:PROT?"},
-    "switch": {"closed_channels": ":ROUT:CLOS:STAT?"},
+                  "trigger_source": ":TRIG:SOUR?", "continuous": ":INIT:CONT?"}
+_SWITCH_QUERIES = {"closed_channels": ":ROUT:CLOS:STAT?"}
+SNAPSHOT_QUERIES = {
+    "6221": {"output": ":OUTP?", "current": ":SOUR:CURR?", "compliance": ":SOUR:CURR:COMP?",
+             "range": ":SOUR:CURR:RANG?", "range_auto": ":SOUR:CURR:RANG:AUTO?",
+             "delay": ":SOUR:DEL?"},
+    "2000": _METER_QUERIES,
+    "2182A": {**_METER_QUERIES, "range": ":SENS:VOLT:CHAN1:RANG?",
+              "range_auto": ":SENS:VOLT:CHAN1:RANG:AUTO?", "front_autozero": ":SYST:FAZ?"},
+    "2400": {"output": ":OUTP?", "source_function": ":SOUR:FUNC?",
+             "current": ":SOUR:CURR?", "voltage_compliance": ":SENS:VOLT:PROT?"},
+    "7001": _SWITCH_QUERIES, "7002": _SWITCH_QUERIES,
 }
 _OPEN_LABS: weakref.WeakSet[Lab] = weakref.WeakSet()
 EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
@@ -182,6 +202,7 @@ class LabFile:
     chip: str | None = None
     devices: list[int] | None = None
     wiring: k7002.SwitchWiring | None = None  # [switch], [devices.N]: a 7002's channels
+    models: dict[str, str] = field(default_factory=dict)  # [models]: role -> model (MODELS)
 
     @classmethod
     def load(cls, path: str | Path) -> LabFile:
@@ -196,7 +217,7 @@ class LabFile:
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"lab file: {path} is not valid TOML: {err}") from None
         allowed = {"roles", "visa_library", "virtual", "limits", "timeout_ms", "wiring", "chip",
-                   "devices", "switch"}
+                   "devices", "switch", "models"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise ValueError(f"lab file: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
@@ -217,7 +238,8 @@ class LabFile:
         trigger_line, bus = _wiring(raw.get("wiring", {}))
         lab = cls(roles, raw.get("visa_library", "@py"), bool(raw.get("virtual", False)),
                   limits, int(raw.get("timeout_ms", 2000)), trigger_line, bus,
-                  None if chip is None else str(chip), devices, wiring)
+                  None if chip is None else str(chip), devices, wiring,
+                  _models(raw.get("models", {})))
         if not lab.virtual:
             missing = [r for r in REQUIRED_ROLES if r not in roles]
             if missing:
@@ -225,6 +247,25 @@ class LabFile:
             if wiring is not None and "switch" not in roles:
                 raise ValueError("lab file: [devices.N] channels need a switch role")
         return lab
+
+
+def _models(models: dict) -> dict[str, str]:
+    """``[models]``: each role's model where it is not the default, from ``MODELS`` (the
+    switch's is named by ``[switch]``)."""
+    if not isinstance(models, dict):
+        raise ValueError("lab file: models must be a table of role = model")
+    named = {}
+    for role, model in models.items():
+        choices = [m for m in MODELS.get(role, {}) if role != "switch"]
+        if not choices:
+            allowed = sorted(r for r in MODELS if r != "switch")
+            raise ValueError(f"lab file: models.{role}: not a role with a choice of model; "
+                             f"allowed: {allowed} (a 7002 switch is named by [switch])")
+        found = [m for m in choices if str(model).upper() == m]
+        if not found:
+            raise ValueError(f"lab file: models.{role} = {model!r} is not one of {choices}")
+        named[role] = found[0]
+    return named
 
 
 def _wiring(wiring: dict) -> tuple[int, str]:
@@ -250,11 +291,13 @@ class Lab:
 
     def __init__(self, roles: dict[str, str], visa_library: str = "@py",
                  limits: SafetyLimits | None = None, timeout_ms: int = 2000,
-                 clock: Clock | None = None, wiring: k7002.SwitchWiring | None = None) -> None:
+                 clock: Clock | None = None, wiring: k7002.SwitchWiring | None = None,
+                 models: dict[str, str] | None = None) -> None:
         """``clock``: an emulated lab's clock (its waits are counted, not slept); None on
         real instruments, which wait on the wall. ``wiring``: the devices' channels on a
         7002 (its guard and the 6221's then know which device a pulse reaches)."""
         self.wiring = wiring
+        self.models = {role: model for role, model in (models or {}).items() if role in MODELS}
         # the 6221's limits follow the 7002's route; the 7002's relays, the 6221's state
         self.route = Route(wiring) if wiring is not None else None
         self.roles = dict(roles)
@@ -276,9 +319,16 @@ class Lab:
         if lab_file.virtual:
             raise ValueError("lab file: virtual = true is opened by hil.session.open_lab")
         lab = cls(lab_file.roles, lab_file.visa_library, lab_file.limits, lab_file.timeout_ms,
-                  wiring=lab_file.wiring)
+                  wiring=lab_file.wiring, models=lab_file.models)
         lab.trigger_line = lab_file.trigger_line
         return lab
+
+    def model(self, role: str) -> str:
+        """``role``'s model (``MODELS``): named in the lab file, else the role's default; a
+        switch with a 7002's wiring is a 7002."""
+        if role == "switch" and self.wiring is not None:
+            return "7002"
+        return self.models.get(role, DEFAULT_MODELS[role])
 
     def output_name(self, role: str) -> str:
         """How ``role``'s source output is named to the operator and in what this process
@@ -301,8 +351,8 @@ class Lab:
         if role in SOURCE_ROLES:
             outputs.in_use(self.output_name(role))
         routed = self.wiring is not None
-        driver, extra = ((k7002.SwitchSystem, {"wiring": self.wiring})
-                         if routed and role == "switch" else (DRIVERS[role], {}))
+        driver = MODELS[role][self.model(role)]
+        extra = {"wiring": self.wiring} if routed and role == "switch" else {}
         try:
             instrument = driver(address, limits=self.limits, visa_library=self.visa_library,
                                 read_termination="\n", write_termination="\n",
@@ -372,7 +422,7 @@ class Lab:
         out: dict[str, dict[str, str]] = {}
         for role, instrument in self.instruments.items():
             entry = {"idn": self.identities.get(role, ""), "resource": self.roles[role]}
-            for name, query in SNAPSHOT_QUERIES.get(role, {}).items():
+            for name, query in SNAPSHOT_QUERIES.get(self.model(role), {}).items():
                 try:
                     entry[name] = str(instrument.ask(query)).strip()
                     instrument.check_errors()

@@ -45,7 +45,12 @@ from dataclasses import dataclass
 from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
-from instruments.keithley import READ_POINT, InstrumentError
+from instruments.keithley import (
+    READ_POINT,
+    InstrumentError,
+    TriggeredBuffer,
+    triggered_buffer_missing,
+)
 from protocols.burst import (
     LEVEL_HISTORY,
     SYNC_READINGS,
@@ -334,6 +339,15 @@ class ResetWriteRead:
         return {"width": width, "points": points, "read_points": read_points,
                 "period": points * width}
 
+    def _buffer(self) -> TriggeredBuffer:
+        """The voltmeter's triggered buffer, which the hardware-timed routes read; a driver
+        without it (a 2182A's) refuses them by name, before any pulse."""
+        meter = self.lab["voltmeter"]
+        missing = triggered_buffer_missing(meter)
+        if missing is not None:
+            raise ProtocolError(f"timing = 'hardware' is not available: {missing}")
+        return meter
+
     def _line_frequency(self) -> float:
         if self.line_frequency is None:
             self.line_frequency = self.lab["voltmeter"].line_frequency()
@@ -362,7 +376,7 @@ class ResetWriteRead:
         s = self.settings
 
         def batch() -> list[CycleReading]:
-            meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
+            meter, pulse = self._buffer(), self.lab["pulse"]
             pulse.trigger_line = self.lab.trigger_line
             layout = self.route(self._line_frequency())
             self._fast_reads()
@@ -423,7 +437,7 @@ class ResetWriteRead:
         """One waveform played with its marker starting a burst of ``readings`` fast
         readings (trigger delay 0) into the 2000's buffer; the readings, the 2000 back on
         the cycle's settings, both error queues checked."""
-        meter, pulse = self.lab["voltmeter"], self.lab["pulse"]
+        meter, pulse = self._buffer(), self.lab["pulse"]
         pulse.trigger_line = self.lab.trigger_line
         self._fast_reads()
         meter.arm_external_buffer(1, samples=readings, delay=0.0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pyvisa.errors import VisaIOError
 
 from instruments.connection import Lab
-from instruments.keithley import InstrumentError
+from instruments.keithley import InstrumentError, triggered_buffer_missing
 from protocols.cycle import CycleSettings, waveform_misfit
 from protocols.errors import ProtocolError
 
@@ -27,6 +27,9 @@ def hardware_timing_unavailable(lab: Lab, settings: CycleSettings | None = None)
     if misfit is not None:
         return misfit
     pulse, meter = lab["pulse"], lab["voltmeter"]
+    missing = triggered_buffer_missing(meter)  # the capability the driver declares
+    if missing is not None:
+        return missing
     if "6221" not in lab.identities.get("pulse", ""):
         return f"the pulse source is not a 6221 ({lab.identities.get('pulse', '?')})"
     if not any(m in lab.identities.get("voltmeter", "") for m in ("MODEL 2000", "MODEL 2010")):

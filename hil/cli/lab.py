@@ -36,6 +36,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.choices["serve"].add_argument("--line-frequency", type=float, default=50.0,
                                       choices=(50.0, 60.0), help="the mains the instruments "
                                       "integrate over, Hz (default 50)")
+    sub.choices["serve"].add_argument("--voltmeter", default="2000", type=str.upper,
+                                      choices=("2000", "2182A"),
+                                      help="the voltmeter reading the Hall voltage: a 2000 "
+                                      "(default) or a 2182A nanovoltmeter (no hardware-timed "
+                                      "routes: cycles are timed by software)")
     sub.choices["serve"].add_argument("--faults", metavar="FILE",
                                       help="inject the faults of this TOML file on the lab's "
                                       "clock: drift, a device dying or stuck, a dropped "
@@ -83,7 +88,8 @@ def serve(args: argparse.Namespace) -> int:
             raise ConfigError("faults", str(err)) from None
     lab = VirtualLab(chip, LabClock(line_frequency=args.line_frequency), faults=faults,
                      trigger_link=not args.no_trigger_link, units=units,
-                     switch=switch_for(args.devices, args.switch)).start(args.port)
+                     switch=switch_for(args.devices, args.switch),
+                     voltmeter=args.voltmeter).start(args.port)
     try:
         if args.write_lab:
             write_lab_file(args.write_lab, lab.resources, args, _wiring(lab))
@@ -117,6 +123,12 @@ def lab_file_text(resources: dict[str, dict[str, str]], args: argparse.Namespace
     lines += ["", "[roles]"]
     lines += [f'{role} = "{entry["resource"]}"  # Keithley {entry["model"]}'
               for role, entry in resources.items()]
+    from instruments.connection import DEFAULT_MODELS
+
+    named = {role: entry["model"] for role, entry in resources.items()
+             if role in ("pulse", "voltmeter", "field") and entry["model"] != DEFAULT_MODELS[role]}
+    if named:  # [models]: a role's model where it is not the default
+        lines += ["", "[models]", *(f'{role} = "{model}"' for role, model in named.items())]
     text = "\n".join(lines) + "\n"
     return text if wiring is None else text + "\n" + wiring.lab_file_text()
 

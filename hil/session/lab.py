@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from hil.errors import ConfigError
-from instruments.connection import Lab, LabFile
+from instruments.connection import DEFAULT_MODELS, Lab, LabFile
 from instruments.keithley import SwitchWiring
 from instruments.limits import SafetyLimits
 from simulators.lab.chip import MAX_DEVICES, build_chip
 from simulators.lab.clock import LabClock
 from simulators.lab.faults import FaultSchedule
-from simulators.lab.server import SWITCHES, VirtualLab
+from simulators.lab.server import SWITCHES, VOLTMETERS, VirtualLab
 
 SWITCH_CARD_DEVICES = 40  # the 7001's slot-1 7011 card: 40 channels, one a device
 
@@ -49,7 +49,8 @@ class VirtualLabConnection(Lab):
         wiring = (SwitchWiring.from_pairs(switch.wiring, len(switch.installed))
                   if virtual_lab.models["switch"] == "7002" else None)
         super().__init__(roles, "@py", limits, timeout_ms=VIRTUAL_TIMEOUT_MS,
-                         clock=virtual_lab.clock, wiring=wiring)
+                         clock=virtual_lab.clock, wiring=wiring,
+                         models={"voltmeter": virtual_lab.models["voltmeter"]})
         self.virtual_lab = virtual_lab
         self.trigger_line = virtual_lab.trigger_line or 1
 
@@ -94,17 +95,27 @@ def connect_virtual(lab: VirtualLab | None = None, limits: SafetyLimits | None =
                     devices: int = 4, width: float = 0.5e-6, seed: int | None = 0,
                     bus: str = "gpib", trigger_line: int = 1,
                     switch: str | None = None,
-                    faults: FaultSchedule | None = None) -> VirtualLabConnection:
+                    faults: FaultSchedule | None = None,
+                    voltmeter: str = DEFAULT_MODELS["voltmeter"]) -> VirtualLabConnection:
     """A connection to ``lab``, or to a virtual lab started here on a chip of ``devices``
     Hall bars of ``width`` (seeded by ``seed``), its clock charging ``bus`` and its 6221
     line ``trigger_line`` cabled to the 2000, routed by ``switch`` (``switch_for``),
     injecting ``faults`` on its clock (simulators/lab/faults.py)."""
-    if lab is None:
+    if lab is None:  # ``voltmeter``: the model reading the Hall voltage (VOLTMETERS)
         switch = switch_for(devices, switch)
         lab = VirtualLab(build_chip(devices, width, seed, at_scale=switch == "7002"),
                          LabClock.for_bus(bus), trigger_line=trigger_line,
-                         switch=switch, faults=faults).start()
+                         switch=switch, faults=faults,
+                         voltmeter=voltmeter_model(voltmeter)).start()
     return VirtualLabConnection(lab, limits or SafetyLimits(max_field=VIRTUAL_COIL_FIELD))
+
+
+def voltmeter_model(name: str) -> str:
+    """The virtual lab's voltmeter model for ``name`` (any case), refused by name."""
+    model = str(name).upper()
+    if model not in VOLTMETERS:
+        raise ConfigError("voltmeter", f"{name!r} is not one of {', '.join(VOLTMETERS)}")
+    return model
 
 
 def lab_from_file(path: str | Path, **virtual_options) -> Lab:
@@ -112,6 +123,8 @@ def lab_from_file(path: str | Path, **virtual_options) -> Lab:
     limits)."""
     lab_file = LabFile.load(path)
     if lab_file.virtual:
+        virtual_options.setdefault("voltmeter", lab_file.models.get(
+            "voltmeter", DEFAULT_MODELS["voltmeter"]))
         return connect_virtual(limits=lab_file.limits, bus=lab_file.bus,
                                trigger_line=lab_file.trigger_line, **virtual_options)
     return Lab.from_file(lab_file)
@@ -130,7 +143,9 @@ def open_lab(description: dict) -> Lab:
                           f"[1, {MAX_DEVICES}]")
     try:
         return connect_virtual(devices=description["devices"], width=description["width"],
-                               seed=description["seed"], switch=description.get("switch"))
+                               seed=description["seed"], switch=description.get("switch"),
+                               voltmeter=description.get("voltmeter",
+                                                         DEFAULT_MODELS["voltmeter"]))
     except ValueError as err:
         raise ConfigError("width", str(err)) from None
 
@@ -141,8 +156,9 @@ def describe_lab(description: dict) -> dict:
     (its devices, bar width and seed build it again: ``hil lab devices``)."""
     if "lab_file" not in description:
         switch = switch_for(description.get("devices", 4), description.get("switch"))
+        meter = description.get("voltmeter", DEFAULT_MODELS["voltmeter"])
         return {**description, "virtual": True,
-                "instruments": f"the virtual lab's emulated 6221, 2000, 2400 and {switch}"}
+                "instruments": f"the virtual lab's emulated 6221, {meter}, 2400 and {switch}"}
     path = Path(description["lab_file"])
     try:
         content = path.read_bytes()

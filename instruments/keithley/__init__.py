@@ -28,8 +28,9 @@ from instruments.keithley.replies import (
     parse_values,
     read_sreal_block,
 )
+from instruments.keithley.voltmeter import TriggeredBuffer, triggered_buffer_missing
 
 __all__ = ["BINARY_READINGS", "COMMON_REPLIES", "NO_READING", "READ_POINT", "FieldSupply",
            "HallVoltmeter", "InstrumentError", "Nanovoltmeter", "PulseSource", "ReplyError",
-           "SafeWriteMixin", "SwitchCard", "SwitchSystem", "SwitchWiring", "parse_reply",
-           "parse_values", "read_sreal_block"]
+           "SafeWriteMixin", "SwitchCard", "SwitchSystem", "SwitchWiring", "TriggeredBuffer",
+           "parse_reply", "parse_values", "read_sreal_block", "triggered_buffer_missing"]

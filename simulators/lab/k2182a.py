@@ -210,6 +210,9 @@ class Keithley2182AEmulator(LabInstrument):
         return int(number(text, 1, TRIGGER_COUNT_MAX, default=1))
 
     def commands(self):
+        # the driver's read path uses SENSe NPLCycles, SYSTem AZERo and LFRequency, READ?
+        # (measurement queries: User's Manual Appendix H), the trigger model and TRACe
+        # (section 7, "SCPI programming - triggering"); a header not below is -113
         s, onoff = self._setting, (lambda v: str(int(v)))
         sense = "[:SENSe[1]]"
         volt = sense + ":VOLTage[:DC]"

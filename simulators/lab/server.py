@@ -39,6 +39,7 @@ REPLY_FAULTS = ("late", *CORRUPTIONS)  # they strike a reply, not a line
 FAULT_KINDS = ("drop", "error", "reset", "stuck", *REPLY_FAULTS)
 MODELS = {"pulse": "6221", "voltmeter": "2000", "field": "2400", "switch": "7001"}
 SWITCHES = ("7001", "7002")  # one channel per device on a 7001 card; a 7002 with 7011s
+VOLTMETERS = ("2000", "2182A")  # the Hall voltage read by a 2000, or by a 2182A
 UNITS = {"pulse": "ADC", "voltmeter": "VDC", "field": "ADC", "switch": "CHAN"}
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?", re.I)
 
@@ -261,10 +262,14 @@ class VirtualLab:
                  trigger_link: bool = True, trigger_line: int = 1,
                  switch: str = "7001",
                  units: int | str | dict[str, Unit] | None = None,
-                 nanovoltmeter: bool = False) -> None:
+                 nanovoltmeter: bool = False, voltmeter: str = "2000") -> None:
         if switch not in SWITCHES:
             raise ValueError(f"switch = {switch!r} is not one of {', '.join(SWITCHES)}")
-        self.models = {**MODELS, "switch": switch,
+        if voltmeter not in VOLTMETERS:
+            raise ValueError(f"voltmeter = {voltmeter!r} is not one of {', '.join(VOLTMETERS)}")
+        if voltmeter == "2182A" and nanovoltmeter:
+            raise ValueError("nanovoltmeter: the voltmeter is the 2182A already")
+        self.models = {**MODELS, "switch": switch, "voltmeter": voltmeter,
                        **({"nanovoltmeter": "2182A"} if nanovoltmeter else {})}
         self.chip = chip if chip is not None else build_chip(4, 0.5e-6, 0)
         self.clock = clock if clock is not None else LabClock()
@@ -273,12 +278,16 @@ class VirtualLab:
             units = bench_units(self.models, self.chip.seed if units in (None, "nominal")
                                 else units, nominal=units == "nominal")
         pulse = Keithley6221Emulator(self.chip, self.clock)
-        voltmeter = Keithley2000Emulator(self.chip, self.clock)
-        voltmeter.source = pulse
-        pulse.observers = (voltmeter,)  # the 2000 integrates what the 6221 drives
-        if trigger_link:  # 6221 trigger-link line -> 2000 EXT TRIG (a link-to-BNC cable)
-            pulse.trigger_link = {trigger_line: voltmeter.external_trigger}
-        self.trigger_line = trigger_line if trigger_link else None
+        if voltmeter == "2182A":  # on the 6221's RS-232 and trigger-link cables as Keithley
+            voltmeter = self._nanovoltmeter(pulse)  # pairs them; reads as the voltmeter
+            self.trigger_line = None  # no EXT TRIG of a 2000 on the link
+        else:
+            voltmeter = Keithley2000Emulator(self.chip, self.clock)
+            voltmeter.source = pulse
+            pulse.observers = (voltmeter,)  # the 2000 integrates what the 6221 drives
+            if trigger_link:  # 6221 trigger-link line -> 2000 EXT TRIG (a link-to-BNC cable)
+                pulse.trigger_link = {trigger_line: voltmeter.external_trigger}
+            self.trigger_line = trigger_line if trigger_link else None
         self.instruments: dict[str, LabInstrument] = {
             "pulse": pulse, "voltmeter": voltmeter,
             "field": Keithley2400Emulator(self.chip, self.clock, coil_constant),
@@ -291,9 +300,7 @@ class VirtualLab:
         if switch == "7002":
             self.instruments["switch"].source = pulse.flowing
         if nanovoltmeter:  # a 2182A on the 6221's RS-232 and trigger-link cables (pulse delta)
-            meter = Keithley2182AEmulator(self.chip, self.clock)
-            pulse.nanovoltmeter, meter.source = meter, pulse
-            self.instruments["nanovoltmeter"] = meter
+            self.instruments["nanovoltmeter"] = self._nanovoltmeter(pulse)
         for role, unit in units.items():
             fit_unit(self.instruments[role], unit)
         self.units = {role: self.instruments[role].unit for role in self.instruments}
@@ -308,6 +315,11 @@ class VirtualLab:
         self._servers: dict[str, _Server] = {}
         if schedule is not None:
             schedule.install(self, Fault)
+
+    def _nanovoltmeter(self, pulse: Keithley6221Emulator) -> Keithley2182AEmulator:
+        meter = Keithley2182AEmulator(self.chip, self.clock)
+        pulse.nanovoltmeter, meter.source = meter, pulse
+        return meter
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until every emulator has handled every line sent to it, so the clock has

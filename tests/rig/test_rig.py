@@ -6,12 +6,15 @@ writes at a tenth of it, strong writes at its magnitude), a served virtual lab o
 Identities, the IEEE-488.2 common commands, every *RST default the drivers rely on, the
 line frequency, the guard judged by what the source holds, the trigger-link cable, the
 one-current route (one reading per trigger) and the burst route (the 2000's reading period
-measured on the rig, within the data sheet's spread; every reading on its own cycle)."""
+measured on the rig, within the data sheet's spread; every reading on its own cycle), and
+the software-timed cycle any voltmeter reads. A voltmeter whose driver has no triggered
+buffer (a 2182A) skips the trigger-link and hardware-route tests, each saying why."""
 
 import numpy as np
 import pytest
 
 from instruments.connection import Lab, LabFile
+from instruments.keithley import InstrumentError, triggered_buffer_missing
 from instruments.limits import LimitError
 from protocols.cycle import (
     FAST_NPLC,
@@ -19,21 +22,29 @@ from protocols.cycle import (
     ResetWriteRead,
     sheet_reading_period,
 )
-from protocols.timing import hardware_timing_unavailable
+from protocols.errors import ProtocolError
+from protocols.timing import choose_timing, hardware_timing_unavailable
 
-MODELS = {"pulse": ("MODEL 6221",), "voltmeter": ("MODEL 2000", "MODEL 2010"),
-          "field": ("MODEL 2400",), "switch": ("MODEL 7001",)}
+# the identity each model answers *IDN? with (a 2010 speaks the 2000's commands)
+IDENTITIES = {"2000": ("MODEL 2000", "MODEL 2010")}
+ROLES = ("field", "pulse", "switch", "voltmeter")
 
-# what the drivers and protocols take for granted after *RST (each manual's *RST column:
-# 6220/6221 Reference Manual section 14 tables; Model 2000 User's Manual Table 5-2 and the
-# subsystem tables; Model 2400 User's Manual section 18 tables; Model 7001 manual, ROUTe)
+# what the drivers and protocols take for granted after *RST, by model (each manual's *RST
+# column: 6220/6221 Reference Manual section 14 tables; Model 2000 User's Manual Table 5-2
+# and the subsystem tables; Model 2182/2182A User's Manual SCPI tables (SENSe, TRIGger,
+# TRACe: channel 1, DC volts, one immediate reading per READ?); Model 2400 User's Manual
+# section 18 tables; Model 7001/7002 manuals, ROUTe)
 RST_DEFAULTS = {
-    "pulse": {":OUTP?": "0", ":SOUR:WAVE:FUNC?": "SIN", ":SOUR:WAVE:PMAR:STAT?": "0"},
-    "voltmeter": {":TRIG:SOUR?": "IMM", ":INIT:CONT?": "0", ":FORM?": "ASC",
-                  ":SAMP:COUN?": "1", ":TRIG:COUN?": "1", ":TRAC:FEED:CONT?": "NEV"},
-    "field": {":OUTP?": "0", ":SOUR:FUNC?": "VOLT", ":TRIG:SOUR?": "IMM",
-              ":ARM:SOUR?": "IMM"},
-    "switch": {":ROUT:CLOS:STAT?": "(@)"},
+    "6221": {":OUTP?": "0", ":SOUR:WAVE:FUNC?": "SIN", ":SOUR:WAVE:PMAR:STAT?": "0"},
+    "2000": {":TRIG:SOUR?": "IMM", ":INIT:CONT?": "0", ":FORM?": "ASC",
+             ":SAMP:COUN?": "1", ":TRIG:COUN?": "1", ":TRAC:FEED:CONT?": "NEV"},
+    "2182A": {":SENS:CHAN?": "1", ":SENS:FUNC?": "VOLT:DC", ":TRIG:SOUR?": "IMM",
+              ":INIT:CONT?": "0", ":SAMP:COUN?": "1", ":TRIG:COUN?": "1",
+              ":TRAC:FEED:CONT?": "NEV"},
+    "2400": {":OUTP?": "0", ":SOUR:FUNC?": "VOLT", ":TRIG:SOUR?": "IMM",
+             ":ARM:SOUR?": "IMM"},
+    "7001": {":ROUT:CLOS:STAT?": "(@)"},
+    "7002": {":ROUT:CLOS:STAT?": "(@)"},
 }
 SETTINGS = CycleSettings(read_nplc=FAST_NPLC, autozero=False)  # the training route's reads
 
@@ -43,9 +54,16 @@ def _device(rig: Lab, lab_file) -> int:
     return devices[0] if devices else 0
 
 
+def _needs_triggered_buffer(rig: Lab) -> None:
+    missing = triggered_buffer_missing(rig["voltmeter"])
+    if missing is not None:
+        pytest.skip(f"needs the 2000's triggered buffer (hardware-timed routes): {missing}")
+
+
 @pytest.fixture(scope="module")
 def cycle(rig, lab_file):
     """A calibrated cycle on the rig's first device, hardware-timed."""
+    _needs_triggered_buffer(rig)
     rwr = ResetWriteRead(rig, SETTINGS, timing="hardware")
     rwr.route_device(_device(rig, lab_file))
     rwr.calibrate()
@@ -54,8 +72,10 @@ def cycle(rig, lab_file):
 
 def test_each_role_is_the_instrument_its_drivers_speak(rig):
     for role in rig.roles:
-        assert any(model in rig.identities[role] for model in MODELS[role]), \
-            f"{role}: {rig.identities[role]}"
+        model = rig.model(role)
+        assert any(name in rig.identities[role]
+                   for name in IDENTITIES.get(model, (f"MODEL {model}",))), \
+            f"{role}: {rig.identities[role]}, the lab file names a {model}"
 
 
 def test_common_commands_answer_on_every_instrument(rig):
@@ -70,13 +90,13 @@ def test_common_commands_answer_on_every_instrument(rig):
         instrument.check_errors()
 
 
-@pytest.mark.parametrize("role", sorted(RST_DEFAULTS))
+@pytest.mark.parametrize("role", ROLES)
 def test_every_reset_default_spinhil_relies_on(rig, role):
     if role not in rig.roles:
         pytest.skip(f"this lab has no {role} role")
     instrument = rig[role]
     instrument.write("*RST")
-    for query, expected in RST_DEFAULTS[role].items():
+    for query, expected in RST_DEFAULTS[rig.model(role)].items():
         assert instrument.ask(query).strip().strip('"') == expected, query
     instrument.check_errors()
 
@@ -105,6 +125,12 @@ def test_the_voltmeters_guard_refuses_an_ohms_test_current_and_it_holds_dc_volts
     2000's ohms functions drive up to 1 mA through the device (User's Manual, Appendix A):
     on autorange, and on any range above the read limit, refused before a byte is sent."""
     meter = rig["voltmeter"]
+    if not hasattr(meter, "guard"):  # a 2182A: no ohms function, it sources nothing
+        meter.write(":SENS:FUNC 'RES'")
+        with pytest.raises(InstrumentError):  # the meter's own refusal (emulated: -141)
+            meter.check_errors()
+        assert meter.ask(":SENS:FUNC?").strip() == '"VOLT:DC"'
+        return
     if rig.limits.max_read_current >= 1e-3:
         pytest.skip("this lab file's read limit allows the 2000's largest test current")
     for line in (":SENS:FUNC 'RES'", ":CONF:FRES", ":SENS:RES:RANG 100;:SENS:FUNC 'RES'"):
@@ -115,7 +141,34 @@ def test_the_voltmeters_guard_refuses_an_ohms_test_current_and_it_holds_dc_volts
 
 
 def test_the_trigger_link_cable_is_where_the_lab_file_says(rig):
+    _needs_triggered_buffer(rig)
     assert hardware_timing_unavailable(rig, SETTINGS) is None
+
+
+def test_without_a_triggered_buffer_auto_is_software_and_hardware_is_refused(rig):
+    """The route choice reads the voltmeter driver's capability, not a model name."""
+    missing = triggered_buffer_missing(rig["voltmeter"])
+    if missing is None:
+        assert choose_timing(rig, "hardware", SETTINGS) == "hardware"
+        return
+    assert choose_timing(rig, "auto", SETTINGS) == "software"
+    with pytest.raises(ProtocolError, match="hardware timing is not available: .*triggered"):
+        choose_timing(rig, "hardware", SETTINGS)
+
+
+def test_software_timed_cycles_read_every_verdict(rig, lab_file):
+    """Any voltmeter's read path (NPLC, autozero, READ?): 20 software-timed cycles of a
+    fixed pattern of strong writes (they switch) and weak ones (they do not) read back as
+    that pattern, every read after a reset below the threshold."""
+    rwr = ResetWriteRead(rig, CycleSettings(read_nplc=0.1), timing="software")
+    rwr.route_device(_device(rig, lab_file))
+    rwr.calibrate()
+    pattern = np.random.default_rng(3).random(20) < 0.5
+    strong = abs(SETTINGS.reset_current)
+    readings = [r for batch in rwr.batches(np.where(pattern, strong, 0.1 * strong))
+                for r in batch]
+    assert [r.switched for r in readings] == pattern.tolist()
+    assert all(r.r_after_reset <= rwr.threshold for r in readings)
 
 
 def test_one_current_takes_one_reading_per_trigger(cycle):
