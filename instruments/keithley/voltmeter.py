@@ -19,11 +19,15 @@ class TriggeredBuffer(Protocol):
     model Fig. 4-11 and TRACe): readings taken on EXT TRIG into the buffer, read back."""
 
     def arm_external_buffer(self, triggers: int, samples: int = 1,
-                            delay: float = 0.0) -> None: ...
+                            delay: float = 0.0) -> None:
+        """Wait for ``triggers`` pulses on the trigger link, each followed by ``samples``
+        readings ``delay`` s apart, every reading into the buffer."""
 
-    def buffer_readings(self) -> list[float]: ...
+    def buffer_readings(self) -> list[float]:
+        """Every reading the buffer holds (V); fewer than armed for means missed triggers."""
 
-    def immediate_triggering(self) -> None: ...
+    def immediate_triggering(self) -> None:
+        """Back to one immediate reading per read (the buffer off)."""
 
 
 def triggered_buffer_missing(meter: object) -> str | None:
