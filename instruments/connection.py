@@ -166,6 +166,10 @@ class Clock(Protocol):
     def seconds(self) -> float:
         """The lab's time now (s), what waits and timing estimates are measured on."""
 
+    def now(self) -> float:
+        """The lab's time (s) once every line sent so far is charged: what progress bars,
+        lab-time estimates and readings' ``lab_t`` read."""
+
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` pass: slept on the wall, counted on an emulated lab."""
 

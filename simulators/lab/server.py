@@ -1,4 +1,4 @@
-"""The virtual lab: the three emulators on their own 127.0.0.1 TCP ports (raw SCPI sockets,
+"""The virtual lab: the emulated instruments on their own 127.0.0.1 TCP ports (raw SCPI sockets,
 ``TCPIP0::127.0.0.1::PORT::SOCKET`` for pyvisa-py), sharing one chip and one clock.
 
 Faults can be injected per run (or on the lab's clock, ``simulators/lab/faults.py``): after
@@ -245,9 +245,9 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class VirtualLab:
-    """Start with ``start()`` (or as a context manager); ``resources`` maps role -> VISA
-    resource string. ``switch``: the 7001 with one channel per device, or the 7002 with
-    7011 cards wired two channels a device (``simulators/lab/k7002.py``).
+    """Start with ``start()`` (or as a context manager); ``resources`` maps role -> its
+    model and VISA resource string. ``switch``: the 7001 with one channel per device, or
+    the 7002 with 7011 cards wired two channels a device (``simulators/lab/k7002.py``).
 
     ``units``: which boxes are on the bench (simulators/lab/units.py): serial numbers
     drawn from an int seed, ``"nominal"`` for boxes exactly as their data sheets, a dict
