@@ -283,17 +283,25 @@ def _batches_past(w: Watched, t: float) -> None:
         w.batch(rows=20)
 
 
+@contextlib.contextmanager
+def _coil_in_compliance(sweeps, settings: WatchSettings, stopped: str):
+    """The coil on at 200 Oe, its resistance 50 ohm from 30 lab s, batches until the run
+    stops with ``stopped``; the lab still open."""
+    with Watched(sweeps, {"compliance": [{"role": "field", "at": 30.0, "resistance": 50.0}]},
+                 settings) as w:
+        with pytest.raises(RunStopped, match=stopped), w.watch():
+            _field_on(w)
+            _batches_past(w, 30.0)
+            w.batch(rows=20)
+        yield w
+
+
 def test_a_coil_in_compliance_stops_the_run_with_outputs_off(sweeps):
     """The coil's resistance rises to 50 ohm at 30 lab s: the 2400 clamps at its 10 V
     compliance; between the next batches the run stops, the coil's and the 6221's outputs
     off, the event in the record with its lab time and the 2400's own volts and amps."""
     settings = WatchSettings(suspenders=[Compliance(), FieldBand()])
-    with Watched(sweeps, {"compliance": [{"role": "field", "at": 30.0, "resistance": 50.0}]},
-                 settings) as w:
-        with pytest.raises(RunStopped, match="compliance: in compliance"), w.watch():
-            _field_on(w)
-            _batches_past(w, 30.0)
-            w.batch(rows=20)
+    with _coil_in_compliance(sweeps, settings, "compliance: in compliance") as w:
         assert w.virtual.instruments["field"].output is False
         assert w.virtual.instruments["pulse"].output is False
         assert w.virtual.chip.in_plane_field == w.virtual.chip.bias_field  # no coil field
@@ -310,12 +318,7 @@ def test_a_pause_on_compliance_switches_the_coil_off_then_sets_it_again(sweeps):
     each pause, still in compliance: after two pauses the run stops, outputs off."""
     settings = WatchSettings(suspenders=[Compliance(action="pause")], pause=5.0,
                              max_pauses=2)
-    with Watched(sweeps, {"compliance": [{"role": "field", "at": 30.0, "resistance": 50.0}]},
-                 settings) as w:
-        with pytest.raises(RunStopped, match="still out of band after 2 pauses"), w.watch():
-            _field_on(w)
-            _batches_past(w, 30.0)
-            w.batch(rows=20)
+    with _coil_in_compliance(sweeps, settings, "still out of band after 2 pauses") as w:
         assert w.virtual.instruments["field"].output is False
         actions = [(e["suspender"], e["action"]) for e in w.events()]
     assert actions == [("compliance", "pause"), ("field", "off"), ("field", "set again"),
@@ -374,6 +377,31 @@ def test_the_field_suspenders_find_nothing_on_a_fault_free_run(sweeps, field):
             w.batch(rows=20)
         events = w.events()
     assert events == []
+
+
+@pytest.mark.xfail(strict=True, reason="protocols.cycle counts a batch's pulses before the "
+                   "6221 plays them: a 6221 power-cycled under the batch refuses the play "
+                   "(-221), the batch is replayed, and its pulses are counted twice")
+def test_pulse_counts_equal_the_chips_own_log_after_a_drop_and_a_power_cycle(sweeps):
+    """A short night: the 2000 drops a line at 30 lab s (the call is repeated), the 6221
+    powers up again at 40 lab s (found reset, every instrument set up again). The pulses
+    the run records for each device (its lab record, replays included) are the pulses
+    the chip itself saw reach that device (levels above the read current), none lost or
+    counted twice; the spares took none."""
+    faults = {"drop": [{"role": "voltmeter", "at": 30.0, "duration": 0.0}],
+              "power_cycle": [{"role": "pulse", "at": 40.0}]}
+    settings = WatchSettings(suspenders=[InstrumentErrors()], pause=1.0)
+    with Watched(sweeps, faults, settings) as w, w.watch():
+        w.virtual.chip.pulse_floor = w.bank.settings.read_current
+        _batches_past(w, 45.0)
+        w.virtual.settle()  # the lines already sent have reached the devices
+        recorded = w.bank.lab_record()["pulses"]
+        received = w.virtual.chip.pulses_received.tolist()
+        log = w.virtual.schedule.log()
+    assert [e["kind"] for e in log] == ["drop", "power_cycle"]
+    assert min(recorded.values()) > 1000
+    assert {int(d): n for d, n in recorded.items()} == {d: received[d] for d in range(4)}
+    assert received[4:] == [0, 0]
 
 
 def test_the_operator_pauses_resumes_and_aborts_between_batches(sweeps, tmp_path):
