@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
                                           CHIP)
     virtual = VirtualLab(build_chip(CHIP, WIDTH, SEED), LabClock.for_bus("gpib"),
                          faults=schedule).start()
+    virtual.chip.pulse_floor = CycleSettings().read_current  # the chip's own pulse log
     lab = connect_virtual(lab=virtual).connect()
     description = lab_description(None, CHIP, WIDTH, SEED)
     store = RunStore(args.store)
@@ -103,6 +104,10 @@ def main(argv: list[str] | None = None) -> dict:
               "hil_accuracy": accuracy, "test_images": 40, "wall_seconds": round(wall, 1),
               "lab_hours": round((virtual.clock.seconds - start_clock) / HOUR, 3),
               "devices_at_end": bank.devices, "pulses": bank.pulses(),
+              # the chip's own count: the run's above plus the sweeps' (calibration before
+              # the night, recalibrations and spares' sweeps in it)
+              "chip_pulses": {d: int(n) for d, n in
+                              enumerate(virtual.chip.pulses_received) if n},
               "events": [{k: e.get(k) for k in ("lab_t", "lab_clock", "suspender", "action",
                                                 "device", "role", "detail")}
                          for e in events],

@@ -31,6 +31,11 @@ DRIFT_EVERY = 3600.0  # s of lab time between check sweeps
 DRIFT_TOLERANCE = 0.02  # relative I_bias shift that calls for a recalibration
 DRIFT_CYCLES = 64  # cycles at the calibrated 50 % current per check
 DRIFT_SIGMA = 4.0  # a switching fraction this many binomial sigmas from 1/2 is drift
+# the field read back off by more than this (relative) from the field set: below the coil's
+# saturation of the drive a field off by 2 % moves the switching as a 2 % I_bias drift does
+# (simulators/hallbar.py, I_eff = I * H_x / H_sat), the drift suspender's tolerance
+FIELD_TOLERANCE = 0.02
+FIELD_FLOOR = 1e-4  # T (1 Oe) on top of it: a field set to zero reads back as zero
 
 
 @dataclass
@@ -81,6 +86,14 @@ class Suspender:
         """This suspender's options as its ``[suspenders.<name>]`` table holds them (stored
         with the run, so a resumed run watches the same way)."""
         return {"action": self.action}
+
+    def before_pause(self, watch: Any, trips: list[Trip]) -> None:
+        """What a pause does first, before it waits (nothing by default)."""
+
+    def look_again(self, watch: Any, trips: list[Trip]) -> list[Trip]:
+        """After a pause's wait: the trips still out of band (by default instruments are
+        set up again and their state read, devices have their levels probed)."""
+        return watch.look_again(trips)
 
 
 class InstrumentErrors(Suspender):
@@ -271,8 +284,78 @@ class WearBudget(Suspender):
         return {**super().settings(), "pulses": self.pulses}
 
 
+class Compliance(Suspender):
+    """A source in compliance (Model 2400 User's Manual section 18: ``[:SENSe[1]]:VOLTage:
+    PROTection:TRIPped?`` "1", the STATus element's bit 3 "in real compliance"): the coil's
+    resistance rose (it heats, or a contact fails), so the field is not the one set and the
+    supply holds the coil at its compliance voltage, heating it further. A lab wants the coil
+    off rather than a run going on at a field nobody chose: the run stops with its outputs
+    off. ``pause``: the output off while it waits (the coil cools), then the field set again
+    and looked at again."""
+
+    name = "compliance"
+    default_action = "stop"
+    allowed = ("pause", "stop")
+
+    def check(self, watch: Any) -> list[Trip]:
+        return [Trip(f"in compliance: {reading.voltage:.4g} V across the coil drive "
+                     f"{reading.current:.4g} A ({reading.field * 1e4:.1f} Oe of "
+                     f"{_oe(wanted)} set)", role=role,
+                     values={"field_set": wanted, "field_read": reading.field,
+                             "volts": reading.voltage, "amps": reading.current})
+                for role, wanted, reading, tripped in watch.supply_readings() if tripped]
+
+    def before_pause(self, watch: Any, trips: list[Trip]) -> None:
+        watch.supply_off(trips)
+
+    def look_again(self, watch: Any, trips: list[Trip]) -> list[Trip]:
+        watch.set_field_again(trips)
+        return self.check(watch)
+
+
+class FieldBand(Suspender):
+    """The field supply out of band: the field the run set (the coil current it asked for
+    times the coil constant) against the one the 2400 reads back (``:READ?``, section 18),
+    off by more than ``tolerance`` (relative) plus ``floor`` (T). Paused: set again and
+    looked at again; stopped with the outputs off if it stays out."""
+
+    name = "field"
+    allowed = ("pause", "stop")
+
+    def __init__(self, action: str | None = None, tolerance: float = FIELD_TOLERANCE,
+                 floor: float = FIELD_FLOOR) -> None:
+        super().__init__(action)
+        for name, value, low, high in (("tolerance", tolerance, 1e-4, 0.5),
+                                       ("floor", floor, 0.0, 0.01)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    low <= value <= high):
+                raise ConfigError(f"suspenders.field.{name}", f"{value!r} is outside the "
+                                  f"allowed range [{low:g}, {high:g}]")
+        self.tolerance, self.floor = float(tolerance), float(floor)
+
+    def check(self, watch: Any) -> list[Trip]:
+        return [Trip(f"reads {reading.field * 1e4:.2f} Oe where {_oe(wanted)} was set "
+                     f"({reading.current:.5g} A{'' if reading.on else ', output off'})",
+                     role=role, values={"field_set": wanted, "field_read": reading.field,
+                                        "amps": reading.current})
+                for role, wanted, reading, _ in watch.supply_readings()
+                if wanted is not None
+                and abs(reading.field - wanted) > self.tolerance * abs(wanted) + self.floor]
+
+    def look_again(self, watch: Any, trips: list[Trip]) -> list[Trip]:
+        watch.set_field_again(trips)
+        return self.check(watch)
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "tolerance": self.tolerance, "floor": self.floor}
+
+
+def _oe(field: float | None) -> str:
+    return "no field" if field is None else f"{field * 1e4:.2f} Oe"
+
+
 SUSPENDERS = {cls.name: cls for cls in (InstrumentErrors, StuckDevice, HallLevels, Drift,
-                                        WearBudget)}
+                                        WearBudget, Compliance, FieldBand)}
 
 
 @dataclass

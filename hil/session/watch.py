@@ -182,6 +182,47 @@ class RunWatch:
             for neuron, device in enumerate(bank.devices):
                 yield self._layer[id(bank)], neuron, pulses.get(device, 0)
 
+    def _supplies(self):
+        """(lab, field supply) of every watched lab that has one open."""
+        for lab in self._labs():
+            supply = lab.instruments.get("field")
+            if supply is not None:
+                yield lab, supply
+
+    def supply_readings(self) -> list[tuple[str, float | None, Any, bool]]:
+        """(role, field the run set or None, CoilReading, in compliance) of every field
+        supply the run turned on (one it never turned on is off since the lab opened it,
+        and is not asked); an unreachable one is left to the reconnection."""
+        out = []
+        for _, supply in self._supplies():
+            if not getattr(supply, "sourcing", False):
+                continue
+            try:
+                out.append(("field", supply.field_set, supply.read_back(),
+                            supply.compliance_tripped()))
+            except (InstrumentError, VisaIOError, OSError, ConnectionError) as err:
+                log.warning("field supply unreadable between batches: %s", err)
+        return out
+
+    def supply_off(self, trips: list[Trip]) -> None:
+        """The field supplies of ``trips`` switched off (confirmed), the field each was
+        set to kept in its trip, to be set again."""
+        if any(t.role == "field" for t in trips):
+            for _, supply in self._supplies():
+                supply.shutdown()
+            self.record("field", "off", detail="the field supply's output off while the "
+                        "run pauses (confirmed by OUTP?)")
+
+    def set_field_again(self, trips: list[Trip]) -> None:
+        """The field each trip says the run set, set again on its supply."""
+        wanted = next((t.values.get("field_set") for t in trips if t.role == "field"), None)
+        if wanted is None:
+            return
+        for _, supply in self._supplies():
+            supply.set_field(float(wanted))
+        self.record("field", "set again", detail=f"the field set again: "
+                    f"{float(wanted) * 1e4:.2f} Oe", field_set=float(wanted))
+
     def instrument_trouble(self) -> list[Trip]:
         """Every open instrument's error queue (emptied by reading it) and power-on flag."""
         trips = []
@@ -263,20 +304,26 @@ class RunWatch:
                 self.retire(trip.layer, trip.neuron, f"{suspender.name}: {trip.detail}")
 
     def _pause_until_back(self, suspender, trips: list[Trip]) -> None:
-        """Wait (lab time) and look again, up to ``max_pauses`` times: instruments are set
-        up again and their state read; devices have their levels probed."""
+        """Wait (lab time) and look again, up to ``max_pauses`` times, as the suspender
+        looks (``Suspender.look_again``)."""
+        suspender.before_pause(self, trips)
         for _ in range(self.settings.max_pauses):
             self.wait(self.settings.pause)
-            if any(t.role is not None for t in trips):
-                self.reconnect_all("set up again after: " + "; ".join(
-                    f"{t.role}: {t.detail}" for t in trips if t.role is not None))
-                trips = [t for t in trips if t.role is None] + self.instrument_trouble()
-            trips = [t for t in trips if t.role is not None or not self._levels_back(t)]
+            trips = suspender.look_again(self, trips)
             if not trips:
                 self.record(suspender.name, "resume", detail="back in band")
                 return
         self.stop(suspender.name, f"still out of band after {self.settings.max_pauses} "
                   f"pauses: {trips[0].detail}", trips[0])
+
+    def look_again(self, trips: list[Trip]) -> list[Trip]:
+        """The trips still out of band after a pause: instruments are set up again and
+        their state read; devices have their levels probed."""
+        if any(t.role is not None for t in trips):
+            self.reconnect_all("set up again after: " + "; ".join(
+                f"{t.role}: {t.detail}" for t in trips if t.role is not None))
+            trips = [t for t in trips if t.role is None] + self.instrument_trouble()
+        return [t for t in trips if t.role is not None or not self._levels_back(t)]
 
     def _levels_back(self, trip: Trip) -> bool:
         """The device's R_AHE levels probed again (reset and strong write, as calibrated):
@@ -459,6 +506,8 @@ class RunWatch:
         """Every instrument of every watched lab opened again as at the run's start (source
         outputs read back and confirmed off, the guard's settings read back, ``*RST;*CLS``),
         then each device's cycle set up again."""
+        fields = {id(lab): (supply.field_set, supply.coil_constant)
+                  for lab, supply in self._supplies() if supply.field_set is not None}
         for lab in self._labs():
             for role in list(lab.roles):
                 lab.reconnect(role)
@@ -467,8 +516,14 @@ class RunWatch:
                     lab.instruments[role].confirm_output_off()
         for bank in self.lab_banks:
             bank.set_up_again()
+        again = ""
+        for lab, supply in self._supplies():  # the field the run had set, set again
+            if id(lab) in fields:
+                field, supply.coil_constant = fields[id(lab)]
+                supply.set_field(field)
+                again = f", the field set again ({field * 1e4:.2f} Oe)"
         self.record("reconnect", "set up", detail=f"every instrument reopened, outputs "
-                    f"confirmed off, settings set up again ({why})")
+                    f"confirmed off, settings set up again{again} ({why})")
 
     # -- the record ------------------------------------------------------------------
     def record(self, suspender: str, action: str, trip: Trip | None = None,

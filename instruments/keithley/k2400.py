@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400
@@ -13,6 +14,22 @@ from instruments.guard import Guard2400
 from instruments.keithley.base import SafeWriteMixin, _guarded, _within
 from instruments.keithley.replies import COMMON_REPLIES
 from instruments.limits import SafetyLimits
+
+# the STATus data element's bit 3, "Compliance: set to 1 if in real compliance" (Model 2400
+# User's Manual section 18, FORMat:ELEMents, the 24-bit status word)
+COMPLIANCE_BIT = 1 << 3
+
+
+@dataclass(frozen=True)
+class CoilReading:
+    """What the 2400 reads of its output: volts, amps, the compliance bit, the coil's field
+    (amps x coil constant, T) and whether the output is on at all."""
+
+    voltage: float
+    current: float
+    compliance: bool
+    field: float
+    on: bool
 
 
 class FieldSupply(SafeWriteMixin, Keithley2400):
@@ -26,6 +43,10 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         self._coil_constant = coil_constant
         self.guard = Guard2400(lambda: self.limits, lambda: self.coil_constant)
         self.guard.name = kwargs.get("name", "Keithley 2400 SourceMeter")
+        # what the run asked of the output: the field (T) of set_field, or None; and
+        # whether it was turned on by set_field or set_bias_voltage (shutdown: off)
+        self.field_set: float | None = None
+        self.sourcing = False
         adapter = _guarded(adapter, self.guard, kwargs)
         super().__init__(adapter, **kwargs)
         self._device_limits()
@@ -86,7 +107,27 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         self.source_current_range_auto_enabled = True
         self.source_current = field / self.coil_constant
         self.enable_source()
+        self.field_set, self.sourcing = float(field), True
         self.check_errors()  # also waits until the instrument has taken the settings
+
+    def compliance_tripped(self) -> bool:
+        """The source is in compliance now: ``[:SENSe[1]]:VOLTage:PROTection:TRIPped?`` (the
+        current source at its voltage compliance) or ``...:CURRent:PROTection:TRIPped?``
+        (the voltage source at its current compliance), Model 2400 User's Manual section
+        18, SENSe1 subsystem ("1": in compliance)."""
+        return (self.query(":SENS:VOLT:PROT:TRIP?", "flag")
+                or self.query(":SENS:CURR:PROT:TRIP?", "flag"))
+
+    def read_back(self) -> CoilReading:
+        """One reading of the output as it is (no output: nothing flows, nothing is
+        asked but OUTP?): ``:FORM:ELEM VOLT,CURR,STAT`` and ``:READ?`` (section 18,
+        FORMat:ELEMents; the STATus element's bit 3 is set in real compliance)."""
+        if not self.output_enabled():
+            return CoilReading(0.0, 0.0, False, 0.0, False)
+        self.write(":FORM:ELEM VOLT,CURR,STAT")
+        voltage, current, status = self.query(":READ?", "readings", 3)
+        return CoilReading(voltage, current, bool(int(status) & COMPLIANCE_BIT),
+                           current * self.coil_constant, True)
 
     _replies = (*COMMON_REPLIES,
                 (re.compile(r":?SOUR(?:CE)?:FUNC(?:TION)?(?::MODE)?\?$", re.I), "function"))
@@ -105,6 +146,7 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         finally:
             self.write(":OUTP OFF")
         self.confirm_output_off()
+        self.field_set, self.sourcing = None, False
         self.isShutdown = True
 
     def _ramp_to_zero(self) -> None:
@@ -128,5 +170,6 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
         self.source_voltage_range_auto_enabled = True
         self.source_voltage = voltage
         self.enable_source()
+        self.field_set, self.sourcing = None, True
         self.check_errors()
 

@@ -20,6 +20,7 @@ I_bias after a week).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -106,6 +107,13 @@ class Chip:
     # is read, as one switch-card channel per device wires it)
     current_path: frozenset[int] | None = None
     sense_path: frozenset[int] | None = None
+    # the field supply's coil, asked while it is driven (its output may drift or clamp
+    # between commands: simulators/lab/k2400.py); None: ``field_x`` as last set
+    coil: Callable[[], float] | None = None
+    # the chip's own log of pulses: a level above ``pulse_floor`` (A) on a device after a
+    # lower one (or none) is one pulse reaching it (a protocol's read level sits at or
+    # below the floor: protocols.cycle counts pulses the same way)
+    pulse_floor: float = 0.0
 
     def __post_init__(self) -> None:
         n = len(self.devices)
@@ -118,10 +126,13 @@ class Chip:
         self.budgets = np.array([rng.exponential() for rng in self._switch_rngs])
         self.stuck.update(dict(self.defects.stuck))
         self.received = np.zeros(n)  # the largest |current| (A) each device has carried
+        self.pulses_received = np.zeros(n, dtype=np.int64)  # pulses above pulse_floor
+        self._level = np.zeros(n)  # the current (A) each device carries now
 
     def route(self, current: frozenset[int], sense: frozenset[int]) -> None:
         """The devices a switch system connects to the source and to the voltmeter."""
         self.current_path, self.sense_path = frozenset(current), frozenset(sense)
+        self._level[:] = 0.0  # a relay moved: whatever flowed was interrupted
         if len(self.current_path) == 1:
             self.selected = next(iter(self.current_path))
 
@@ -131,14 +142,22 @@ class Chip:
     def drive(self, current: float, duration: float) -> None:
         """A current for ``duration`` seconds through the routed device (devices routed
         together share it equally; with none routed it flows nowhere)."""
-        if current == 0 or duration <= 0:
-            return
         devices = self._carrying()
+        if current == 0 or duration <= 0:
+            if current == 0:
+                self._level[devices] = 0.0
+            return
         for j in devices:
             self._drive_one(j, current / len(devices), duration)
 
+    def _count_pulse(self, j: int, current: float) -> None:
+        if abs(current) > self.pulse_floor * (1 + 1e-6) and current != self._level[j]:
+            self.pulses_received[j] += 1
+        self._level[j] = current
+
     def _drive_one(self, j: int, current: float, duration: float) -> None:
         self.received[j] = max(self.received[j], abs(current))
+        self._count_pulse(j, current)
         if j in self.stuck:
             self.states[j] = self.stuck[j]
             return
@@ -168,7 +187,8 @@ class Chip:
     @property
     def in_plane_field(self) -> float:
         """H_x (T) at the device: the coil's while it is driven, else the standing field."""
-        return self.field_x if self.field_x != 0.0 else self.bias_field
+        field = self.field_x if self.coil is None else self.coil()
+        return field if field != 0.0 else self.bias_field
 
     def hall_resistance(self, device: int | None = None) -> float:
         """R_AHE of ``device`` (the selected one by default), ohm: its offset plus its anomalous

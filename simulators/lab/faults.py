@@ -52,8 +52,17 @@ else:  # pragma: no cover
 
 DEVICE_KINDS = ("drift", "die", "stuck")  # they strike the chip
 INSTRUMENT_KINDS = ("drop", "power_cycle", "late", "error")  # they strike an instrument
-KINDS = (*DEVICE_KINDS, *INSTRUMENT_KINDS)
+# they strike the field supply's load (the 2400 emulator asks the schedule):
+# - ``compliance``: the coil's resistance is ``resistance`` ohm from ``at`` (a heating coil,
+#   a failing contact), so a current the 2400 sources needs more than its compliance
+#   voltage and it clamps (Model 2400 User's Manual section 18, :SENSe:VOLTage:PROTection);
+# - ``field_drift``: the supply's output current departs from its programmed level at
+#   ``percent_per_hour`` from ``at`` (a source out of calibration), and so does the field.
+SUPPLY_KINDS = ("compliance", "field_drift")
+KINDS = (*DEVICE_KINDS, *INSTRUMENT_KINDS, *SUPPLY_KINDS)
 ROLES = ("pulse", "voltmeter", "field", "switch")
+SUPPLY_ROLES = ("field",)  # the load the virtual lab models: the 2400's coil
+MAX_COIL_RESISTANCE = 1e6  # ohm: an open coil
 # which server fault each instrument fault is (simulators/lab/server.py)
 SERVER_KIND = {"drop": "drop", "power_cycle": "reset", "late": "late", "error": "error"}
 FIELDS = {
@@ -64,6 +73,8 @@ FIELDS = {
     "power_cycle": {"role", "at"},
     "late": {"role", "at", "duration", "delay"},
     "error": {"role", "at", "code"},
+    "compliance": {"role", "at", "resistance"},
+    "field_drift": {"role", "at", "percent_per_hour"},
 }
 MAX_DRIFT = 1e4  # %/h: fast enough to compress a night into minutes of lab time (tests)
 LATE_DELAY = 3.0  # s of wall time: past the 2 s time-out a lab file gives by default
@@ -88,6 +99,7 @@ class ScheduledFault:
     duration: float = 0.0  # s of lab time a drop or a late reply lasts (0: one line)
     delay: float = LATE_DELAY  # s of wall time before a late reply
     code: int = -221  # "error": the code queued (-221: settings conflict)
+    resistance: float = 0.0  # ohm: "compliance", the coil's resistance from ``at``
 
     @property
     def rate(self) -> float:
@@ -139,6 +151,17 @@ def parse_fault(kind: str, entry: dict, index: int, devices: int | None = None
         if kind == "stuck" and state not in (-1, 1):
             raise FaultFileError(f"{where}: state = {state!r} is not one of [-1, 1]")
         return ScheduledFault(kind, at, device=device, state=int(state))
+    if kind in SUPPLY_KINDS:
+        role = entry.get("role", "field")
+        if role not in SUPPLY_ROLES:
+            raise FaultFileError(f"{where}: role = {role!r} is not one of {list(SUPPLY_ROLES)}")
+        if kind == "compliance":
+            if "resistance" not in entry:
+                raise FaultFileError(f"{where}: resistance (ohm) is missing")
+            return ScheduledFault(kind, at, role=role, resistance=_number(
+                where, "resistance", entry["resistance"], 0.0, MAX_COIL_RESISTANCE))
+        return ScheduledFault(kind, at, role=role, percent_per_hour=_number(
+            where, "percent_per_hour", entry.get("percent_per_hour"), -MAX_DRIFT, MAX_DRIFT))
     role = entry.get("role")
     if role not in ROLES:
         raise FaultFileError(f"{where}: role = {role!r} is not one of {list(ROLES)}")
@@ -218,6 +241,26 @@ class FaultSchedule:
                 scale *= 1.0 + fault.rate * (now - fault.at)
         return scale
 
+    def coil_resistance(self, nominal: float, now: float) -> float:
+        """The field supply's load (ohm) at ``now``: the latest ``compliance`` fault struck,
+        else ``nominal``; noted in the log."""
+        resistance = nominal
+        for fault in self.faults:
+            if fault.kind == "compliance" and now >= fault.at:
+                self._struck.setdefault(id(fault), now)
+                resistance = fault.resistance
+        return resistance
+
+    def supply_scale(self, now: float) -> float:
+        """The factor between the field supply's output and its programmed level at
+        ``now`` (``field_drift``); noted in the log."""
+        scale = 1.0
+        for fault in self.faults:
+            if fault.kind == "field_drift" and now > fault.at:
+                self._struck.setdefault(id(fault), now)
+                scale *= 1.0 + fault.rate * (now - fault.at)
+        return scale
+
     def held(self, device: int, now: float) -> tuple[str, int | None] | None:
         """("stuck", state) or ("die", None) when ``device`` no longer switches freely at
         ``now`` (the first fault to strike it), else None; noted in the log."""
@@ -238,6 +281,8 @@ class FaultSchedule:
                             "percent_per_hour": fault.percent_per_hour, "struck": fault.at})
             elif fault.kind in DEVICE_KINDS and id(fault) in self._struck:
                 out.append({**entry, "device": fault.device, "struck": self._struck[id(fault)]})
+            elif fault.kind in SUPPLY_KINDS and id(fault) in self._struck:
+                out.append({**entry, "role": fault.role, "struck": self._struck[id(fault)]})
         for fault, served in self._server_faults:
             if served.fired_at is not None:
                 out.append({"kind": fault.kind, "at": fault.at, "role": fault.role,

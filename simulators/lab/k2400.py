@@ -141,23 +141,61 @@ class Keithley2400Emulator(StrictInstrument):
         """The programmed source voltage (V), whether or not the output is on."""
         return float(self.settings["source_voltage"])
 
+    def load(self) -> tuple[float, float]:
+        """The coil's resistance (ohm) now and the factor between the output and its
+        programmed level (both 1:1 unless the lab's fault schedule says otherwise)."""
+        scheduled = self.chip.scheduled
+        if scheduled is None:
+            return self.coil_resistance, 1.0
+        now = self.clock.seconds
+        return (scheduled.coil_resistance(self.coil_resistance, now),
+                scheduled.supply_scale(now))
+
+    def _wanted(self) -> tuple[float, float]:
+        """The current the source would drive into the coil unclamped, and the coil's
+        resistance."""
+        resistance, scale = self.load()
+        if self.source_function == "CURR":
+            return self.source_current * scale, resistance
+        if self.source_function == "VOLT":
+            return self.source_voltage * scale / resistance, resistance
+        return 0.0, resistance  # source memory sweeps are not emulated: nothing flows
+
+    def compliance(self) -> str | None:
+        """Which protection holds the output: "VOLT" (the current source at its voltage
+        compliance), "CURR" (the voltage source at its current compliance) or None
+        (section 18, [:SENSe[1]]:<function>:PROTection:TRIPped?)."""
+        if not self.output:
+            return None
+        current, resistance = self._wanted()
+        if self.source_function == "CURR" and abs(current) * resistance > float(
+                self.settings["compliance_voltage"]):
+            return "VOLT"
+        if self.source_function == "VOLT" and abs(current) > float(
+                self.settings["compliance_current"]):
+            return "CURR"
+        return None
+
     def coil_current(self) -> float:
         """The current the coil carries (A), B = coil_constant x this: none with the output
         off; the programmed current, or V / R, held by the compliance (section 18, SENSe
         protection), as a real supply into the coil's resistance would."""
         if not self.output:
             return 0.0
+        current, resistance = self._wanted()
         if self.source_function == "CURR":
-            limit = float(self.settings["compliance_voltage"]) / self.coil_resistance
-            return math.copysign(min(abs(self.source_current), limit), self.source_current)
-        if self.source_function == "VOLT":
-            current = self.source_voltage / self.coil_resistance
+            limit = float(self.settings["compliance_voltage"]) / resistance
+        else:
             limit = float(self.settings["compliance_current"])
-            return max(-limit, min(limit, current))
-        return 0.0  # source memory sweeps are not emulated: nothing flows
+        return max(-limit, min(limit, current))
+
+    def coil_field(self) -> float:
+        """The coil's field now (T): what the chip's devices feel while the output is on."""
+        return self.coil_constant * self.coil_current()
 
     def _apply(self) -> None:
-        self.chip.field_x = self.coil_constant * self.coil_current()
+        self.chip.field_x = self.coil_field()
+        self.chip.coil = self.coil_field
 
     def recalled(self) -> None:
         self.output = False  # *RCL: the output goes off (section 17, *RCL)
@@ -285,13 +323,13 @@ class Keithley2400Emulator(StrictInstrument):
             static, float(self.settings["source_delay"]),
             bool(self.settings["source_delay_auto"])))
         current = self.coil_current()
-        voltage = current * self.coil_resistance
-        resistance = self.coil_resistance if "RES" in self.sense_on else OVERFLOW
-        compliance = self.output and self.source_function == "CURR" and abs(
-            self.source_current) * self.coil_resistance > float(
-            self.settings["compliance_voltage"])
+        coil, _ = self.load()
+        voltage = current * coil
+        resistance = coil if "RES" in self.sense_on else OVERFLOW
+        # the STATus element's bit 3: "in real compliance" (section 18, FORMat:ELEMents)
         values = {"VOLT": voltage, "CURR": current, "RES": resistance,
-                  "TIME": self.clock.seconds, "STAT": float(8 if compliance else 0)}
+                  "TIME": self.clock.seconds,
+                  "STAT": float(8 if self.compliance() is not None else 0)}
         return [values[e] for e in ELEMENTS]
 
     def _levels(self) -> list[float]:
@@ -499,11 +537,13 @@ class Keithley2400Emulator(StrictInstrument):
             (sense + ":CURRent[:DC]:PROTection[:LEVel]", s("compliance_current",
                                                            _num(-I_MAX, I_MAX, 1.05e-4))),
             (sense + ":CURRent[:DC]:PROTection:RSYNchronize", s("current_rsync", _bool)),
-            (sense + ":CURRent[:DC]:PROTection:TRIPped", self._query_only(lambda: "0")),
+            (sense + ":CURRent[:DC]:PROTection:TRIPped", self._query_only(
+                lambda: _out(self.compliance() == "CURR"))),
             (sense + ":VOLTage[:DC]:PROTection[:LEVel]", s("compliance_voltage",
                                                            _num(-V_MAX, V_MAX, 21.0))),
             (sense + ":VOLTage[:DC]:PROTection:RSYNchronize", s("voltage_rsync", _bool)),
-            (sense + ":VOLTage[:DC]:PROTection:TRIPped", self._query_only(lambda: "0")),
+            (sense + ":VOLTage[:DC]:PROTection:TRIPped", self._query_only(
+                lambda: _out(self.compliance() == "VOLT"))),
             (sense + ":CURRent[:DC]:RANGe[:UPPer]", s("sense_current_range",
                                                       _num(-I_MAX, I_MAX, 1.05e-4))),
             (sense + ":CURRent[:DC]:RANGe:AUTO", s("sense_current_range_auto", _bool)),

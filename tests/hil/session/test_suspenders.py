@@ -21,7 +21,9 @@ from hil.nn.network import DeviceCurrents
 from hil.session.lab import connect_virtual, virtual_devices
 from hil.session.session import lab_description
 from hil.session.suspenders import (
+    Compliance,
     Drift,
+    FieldBand,
     HallLevels,
     InstrumentErrors,
     StuckDevice,
@@ -266,6 +268,142 @@ def test_a_wear_budget_retires_devices_for_spares_until_none_is_left(sweeps):
     assert all(w.bank.pulses()[e["device"]] >= e["pulses"] for e in worn)
 
 
+COIL = 0.05  # T/A: 0.4 A of the 2400 for paper 002's 200 Oe, the field the chip stands in
+
+
+def _field_on(w: Watched, field: float = 0.02) -> None:
+    """The coil driven at ``field`` (T), as a run that sets its own field has it."""
+    w.lab.set_coil_constant(COIL)
+    w.lab["field"].set_field(field)
+    assert w.virtual.instruments["field"].output
+
+
+def _batches_past(w: Watched, t: float) -> None:
+    while w.virtual.clock.seconds < t:
+        w.batch(rows=20)
+
+
+@contextlib.contextmanager
+def _coil_in_compliance(sweeps, settings: WatchSettings, stopped: str):
+    """The coil on at 200 Oe, its resistance 50 ohm from 30 lab s, batches until the run
+    stops with ``stopped``; the lab still open."""
+    with Watched(sweeps, {"compliance": [{"role": "field", "at": 30.0, "resistance": 50.0}]},
+                 settings) as w:
+        with pytest.raises(RunStopped, match=stopped), w.watch():
+            _field_on(w)
+            _batches_past(w, 30.0)
+            w.batch(rows=20)
+        yield w
+
+
+def test_a_coil_in_compliance_stops_the_run_with_outputs_off(sweeps):
+    """The coil's resistance rises to 50 ohm at 30 lab s: the 2400 clamps at its 10 V
+    compliance; between the next batches the run stops, the coil's and the 6221's outputs
+    off, the event in the record with its lab time and the 2400's own volts and amps."""
+    settings = WatchSettings(suspenders=[Compliance(), FieldBand()])
+    with _coil_in_compliance(sweeps, settings, "compliance: in compliance") as w:
+        assert w.virtual.instruments["field"].output is False
+        assert w.virtual.instruments["pulse"].output is False
+        assert w.virtual.chip.in_plane_field == w.virtual.chip.bias_field  # no coil field
+        events = w.events()
+    stop = events[-1]
+    assert (stop["suspender"], stop["action"], stop["role"]) == ("compliance", "stop", "field")
+    assert stop["lab_t"] is not None and stop["lab_clock"] >= 30.0
+    assert stop["volts"] == pytest.approx(10.0) and stop["amps"] == pytest.approx(0.2)
+    assert [e["suspender"] for e in events] == ["compliance"]
+
+
+def test_a_pause_on_compliance_switches_the_coil_off_then_sets_it_again(sweeps):
+    """``action = "pause"``: the coil off while the run waits (confirmed), set again after
+    each pause, still in compliance: after two pauses the run stops, outputs off."""
+    settings = WatchSettings(suspenders=[Compliance(action="pause")], pause=5.0,
+                             max_pauses=2)
+    with _coil_in_compliance(sweeps, settings, "still out of band after 2 pauses") as w:
+        assert w.virtual.instruments["field"].output is False
+        actions = [(e["suspender"], e["action"]) for e in w.events()]
+    assert actions == [("compliance", "pause"), ("field", "off"), ("field", "set again"),
+                       ("field", "set again"), ("compliance", "stop")]
+
+
+def test_a_drifting_field_supply_is_set_again_and_the_run_stopped_when_it_stays_out(sweeps):
+    """The 2400's output drifts +3600 %/h from 30 lab s (1 % each 10 s): the field read
+    back leaves the 2 % band, the run pauses, sets it again, finds it still out and stops
+    with its outputs off; the record says what was set and what was read."""
+    settings = WatchSettings(suspenders=[Compliance(), FieldBand()], pause=5.0, max_pauses=2)
+    with Watched(sweeps, {"field_drift": [{"at": 30.0, "percent_per_hour": 3600.0}]},
+                 settings) as w:
+        with pytest.raises(RunStopped, match="field: still out of band after 2 pauses"), \
+                w.watch():
+            _field_on(w)
+            for _ in range(200):
+                w.batch(rows=20)
+        assert w.virtual.instruments["field"].output is False
+        assert w.virtual.instruments["pulse"].output is False
+        events = w.events()
+    found = events[0]
+    assert (found["suspender"], found["action"], found["role"]) == ("field", "pause", "field")
+    assert found["lab_clock"] > 30.0 and found["field_set"] == 0.02
+    assert found["field_read"] > 0.02 * 1.02
+    assert [e["action"] for e in events[1:]] == ["set again", "set again", "stop"]
+
+
+def test_a_power_cycled_field_supply_is_found_off_and_its_field_set_again(sweeps):
+    """The 2400 powers up again at 30 lab s (output off, *RST): the field read back is
+    zero where 200 Oe was set; the pause sets it again and the run resumes with the coil
+    on at its field."""
+    settings = WatchSettings(suspenders=[FieldBand()], pause=5.0)
+    with Watched(sweeps, {"power_cycle": [{"role": "field", "at": 30.0}]}, settings) as w, \
+            w.watch():
+        _field_on(w)
+        _batches_past(w, 30.0)
+        w.batch(rows=20)
+        coil = w.virtual.instruments["field"]
+        assert coil.output and coil.coil_field() == pytest.approx(0.02)
+        events = w.events()
+    assert [(e["suspender"], e["action"]) for e in events] == [
+        ("field", "pause"), ("field", "set again"), ("field", "resume")]
+    assert events[0]["field_read"] == 0.0 and "output off" in events[0]["detail"]
+    assert events[0]["lab_clock"] >= 30.0
+
+
+@pytest.mark.parametrize("field", [0.02, None])
+def test_the_field_suspenders_find_nothing_on_a_fault_free_run(sweeps, field):
+    """With the coil on at 200 Oe (or never turned on) and no fault, nothing trips."""
+    settings = WatchSettings(suspenders=[Compliance(), FieldBand()])
+    with Watched(sweeps, {}, settings) as w, w.watch():
+        if field is not None:
+            _field_on(w, field)
+        for _ in range(3):
+            w.batch(rows=20)
+        events = w.events()
+    assert events == []
+
+
+@pytest.mark.xfail(strict=True, reason="protocols.cycle counts a batch's pulses before the "
+                   "6221 plays them: a 6221 power-cycled under the batch refuses the play "
+                   "(-221), the batch is replayed, and its pulses are counted twice")
+def test_pulse_counts_equal_the_chips_own_log_after_a_drop_and_a_power_cycle(sweeps):
+    """A short night: the 2000 drops a line at 30 lab s (the call is repeated), the 6221
+    powers up again at 40 lab s (found reset, every instrument set up again). The pulses
+    the run records for each device (its lab record, replays included) are the pulses
+    the chip itself saw reach that device (levels above the read current), none lost or
+    counted twice; the spares took none."""
+    faults = {"drop": [{"role": "voltmeter", "at": 30.0, "duration": 0.0}],
+              "power_cycle": [{"role": "pulse", "at": 40.0}]}
+    settings = WatchSettings(suspenders=[InstrumentErrors()], pause=1.0)
+    with Watched(sweeps, faults, settings) as w, w.watch():
+        w.virtual.chip.pulse_floor = w.bank.settings.read_current
+        _batches_past(w, 45.0)
+        w.virtual.settle()  # the lines already sent have reached the devices
+        recorded = w.bank.lab_record()["pulses"]
+        received = w.virtual.chip.pulses_received.tolist()
+        log = w.virtual.schedule.log()
+    assert [e["kind"] for e in log] == ["drop", "power_cycle"]
+    assert min(recorded.values()) > 1000
+    assert {int(d): n for d, n in recorded.items()} == {d: received[d] for d in range(4)}
+    assert received[4:] == [0, 0]
+
+
 def test_the_operator_pauses_resumes_and_aborts_between_batches(sweeps, tmp_path):
     """Pause, resume and abort (from another thread, as the GUI asks) take effect between
     batches; the abort stops the run with outputs off; the on_event command hears each."""
@@ -295,16 +433,25 @@ def test_the_operator_pauses_resumes_and_aborts_between_batches(sweeps, tmp_path
 def test_suspenders_from_a_runs_toml_are_on_by_default_and_checked_by_name():
     settings = suspenders_from_mapping(None)
     assert [s.name for s in settings.suspenders] == ["errors", "stuck", "levels", "drift",
-                                                     "wear"]
+                                                     "wear", "compliance", "field"]
+    assert settings.suspenders[5].action == "stop" and settings.suspenders[6].action == "pause"
     custom = suspenders_from_mapping({"spares": [7], "drift": {"every": 600.0},
-                                      "levels": {"enabled": False}})
-    assert [s.name for s in custom.suspenders] == ["errors", "stuck", "drift", "wear"]
+                                      "levels": {"enabled": False},
+                                      "field": {"tolerance": 0.05},
+                                      "compliance": {"action": "pause"}})
+    assert [s.name for s in custom.suspenders] == ["errors", "stuck", "drift", "wear",
+                                                   "compliance", "field"]
     assert custom.suspenders[2].every == 600.0 and custom.spares == [7]
+    assert custom.suspenders[4].action == "pause" and custom.suspenders[5].tolerance == 0.05
+    assert custom.describe()["field"] == {"action": "pause", "tolerance": 0.05,
+                                          "floor": 1e-4}
     for raw, field in (({"drift": {"tolerance": 2.0}}, "suspenders.drift.tolerance"),
                        ({"stuck": {"action": "ignore"}}, "suspenders.stuck.action"),
                        ({"errors": {"action": "retire"}}, "suspenders.errors.action"),
                        ({"reconnect": {"factor": 0.5}}, "suspenders.reconnect.factor"),
-                       ({"spare": [1]}, "suspenders.spare")):
+                       ({"spare": [1]}, "suspenders.spare"),
+                       ({"field": {"tolerance": 2.0}}, "suspenders.field.tolerance"),
+                       ({"compliance": {"action": "retire"}}, "suspenders.compliance.action")):
         with pytest.raises(ConfigError) as refused:
             suspenders_from_mapping(raw)
         assert refused.value.field == field

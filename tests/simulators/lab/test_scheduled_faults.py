@@ -151,6 +151,69 @@ def test_late_replies_pass_the_time_out_and_an_error_is_queued():
     assert sorted(entry["kind"] for entry in log) == ["error", "late"]
 
 
+def test_supply_faults_are_refused_by_entry_and_field():
+    with pytest.raises(FaultFileError, match=r"\[\[compliance\]\] #1: role = 'pulse' is not "
+                       r"one of \['field'\]"):
+        FaultSchedule.from_mapping({"compliance": [{"role": "pulse", "at": 1.0,
+                                                    "resistance": 50.0}]})
+    with pytest.raises(FaultFileError, match=r"resistance \(ohm\) is missing"):
+        FaultSchedule.from_mapping({"compliance": [{"at": 1.0}]})
+    with pytest.raises(FaultFileError, match=r"resistance = -1 is outside .*\[0, 1e\+06\]"):
+        FaultSchedule.from_mapping({"compliance": [{"at": 1.0, "resistance": -1}]})
+    with pytest.raises(FaultFileError, match=r"\[\[field_drift\]\] #1: unknown field 'device'"):
+        FaultSchedule.from_mapping({"field_drift": [{"device": 0, "at": 1.0,
+                                                     "percent_per_hour": 5.0}]})
+
+
+COIL = 0.05  # T/A: 0.4 A of the 2400 for paper 002's 200 Oe
+
+
+def test_a_coil_whose_resistance_rises_puts_the_2400_in_compliance():
+    """From 20 lab s the coil is 50 ohm: 0.4 A would need 20 V, past the 10 V compliance.
+    The 2400 clamps at 0.2 A (its devices feel half the field), and says so as the manual
+    has it: VOLT:PROT:TRIP? 1 (CURR:PROT:TRIP? 0: that is the voltage source's), the STATus
+    element's bit 3; before the fault and with the output off it says 0."""
+    with _lab({"compliance": [{"role": "field", "at": 20.0, "resistance": 50.0}]}) \
+            as virtual, connect_virtual(lab=virtual) as lab:
+        supply = lab["field"]
+        assert not supply.compliance_tripped()  # output off
+        lab.set_coil_constant(COIL)
+        supply.set_field(0.02)
+        before = supply.read_back()
+        assert not supply.compliance_tripped() and not before.compliance
+        lab.wait(20.0)
+        after = supply.read_back()
+        assert supply.query(":SENS:VOLT:PROT:TRIP?", "flag") is True
+        assert supply.query(":SENS:CURR:PROT:TRIP?", "flag") is False
+        assert after.compliance and after.voltage == pytest.approx(10.0)
+        assert after.current == pytest.approx(0.2) and after.field == pytest.approx(0.01)
+        assert virtual.chip.in_plane_field == pytest.approx(0.01)
+        supply.shutdown()
+        assert not supply.compliance_tripped()
+        log = virtual.schedule.log()
+    assert before.current == pytest.approx(0.4) and before.voltage == pytest.approx(0.8)
+    assert [(e["kind"], e["role"]) for e in log] == [("compliance", "field")]
+    assert log[0]["struck"] >= 20.0
+
+
+def test_a_drifting_supply_drives_a_field_off_its_setting():
+    """+3600 %/h from 10 lab s: 10 lab s later the output (and the devices' field) is 10 %
+    above the programmed level, which the instrument still answers to SOUR:CURR?."""
+    with _lab({"field_drift": [{"at": 10.0, "percent_per_hour": 3600.0}]}) as virtual, \
+            connect_virtual(lab=virtual) as lab:
+        supply = lab["field"]
+        lab.set_coil_constant(COIL)
+        supply.set_field(0.02)
+        start = virtual.clock.seconds
+        lab.wait(10.0 + (10.0 - start))
+        reading = supply.read_back()
+        now = virtual.clock.seconds
+        assert float(supply.ask(":SOUR:CURR?")) == pytest.approx(0.4)
+        assert virtual.chip.in_plane_field == pytest.approx(COIL * reading.current, rel=1e-3)
+    assert reading.current == pytest.approx(0.4 * (1 + (now - 10.0) / 100), rel=1e-3)
+    assert reading.current > 0.4 * 1.09 and not reading.compliance
+
+
 def test_no_schedule_no_change():
     """A lab without a schedule switches device 0 exactly as before (the hook is inert)."""
     outcomes = []
