@@ -40,6 +40,7 @@ import numbers
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyvisa.errors import VisaIOError
@@ -69,6 +70,12 @@ log = logging.getLogger(__name__)
 
 class MissedTriggers(ProtocolError):
     """The 2000 holds fewer readings than the cycles sent (or a burst drifted)."""
+
+
+class SourceRefused(InstrumentError):
+    """The pulse source's error queue held an error at a batch's check: it refused the
+    batch's play (a 6221 found reset under the batch answers its play with -221 and plays
+    nothing), so the batch's pulses never reached the device."""
 
 
 # each number's allowed range (SI) and where it comes from; a value outside is refused when
@@ -214,6 +221,30 @@ class ResetWriteRead:
         """One hardware-timed pulse on the routed device, counted."""
         self._count([current])
         self.lab["pulse"].pulse(current, width)
+
+    @contextmanager
+    def _counting(self, currents) -> Iterator[None]:
+        """Count a hardware-timed batch's pulses once it ends, unless the pulse source
+        refused its play (:class:`SourceRefused`); a batch that failed anywhere else is
+        counted, since its pulses may have reached the device (a wear budget errs on the
+        side of more). A replayed batch is counted once per play that happened."""
+        try:
+            yield
+        except SourceRefused:
+            raise
+        except BaseException:
+            self._count(currents)
+            raise
+        self._count(currents)
+
+    def _check_batch_errors(self) -> None:
+        """Both error queues after a hardware-timed batch, the pulse source's first: an
+        error there means the play was refused (:class:`SourceRefused`)."""
+        try:
+            self.lab["pulse"].check_errors()
+        except InstrumentError as err:
+            raise SourceRefused(str(err)) from None
+        self.lab["voltmeter"].check_errors()
 
     def _count(self, currents) -> None:
         """Pulses sent to the routed device: levels beyond the read current (a write at or
@@ -381,22 +412,21 @@ class ResetWriteRead:
             layout = self.route(self._line_frequency())
             self._fast_reads()
             meter.arm_external_buffer(cycles)
-            try:
-                self._count([s.reset_current, write_current] * cycles)
-                pulse.play_cycles(s.reset_current, write_current, s.read_current,
-                                  layout["width"], cycles, layout["points"],
-                                  layout["read_points"])
-                voltages = meter.buffer_readings()
-            finally:
-                meter.immediate_triggering()
-            try:  # one reset and one fast read: did the last reset of the batch still work?
-                resets = not s.verify_reset or self._reset(read=True) <= self.threshold
-            finally:
-                self._slow_reads()
-            if not resets:
-                raise ProtocolError(f"{NOT_RESET}; the batch before it is refused")
-            for role in ("pulse", "voltmeter"):
-                self.lab[role].check_errors()
+            with self._counting([s.reset_current, write_current] * cycles):
+                try:
+                    pulse.play_cycles(s.reset_current, write_current, s.read_current,
+                                      layout["width"], cycles, layout["points"],
+                                      layout["read_points"])
+                    voltages = meter.buffer_readings()
+                finally:
+                    meter.immediate_triggering()
+                try:  # one reset and one fast read: did the batch's last reset still work?
+                    resets = not s.verify_reset or self._reset(read=True) <= self.threshold
+                finally:
+                    self._slow_reads()
+                if not resets:
+                    raise ProtocolError(f"{NOT_RESET}; the batch before it is refused")
+                self._check_batch_errors()
             if len(voltages) != cycles:
                 raise MissedTriggers(f"the 2000 took {len(voltages)} readings for "
                                      f"{cycles} cycles (triggers missed)")
@@ -447,8 +477,7 @@ class ResetWriteRead:
         finally:
             meter.immediate_triggering()
             self._slow_reads()
-        for role in ("pulse", "voltmeter"):
-            self.lab[role].check_errors()
+        self._check_batch_errors()
         return voltages
 
     def _burst_plan(self, currents: list[float]) -> BurstPlan:
@@ -483,9 +512,9 @@ class ResetWriteRead:
 
         def batch() -> list[CycleReading]:
             plan = self._burst_plan(currents)
-            self._count([level for slot in plan.slots for level in slot.pulses])
-            voltages = self._burst(plan.levels, plan.point, plan.marker, plan.readings,
-                                   max(s.reset_width, s.write_width))
+            with self._counting([level for slot in plan.slots for level in slot.pulses]):
+                voltages = self._burst(plan.levels, plan.point, plan.marker, plan.readings,
+                                       max(s.reset_width, s.write_width))
             if len(voltages) != plan.readings:
                 raise MissedTriggers(f"the 2000 took {len(voltages)} readings for "
                                      f"{plan.readings} (trigger missed)")

@@ -379,9 +379,6 @@ def test_the_field_suspenders_find_nothing_on_a_fault_free_run(sweeps, field):
     assert events == []
 
 
-@pytest.mark.xfail(strict=True, reason="protocols.cycle counts a batch's pulses before the "
-                   "6221 plays them: a 6221 power-cycled under the batch refuses the play "
-                   "(-221), the batch is replayed, and its pulses are counted twice")
 def test_pulse_counts_equal_the_chips_own_log_after_a_drop_and_a_power_cycle(sweeps):
     """A short night: the 2000 drops a line at 30 lab s (the call is repeated), the 6221
     powers up again at 40 lab s (found reset, every instrument set up again). The pulses
