@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 
 from hil.banks.lab import LabBank
 from hil.learn.config import TrainConfig
@@ -76,8 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     bank = LabBank(lab, NETWORK, list(fast.calibration), timing="software",
                    description=description,
                    settings=CycleSettings(read_nplc=0.01, autozero=False, interval=interval))
-    bank.calibration_sweeps = list(fast.calibration_sweeps)
-    bank.calibration_origin = fast.calibration_origin
+    bank.measure_calibration(store, description)  # the sweeps just recorded, not swept again
     config = TrainConfig(backend="lab", classes=[0, 2, 4, 6], train_per_class=4,
                          test_per_class=10, steps=10, epochs=args.epochs, seed=args.seed,
                          compare=False)
@@ -98,7 +98,13 @@ def main(argv: list[str] | None = None) -> dict:
         wall = time.perf_counter() - started
         bank.close()
         virtual.stop()
-    run = [r for r in store.list_runs() if r.kind == "train"][-1]
+    runs = store.list_runs()
+    run = [r for r in runs if r.kind == "train"][-1]
+    # every pulse the store says reached each device: the night's training run (replays
+    # included) and every sweep before and in it (calibration, recalibrations, spares)
+    recorded = Counter({int(d): n for d, n in bank.pulses().items()})
+    for sweep in (r for r in runs if r.kind == "sweep"):
+        recorded.update({int(d): n for d, n in (sweep.result or {}).get("pulses", {}).items()})
     events = store.provenance(run.id).get("events", [])
     report = {"mode": args.mode, "seed": args.seed, "status": status, "run_id": run.id,
               "hil_accuracy": accuracy, "test_images": 40, "wall_seconds": round(wall, 1),
@@ -108,6 +114,9 @@ def main(argv: list[str] | None = None) -> dict:
               # the night, recalibrations and spares' sweeps in it)
               "chip_pulses": {d: int(n) for d, n in
                               enumerate(virtual.chip.pulses_received) if n},
+              "recorded_pulses": {d: n for d, n in sorted(recorded.items()) if n},
+              "pulses_match_the_chip": {d: n for d, n in sorted(recorded.items()) if n}
+              == {d: int(n) for d, n in enumerate(virtual.chip.pulses_received) if n},
               "events": [{k: e.get(k) for k in ("lab_t", "lab_clock", "suspender", "action",
                                                 "device", "role", "detail")}
                          for e in events],
