@@ -95,3 +95,28 @@ def test_overnight_session_killed_and_resumed(tmp_path):
     uninterrupted = RunStore(fresh / "night.sqlite").list_runs()[0]
     assert uninterrupted.result["loss_history"] == pytest.approx(run.result["loss_history"])
     assert uninterrupted.result["hil_accuracy"] == run.result["hil_accuracy"]
+
+
+@pytest.mark.slow  # about 4 min on two cores; the pulse count's short sibling is
+# tests/hil/session/test_suspenders.py (a short night with a drop and a power cycle)
+def test_the_compressed_night_finishes_and_its_pulses_match_the_chips_log(tmp_path):
+    """The night of examples/overnight_faults.py compressed 30x (drift on a quarter of the
+    chip, a device dying, a dropped line, a power-cycled 6221): the watched run finishes,
+    and every pulse the store records per device equals the chip's own count."""
+    import json
+
+    out = _run("overnight_faults.py", "--short", "--store", str(tmp_path / "n.sqlite"),
+               "--mode", "watched", tmp_path=tmp_path)
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["status"] == "finished"
+    assert report["pulses_match_the_chip"] and len(report["chip_pulses"]) >= 4
+    assert {e["kind"] for e in report["lab_log"]} >= {"drop", "power_cycle"}
+    assert any(e["action"] == "retire" for e in report["events"])
+
+
+def test_the_training_tab_example_parses_its_options():
+    """The screenshot script's short sibling: its options parse (the run itself is the GUI
+    test, tests/hil/gui/test_training_tab.py)."""
+    out = subprocess.run([sys.executable, str(EXAMPLES / "training_tab.py"), "--help"],
+                         capture_output=True, text=True, env={**os.environ})
+    assert out.returncode == 0 and "--out" in out.stdout
