@@ -113,9 +113,13 @@ class DeviceCurrents:
         switched."""
         return self.switch_currents(self.currents(z).numpy(), z.dtype)
 
-    def model_rate(self, currents: np.ndarray) -> np.ndarray:
-        """The calibrated model's switching probability sigmoid((I - I_bias) / I0) (Eq. 2)."""
-        return 1.0 / (1.0 + np.exp(-(currents - self.i_bias_np) / self.i0_np))
+    def model_rate(self, currents: np.ndarray, switched: bool = True) -> np.ndarray:
+        """The calibrated model's switching probability sigmoid((I - I_bias) / I0) (Eq. 2),
+        or (``switched=False``) its complement computed directly, which keeps its value
+        where P rounds to 1 (a device driven far above I_bias)."""
+        sign = -1.0 if switched else 1.0
+        with np.errstate(over="ignore"):  # exp overflows to inf: the rate is then 0
+            return 1.0 / (1.0 + np.exp(sign * (currents - self.i_bias_np) / self.i0_np))
 
     def slope(self, currents: np.ndarray, inside: np.ndarray, rate: torch.Tensor
               ) -> torch.Tensor:
@@ -161,9 +165,10 @@ def _logit_weights(devices: DeviceCurrents, currents: np.ndarray, inside: np.nda
     if devices.gradient == "clamp-aware":
         return torch.from_numpy(inside / steps).to(dtype)
     p_t = devices.model_rate(currents)
-    p = p_t.mean(0)
-    spread = np.maximum(steps * p * (1.0 - p), np.finfo(np.float64).tiny)  # p_t = 0 when p = 0
-    return torch.from_numpy(p_t * (1.0 - p_t) * inside / spread).to(dtype)
+    q_t = devices.model_rate(currents, switched=False)  # 1 - P, not rounded to 0 near P = 1
+    spread = np.maximum(steps * p_t.mean(0) * q_t.mean(0),
+                        np.finfo(np.float64).tiny)  # p_t q_t = 0 wherever the spread is 0
+    return torch.from_numpy(p_t * q_t * inside / spread).to(dtype)
 
 
 class _OutputLogit(torch.autograd.Function):

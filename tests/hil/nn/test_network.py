@@ -199,6 +199,23 @@ def test_exact_gradient_matches_a_finite_difference_of_the_models_expected_rate(
                                atol=1e-12)
 
 
+def test_the_exact_rule_stays_finite_where_a_device_is_driven_far_above_its_bias():
+    """Far above I_bias every step's P rounds to 1 in float64, so P (1 - P) over p (1 - p)
+    was 0-ish over 0: the weights overflowed float32 and a training diverged to non-finite
+    weights. With 1 - P computed directly the output's weights stay finite and sum to the
+    logit's derivative (1 per unit of z at every step when P is the same at every step)."""
+    bank = _logistic_bank()
+    devices = DeviceCurrents(bank, bank.calibration, "exact")
+    i0, i_bias = bank.calibration[0].i0, bank.calibration[0].i_bias
+    z = torch.full((100, 2, len(bank.calibration)), 40.0, dtype=torch.float32)  # P = 1 - 4e-18
+    z[:, :, 0] = float((bank.max_current[0] * 0.99 - i_bias) / i0)  # just inside the clamp
+    out = z.clone().requires_grad_(True)
+    _OutputLogit.apply(out, devices)[0].backward(torch.ones(2, len(bank.calibration)))
+    assert torch.isfinite(out.grad).all()
+    inside = devices.drive(z)[1]
+    np.testing.assert_allclose(out.grad.sum(0).numpy()[inside.all(0)], 1.0, rtol=1e-5)
+
+
 @pytest.mark.parametrize("rule", ["clamp-aware", "exact"])
 def test_clamped_steps_carry_no_gradient_as_the_true_devices_expected_rate(rule):
     """Where the write current was clamped, the true device's expected switch (its exact
