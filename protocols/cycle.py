@@ -73,9 +73,11 @@ class MissedTriggers(ProtocolError):
 
 
 class SourceRefused(InstrumentError):
-    """The pulse source's error queue held an error at a batch's check: it refused the
-    batch's play (a 6221 found reset under the batch answers its play with -221 and plays
-    nothing), so the batch's pulses never reached the device."""
+    """The pulse source's error queue held an error at a batch's check: taken as a refused
+    play (a 6221 found reset under the batch answers its play with -221 and plays nothing),
+    so the batch's pulses are not counted. The guard refuses every other bad line before it
+    is sent, so an error there comes from the box refusing the batch's own arming or play;
+    which line it came from is not in the queue, so this is the one reading of it."""
 
 
 # each number's allowed range (SI) and where it comes from; a value outside is refused when
