@@ -21,11 +21,11 @@ _PLAIN = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
 
 
 def _plain_si(value: str, si_unit: str) -> float | None:
-    """The value of a plain prefixed-SI string (same arithmetic as pint), else None."""
+    """The value of a plain prefixed-SI string (as pint converts it, then as the decimal it stands for), else None."""
     match = _PLAIN.fullmatch(value)
     if match is None or match.group(3) != si_unit:
         return None
-    return float(match.group(1)) * _PREFIXES[match.group(2)]
+    return _decimal(float(match.group(1)) * _PREFIXES[match.group(2)])
 
 
 @lru_cache(maxsize=1)
@@ -49,7 +49,7 @@ def parse_quantity(value: Any, si_unit: str, default_unit: str,
         if require_unit:
             raise ValueError(f"{value!r} has no unit: write it with one, e.g. "
                              f"'{value}{default_unit}'")
-        return float(ureg.Quantity(value, default_unit).to(si_unit).magnitude)
+        return _decimal(ureg.Quantity(value, default_unit).to(si_unit).magnitude)
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a quantity")
     try:
@@ -66,9 +66,17 @@ def parse_quantity(value: Any, si_unit: str, default_unit: str,
     if si_unit == "T" and str(quantity.units).endswith("oersted"):  # Gaussian H: 1 Oe ~ 0.1 mT
         quantity = ureg.Quantity(float(quantity.to("oersted").magnitude) * 1e-4, "T")
     try:
-        return float(quantity.to(si_unit).magnitude)
+        return _decimal(quantity.to(si_unit).magnitude)
     except Exception:
         raise ValueError(f"{value!r} is not in units of {si_unit}") from None
+
+
+def _decimal(value: float) -> float:
+    """A converted value as the decimal it stands for: "100us" is 1e-4 s, not the
+    9.999999999999999e-05 a binary scale factor leaves (a width compared with another
+    width, or a setting with its default, must be equal when the user wrote them equal).
+    Rounded to 15 significant digits, every decimal a double holds exactly."""
+    return float(f"{float(value):.15g}")
 
 
 def parse_field(field: str, value: Any, si_unit: str, default_unit: str) -> float:

@@ -129,6 +129,16 @@ class NeuronBank(abc.ABC):
         None off the lab."""
         return None
 
+    def lab_clock(self) -> object | None:
+        """The lab whose clock ``lab_seconds`` reads, so banks sharing one are counted once
+        (None off the lab)."""
+        return None
+
+    def spares(self) -> list[int]:
+        """Devices that may take a retired device's place, best first (a lab bank whose
+        survey chose its devices: the survey's other usable ones); none by default."""
+        return []
+
     def prepare(self) -> None:  # noqa: B027 - nothing to set up off the lab
         """The one-off set-up before a run's first epoch (a lab bank routes and calibrates
         every device's cycle); nothing to do for a simulated bank."""
@@ -197,6 +207,12 @@ class WrappedBank(NeuronBank):
 
     def lab_record(self) -> dict | None:
         return self.bank.lab_record()
+
+    def lab_clock(self) -> object | None:
+        return self.bank.lab_clock()
+
+    def spares(self) -> list[int]:
+        return self.bank.spares()
 
     def prepare(self) -> None:
         self.bank.prepare()

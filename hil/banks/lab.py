@@ -14,6 +14,7 @@ sweep run now and recorded there.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter
 from dataclasses import asdict
@@ -31,14 +32,16 @@ from instruments.errors import InstrumentError
 from protocols.cycle import BUFFER_READINGS, CycleSettings, ResetWriteRead, measured_burst
 from protocols.errors import ProtocolError
 from protocols.store import RunStore
+from protocols.survey import choose_network
 from protocols.sweep import fifty_percent_current
 from protocols.timing import choose_timing
 from simulators.presets import hall_bar_preset
 
 if TYPE_CHECKING:
+    from hil.banks.registry import LabSettings
     from hil.session.session import Session
 
-__all__ = ["LabBank", "lab_bank", "latest_sweeps"]
+__all__ = ["LabBank", "lab_bank", "lab_banks", "latest_sweeps"]
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +57,7 @@ class LabBank(NeuronBank):
 
     def __init__(self, lab: Lab, devices: list[int], calibration: list[Calibration],
                  settings: CycleSettings | None = None, timing: str = "auto",
-                 description: dict | None = None) -> None:
+                 description: dict | None = None, share: _SharedLab | None = None) -> None:
         if len(devices) != len(calibration):
             raise ValueError("one calibration per device is needed")
         super().__init__(calibration, lab.limits.max_pulse_current)
@@ -76,6 +79,8 @@ class LabBank(NeuronBank):
         self._priced: list[tuple[int, float]] = []  # (rows, lab s) of dry-priced calls
         self._measured: list[tuple[int, float]] = []  # (rows, lab s) per device and call
         self.watch = None  # a run's watch (hil.session.watch): suspenders, reconnection
+        self.share = share  # a lab under several layers' banks: the last to close closes it
+        self.survey: dict | None = None  # a survey whose fits calibrate these devices
 
     @classmethod
     def from_session(cls, session: Session, devices: list[int], calibration: str = "store",
@@ -169,6 +174,7 @@ class LabBank(NeuronBank):
         if lab_description is None:
             raise ConfigError("lab", "this bank's lab is not described: give lab_description")
         known = latest_sweeps(store, lab_description)
+        known.update(self._survey_fits(known))
         if resumed_after is not None:
             for device in self.devices:
                 sweep = known.get(device)
@@ -198,6 +204,26 @@ class LabBank(NeuronBank):
         self._sweeps = [known[d]["run_id"] for d in self.devices]
         self.calibration_origin = "each device's newest usable sweep on this lab (run ids in "\
             "calibration_sweeps)"
+
+    def _survey_fits(self, known: dict[int, dict]) -> dict[int, dict]:
+        """This bank's devices as its survey fitted them (paper 002 Fig. 3: a sweep of each),
+        where no newer sweep of the device is known and the survey's write pulses were this
+        bank's (a fit at another width is another device's curve)."""
+        survey = self.survey
+        width = None if survey is None else survey["cycle"].get("write_width")
+        if width is None or not math.isclose(width, self.settings.write_width, rel_tol=1e-9):
+            return {}
+        return {device: {"run_id": survey["run_id"], **survey["fits"][device]}
+                for device in self.devices if device in survey["fits"]
+                and known.get(device, {}).get("run_id", 0) < survey["run_id"]}
+
+    def spares(self) -> list[int]:
+        """The survey's usable devices no layer took, best first (protocols.survey)."""
+        return [] if self.survey is None else list(self.survey["spares"])
+
+    def lab_clock(self) -> object:
+        """The lab whose clock this bank's lab seconds read (layers on one lab share it)."""
+        return self.lab
 
     @property
     def lab_seconds(self) -> float | None:
@@ -305,7 +331,10 @@ class LabBank(NeuronBank):
     def close(self) -> None:
         if not self._closed:
             self._final_lab_seconds = self.lab_seconds
-            self.lab.close()
+            if self.share is None:
+                self.lab.close()
+            else:
+                self.share.release()
         super().close()
 
 
@@ -313,18 +342,101 @@ def lab_bank(lab_file: str | None, timing: str, width: float, devices: int,
              seed: int) -> LabBank:
     """Devices 0..n-1 of a lab file's lab, or of the virtual lab built from ``width`` and
     ``seed``, calibrated with the nominal bar of ``width`` until measured."""
-    from hil.session.lab import open_lab
-    from hil.session.session import lab_description
+    from hil.banks.registry import LabSettings
 
-    description = (lab_description(lab_file) if lab_file is not None
-                   else lab_description(None, devices, width, seed))
+    return lab_banks(LabSettings(lab_file, timing, width), [devices], seed)[0]
+
+
+def lab_banks(settings: LabSettings, sizes: list[int], seed: int,
+              store: RunStore | None = None) -> list[LabBank]:
+    """One bank per layer of ``sizes`` devices, every layer on one lab (one set of
+    instruments, one chip behind its switch): the lab file's, or the virtual lab's chip of
+    ``settings.chip`` devices (default: as many as the layers take) built from ``width`` and
+    ``seed``. The devices are ``settings.devices`` (default 0, 1, ...) or those ``survey``
+    (a survey run in ``store`` on this lab) chose for a network of this size, shared out
+    layer after layer; the survey's fits are their calibration when the run asks for device
+    calibration (hil.banks.lab.LabBank.measure_calibration). Until measured, each device has
+    the nominal calibration of a bar of ``width``."""
+    from hil.session.lab import open_lab
+    from hil.session.session import check_device, lab_description
+
+    needed = sum(sizes)
+    survey = None if settings.survey is None else _survey(store, settings.survey)
+    devices = _chosen_devices(settings, needed, survey)
+    chip = settings.chip or (survey["devices"] if survey else max(devices) + 1)
+    description = (lab_description(settings.lab) if settings.lab is not None
+                   else lab_description(None, chip, settings.width, seed))
+    if survey is not None and survey["lab"] != description:
+        raise ConfigError("survey", f"run {settings.survey} surveyed another lab "
+                          f"({survey['lab']}), not this run's ({description})")
+    for device in devices:
+        check_device(description, device)
     lab = open_lab(description).connect()
-    nominal = nominal_calibration(hall_bar_preset(width))
+    nominal = nominal_calibration(hall_bar_preset(settings.width))
+    share = _SharedLab(lab, len(sizes))
+    banks: list[LabBank] = []
     try:
-        bank = LabBank(lab, list(range(devices)), [nominal] * devices, timing=timing,
-                       description=description)
+        start = 0
+        for size in sizes:
+            mine = devices[start:start + size]
+            start += size
+            bank = LabBank(lab, mine, [nominal] * size, timing=settings.timing,
+                           description=description, share=share)
+            bank.calibration_origin = f"nominal: the {settings.width * 1e6:g} um bar's preset"
+            if survey is not None:
+                bank.survey = survey
+            banks.append(bank)
     except ProtocolError as err:
         lab.close()
         raise ConfigError("timing", str(err)) from None
-    bank.calibration_origin = f"nominal: the {width * 1e6:g} um bar's preset"
-    return bank
+    except BaseException:
+        lab.close()
+        raise
+    return banks
+
+
+class _SharedLab:
+    """One lab under several layers' banks: closed (outputs off) when the last one closes."""
+
+    def __init__(self, lab: Lab, users: int) -> None:
+        self.lab, self.users = lab, users
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users <= 0:
+            self.lab.close()
+
+
+def _survey(store: RunStore | None, run_id: int) -> dict:
+    """A finished survey's lab, devices surveyed, per-device fits, network and spares."""
+    from hil.session.runner import stored_run
+
+    if store is None:
+        raise ConfigError("survey", "a survey is read from a run store: give the store")
+    run = stored_run(store, run_id, "survey")
+    if run.kind != "survey" or run.status != "finished":
+        raise ConfigError("survey", f"run {run_id} is not a finished survey ({run.status} "
+                          f"{run.kind})")
+    fits = [f for f in run.result["fits"] if f.get("usable", True)]
+    return {"run_id": run_id, "lab": run.config["lab"], "devices": run.result["devices"],
+            "fits": {int(f["device"]): f for f in fits}, "rows": run.result["fits"],
+            "cycle": run.config.get("cycle", {})}
+
+
+def _chosen_devices(settings: LabSettings, needed: int, survey: dict | None) -> list[int]:
+    """The devices the layers take, in order: given, the survey's best (its usable devices
+    closest to the chip's median I_bias and window, protocols.survey.choose_network), or
+    0..needed-1."""
+    if survey is not None:
+        chosen, survey["spares"] = choose_network(survey["rows"], needed)
+        if len(chosen) < needed:
+            raise ConfigError("survey", f"run {survey['run_id']} found {len(chosen)} usable "
+                              f"devices; the network's layers need {needed}")
+        return chosen
+    if settings.devices is not None:
+        if len(settings.devices) != needed:
+            raise ConfigError("devices", f"{len(settings.devices)} devices given; the "
+                              f"network's layers need {needed} (one a neuron, or one per "
+                              "multiplex neurons)")
+        return list(settings.devices)
+    return list(range(needed))

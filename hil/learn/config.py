@@ -35,6 +35,9 @@ class BankConfig:
     pulse_width: float | None = None  # s; default: 100 us (Hall bars), 30 ns (LLGS)
     lab: str | None = None  # lab backend: lab file (TOML); None: the virtual lab
     timing: str = "auto"  # lab backend: auto (instruments when they can), software, hardware
+    chip: int | None = None  # lab backend: the virtual chip's devices (default: the net's)
+    devices: list[int] | None = None  # lab backend: the devices the neurons take, in order
+    survey: int | None = None  # lab backend: a survey run that chooses and calibrates them
     gate_voltage: float = 0.0  # V, telegraph backend: the bias that sets E_b by VCMA (paper 004)
     read_noise: float = 0.0  # two-polariser backend: read noise / largest component (paper 003)
     width: float = 0.5e-6  # m
@@ -300,7 +303,7 @@ def coerce(name: str, value: Any) -> Any:
         return parse_field(name, value, KEY_UNITS[name], EXAMPLE[name])
     if name == "classes" and isinstance(value, str) and value.strip().lower() == "all":
         return None
-    if name in ("classes", "hidden") and isinstance(value, str):
+    if name in ("classes", "hidden", "devices") and isinstance(value, str):
         return _int_list(name, value)
     if name == "hidden" and isinstance(value, int):
         return [value]

@@ -9,6 +9,7 @@ first, then per-epoch metrics and a checkpoint (weights, optimiser, every random
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from collections import Counter
@@ -142,19 +143,12 @@ def make_scheduler(config: TrainConfig, optimiser: torch.optim.Optimizer) -> Any
     return None
 
 
-def build_banks(config: TrainConfig, progress: Progress | None = None) -> list[NeuronBank]:
+def build_banks(config: TrainConfig, progress: Progress | None = None,
+                store: RunStore | None = None) -> list[NeuronBank]:
     """One bank per layer, built by the config's backend (hil.banks.registry); with
     ``multiplex`` > 1 each device serves several neurons. ``progress`` hears the LLGS
-    preset's calibration as stage ``calibration``."""
-    banks: list[NeuronBank] = []
-    try:
-        for layer, size in enumerate(config.layer_sizes()[1:]):
-            banks.append(registry.build_layer(config, size, layer, progress))
-    except BaseException:
-        for bank in banks:
-            bank.close()
-        raise
-    return banks
+    preset's calibration as stage ``calibration``; ``store``: where a lab's survey is."""
+    return registry.build_layers(config, config.layer_sizes()[1:], progress, store)
 
 
 def targets(labels: np.ndarray, classes: list[int] | None) -> torch.Tensor:
@@ -172,9 +166,15 @@ def _calibration_origin(calibration: str, bank: NeuronBank) -> dict[str, Any]:
 
 
 def lab_seconds(banks: list[NeuronBank]) -> float | None:
-    """The instruments' clock summed over the banks' labs (None off the lab)."""
-    values = [b.lab_seconds for b in banks if b.lab_seconds is not None]
-    return sum(values) if values else None
+    """The instruments' clock summed over the banks' labs, each lab once (layers on one lab
+    share its clock); None off the lab."""
+    labs: dict[int, float] = {}
+    for bank in banks:
+        seconds = bank.lab_seconds
+        if seconds is not None:
+            key = id(bank.lab_clock() or bank)
+            labs[key] = max(labs.get(key, 0.0), seconds)
+    return sum(labs.values()) if labs else None
 
 
 class Trainer:
@@ -253,16 +253,23 @@ class Trainer:
                 total += calls * seconds
         return total
 
+    def price(self, banks: list[NeuronBank], epochs: int | None = None) -> float | None:
+        """Lab seconds the switch calls of ``epochs`` epochs (default: the run's) and the
+        held-out evaluations after them will take on ``banks``: one call of the smallest
+        and the largest size priced on a separate virtual lab with the rig's bus and timing
+        tables, no device pulsed (hil.banks.lab_time). Re-reads of tied images are not in
+        it (how many images tie is known only once they are read). None off the lab."""
+        rows = self._switch_rows(self.config.epochs if epochs is None else epochs)
+        for bank in banks:
+            bank.price_lab_time(sorted(set(rows)))
+        return self._lab_seconds_to_go(banks, rows)
+
     def _estimate_before_the_epochs(self, banks: list[NeuronBank], first_epoch: int) -> None:
-        """Price one call of the smallest and the largest size on a separate virtual lab
-        with the rig's bus and timing tables; the lab time at the end, said now."""
+        """The lab time at the end, priced (``price``) and said now."""
         now = lab_seconds(banks)
         if now is None:
             return
-        rows = self._switch_rows(self.config.epochs - first_epoch)
-        for bank in banks:
-            bank.price_lab_time(sorted(set(rows)))
-        to_go = self._lab_seconds_to_go(banks, rows)
+        to_go = self.price(banks, self.config.epochs - first_epoch)
         if to_go is not None:
             self.lab_seconds_estimate = now + to_go
             if self.on_lab_estimate is not None:
@@ -328,7 +335,7 @@ class Trainer:
     def _run(self, run: ActiveRun, start: float) -> TrainResult:
         if self.given_banks is not None:
             return self._train_and_evaluate(run, start, self.given_banks)
-        banks = build_banks(self.config, self.progress)
+        banks = build_banks(self.config, self.progress, self.store)
         try:
             return self._train_and_evaluate(run, start, banks)
         finally:
@@ -395,7 +402,8 @@ class Trainer:
             bank.prepare()
         self._record(run, banks, calibration)
         run.watch_lab_seconds(lambda: lab_seconds(banks))
-        self._watch = watch_run(self.watch, run, banks, devices, calibration, self.store)
+        self._watch = watch_run(_with_spares(self.watch, banks), run, banks, devices,
+                                calibration, self.store)
         if checkpoint is None:  # calibrated and set up: a run killed now goes on from here
             run.save_checkpoint(-1, _checkpoint_bytes(net, optimiser, scheduler, gen, banks,
                                                       calibration, history))
@@ -550,6 +558,16 @@ class Trainer:
                    after_epoch=after_epoch)
         net.eval()
         return net, history
+
+
+def _with_spares(watch: WatchSettings | RunWatch | None,
+                 banks: list[NeuronBank]) -> WatchSettings | RunWatch | None:
+    """The watch's settings with the banks' own spares (a survey's usable devices no layer
+    took) when the run named none: a retired device then has a successor."""
+    spares = [d for bank in banks for d in bank.spares()]
+    if not spares or isinstance(watch, RunWatch) or (watch is not None and watch.spares):
+        return watch
+    return dataclasses.replace(watch or WatchSettings(), spares=spares)
 
 
 def _checkpoint_bytes(net, optimiser, scheduler, gen, banks, calibration, history) -> bytes:

@@ -102,3 +102,15 @@ def test_every_session_method_refuses_a_value_over_the_labs_limit_the_same_way(
             call(lab)
         assert refused.value.field == field
         assert lab.store.list_runs() == []
+
+
+@pytest.mark.parametrize("text", ["100us", "100 us", "0.1ms", "100e-6 s"])
+def test_a_width_written_in_units_equals_the_default_it_stands_for(text):
+    """'100us' is the default 100e-6 s exactly (a binary scale factor left 9.999...e-05,
+    and the hardware-timed route, which needs reset and write widths equal, was refused)."""
+    from hil.session.runner import cycle_config
+    from protocols.cycle import CycleSettings
+
+    assert si_value("write_width", text, "s") == CycleSettings().reset_width
+    settings = CycleSettings(**cycle_config(write_width=text))
+    assert settings.write_width == settings.reset_width
