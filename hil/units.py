@@ -21,7 +21,8 @@ _PLAIN = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
 
 
 def _plain_si(value: str, si_unit: str) -> float | None:
-    """The value of a plain prefixed-SI string (as pint converts it, then as the decimal it stands for), else None."""
+    """The value of a plain prefixed-SI string (as pint converts it, then as the decimal it
+    stands for), else None."""
     match = _PLAIN.fullmatch(value)
     if match is None or match.group(3) != si_unit:
         return None

@@ -45,7 +45,13 @@ def main() -> None:
     p.add_argument("--tolerance", type=float, default=0.02)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write every point here")
+    p.add_argument("--plot", help="accuracy against lab hours (PNG)")
+    p.add_argument("--replot", metavar="JSON", help="only draw --plot from an earlier --json")
     args = p.parse_args()
+    if args.replot:
+        saved = json.loads(Path(args.replot).read_text())
+        plot(saved["points"], saved["picked"], args.plot, saved.get("lab_run"))
+        return
 
     shared = dict(hidden=[args.hidden], classes=None, lr=args.lr, compare=False,
                   test_per_class=args.test_per_class,
@@ -90,6 +96,42 @@ def main() -> None:
           f"{devices} devices (784-{args.hidden}-10), model bank eta 0.25, seed {args.seed}")
     if args.json:
         Path(args.json).write_text(json.dumps({"points": points, "picked": picked}, indent=1))
+    if args.plot:
+        plot(points, picked, args.plot)
+
+
+def plot(points: list[dict], picked: dict, path: str, lab_run: dict | None = None) -> None:
+    """Held-out accuracy (95 % interval) against priced lab hours, one colour per T; the
+    setting picked on validation ringed; a run on the lab (``lab_run``: lab_hours,
+    held_out, held_out_ci95) as a star."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for steps in sorted({p["steps"] for p in points}):
+        mine = sorted((p for p in points if p["steps"] == steps), key=lambda p: p["lab_hours"])
+        hours = [p["lab_hours"] for p in mine]
+        acc = np.array([p["held_out"] for p in mine])
+        ci = np.array([p["held_out_ci95"] for p in mine])
+        ax.errorbar(hours, acc * 100, yerr=[(acc - ci[:, 0]) * 100, (ci[:, 1] - acc) * 100],
+                    fmt="o", capsize=2, label=f"T = {steps} (model bank)")
+    ax.plot([picked["lab_hours"]], [picked["held_out"] * 100], "o", ms=14, mfc="none",
+            mec="k", label="picked on validation")
+    if lab_run is not None:
+        low, high = lab_run["held_out_ci95"]
+        at = lab_run["held_out"]
+        ax.errorbar([lab_run["lab_hours"]], [at * 100],
+                    yerr=[[(at - low) * 100], [(high - at) * 100]],
+                    fmt="*", ms=14, color="crimson", capsize=3, label=lab_run["label"])
+    ax.axhline(85, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("lab hours (priced on the rig's timing, hardware-timed)")
+    ax.set_ylabel("held-out accuracy, 10 classes (%)")
+    ax.set_title("784-80-10, every neuron a device (90 devices)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ from protocols.timing import choose_timing
 from simulators.presets import hall_bar_preset
 
 if TYPE_CHECKING:
-    from hil.banks.registry import LabSettings
     from hil.session.session import Session
 
 __all__ = ["LabBank", "lab_bank", "lab_banks", "latest_sweeps"]
@@ -342,37 +341,36 @@ def lab_bank(lab_file: str | None, timing: str, width: float, devices: int,
              seed: int) -> LabBank:
     """Devices 0..n-1 of a lab file's lab, or of the virtual lab built from ``width`` and
     ``seed``, calibrated with the nominal bar of ``width`` until measured."""
-    from hil.banks.registry import LabSettings
-
-    return lab_banks(LabSettings(lab_file, timing, width), [devices], seed)[0]
+    return lab_banks(lab_file, timing, width, [devices], seed)[0]
 
 
-def lab_banks(settings: LabSettings, sizes: list[int], seed: int,
-              store: RunStore | None = None) -> list[LabBank]:
+def lab_banks(lab_file: str | None, timing: str, width: float, sizes: list[int], seed: int,
+              chip: int | None = None, devices: list[int] | None = None,
+              survey: int | None = None, store: RunStore | None = None) -> list[LabBank]:
     """One bank per layer of ``sizes`` devices, every layer on one lab (one set of
-    instruments, one chip behind its switch): the lab file's, or the virtual lab's chip of
-    ``settings.chip`` devices (default: as many as the layers take) built from ``width`` and
-    ``seed``. The devices are ``settings.devices`` (default 0, 1, ...) or those ``survey``
-    (a survey run in ``store`` on this lab) chose for a network of this size, shared out
+    instruments, one chip behind its switch): ``lab_file``'s, or the virtual lab's chip of
+    ``chip`` devices (default: as many as the layers take) built from ``width`` and
+    ``seed``. The devices are ``devices`` (default 0, 1, ...) or those ``survey`` (a
+    survey run in ``store`` on this lab) chose for a network of this size, shared out
     layer after layer; the survey's fits are their calibration when the run asks for device
-    calibration (hil.banks.lab.LabBank.measure_calibration). Until measured, each device has
-    the nominal calibration of a bar of ``width``."""
+    calibration (:meth:`LabBank.measure_calibration`). Until measured, each device has the
+    nominal calibration of a bar of ``width``."""
     from hil.session.lab import open_lab
     from hil.session.session import check_device, lab_description
 
     needed = sum(sizes)
-    survey = None if settings.survey is None else _survey(store, settings.survey)
-    devices = _chosen_devices(settings, needed, survey)
-    chip = settings.chip or (survey["devices"] if survey else max(devices) + 1)
-    description = (lab_description(settings.lab) if settings.lab is not None
-                   else lab_description(None, chip, settings.width, seed))
-    if survey is not None and survey["lab"] != description:
-        raise ConfigError("survey", f"run {settings.survey} surveyed another lab "
-                          f"({survey['lab']}), not this run's ({description})")
+    surveyed = None if survey is None else _survey(store, survey)
+    devices = _chosen_devices(devices, needed, surveyed)
+    chip = chip or (surveyed["devices"] if surveyed else max(devices) + 1)
+    description = (lab_description(lab_file) if lab_file is not None
+                   else lab_description(None, chip, width, seed))
+    if surveyed is not None and surveyed["lab"] != description:
+        raise ConfigError("survey", f"run {survey} surveyed another lab "
+                          f"({surveyed['lab']}), not this run's ({description})")
     for device in devices:
         check_device(description, device)
     lab = open_lab(description).connect()
-    nominal = nominal_calibration(hall_bar_preset(settings.width))
+    nominal = nominal_calibration(hall_bar_preset(width))
     share = _SharedLab(lab, len(sizes))
     banks: list[LabBank] = []
     try:
@@ -380,11 +378,10 @@ def lab_banks(settings: LabSettings, sizes: list[int], seed: int,
         for size in sizes:
             mine = devices[start:start + size]
             start += size
-            bank = LabBank(lab, mine, [nominal] * size, timing=settings.timing,
+            bank = LabBank(lab, mine, [nominal] * size, timing=timing,
                            description=description, share=share)
-            bank.calibration_origin = f"nominal: the {settings.width * 1e6:g} um bar's preset"
-            if survey is not None:
-                bank.survey = survey
+            bank.calibration_origin = f"nominal: the {width * 1e6:g} um bar's preset"
+            bank.survey = surveyed
             banks.append(bank)
     except ProtocolError as err:
         lab.close()
@@ -423,7 +420,7 @@ def _survey(store: RunStore | None, run_id: int) -> dict:
             "cycle": run.config.get("cycle", {})}
 
 
-def _chosen_devices(settings: LabSettings, needed: int, survey: dict | None) -> list[int]:
+def _chosen_devices(given: list[int] | None, needed: int, survey: dict | None) -> list[int]:
     """The devices the layers take, in order: given, the survey's best (its usable devices
     closest to the chip's median I_bias and window, protocols.survey.choose_network), or
     0..needed-1."""
@@ -433,10 +430,10 @@ def _chosen_devices(settings: LabSettings, needed: int, survey: dict | None) -> 
             raise ConfigError("survey", f"run {survey['run_id']} found {len(chosen)} usable "
                               f"devices; the network's layers need {needed}")
         return chosen
-    if settings.devices is not None:
-        if len(settings.devices) != needed:
-            raise ConfigError("devices", f"{len(settings.devices)} devices given; the "
+    if given is not None:
+        if len(given) != needed:
+            raise ConfigError("devices", f"{len(given)} devices given; the "
                               f"network's layers need {needed} (one a neuron, or one per "
                               "multiplex neurons)")
-        return list(settings.devices)
+        return list(given)
     return list(range(needed))

@@ -25,6 +25,7 @@ from hil.errors import ConfigError
 from hil.units import refused
 from protocols.progress import Progress
 from simulators.bounds import check_llgs_steps
+from simulators.lab.chip import MAX_DEVICES
 from simulators.macrospin import PRESETS
 
 
@@ -192,8 +193,6 @@ def _check_telegraph(s: TelegraphSettings) -> None:
 
 
 def _check_lab(s: LabSettings) -> None:
-    from simulators.lab.chip import MAX_DEVICES
-
     if s.lab is not None and not Path(s.lab).is_file():
         raise ConfigError("lab", f"{s.lab} is not a lab file")
     if s.chip is not None:
@@ -295,7 +294,8 @@ def _build_lab(s: LabSettings, layer: LayerRequest) -> NeuronBank:
 def _build_lab_layers(s: LabSettings, layers: list[LayerRequest], store: Any) -> list:
     from hil.banks.lab import lab_banks
 
-    return lab_banks(s, [layer.devices for layer in layers], layers[0].seed, store)
+    return lab_banks(s.lab, s.timing, s.width, [layer.devices for layer in layers],
+                     layers[0].seed, s.chip, s.devices, s.survey, store)
 
 
 BACKENDS: dict[str, Backend] = {}

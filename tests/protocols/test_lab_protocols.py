@@ -68,9 +68,20 @@ def test_train_through_the_virtual_lab(capsys):
     assert np.isfinite(payload["loss_history"]).all()
 
 
-def test_lab_backend_refuses_hidden_layers(capsys):
-    assert main(["train", "--backend", "lab", "--hidden", "10"]) == 2
-    assert "hidden" in capsys.readouterr().err
+def test_lab_backend_trains_a_hidden_layer_on_chosen_devices(capsys):
+    """``--hidden`` on the lab: the hidden layer's devices, then the outputs', as
+    ``--devices`` lists them on a chip of ``--chip``; a list of the wrong length is refused
+    by name before any instrument is touched."""
+    options = ["train", "--backend", "lab", "--hidden", "2", "--chip", "8", "--steps", "3",
+               "--epochs", "1", "--train-per-class", "1", "--test-per-class", "1",
+               "--no-compare", "--no-progress", "--json"]
+    assert main([*options, "--devices", "7,5,0,1,2,3"]) == 0
+    payload = _last_json(capsys)
+    run = RunStore().get_run(payload["run_id"])
+    assert sorted(int(d) for d in run.result["pulses"]) == [0, 1, 2, 3, 5, 7]
+    assert run.config["bank"]["devices"] == [7, 5, 0, 1, 2, 3]
+    assert main([*options, "--devices", "7,5,0"]) == 2
+    assert "devices" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("timing", ["software", "hardware"])
