@@ -290,7 +290,8 @@ class WearBudgets:
         budgets = {}
         for key, value in devices.items():
             if not str(key).isdigit():
-                raise LabFileError(f"wear.devices.{key}", "not a device number (0, 1, ...)")
+                raise LabFileError(f"wear.devices.{key}", "not a device number; allowed: "
+                                   "0, 1, ... (a quoted key)")
             budgets[int(key)] = _wear_pulses(f"wear.devices.{key}", value)
         return cls(pulses, budgets)
 
