@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from hil.session.suspenders import Trip, WatchSettings
+from hil.session.suspenders import Trip, WatchSettings, suspenders_from_mapping
 from hil.session.watch import FAILURES, RunWatch, classify_failure
 from instruments.connection import Lab
 from protocols.cycle import CycleSettings, ResetWriteRead
@@ -237,8 +237,6 @@ def procedure_watch(watch: WatchSettings | ProcedureWatch | dict | bool | None,
     """The watch a procedure runs under: ``None`` or ``True``: the defaults (every
     procedure suspender on, reconnection); ``False``: none (a run another watch watches);
     a ``[suspenders]`` table (dict), ``WatchSettings`` or a ``ProcedureWatch``."""
-    from hil.session.suspenders import suspenders_from_mapping
-
     if watch is False:
         return None
     if isinstance(watch, ProcedureWatch):

@@ -32,6 +32,7 @@ import numpy as np
 from pyvisa.errors import VisaIOError
 
 from hil.session.suspenders import Trip, WatchSettings
+from hil.session.wear import earlier_pulses, resolve_budget
 from instruments.errors import InstrumentError, LabConnectionError
 from protocols.cycle import NOT_RESET
 from protocols.errors import ProtocolError
@@ -126,8 +127,6 @@ class RunWatch:
     def _resolve_wear(self) -> dict | None:
         """Each wear suspender's budget for this run (``hil.session.wear``: its own
         setting, the lab file's, the newest survey's), as the provenance keeps it."""
-        from hil.session.wear import resolve_budget
-
         found = None
         for suspender in self.settings.suspenders:
             if suspender.name == "wear":
@@ -141,8 +140,6 @@ class RunWatch:
     def earlier_pulses(self) -> dict[int, int]:
         """device -> pulses the store's other runs on this chip recorded (a device's wear
         before this run; again after each sweep this watch ran)."""
-        from hil.session.wear import earlier_pulses
-
         if self._earlier is None:
             self._earlier = ({} if self.store is None else earlier_pulses(
                 self.store, self.lab_description(), getattr(self.run, "id", None)))
@@ -399,13 +396,11 @@ class RunWatch:
         sweep), and the network goes on with its fit; unusable: the device is retired.
         ``centre``: where its 50 % current is thought to be now (the sweep's 15 currents
         span +-5 I0 around it, protocols.sweep's grid); None: the sweep searches."""
-        from hil.session.session import Session
         from protocols.sweep import fifty_percent_current
 
         bank = self.banks[layer]
         device = bank.devices[neuron]
-        # this watch watches the sweep (its reconnection, its stop), so the sweep's own is off
-        session = Session(bank.description, self.store, lab=bank.lab, watch=False)
+        session = bank.calibration_session(self.store)  # the bank's lab, borrowed
         old = self.calibration[layer][neuron]
         grid = None if centre is None else np.linspace(centre - 5 * old.i0,
                                                        centre + 5 * old.i0, 15)

@@ -24,6 +24,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from instruments.connection import LabFile, LabFileError, WearBudgets
+from protocols.errors import ConfigError
 from protocols.store import RunStore
 
 __all__ = ["PAPER_BUDGET", "Budget", "chip_key", "earlier_pulses", "resolve_budget",
@@ -147,6 +149,16 @@ def newest_survey(store: RunStore, description: dict | None):
     return None
 
 
+def _lab_file_wear(path: str) -> WearBudgets | None:
+    """The lab file's ``[wear]`` table; a bad value refused naming its field."""
+    try:
+        return LabFile.load(path).wear
+    except LabFileError as err:
+        raise ConfigError(err.field, f"lab file {path}: {err.reason}") from None
+    except ValueError as err:
+        raise ConfigError("lab", str(err)) from None
+
+
 def resolve_budget(explicit: int | None, store: RunStore | None,
                    description: dict | None) -> Budget:
     """The budget a watched run holds its devices to (module docstring: the suspender's own
@@ -154,9 +166,7 @@ def resolve_budget(explicit: int | None, store: RunStore | None,
     if explicit is not None:
         return Budget(explicit, source="suspenders.wear.pulses")
     if description and "lab_file" in description:
-        from hil.session.session import _lab_file
-
-        wear = _lab_file(description["lab_file"]).wear
+        wear = _lab_file_wear(description["lab_file"])
         if wear is not None and (wear.pulses is not None or wear.devices):
             return Budget(wear.pulses, wear.devices,
                           f"lab file {description['lab_file']} [wear]")

@@ -207,3 +207,20 @@ def test_a_devices_own_longer_endurance_run_sets_its_budget(tmp_path):
     assert budgets["2"] == {"pulses": 30000,
                             "source": f"endurance run {run.id}: 15000 cycles still switching"}
     assert budgets["3"]["pulses"] == 20000
+
+
+def test_hil_characterise_takes_the_suspenders_table_of_a_run_toml(tmp_path, capsys):
+    """``--suspenders run.toml``: the sweep watches as its ``[suspenders]`` table says (kept
+    in the run's provenance); a bad value is refused by name before any instrument."""
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text("[suspenders]\npause = 5.0\n[suspenders.levels]\nenabled = false\n")
+    bad.write_text("[suspenders.errors]\naction = \"retire\"\n")
+    store = str(tmp_path / "runs.sqlite")
+    sweep = ["--store", store, "characterise", "sweep", "--iterations", "20", "--devices", "2"]
+    assert main([*sweep, "--suspenders", str(bad)]) == 2
+    assert "suspenders.errors.action" in capsys.readouterr().err
+    assert RunStore(store).list_runs() == []
+    assert main([*sweep, "--suspenders", str(good)]) == 0
+    watch = RunStore(store).provenance(1)["watch"]
+    assert watch["levels"] == {"enabled": False} and watch["pause"] == 5.0
+    assert watch["errors"] == {"action": "pause"} and watch["drift"] == {"enabled": False}
