@@ -224,3 +224,24 @@ def test_hil_characterise_takes_the_suspenders_table_of_a_run_toml(tmp_path, cap
     watch = RunStore(store).provenance(1)["watch"]
     assert watch["levels"] == {"enabled": False} and watch["pause"] == 5.0
     assert watch["errors"] == {"action": "pause"} and watch["drift"] == {"enabled": False}
+
+
+def test_a_survey_retires_a_device_already_past_its_life_before_any_pulse(tmp_path):
+    """The lab file gives device 1 a life of 1,000 pulses and an unwatched sweep has spent
+    more: the survey's look before each device retires it untouched (not one pulse of the
+    survey reaches it) and surveys devices 0 and 2."""
+    path = _lab_file(tmp_path, '[wear.devices]\n"1" = 1000\n')
+    store = RunStore(tmp_path / "runs.sqlite")
+    with served(store, description=lab_description(path)) as (session, virtual):
+        session.watch = False
+        session.sweep(device=1, iterations=ITERATIONS, timing="hardware")
+        session.watch = None  # the defaults
+        virtual.settle()
+        before = virtual.chip.pulses_received.tolist()
+        survey = session.survey(iterations=20, timing="hardware", devices=[0, 1, 2])
+        virtual.settle()
+        after = virtual.chip.pulses_received.tolist()
+    assert survey.summary["grades"] == {"0": "usable", "1": "retired", "2": "usable"}
+    assert "budget of 1000" in survey.summary["unusable"]["1"]
+    assert after[1] == before[1] and after[0] > before[0] and after[2] > before[2]
+    assert "1" not in survey.summary["pulses"]
