@@ -207,6 +207,7 @@ class LabFile:
     devices: list[int] | None = None
     wiring: k7002.SwitchWiring | None = None  # [switch], [devices.N]: a 7002's channels
     models: dict[str, str] = field(default_factory=dict)  # [models]: role -> model (MODELS)
+    wear: WearBudgets | None = None  # [wear]: pulses each device may take over its life
 
     @classmethod
     def load(cls, path: str | Path) -> LabFile:
@@ -221,7 +222,7 @@ class LabFile:
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"lab file: {path} is not valid TOML: {err}") from None
         allowed = {"roles", "visa_library", "virtual", "limits", "timeout_ms", "wiring", "chip",
-                   "devices", "switch", "models"}
+                   "devices", "switch", "models", "wear"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise ValueError(f"lab file: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
@@ -243,7 +244,8 @@ class LabFile:
         lab = cls(roles, raw.get("visa_library", "@py"), bool(raw.get("virtual", False)),
                   limits, int(raw.get("timeout_ms", 2000)), trigger_line, bus,
                   None if chip is None else str(chip), devices, wiring,
-                  _models(raw.get("models", {})))
+                  _models(raw.get("models", {})),
+                  None if "wear" not in raw else WearBudgets.from_table(raw["wear"]))
         if not lab.virtual:
             missing = [r for r in REQUIRED_ROLES if r not in roles]
             if missing:
@@ -251,6 +253,59 @@ class LabFile:
             if wiring is not None and "switch" not in roles:
                 raise ValueError("lab file: [devices.N] channels need a switch role")
         return lab
+
+
+class LabFileError(ValueError):
+    """A lab file's value refused, with the ``field`` it is in (e.g. ``wear.pulses``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"lab file: {field}: {message}")
+        self.field, self.reason = field, message
+
+
+MAX_WEAR_PULSES = 10**12  # far beyond any bar: 10^15 cycles are reported only for MTJs
+
+
+@dataclass
+class WearBudgets:
+    """``[wear]``: the reset and write pulses a device may take over its whole life before a
+    watched run retires it, chip-wide (``pulses``) and per device (``[wear.devices]``,
+    ``"3" = 8000``), each a whole number in [1, ``MAX_WEAR_PULSES``]."""
+
+    pulses: int | None = None
+    devices: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_table(cls, raw: Any) -> WearBudgets:
+        """The ``[wear]`` table as read; a bad key or value is refused naming its field."""
+        if not isinstance(raw, dict):
+            raise LabFileError("wear", "must be a table: pulses = N and/or [wear.devices]")
+        unknown = sorted(set(raw) - {"pulses", "devices"})
+        if unknown:
+            raise LabFileError(f"wear.{unknown[0]}", "unknown; allowed: ['devices', 'pulses']")
+        pulses = None if "pulses" not in raw else _wear_pulses("wear.pulses", raw["pulses"])
+        devices = raw.get("devices", {})
+        if not isinstance(devices, dict):
+            raise LabFileError("wear.devices", 'must be a table of "device" = pulses')
+        budgets = {}
+        for key, value in devices.items():
+            if not str(key).isdigit():
+                raise LabFileError(f"wear.devices.{key}", "not a device number; allowed: "
+                                   "0, 1, ... (a quoted key)")
+            budgets[int(key)] = _wear_pulses(f"wear.devices.{key}", value)
+        return cls(pulses, budgets)
+
+    def budget(self, device: int) -> int | None:
+        """``device``'s budget: its own, else the chip's; None when neither is given."""
+        return self.devices.get(device, self.pulses)
+
+
+def _wear_pulses(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            not 1 <= value <= MAX_WEAR_PULSES:
+        raise LabFileError(name, f"{value!r} is outside the allowed range "
+                           f"[1, {MAX_WEAR_PULSES}] pulses (a whole number)")
+    return value
 
 
 def _models(models: dict) -> dict[str, str]:

@@ -13,3 +13,12 @@ class ConfigError(ValueError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
+
+
+class DeviceRetired(RuntimeError):
+    """A watched run retired the routed ``device`` (worn out, stuck): a procedure over many
+    devices (a survey) marks it and goes on with the next one."""
+
+    def __init__(self, device: int, reason: str) -> None:
+        super().__init__(f"device {device} retired: {reason}")
+        self.device, self.reason = device, reason

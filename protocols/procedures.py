@@ -44,14 +44,14 @@ def hysteresis(rwr: ResetWriteRead, max_current: float, points: int, loops: int 
         raise ValueError(f"points = {points} is outside the allowed range [2, 200]")
     if not 1 <= loops <= 20:
         raise ValueError(f"loops = {loops} is outside the allowed range [1, 20]")
-    pulse, s = rwr.lab["pulse"], rwr.settings
+    s = rwr.settings
     path = loop_currents(max_current, points, loops)
     for current in (max_current, -max_current):  # both polarities, before any pulse
         rwr.lab.limits.pulse_current(current)
-    pulse.pulse(s.reset_current, s.reset_width)  # start from -1
+    rwr.pulse(s.reset_current, s.reset_width)  # start from -1 (each pulse counted: wear)
     resistance = []
     for i, current in enumerate(path):
-        pulse.pulse(float(current), s.write_width)
+        rwr.pulse(float(current), s.write_width)
         r = rwr.read_resistance()
         resistance.append(r)
         _emit(record, step=i, current=float(current), r_ahe=r)
@@ -146,14 +146,14 @@ def anisotropy_field(rwr: ResetWriteRead, fields: np.ndarray,
     states are read and R_AHE = (R(+1) - R(-1)) / 2, which removes the Hall cross's offset
     resistance (it would otherwise scale the fitted H_an). Eq. S2 expands
     m_z = sqrt(1 - (H_x / H_an)^2) to second order: keep |H_x| below about H_an / 3."""
-    supply, pulse, s = rwr.lab["field"], rwr.lab["pulse"], rwr.settings
+    supply, s = rwr.lab["field"], rwr.settings
     resistance = []
     try:
         for i, field in enumerate(np.asarray(fields, float)):
             supply.set_field(float(field))
-            pulse.pulse(-s.reset_current, s.write_width)
+            rwr.pulse(-s.reset_current, s.write_width)  # each pulse counted (wear)
             r_up = rwr.read_resistance()
-            pulse.pulse(s.reset_current, s.reset_width)
+            rwr.pulse(s.reset_current, s.reset_width)
             r_down = rwr.read_resistance()
             resistance.append(abs(r_up - r_down) / 2)  # H_x's sign sets which pulse writes +1
             _emit(record, step=i, field=float(field), r_up=r_up, r_down=r_down)

@@ -346,7 +346,8 @@ class RunStore:
             yield active
         except RunAborted as err:
             err.run_id = active.id
-            self._finish_quietly(active, "aborted", {"error": "aborted by the user"})
+            # a stop with a reason (a suspender's) keeps it; the user's own reads as such
+            self._finish_quietly(active, "aborted", {"error": str(err) or "aborted by the user"})
             raise
         except KeyboardInterrupt as err:
             err.run_id = active.id  # type: ignore[attr-defined]  # for the line the user reads

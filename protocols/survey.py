@@ -12,7 +12,9 @@ strong write, and named from those readings against the chip's working devices:
 - ``no switching``: quiet, at the -1 level (a dead device, or one stuck at -1: the two read
   alike).
 
-A device the guard refuses (its own limit below the cycle's currents) is ``refused``. The
+A device the guard refuses (its own limit below the cycle's currents) is ``refused``; one a
+watched run retires on the way (``protocols.errors.DeviceRetired``: worn out, or refusing its
+reset) is ``retired``, and the survey goes on with the next. The
 others are swept (``protocols.sweep``: the switching region found by a coarse search, then
 I_bias +- 5 I0) and graded by ``protocols.fitting.grade_fit``.
 
@@ -32,7 +34,7 @@ import numpy as np
 
 from instruments.limits import LimitError
 from protocols.cycle import ResetWriteRead
-from protocols.errors import ProtocolError
+from protocols.errors import DeviceRetired, ProtocolError
 from protocols.procedures import survey_table
 from protocols.progress import Progress
 from protocols.sweep import sweep_device
@@ -58,9 +60,12 @@ def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
             if progress is not None:
                 progress("survey", done, len(devices), {})
             lab.set_limits(base)
-            rwr.route_device(device)  # its pulses are counted from here
-            lab.set_limits(lab.device_limits(device))
-            row, screen = _survey_one(rwr, device, iterations, record)
+            try:
+                rwr.route_device(device)  # its pulses are counted from here
+                lab.set_limits(lab.device_limits(device))
+                row, screen = _survey_one(rwr, device, iterations, record)
+            except DeviceRetired as err:  # a watched run retired it: marked, and on we go
+                row, screen = _failed(device, "retired", err.reason), None
             rows.append(row)
             if screen is not None:
                 screens[device] = screen

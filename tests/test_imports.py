@@ -32,7 +32,7 @@ LISTED: dict[str, dict[str, str]] = {
         "the virtual twin that prices a rig's lab time, built only when a lab run is priced"),
     "hil/cli/characterise.py": dict.fromkeys(
         ["protocols.store", "hil.units", "hil.plots", "protocols.fitting",
-         "hil.cli.runs", "time"], LIGHT) | {"tqdm": PROGRESS},
+         "hil.cli.runs", "time", "hil.session.suspenders"], LIGHT) | {"tqdm": PROGRESS},
     "hil/cli/codesign.py": dict.fromkeys(
         ["hil.units", "hil.grids", "protocols.store", "hil.cli.common"], LIGHT),
     "hil/banks/notices.py": {"simulators.llgs_kernels.cpu_native": COMPILER},

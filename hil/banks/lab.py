@@ -157,6 +157,13 @@ class LabBank(NeuronBank):
         """The run id of each device's calibration sweep (None: not swept, nominal)."""
         return list(self._sweeps)
 
+    def calibration_session(self, store: RunStore) -> Session:
+        """A session on this bank's lab (borrowed) recording into ``store``: where a run's
+        watch sweeps a device again. Unwatched: the run's own watch watches the sweep."""
+        from hil.session.session import Session
+
+        return Session(self.description, store, lab=self.lab, watch=False)
+
     def measure_calibration(self, store: RunStore, lab_description: dict | None = None,
                             iterations: int = 100, resumed_after: int | None = None) -> None:
         """Per-device calibration from the store's newest usable sweep of each device on

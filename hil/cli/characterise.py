@@ -59,6 +59,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         q.add_argument("--plot", help="figure path (PNG)")
     for q in (sweep, hyst, endur, aniso, survey):
         add_cycle_options(q)
+        q.add_argument("--suspenders", metavar="TOML", help="a run TOML whose [suspenders] "
+                       "table says what the run watches for between its batches, as hil "
+                       "train's (default: every suspender a procedure takes, on; "
+                       "docs/guide/overnight.md)")
     for q in (hyst, endur, aniso):
         q.add_argument("--device", type=int, default=0, help="device id (default 0)")
     for q in (sweep, endur, survey):
@@ -99,7 +103,20 @@ def _session(args: argparse.Namespace, description: dict | None = None):
     from hil.session.session import Session
     from protocols.store import RunStore
 
-    return Session(description or lab_description(args), RunStore(args.store))
+    return Session(description or lab_description(args), RunStore(args.store),
+                   watch=_watch(args))
+
+
+def _watch(args: argparse.Namespace, store=None, run_id: int | None = None):
+    """The ``--suspenders`` file's table, else a resumed run's own, else None (defaults)."""
+    from hil.session.suspenders import load_suspenders, suspenders_from_mapping
+
+    if getattr(args, "suspenders", None):
+        return load_suspenders(args.suspenders)
+    if store is not None and run_id is not None:
+        stored = store.provenance(run_id).get("watch")
+        return None if stored is None else suspenders_from_mapping(stored)
+    return None
 
 
 def _report(args, title: str, summary: dict, lines: list[str], plot=None) -> int:
@@ -319,6 +336,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
     if args.resume is not None:  # the killed run's own lab and settings
         session = Session.for_run(args.store, args.resume)
+        session.watch = _watch(args, session.store, args.resume)
         kwargs: dict = {"resume": args.resume}
     else:
         currents = parse_current_range(args.currents, "mA") if args.currents else None

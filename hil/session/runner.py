@@ -119,14 +119,17 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
                subscribers: Sequence[Callable[[dict], None]] = (),
                between_batches: Callable[[], None] | None = None,
                connect: Callable[[], Any] | None = None,
-               calibrate: bool = True) -> tuple[int, dict]:
+               calibrate: bool = True, watch=None) -> tuple[int, dict]:
     """Record a ``kind`` run of ``body(rwr, recording)`` on ``lab`` (or go on with the
     killed run ``resume``, whose stored settings it takes) and finish it. Bad input is
     refused before any pulse and any record; a resumed run is claimed before ``connect``
     touches an instrument, so a run another process is recording is refused untouched.
     ``body`` runs on a routed, calibrated device and returns the run's summary
     (``calibrate=False``: a body that calibrates each device it routes itself).
-    ``subscribers`` hear every stored reading; ``between_batches`` runs after each batch."""
+    ``subscribers`` hear every stored reading; ``between_batches`` runs after each batch.
+    ``watch`` (a :class:`~hil.session.procedure_watch.ProcedureWatch`): the run's batches
+    are its device calls and its suspenders are checked between them, its events kept in
+    the run's provenance."""
     store.check_writable(f"recording a {kind} run")  # before any instrument is touched
     with ExitStack() as stack:
         run = None
@@ -150,9 +153,13 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
             config = {**config, "instruments": lab.identities, "timing": timing}
             run = stack.enter_context(store.run(kind, config,
                                                 seed=config["lab"].get("seed")))
-        rwr = ResetWriteRead(lab, settings, timing=timing)
+        rwr = (ResetWriteRead(lab, settings, timing=timing) if watch is None else
+               watch.cycle_for_run(lab, settings, timing, config["lab"]))
         rwr.device = config.get("device", 0)
         run.closing = lambda: pulse_record(rwr)  # however the run ends
+        if watch is not None:
+            watch.attach_run(run, store)
+            between_batches = _both(between_batches, watch.between_batches)
         if calibrate:
             rwr.calibrate()
         run.snapshot(lab.snapshot())  # the settings it starts from
@@ -169,9 +176,21 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
     return run.id, summary
 
 
+def _both(first: Callable[[], None] | None,
+          then: Callable[[], None]) -> Callable[[], None]:
+    if first is None:
+        return then
+
+    def both() -> None:
+        first()
+        then()
+
+    return both
+
+
 def pulse_record(rwr: ResetWriteRead) -> dict:
     """Reset and write pulses each device took in the run, replayed batches included
-    (paper 002's bars endure about 5,000 of 10,000 cycles), and the 2000's burst as
+    (a device's wear: ``hil.session.wear`` sums them over runs), and the 2000's burst as
     measured on the rig when the burst route ran."""
     record: dict = {"pulses": {str(d): int(n) for d, n in sorted(rwr.pulses.items())}}
     burst = measured_burst(rwr.lab)

@@ -19,10 +19,13 @@ import numpy as np
 from hil.errors import ConfigError
 from hil.session.lab import VirtualLabConnection
 from hil.session.lab import open_lab as connect
+from hil.session.procedure_watch import procedure_watch
 from hil.session.runner import cycle_config, record_run, stored_run
 from hil.session.survey_time import price_survey
+from hil.session.suspenders import suspenders_from_mapping
+from hil.session.wear import survey_budgets
 from hil.units import check_value, si_value
-from instruments.connection import Lab, LabFile
+from instruments.connection import Lab, LabFile, LabFileError
 from instruments.limits import SafetyLimits
 from protocols import procedures
 from protocols.fitting import SigmoidFit
@@ -65,6 +68,8 @@ def lab_description(lab_file: str | Path | None = None, devices: int = 4,
 def _lab_file(path: str | Path) -> LabFile:
     try:
         return LabFile.load(path)
+    except LabFileError as err:  # a value refused names its own field (wear.pulses)
+        raise ConfigError(err.field, f"lab file {path}: {err.reason}") from None
     except ValueError as err:
         raise ConfigError("lab", str(err)) from None
 
@@ -118,12 +123,19 @@ class Session:
     off and leaves it connected. ``subscribers`` hear every reading as it is stored (a
     progress bar, a live plot's Qt signal); ``between_batches`` runs after each batch of
     readings: the place to pause, or to stop the run by raising
-    :class:`~hil.session.runner.RunAborted` (the run is kept, ``aborted``)."""
+    :class:`~hil.session.runner.RunAborted` (the run is kept, ``aborted``).
+
+    ``watch``: what each procedure's run watches for between its batches and how it
+    answers (``hil.session.procedure_watch``): None, the defaults (suspenders on,
+    reconnection with backoff and replay); a ``[suspenders]`` table as a dict, a
+    :class:`~hil.session.suspenders.WatchSettings` or a ``ProcedureWatch`` (a GUI's, for
+    its pause and abort); False: unwatched."""
 
     def __init__(self, description: dict, store: RunStore | str | Path | None = None,
                  limits: SafetyLimits | None = None, *, lab: Lab | None = None,
                  subscribers: Sequence[Callable[[dict], None]] = (),
-                 between_batches: Callable[[], None] | None = None) -> None:
+                 between_batches: Callable[[], None] | None = None,
+                 watch: Any = None) -> None:
         self.description = dict(description)
         self.store = store if isinstance(store, RunStore) else RunStore(store)
         self.owns_lab = lab is None
@@ -133,6 +145,9 @@ class Session:
         self._connected = not self.owns_lab
         self.subscribers = list(subscribers)
         self.between_batches = between_batches
+        if isinstance(watch, dict):  # refused by name before any instrument is touched
+            watch = suspenders_from_mapping(watch)
+        self.watch = watch
         self.connect_on_enter = True  # False: the first procedure connects (a resume,
         # which claims its run first, so a live one is refused before any *RST)
 
@@ -187,7 +202,8 @@ class Session:
         return record_run(self.store, self.lab, kind, {"lab": self.description, **config},
                           body, check=check, resume=resume, subscribers=self.subscribers,
                           between_batches=self.between_batches, connect=self.connect,
-                          calibrate=calibrate)
+                          calibrate=calibrate,
+                          watch=procedure_watch(self.watch, goes_on=kind == "survey"))
 
     # -- procedures ------------------------------------------------------------------
     def sweep(self, device: int = 0, currents: Sequence[float] | None = None,
@@ -342,6 +358,8 @@ class Session:
             if on_estimate is not None:
                 on_estimate(estimate)
             summary = survey_devices(rwr, chosen, iterations, rec, progress, network)
+            # each device's wear budget, for the runs that follow (hil.session.wear)
+            summary["wear"] = survey_budgets(self.store, self.description, chosen)
             fits.extend(SigmoidFit(f["i_bias"], f["i0"], f["i_bias_err"], f["i0_err"])
                         for f in summary["fits"])
             summary["lab_seconds_estimate"] = float(estimate)
@@ -398,11 +416,13 @@ def _check_timing(timing: str) -> None:
 
 def open_lab(lab_file: str | Path | None = None, *, devices: int = 4, width: float = 0.5e-6,
              seed: int | None = 0, store: RunStore | str | Path | None = None,
-             limits: SafetyLimits | None = None, switch: str | None = None) -> Session:
+             limits: SafetyLimits | None = None, switch: str | None = None,
+             watch: Any = None) -> Session:
     """A session on real instruments (``lab_file``) or on the virtual lab of ``devices``
     Hall bars of ``width`` (seeded by ``seed``; ``switch``: the 7001 or the 7002, by
     default the 7002 beyond 40 devices), recording into ``store`` (default: the user's run
     store). Use as a context manager: outputs are off when it ends. ``width``: SI, a pint
-    quantity or a string such as "0.5um"."""
+    quantity or a string such as "0.5um". ``watch``: what its runs watch for (``Session``)."""
     width = si_value("width", width, "m", example_unit="um")
-    return Session(lab_description(lab_file, devices, width, seed, switch), store, limits)
+    return Session(lab_description(lab_file, devices, width, seed, switch), store, limits,
+                   watch=watch)

@@ -6,8 +6,9 @@ Each suspender is a small object: ``check(watch)`` returns the devices (or instr
 trouble as :class:`Trip` s, ``action`` says what the run does about them (one of
 ``ACTIONS``), and the run's watch (``hil.session.watch``) records every event with its lab
 time. The settings come from the ``[suspenders]`` table of a run's TOML or from the API
-(:func:`suspenders_from_mapping`); every suspender is on by default except the wear budget,
-which needs a budget (from the lab file or the survey).
+(:func:`suspenders_from_mapping`); every suspender is on by default; the wear budget acts
+once a budget is found (its own setting, the lab file's or the newest survey's:
+``hil.session.wear``).
 """
 
 from __future__ import annotations
@@ -111,8 +112,7 @@ class InstrumentErrors(Suspender):
 class StuckDevice(Suspender):
     """A device that never (or always) switched over ``window`` cycles whose calibrated
     probabilities make that less likely than ``STUCK_ALPHA``: dead or stuck, so its
-    activations are no measurement of anything (paper 002's bars fail after about 5,000
-    of 10,000 cycles)."""
+    activations are no measurement of anything (a bar that wore out, or lost a contact)."""
 
     name = "stuck"
     default_action = "retire"
@@ -259,8 +259,10 @@ class Drift(Suspender):
 
 
 class WearBudget(Suspender):
-    """A device whose pulses (replays included) passed its budget is retired (paper 002:
-    bars endure about 5,000 of 10,000 cycles); off unless a budget is given."""
+    """A device whose pulses over its life (every earlier run's on the chip, and this
+    run's, replays included) passed its budget is retired. The budget: ``pulses`` given
+    here, else the lab file's ``[wear]``, else the newest survey's (``hil.session.wear``:
+    by default the 10,000 cycles paper 002 SI Fig. S5 showed a bar take); none: quiet."""
 
     name = "wear"
     default_action = "retire"
@@ -272,13 +274,25 @@ class WearBudget(Suspender):
             raise ConfigError("suspenders.wear.pulses", f"{pulses!r} is not a whole number "
                               "of pulses >= 1")
         self.pulses = pulses
+        self.budget = None  # the run's (hil.session.wear.Budget), set when a watch attaches
 
     def check(self, watch: Any) -> list[Trip]:
-        if self.pulses is None:
+        budget = self.budget
+        if budget is None or budget.source is None:
             return []
-        return [Trip(f"{count} pulses, over its budget of {self.pulses}", layer, neuron,
-                     watch.device_of(layer, neuron), values={"pulses": count})
-                for layer, neuron, count in watch.pulse_counts() if count > self.pulses]
+        earlier = watch.earlier_pulses()
+        trips = []
+        for layer, neuron, count in watch.pulse_counts():
+            device = watch.device_of(layer, neuron)
+            allowed = budget.of(device)
+            before = earlier.get(device, 0)
+            if allowed is not None and count + before > allowed:
+                trips.append(Trip(
+                    f"{count + before} pulses over its life ({count} in this run), over its "
+                    f"budget of {allowed} ({budget.source})", layer, neuron, device,
+                    values={"pulses": count + before, "run_pulses": count,
+                            "earlier_pulses": before, "budget": allowed}))
+        return trips
 
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "pulses": self.pulses}
@@ -411,7 +425,7 @@ class WatchSettings:
 
 def default_suspenders() -> list[Suspender]:
     """Every suspender with its default settings: what a run watches when its TOML says
-    nothing (wear stays quiet until a budget is given)."""
+    nothing (wear stays quiet until a budget is found: ``hil.session.wear``)."""
     return [cls() for cls in SUSPENDERS.values()]
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from pyvisa.errors import VisaIOError
 
 from hil.session.suspenders import Trip, WatchSettings
+from hil.session.wear import earlier_pulses, resolve_budget
 from instruments.errors import InstrumentError, LabConnectionError
 from protocols.cycle import NOT_RESET
 from protocols.errors import ProtocolError
@@ -91,6 +92,7 @@ class RunWatch:
         self.store = None
         self.retired: list[int] = []
         self._next: dict[str, float] = {}
+        self._earlier: dict[int, int] | None = None
         self._layer: dict[int, int] = {}
         self._pause = threading.Event()
         self._abort = threading.Event()
@@ -111,8 +113,37 @@ class RunWatch:
         earlier = self.store.provenance(run.id).get("events", []) if run.resumed else []
         self.events = list(earlier)
         self.retired = [e["device"] for e in self.events if e.get("action") == "retire"]
-        run.describe(watch=self.settings.describe(), events=self.events)
+        self._earlier = None
+        wear = self._resolve_wear()
+        run.describe(watch=self.settings.describe(), events=self.events,
+                     **({"wear": wear} if wear is not None else {}))
         return self
+
+    def lab_description(self) -> dict | None:
+        """The watched lab's description (a run's ``lab``), from its first lab bank."""
+        return next((b.description for b in self.lab_banks
+                     if getattr(b, "description", None)), None)
+
+    def _resolve_wear(self) -> dict | None:
+        """Each wear suspender's budget for this run (``hil.session.wear``: its own
+        setting, the lab file's, the newest survey's), as the provenance keeps it."""
+        found = None
+        for suspender in self.settings.suspenders:
+            if suspender.name == "wear":
+                suspender.budget = resolve_budget(suspender.pulses, self.store,
+                                                  self.lab_description())
+                found = {**suspender.budget.describe(),
+                         "earlier_pulses": {str(d): n for d, n in
+                                            sorted(self.earlier_pulses().items())}}
+        return found
+
+    def earlier_pulses(self) -> dict[int, int]:
+        """device -> pulses the store's other runs on this chip recorded (a device's wear
+        before this run; again after each sweep this watch ran)."""
+        if self._earlier is None:
+            self._earlier = ({} if self.store is None else earlier_pulses(
+                self.store, self.lab_description(), getattr(self.run, "id", None)))
+        return self._earlier
 
     @property
     def lab_banks(self) -> list[Any]:
@@ -365,12 +396,11 @@ class RunWatch:
         sweep), and the network goes on with its fit; unusable: the device is retired.
         ``centre``: where its 50 % current is thought to be now (the sweep's 15 currents
         span +-5 I0 around it, protocols.sweep's grid); None: the sweep searches."""
-        from hil.session.session import Session
         from protocols.sweep import fifty_percent_current
 
         bank = self.banks[layer]
         device = bank.devices[neuron]
-        session = Session(bank.description, self.store, lab=bank.lab)
+        session = bank.calibration_session(self.store)  # the bank's lab, borrowed
         old = self.calibration[layer][neuron]
         grid = None if centre is None else np.linspace(centre - 5 * old.i0,
                                                        centre + 5 * old.i0, 15)
@@ -394,6 +424,8 @@ class RunWatch:
                     raise
                 self._reconnect_after(err, next(waits, None), Trip(
                     f"{err}; its sweep is swept again", layer, neuron, device))
+            finally:
+                self._earlier = None  # the sweep's pulses are the device's wear too
         summary = result.summary
         if not summary.get("usable", True):
             self.record("recalibrate", "unusable", Trip(
@@ -470,8 +502,8 @@ class RunWatch:
                 measured = self.measured(layer, neuron)
                 for suspender in self.settings.suspenders:
                     if suspender.needs_calibration and not measured:
-                        continue
-                    suspender.observe(layer, neuron, currents, readings,
+                        continue  # (a call may return its first batch only: its currents)
+                    suspender.observe(layer, neuron, currents[:len(readings)], readings,
                                       self.calibration[layer][neuron], levels)
             return readings
 

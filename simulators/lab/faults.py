@@ -4,8 +4,8 @@ what a real rig does to it, through the same sockets:
 
 - ``drift``: devices whose switching current scale moves at ``percent_per_hour`` from ``at``
   (paper 002 SI Fig. S4 saw ~0.5 % a week in I_bias; heating makes it faster);
-- ``die``: a device that never switches again from ``at`` (paper 002's endurance: bars
-  fail after about 5,000 of 10,000 cycles), held in the state it had;
+- ``die``: a device that never switches again from ``at`` (a bar worn out; paper 002 SI
+  Fig. S5 saw none fail in 10,000 cycles, 5061 of them switching), held in the state it had;
 - ``stuck``: a device held in ``state`` (+1 or -1) from ``at``;
 - ``drop``: every line to ``role`` from ``at`` for ``duration`` lab seconds closes the
   connection without a reply (a lost GPIB or LAN link; one line when ``duration`` is 0);

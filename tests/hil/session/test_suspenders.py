@@ -250,9 +250,10 @@ def test_hall_readings_out_of_their_levels_pause_then_stop_with_outputs_off(swee
 
 
 def test_a_wear_budget_retires_devices_for_spares_until_none_is_left(sweeps):
-    """Every device spends its 1,500 pulses in the same batch: devices 0 and 1 are retired
-    for spares 4 and 5, device 2 finds none left and the run stops, outputs off; each
-    retired device's count stays in the bank's record."""
+    """A budget is a device's life: every device's calibration sweep in the store (about
+    4,000 pulses) and this run's first batch put each past 1,500 at the first check: devices
+    0 and 1 are retired for spares 4 and 5, device 2 finds none left and the run stops,
+    outputs off; each event counts the run's pulses (the bank's record) and the earlier."""
     settings = WatchSettings(suspenders=[WearBudget(pulses=1500)], spares=[4, 5])
     with Watched(sweeps, {}, settings) as w:
         with pytest.raises(RunStopped, match="device 2 retired .*no spare"), w.watch():
@@ -265,7 +266,9 @@ def test_a_wear_budget_retires_devices_for_spares_until_none_is_left(sweeps):
     assert retired == [(0, 4), (1, 5)]
     worn = [e for e in events if e["suspender"] == "wear"]
     assert all(e["pulses"] > 1500 for e in worn)
-    assert all(w.bank.pulses()[e["device"]] >= e["pulses"] for e in worn)
+    assert all(w.bank.pulses()[e["device"]] >= e["run_pulses"] > 0 for e in worn)
+    assert all(e["pulses"] == e["run_pulses"] + e["earlier_pulses"] for e in worn)
+    assert all(e["earlier_pulses"] > 1500 for e in worn)
 
 
 COIL = 0.05  # T/A: 0.4 A of the 2400 for paper 002's 200 Oe, the field the chip stands in
