@@ -261,8 +261,8 @@ class Drift(Suspender):
 class WearBudget(Suspender):
     """A device whose pulses over its life (every earlier run's on the chip, and this
     run's, replays included) passed its budget is retired. The budget: ``pulses`` given
-    here, else the lab file's ``[wear]``, else the newest survey's (``hil.session.wear``:
-    by default the 10,000 cycles paper 002 SI Fig. S5 showed a bar take); none: quiet."""
+    here, else the lab file's ``[wear]``, else the newest survey's (``hil.session.wear``: a
+    device's own endurance shown on the chip); none: quiet."""
 
     name = "wear"
     default_action = "retire"
