@@ -11,8 +11,11 @@ Open a lab and characterise its devices::
 
 Put device neurons into any torch model (``hil.DeviceNeurons``), train with the torch
 conventions (``hil.TrainConfig``, ``hil.Trainer``), read the run store (``hil.RunStore``),
-export trained weights (``hil.export_weights``). Names load on first use, so ``hil --help``
-stays fast.
+export trained weights (``hil.export_weights``). Every ``hil`` command is a call here and
+prints what it returns (``hil lab serve`` is ``hil.serve_lab``, ``hil simulate telegraph``
+``hil.simulate_telegraph``, ``hil compare`` ``hil.compare``), and the errors a caller
+catches are here too (``hil.ConfigError``, ``hil.StoreError``...). Names load on first
+use, so ``hil --help`` stays fast.
 """
 
 from __future__ import annotations
