@@ -81,7 +81,7 @@ _HOMES = {
     "PARTS": "hil.learn.config", "SCHEDULERS": "hil.learn.config",
     "coerce": "hil.learn.config", "load_toml": "hil.learn.config",
     "PswResult": "hil.simulate", "simulate_psw": "hil.simulate",
-    "macrospin_presets": "hil.simulate", "TelegraphResult": "hil.simulate",
+    "macrospin_presets": "simulators.macrospin", "TelegraphResult": "hil.simulate",
     "simulate_telegraph": "hil.simulate", "TwoPolariserResult": "hil.simulate",
     "simulate_two_polariser": "hil.simulate",
     "GridResult": "hil.grids", "psw_map": "hil.grids.maps",
@@ -175,7 +175,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, loaded eagerly
         PswResult,
         TelegraphResult,
         TwoPolariserResult,
-        macrospin_presets,
         simulate_psw,
         simulate_telegraph,
         simulate_two_polariser,
@@ -187,6 +186,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, loaded eagerly
     from protocols.fitting import fifty_interval, wilson_interval
     from protocols.store import RunStore, StoreError
     from simulators.bounds import CostWarning, OutOfRange
+    from simulators.macrospin import macrospin_presets
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,7 @@
 """The simulations of ``hil simulate`` as Python calls (the command prints and plots what
 they return): LLGS switching-probability curves (``hil.simulate_psw``: paper 000's
 stochastic LLGS macrospins and the other papers' presets, a curve with its sigmoid fit and
-Wilson intervals), the presets (``hil.macrospin_presets``), paper 004's telegraphic neuron
+Wilson intervals), paper 004's telegraphic neuron
 (``hil.simulate_telegraph``) and paper 003's two-polariser neuron
 (``hil.simulate_two_polariser``); every argument checked before a kernel compiles or
 allocates anything."""
@@ -21,7 +21,7 @@ from hil.units import refused, si_value
 from protocols.fitting import SigmoidFit, fit_sigmoid, wilson_interval
 from simulators.bounds import CostWarning
 from simulators.llgs_pulse import Pulse
-from simulators.macrospin import PRESETS, macrospin_preset
+from simulators.macrospin import macrospin_preset
 from simulators.psw import SwitchingCurve, check_llgs_arguments
 from simulators.psw import simulate_psw as _simulate
 
@@ -88,16 +88,6 @@ def simulate_psw(preset: str, currents: Sequence[Any] | None = None,
         fit = None
     low, high = wilson_interval(curve.counts, trials)
     return PswResult(chosen.name, width, step, trials, curve, fit, low, high)
-
-
-def macrospin_presets() -> list[dict[str, Any]]:
-    """Each LLGS preset (``hil simulate presets``) with its paper, torque, barrier (kT),
-    anisotropy field (T), critical current (A), default step (s) and what it models: the
-    names ``simulate_psw``, ``simulate_telegraph`` and the LLGS banks take."""
-    return [{"name": name, "paper": device.paper, "barrier_kT": device.barrier(),
-             "h_k": device.h_k(), "i_c0": device.critical_current(), "torque": device.torque,
-             "default_dt": device.default_dt, "description": device.description}
-            for name, device in PRESETS.items()]
 
 
 def _preset(name: str):
