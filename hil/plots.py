@@ -126,6 +126,25 @@ def plot_survey(summary: dict, path: str | Path, title: str) -> Path:
     return path
 
 
+def plot_sweep(sweep, path: str | Path) -> Path:
+    """A device's recorded sweep (``Session.sweep``'s ``.sweep``): P_sw with its 95 %
+    Wilson bars against write current and the fitted sigmoid (paper 002 Eq. 2), the title
+    saying why when the sweep is unusable."""
+    low, high = sweep.wilson()
+    title = f"device {sweep.device}" + ("" if sweep.grade.usable
+                                        else f" - unusable: {sweep.grade.reason}")
+
+    def draw(ax):
+        ax.errorbar(sweep.currents * 1e3, sweep.p_switch,
+                    yerr=np.clip([sweep.p_switch - low, high - sweep.p_switch], 0.0, None),
+                    fmt="o", capsize=2)
+        grid = np.linspace(sweep.currents[0], sweep.currents[-1], 300)
+        ax.plot(grid * 1e3, sweep.fit.p_switch(grid))
+        ax.set(xlabel="write current (mA)", ylabel="P_sw", title=title)
+
+    return _figure(path, draw, size=(6, 4))
+
+
 def plot_psw(currents: np.ndarray, p_switch: np.ndarray, low: np.ndarray, high: np.ndarray,
              fit, path: str | Path, title: str) -> Path:
     """Simulated switching probability with Wilson 95 % bars and the sigmoid fit (if any)."""

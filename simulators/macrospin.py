@@ -289,3 +289,13 @@ def macrospin_preset(name: str) -> Macrospin:
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"preset = {name!r} is unknown; allowed: {', '.join(PRESETS)}") from None
+
+
+def macrospin_presets() -> list[dict]:
+    """Each preset (``hil simulate presets``, ``hil.macrospin_presets``) with its paper,
+    torque, barrier (kT), anisotropy field (T), critical current (A), default step (s) and
+    what it models: the names the LLGS simulations and banks take."""
+    return [{"name": name, "paper": device.paper, "barrier_kT": device.barrier(),
+             "h_k": device.h_k(), "i_c0": device.critical_current(), "torque": device.torque,
+             "default_dt": device.default_dt, "description": device.description}
+            for name, device in PRESETS.items()]

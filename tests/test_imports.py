@@ -30,31 +30,14 @@ LISTED: dict[str, dict[str, str]] = {
     "hil/banks/lab_time.py": dict.fromkeys(
         ["simulators.lab.clock", "simulators.lab.chip", "simulators.lab.server"],
         "the virtual twin that prices a rig's lab time, built only when a lab run is priced"),
-    "hil/cli/characterise.py": dict.fromkeys(
-        ["protocols.store", "hil.units", "hil.plots", "protocols.fitting",
-         "hil.cli.runs", "time", "hil.session.suspenders"], LIGHT) | {"tqdm": PROGRESS},
-    "hil/cli/codesign.py": dict.fromkeys(
-        ["hil.units", "hil.grids", "protocols.store", "hil.cli.common"], LIGHT),
+    "hil/cli/characterise.py": {"time": LIGHT, "tqdm": PROGRESS},
     "hil/banks/notices.py": {"simulators.llgs_kernels.cpu_native": COMPILER},
-    "hil/cli/compare.py": dict.fromkeys(["hil.grids", "protocols.store", "hil.cli.common"],
-                                        LIGHT),
-    "hil/cli/lab.py": dict.fromkeys(
-        ["hil.cli.common", "simulators.lab.server", "simulators.lab.clock", "pathlib",
-         "simulators.lab.faults"], LIGHT),
     "hil/cli/main.py": {
         "hil.cli": "the subcommand modules, imported as the parser is built for the command "
                    "given (``hil simulate`` loads no lab, instrument or training module)",
-        "os": LIGHT, "hil.extras": LIGHT, "hil.units": LIGHT},
-    "hil/cli/runs.py": dict.fromkeys(["protocols.store", "hil.cli.common"], LIGHT),
-    "hil/cli/simulate.py": dict.fromkeys(
-        ["simulators.bounds", "simulators.macrospin", "hil.plots", "hil.cli.common"], LIGHT),
-    "hil/cli/sweep.py": dict.fromkeys(
-        ["hil.units", "hil.cli.simulate", "hil.grids", "hil.grids.maps", "protocols.store",
-         "simulators.presets"], LIGHT),
-    "hil/cli/train.py": dict.fromkeys(
-        ["protocols.store", "hil.cli.common", "numpy", "protocols.fitting",
-         "hil.session.suspenders"], LIGHT) | {
-            "tqdm": PROGRESS},
+        "os": LIGHT},
+    "hil/cli/train.py": dict.fromkeys(["hil.cli.common", "numpy"], LIGHT) | {
+        "tqdm": PROGRESS},
     "hil/grids/codesign.py": dict.fromkeys(
         ["hil.errors", "simulators.presets", "dataclasses", "hil.grids"], LIGHT),
     "hil/grids/engine.py": {"tqdm": PROGRESS},

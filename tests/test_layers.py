@@ -72,7 +72,7 @@ def test_the_walk_sees_the_imports(graph):
     # the walker itself: known arrows are found, function-level ones included
     assert "hil.banks.base" in graph["hil.learn.train"]
     assert "instruments.connection" in graph["protocols.cycle"]
-    assert "hil.gui.window" in graph["hil.cli.main"]  # imported inside a lambda's call
+    assert "hil.gui.window" in graph["hil.gui"]  # imported inside a function
 
 
 def test_packages_import_only_the_layers_below(graph):
@@ -149,3 +149,46 @@ def test_no_import_circle(graph, package):
     inside = {m: {t for t in imports if t.split(".")[0] == package and not m.startswith(t + ".")}
               for m, imports in graph.items() if m.split(".")[0] == package}
     assert find_cycle(inside) is None
+
+
+# what the command line may import: the public API (``hil`` and its public submodules,
+# reached as ``hil.<name>``), its sibling modules, the window it starts (``hil gui``), the
+# standard library, numpy for its tables and tqdm for its progress bars
+CLI_ALLOWED = {"hil.cli", "hil.gui", "numpy", "tqdm"}  # with what lies below them
+
+
+def cli_inner_imports(folder: Path) -> list[str]:
+    """Each import in ``folder``'s modules (at any depth of the code) of a module below the
+    public API: an inner ``hil`` module, or protocols, instruments, simulators, or a
+    third-party module the command line should reach through ``hil``."""
+    import sys
+
+    wrong = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                if name == "hil" or name.split(".")[0] in sys.stdlib_module_names or any(
+                        name == a or name.startswith(a + ".") for a in CLI_ALLOWED):
+                    continue
+                wrong.append(f"{path.name}:{node.lineno} imports {name}")
+    return wrong
+
+
+def test_the_command_line_imports_only_the_public_api():
+    """Every command is a thin layer over calls ``hil`` exports: what a command does beyond
+    reading its arguments and printing is there for a script too."""
+    assert cli_inner_imports(ROOT / "hil" / "cli") == []
+
+
+def test_the_cli_rule_sees_inner_imports(tmp_path):
+    (tmp_path / "a.py").write_text("import hil\nfrom hil.cli.common import x\nimport numpy\n"
+                                   "def f():\n    from hil.session.runner import stored_run\n"
+                                   "    import protocols.store\n    from hil import units\n")
+    assert cli_inner_imports(tmp_path) == ["a.py:5 imports hil.session.runner",
+                                           "a.py:6 imports protocols.store"]

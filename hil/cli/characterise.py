@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+import hil
+from hil import TIMINGS, units
 from hil.cli.common import (
     add_cycle_options,
     add_lab_options,
@@ -15,9 +17,7 @@ from hil.cli.common import (
     parse_current_range,
     print_json_line,
 )
-from hil.units import parse_field
-from protocols.fitting import wilson_interval
-from protocols.timing import TIMINGS
+from hil.cli.runs import pulse_text
 
 UNUSABLE = 3  # exit status of a procedure that ran, was recorded, and gave no result to use
 
@@ -25,7 +25,7 @@ UNUSABLE = 3  # exit status of a procedure that ran, was recorded, and gave no r
 def wilson_bounds(successes: int, trials: int) -> tuple[float, float]:
     """The Wilson 95 % interval of one count, as the printed tables show it (an endurance run's
     switched fraction is a binomial estimate, not an exact number)."""
-    low, high = wilson_interval(np.array([successes]), trials)
+    low, high = hil.wilson_interval(np.array([successes]), trials)
     return float(low[0]), float(high[0])
 
 
@@ -100,22 +100,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _session(args: argparse.Namespace, description: dict | None = None):
-    from hil.session.session import Session
-    from protocols.store import RunStore
-
-    return Session(description or lab_description(args), RunStore(args.store),
-                   watch=_watch(args))
+    return hil.Session(description or lab_description(args), hil.RunStore(args.store),
+                       watch=_watch(args))
 
 
 def _watch(args: argparse.Namespace, store=None, run_id: int | None = None):
     """The ``--suspenders`` file's table, else a resumed run's own, else None (defaults)."""
-    from hil.session.suspenders import load_suspenders, suspenders_from_mapping
-
     if getattr(args, "suspenders", None):
-        return load_suspenders(args.suspenders)
+        return hil.load_suspenders(args.suspenders)
     if store is not None and run_id is not None:
         stored = store.provenance(run_id).get("watch")
-        return None if stored is None else suspenders_from_mapping(stored)
+        return None if stored is None else hil.suspenders_from_mapping(stored)
     return None
 
 
@@ -134,11 +129,9 @@ def _report(args, title: str, summary: dict, lines: list[str], plot=None) -> int
 
 def _pulse_check(field: str, typed, value: float):
     """The lab's pulse-current limit, refused in the unit the user typed."""
-    from hil.units import check_range
-
     def check(limits) -> None:
         top = limits.max_pulse_current
-        check_range(field, typed, value, -top, top, "A", "mA")
+        units.check_range(field, typed, value, -top, top, "A", "mA")
 
     return check
 
@@ -146,22 +139,19 @@ def _pulse_check(field: str, typed, value: float):
 def run_hysteresis(args: argparse.Namespace) -> int:
     """``hil characterise hysteresis``: closed current loops, both edges and the loop width (paper
     002 Fig. 2b)."""
-    from hil.plots import plot_hysteresis
-    from hil.units import in_unit, typed_unit
-
-    top = parse_field("max_current", args.max_current, "A", "mA")
+    top = units.parse_field("max_current", args.max_current, "A", "mA")
     cycle = cycle_settings(args)
     with _session(args) as session:
         _pulse_check("max_current", args.max_current, top)(session.lab.limits)
         result = session.hysteresis(args.device, top, args.points, cycle, args.loops)
     summary = result.summary
-    unit = typed_unit(args.max_current, "mA")
+    unit = units.typed_unit(args.max_current, "mA")
 
     def shown(value: float) -> str:
-        return f"{in_unit(value, 'A', unit):.4g}"
+        return f"{units.in_unit(value, 'A', unit):.4g}"
 
     rows = [f"{'I (' + unit + ')':>10}  {'R_AHE (ohm)':>11}"]
-    rows += [f"{in_unit(i, 'A', unit):>10.4f}  {r:>11.4f}"
+    rows += [f"{units.in_unit(i, 'A', unit):>10.4f}  {r:>11.4f}"
              for i, r in zip(summary["currents"], summary["r_ahe"], strict=True)]
     if summary["usable"]:
         rows.append(
@@ -175,20 +165,15 @@ def run_hysteresis(args: argparse.Namespace) -> int:
         rows.append(message)
         print(f"hil characterise hysteresis: {message}", file=sys.stderr)
     code = _report(args, f"run {result.run_id}: hysteresis of device {args.device}", summary,
-                   rows, plot_hysteresis)
+                   rows, hil.plots.plot_hysteresis)
     return code if summary["usable"] else UNUSABLE
 
 
 def run_endurance(args: argparse.Namespace) -> int:
     """``hil characterise endurance``: many cycles at one current (paper 002 SI S5), by default
     the device's usable 50 % current, never one taken from an unusable sweep."""
-    from hil.plots import plot_endurance
-    from hil.units import in_unit, typed_unit
-    from protocols.fitting import fifty_interval
-    from protocols.store import RunStore
-
     current = (None if args.current is None
-               else parse_field("current", args.current, "A", "mA"))
+               else units.parse_field("current", args.current, "A", "mA"))
     cycle = cycle_settings(args)
     with _session(args) as session:
         if current is not None:
@@ -199,17 +184,17 @@ def run_endurance(args: argparse.Namespace) -> int:
     source = summary["current_from_sweep"]
     lines = []
     if source is not None:
-        sweep = RunStore(args.store).get_run(source).result
+        sweep = hil.RunStore(args.store).get_run(source).result
         model = sweep.get("model", "logistic (I_bias)")
         print(f"current: the 50 % current of sweep {source} ({model}), {current * 1e3:.4f} "
               f"+- {sweep.get('i_50_err', sweep['i_bias_err']) * 1e3:.4f} mA")
-    unit = typed_unit(args.current, "mA")
+    unit = units.typed_unit(args.current, "mA")
     low, high = wilson_bounds(summary["switches"], summary["cycles"])
     lines.append(f"{summary['switches']} switches in {summary['cycles']} cycles at "
-                 f"{in_unit(current, 'A', unit):.6g} {unit} (P = {summary['p_switch']:.4f}, "
+                 f"{units.in_unit(current, 'A', unit):.6g} {unit} (P = {summary['p_switch']:.4f}, "
                  f"95 % CI [{low:.4f}, {high:.4f}])")
     if source is not None and "slope_at_50" in sweep:
-        expected = fifty_interval(summary["cycles"], sweep["slope_at_50"], sweep["i_50_err"])
+        expected = hil.fifty_interval(summary["cycles"], sweep["slope_at_50"], sweep["i_50_err"])
         inside = expected[0] <= summary["p_switch"] <= expected[1]
         summary["expected_at_50"] = list(expected)
         lines.append(f"at a 50 % current known to +-{sweep['i_50_err'] * 1e6:.2f} uA, "
@@ -219,31 +204,28 @@ def run_endurance(args: argparse.Namespace) -> int:
     plotted = dict(summary)
     summary.pop("moving_averages") if not args.json else None
     return _report(args, f"run {result.run_id}: endurance of device {args.device}", summary,
-                   lines, lambda _, path, title: plot_endurance(plotted, path, title))
+                   lines, lambda _, path, title: hil.plots.plot_endurance(plotted, path, title))
 
 
 def run_anisotropy(args: argparse.Namespace) -> int:
     """``hil characterise anisotropy``: R_AHE against the 2400's field, the anisotropy field
     fitted (paper 002 SI S1, Eq. S2)."""
     top = (None if args.max_field is None
-           else parse_field("max_field", args.max_field, "T", "T"))
+           else units.parse_field("max_field", args.max_field, "T", "T"))
     cycle = cycle_settings(args)
     with _session(args) as session:
         result = session.anisotropy(args.device, top, args.points, args.coil_constant, cycle)
     summary = result.summary
     line = (f"H_an = {summary['h_an']:.4f} +- {summary['h_an_err']:.4f} T "
             f"({summary['h_an'] / 4e-7 / np.pi:.3g} A/m; paper 002 SI S1: 5.8e5 A/m)")
-    from hil.plots import plot_anisotropy
-
     return _report(args, f"run {result.run_id}: anisotropy field of device {args.device}",
-                   summary, [line], plot_anisotropy)
+                   summary, [line], hil.plots.plot_anisotropy)
 
 
 def run_survey(args: argparse.Namespace) -> int:
     """``hil characterise survey``: every device of the lab, its lab time priced before the first
     pulse, so a chip-scale survey is known to fit the day before it starts."""
     cycle = cycle_settings(args)
-    from hil.plots import plot_chip_map, plot_survey
 
     def estimated(seconds: float) -> None:
         print(f"estimated lab time: {seconds:.1f} s ({seconds / 3600:.2f} h), priced on the "
@@ -262,8 +244,6 @@ def run_survey(args: argparse.Namespace) -> int:
              f"{f['window'] * 1e3:>9.4f} +- {f['window_err'] * 1e3:<6.4f}  {f['grade']}"
              + ("" if f.get("usable", True) else f": {f.get('reason', '')}")
              for f in summary["fits"]]
-    from hil.cli.runs import pulse_text
-
     rows.append(f"pulses: {pulse_text(summary)}")
     rows.append(f"{summary['usable_devices']} of {summary['devices']} devices usable; "
                 f"I_bias variation {summary['i_bias_variation']:.1%}, window variation "
@@ -287,10 +267,10 @@ def run_survey(args: argparse.Namespace) -> int:
                      f"{counted['openings']} openings, {counted['hot_switches']} hot")
         rows.append(line)
     if args.map:
-        plot_chip_map(summary, args.map, f"chip map: survey run {result.run_id}")
+        hil.plots.plot_chip_map(summary, args.map, f"chip map: survey run {result.run_id}")
         rows.append(f"chip map {args.map}")
     code = _report(args, f"run {result.run_id}: survey of {summary['devices']} devices",
-                   summary, rows, plot_survey)
+                   summary, rows, hil.plots.plot_survey)
     if summary["unusable"]:
         reasons = "; ".join(f"device {d}: {why}" for d, why in summary["unusable"].items())
         print(f"hil characterise survey: run {result.run_id} has unusable sweeps ({reasons})",
@@ -320,10 +300,7 @@ class _DeviceProgress:
 def run_persistence(args: argparse.Namespace) -> int:
     """``hil characterise persistence``: the I_bias drift between two stored sweeps of a device
     (is a calibration still valid?)."""
-    from hil.session.session import persistence
-    from protocols.store import RunStore
-
-    summary = persistence(RunStore(args.store), args.first, args.second).summary
+    summary = hil.persistence(hil.RunStore(args.store), args.first, args.second).summary
     line = (f"I_bias {summary['i_bias_first'] * 1e3:.4f} -> {summary['i_bias_second'] * 1e3:.4f}"
             f" mA: {summary['relative_shift']:+.2%} ({summary['sigma']:.1f} sigma)")
     return _report(args, f"persistence: sweeps {args.first} and {args.second}", summary, [line])
@@ -332,10 +309,8 @@ def run_persistence(args: argparse.Namespace) -> int:
 def run_sweep(args: argparse.Namespace) -> int:
     """``hil characterise sweep``: P_sw against write current with the graded sigmoid fit (paper
     002 Eq. 2); exit status 3 when the fit is unusable, so scripts cannot take a bad calibration."""
-    from hil.session.session import Session
-
     if args.resume is not None:  # the killed run's own lab and settings
-        session = Session.for_run(args.store, args.resume)
+        session = hil.Session.for_run(args.store, args.resume)
         session.watch = _watch(args, session.store, args.resume)
         kwargs: dict = {"resume": args.resume}
     else:
@@ -343,8 +318,6 @@ def run_sweep(args: argparse.Namespace) -> int:
         kwargs = {"device": args.device, "currents": currents, "iterations": args.iterations,
                   "timing": args.timing, "cycle": cycle_settings(args)}
         session = _session(args)
-    from hil.units import in_unit, typed_unit
-
     typed = args.currents.split(":")[0] if args.currents and args.resume is None else "mA"
     progress = _Progress(session.lab.clock)
     try:
@@ -361,10 +334,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     low, high = result.wilson()
     print(f"run {run_id}: device {result.device}, {iterations} cycles per current, "
           f"{summary['timing']}-timed")
-    unit = typed_unit(typed, "mA")
+    unit = units.typed_unit(typed, "mA")
     print(f"{'I (' + unit + ')':>9} {'P_sw':>6} {'95% CI':>15}")
     for i, p, lo, hi in zip(result.currents, result.p_switch, low, high, strict=True):
-        print(f"{in_unit(i, 'A', unit):>9.4f} {p:>6.2f} [{lo:.2f}, {hi:.2f}]")
+        print(f"{units.in_unit(i, 'A', unit):>9.4f} {p:>6.2f} [{lo:.2f}, {hi:.2f}]")
     if not result.grade.usable:
         message = (f"run {run_id} is unusable: {result.grade.reason}; it gives no "
                    "calibration (sweep a wider range or more --iterations)")
@@ -376,7 +349,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     if result.lab_seconds is not None:
         print(f"{result.lab_seconds:.1f} lab s")
     if args.plot:
-        _plot(result, args.plot)
+        hil.plots.plot_sweep(result, args.plot)
     if args.json:
         print_json_line(summary)
     return 0 if result.grade.usable else UNUSABLE
@@ -452,23 +425,3 @@ class _WallClock:
 
         return time.perf_counter()
 
-
-def _plot(result, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    low, high = result.wilson()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.errorbar(result.currents * 1e3, result.p_switch,
-                yerr=np.clip([result.p_switch - low, high - result.p_switch], 0.0, None),
-                fmt="o", capsize=2)
-    grid = np.linspace(result.currents[0], result.currents[-1], 300)
-    ax.plot(grid * 1e3, result.fit.p_switch(grid))
-    title = f"device {result.device}" + ("" if result.grade.usable
-                                         else f" - unusable: {result.grade.reason}")
-    ax.set(xlabel="write current (mA)", ylabel="P_sw", title=title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from hil.errors import ConfigError
-from hil.units import parse_field
+import hil
+from hil import ConfigError, units
 
 __all__ = ["add_cycle_options", "add_lab_options", "cycle_settings", "lab_description",
            "parse_current_range", "print_json_line"]
@@ -32,7 +32,7 @@ def parse_range(field: str, text: str, si_unit: str, example: str,
     if len(parts) != 3:
         raise ConfigError(field, f"{text!r} is not START:STOP:N (e.g. {example})")
     unit = example.split(":")[0].lstrip("-0123456789.")
-    start, stop = (parse_field(field, part, si_unit, unit) for part in parts[:2])
+    start, stop = (units.parse_field(field, part, si_unit, unit) for part in parts[:2])
     try:
         n = int(parts[2])
     except ValueError:
@@ -50,9 +50,7 @@ def parse_current_range(text: str, example_unit: str = "uA") -> np.ndarray:
 
 def resumed_config(store, run_id: int) -> dict:
     """The stored configuration of run ``run_id``, which ``--resume`` goes on with."""
-    from hil.session.runner import stored_run
-
-    return stored_run(store, run_id, "resume").config
+    return hil.stored_run(store, run_id, "resume").config
 
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
@@ -70,12 +68,10 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
 
 def lab_description(args: argparse.Namespace) -> dict:
     """The lab the options name, described for the run record (what a run ran on)."""
-    from hil.session.session import lab_description as describe_lab
-
     if args.lab:
-        return describe_lab(args.lab)
-    return describe_lab(None, args.devices, parse_field("width", args.width, "m", "um"),
-                        args.seed, args.switch)
+        return hil.lab_description(args.lab)
+    width = units.parse_field("width", args.width, "m", "um")
+    return hil.lab_description(None, args.devices, width, args.seed, args.switch)
 
 
 def add_cycle_options(parser: argparse.ArgumentParser) -> None:
@@ -100,14 +96,12 @@ def add_cycle_options(parser: argparse.ArgumentParser) -> None:
 def cycle_settings(args: argparse.Namespace) -> dict:
     """The cycle options as SI values (a run's config keeps them for ``--resume``); each
     refused with its field and range before any instrument is touched."""
-    from hil.session.runner import cycle_config
-
-    return cycle_config(
-        reset_current=parse_field("reset_current", args.reset_current, "A", "mA"),
-        reset_width=parse_field("reset_width", args.reset_width, "s", "us"),
-        write_width=parse_field("write_width", args.write_width, "s", "us"),
-        read_current=parse_field("read_current", args.read_current, "A", "uA"),
+    return hil.cycle_config(
+        reset_current=units.parse_field("reset_current", args.reset_current, "A", "mA"),
+        reset_width=units.parse_field("reset_width", args.reset_width, "s", "us"),
+        write_width=units.parse_field("write_width", args.write_width, "s", "us"),
+        read_current=units.parse_field("read_current", args.read_current, "A", "uA"),
         read_nplc=float(args.read_nplc),
-        interval=parse_field("interval", args.interval, "s", "s"),
+        interval=units.parse_field("interval", args.interval, "s", "s"),
         verify_reset=not args.no_reset_read,
     )

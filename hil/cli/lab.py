@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from hil.errors import ConfigError
-from hil.units import parse_field
+import hil
+from hil.cli.common import print_json_line
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -52,47 +52,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                                       "as their data sheets (simulators/lab/units.py)")
 
 
-def _chip(args):
-    from hil.session.lab import virtual_chip
-
-    return virtual_chip(args.devices, parse_field("width", args.width, "m", "um"), args.seed,
-                        args.switch)
-
-
 def serve(args: argparse.Namespace) -> int:
     """``hil lab serve``: the emulators on loopback until Ctrl-C, so pyvisa and the ``--lab`` path
     can be tried without instruments."""
-    from hil.cli.common import print_json_line
-    from hil.session.lab import switch_for
-    from simulators.lab.server import VirtualLab
-
-    if not (args.port == 0 or 1024 <= args.port <= 65533):
-        raise ConfigError("port", f"{args.port} is outside the allowed range [1024, 65533]")
-    from simulators.lab.clock import LabClock
-
-    chip = _chip(args)
-    units = args.units
-    if units not in (None, "nominal"):
-        try:
-            units = int(units)
-        except ValueError:
-            raise ConfigError("units", f"{units!r} is not a seed (an integer) or "
-                              "'nominal'") from None
-    faults = None
-    if args.faults:
-        from simulators.lab.faults import FaultFileError, FaultSchedule
-
-        try:
-            faults = FaultSchedule.load(args.faults, args.devices)
-        except FaultFileError as err:
-            raise ConfigError("faults", str(err)) from None
-    lab = VirtualLab(chip, LabClock(line_frequency=args.line_frequency), faults=faults,
-                     trigger_link=not args.no_trigger_link, units=units,
-                     switch=switch_for(args.devices, args.switch),
-                     voltmeter=args.voltmeter).start(args.port)
+    lab = hil.serve_lab(args.devices, args.width, args.seed, args.switch, args.port,
+                        args.faults, not args.no_trigger_link, args.line_frequency,
+                        args.voltmeter, args.units, args.write_lab)
     try:
-        if args.write_lab:
-            write_lab_file(args.write_lab, lab.resources, args, _wiring(lab))
         if args.json:
             print_json_line(lab.resources)
         else:
@@ -112,55 +78,16 @@ def serve(args: argparse.Namespace) -> int:
 
 def lab_file_text(resources: dict[str, dict[str, str]], args: argparse.Namespace,
                   wiring=None) -> str:
-    """A lab file (instruments.connection.LabFile) naming the served instruments, the chip
-    (so its sweeps are never mixed with another chip's) and every routed device: a list
-    for the 7001's card, each device's channels (``wiring``) for the 7002."""
-    chip = f"virtual: {args.devices} x {args.width} bars, seed {args.seed}"
-    lines = ["# written by hil lab serve --write-lab; valid while that server runs",
-             'visa_library = "@py"', f"chip = {chip!r}".replace("'", '"')]
-    if wiring is None:
-        lines.append(f"devices = {list(range(args.devices))}")
-    lines += ["", "[roles]"]
-    lines += [f'{role} = "{entry["resource"]}"  # Keithley {entry["model"]}'
-              for role, entry in resources.items()]
-    from instruments.connection import DEFAULT_MODELS
-
-    named = {role: entry["model"] for role, entry in resources.items()
-             if role in ("pulse", "voltmeter", "field") and entry["model"] != DEFAULT_MODELS[role]}
-    if named:  # [models]: a role's model where it is not the default
-        lines += ["", "[models]", *(f'{role} = "{model}"' for role, model in named.items())]
-    text = "\n".join(lines) + "\n"
-    return text if wiring is None else text + "\n" + wiring.lab_file_text()
-
-
-def _wiring(lab):
-    """The served 7002's wiring as the lab file states it (None on a 7001)."""
-    from instruments.keithley import SwitchWiring
-
-    switch = lab.instruments["switch"]
-    if lab.models["switch"] != "7002":
-        return None
-    return SwitchWiring.from_pairs(switch.wiring, len(switch.installed))
-
-
-def write_lab_file(path: str, resources: dict, args: argparse.Namespace, wiring=None) -> None:
-    """Write the served lab's lab file (``--write-lab``), the same form a rig's takes."""
-    from pathlib import Path
-
-    try:
-        Path(path).write_text(lab_file_text(resources, args, wiring))
-    except OSError as err:
-        raise ConfigError("write_lab", f"cannot write {path}: {err.strerror}") from None
+    """The lab file of the served instruments for the command's options
+    (``hil.lab_file_text``)."""
+    return hil.lab_file_text(resources, args.devices, args.width, args.seed, wiring)
 
 
 def devices(args: argparse.Namespace) -> int:
     """``hil lab devices``: the virtual devices' true parameters, the ground truth a sweep's fit is
     checked against."""
-    from hil.cli.common import print_json_line
-    from hil.session.lab import virtual_devices
-
-    rows = virtual_devices(args.devices, parse_field("width", args.width, "m", "um"), args.seed,
-                           args.switch)
+    width = hil.units.parse_field("width", args.width, "m", "um")
+    rows = hil.virtual_devices(args.devices, width, args.seed, args.switch)
     if args.json:
         print_json_line({"devices": rows})
         return 0

@@ -9,13 +9,19 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from hil.errors import ConfigError
-from instruments import outputs
-from instruments.errors import InstrumentError, LabConnectionError, OutputsOnError
-from instruments.limits import LimitError
-from protocols.errors import ProtocolError
-from protocols.store import StoreError
-from simulators.bounds import OutOfRange
+import hil
+from hil import (
+    ConfigError,
+    InstrumentError,
+    LabConnectionError,
+    LimitError,
+    OutOfRange,
+    OutputsOnError,
+    ProtocolError,
+    StoreError,
+    outputs,
+)
+from hil.gui import open_window
 
 
 def _command_word(argv: Sequence[str] | None) -> str | None:
@@ -51,22 +57,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
-    """The window; without a display Qt would abort, so say what to set instead."""
-    import os
-
-    from hil.extras import require
-
-    require("gui")
-
-    if sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-            or os.environ.get("QT_QPA_PLATFORM")):
-        raise ConfigError("display", "no display to open the window on: set DISPLAY (X11) "
-                          "or WAYLAND_DISPLAY, or QT_QPA_PLATFORM=offscreen to run without "
-                          "a screen")
-    from hil.gui.window import run_gui  # Qt loads only for `hil gui`
-
-    return run_gui(args.store)
+    """The window (``hil.gui.open_window``: Qt loads only for ``hil gui``)."""
+    return open_window(args.store)
 
 
 def _quiet_stdout() -> None:
@@ -105,9 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hil {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OutOfRange as err:  # a simulator's physical argument, refused by name
-        from hil.units import refused
-
-        print(f"hil {args.command}: error: {refused(err)}", file=sys.stderr)
+        print(f"hil {args.command}: error: {hil.units.refused(err)}", file=sys.stderr)
         return 2
     except LimitError as err:
         print(f"hil {args.command}: refused: {err}", file=sys.stderr)

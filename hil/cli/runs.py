@@ -7,7 +7,10 @@ import json
 import sys
 import time
 
-from hil.errors import ConfigError
+import hil
+from hil import ConfigError
+from hil.cli.common import print_json_line
+from hil.cli.train import accuracy_text
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,15 +44,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _store(args):
-    from protocols.store import RunStore
-
-    return RunStore(args.store)
+    return hil.RunStore(args.store)
 
 
 def _get(store, run_id: int):
-    from hil.session.runner import stored_run
-
-    return stored_run(store, run_id, "run_id")
+    return hil.stored_run(store, run_id, "run_id")
 
 
 def pulse_text(result: dict | None) -> str:
@@ -69,8 +68,6 @@ def _result_text(run) -> str:
     if "hil_accuracy" in result:
         if "test_images" not in result:
             return f"HIL {result['hil_accuracy']:.1%}"
-        from hil.cli.train import accuracy_text
-
         n = int(result["test_images"])
         text = f"HIL {accuracy_text(result['hil_accuracy'], n)}"
         if "deployed_accuracy" in result:
@@ -85,8 +82,6 @@ def list_runs(args: argparse.Namespace) -> int:
     """``hil runs list``: one line per stored run (``--json``: one object)."""
     runs = _store(args).list_runs()
     if args.json:
-        from hil.cli.common import print_json_line
-
         print_json_line({"runs": [
             {"id": r.id, "kind": r.kind, "status": r.status, "created": r.created,
              "updated": r.updated, "seed": r.seed, "code_version": r.code_version,
@@ -194,20 +189,11 @@ def export_run(args: argparse.Namespace) -> int:
     store = _store(args)
     run = _get(store, args.run_id)
     if args.weights:
-        from hil.learn.weights import export_weights
-
-        pt, npz = export_weights(store, run.id, args.output or f"run-{run.id}-weights")
+        pt, npz = hil.export_weights(store, run.id, args.output or f"run-{run.id}-weights")
         print(f"{pt}\n{npz}")
         return 0
     if args.format == "pymeasure":
-        from protocols.pymeasure_export import export_pymeasure
-
-        if not args.output:
-            raise ConfigError("output", "the pymeasure format is written to a file: give -o")
-        readings = store.readings(run.id)
-        if not readings:
-            raise ConfigError("run_id", f"run {run.id} ({run.kind}) has no raw readings")
-        export_pymeasure(run, readings, args.output)
+        hil.export_pymeasure(store, run.id, args.output)
         return 0
     if args.output:
         with open(args.output, "w", newline="") as out:

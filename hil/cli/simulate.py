@@ -16,23 +16,17 @@ from hil.cli.common import (
     parse_range,
     print_json_line,
 )
-from hil.errors import ConfigError
-from hil.units import parse_field, refused
-
-TWO_POLARISER_SPAN = 10.0  # |H| / H_k of `simulate two-polariser --currents`
 
 
 @contextmanager
 def costs_said():
     """A long run's ``CostWarning`` printed as one line on stderr before the run starts."""
-    from simulators.bounds import CostWarning
-
     with warnings.catch_warnings():
-        warnings.simplefilter("always", CostWarning)
+        warnings.simplefilter("always", hil.CostWarning)
         shown = warnings.showwarning
 
         def show(message, category, *args, **kwargs):
-            if issubclass(category, CostWarning):
+            if issubclass(category, hil.CostWarning):
                 print(f"cost: {message}", file=sys.stderr, flush=True)
             else:
                 shown(message, category, *args, **kwargs)
@@ -104,14 +98,7 @@ def parse_field_range(text: str) -> np.ndarray:
 
 def list_presets(args: argparse.Namespace) -> int:
     """``hil simulate presets``: each LLGS preset with its paper, barrier and default step."""
-    from simulators.macrospin import PRESETS
-
-    rows = []
-    for name, device in PRESETS.items():
-        rows.append({"name": name, "paper": device.paper, "barrier_kT": device.barrier(),
-                     "h_k": device.h_k(), "i_c0": device.critical_current(),
-                     "torque": device.torque, "default_dt": device.default_dt,
-                     "description": device.description})
+    rows = hil.macrospin_presets()
     if args.json:
         print_json_line({"presets": rows})
         return 0
@@ -129,11 +116,10 @@ def run_psw(args: argparse.Namespace) -> int:
     printed (and plotted with ``--plot``)."""
     currents = parse_current_range(args.currents) if args.currents else None
     with costs_said():
-        result = hil.simulate_psw(
-            args.preset, currents, parse_field("pulse_width", args.pulse_width, "s", "ns"),
-            args.trials, None if args.dt is None else parse_field("dt", args.dt, "s", "ps"),
-            args.seed, args.device, parse_field("gate_voltage", args.gate_voltage, "V", "V"),
-            args.backend, say=lambda line: print(line, file=sys.stderr, flush=True))
+        result = hil.simulate_psw(  # the quantities as typed: the API reads their units
+            args.preset, currents, args.pulse_width, args.trials, args.dt, args.seed,
+            args.device, args.gate_voltage, args.backend,
+            say=lambda line: print(line, file=sys.stderr, flush=True))
     curve, fit, low, high = result.curve, result.fit, result.low, result.high
     width, dt, device_name = result.pulse_width, result.dt, result.preset
     print(f"{device_name}: {width * 1e9:g} ns pulses, {args.trials} trials per current, "
@@ -151,9 +137,7 @@ def run_psw(args: argparse.Namespace) -> int:
               f"I0 = {fit.i0 * 1e6:.3f} +- {fit.i0_err * 1e6:.3f} uA, "
               f"k = {fit.k * 1e-6:.3f} /uA, c = {fit.c * 1e6:.3f} uA")
     if args.plot:
-        from hil.plots import plot_psw
-
-        plot_psw(curve.currents, curve.p_switch, low, high, fit, args.plot,
+        hil.plots.plot_psw(curve.currents, curve.p_switch, low, high, fit, args.plot,
                  f"{device_name}, {width * 1e9:g} ns pulses, {args.trials} trials")
         print(f"figure {args.plot}")
     if args.json:
@@ -163,122 +147,52 @@ def run_psw(args: argparse.Namespace) -> int:
 
 def run_telegraph(args: argparse.Namespace) -> int:
     """Paper 004's Eqs. 3-5 for the preset at one bias, and (``--llgs``) the LLGS dwell times
-    of the same device against them."""
-    from hil.cli.common import print_json_line
-    from simulators.macrospin import macrospin_preset
-    from simulators.neel_brown import NeelBrown, brown_weight
-
-    try:
-        device = macrospin_preset(args.preset)
-    except ValueError as err:
-        raise ConfigError("preset", str(err).split(": ", 1)[-1]) from None
-    gate = parse_field("gate_voltage", args.gate_voltage, "V", "V")
-    if not device.h_k(gate) > 0:
-        raise ConfigError("gate_voltage", f"{gate:g} V leaves {device.name} without a "
-                          "perpendicular easy axis; allowed range: H_k(V) > 0")
-    model = NeelBrown.for_device(device, gate)
-    default_fields = np.linspace(-4, 4, 9) / model.weight  # +-4 units of the sigmoid
-    fields = parse_field_range(args.fields) if args.fields else default_fields
-    if np.abs(fields).max() > model.h_k:
-        raise ConfigError("fields", f"{np.abs(fields).max() * 1e3:g} mT is outside the "
-                          f"allowed range [-{model.h_k * 1e3:.4g}, {model.h_k * 1e3:.4g}] mT "
-                          "(|H| <= H_k: Eqs. 3-4 need both states)")
-    exact = brown_weight(device, gate)
-    print(f"{device.name} at {gate:g} V (paper {device.paper}): E_b = {model.e_b:.2f} kT, "
+    of the same device against them (``hil.simulate_telegraph``)."""
+    fields = parse_field_range(args.fields) if args.fields else None
+    with costs_said():
+        result = hil.simulate_telegraph(args.preset, args.gate_voltage, fields, args.llgs,
+                                        args.trajectories, args.seed)
+    model, gate, exact = result.model, result.gate_voltage, result.weight_brown
+    print(f"{result.preset} at {gate:g} V (paper {result.paper}): E_b = {model.e_b:.2f} kT, "
           f"mu0 H_k = {model.h_k * 1e3:.2f} mT, tau_0 = {model.tau0:.3g} s (Brown), "
           f"w = 4 E_b / (kT H_k) = {model.weight * 1e-3:.3f} /mT (Eq. 5; Brown's exact dwell "
           f"times: {exact * 1e-3:.3f} /mT, Eq. 5 {model.weight / exact - 1:+.1%})")
     print(f"{'H (mT)':>9} {'tau_high (s)':>13} {'tau_low (s)':>13} {'P(high)':>8}")
-    for h in fields:
+    for h in result.fields:
         print(f"{h * 1e3:>9.3f} {float(model.tau_high(h)):>13.4g} "
               f"{float(model.tau_low(h)):>13.4g} {float(model.p_high(h)):>8.4f}")
-    payload = {"preset": device.name, "gate_voltage": gate, "e_b_kT": model.e_b,
-               "h_k": model.h_k, "tau0": model.tau0, "weight": model.weight,
-               "weight_brown": exact,
-               "fields": fields.tolist(), "p_high": model.p_high(fields).tolist()}
-    if args.llgs:
-        from simulators.telegraph import simulate_telegraph
-
-        duration = parse_field("llgs", args.llgs, "s", "us")
-        try:
-            with costs_said():
-                record = simulate_telegraph(device, duration, args.trajectories,
-                                            gate_voltage=gate, seed=args.seed)
-        except ValueError as err:
-            raise refused(err, {"duration": "llgs"}) from None
-        exits = record.exits_high + record.exits_low
-        if exits < 2:
-            raise ConfigError("llgs", f"{duration:g} s showed {exits} state changes; "
-                              f"the model expects one per {float(model.tau_high(0.0)):.3g} s")
+    if result.llgs is not None:
+        record = result.llgs
         mean, err = record.mean_dwell()
-        print(f"LLGS: {exits} state changes, mean dwell {mean:.4g} +- {err:.2g} s against "
-              f"Neel-Brown {float(model.tau_high(0.0)):.4g} s "
+        print(f"LLGS: {result.llgs_state_changes} state changes, mean dwell {mean:.4g} +- "
+              f"{err:.2g} s against Neel-Brown {float(model.tau_high(0.0)):.4g} s "
               f"({mean / float(model.tau_high(0.0)) - 1:+.1%}); time high "
               f"{record.time_high_fraction:.3f}")
-        payload.update({"llgs_state_changes": exits, "llgs_mean_dwell": mean,
-                        "llgs_mean_dwell_err": err})
     if args.json:
-        print_json_line(payload)
+        print_json_line(result.summary())
     return 0
 
 
 def run_two_polariser(args: argparse.Namespace) -> int:
     """Paper 003's Fig. 2b-c for the preset: Boltzmann averages (and, with ``--llgs``, the
-    LLGS's), each curve's fit, and the derivative's distance from sech^2."""
-    from simulators.macrospin import macrospin_preset
-    from simulators.two_polariser import (
-        FIELD_PER_AMPERE,
-        boltzmann_readout,
-        fit_sech2,
-        fit_tanh,
-        in_plane_h_k,
-        simulate_readout,
-    )
-
-    try:
-        device = macrospin_preset(args.preset)
-    except ValueError as err:
-        raise ConfigError("preset", str(err).split(": ", 1)[-1]) from None
-    c = device.field_coefficients()
-    if not c[2] > c[0] > c[1]:
-        raise ConfigError("preset", f"{device.name} does not hold its layer in the x-z plane "
-                          "(needs c_z > c_x > c_y); allowed: mtj-003")
-    h_k = in_plane_h_k(device)
+    LLGS's), each curve's fit, and the derivative's distance from sech^2
+    (``hil.simulate_two_polariser``)."""
     currents = (parse_range("currents", args.currents, "A", "-8mA:8mA:17")
-                if args.currents else np.linspace(-2.5, 2.5, 21) * h_k / FIELD_PER_AMPERE)
-    top = TWO_POLARISER_SPAN * h_k / FIELD_PER_AMPERE
-    if np.abs(currents).max() > top:
-        raise ConfigError("currents", f"{np.abs(currents).max() * 1e3:g} mA is outside the "
-                          f"allowed range [-{top * 1e3:.4g}, {top * 1e3:.4g}] mA (|H| <= "
-                          f"{TWO_POLARISER_SPAN:g} H_k: beyond it both curves are flat)")
-    fields = currents * FIELD_PER_AMPERE
-    u = fields / h_k
-    exact = boltzmann_readout(device, fields)
-    mx, mz2, mx_err, mz2_err, source = exact.mx, exact.mz2, None, None, "Boltzmann"
-    if args.llgs:
-        average = parse_field("average", args.average, "s", "ns")
-        try:
-            with costs_said():
-                llgs = simulate_readout(device, fields, args.trajectories, average=average,
-                                        seed=args.seed)
-        except ValueError as err:
-            raise refused(err) from None
-        mx, mz2, mx_err, mz2_err, source = llgs.mx, llgs.mz2, llgs.mx_err, llgs.mz2_err, "LLGS"
-    act, der = fit_tanh(u, mx, mx_err), fit_sech2(u, mz2, mz2_err)
-    print(f"{device.name} (paper {device.paper}): H_k = {h_k * 1e3:.2f} mT in the x-z plane, "
-          f"{FIELD_PER_AMPERE:.3g} mT/mA from the field line; {source} averages")
+                if args.currents else None)
+    with costs_said():
+        result = hil.simulate_two_polariser(args.preset, currents, args.llgs,
+                                            args.trajectories, args.average, args.seed)
+    act, der, u = result.activation, result.derivative, result.reduced_fields
+    print(f"{result.preset} (paper {result.paper}): H_k = {result.h_k * 1e3:.2f} mT in the "
+          f"x-z plane, {result.field_per_ampere:.3g} mT/mA from the field line; "
+          f"{result.source} averages")
     print(f"{'I (mA)':>8} {'H/H_k':>6} {'<m_x>':>8} {'<m_z^2>':>8} {'sech^2 fit':>10}")
-    for i, x, a, d, f in zip(currents, u, mx, mz2, der.sech2(u), strict=True):
+    for i, x, a, d, f in zip(result.currents, u, result.mx, result.mz2, der.sech2(u),
+                             strict=True):
         print(f"{i * 1e3:>8.3f} {x:>6.2f} {a:>8.4f} {d:>8.4f} {f:>10.4f}")
-    deviation = float(np.abs(mz2 - der.sech2(u)).max())
     print(f"activation: {act.scale:.4f} tanh({act.slope:.4f} H/H_k); derivative: "
-          f"{der.scale:.4f} sech^2({der.slope:.4f} H/H_k), largest distance {deviation:.4f}")
+          f"{der.scale:.4f} sech^2({der.slope:.4f} H/H_k), largest distance "
+          f"{result.largest_distance:.4f}")
     if args.json:
-        print_json_line({"preset": device.name, "source": source, "currents": currents.tolist(),
-                         "mx": mx.tolist(), "mz2": mz2.tolist(),
-                         "mx_err": None if mx_err is None else mx_err.tolist(),
-                         "mz2_err": None if mz2_err is None else mz2_err.tolist(),
-                         "tanh_scale": act.scale, "tanh_slope": act.slope,
-                         "sech2_scale": der.scale, "sech2_slope": der.slope,
-                         "sech2_largest_distance": deviation})
+        print_json_line(result.summary())
     return 0

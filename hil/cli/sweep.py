@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hil.errors import ConfigError
+import hil
+from hil.cli.common import parse_current_range
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,38 +32,20 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _list(name: str, text: str, unit: str, default_unit: str) -> list[float]:
-    from hil.units import parse_field
-
-    return [parse_field(name, t, unit, default_unit) for t in text.split(",")]
+    return [hil.units.parse_field(name, t, unit, default_unit) for t in text.split(",")]
 
 
 def run_psw(args: argparse.Namespace) -> int:
-    """``hil sweep psw``: the map's points on Dask, each stored as it finishes, resumable."""
-    from hil.cli.simulate import parse_current_range
-    from hil.grids import Grid, run_grid
-    from hil.grids.maps import switching_map, switching_map_point
-    from hil.units import parse_field
-    from protocols.store import RunStore
-    from simulators.presets import check_fraction, hall_bar_preset
-
-    width = parse_field("width", args.width, "m", "um")
-    try:
-        hall_bar_preset(width)
-        check_fraction("eta", args.eta)
-    except ValueError as err:
-        raise ConfigError("width" if "width" in str(err) else "eta", str(err)) from None
-    if not 1 <= args.trials <= 10**7:
-        raise ConfigError("trials", f"{args.trials} is outside the allowed range [1, 1e7]")
-    if not 1 <= args.seeds <= 1000:
-        raise ConfigError("seeds", f"{args.seeds} is outside the allowed range [1, 1000]")
-    points = switching_map(width, parse_current_range(args.currents),
-                           _list("pulse_widths", args.pulse_widths, "s", "us"),
-                           _list("fields", args.fields, "T", "mT"), args.seeds, args.eta)
-    sweep = Grid("psw-map", switching_map_point, {"trials": args.trials}, points,
-                  {"trials": args.trials})
-    store = RunStore(args.store)
-    result = run_grid(sweep, store, scheduler=args.scheduler, workers=args.workers,
-                       resume=args.resume, progress=not args.no_progress)
+    """``hil sweep psw``: the map's points on Dask, each stored as it finishes, resumable
+    (``hil.psw_map``)."""
+    width = hil.units.parse_field("width", args.width, "m", "um")
+    currents = parse_current_range(args.currents)
+    store = hil.RunStore(args.store)
+    result = hil.psw_map(store, width, currents,
+                         _list("pulse_widths", args.pulse_widths, "s", "us"),
+                         _list("fields", args.fields, "T", "mT"), args.eta, args.seeds,
+                         args.trials, scheduler=args.scheduler, workers=args.workers,
+                         resume=args.resume, progress=not args.no_progress)
     with Path(args.output).open("w", newline="") as f:
         store.export_csv(result.run_id, f)
     print(f"run {result.run_id}: {len(result.rows)} points ({result.computed} computed) -> "

@@ -7,26 +7,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hil.banks import registry
-from hil.errors import ConfigError
-from hil.learn.config import (
+import hil
+from hil import (
+    BACKENDS,
     FIELD_NAMES,
     OPTIMIZERS,
     PARTS,
     SCHEDULERS,
     TIMINGS,
+    ConfigError,
     TrainConfig,
     coerce,
     load_toml,
 )
-from hil.session.runner import stored_run
 
 FLAGS: list[tuple[str, dict[str, Any]]] = [
-    ("--backend", {"choices": list(registry.BACKENDS), "help": "neuron bank: " + "; ".join(
-        f"{b.name} ({b.help})" for b in registry.BACKENDS.values())}),
+    ("--backend", {"choices": list(BACKENDS), "help": "neuron bank: " + "; ".join(
+        f"{b.name} ({b.help})" for b in BACKENDS.values())}),
     ("--preset", {"help": "macrospin preset (hil simulate presets; default: the backend's, "
                   + ", ".join(f"{b.settings().preset} for {b.name}"
-                              for b in registry.BACKENDS.values()
+                              for b in BACKENDS.values()
                               if "preset" in b.setting_names) + ")"}),
     ("--gate-voltage", {"help": "telegraph backend: bias voltage setting E_b by VCMA, e.g. "
                         "0.1V (default 0V)"}),
@@ -126,20 +126,16 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     """``hil train``: build the banks, train (or resume), print the result and write the figure."""
-    from hil.learn.report import write_training_figure
-    from hil.learn.train import Trainer
-    from protocols.store import RunStore
-
     if args.resume is not None:
-        store = RunStore(args.store)
-        config = _resumable_config(stored_run(store, args.resume, "resume"))
+        store = hil.RunStore(args.store)
+        config = _resumable_config(hil.stored_run(store, args.resume, "resume"))
     else:
         config = config_from_args(args)
     progress = None if (args.no_progress or args.json) else _ProgressBars()
     if not args.json:
-        for line in registry.notices(config):
+        for line in hil.backend_notices(config):
             print(line, file=sys.stderr, flush=True)
-    trainer = Trainer(config, progress)  # refuses bad data options before the store opens
+    trainer = hil.Trainer(config, progress)  # refuses bad data options before the store opens
     trainer.watch = _watch_settings(args, store if args.resume is not None else None)
     clock = "wall clock" if config.lab else "virtual clock"  # a lab file: real instruments
     trainer.on_lab_estimate = lambda seconds: print(  # said before the first epoch
@@ -147,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         "the rig: its bus, line frequency and the instruments' timing tables)",
         file=sys.stderr, flush=True)
     if args.resume is None:
-        store = RunStore(args.store)
+        store = hil.RunStore(args.store)
     try:
         result = trainer.run(store, resume_id=args.resume)
     finally:
@@ -158,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     classes = config.classes if config.classes is not None else list(range(10))
     plot = Path(args.plot) if args.plot else store.path.parent / "figures" / (
         f"run-{result.run_id}.png")
-    write_training_figure(result, classes, plot)
+    hil.write_training_figure(result, classes, plot)
     summary = result.summary(config)
     summary["figure"] = str(plot)
     summary.update(_intervals(result))
@@ -182,11 +178,9 @@ def run(args: argparse.Namespace) -> int:
 def _watch_settings(args: argparse.Namespace, store=None):
     """On a lab: the ``[suspenders]`` table of the run's TOML (``[train]`` holds the
     options then), or the resumed run's own, or the defaults (hil.session.suspenders)."""
-    from hil.session.suspenders import load_suspenders, suspenders_from_mapping
-
     if store is not None:
-        return suspenders_from_mapping(store.provenance(args.resume).get("watch"))
-    return load_suspenders(args.config) if args.config else None
+        return hil.suspenders_from_mapping(store.provenance(args.resume).get("watch"))
+    return hil.load_suspenders(args.config) if args.config else None
 
 
 def _resumable_config(stored) -> TrainConfig:
@@ -230,13 +224,11 @@ def _intervals(result) -> dict:
     """95 % Wilson intervals of the accuracies, for --json."""
     import numpy as np
 
-    from protocols.fitting import wilson_interval
-
     n = len(result.hil.labels)
     out = {}
     for name, evaluation in (("hil", result.hil), ("deployed", result.deployed)):
         if evaluation is not None:
-            low, high = wilson_interval(np.array([round(evaluation.accuracy * n)]), max(n, 1))
+            low, high = hil.wilson_interval(np.array([round(evaluation.accuracy * n)]), max(n, 1))
             out[f"{name}_accuracy_ci95"] = [float(low[0]), float(high[0])]
     return out
 
@@ -269,9 +261,7 @@ def accuracy_text(accuracy: float, count: int) -> str:
     """An accuracy with its count and Wilson 95 % interval: '75.0 % of 4 [30.1, 95.4]'."""
     import numpy as np
 
-    from protocols.fitting import wilson_interval
-
-    low, high = wilson_interval(np.array([round(accuracy * count)]), max(count, 1))
+    low, high = hil.wilson_interval(np.array([round(accuracy * count)]), max(count, 1))
     return f"{accuracy:.1%} of {count} [{low[0]:.1%}, {high[0]:.1%}]"
 
 
@@ -283,7 +273,7 @@ def _print_table(config: TrainConfig, result, classes: list[int], plot: Path) ->
     dep_pred = None if result.deployed is None else np.asarray(result.deployed.predictions)
     sizes = list(result.net.sizes) if result.net is not None else config.layer_sizes()
     layers = " x ".join(str(s) for s in sizes)
-    devices, calibration = registry.describe(config, result.banks)
+    devices, calibration = hil.describe_banks(config, result.banks)
     print(f"run {result.run_id}: {layers} net, {devices}, {calibration}, "
           f"T = {config.steps}, {config.epochs} epochs, seed {config.seed}")
     header = f"{'class':>7} {'held-out':>9} {'HIL':>8}"

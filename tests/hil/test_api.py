@@ -109,3 +109,21 @@ def test_a_bad_procedure_setting_is_refused_before_any_record(tmp_path):
         with pytest.raises(hil.ConfigError, match="timing"):
             lab.survey(timing="sometimes")
     assert store.list_runs() == []
+
+
+def test_the_commands_calls_take_units_and_refuse_by_name(tmp_path):
+    """What ``hil simulate telegraph`` and ``hil lab serve`` do is a call a script makes
+    with the same units and the same refusals."""
+    result = hil.simulate_telegraph(gate_voltage="0.1V", fields=["-2mT", 0.0, "2mT"])
+    p_high = result.summary()["p_high"]
+    assert p_high[1] == pytest.approx(0.5) and p_high[0] < 0.5 < p_high[2]
+    assert result.fields.tolist() == pytest.approx([-2e-3, 0.0, 2e-3])
+    with pytest.raises(hil.ConfigError, match="fields: 1000 mT is outside"):
+        hil.simulate_telegraph(fields=["1T"])
+    assert "vcma-004" in [row["name"] for row in hil.macrospin_presets()]
+    with pytest.raises(hil.ConfigError, match="port"):
+        hil.serve_lab(port=5)
+    path = tmp_path / "lab.toml"
+    with hil.serve_lab(devices=2, width="0.5um", seed=1, write_lab=path) as lab:
+        assert "devices = [0, 1]" in path.read_text()
+        assert lab.resources["pulse"]["resource"] in path.read_text()
