@@ -158,13 +158,13 @@ def run(args: argparse.Namespace) -> int:
     summary = result.summary(config)
     summary["figure"] = str(plot)
     summary.update(_intervals(result))
-    lab_seconds = [b.lab_seconds for b in result.banks if b.lab_seconds]
+    lab_seconds = result.lab_seconds
     if lab_seconds:
-        summary["lab_seconds"] = sum(lab_seconds)
+        summary["lab_seconds"] = lab_seconds
         estimate = trainer.lab_seconds_estimate
         if estimate is not None:
             summary["lab_seconds_estimate"] = estimate
-        print(f"the instruments would have taken {sum(lab_seconds) / 3600:.2f} h of lab time "
+        print(f"the instruments would have taken {lab_seconds / 3600:.2f} h of lab time "
               f"({clock})" + ("" if estimate is None else
                                    f"; estimated before the first epoch: {estimate / 3600:.2f} h"))
     _print_table(config, result, classes, plot)

@@ -78,6 +78,12 @@ class TrainResult:
     net: SpikingNet | None = field(repr=False, default=None)
     software: SpikingNet | None = field(repr=False, default=None)
 
+    @property
+    def lab_seconds(self) -> float | None:
+        """The instruments' clock over the run's banks, each lab counted once (layers on one
+        lab share its clock); None off the lab."""
+        return lab_seconds(self.banks)
+
     def summary(self, config: TrainConfig) -> dict[str, Any]:
         """The run's result as one JSON-ready dict (accuracies, histories, seed, time, classes), as
         recorded in the store and printed by ``hil train --json``."""

@@ -80,6 +80,8 @@ def test_lab_backend_trains_a_hidden_layer_on_chosen_devices(capsys):
     run = RunStore().get_run(payload["run_id"])
     assert sorted(int(d) for d in run.result["pulses"]) == [0, 1, 2, 3, 5, 7]
     assert run.config["bank"]["devices"] == [7, 5, 0, 1, 2, 3]
+    # one lab under both layers: its clock once, as the run recorded it
+    assert payload["lab_seconds"] == pytest.approx(run.result["lab_seconds"], rel=1e-6)
     assert main([*options, "--devices", "7,5,0"]) == 2
     assert "devices" in capsys.readouterr().err
 

@@ -49,6 +49,7 @@ def test_a_hidden_layer_trains_on_the_chip_and_every_pulse_is_its_devices(tmp_pa
     def keeping_the_chip(*args, **kwargs):  # the trainer's own banks; their chip kept
         banks = build_banks(*args, **kwargs)
         seen["chip"] = banks[0].innermost.lab.virtual_lab.chip
+        seen["clock"] = banks[0].innermost.lab.clock
         # the chip counts levels above the read current: pulses, not reads
         seen["chip"].pulse_floor = banks[0].innermost.settings.read_current
         return banks
@@ -59,6 +60,9 @@ def test_a_hidden_layer_trains_on_the_chip_and_every_pulse_is_its_devices(tmp_pa
     assert run.status == "finished"
     banks = store.provenance(run.id)["banks"]
     assert [b["devices"] for b in banks] == [[11, 9, 7], [0, 2, 4, 6]]
+    # the lab's clock once, not once a layer (its closing turns outputs off: a few ms more)
+    assert run.result["lab_seconds"] == pytest.approx(seen["clock"].now(), rel=1e-2)
+    assert result.lab_seconds == pytest.approx(run.result["lab_seconds"], rel=1e-3)
     recorded = {int(d): n for d, n in run.result["pulses"].items()}
     received = seen["chip"].pulses_received
     # the chip's own count, device by device: the unused ones never pulsed
