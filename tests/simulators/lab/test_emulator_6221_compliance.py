@@ -108,3 +108,25 @@ def test_pulses_into_an_open_device_trip_the_driver_and_reach_nothing():
         chip = virtual.chip
     assert chip.received[0] == pytest.approx(STRONG) and chip.pulses_received[0] == 2
     assert chip.received[1] == 0.0 and chip.pulses_received[1] == 0
+
+
+def _pulse_delta(faults: dict | None):
+    from simulators.lab.k2182a import Keithley2182AEmulator
+
+    source = _source(faults)
+    meter = Keithley2182AEmulator(source.chip, source.clock)
+    source.nanovoltmeter, meter.source = meter, source
+    source.handle(":SOUR:PDEL:HIGH 1E-3;LOW 0;COUN 4;:TRAC:POIN 4;:SOUR:PDEL:ARM;:INIT")
+    return source, [float(v) for v in source.handle(":TRAC:DATA?").split(",")[0::2]]
+
+
+def test_a_pulse_delta_test_into_an_open_contact_is_clamped_and_latched():
+    """Pulse delta (User's Manual section 5) on device 0: each high pulse is judged like any
+    output. Open from the start, the 2182A reads noise, under 1 % of the good device's Hall
+    step, B3 is latched, and the device received nothing; the good device sets no bit."""
+    good, steps = _pulse_delta(None)
+    source, noise = _pulse_delta({"open": [{"device": 0, "at": 0.0}]})
+    assert _registers(good) == (0, 0) and good.chip.received[0] == pytest.approx(1e-3)
+    assert max(map(abs, noise)) < 0.01 * min(map(abs, steps))
+    assert _registers(source) == (0, 8)
+    assert source.chip.received[0] == 0.0
