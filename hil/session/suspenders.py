@@ -74,6 +74,11 @@ class Suspender:
         ``action``."""
         raise NotImplementedError
 
+    def action_for(self, trip: Trip) -> str:
+        """The action taken on ``trip`` (this suspender's ``action`` unless it watches
+        things that call for different ones)."""
+        return self.action
+
     def observe(self, layer: int, neuron: int, currents, readings, calibration,
                 levels: tuple[float, float] | None) -> None:
         """A device call's currents, readings (protocols.cycle.CycleReading), the neuron's
@@ -299,19 +304,51 @@ class WearBudget(Suspender):
 
 
 class Compliance(Suspender):
-    """A source in compliance (Model 2400 User's Manual section 18: ``[:SENSe[1]]:VOLTage:
+    """A source in compliance.
+
+    The field supply (Model 2400 User's Manual section 18: ``[:SENSe[1]]:VOLTage:
     PROTection:TRIPped?`` "1", the STATus element's bit 3 "in real compliance"): the coil's
     resistance rose (it heats, or a contact fails), so the field is not the one set and the
     supply holds the coil at its compliance voltage, heating it further. A lab wants the coil
     off rather than a run going on at a field nobody chose: the run stops with its outputs
     off. ``pause``: the output off while it waits (the coil cools), then the field set again
-    and looked at again."""
+    and looked at again.
+
+    The pulse source (Model 6220/6221 Reference Manual section 11, Fig. 11-6 p. 11-16: bit
+    B3, Comp, of the measurement event register, latched when the output reaches its
+    compliance voltage, and of the condition register while it stays there): a device call
+    that ran the 6221 into compliance met a load it could not drive, the routed device's
+    write channel open (a lifted bond, a cracked lead), so the device got no current, or
+    less than programmed (User's Manual p. 3-3), and its readings measure nothing. Which
+    device is known (the watch asks after each device call, or names the one device called
+    since the last check), and the fault is the device's, not the rig's: other devices
+    drive fine and waiting does not close a contact, so ``pulse_action`` retires it for a
+    spare by default (swept, its calibration told to the network; none left: the run stops
+    with its outputs off), as ``stuck`` does a device that no longer switches. ``stop``: a
+    lab that wants a person to look at the probes first (a spare that trips too is retired
+    in turn until none is left, which also stops the run)."""
 
     name = "compliance"
     default_action = "stop"
     allowed = ("pause", "stop")
+    pulse_actions = ("retire", "stop")
+    watches_pulse = True
+
+    def __init__(self, action: str | None = None, pulse_action: str = "retire") -> None:
+        super().__init__(action)
+        if pulse_action not in self.pulse_actions:
+            raise ConfigError("suspenders.compliance.pulse_action", f"{pulse_action!r} is "
+                              f"not one of {', '.join(self.pulse_actions)}")
+        self.pulse_action = pulse_action
+
+    def action_for(self, trip: Trip) -> str:
+        return self.pulse_action if trip.role == "pulse" else self.action
 
     def check(self, watch: Any) -> list[Trip]:
+        return self._supply_trips(watch) + watch.pulse_compliance()
+
+    @staticmethod
+    def _supply_trips(watch: Any) -> list[Trip]:
         return [Trip(f"in compliance: {reading.voltage:.4g} V across the coil drive "
                      f"{reading.current:.4g} A ({reading.field * 1e4:.1f} Oe of "
                      f"{_oe(wanted)} set)", role=role,
@@ -324,7 +361,10 @@ class Compliance(Suspender):
 
     def look_again(self, watch: Any, trips: list[Trip]) -> list[Trip]:
         watch.set_field_again(trips)
-        return self.check(watch)
+        return self._supply_trips(watch)  # (the pulse source's trips wait for the check)
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "pulse_action": self.pulse_action}
 
 
 class FieldBand(Suspender):

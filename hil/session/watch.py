@@ -94,6 +94,10 @@ class RunWatch:
         self._next: dict[str, float] = {}
         self._earlier: dict[int, int] | None = None
         self._layer: dict[int, int] = {}
+        # the pulse source's compliance: trips found after device calls, and the devices
+        # called since the last check where one check between batches names the device
+        self._pulse_found: list[Trip] = []
+        self._called: dict[int, dict[tuple[int, int], int]] = {}
         self._pause = threading.Event()
         self._abort = threading.Event()
         self._resume = threading.Event()
@@ -115,6 +119,10 @@ class RunWatch:
         self.retired = [e["device"] for e in self.events if e.get("action") == "retire"]
         self._earlier = None
         wear = self._resolve_wear()
+        self._pulse_found, self._called = [], {}
+        if self._pulse_watched():  # a latch from before this run blames none of its devices
+            for lab in self._labs():
+                self._pulse_tripped(lab)
         run.describe(watch=self.settings.describe(), events=self.events,
                      **({"wear": wear} if wear is not None else {}))
         return self
@@ -235,6 +243,59 @@ class RunWatch:
                 log.warning("field supply unreadable between batches: %s", err)
         return out
 
+    # -- the pulse source's compliance -----------------------------------------------
+    def _pulse_watched(self) -> bool:
+        return any(getattr(s, "watches_pulse", False) for s in self.settings.suspenders)
+
+    def _pulse_tripped(self, lab) -> bool:
+        """The lab's 6221 reached its compliance since last asked (``PulseSource.
+        compliance_tripped``, which clears the latch); an unreachable one is left to the
+        reconnection."""
+        pulse = lab.instruments.get("pulse")
+        if pulse is None or not hasattr(pulse, "compliance_tripped"):
+            return False
+        try:
+            return bool(pulse.compliance_tripped())
+        except (InstrumentError, VisaIOError, OSError, ConnectionError) as err:
+            log.warning("pulse source unreadable after a device call: %s", err)
+            return False
+
+    def _pulse_trip(self, lab, layer: int, neuron: int, device: int) -> Trip:
+        pulse = lab.instruments.get("pulse")
+        try:
+            volts = float(pulse.source_compliance)
+        except (InstrumentError, VisaIOError, OSError, ConnectionError, ValueError):
+            volts = math.nan
+        return Trip(f"the pulse source reached its {volts:g} V compliance driving device "
+                    f"{device}: its current contact is open (the device got no current, or "
+                    "less than programmed)", layer, neuron, device, role="pulse",
+                    values={"compliance_volts": volts})
+
+    def _note_call(self, bank, layer: int, neuron: int, device: int) -> None:
+        """After a device call: the pulse source asked at once where the bank's calls
+        route several devices between checks (which one opened is known only now); else
+        the call is noted, and the check between batches names its device."""
+        if not self._pulse_watched():
+            return
+        if len(bank.devices) == 1 and len(self.lab_banks) == 1:
+            self._called.setdefault(id(bank.lab), {})[(layer, neuron)] = device
+        elif self._pulse_tripped(bank.lab):
+            self._pulse_found.append(self._pulse_trip(bank.lab, layer, neuron, device))
+
+    def pulse_compliance(self) -> list[Trip]:
+        """The devices whose calls ran the pulse source into its compliance since the last
+        check (Model 6220/6221 Reference Manual section 11: the measurement event register's
+        B3, or the condition register's while a level is held there), each a Trip naming
+        its layer, neuron and device (role ``pulse``)."""
+        found, self._pulse_found = self._pulse_found, []
+        called, self._called = self._called, {}
+        for lab in self._labs():
+            calls = called.get(id(lab))
+            if calls and self._pulse_tripped(lab):
+                found += [self._pulse_trip(lab, layer, neuron, device)
+                          for (layer, neuron), device in calls.items()]
+        return found
+
     def supply_off(self, trips: list[Trip]) -> None:
         """The field supplies of ``trips`` switched off (confirmed), the field each was
         set to kept in its trip, to be set again."""
@@ -313,11 +374,19 @@ class RunWatch:
             self.stop("operator", "aborted between batches")
 
     def _act(self, suspender, trips: list[Trip]) -> None:
-        action = suspender.action
-        if action == "stop":
-            for trip in trips[1:]:
+        """Each trip acted on as its suspender says (``Suspender.action_for``): a stop
+        first (every other trip recorded as found), then each other action in turn."""
+        actions = [suspender.action_for(trip) for trip in trips]
+        if "stop" in actions:
+            first = actions.index("stop")
+            for trip in trips[:first] + trips[first + 1:]:
                 self.record(suspender.name, "found", trip)
-            self.stop(suspender.name, trips[0].detail, trips[0])
+            self.stop(suspender.name, trips[first].detail, trips[first])
+        for action in dict.fromkeys(actions):
+            self._act_on(suspender, action, [t for t, a in zip(trips, actions, strict=True)
+                                             if a == action])
+
+    def _act_on(self, suspender, action: str, trips: list[Trip]) -> None:
         for trip in trips:
             self.record(suspender.name, action, trip)
         if action == "pause":
@@ -496,6 +565,7 @@ class RunWatch:
                     f"{err}; the call of {len(currents)} cycles is replayed", layer, neuron,
                     device))
                 continue
+            self._note_call(bank, layer, neuron, device)
             if observe:
                 rwr = bank.cycle_for(device) if device in bank.routed_devices() else None
                 levels = None if rwr is None else rwr.levels
@@ -523,12 +593,23 @@ class RunWatch:
 
     def _device_failed(self, layer: int, neuron: int, device: int, currents: np.ndarray,
                        err: BaseException) -> np.ndarray:
-        stuck = next((s for s in self.settings.suspenders if s.name == "stuck"), None)
-        trip = Trip(f"{err}", layer, neuron, device)
-        if stuck is None or stuck.action == "stop":
-            self.stop("stuck", str(err), trip)
+        compliance = next((s for s in self.settings.suspenders
+                           if getattr(s, "watches_pulse", False)), None)
+        if compliance is not None and self._pulse_tripped(self.banks[layer].lab):
+            # no switching because no current: the pulse source says the contact is open
+            trip = self._pulse_trip(self.banks[layer].lab, layer, neuron, device)
+            trip.values["failure"] = str(err)
+            if compliance.action_for(trip) == "stop":
+                self.stop(compliance.name, trip.detail, trip)
+            self.record(compliance.name, "retire", trip)
+            reason = f"{compliance.name}: {trip.detail}"
+        else:
+            stuck = next((s for s in self.settings.suspenders if s.name == "stuck"), None)
+            if stuck is None or stuck.action == "stop":
+                self.stop("stuck", str(err), Trip(f"{err}", layer, neuron, device))
+            reason = f"stuck: {err}"
         old = self.calibration[layer][neuron]
-        self.retire(layer, neuron, f"stuck: {err}")
+        self.retire(layer, neuron, reason)
         new = self.calibration[layer][neuron]
         bank = self.banks[layer]
         mapped = new.i_bias + new.i0 * (np.asarray(currents) - old.i_bias) / old.i0

@@ -25,6 +25,7 @@ from instruments.keithley.base import (
 from instruments.limits import SafetyLimits
 
 READ_POINT = 2  # a hardware-timed cycle's points: reset, write, then the read window
+COMPLIANCE_BIT = 8  # B3 (Comp) of the measurement registers, Reference Manual Fig. 11-6
 
 
 class PulseSource(SafeWriteMixin, Keithley6221):
@@ -332,6 +333,18 @@ class PulseSource(SafeWriteMixin, Keithley6221):
             raise ReplyError(self.name, ":TRAC:DATA?", ",".join(map(str, values)),
                              f"{len(values) // 2} readings where {count} armed")
         return values[0::2]
+
+    def compliance_tripped(self) -> bool:
+        """The source reached its compliance voltage since last asked, or is there now: bit
+        B3 (Comp) of the measurement event register (latched on entering compliance, cleared
+        by this read) or of the measurement condition register (Reference Manual section 11,
+        Fig. 11-6 p. 11-16; STATus:MEASurement[:EVENt]? and :CONDition?, Table 11-4
+        p. 11-17). The event register catches a pulse that ran into compliance and ended;
+        the condition register a DC level held there. (The front panel's OUTPUT indicator
+        blinks too, User's Manual p. 3-3: no query reads it.)"""
+        event = self.query(":STAT:MEAS?", "status")
+        condition = self.query(":STAT:MEAS:COND?", "status")
+        return bool((event | condition) & COMPLIANCE_BIT)
 
     def set_read_current(self, current: float) -> None:
         """Set the DC level (A) sourced once the output is on: the read current, held to the

@@ -42,9 +42,11 @@ def parse_reply(instrument: str, command: str, reply: str, form: str,
     """The one place a reply becomes a value, for every query the drivers make.
 
     ``form``: ``complete`` (*OPC?: 1), ``flag`` (0 or 1 -> bool), ``register`` (*ESR?:
-    0-255), ``identity`` (*IDN? of a Keithley), ``error`` (SYST:ERR? -> code, message),
-    ``function`` (2400 source function: CURR, VOLT or MEM), ``reading`` (one reading, or a
-    level read back, in NR3) or ``readings`` (``count`` of them, if given)."""
+    0-255), ``status`` (a 16-bit status register, STATus:MEASurement? and the like:
+    0-65535, B0-B15 of the manuals' status structure), ``identity`` (*IDN? of a Keithley),
+    ``error`` (SYST:ERR? -> code, message), ``function`` (2400 source function: CURR, VOLT
+    or MEM), ``reading`` (one reading, or a level read back, in NR3) or ``readings``
+    (``count`` of them, if given)."""
     text = reply.strip()
 
     def refuse(why: str):
@@ -59,6 +61,10 @@ def parse_reply(instrument: str, command: str, reply: str, form: str,
     if form == "register":
         if not _INTEGER.fullmatch(text) or not 0 <= int(text) <= 255:
             refuse("expected an integer 0-255")
+        return int(text)
+    if form == "status":
+        if not _INTEGER.fullmatch(text) or not 0 <= int(text) <= 65535:
+            refuse("expected an integer 0-65535")
         return int(text)
     if form == "identity":
         if not _IDENTITY.fullmatch(text):

@@ -12,8 +12,12 @@ the magnetisation and lowers R_AHE as Eq. S2 describes.
 Behind a switch system (``simulators/lab/k7002.py``) the current and the voltmeter reach the
 devices whose channels are closed (``route``): no current path, no current; two devices on
 the source share its current; a voltmeter on no device, or on an open device, reads a
-floating input. A chip at scale has defects (``Defects``: dead devices never switch, stuck
-ones stay in one state, open ones give no Hall signal) and drifts: each device's switching
+floating input. The source sees the routed devices' write channels in parallel behind the
+leads (``load_resistance``): a device whose current contact opened (a scheduled ``open``
+fault, simulators/lab/faults.py) is an open circuit, and so is a source routed to no device;
+the 6221 emulator clamps at its compliance voltage into that load. A chip at scale has
+defects (``Defects``: dead devices never switch, stuck ones stay in one state, open ones give
+no Hall signal: a broken voltage arm, the current path whole) and drifts: each device's switching
 current scale moves at its own rate on the virtual clock (paper 002 SI Fig. S4: ~0.5 % in
 I_bias after a week).
 """
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulators.hallbar import OPERATING_FIELD, HallBars, switch_target
+from simulators.joule import METAL_THICKNESS, RHO_TA, SQUARES
 from simulators.lab.clock import LabClock
 
 if TYPE_CHECKING:
@@ -44,6 +49,12 @@ DRIFT_RATE = WEEKLY_DRIFT / (7 * 86400.0)  # 1/s: the spread of the devices' dri
 DEFECT_FRACTION = 0.06  # a chip at scale: 6 % of its devices dead, stuck or open
 READ_NOISE = 2e-7  # V rms at 1 NPLC (Keithley 2000 on its 100 mV range, order of magnitude)
 HALL_OFFSET = 5e-6  # V, thermal EMF and misalignment of the voltage arms
+# a device's write channel between its current contacts: rho L / (w t), the Ta/CoFeB
+# channel of simulators/joule.py (3 squares of 190 uOhm cm over 6 nm: 950 ohm at any width)
+CHANNEL_RESISTANCE = RHO_TA * SQUARES / METAL_THICKNESS
+# cables, probe contacts and a switch card's relays in series with the device (an order of
+# magnitude for a probe station's wiring, not a measured figure)
+LEAD_RESISTANCE = 20.0  # ohm
 
 
 @dataclass(frozen=True)
@@ -139,16 +150,47 @@ class Chip:
     def _carrying(self) -> list[int]:
         return [self.selected] if self.current_path is None else sorted(self.current_path)
 
+    def contact_open(self, device: int) -> bool:
+        """``device``'s current contact is open now (a scheduled ``open`` fault struck): its
+        write channel carries no current."""
+        now = 0.0 if self.clock is None else self.clock.seconds
+        return self.scheduled is not None and self.scheduled.contact_open(device, now)
+
+    def device_resistance(self, device: int) -> float:
+        """``device``'s write channel (ohm) between its current contacts; infinite once its
+        contact opened."""
+        return np.inf if self.contact_open(device) else CHANNEL_RESISTANCE
+
+    def load_resistance(self) -> float:
+        """What the current source drives (ohm): the routed devices' write channels in
+        parallel, plus the leads; infinite when no routed device conducts (none routed,
+        or every routed one open)."""
+        conductance = sum(1.0 / r for r in map(self.device_resistance, self._carrying())
+                          if np.isfinite(r))
+        return LEAD_RESISTANCE + 1.0 / conductance if conductance > 0 else np.inf
+
+    def shares(self, current: float) -> dict[int, float]:
+        """The current each routed device carries of ``current`` from the source: split by
+        their conductances (equally among working devices), none through an open one."""
+        devices = self._carrying()
+        conductance = {j: 0.0 if self.contact_open(j) else 1.0 for j in devices}
+        total = sum(conductance.values())
+        return {j: (current * g / total if total else 0.0) for j, g in conductance.items()}
+
     def drive(self, current: float, duration: float) -> None:
         """A current for ``duration`` seconds through the routed device (devices routed
-        together share it equally; with none routed it flows nowhere)."""
+        together share it, ``shares``; with none routed it flows nowhere). The current is
+        what the source delivers: a source in compliance delivers less (k6221.py)."""
         devices = self._carrying()
         if current == 0 or duration <= 0:
             if current == 0:
                 self._level[devices] = 0.0
             return
-        for j in devices:
-            self._drive_one(j, current / len(devices), duration)
+        for j, share in self.shares(current).items():
+            if share == 0.0:
+                self._level[j] = 0.0
+                continue
+            self._drive_one(j, share, duration)
 
     def _count_pulse(self, j: int, current: float) -> None:
         if abs(current) > self.pulse_floor * (1 + 1e-6) and current != self._level[j]:
@@ -205,8 +247,7 @@ class Chip:
             j, through = self.selected, current
         elif len(self.sense_path) == 1:
             j = next(iter(self.sense_path))
-            carrying = self._carrying()
-            through = current / len(carrying) if j in carrying else 0.0
+            through = self.shares(current).get(j, 0.0)
         else:
             j, through = None, 0.0
         if j is None or j in self.defects.open:

@@ -7,6 +7,9 @@ what a real rig does to it, through the same sockets:
 - ``die``: a device that never switches again from ``at`` (a bar worn out; paper 002 SI
   Fig. S5 saw none fail in 10,000 cycles, 5061 of them switching), held in the state it had;
 - ``stuck``: a device held in ``state`` (+1 or -1) from ``at``;
+- ``open``: a device whose current contact opens at ``at`` (a lifted bond, a cracked
+  lead): its write channel is an open circuit, so the 6221 runs into its compliance voltage
+  and the device receives no current (simulators/lab/chip.py, k6221.py);
 - ``drop``: every line to ``role`` from ``at`` for ``duration`` lab seconds closes the
   connection without a reply (a lost GPIB or LAN link; one line when ``duration`` is 0);
 - ``power_cycle``: ``role`` powers up again at ``at``: every setting back at its ``*RST``
@@ -25,6 +28,9 @@ A fault file is TOML, one array of tables per kind, times in lab seconds::
     [[die]]
     device = 1
     at = 7200.0
+    [[open]]
+    device = 2
+    at = 30.0
     [[drop]]
     role = "voltmeter"
     at = 3600.0
@@ -50,7 +56,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DEVICE_KINDS = ("drift", "die", "stuck")  # they strike the chip
+DEVICE_KINDS = ("drift", "die", "stuck", "open")  # they strike the chip
 INSTRUMENT_KINDS = ("drop", "power_cycle", "late", "error")  # they strike an instrument
 # they strike the field supply's load (the 2400 emulator asks the schedule):
 # - ``compliance``: the coil's resistance is ``resistance`` ohm from ``at`` (a heating coil,
@@ -69,6 +75,7 @@ FIELDS = {
     "drift": {"devices", "percent_per_hour", "at"},
     "die": {"device", "at"},
     "stuck": {"device", "state", "at"},
+    "open": {"device", "at"},
     "drop": {"role", "at", "duration"},
     "power_cycle": {"role", "at"},
     "late": {"role", "at", "duration", "delay"},
@@ -269,6 +276,15 @@ class FaultSchedule:
                 self._struck.setdefault(id(fault), now)
                 return fault.kind, (fault.state if fault.kind == "stuck" else None)
         return None
+
+    def contact_open(self, device: int, now: float) -> bool:
+        """``device``'s current contact is open at ``now`` (an ``open`` fault struck it);
+        noted in the log."""
+        for fault in self.faults:
+            if fault.kind == "open" and fault.device == device and now >= fault.at:
+                self._struck.setdefault(id(fault), now)
+                return True
+        return False
 
     def log(self) -> list[dict]:
         """What struck so far: kind, device or role, the scheduled lab time and the lab

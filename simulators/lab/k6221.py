@@ -21,6 +21,20 @@ wires that line to it. Its duration is one setting the manual lets you give in c
 999,999.999 s): each sets the same duration, read back in either unit (seconds = cycles /
 frequency); the one given last is kept when the frequency changes. A fraction of a cycle
 plays that fraction of the points (DUR:CYCL 0.5 plays half a period).
+
+The source drives a load: the routed devices' write channels and the leads
+(``Chip.load_resistance``). A current I needs I x R; past the compliance voltage
+(SOURce:CURRent:COMPliance, 0.1-105 V, *RST 10 V) the output is clamped there and the load
+gets V_comp / R, nothing into an open circuit (User's Manual section 3, "Compliance",
+p. 3-3: "the magnitude of the current output will be less than the programmed setting").
+Every output is judged so, the DC level, each point of a waveform and each segment of a
+pulse delta cycle, and the instrument reports it as its manual says: bit B3 (Comp) of the
+measurement condition register while in compliance, latched into the measurement event
+register on entering it (Reference Manual section 11, "Status Structure", Fig. 11-1 p. 11-3
+and Fig. 11-6 "Measurement event status" p. 11-16; STATus:MEASurement:CONDition? and
+[:EVENt]?, Table 11-4 p. 11-17). Reading the event register clears it, as does *CLS; the
+enabled bits set the status byte's measurement summary bit (MSB, B0). The front panel's
+OUTPUT indicator blinks in compliance (p. 3-3): no query reads it.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ from simulators.lab.strict import Refused, boolean, choice, fmt, number
 from simulators.lab.units import K6221Times, nominal_unit
 
 INF = math.inf
+COMPLIANCE_BIT = 8  # B3 (Comp) of the measurement registers, Reference Manual Fig. 11-6
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,9 @@ class Keithley6221Emulator(LabInstrument):
         self.arb: dict[int, list[float]] = {0: [0.0, 0.0]}
         if not hasattr(self, "arb_copy"):
             self.arb_copy: dict[int, list[float]] = {}
+        if not hasattr(self, "measurement_event"):  # *RST leaves the status registers
+            self.measurement_event = self.measurement_enable = 0
+        self.in_compliance = False
         self.trigger_output = "NONE"
         self.trigger_line = 1
         self.marker_phase = 0.0
@@ -181,18 +199,89 @@ class Keithley6221Emulator(LabInstrument):
 
     # the current flowing since the last change goes through the device when anything changes
     def _flush(self) -> None:
-        if hasattr(self, "output") and self.flowing():
-            self.chip.drive(self.flowing(), self.clock.seconds - self._on_since)
+        if hasattr(self, "output") and self.programmed():
+            self.chip.drive(self._judge(self.programmed()), self.clock.seconds - self._on_since)
         if hasattr(self, "clock"):
             self._on_since = self.clock.seconds
 
     def _set(self, name: str, value) -> None:
-        if name in ("output", "current"):
+        if name in ("output", "current", "compliance"):
             self._flush()
-        before = self.flowing()
+        before = self.programmed()
         setattr(self, name, value)
-        if self.flowing() != before:  # the output settles to its new level
+        if self.programmed() != before:  # the output settles to its new level
             self.clock.advance(self.times.settle())
+        if name in ("output", "current", "compliance"):
+            self._judge(self.programmed())  # the new level into the load, now
+
+    # -- the load and the compliance (User's Manual p. 3-3; Reference Manual section 11) --
+    def delivered(self, level: float) -> float:
+        """The current (A) the load receives when ``level`` is programmed: ``level``, or
+        V_comp / R_load with its sign once |level| x R_load passes the compliance voltage
+        (0 into an open circuit)."""
+        if level == 0.0:
+            return 0.0
+        resistance = self.chip.load_resistance()
+        if abs(level) * resistance <= self.compliance:
+            return level
+        return math.copysign(self.compliance / resistance, level)  # 0 when R is infinite
+
+    def _judge(self, level: float) -> float:
+        """``level`` flows from now: the current the load receives, the measurement
+        condition's Comp bit set while clamped and latched into the event register when
+        it sets (a transition from out of compliance into it)."""
+        current = self.delivered(level)
+        clamped = current != level
+        if clamped and not self.in_compliance:
+            self.measurement_event |= COMPLIANCE_BIT
+        self.in_compliance = clamped
+        return current
+
+    def measurement_condition(self) -> int:
+        """The measurement condition register now (B3, Comp: the output clamped at the
+        compliance voltage; the other bits are not emulated and read 0)."""
+        self._judge(self.programmed())  # the load may have changed since (a contact opened)
+        return COMPLIANCE_BIT if self.in_compliance else 0
+
+    def _measurement(self, part: str):
+        """STATus:MEASurement[:EVENt]? (read and cleared), :ENABle and :CONDition?."""
+        def handler(unit: scpi.Unit) -> str | None:
+            if part == "ENAB":
+                if unit.query:
+                    if unit.data:
+                        raise Refused(-108)
+                    return str(self.measurement_enable)
+                self.measurement_enable = int(self._one(unit, lambda a: number(a, 0, 65535)))
+                return None
+            if not unit.query:
+                raise Refused(-113)
+            if unit.data:
+                raise Refused(-108)
+            if part == "COND":
+                return str(self.measurement_condition())
+            self.measurement_condition()  # an entry since the last change is an event too
+            value, self.measurement_event = self.measurement_event, 0
+            return str(value)
+
+        return handler
+
+    def _clear_status(self) -> None:
+        """*CLS: the error queue, the standard event register and the measurement event
+        register cleared (Reference Manual section 11)."""
+        super()._clear_status()
+        self.measurement_event = 0
+
+    def _status_byte(self) -> str:
+        """*STB?: the common bits, and MSB (B0) when an enabled measurement event is set."""
+        self.measurement_condition()
+        msb = 1 if self.measurement_event & self.measurement_enable else 0
+        return str(int(super()._status_byte()) | msb)
+
+    def power_on_reset(self) -> None:
+        """Fault injection: a power cycle, which also clears the measurement registers."""
+        super().power_on_reset()
+        self.measurement_event = self.measurement_enable = 0
+        self.in_compliance = False
 
     # wired by the virtual lab: trigger-link line -> the receiver of its pulses (the 2000's
     # EXT TRIG), and the instruments that see the current (the 2000 integrating)
@@ -202,11 +291,17 @@ class Keithley6221Emulator(LabInstrument):
     # wired by the virtual lab: the 2182A on the RS-232 and trigger-link cables (pulse delta)
     nanovoltmeter = None
 
-    def flowing(self) -> float:
-        """Current through the device now (A)."""
+    def programmed(self) -> float:
+        """The output's programmed level now (A): the source level with the output on, a
+        running pulse delta test's low level; what the switch system's relays break."""
         if getattr(self, "pdel_running", False):
             return self.pdel["low"]
         return self.current if self.output else 0.0
+
+    def flowing(self) -> float:
+        """Current through the device now (A): the programmed level as the load takes it
+        (less, in compliance)."""
+        return self.delivered(self.programmed())
 
     # -- waveform duration: one setting, in cycles or in seconds --------------------------
     def duration_seconds(self) -> float:
@@ -333,6 +428,7 @@ class Keithley6221Emulator(LabInstrument):
                 start = self.clock.seconds
                 if marked and link is not None:
                     link(start + self.times.marker_latency())  # the phase marker's pulse
+                current = self._judge(current)  # what the load receives of it
                 for observer in self.observers:
                     observer.observe(start, start + length, current)
                 self.chip.drive(current, length)
@@ -459,6 +555,7 @@ class Keithley6221Emulator(LabInstrument):
         if length <= 0:
             return
         start = self.clock.seconds
+        current = self._judge(current)  # what the load receives of it
         for observer in self.observers:
             observer.observe(start, start + length, current)
         self.chip.drive(current, length)
@@ -470,8 +567,9 @@ class Keithley6221Emulator(LabInstrument):
         width, delay = self.pdel["width"], self.pdel["sdelay"]
         self._segment(level, min(width, delay))
         self._segment(low, delay - width)
-        volts = self.nanovoltmeter.pulse_conversion(level if delay < width else low,
-                                                    max(width - delay, PDEL_SOURCE_DELAY[0]))
+        volts = self.nanovoltmeter.pulse_conversion(
+            self.delivered(level if delay < width else low),
+            max(width - delay, PDEL_SOURCE_DELAY[0]))
         self._segment(level, width - delay)
         return volts
 
@@ -658,7 +756,9 @@ class Keithley6221Emulator(LabInstrument):
             ":TRACe:POINts": setting(
                 "trace_points", lambda a: int(number(a, 1, BUFFER_MAX, default=1)), str),
             **self._trigger_commands(),
-            ":STATus:MEASurement[:EVENt]": status, ":STATus:MEASurement:ENABle": status,
+            ":STATus:MEASurement[:EVENt]": self._measurement("EVEN"),
+            ":STATus:MEASurement:ENABle": self._measurement("ENAB"),
+            ":STATus:MEASurement:CONDition": self._measurement("COND"),
             ":STATus:OPERation[:EVENt]": status, ":STATus:OPERation:ENABle": status,
             ":STATus:QUEStionable[:EVENt]": status, ":STATus:QUEStionable:ENABle": status,
             ":STATus:PRESet": self._action(lambda: None),

@@ -298,7 +298,7 @@ class VirtualLab:
                                                if "switch" in units else {}))),
         }
         if switch == "7002":
-            self.instruments["switch"].source = pulse.flowing
+            self.instruments["switch"].source = pulse.programmed
         if nanovoltmeter:  # a 2182A on the 6221's RS-232 and trigger-link cables (pulse delta)
             self.instruments["nanovoltmeter"] = self._nanovoltmeter(pulse)
         for role, unit in units.items():

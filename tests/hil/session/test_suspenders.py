@@ -465,3 +465,58 @@ def test_failures_are_sorted_into_connection_device_and_others():
     assert classify_failure(ProtocolError("failed 4 times: timeout")) == "connection"
     assert classify_failure(ProtocolError(f"{NOT_RESET}; the batch is refused")) == "device"
     assert classify_failure(ProtocolError("refused 4 times, even 2x slower")) is None
+
+
+def test_an_open_contact_runs_the_6221_into_compliance_and_the_device_is_retired(sweeps):
+    """Device 1's contact opens at 30 lab s: its next call runs the 6221 into its 10 V
+    compliance (Reference Manual Fig. 11-6, B3), the suspender names device 1 between the
+    batches, it is retired and spare 4, swept, takes its place; device 1 gets no current
+    from the fault on and no pulse after the retirement. The event carries its lab time."""
+    settings = WatchSettings(suspenders=[Compliance()], spares=[4, 5])
+    with Watched(sweeps, {"open": [{"device": 1, "at": 30.0}]}, settings) as w, w.watch():
+        _batches_past(w, 30.0)
+        w.batch(rows=20)
+        pulses_then = w.bank.pulses()[1]
+        w.batch(rows=20)
+        assert w.bank.pulses()[1] == pulses_then  # retired: no call reaches it
+        events = w.events()
+        log = w.virtual.schedule.log()
+    trip = next(e for e in events if e["suspender"] == "compliance")
+    assert (trip["action"], trip["device"], trip["role"]) == ("retire", 1, "pulse")
+    assert trip["compliance_volts"] == 10.0
+    assert trip["lab_clock"] >= 30.0 and trip["lab_t"] is not None
+    assert w.bank.devices == [0, 4, 2, 3]
+    swept = next(e for e in events if e["action"] == "recalibrated")
+    assert swept["device"] == 4
+    assert [(e["kind"], e["device"]) for e in log] == [("open", 1)]
+    assert log[0]["struck"] >= 30.0
+
+
+def test_compliance_on_the_pulse_source_can_stop_the_run_with_outputs_off(sweeps):
+    """``pulse_action = "stop"``, device 2 open from the start: its first call (the levels
+    probed) finds no switching step, and the 6221's compliance says why: the run stops
+    with its outputs off, the device named, none retired."""
+    settings = WatchSettings(suspenders=[Compliance(pulse_action="stop")], spares=[4, 5])
+    with Watched(sweeps, {"open": [{"device": 2, "at": 0.0}]}, settings) as w:
+        with pytest.raises(RunStopped, match="compliance: the pulse source reached its 10 V "
+                           "compliance driving device 2"), w.watch():
+            for _ in range(3):
+                w.batch(rows=20)
+        assert w.virtual.instruments["pulse"].output is False
+        assert w.virtual.chip.received[2] == 0.0  # open from the start: it never had any
+        stop = w.events()[-1]
+    assert (stop["suspender"], stop["action"], stop["device"]) == ("compliance", "stop", 2)
+    assert w.bank.devices == [0, 1, 2, 3]
+
+
+def test_the_pulse_source_trips_nothing_on_a_fault_free_run(sweeps):
+    """No fault: every call's load is a device's 950 ohm channel and the leads, far under
+    the 6221's 10 V compliance for its pulses; nothing trips, nothing is retired."""
+    settings = WatchSettings(suspenders=[Compliance()], spares=[4, 5])
+    with Watched(sweeps, {}, settings) as w, w.watch():
+        for _ in range(3):
+            w.batch(rows=20)
+        events = w.events()
+        pulse = w.virtual.instruments["pulse"]
+    assert events == [] and pulse.measurement_event == 0
+    assert w.bank.devices == [0, 1, 2, 3]
