@@ -82,7 +82,10 @@ def test_anisotropy_field_fit_recovers_h_an(rig):
 
 
 def test_survey_reports_device_variation(rig):
-    virtual, rwr = rig
+    """Three devices' sweeps (hardware-timed: the software route's cycles are tested against
+    it in test_lab_protocols) and their table against the chip's own I_bias."""
+    virtual, software = rig
+    rwr = ResetWriteRead(software.lab, timing="hardware")
     fits = []
     for device in range(3):
         rwr.lab.select_device(device)

@@ -61,7 +61,10 @@ class Watched:
         self.store, self.settings = store, settings or WatchSettings(suspenders=[])
         self.virtual = VirtualLab(build_chip(DEVICES, WIDTH, SEED), LabClock.for_bus("gpib"),
                                   faults=FaultSchedule.from_mapping(faults, DEVICES)).start()
-        self.lab = connect_virtual(lab=self.virtual).connect()
+        self.lab = connect_virtual(lab=self.virtual)
+        if "drop" in faults:  # a dropped line is found after 1 s of wall time, not 10
+            self.lab.timeout_ms = 1000
+        self.lab.connect()
         self.description = lab_description(None, DEVICES, WIDTH, SEED)
         nominal = nominal_calibration(hall_bar_preset(WIDTH))
         self.bank = LabBank(self.lab, [0, 1, 2, 3], [nominal] * 4, timing=timing,
