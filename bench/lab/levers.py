@@ -50,7 +50,7 @@ def main() -> None:
     args = p.parse_args()
     if args.replot:
         saved = json.loads(Path(args.replot).read_text())
-        plot(saved["points"], saved["picked"], args.plot, saved.get("lab_run"))
+        plot(saved["points"], saved["picked"], args.plot, saved.get("lab_runs"))
         return
 
     shared = dict(hidden=[args.hidden], classes=None, lr=args.lr, compare=False,
@@ -100,10 +100,10 @@ def main() -> None:
         plot(points, picked, args.plot)
 
 
-def plot(points: list[dict], picked: dict, path: str, lab_run: dict | None = None) -> None:
+def plot(points: list[dict], picked: dict, path: str, lab_runs: list[dict] | None = None) -> None:
     """Held-out accuracy (95 % interval) against priced lab hours, one colour per T; the
-    setting picked on validation ringed; a run on the lab (``lab_run``: lab_hours,
-    held_out, held_out_ci95) as a star."""
+    setting picked on validation ringed; runs on the lab (``lab_runs``: lab_hours, held_out,
+    held_out_ci95, label, as the lab's clock and the run's record say) in red."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,12 +119,11 @@ def plot(points: list[dict], picked: dict, path: str, lab_run: dict | None = Non
                     fmt="o", capsize=2, label=f"T = {steps} (model bank)")
     ax.plot([picked["lab_hours"]], [picked["held_out"] * 100], "o", ms=14, mfc="none",
             mec="k", label="picked on validation")
-    if lab_run is not None:
-        low, high = lab_run["held_out_ci95"]
-        at = lab_run["held_out"]
-        ax.errorbar([lab_run["lab_hours"]], [at * 100],
-                    yerr=[[(at - low) * 100], [(high - at) * 100]],
-                    fmt="*", ms=14, color="crimson", capsize=3, label=lab_run["label"])
+    for run, marker in zip(lab_runs or [], "*Ds^", strict=False):  # up to four runs
+        low, high = run["held_out_ci95"]
+        at = run["held_out"]
+        ax.errorbar([run["lab_hours"]], [at * 100], yerr=[[(at - low) * 100], [(high - at) * 100]],
+                    fmt=marker, ms=12, color="crimson", capsize=3, label=run["label"])
     ax.axhline(85, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("lab hours (priced on the rig's timing, hardware-timed)")
     ax.set_ylabel("held-out accuracy, 10 classes (%)")
