@@ -62,8 +62,8 @@ class Watched:
         self.virtual = VirtualLab(build_chip(DEVICES, WIDTH, SEED), LabClock.for_bus("gpib"),
                                   faults=FaultSchedule.from_mapping(faults, DEVICES)).start()
         self.lab = connect_virtual(lab=self.virtual)
-        if "drop" in faults:  # a dropped line is found after 1 s of wall time, not 10
-            self.lab.timeout_ms = 1000
+        if "drop" in faults:  # a dropped line is found after 3 s of wall time, not 10 (a
+            self.lab.timeout_ms = 3000  # loaded machine's slowest virtual reply stays inside)
         self.lab.connect()
         self.description = lab_description(None, DEVICES, WIDTH, SEED)
         nominal = nominal_calibration(hall_bar_preset(WIDTH))
