@@ -40,7 +40,7 @@ from simulators.presets import hall_bar_preset
 if TYPE_CHECKING:
     from hil.session.session import Session
 
-__all__ = ["LabBank", "lab_bank", "lab_banks", "latest_sweeps"]
+__all__ = ["LabBank", "lab_banks", "latest_sweeps"]
 log = logging.getLogger(__name__)
 
 
@@ -80,6 +80,7 @@ class LabBank(NeuronBank):
         self.watch = None  # a run's watch (hil.session.watch): suspenders, reconnection
         self.share = share  # a lab under several layers' banks: the last to close closes it
         self.survey: dict | None = None  # a survey whose fits calibrate these devices
+        self.spare_devices: list[int] = []  # the survey's usable devices no layer took
 
     @classmethod
     def from_session(cls, session: Session, devices: list[int], calibration: str = "store",
@@ -225,7 +226,7 @@ class LabBank(NeuronBank):
 
     def spares(self) -> list[int]:
         """The survey's usable devices no layer took, best first (protocols.survey)."""
-        return [] if self.survey is None else list(self.survey["spares"])
+        return list(self.spare_devices)
 
     def lab_clock(self) -> object:
         """The lab whose clock this bank's lab seconds read (layers on one lab share it)."""
@@ -344,13 +345,6 @@ class LabBank(NeuronBank):
         super().close()
 
 
-def lab_bank(lab_file: str | None, timing: str, width: float, devices: int,
-             seed: int) -> LabBank:
-    """Devices 0..n-1 of a lab file's lab, or of the virtual lab built from ``width`` and
-    ``seed``, calibrated with the nominal bar of ``width`` until measured."""
-    return lab_banks(lab_file, timing, width, [devices], seed)[0]
-
-
 def lab_banks(lab_file: str | None, timing: str, width: float, sizes: list[int], seed: int,
               chip: int | None = None, devices: list[int] | None = None,
               survey: int | None = None, store: RunStore | None = None) -> list[LabBank]:
@@ -367,7 +361,7 @@ def lab_banks(lab_file: str | None, timing: str, width: float, sizes: list[int],
 
     needed = sum(sizes)
     surveyed = None if survey is None else _survey(store, survey)
-    devices = _chosen_devices(devices, needed, surveyed)
+    devices, spares = _chosen_devices(devices, needed, surveyed)
     chip = chip or (surveyed["devices"] if surveyed else max(devices) + 1)
     description = (lab_description(lab_file) if lab_file is not None
                    else lab_description(None, chip, width, seed))
@@ -389,6 +383,7 @@ def lab_banks(lab_file: str | None, timing: str, width: float, sizes: list[int],
                            description=description, share=share)
             bank.calibration_origin = f"nominal: the {width * 1e6:g} um bar's preset"
             bank.survey = surveyed
+            bank.spare_devices = spares
             banks.append(bank)
     except ProtocolError as err:
         lab.close()
@@ -427,20 +422,22 @@ def _survey(store: RunStore | None, run_id: int) -> dict:
             "cycle": run.config.get("cycle", {})}
 
 
-def _chosen_devices(given: list[int] | None, needed: int, survey: dict | None) -> list[int]:
-    """The devices the layers take, in order: given, the survey's best (its usable devices
-    closest to the chip's median I_bias and window, protocols.survey.choose_network), or
-    0..needed-1."""
+def _chosen_devices(given: list[int] | None, needed: int,
+                    survey: dict | None) -> tuple[list[int], list[int]]:
+    """(the devices the layers take, in order; the spares): given, the survey's best (its
+    usable devices closest to the chip's median I_bias and window, and its other usable ones
+    best first: protocols.survey.choose_network), or 0..needed-1; spares only from a
+    survey."""
     if survey is not None:
-        chosen, survey["spares"] = choose_network(survey["rows"], needed)
+        chosen, spares = choose_network(survey["rows"], needed)
         if len(chosen) < needed:
             raise ConfigError("survey", f"run {survey['run_id']} found {len(chosen)} usable "
                               f"devices; the network's layers need {needed}")
-        return chosen
+        return chosen, spares
     if given is not None:
         if len(given) != needed:
             raise ConfigError("devices", f"{len(given)} devices given; the "
                               f"network's layers need {needed} (one a neuron, or one per "
                               "multiplex neurons)")
-        return list(given)
-    return list(range(needed))
+        return list(given), []
+    return list(range(needed)), []

@@ -34,7 +34,6 @@ class Capabilities:
     """What a backend's banks can do, for the trainer and the CLI to read (not guess)."""
 
     switches: bool = True  # a reset-write-read bank for the spiking trainer (hil.learn.train)
-    hidden_layers: bool = True  # devices in hidden layers too
     records_calibration: bool = False  # device calibration: sweeps recorded in the run store
     lab_time: bool = False  # the instruments' clock: a run's lab seconds
 
@@ -378,9 +377,6 @@ def check(config: Any, unset: Mapping[str, Any]) -> Any:
                               f"{', '.join(readers)} backend{'s' if len(readers) > 1 else ''}; the "
                               f"{chosen.name} backend reads {', '.join(chosen.setting_names)}; "
                               "allowed here: unset")
-    if config.hidden and not chosen.capabilities.hidden_layers:
-        raise ConfigError("hidden", f"the {chosen.name} backend has no hidden layers; "
-                          "allowed: unset")
     settings = chosen.settings_of(config)
     chosen.check(settings)
     return settings

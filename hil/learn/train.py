@@ -570,7 +570,7 @@ def _with_spares(watch: WatchSettings | RunWatch | None,
                  banks: list[NeuronBank]) -> WatchSettings | RunWatch | None:
     """The watch's settings with the banks' own spares (a survey's usable devices no layer
     took) when the run named none: a retired device then has a successor."""
-    spares = [d for bank in banks for d in bank.spares()]
+    spares = list(dict.fromkeys(d for bank in banks for d in bank.spares()))  # layers share
     if not spares or isinstance(watch, RunWatch) or (watch is not None and watch.spares):
         return watch
     return dataclasses.replace(watch or WatchSettings(), spares=spares)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hil import ConfigError, TrainConfig, Trainer
-from hil.learn.train import build_banks, lab_seconds
+from hil.learn.train import _with_spares, build_banks, lab_seconds
 from hil.session.session import Session
 from protocols.store import RunStore
 from protocols.survey import choose_network
@@ -81,8 +81,11 @@ def test_a_survey_chooses_and_calibrates_the_devices(tmp_path):
     config.validate()
     banks = build_banks(config, store=store)
     try:
-        expected, _ = choose_network(survey.summary["fits"], 7)
+        expected, spares = choose_network(survey.summary["fits"], 7)
         assert [d for b in banks for d in b.innermost.devices] == expected
+        # the survey's other usable devices, best first, are the run's spares
+        assert spares and all(b.spares() == spares for b in banks)
+        assert _with_spares(None, banks).spares == spares  # once, though both layers offer them
         runs_before = len(store.list_runs())
         for bank in banks:
             bank.measure_calibration(store)
