@@ -32,6 +32,9 @@ BANKS = {
     "telegraph": {"backend": "telegraph", "preset": "vcma-004", "classes": [0, 2, 4]},
     "lab": {"backend": "lab", "calibration": "device", "validation_per_class": 1},
     "lab-multiplexed": {"backend": "lab", "multiplex": 2, "classes": [0, 2, 4]},
+    # two layers on one lab: every device's state and the shared clock come back
+    "lab-hidden": {"backend": "lab", "hidden": [2], "chip": 6, "devices": [5, 3, 0, 1],
+                   "steps": 4, "batch_size": 4},
     "llgs": {"backend": "llgs", "preset": "mtj-000-7.5kT", "pulse_width": 1e-9, "steps": 4,
              "train_per_class": 2, "test_per_class": 2, "epochs": 3},
 }
@@ -79,7 +82,7 @@ def _resumed_equals_uninterrupted(tmp_path, bank: str, stop_after_epoch: int) ->
 
 
 @pytest.mark.parametrize("bank", ["model", "multiplexed", "telegraph", "lab",
-                                  "lab-multiplexed"])
+                                  "lab-multiplexed", "lab-hidden"])
 def test_a_stopped_run_resumed_equals_the_uninterrupted_one(tmp_path, bank):
     expected = _resumed_equals_uninterrupted(tmp_path, bank, stop_after_epoch=2)
     assert len(set(expected["loss"])) > 1  # the runs did train, epoch after epoch
