@@ -40,8 +40,7 @@ __all__ = [
     # learning (hil.learn), and the training options as ``hil train`` reads them
     "Evaluation", "TrainConfig", "TrainResult", "Trainer", "build_banks", "export_weights",
     "from_datasets", "load_digits", "load_net", "record_training", "train",
-    "write_training_figure", "FIELD_NAMES", "OPTIMIZERS", "PARTS", "SCHEDULERS", "coerce",
-    "load_toml",
+    "write_training_figure", "OPTIMIZERS", "SCHEDULERS",
     # simulations and figures (hil.simulate, hil.plots)
     "PswResult", "simulate_psw", "macrospin_presets", "TelegraphResult",
     "simulate_telegraph", "TwoPolariserResult", "simulate_two_polariser", "plots",
@@ -77,9 +76,7 @@ _HOMES = {
     "record_training": "hil.learn",
     "train": "hil.learn.api",
     "write_training_figure": "hil.learn.report",
-    "FIELD_NAMES": "hil.learn.config", "OPTIMIZERS": "hil.learn.config",
-    "PARTS": "hil.learn.config", "SCHEDULERS": "hil.learn.config",
-    "coerce": "hil.learn.config", "load_toml": "hil.learn.config",
+    "OPTIMIZERS": "hil.learn.config", "SCHEDULERS": "hil.learn.config",
     "PswResult": "hil.simulate", "simulate_psw": "hil.simulate",
     "macrospin_presets": "simulators.macrospin", "TelegraphResult": "hil.simulate",
     "simulate_telegraph": "hil.simulate", "TwoPolariserResult": "hil.simulate",
@@ -147,15 +144,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, loaded eagerly
         record_training,
     )
     from hil.learn.api import train
-    from hil.learn.config import (
-        FIELD_NAMES,
-        OPTIMIZERS,
-        PARTS,
-        SCHEDULERS,
-        TIMINGS,
-        coerce,
-        load_toml,
-    )
+    from hil.learn.config import OPTIMIZERS, SCHEDULERS, TIMINGS
     from hil.learn.report import write_training_figure
     from hil.nn import DeviceNeurons, SpikingNet, to_device_neurons
     from hil.session import (

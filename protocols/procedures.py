@@ -1,25 +1,24 @@
 """Characterisation procedures built on the reset-write-read primitives (paper 002 Fig. 2b,
-SI S1, S4, S5, Fig. 3a-b). Each takes a calibrated ``ResetWriteRead`` on a routed device and
-an optional ``record`` callback that receives the raw readings as they are taken, each with
-its timestamp (a list: one reading, or a batch the instruments timed)."""
+SI S1, S4, S5, Fig. 3a-b). Each pulsing procedure is a plan (``protocols.plan``) on a
+calibrated ``ResetWriteRead`` routed to its device: it yields its raw readings as they are
+taken, each with its timestamp (one reading, or a batch the instruments timed), and returns
+its result; ``run_plan`` runs it, ``hil.session.runner`` records it."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import curve_fit
 
 from protocols.cycle import ResetWriteRead
+from protocols.plan import Plan, Readings
 
-Recorder = Callable[[list[dict]], None] | None
 
-
-def _emit(record: Recorder, **reading) -> None:
-    if record is not None:
-        record([{**reading, "t": time.time()}])
+def reading(**values) -> Readings:
+    """One reading, stamped with the time it was taken."""
+    return Readings([{**values, "t": time.time()}])
 
 
 def loop_currents(max_current: float, points: int, loops: int = 1) -> np.ndarray:
@@ -31,8 +30,8 @@ def loop_currents(max_current: float, points: int, loops: int = 1) -> np.ndarray
     return np.concatenate([one] + [one[1:]] * (loops - 1))
 
 
-def hysteresis(rwr: ResetWriteRead, max_current: float, points: int, loops: int = 1,
-               record: Recorder = None) -> dict:
+def hysteresis(rwr: ResetWriteRead, max_current: float, points: int,
+               loops: int = 1) -> Plan[dict]:
     """R_AHE after each write pulse around ``loops`` closed current loops with no reset in
     between (paper 002 Fig. 2b), and both switching edges of each loop: on the way up the
     current of the pulse that writes -1 -> +1, on the way down the one that writes
@@ -54,7 +53,7 @@ def hysteresis(rwr: ResetWriteRead, max_current: float, points: int, loops: int 
         rwr.pulse(float(current), s.write_width)
         r = rwr.read_resistance()
         resistance.append(r)
-        _emit(record, step=i, current=float(current), r_ahe=r)
+        yield reading(step=i, current=float(current), r_ahe=r)
     return {"currents": path.tolist(), "r_ahe": resistance, "threshold": rwr.threshold,
             "max_current": max_current, "points": points, "loops": loops,
             **loop_edges(path, np.asarray(resistance) > rwr.threshold, max_current / points,
@@ -102,8 +101,8 @@ def _edge(currents: np.ndarray, high: np.ndarray, start: int, stop: int,
     return None
 
 
-def endurance(rwr: ResetWriteRead, current: float, cycles: int, record: Recorder = None,
-              windows: tuple[int, ...] = (100, 1000)) -> dict:
+def endurance(rwr: ResetWriteRead, current: float, cycles: int,
+              windows: tuple[int, ...] = (100, 1000)) -> Plan[dict]:
     """``cycles`` reset-write-read cycles at one current, with moving averages (SI S5)."""
     if cycles < 1:
         raise ValueError(f"cycles = {cycles} is outside the allowed range [1, inf)")
@@ -116,8 +115,7 @@ def endurance(rwr: ResetWriteRead, current: float, cycles: int, record: Recorder
             rows.append({"cycle": n, "current": current, "r_after_write": reading.r_after_write,
                          "switched": bool(reading.switched), "t": time.time()})
             n += 1
-        if record is not None:
-            record(rows)
+        yield Readings(rows)
     averages = {w: np.convolve(switched, np.ones(w) / w, mode="valid").tolist()
                 for w in windows if w <= cycles}
     return {"current": current, "switches": int(switched.sum()), "cycles": cycles,
@@ -140,8 +138,7 @@ class AnisotropyFit:
     r_ahe: list[float]
 
 
-def anisotropy_field(rwr: ResetWriteRead, fields: np.ndarray,
-                     record: Recorder = None) -> AnisotropyFit:
+def anisotropy_field(rwr: ResetWriteRead, fields: np.ndarray) -> Plan[AnisotropyFit]:
     """R_AHE against the coil's in-plane field; fit Eq. S2 -> H_an (SI S1). At each field both
     states are read and R_AHE = (R(+1) - R(-1)) / 2, which removes the Hall cross's offset
     resistance (it would otherwise scale the fitted H_an). Eq. S2 expands
@@ -156,7 +153,7 @@ def anisotropy_field(rwr: ResetWriteRead, fields: np.ndarray,
             rwr.pulse(s.reset_current, s.reset_width)
             r_down = rwr.read_resistance()
             resistance.append(abs(r_up - r_down) / 2)  # H_x's sign sets which pulse writes +1
-            _emit(record, step=i, field=float(field), r_up=r_up, r_down=r_down)
+            yield reading(step=i, field=float(field), r_up=r_up, r_down=r_down)
     finally:
         supply.shutdown()
     fields = np.asarray(fields, float)

@@ -28,27 +28,25 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 import numpy as np
 
 from instruments.limits import LimitError
 from protocols.cycle import ResetWriteRead
 from protocols.errors import DeviceRetired, ProtocolError
+from protocols.plan import Advance, Found, Plan, Readings
 from protocols.procedures import survey_table
-from protocols.progress import Progress
 from protocols.sweep import sweep_device
 
 DIAGNOSE_READS = 3
 NOT_SEPARATED = "R_AHE levels not separated"
-Recorder = Callable[[list[dict]], None]
 
 
 def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
-                   record: Recorder | None = None, progress: Progress | None = None,
-                   network: int | None = None) -> dict:
-    """Survey ``devices`` on ``rwr``'s lab and timing (a fresh calibration per device, under
-    each device's own limits); returns ``survey_table``'s statistics with every device's
+                   network: int | None = None) -> Plan[dict]:
+    """The plan (``protocols.plan``) that surveys ``devices`` on ``rwr``'s lab and timing (a
+    fresh calibration per device, under each device's own limits; every device's readings
+    yielded as they come); returns ``survey_table``'s statistics with every device's
     ``grade``, the ``network`` and ranked ``spares``, and the virtual ``lab_seconds`` taken."""
     lab = rwr.lab
     clock = lab.clock
@@ -57,13 +55,12 @@ def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
     rows, screens = [], {}
     try:
         for done, device in enumerate(devices):
-            if progress is not None:
-                progress("survey", done, len(devices), {})
+            yield Advance("survey", done, len(devices))
             lab.set_limits(base)
             try:
                 rwr.route_device(device)  # its pulses are counted from here
                 lab.set_limits(lab.device_limits(device))
-                row, screen = _survey_one(rwr, device, iterations, record)
+                row, screen = yield from _survey_one(rwr, device, iterations)
             except DeviceRetired as err:  # a watched run retired it: marked, and on we go
                 row, screen = _failed(device, "retired", err.reason), None
             rows.append(row)
@@ -71,8 +68,7 @@ def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
                 screens[device] = screen
     finally:
         lab.set_limits(base)
-    if progress is not None:
-        progress("survey", len(devices), len(devices), {})
+    yield Advance("survey", len(devices), len(devices))
     _name_defects(rows, screens)
     summary = survey_table(rows)
     summary["grades"] = {str(r["device"]): r["grade"] for r in rows}
@@ -82,8 +78,8 @@ def survey_devices(rwr: ResetWriteRead, devices: list[int], iterations: int,
     return summary
 
 
-def _survey_one(rwr: ResetWriteRead, device: int, iterations: int,
-                record: Recorder | None) -> tuple[dict, dict | None]:
+def _survey_one(rwr: ResetWriteRead, device: int,
+                iterations: int) -> Plan[tuple[dict, dict | None]]:
     clock = rwr.lab.clock
     start = clock.now() if clock is not None else None
     try:
@@ -93,8 +89,8 @@ def _survey_one(rwr: ResetWriteRead, device: int, iterations: int,
     except ProtocolError as err:
         if NOT_SEPARATED not in str(err):
             raise
-        return _failed(device, "no switching", str(err)), _diagnose(rwr, device, record)
-    result = sweep_device(rwr, device, None, iterations, record)
+        return _failed(device, "no switching", str(err)), (yield from _diagnose(rwr, device))
+    result = yield from _without_found(sweep_device(rwr, device, None, iterations))
     row = result.summary()
     row["grade"] = "usable" if result.grade.usable else "unusable fit"
     row["levels"] = list(rwr.levels)
@@ -109,16 +105,35 @@ def _failed(device: int, grade: str, reason: str) -> dict:
             "window_err": nan}
 
 
-def _diagnose(rwr: ResetWriteRead, device: int, record: Recorder | None) -> dict:
+def _without_found(plan: Plan) -> Plan:
+    """``plan`` with its ``Found`` messages dropped (what is thrown in reaches it): the
+    currents each device's search finds are its sweep's own (in its row), not a setting of
+    the survey run."""
+    try:
+        message = next(plan)
+        while True:
+            if isinstance(message, Found):
+                message = next(plan)
+                continue
+            try:
+                yield message
+            except BaseException as err:  # the plan's to handle
+                message = plan.throw(err)
+            else:
+                message = next(plan)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _diagnose(rwr: ResetWriteRead, device: int) -> Plan[dict]:
     """R_AHE read ``DIAGNOSE_READS`` times after a reset and after a strong write (recorded)."""
     s = rwr.settings
     after = {}
     for name, current in (("reset", s.reset_current), ("write", abs(s.reset_current))):
         rwr.pulse(current, s.reset_width if name == "reset" else s.write_width)
         after[name] = [rwr.read_resistance() for _ in range(DIAGNOSE_READS)]
-        if record is not None:
-            record([{"device": device, "diagnosis": name, "current": current, "r_ahe": r,
-                     "t": time.time()} for r in after[name]])
+        yield Readings([{"device": device, "diagnosis": name, "current": current,
+                         "r_ahe": r, "t": time.time()} for r in after[name]])
     return after
 
 

@@ -8,8 +8,9 @@ Without a current range the sweep finds the switching region itself: a coarse pa
 cycles per current over the safe range brackets it, a quick pass fits a first sigmoid, and
 the fine sweep covers I_bias +- 5 I0 (0.7 %-99.3 %), the region a fit of the whole curve
 weighs, so the result does not depend on how far the grid reaches into the saturated tails.
-Each cycle's raw readings go to the run store as soon as the cycle ends, so a killed sweep
-keeps them and ``resume`` only runs the cycles still missing.
+The sweep is a plan (``protocols.plan``): it yields each cycle's raw readings as soon as the
+cycle ends, and the run store records them then, so a killed sweep keeps them and ``resume``
+only runs the cycles still missing.
 
 Every fit is graded (``protocols.fitting.grade_fit``); a sweep whose fit fails is stored
 with the status ``unusable`` and its reason, and nothing takes a calibration from it.
@@ -18,7 +19,6 @@ with the status ``unusable`` and its reason, and nothing takes a calibration fro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +35,7 @@ from protocols.fitting import (
     grade_fit,
     wilson_interval,
 )
-from protocols.progress import Progress
-
-Recorder = Callable[[list[dict]], None]
+from protocols.plan import Advance, Found, Plan, Readings
 
 
 @dataclass
@@ -120,29 +118,25 @@ def auto_range(rwr: ResetWriteRead, points: int, quick: int = 20) -> np.ndarray:
 
 
 def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
-                 iterations: int, record: Recorder | None = None,
-                 done: dict[tuple[int, int], bool] | None = None,
-                 progress: Progress | None = None, points: int = 15,
-                 fixed: Callable[[np.ndarray], None] | None = None) -> SweepResult:
-    """Sweep one (already routed and calibrated) device on ``rwr``'s timing. ``done`` maps
-    (current index, iteration) -> switched for cycles a killed run already recorded;
-    ``record`` gets the readings of each completed batch (one cycle, or one instrument
-    batch) at once; ``fixed`` hears the currents once a coarse search has found them."""
+                 iterations: int, done: dict[tuple[int, int], bool] | None = None,
+                 points: int = 15) -> Plan[SweepResult]:
+    """The plan (``protocols.plan``) that sweeps one (already routed and calibrated) device
+    on ``rwr``'s timing. ``done`` maps (current index, iteration) -> switched for cycles a
+    killed run already recorded; the readings of each completed batch (one cycle, or one
+    instrument batch) are yielded at once; the currents a coarse search finds (``currents``
+    None) are yielded as ``Found(currents=...)``, for a resumed run to go on with."""
     if iterations < 1:
         raise ValueError(f"iterations = {iterations} is outside the allowed range [1, inf)")
     clock = rwr.lab.clock
     start = clock.now() if clock is not None else None
     if currents is None:
-        if progress is not None:  # the sweep starts now, with its search of the range
-            progress("sweep", len(done or {}), points * iterations, {})
+        yield Advance("sweep", len(done or {}), points * iterations)  # the search starts
         currents = auto_range(rwr, points)
-        if fixed is not None:
-            fixed(currents)
+        yield Found({"currents": currents.tolist()})
     currents = np.asarray(currents, float)
     done = dict(done or {})
     total = currents.size * iterations
-    if progress is not None:
-        progress("sweep", len(done), total, {})  # the sweep starts now
+    yield Advance("sweep", len(done), total)  # the sweep starts now
     for k, current in enumerate(currents):
         missing = [n for n in range(iterations) if (k, n) not in done]
         pending = iter(missing)
@@ -156,10 +150,8 @@ def sweep_device(rwr: ResetWriteRead, device: int, currents: np.ndarray | None,
                              "r_after_write": reading.r_after_write,
                              "switched": bool(reading.switched), "t": time.time(),
                              "lab_t": None if clock is None else clock.now()})
-            if record is not None:
-                record(rows)
-            if progress is not None:
-                progress("sweep", len(done), total, {})
+            yield Readings(rows)
+            yield Advance("sweep", len(done), total)
     counts = np.array([sum(done[(k, n)] for n in range(iterations))
                        for k in range(currents.size)])
     trials = np.full(currents.size, iterations)

@@ -28,6 +28,7 @@ from hil.learn.config import TrainConfig
 from hil.learn.train import Trainer
 from hil.session.lab import connect_virtual
 from protocols.cycle import FAST_NPLC, CycleSettings, ResetWriteRead
+from protocols.plan import run_plan
 from protocols.store import RunStore
 from protocols.sweep import sweep_device
 from simulators.lab.chip import build_chip
@@ -77,7 +78,7 @@ def sweep(units: int, hertz: float, iterations: int) -> dict:
         rwr = ResetWriteRead(lab, FAST, timing="hardware")
         rwr.calibrate()
         start = virtual.clock.now()
-        result = sweep_device(rwr, 0, None, iterations)
+        result = run_plan(sweep_device(rwr, 0, None, iterations))
         seconds = virtual.clock.now() - start
     cycles = sum(map(len, kept.values()))
     meter = virtual.instruments["voltmeter"].times

@@ -8,18 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import hil
-from hil import (
-    BACKENDS,
-    FIELD_NAMES,
-    OPTIMIZERS,
-    PARTS,
-    SCHEDULERS,
-    TIMINGS,
-    ConfigError,
-    TrainConfig,
-    coerce,
-    load_toml,
-)
+from hil import BACKENDS, OPTIMIZERS, SCHEDULERS, TIMINGS, ConfigError, TrainConfig
 
 FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--backend", {"choices": list(BACKENDS), "help": "neuron bank: " + "; ".join(
@@ -106,22 +95,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Defaults < config file < flags; then validated."""
-    given: dict[str, Any] = load_toml(args.config) if args.config else {}
-    for flag, _ in FLAGS:
-        name = flag[2:].replace("-", "_")
-        value = getattr(args, name)
-        if value is not None:
-            given[name] = coerce(name, value)
-    if args.compare is not None:
-        given["compare"] = args.compare
-    for name in ("train_per_class", "test_per_class"):
-        if isinstance(given.get(name), str) and given[name] != "all":
-            try:
-                given[name] = int(given[name])
-            except ValueError:
-                raise ConfigError(name, f"{given[name]!r} is not a whole number") from None
-    return TrainConfig.for_backend(**given).validate()
+    """Defaults < config file < flags; then validated (``TrainConfig.from_options``)."""
+    options = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
+               for flag, _ in FLAGS}
+    return TrainConfig.from_options({**options, "compare": args.compare}, args.config)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -196,9 +173,7 @@ def _resumable_config(stored) -> TrainConfig:
         raise ConfigError("resume", f"run {stored.id} was trained with {what} a script gave; "
                           "resume it from that script: Trainer(config, ...).run(store, "
                           f"resume_id={stored.id})")
-    keys = {*FIELD_NAMES, *PARTS, "hardware_timed"}  # parts, or a flat record of before them
-    return TrainConfig.from_dict({k: v for k, v in stored.config.items()
-                                  if k in keys}).validate()
+    return TrainConfig.from_record(stored.config)
 
 
 def _print_two_polariser(config: TrainConfig, split, result, as_json: bool) -> int:

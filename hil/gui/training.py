@@ -289,7 +289,7 @@ class TrainingTab(QWidget):
         if lab:
             fields["timing"] = self.window_.timing.currentText()
             fields["width"] = self.window_.lab_description().get("width", 0.5e-6)
-        return TrainConfig.for_backend(**fields).validate()
+        return TrainConfig.from_options(fields)
 
     def settings(self) -> WatchSettings:
         """The suspenders of the run TOML named, else the defaults; spares from the form."""

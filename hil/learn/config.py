@@ -7,6 +7,7 @@ Every check names the field and its allowed range, and runs before anything is w
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,33 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
+    def from_options(cls, options: Mapping[str, Any] | None = None,
+                     file: str | Path | None = None) -> TrainConfig:
+        """The configuration ``hil train`` runs: the backend's defaults < a TOML ``file``
+        (keys as the flags, with _ or -, a table per part allowed) < ``options`` (flat keys,
+        None meaning not given; values as a command line gives them: "0,2,4", "all",
+        "0.5um", or as the config holds them: lists, SI floats, pint quantities), validated; an unknown key or a bad value is refused by its field."""
+        given = load_toml(file) if file is not None else {}
+        for name, value in (options or {}).items():
+            if name not in FIELD_NAMES:
+                raise ConfigError(name, "not a training option; allowed: "
+                                  f"{', '.join(sorted(FIELD_NAMES))}")
+            if name in KEY_UNITS and value is not None and not isinstance(value, str):
+                given[name] = si_value(name, value, KEY_UNITS[name],
+                                       example_unit=EXAMPLE[name])  # SI or a pint quantity
+            elif value is not None:
+                given[name] = coerce(name, value)
+        return cls.for_backend(**given).validate()
+
+    @classmethod
+    def from_record(cls, config: Mapping[str, Any]) -> TrainConfig:
+        """A recorded training run's configuration (what ``--resume`` goes on with): its
+        parts, or the flat record of a run made before them; what the run's config keeps
+        beside them (its lab, instruments, banks) left out. Validated."""
+        keys = {*FIELD_NAMES, *PARTS, "hardware_timed"}
+        return cls.from_dict({k: v for k, v in config.items() if k in keys}).validate()
+
+    @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """From ``to_dict``'s tables, or from the flat record of a run made before the
         parts (every field at the top, ``data`` the folder)."""
@@ -307,8 +335,13 @@ def coerce(name: str, value: Any) -> Any:
         return _int_list(name, value)
     if name == "hidden" and isinstance(value, int):
         return [value]
-    if name in ("train_per_class", "test_per_class") and value == "all":
-        return None
+    if name in ("train_per_class", "test_per_class") and isinstance(value, str):
+        if value == "all":
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(name, f"{value!r} is not a whole number or 'all'") from None
     return value
 
 

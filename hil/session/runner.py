@@ -4,10 +4,12 @@ lab bank's calibration, runs through :func:`record_run`.
 Its lifecycle, in the store's one run context (``RunStore.run``): claim a killed run before
 any instrument is touched (a live one is refused), check the cycle and the procedure's
 setpoints against the lab's limits before any pulse, route the device, choose the timing,
-create the run, record the instruments' snapshot and the lab it runs on, each batch of
-readings as it comes with the devices' state and the lab time summed over resumes, and
-finish the run with its status (``finished``, ``unusable``, ``failed``, or ``aborted`` on
-Ctrl-C, a stop signal or :class:`RunAborted`) and its summary.
+create the run, record the instruments' snapshot and the lab it runs on, then run the
+procedure's plan (``protocols.plan``): each batch of readings it yields is stored as it
+comes with the devices' state and the lab time summed over resumes, each setting it finds
+kept in the run's config, each advance told to the progress listener; and finish the run
+with its status (``finished``, ``unusable``, ``failed``, or ``aborted`` on Ctrl-C, a stop
+signal or :class:`RunAborted`) and the summary the plan returns.
 """
 
 from __future__ import annotations
@@ -24,14 +26,18 @@ from instruments.connection import Lab
 from instruments.keithley import InstrumentError
 from protocols.cycle import CycleSettings, ResetWriteRead, measured_burst
 from protocols.errors import ProtocolError
+from protocols.plan import Plan, run_plan
+from protocols.progress import Progress
 from protocols.store import ActiveRun, RunAborted, RunStore
 from protocols.timing import choose_timing
 
-__all__ = ["Recording", "RunAborted", "check_cycle_limits", "choose", "cycle_config",
+__all__ = ["Body", "Recording", "RunAborted", "check_cycle_limits", "choose", "cycle_config",
            "record_run", "stored_run"]
 
 
-Body = Callable[[ResetWriteRead, "Recording"], dict]
+# a procedure: the plan it runs on the routed, calibrated cycle (the recording gives it the
+# run's stored config and, on a resume, its readings); the plan returns the run's summary
+Body = Callable[[ResetWriteRead, "Recording"], Plan[dict]]
 
 # the cycle's settings a caller may give, and what a run's config keeps of them; their
 # ranges are CycleSettings' own (paper 002 Fig. 2a, Methods 4.3; the 6221's pulse widths;
@@ -119,14 +125,16 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
                subscribers: Sequence[Callable[[dict], None]] = (),
                between_batches: Callable[[], None] | None = None,
                connect: Callable[[], Any] | None = None,
-               calibrate: bool = True, watch=None) -> tuple[int, dict]:
-    """Record a ``kind`` run of ``body(rwr, recording)`` on ``lab`` (or go on with the
-    killed run ``resume``, whose stored settings it takes) and finish it. Bad input is
+               calibrate: bool = True, watch=None,
+               progress: Progress | None = None) -> tuple[int, dict]:
+    """Record a ``kind`` run of the plan ``body(rwr, recording)`` on ``lab`` (or go on with
+    the killed run ``resume``, whose stored settings it takes) and finish it. Bad input is
     refused before any pulse and any record; a resumed run is claimed before ``connect``
     touches an instrument, so a run another process is recording is refused untouched.
-    ``body`` runs on a routed, calibrated device and returns the run's summary
+    ``body`` runs on a routed, calibrated device and its plan returns the run's summary
     (``calibrate=False``: a body that calibrates each device it routes itself).
-    ``subscribers`` hear every stored reading; ``between_batches`` runs after each batch.
+    ``subscribers`` hear every stored reading; ``between_batches`` runs after each batch
+    (what it raises is thrown into the plan); ``progress`` hears the plan's advances.
     ``watch`` (a :class:`~hil.session.procedure_watch.ProcedureWatch`): the run's batches
     are its device calls and its suspenders are checked between them, its events kept in
     the run's provenance."""
@@ -168,7 +176,8 @@ def record_run(store: RunStore, lab: Lab, kind: str, config: dict, body: Body,
         if state is not None:
             lab.restore_device(state)  # where the killed run stopped
         run.watch_clock(lab.clock)  # lab time: what it recorded before, and from here on
-        summary = body(rwr, Recording(run, lab, subscribers, between_batches))
+        recording = Recording(run, lab, subscribers, between_batches)
+        summary = run_plan(body(rwr, recording), recording, progress, recording.fix)
         summary = {**summary, "run_id": run.id, "timing": timing,
                    "lab_seconds": run.lab_seconds, **pulse_record(rwr)}
         run.status = "finished" if summary.get("usable", True) else "unusable"

@@ -20,7 +20,7 @@ from hil.errors import ConfigError
 from hil.session.lab import VirtualLabConnection
 from hil.session.lab import open_lab as connect
 from hil.session.procedure_watch import procedure_watch
-from hil.session.runner import cycle_config, record_run, stored_run
+from hil.session.runner import Body, cycle_config, record_run, stored_run
 from hil.session.survey_time import price_survey
 from hil.session.suspenders import suspenders_from_mapping
 from hil.session.wear import survey_budgets
@@ -29,6 +29,7 @@ from instruments.connection import Lab, LabFile, LabFileError
 from instruments.limits import SafetyLimits
 from protocols import procedures
 from protocols.fitting import SigmoidFit
+from protocols.plan import Plan, Readings
 from protocols.progress import Progress
 from protocols.store import RunStore
 from protocols.survey import survey_devices
@@ -196,13 +197,13 @@ class Session:
         return len(routed_devices(self.description))
 
     def _run(self, kind: str, config: dict, body, check=None, resume=None,
-             calibrate: bool = True):
+             calibrate: bool = True, progress: Progress | None = None):
         for device in [config["device"]] if "device" in config else config.get("devices", []):
             check_device(self.description, device)
         return record_run(self.store, self.lab, kind, {"lab": self.description, **config},
                           body, check=check, resume=resume, subscribers=self.subscribers,
                           between_batches=self.between_batches, connect=self.connect,
-                          calibrate=calibrate,
+                          calibrate=calibrate, progress=progress,
                           watch=procedure_watch(self.watch, goes_on=kind == "survey"))
 
     # -- procedures ------------------------------------------------------------------
@@ -229,22 +230,20 @@ class Session:
 
         found: list[SweepResult] = []
 
-        def body(rwr, recording) -> dict:
+        def body(rwr, recording) -> Plan[dict]:
             done = {(r["index"], r["iteration"]): r["switched"]
                     for r in recording.run.readings()} if recording.run.resumed else {}
             stored = recording.config  # as the store holds it once the run is claimed
             grid = None if stored["currents"] is None else np.array(stored["currents"])
-            found.append(sweep_device(
-                rwr, stored["device"], grid, stored["iterations"], record=recording,
-                done=done, progress=progress,
-                fixed=lambda g: recording.fix(currents=g.tolist())))
+            found.append((yield from sweep_device(rwr, stored["device"], grid,
+                                                  stored["iterations"], done)))
             summary = found[0].summary()
             estimate = getattr(progress, "estimate", None)  # the first lab-time estimate
             if estimate is not None:
                 summary["lab_seconds_estimate"] = estimate
             return summary
 
-        run_id, summary = self._run("sweep", config, body, check, resume)
+        run_id, summary = self._run("sweep", config, body, check, resume, progress=progress)
         return ProcedureResult(run_id, "sweep", summary, found[0].fit, found[0])
 
     def single_cycle(self, device: int = 0, current: float = 0.3e-3,
@@ -255,11 +254,11 @@ class Session:
                                                        example_unit="mA"),
                   "cycle": cycle_config(**(cycle or {}))}
 
-        def body(rwr, record) -> dict:
+        def body(rwr, recording) -> Plan[dict]:
             reading = rwr.cycle_reading(config["current"])
             row = {"current": reading.write_current, "r_after_reset": reading.r_after_reset,
                    "r_after_write": reading.r_after_write, "switched": reading.switched}
-            record([row])
+            yield Readings([row])
             return row
 
         run_id, summary = self._run(
@@ -279,7 +278,7 @@ class Session:
                   "loops": loops, "cycle": cycle_config(**(cycle or {}))}
         run_id, summary = self._run(
             "hysteresis", config,
-            lambda rwr, rec: procedures.hysteresis(rwr, max_current, points, loops, rec),
+            lambda rwr, recording: procedures.hysteresis(rwr, max_current, points, loops),
             check=_limit_check("max_current", "pulse_current", max_current))
         return ProcedureResult(run_id, "hysteresis", summary, summary.get("loop_width"))
 
@@ -304,11 +303,13 @@ class Session:
         config = {"device": device, "current": current, "cycles": cycles,
                   "cycle": cycle_config(**(cycle or {})), "timing": timing,
                   "current_from_sweep": source}
-        run_id, summary = self._run(
-            "endurance", config,
-            lambda rwr, rec: {**procedures.endurance(rwr, current, cycles, rec),
-                              "current_from_sweep": source},
-            check=_limit_check("current", "pulse_current", current))
+
+        def body(rwr, recording) -> Plan[dict]:
+            summary = yield from procedures.endurance(rwr, current, cycles)
+            return {**summary, "current_from_sweep": source}
+
+        run_id, summary = self._run("endurance", config, body,
+                                    check=_limit_check("current", "pulse_current", current))
         return ProcedureResult(run_id, "endurance", summary, summary["p_switch"])
 
     def anisotropy(self, device: int = 0, max_field: float | None = None, points: int = 15,
@@ -324,9 +325,9 @@ class Session:
                   "coil_constant": coil_constant, "cycle": cycle_config(**(cycle or {}))}
         fields = np.linspace(-max_field, max_field, points)
 
-        def body(rwr, rec):
+        def body(rwr, recording) -> Plan[dict]:
             rwr.lab.set_coil_constant(coil_constant)
-            return asdict(procedures.anisotropy_field(rwr, fields, rec))
+            return asdict((yield from procedures.anisotropy_field(rwr, fields)))
 
         run_id, summary = self._run("anisotropy", config, body,
                                     check=_limit_check("max_field", "field", max_field))
@@ -352,12 +353,12 @@ class Session:
                   "timing": timing, "devices": chosen, "network": network}
         fits: list[SigmoidFit] = []
 
-        def body(rwr, rec):
+        def body(rwr, recording) -> Plan[dict]:
             estimate = price_survey(self.lab, rwr.settings, rwr.timing, iterations,
                                     len(chosen), self.description.get("width", 0.5e-6))
             if on_estimate is not None:
                 on_estimate(estimate)
-            summary = survey_devices(rwr, chosen, iterations, rec, progress, network)
+            summary = yield from survey_devices(rwr, chosen, iterations, network)
             # each device's wear budget, for the runs that follow (hil.session.wear)
             summary["wear"] = survey_budgets(self.store, self.description, chosen)
             fits.extend(SigmoidFit(f["i_bias"], f["i0"], f["i_bias_err"], f["i0_err"])
@@ -370,8 +371,23 @@ class Session:
                 summary["relay_operations"] = self.lab.relay_operations()
             return summary
 
-        run_id, summary = self._run("survey", config, body, calibrate=False)
+        run_id, summary = self._run("survey", config, body, calibrate=False,
+                                    progress=progress)
         return ProcedureResult(run_id, "survey", summary, fits)
+
+    def run(self, kind: str, body: Body, device: int = 0, cycle: dict | None = None,
+            **settings: Any) -> ProcedureResult:
+        """Record a procedure of your own as the built-in ones are (``record_run``: the lab's
+        limits, the device routed and calibrated, provenance, outputs off however it ends):
+        ``body(rwr, recording)`` returns its plan (``protocols.plan``), which yields
+        ``Readings`` as it takes them and returns the run's summary (a dict). ``settings``
+        (JSON values) are kept in the run's config beside the ``device`` and ``cycle``."""
+        if not kind or not isinstance(kind, str):
+            raise ConfigError("kind", f"{kind!r} is not a run kind: give a name, e.g. "
+                              "'my_pulse_train'")
+        config = {"device": device, "cycle": cycle_config(**(cycle or {})), **settings}
+        run_id, summary = self._run(kind, config, body)
+        return ProcedureResult(run_id, kind, summary)
 
     def persistence(self, first: int, second: int) -> ProcedureResult:
         """Two recorded sweeps of a device compared (paper 002 SI S4); nothing is pulsed."""

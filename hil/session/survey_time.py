@@ -17,6 +17,7 @@ from __future__ import annotations
 from hil.session.lab import connect_virtual
 from instruments.connection import Lab
 from protocols.cycle import CycleSettings, ResetWriteRead
+from protocols.plan import run_plan
 from protocols.survey import survey_devices
 from simulators.lab.chip import build_chip
 from simulators.lab.clock import LabClock
@@ -42,7 +43,7 @@ def price_survey(lab: Lab, settings: CycleSettings, timing: str, iterations: int
             dry.select_device(0)  # where a survey's run starts
             rwr = ResetWriteRead(dry, settings, timing=timing)
             start = clock.now()
-            survey_devices(rwr, chosen, iterations)
+            run_plan(survey_devices(rwr, chosen, iterations))  # nothing recorded
             return clock.now() - start
 
     first = surveyed([1])

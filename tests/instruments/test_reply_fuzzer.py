@@ -19,6 +19,7 @@ from instruments.errors import InstrumentError, LabConnectionError, ReplyError
 from instruments.guard import Guard2000, Guard2400, Guard6221
 from protocols.cycle import MissedTriggers, ResetWriteRead
 from protocols.errors import ProtocolError
+from protocols.plan import run_plan
 from protocols.store import RunStore
 from protocols.sweep import sweep_device
 from protocols.timing import choose_timing
@@ -246,8 +247,8 @@ def test_corrupted_replies_never_become_stored_readings(tmp_path, runs):
                 run_id = store.create_run("sweep", {"fault": fault.kind}, 4)
                 repeats = rwr.repeats
                 try:
-                    sweep_device(rwr, 0, [0.27e-3, 0.3e-3, 0.33e-3], 2,
-                                 record=lambda rows, i=run_id: store.append_readings(i, rows))
+                    run_plan(sweep_device(rwr, 0, [0.27e-3, 0.3e-3, 0.33e-3], 2),
+                             lambda rows, i=run_id: store.append_readings(i, rows))
                     stopped = False
                 except PROJECT_ERRORS:
                     stopped = True

@@ -111,7 +111,7 @@ def test_unusable_calibration_sweep_stops_lab_training(capsys, monkeypatch):
     real = session.sweep_device
 
     def unusable(*args, **kwargs):
-        result = real(*args, **kwargs)
+        result = yield from real(*args, **kwargs)
         result.grade = FitGrade(False, "never crossed 50 % (forced)")
         return result
 

@@ -169,6 +169,7 @@ def test_faults_during_a_sweep_and_training_never_store_a_wrong_reading(tmp_path
     from hil.banks.lab import LabBank
     from hil.session.lab import connect_virtual
     from protocols.cycle import ResetWriteRead
+    from protocols.plan import run_plan
     from protocols.sweep import sweep_device
     from simulators.lab.chip import build_chip
     from simulators.lab.server import Fault, VirtualLab
@@ -187,9 +188,8 @@ def test_faults_during_a_sweep_and_training_never_store_a_wrong_reading(tmp_path
                 repeats = rwr.repeats
                 virtual.faults.append(Fault(kind, role, virtual.lines[role] + 30, delay=2.0))
                 run_id = store.create_run("sweep", {"fault": kind, "timing": timing}, 4)
-                result = sweep_device(rwr, 0, np.linspace(0.26e-3, 0.36e-3, 5), 12,
-                                      record=lambda rows, i=run_id: store.append_readings(i,
-                                                                                          rows))
+                result = run_plan(sweep_device(rwr, 0, np.linspace(0.26e-3, 0.36e-3, 5), 12),
+                                  lambda rows, i=run_id: store.append_readings(i, rows))
                 assert rwr.repeats > repeats  # the fault struck and the step was repeated
                 readings = store.readings(run_id)
                 assert len(readings) == 60 and sum(result.counts) == sum(
@@ -288,6 +288,7 @@ def _hardware_sweep_readings(path, stuck_in_third_batch: bool) -> list[dict]:
     device sticks at +1 while the third batch plays."""
     from hil.session.lab import connect_virtual
     from protocols.cycle import ProtocolError, ResetWriteRead
+    from protocols.plan import run_plan
     from protocols.sweep import sweep_device
     from simulators.lab.chip import build_chip
     from simulators.lab.server import Fault, VirtualLab
@@ -307,7 +308,7 @@ def _hardware_sweep_readings(path, stuck_in_third_batch: bool) -> list[dict]:
                 store.append_readings(run_id, rows)
 
             try:
-                sweep_device(rwr, 0, np.linspace(0.26e-3, 0.36e-3, 6), 30, record=record)
+                run_plan(sweep_device(rwr, 0, np.linspace(0.26e-3, 0.36e-3, 6), 30), record)
             except ProtocolError as err:
                 assert stuck_in_third_batch and "did not reset" in str(err)
         assert fault.fired == stuck_in_third_batch

@@ -7,6 +7,7 @@ from scipy.stats import binomtest
 from hil.session.lab import connect_virtual
 from instruments.limits import SafetyLimits
 from protocols.cycle import ResetWriteRead
+from protocols.plan import run_plan
 from protocols.procedures import anisotropy_field, endurance, hysteresis, survey_table
 from protocols.sweep import sweep_device
 from simulators.lab.chip import H_ANISOTROPY, build_chip
@@ -40,7 +41,7 @@ def test_hysteresis_measures_both_edges_and_the_loop_width(rig):
     on the way up and +1 -> -1 on the way down, at the currents the device's own
     escape rate predicts for that staircase (within 3 standard errors over the loops)."""
     virtual, rwr = rig
-    result = hysteresis(rwr, 0.6e-3, 30, loops=10)
+    result = run_plan(hysteresis(rwr, 0.6e-3, 30, loops=10))
     device = virtual.chip.devices.select(0)
     mean, spread = _staircase_edge(device, np.linspace(0.02e-3, 0.6e-3, 30), 100e-6)
     se = spread / np.sqrt(10)
@@ -58,7 +59,7 @@ def test_hysteresis_measures_both_edges_and_the_loop_width(rig):
 
 def test_hysteresis_says_which_edge_it_never_saw(rig):
     virtual, rwr = rig
-    result = hysteresis(rwr, 0.2e-3, 5, loops=1)  # below either edge
+    result = run_plan(hysteresis(rwr, 0.2e-3, 5, loops=1))  # below either edge
     assert not result["usable"] and "loop_width" not in result
     assert result["reason"].startswith("no switching edge seen on loop 1 up, loop 1 down")
 
@@ -68,7 +69,7 @@ def test_endurance_counts_match_the_model(rig):
     device = virtual.chip.devices.select(0)
     current = float(device.i_bias(100e-6)[0])
     expected = float(device.p_switch(np.array([current]), 100e-6)[0])
-    result = endurance(rwr, current, 300)
+    result = run_plan(endurance(rwr, current, 300))
     assert binomtest(result["switches"], 300, expected).pvalue > 0.001
     assert len(result["moving_averages"][100]) == 201
 
@@ -76,7 +77,7 @@ def test_endurance_counts_match_the_model(rig):
 def test_anisotropy_field_fit_recovers_h_an(rig):
     virtual, rwr = rig
     fields = np.linspace(-0.2, 0.2, 15)  # Eq. S2 is the small-field expansion: |H_x| < H_an / 3
-    fit = anisotropy_field(rwr, fields)
+    fit = run_plan(anisotropy_field(rwr, fields))
     assert fit.h_an == pytest.approx(H_ANISOTROPY, rel=0.05)
     assert virtual.instruments["field"].output is False  # the coil is off afterwards
 
@@ -90,7 +91,7 @@ def test_survey_reports_device_variation(rig):
     for device in range(3):
         rwr.lab.select_device(device)
         rwr.calibrate()
-        fits.append(sweep_device(rwr, device, None, 40).summary())
+        fits.append(run_plan(sweep_device(rwr, device, None, 40)).summary())
     table = survey_table(fits)
     truth = virtual.chip.devices.i_bias(100e-6)
     assert table["i_bias_mean"] == pytest.approx(truth.mean(), rel=0.03)

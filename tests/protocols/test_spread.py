@@ -66,6 +66,7 @@ def test_burst_verdicts_are_the_devices_own_at_the_corners_of_the_spread(name):
 def test_a_sweep_that_searches_its_range_counts_only_the_devices_own_switches():
     """The one-current route (one trigger per cycle) on the slowest corner: every cycle of
     the coarse search, the quick fit and the sweep is read in its own cycle."""
+    from protocols.plan import run_plan
     from protocols.sweep import sweep_device
 
     units, hertz = CORNERS["slow 2000, 50 Hz"]
@@ -82,7 +83,7 @@ def test_a_sweep_that_searches_its_range_counts_only_the_devices_own_switches():
                 yield batch
 
         rwr.batches = kept
-        result = sweep_device(rwr, 0, None, 60)
+        result = run_plan(sweep_device(rwr, 0, None, 60))
     assert len(verdicts) > result.currents.size * 60
     assert oracle.wrong(0, verdicts, FAST.read_current) == 0
     assert rwr.missed_batches == 0

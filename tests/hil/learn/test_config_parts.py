@@ -78,3 +78,28 @@ def test_a_run_recorded_flat_before_the_parts_resumes_to_the_same_history(tmp_pa
     assert resumed["loss_history"] == now.loss_history and len(now.loss_history) == 2
     assert resumed["hil_accuracy"] == now.hil.accuracy
     assert old.get_run(stopped.id).status == "finished"
+
+
+def test_options_as_a_command_line_gives_them_build_the_config_it_runs(tmp_path):
+    """``TrainConfig.from_options``: the backend's defaults < a TOML file < the options
+    (strings as typed: lists, "all", units); an unknown key or a bad value refused by its
+    field; a recorded run's config read back by ``from_record`` is the same config."""
+    from hil.errors import ConfigError
+    from hil.learn.config import TrainConfig
+
+    path = tmp_path / "run.toml"
+    path.write_text('backend = "lab"\nepochs = 3\nclasses = "0,2"\nwidth = "0.5um"\n')
+    config = TrainConfig.from_options({"epochs": 5, "train_per_class": "2",
+                                       "test_per_class": "all", "lr": None}, path)
+    assert (config.backend, config.epochs, config.classes) == ("lab", 5, [0, 2])
+    assert config.width == pytest.approx(0.5e-6) and config.train_per_class == 2
+    assert config.test_per_class is None and config.lr == TrainConfig().lr
+    assert TrainConfig.from_record({**config.to_dict(), "instruments": {"pulse": "6221"}}) \
+        == config
+    assert TrainConfig.from_options({"backend": "lab", "width": 0.5e-6}).width == 0.5e-6  # SI
+    with pytest.raises(ConfigError) as refused:
+        TrainConfig.from_options({"epoch": 3})
+    assert refused.value.field == "epoch"
+    with pytest.raises(ConfigError) as refused:
+        TrainConfig.from_options({"train_per_class": "two"})
+    assert refused.value.field == "train_per_class"
