@@ -269,7 +269,8 @@ class TrainConfig:
         """The configuration ``hil train`` runs: the backend's defaults < a TOML ``file``
         (keys as the flags, with _ or -, a table per part allowed) < ``options`` (flat keys,
         None meaning not given; values as a command line gives them: "0,2,4", "all",
-        "0.5um", or as the config holds them: lists, SI floats, pint quantities), validated; an unknown key or a bad value is refused by its field."""
+        "0.5um", or as the config holds them: lists, SI floats, pint quantities),
+        validated; an unknown key or a bad value is refused by its field."""
         given = load_toml(file) if file is not None else {}
         for name, value in (options or {}).items():
             if name not in FIELD_NAMES:

@@ -122,6 +122,7 @@ class SourceGuard:
         self.trusted = True  # False after a read failed: replies may be out of step
         self._ask: Callable[[str], str] | None = None  # the guard's own query, unguarded
         self._resolved: dict[tuple[str, ...], tuple[bool, str, str | None]] = {}
+        self._specs: dict[tuple[str, ...], str | None] = {}
         self._pic: Picture | None = None  # the picture a check is simulating on
         self._derived: dict[str, frozenset[str]] = {}
         self.key: str | None = None  # the resource, when shared
@@ -246,8 +247,12 @@ class SourceGuard:
         return seq, "other", None
 
     def _spec_of(self, nodes: tuple[str, ...]) -> str | None:
-        return next((spec for spec, _, _ in self.table if scpi.header_matches(spec, nodes)),
-                    None)
+        """The table's header a resolved header spells (None: not in the table); searched
+        once per spelling (every query's kind asks it for each read-back header)."""
+        if nodes not in self._specs:
+            self._specs[nodes] = next((spec for spec, _, _ in self.table
+                                       if scpi.header_matches(spec, nodes)), None)
+        return self._specs[nodes]
 
     def _handler(self, nodes: tuple[str, ...]) -> tuple[bool, str, str | None]:
         """(known, parameters, handler name) for a resolved header; searched once."""
