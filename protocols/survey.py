@@ -34,7 +34,7 @@ import numpy as np
 from instruments.limits import LimitError
 from protocols.cycle import ResetWriteRead
 from protocols.errors import DeviceRetired, ProtocolError
-from protocols.plan import Advance, Found, Plan, Readings
+from protocols.plan import Advance, Plan, Readings
 from protocols.procedures import survey_table
 from protocols.sweep import sweep_device
 
@@ -90,7 +90,7 @@ def _survey_one(rwr: ResetWriteRead, device: int,
         if NOT_SEPARATED not in str(err):
             raise
         return _failed(device, "no switching", str(err)), (yield from _diagnose(rwr, device))
-    result = yield from _without_found(sweep_device(rwr, device, None, iterations))
+    result = yield from _readings_only(sweep_device(rwr, device, None, iterations))
     row = result.summary()
     row["grade"] = "usable" if result.grade.usable else "unusable fit"
     row["levels"] = list(rwr.levels)
@@ -105,14 +105,14 @@ def _failed(device: int, grade: str, reason: str) -> dict:
             "window_err": nan}
 
 
-def _without_found(plan: Plan) -> Plan:
-    """``plan`` with its ``Found`` messages dropped (what is thrown in reaches it): the
-    currents each device's search finds are its sweep's own (in its row), not a setting of
-    the survey run."""
+def _readings_only(plan: Plan) -> Plan:
+    """``plan`` as a part of the survey: its readings and its result (what is thrown in
+    reaches it); the currents a device's search finds are its sweep's own (in its row), not
+    a setting of the survey run, and the survey's progress counts devices."""
     try:
         message = next(plan)
         while True:
-            if isinstance(message, Found):
+            if not isinstance(message, Readings):
                 message = next(plan)
                 continue
             try:
