@@ -3,10 +3,6 @@ import os
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# the torch LLGS integrator runs eager here: torch.compile's chunk costs 40-70 s of tracing
-# and code generation in each process that first uses it, and gives the eager numbers
-# (tests/simulators/test_llgs.py::test_the_compiled_chunk_gives_the_eager_numbers)
-os.environ.setdefault("SPINHIL_LLGS_COMPILE", "0")
 if "PYTEST_XDIST_WORKER" in os.environ:  # -n auto: one worker per core, one thread each
     for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(_threads, "1")
