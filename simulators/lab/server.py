@@ -41,6 +41,9 @@ MODELS = {"pulse": "6221", "voltmeter": "2000", "field": "2400", "switch": "7001
 SWITCHES = ("7001", "7002")  # one channel per device on a 7001 card; a 7002 with 7011s
 VOLTMETERS = ("2000", "2182A")  # the Hall voltage read by a 2000, or by a 2182A
 UNITS = {"pulse": "ADC", "voltmeter": "VDC", "field": "ADC", "switch": "CHAN"}
+# how often an idle server looks for a stop request (socketserver's default, 0.5 s, made
+# every stop of a lab of four instruments wait a second)
+POLL_SECONDS = 0.05
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?", re.I)
 
 
@@ -371,15 +374,21 @@ class VirtualLab:
             server = _Server(("127.0.0.1", port + offset if port else 0), _Handler)
             server.lab = self  # type: ignore[attr-defined]
             server.role = role  # type: ignore[attr-defined]
-            threading.Thread(target=server.serve_forever, daemon=True,
+            threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True,
                              name=f"virtual-{role}").start()
             self._servers[role] = server
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the listening sockets; the lab can be started again."""
+        """Stop serving and close the listening sockets; the lab can be started again. Every
+        server is asked at once (each stops within ``POLL_SECONDS``, not one after another)."""
+        stopping = [threading.Thread(target=server.shutdown)
+                    for server in self._servers.values()]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for server in self._servers.values():
-            server.shutdown()
             server.server_close()
         self._servers.clear()
 
