@@ -252,8 +252,8 @@ def test_the_heartbeat_keeps_a_long_step_live_and_a_taken_run_writes_nothing(tmp
             "SELECT lease_until FROM runs WHERE id=?", (run.id,)).fetchone()
         assert lease > time.time()
         db = sqlite3.connect(path)  # another host takes it over (as if the lease lapsed)
-        db.execute("UPDATE runs SET owner='elsewhere:1:1', host='elsewhere' WHERE id=?",
-                   (run.id,))
+        db.execute("UPDATE runs SET owner='elsewhere:1:1', host='elsewhere', lease_until=? "
+                   "WHERE id=?", (time.time() + 60, run.id))  # with its own lease, renewed
         db.commit()
         time.sleep(0.3)
         assert run.heartbeat.lost
