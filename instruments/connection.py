@@ -416,6 +416,7 @@ class Lab:
             instrument = driver(address, limits=self.limits, visa_library=self.visa_library,
                                 read_termination="\n", write_termination="\n",
                                 timeout=self.timeout_ms, **extra)
+            instrument.pause = self.wait  # a ramp's pauses on the lab's clock
             if routed:
                 k7002.attach(self, role, instrument)
             if role in SOURCE_ROLES:

@@ -8,17 +8,6 @@ if "PYTEST_XDIST_WORKER" in os.environ:  # -n auto: one worker per core, one thr
         os.environ.setdefault(_threads, "1")
 
 
-def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto``: two workers per core (at most eight more than the cores, each holds torch
-    and a Qt application: about 0.9 GB). Many tests wait on the wall clock with their core
-    idle (a VISA time-out a dropped line provokes, a command's new process starting, a Dask
-    cluster, a killed run's restart); a second worker per core fills that time. On this
-    project's 2-core machine the quick gate took 565 s with 2 workers, 409 s with 4."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        (os.cpu_count() or 1)
-    return min(2 * cores, cores + 8)
-
-
 def pytest_addoption(parser):
     """``--lab FILE``: run the rig suite (tests/rig) against the instruments a lab file
     names, a real rig at the bench (as pymeasure's ``--device-address`` runs its device

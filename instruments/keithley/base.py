@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
+from collections.abc import Callable
 
 from pymeasure.adapters import VISAAdapter
 
@@ -71,6 +73,9 @@ class SafeWriteMixin:
     _limits: SafetyLimits
     _replies: tuple[tuple[re.Pattern[str], str], ...] = COMMON_REPLIES
     _query = "a read"  # the command the next reply answers
+    # a deliberate pause between steps (a coil's ramp): slept on real hardware; the lab that
+    # opens the driver hands it its own wait, so an emulated lab's clock counts it instead
+    pause: Callable[[float], None] = staticmethod(time.sleep)
 
     @property
     def limits(self) -> SafetyLimits:

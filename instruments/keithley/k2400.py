@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
 from pymeasure.instruments import Instrument
@@ -159,7 +158,7 @@ class FieldSupply(SafeWriteMixin, Keithley2400):
                 self.source_current = value
             else:
                 self.source_voltage = value
-            time.sleep(self.RAMP_PAUSE)
+            self.pause(self.RAMP_PAUSE)
 
     def set_bias_voltage(self, voltage: float, compliance_current: float = 1e-4) -> None:
         """The 2400 as bias-voltage source: ``voltage`` (V, held to the compliance-voltage

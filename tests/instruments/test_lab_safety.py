@@ -79,3 +79,30 @@ def test_coil_sets_the_in_plane_field():
         assert chip.field_x == pytest.approx(0.02)
         lab["field"].check_errors()
     assert chip.field_x == 0.0  # output off at close: no coil current
+
+
+def test_the_coil_ramps_down_on_the_labs_clock():
+    """Switching the coil off ramps its current to zero in 30 steps 20 ms apart (pymeasure's
+    ramp), each step's current sent to the emulated 2400 and the pauses counted on the lab's
+    clock (an emulated lab's: 0.6 lab s, no wall time slept), then the output off."""
+    chip = build_chip(2, 0.5e-6, 0)
+    with VirtualLab(chip, coil_constant=0.05) as virtual, connect_virtual(lab=virtual) as lab:
+        supply = lab["field"]
+        supply.coil_constant = 0.05
+        supply.set_field(0.02, compliance=10)
+        levels = []
+        coil = virtual.instruments["field"]
+
+        def pause(seconds, wait=supply.pause):
+            virtual.settle()  # the step's line handled
+            levels.append(coil.source_current)
+            wait(seconds)
+
+        supply.pause = pause
+        before, wall = virtual.clock.seconds, time.perf_counter()
+        supply.shutdown()
+        taken, slept = virtual.clock.seconds - before, time.perf_counter() - wall
+    assert len(levels) == 30 and levels[0] == pytest.approx(0.4 * 29 / 30)
+    assert levels == sorted(levels, reverse=True) and levels[-1] == pytest.approx(0.0)
+    assert taken >= 30 * 20e-3 and slept < taken  # the lab's clock, not the wall's
+    assert coil.output is False and chip.field_x == 0.0
