@@ -62,6 +62,9 @@ def run_plan(plan: Plan[T], record: Callable[[list[dict]], None] | None = None,
     each setting found to ``found(**settings)``, each advance to ``progress``; a message no
     one hears is dropped. An exception raised by a listener is thrown into the plan at its
     ``yield`` (module docstring); what the plan does not catch comes out of here."""
+    if not isinstance(plan, Generator):
+        raise TypeError("a procedure gives a plan: a generator that yields Readings (and "
+                        f"Found, Advance) and returns its result, not {type(plan).__name__}")
     error: BaseException | None = None
     while True:
         try:

@@ -83,6 +83,8 @@ def test_a_plan_that_yields_something_else_is_refused(rig):
 
     with pytest.raises(TypeError, match="yields Readings, Found or Advance"):
         run_plan(odd())
+    with pytest.raises(TypeError, match="a generator that yields Readings .* not dict"):
+        run_plan({"summary": 1})  # a body that returned its summary instead of a plan
 
 
 def test_a_procedure_of_ones_own_is_recorded_like_the_built_in_ones(tmp_path):
