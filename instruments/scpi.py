@@ -41,7 +41,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache
 
 EXPONENTS = {"EX": 18, "PE": 15, "T": 12, "G": 9, "MA": 6, "K": 3, "": 0, "M": -3, "U": -6,
              "N": -9, "P": -12, "F": -15, "A": -18}  # IEEE 488.2 Table 7-1
@@ -175,41 +175,7 @@ def units(text: str) -> Iterator[Unit]:
         yield from _message_units(message)
 
 
-# a message this long or shorter is parsed once and its units kept (a cycle sends the same
-# few dozen messages thousands of times; a waveform's point list, longer, is parsed as sent)
-CACHED_MESSAGE_CHARS = 512
-
-
 def _message_units(message: str) -> Iterator[Unit]:
-    """The units of one message, each as it is read, then the error that stopped the
-    parser (if any), raised afresh."""
-    if len(message) > CACHED_MESSAGE_CHARS:
-        yield from _read_units(message)
-        return
-    try:
-        parsed, error = _parsed(message)
-    except Exception:  # not the grammar's own refusal: read it as sent, unit by unit
-        yield from _read_units(message)
-        return
-    yield from parsed
-    if error is not None:
-        raise ScpiSyntaxError(*error)
-
-
-@lru_cache(maxsize=4096)
-def _parsed(message: str) -> tuple[tuple[Unit, ...], tuple[int, str] | None]:
-    """A message's units and the (code, message) of the error after them, if any (units
-    and their data are never changed once read)."""
-    parsed: list[Unit] = []
-    try:
-        for unit in _read_units(message):
-            parsed.append(unit)
-    except ScpiSyntaxError as err:
-        return tuple(parsed), (err.code, str(err))
-    return tuple(parsed), None
-
-
-def _read_units(message: str) -> Iterator[Unit]:
     reader = _Reader(message)
     path: tuple[str, ...] = ()
     reader.white()

@@ -123,19 +123,3 @@ def test_units_before_an_error_are_read_first():
 ])
 def test_headers_in_the_manuals_form(spec, spelled, matches):
     assert scpi.header_matches(spec, spelled) is matches
-
-
-def test_a_message_read_again_gives_the_same_units_then_the_same_refusal():
-    """A short message's units are kept after its first reading: read again, it gives the
-    units before the error first (an instrument has executed those), then the error, raised
-    afresh with its code each time."""
-    message = ":SOUR:CURR 1e-3;:OUTP ON;:SOUR:CURR 1e-3 2e-3"
-    errors = []
-    for _ in range(2):
-        seen = []
-        with pytest.raises(scpi.ScpiSyntaxError) as refused:
-            for unit in scpi.units(message + "\n"):
-                seen.append((unit.header, unit.args))
-        assert seen == [(":SOUR:CURR", "1e-3"), (":OUTP", "ON"), (":SOUR:CURR", "1e-3")]
-        errors.append(refused.value)
-    assert errors[0].code == errors[1].code == -103 and errors[0] is not errors[1]
