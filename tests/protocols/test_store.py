@@ -244,10 +244,10 @@ def test_a_live_run_is_refused_to_another_claim_and_a_lapsed_lease_is_not(tmp_pa
 def test_the_heartbeat_keeps_a_long_step_live_and_a_taken_run_writes_nothing(tmp_path):
     path = tmp_path / "runs.sqlite"
     store = RunStore(path)
-    store.lease_seconds = 0.4  # renewed every 0.1 s
+    store.lease_seconds = 1.0  # renewed every 0.25 s
     with pytest.raises(RunInUse, match="its result was not stored|not by this process"), \
             store.run("sweep", {}) as run:
-        time.sleep(1.0)  # a step longer than the lease: the heartbeat renews it
+        time.sleep(1.5)  # a step longer than the lease: the heartbeat renews it
         (lease,) = sqlite3.connect(path).execute(
             "SELECT lease_until FROM runs WHERE id=?", (run.id,)).fetchone()
         assert lease > time.time()
@@ -255,7 +255,7 @@ def test_the_heartbeat_keeps_a_long_step_live_and_a_taken_run_writes_nothing(tmp
         db.execute("UPDATE runs SET owner='elsewhere:1:1', host='elsewhere', lease_until=? "
                    "WHERE id=?", (time.time() + 60, run.id))  # with its own lease, renewed
         db.commit()
-        time.sleep(0.3)
+        time.sleep(0.6)  # two renewals: the first finds the run taken
         assert run.heartbeat.lost
         with pytest.raises(RunInUse, match="not by this process: nothing was written"):
             run.append_readings([SWEEP_ROW])
